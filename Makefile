@@ -1,0 +1,53 @@
+# Two entry points matter: `make dev` runs the platform, `make test` runs every check.
+# Both install what is missing first, so they work on a fresh clone.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+PY := .venv/bin/python
+STAMP := .venv/.synced
+
+.PHONY: help install dev test lint typecheck unit integration proto proto-check fmt clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(UV):
+	@echo ">> installing uv (Python package manager) for $$(whoami)"
+	python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
+	@test -x "$(UV)" || { echo "uv installed but not at $(UV); set UV=/path/to/uv"; exit 1; }
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	@echo ">> syncing the virtualenv from uv.lock"
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+install: $(STAMP) ## create .venv from the lock file
+
+dev: $(STAMP) ## run the whole platform locally (Ctrl-C stops everything)
+	$(PY) -m alerting dev
+
+lint: $(STAMP) ## ruff lint and format check
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+typecheck: $(STAMP) ## mypy on the runtime package
+	.venv/bin/mypy
+
+test: lint typecheck ## lint, typecheck and the whole test suite
+	.venv/bin/pytest -q -p no:cacheprovider
+
+unit: $(STAMP) ## unit tests only (no servers)
+	.venv/bin/pytest -q tests/unit
+
+integration: $(STAMP) ## integration and e2e tests
+	.venv/bin/pytest -q tests/integration tests/e2e
+
+proto: $(STAMP) ## regenerate runtime/alerting/v1 from proto/
+	$(PY) tools/genproto.py
+
+fmt: $(STAMP) ## format and autofix
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+clean: ## remove the virtualenv and local dev data
+	rm -rf .venv .dev .mypy_cache .ruff_cache

@@ -1,0 +1,354 @@
+"""Settings, read once from the environment.
+
+Every setting is an ``ALERTING_*`` environment variable with a documented default.
+A bad value stops the process at start with one line naming the variable, because a
+service that starts half-configured fails later in a way that is much harder to read.
+The table in the README is generated from ``SETTINGS`` (``alerting config --markdown``),
+so the docs cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlsplit, urlunsplit
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    default: str | None
+    help: str
+    secret: bool = False
+
+
+def _int(env: str, raw: str, lo: int = 0, hi: int = 2**31) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{env}={raw!r} is not an integer") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{env}={value} is out of range [{lo}, {hi}]")
+    return value
+
+
+def _bool(env: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{env}={raw!r} is not a boolean (use true or false)")
+
+
+def _choice(env: str, raw: str, choices: tuple[str, ...]) -> str:
+    value = raw.strip()
+    if value.upper() in choices:
+        return value.upper()
+    if value.lower() in choices:
+        return value.lower()
+    raise ConfigError(f"{env}={raw!r} must be one of {', '.join(choices)}")
+
+
+def _url(env: str, raw: str, schemes: tuple[str, ...]) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ConfigError(f"{env}={_redact(raw)!r} must be a {'/'.join(schemes)} URL with a host")
+    return raw
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _with_password(url: str, password: str) -> str:
+    """Put a separately supplied password into a URL (ECS injects secrets one per variable)."""
+    if not password:
+        return url
+    parts = urlsplit(url)
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "ALERTING_KAFKA_BOOTSTRAP", "127.0.0.1:9092", "Kafka bootstrap servers, comma separated"
+    ),
+    Setting("ALERTING_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT", "PLAINTEXT or SSL (MSK with TLS)"),
+    Setting("ALERTING_KAFKA_PARTITIONS", "6", "partitions per topic, used by `alerting topics`"),
+    Setting("ALERTING_KAFKA_REPLICATION_FACTOR", "1", "replication factor for created topics"),
+    Setting("ALERTING_KAFKA_SESSION_TIMEOUT_MS", "6000", "consumer group session timeout"),
+    Setting("ALERTING_KAFKA_HEARTBEAT_INTERVAL_MS", "1000", "consumer heartbeat interval"),
+    Setting(
+        "ALERTING_KAFKA_FETCH_MAX_WAIT_MS",
+        "30",
+        "longest a fetch waits for data; bounds produce-to-consume latency",
+    ),
+    Setting("ALERTING_KAFKA_LINGER_MS", "5", "producer linger: how long a batch may wait to fill"),
+    Setting("ALERTING_TOPIC_ALERTS_NEW", "alerts.new", "topic of posted alerts"),
+    Setting("ALERTING_TOPIC_RULE_CHANGED", "rule.changed", "topic of rule change events"),
+    Setting("ALERTING_TOPIC_ALERTS_MATCHED", "alerts.matched", "topic of (alert, client) matches"),
+    Setting(
+        "ALERTING_TOPIC_NOTIFICATIONS_READY",
+        "notifications.ready",
+        "topic of notifications to deliver",
+    ),
+    Setting("ALERTING_CONSUMER_GROUP", None, "consumer group id (default: alerting-<service>)"),
+    Setting("ALERTING_BATCH_SIZE", "500", "most messages a consumer takes per batch"),
+    Setting(
+        "ALERTING_POSTGRES_DSN",
+        "postgresql://postgres@127.0.0.1:5432/alerting",
+        "Postgres connection URL",
+    ),
+    Setting(
+        "ALERTING_POSTGRES_PASSWORD",
+        "",
+        "Postgres password, merged into the DSN (for secret stores)",
+        secret=True,
+    ),
+    Setting("ALERTING_POSTGRES_POOL_SIZE", "10", "largest Postgres connection pool per process"),
+    Setting("ALERTING_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis URL (rediss:// for TLS)"),
+    Setting("ALERTING_REDIS_PASSWORD", "", "Redis auth token, merged into the URL", secret=True),
+    Setting("ALERTING_REDIS_KEY_PREFIX", "", "prefix for every Redis key (isolates environments)"),
+    Setting("ALERTING_HTTP_HOST", "0.0.0.0", "address the HTTP servers bind to"),  # noqa: S104
+    Setting("ALERTING_RULE_SERVICE_PORT", "8081", "rule-service HTTP port"),
+    Setting("ALERTING_INGEST_PORT", "8082", "ingest HTTP port"),
+    Setting("ALERTING_METRICS_PORT", "8083", "metrics service HTTP port"),
+    Setting("ALERTING_RULE_UPDATER_PORT", "9101", "rule-updater health/metrics port"),
+    Setting("ALERTING_EVALUATOR_PORT", "9102", "evaluator health/metrics port"),
+    Setting("ALERTING_AGGREGATOR_PORT", "9103", "aggregator health/metrics port"),
+    Setting("ALERTING_SENDER_PORT", "9104", "sender health/metrics port"),
+    Setting(
+        "ALERTING_ADMIN_TOKEN",
+        None,
+        "admin bearer token (>= 16 chars); required by the HTTP APIs",
+        secret=True,
+    ),
+    Setting("ALERTING_SMTP_HOST", "127.0.0.1", "SMTP server host"),
+    Setting("ALERTING_SMTP_PORT", "1025", "SMTP server port"),
+    Setting("ALERTING_SMTP_USERNAME", "", "SMTP username (empty: no auth)"),
+    Setting("ALERTING_SMTP_PASSWORD", "", "SMTP password", secret=True),
+    Setting("ALERTING_SMTP_STARTTLS", "false", "upgrade SMTP connections with STARTTLS"),
+    Setting("ALERTING_SMTP_FROM", "alerts@alerting.local", "From address of notification emails"),
+    Setting(
+        "ALERTING_ALLOW_PRIVATE_URLS",
+        "false",
+        "allow webhook/Slack URLs on loopback/private/link-local addresses (dev only)",
+    ),
+    Setting("ALERTING_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR"),
+    Setting("ALERTING_LOG_FORMAT", "json", "json (one object per line) or text"),
+)
+
+_BY_ENV = {s.env: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Topics:
+    alerts_new: str
+    rule_changed: str
+    alerts_matched: str
+    notifications_ready: str
+
+    def all(self) -> tuple[str, ...]:
+        return (self.alerts_new, self.rule_changed, self.alerts_matched, self.notifications_ready)
+
+    @staticmethod
+    def dlq(topic: str) -> str:
+        return f"{topic}.dlq"
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    bootstrap: str
+    security_protocol: str
+    partitions: int
+    replication_factor: int
+    session_timeout_ms: int
+    heartbeat_interval_ms: int
+    fetch_max_wait_ms: int
+    linger_ms: int
+    batch_size: int
+    consumer_group: str | None
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    username: str
+    password: str = field(repr=False)
+    starttls: bool
+    sender: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    kafka: KafkaSettings
+    topics: Topics
+    postgres_dsn: str = field(repr=False)
+    postgres_pool_size: int
+    redis_url: str = field(repr=False)
+    redis_key_prefix: str
+    http_host: str
+    ports: Mapping[str, int]
+    admin_token: str | None = field(repr=False)
+    smtp: SmtpSettings
+    allow_private_urls: bool
+    log_level: str
+    log_format: str
+
+    def group_id(self, service: str) -> str:
+        return self.kafka.consumer_group or f"alerting-{service}"
+
+    def port(self, service: str) -> int:
+        return self.ports[service]
+
+    def require_admin_token(self) -> str:
+        if not self.admin_token:
+            raise ConfigError("ALERTING_ADMIN_TOKEN is required (set it to a random secret)")
+        return self.admin_token
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every setting; raise ConfigError naming the first bad one."""
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str:
+        setting = _BY_ENV[name]
+        raw = env.get(name)
+        if raw is None or (raw == "" and setting.default not in (None, "")):
+            return setting.default or ""
+        return raw
+
+    def integer(name: str, lo: int = 0, hi: int = 2**31) -> int:
+        return _int(name, get(name), lo, hi)
+
+    def topic(name: str) -> str:
+        value = get(name).strip()
+        if not value or len(value) > 200 or not all(c.isalnum() or c in "._-" for c in value):
+            raise ConfigError(f"{name}={value!r} is not a valid topic name")
+        return value
+
+    admin_token = get("ALERTING_ADMIN_TOKEN") or None
+    if admin_token is not None and len(admin_token) < 16:
+        raise ConfigError("ALERTING_ADMIN_TOKEN must be at least 16 characters")
+
+    ports = {
+        service: integer(f"ALERTING_{service.upper().replace('-', '_')}_PORT", 1, 65535)
+        for service in (
+            "rule-service",
+            "ingest",
+            "metrics",
+            "rule-updater",
+            "evaluator",
+            "aggregator",
+            "sender",
+        )
+    }
+    postgres_dsn = _url(
+        "ALERTING_POSTGRES_DSN", get("ALERTING_POSTGRES_DSN"), ("postgresql", "postgres")
+    )
+    redis_url = _url("ALERTING_REDIS_URL", get("ALERTING_REDIS_URL"), ("redis", "rediss"))
+    bootstrap = get("ALERTING_KAFKA_BOOTSTRAP").strip()
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(
+                f"ALERTING_KAFKA_BOOTSTRAP={bootstrap!r} must be host:port[,host:port]"
+            )
+
+    return Settings(
+        kafka=KafkaSettings(
+            bootstrap=bootstrap,
+            security_protocol=_choice(
+                "ALERTING_KAFKA_SECURITY_PROTOCOL",
+                get("ALERTING_KAFKA_SECURITY_PROTOCOL"),
+                ("PLAINTEXT", "SSL"),
+            ),
+            partitions=integer("ALERTING_KAFKA_PARTITIONS", 1, 10_000),
+            replication_factor=integer("ALERTING_KAFKA_REPLICATION_FACTOR", 1, 10),
+            session_timeout_ms=integer("ALERTING_KAFKA_SESSION_TIMEOUT_MS", 1000, 600_000),
+            heartbeat_interval_ms=integer("ALERTING_KAFKA_HEARTBEAT_INTERVAL_MS", 100, 60_000),
+            fetch_max_wait_ms=integer("ALERTING_KAFKA_FETCH_MAX_WAIT_MS", 0, 10_000),
+            linger_ms=integer("ALERTING_KAFKA_LINGER_MS", 0, 10_000),
+            batch_size=integer("ALERTING_BATCH_SIZE", 1, 100_000),
+            consumer_group=get("ALERTING_CONSUMER_GROUP").strip() or None,
+        ),
+        topics=Topics(
+            alerts_new=topic("ALERTING_TOPIC_ALERTS_NEW"),
+            rule_changed=topic("ALERTING_TOPIC_RULE_CHANGED"),
+            alerts_matched=topic("ALERTING_TOPIC_ALERTS_MATCHED"),
+            notifications_ready=topic("ALERTING_TOPIC_NOTIFICATIONS_READY"),
+        ),
+        postgres_dsn=_with_password(postgres_dsn, get("ALERTING_POSTGRES_PASSWORD")),
+        postgres_pool_size=integer("ALERTING_POSTGRES_POOL_SIZE", 1, 1000),
+        redis_url=_with_password(redis_url, get("ALERTING_REDIS_PASSWORD")),
+        redis_key_prefix=get("ALERTING_REDIS_KEY_PREFIX"),
+        http_host=get("ALERTING_HTTP_HOST").strip(),
+        ports=ports,
+        admin_token=admin_token,
+        smtp=SmtpSettings(
+            host=get("ALERTING_SMTP_HOST").strip(),
+            port=integer("ALERTING_SMTP_PORT", 1, 65535),
+            username=get("ALERTING_SMTP_USERNAME"),
+            password=get("ALERTING_SMTP_PASSWORD"),
+            starttls=_bool("ALERTING_SMTP_STARTTLS", get("ALERTING_SMTP_STARTTLS")),
+            sender=get("ALERTING_SMTP_FROM").strip(),
+        ),
+        allow_private_urls=_bool("ALERTING_ALLOW_PRIVATE_URLS", get("ALERTING_ALLOW_PRIVATE_URLS")),
+        log_level=_choice(
+            "ALERTING_LOG_LEVEL", get("ALERTING_LOG_LEVEL"), ("DEBUG", "INFO", "WARNING", "ERROR")
+        ),
+        log_format=_choice("ALERTING_LOG_FORMAT", get("ALERTING_LOG_FORMAT"), ("json", "text")),
+    )
+
+
+def redact(url: str) -> str:
+    """A URL fit for logs: the password replaced."""
+    return _redact(url)
+
+
+def _shown_default(s: Setting) -> str:
+    if s.default is None:
+        return "required" if "required" in s.help else "(unset)"
+    return f"`{s.default}`" if s.default else "(empty)"
+
+
+def markdown_table() -> str:
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    rows += [f"| `{s.env}` | {_shown_default(s)} | {s.help} |" for s in SETTINGS]
+    return "\n".join(rows)
+
+
+def describe(names: tuple[str, ...]) -> str:
+    """The settings a command reads, for its --help epilog."""
+    width = max(len(n) for n in names)
+    lines = ["settings (environment variables):"]
+    for name in names:
+        s = _BY_ENV[name]
+        lines.append(f"  {name.ljust(width)}  {s.help} [default: {_shown_default(s)}]")
+    return "\n".join(lines)
+
+
+KAFKA_VARS = tuple(
+    s.env for s in SETTINGS if s.env.startswith(("ALERTING_KAFKA_", "ALERTING_TOPIC_"))
+)
+POSTGRES_VARS = tuple(s.env for s in SETTINGS if s.env.startswith("ALERTING_POSTGRES_"))
+REDIS_VARS = tuple(s.env for s in SETTINGS if s.env.startswith("ALERTING_REDIS_"))
+SMTP_VARS = tuple(s.env for s in SETTINGS if s.env.startswith("ALERTING_SMTP_"))
+LOG_VARS = ("ALERTING_LOG_LEVEL", "ALERTING_LOG_FORMAT")
