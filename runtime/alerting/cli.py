@@ -33,7 +33,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("topics", "alerting.commands.topics", "create the Kafka topics and their .dlq twins"),
     Command("config", "alerting.commands.config", "check and print the settings"),
     Command("dev", "alerting.dev.main", "run the whole platform locally with its infrastructure"),
-    Command("deploy", "alerting.deploy.cli", "roll out an image, run migrations, report status on AWS"),
+    Command("deploy", "alerting.deploy.cli", "roll out, migrate and report on AWS"),
 )
 
 # The platform's long-running services (DESIGN section 3). Deployment descriptions
@@ -47,7 +47,6 @@ SERVICE_NAMES: tuple[str, ...] = (
     "sender",
     "metrics",
 )
-
 
 
 def _top_parser() -> argparse.ArgumentParser:
@@ -74,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     command = by_name[args[0]]
-    module: CommandModule = importlib.import_module(command.module)  # type: ignore[assignment]
+    module: CommandModule = importlib.import_module(command.module)
     parser = argparse.ArgumentParser(
         prog=f"alerting {command.name}",
         description=command.summary[0].upper() + command.summary[1:] + ".",

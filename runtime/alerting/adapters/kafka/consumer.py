@@ -1,0 +1,214 @@
+"""The consume loop every consuming service runs.
+
+Take a batch, decode it, hand the good records to the service's handler, dead-letter the
+rest, and commit only after the handler's effect is durable. Two traps shape it:
+
+* A handler that raises must see the same records again. The consumer's in-memory
+  position has already moved past them, so the loop seeks every partition of the batch
+  back to its first offset; otherwise the next successful batch would commit past them.
+* A message that can never be decoded must not stall its partition forever: it goes to
+  ``<topic>.dlq`` with headers saying why and where it came from, and the loop moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from prometheus_client import Counter, Histogram
+
+from alerting.adapters.kafka.options import consumer_options
+from alerting.adapters.kafka.producer import BatchProducer, OutMessage
+from alerting.aio import sleep_unless
+from alerting.config import KafkaSettings, Topics
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+CONSUMED = Counter("alerting_consumed_messages_total", "Messages taken from Kafka", ["topic"])
+PROCESSED = Counter(
+    "alerting_processed_messages_total", "Messages handled and committed", ["topic"]
+)
+DEAD_LETTERED = Counter(
+    "alerting_dead_lettered_messages_total", "Messages sent to a .dlq topic", ["topic"]
+)
+FAILED_BATCHES = Counter(
+    "alerting_failed_batches_total", "Batches whose handler raised (redelivered)", ["topic"]
+)
+BATCH_SECONDS = Histogram(
+    "alerting_batch_duration_seconds",
+    "Time to handle and commit one batch",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+class Poison(Exception):
+    """Raised by a decoder for a message that can never be processed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Record(Generic[T]):
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: T
+    timestamp_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A decoded record the handler refuses for good; it is dead-lettered, not retried."""
+
+    record: Record[object]
+    reason: str
+
+
+Decoder = Callable[[bytes], T]
+Handler = Callable[[list[Record[T]]], Awaitable[Sequence[Rejected] | None]]
+
+
+def dlq_message(raw: ConsumerRecord[bytes, bytes], error: str, service: str) -> OutMessage:
+    return OutMessage(
+        topic=Topics.dlq(raw.topic),
+        key=raw.key,
+        value=raw.value or b"",
+        headers=(
+            ("error", error.encode()[:1000]),
+            ("service", service.encode()),
+            ("source_topic", raw.topic.encode()),
+            ("source_partition", str(raw.partition).encode()),
+            ("source_offset", str(raw.offset).encode()),
+        ),
+    )
+
+
+class ConsumeLoop(Generic[T]):
+    def __init__(
+        self,
+        *,
+        kafka: KafkaSettings,
+        topics: Sequence[str],
+        group_id: str,
+        decode: Decoder[T],
+        handle: Handler[T],
+        producer: BatchProducer,
+        service: str,
+        max_backoff_s: float = 10.0,
+    ) -> None:
+        self._kafka = kafka
+        self._topics = list(topics)
+        self._decode = decode
+        self._handle = handle
+        self._producer = producer
+        self._service = service
+        self._max_backoff_s = max_backoff_s
+        self._consumer = AIOKafkaConsumer(*self._topics, **consumer_options(kafka, group_id))
+        self.started = False
+
+    async def start(self, stop: asyncio.Event) -> bool:
+        """Connect, retrying while the broker is unreachable; False if stopped first."""
+        delay = 0.5
+        while not stop.is_set():
+            try:
+                await self._consumer.start()
+                self.started = True
+                return True
+            except KafkaError as exc:
+                log.warning("kafka not reachable (%s); retrying in %.1fs", exc, delay)
+                await sleep_unless(stop, delay)
+                delay = min(delay * 2, self._max_backoff_s)
+        return False
+
+    async def stop(self) -> None:
+        if self.started:
+            await self._consumer.stop()
+            self.started = False
+
+    async def check(self) -> None:
+        """Readiness: started and the broker answers."""
+        if not self.started:
+            raise RuntimeError("consumer not started")
+        await self._consumer._client.fetch_all_metadata()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set. The in-flight batch is finished and committed."""
+        if not self.started and not await self.start(stop):
+            return
+        backoff = 0.2
+        try:
+            while not stop.is_set():
+                batches = await self._consumer.getmany(timeout_ms=500)
+                raws = [r for records in batches.values() for r in records]
+                if not raws:
+                    continue
+                if await self._process(raws):
+                    backoff = 0.2
+                else:
+                    await sleep_unless(stop, backoff)
+                    backoff = min(backoff * 2, self._max_backoff_s)
+        finally:
+            await self.stop()
+
+    async def _process(self, raws: list[ConsumerRecord[bytes, bytes]]) -> bool:
+        """Handle one batch; True when committed, False when it must be redelivered."""
+        started = time.perf_counter()
+        topic = raws[0].topic
+        CONSUMED.labels(topic).inc(len(raws))
+        good: list[Record[T]] = []
+        dead: list[OutMessage] = []
+        for raw in raws:
+            try:
+                value = self._decode(raw.value or b"")
+            except Exception as exc:  # any decoding failure makes the message poison
+                dead.append(dlq_message(raw, f"{type(exc).__name__}: {exc}", self._service))
+                continue
+            good.append(Record(raw.topic, raw.partition, raw.offset, raw.key, value, raw.timestamp))
+        try:
+            rejected = (await self._handle(good) if good else None) or ()
+            by_position = {(r.topic, r.partition, r.offset): r for r in raws}
+            for rej in rejected:
+                rec = rej.record
+                raw = by_position[(rec.topic, rec.partition, rec.offset)]
+                dead.append(dlq_message(raw, rej.reason, self._service))
+            await self._producer.send_batch(dead)
+        except Exception:
+            FAILED_BATCHES.labels(topic).inc()
+            log.exception("batch of %d from %s failed; it will be redelivered", len(raws), topic)
+            self._rewind(raws)
+            return False
+        if dead:
+            DEAD_LETTERED.labels(topic).inc(len(dead))
+            log.warning("dead-lettered %d message(s) from %s", len(dead), topic)
+        await self._commit(raws)
+        PROCESSED.labels(topic).inc(len(raws) - len(dead))
+        BATCH_SECONDS.observe(time.perf_counter() - started)
+        return True
+
+    def _rewind(self, raws: list[ConsumerRecord[bytes, bytes]]) -> None:
+        first: dict[TopicPartition, int] = {}
+        for raw in raws:
+            tp = TopicPartition(raw.topic, raw.partition)
+            first[tp] = min(first.get(tp, raw.offset), raw.offset)
+        assigned = self._consumer.assignment()
+        for tp, offset in first.items():
+            if tp in assigned:  # a revoked partition is re-read by its new owner anyway
+                self._consumer.seek(tp, offset)
+
+    async def _commit(self, raws: list[ConsumerRecord[bytes, bytes]]) -> None:
+        offsets: dict[TopicPartition, int] = {}
+        for raw in raws:
+            tp = TopicPartition(raw.topic, raw.partition)
+            offsets[tp] = max(offsets.get(tp, -1), raw.offset + 1)
+        try:
+            await self._consumer.commit(offsets)
+        except CommitFailedError as exc:
+            # The group rebalanced under us: the new owner re-reads from the last commit.
+            # Duplicates are expected and absorbed downstream (at-least-once).
+            log.warning("commit failed after rebalance (%s); batch will be redelivered", exc)

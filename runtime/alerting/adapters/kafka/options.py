@@ -1,0 +1,54 @@
+"""Connection options shared by producer, consumer and admin client."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+from alerting.config import KafkaSettings
+
+
+def client_options(kafka: KafkaSettings) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "bootstrap_servers": kafka.bootstrap,
+        "security_protocol": kafka.security_protocol,
+        "request_timeout_ms": 30_000,
+    }
+    if kafka.security_protocol == "SSL":
+        options["ssl_context"] = ssl.create_default_context()
+    return options
+
+
+def consumer_options(kafka: KafkaSettings, group_id: str) -> dict[str, Any]:
+    """Manual commits only: an offset is committed after the handler's durable effect.
+
+    ``earliest`` is deliberate: a new group must not skip what was produced before it
+    joined (and Tansu mis-reports the log end for ``latest``).
+    """
+    return {
+        **client_options(kafka),
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "session_timeout_ms": kafka.session_timeout_ms,
+        "heartbeat_interval_ms": kafka.heartbeat_interval_ms,
+        "fetch_max_wait_ms": kafka.fetch_max_wait_ms,
+        "max_poll_records": kafka.batch_size,
+        "max_partition_fetch_bytes": 4 * 1024 * 1024,
+    }
+
+
+def producer_options(kafka: KafkaSettings) -> dict[str, Any]:
+    """acks=all so an acknowledged message survives a broker loss.
+
+    Idempotence stays off: it adds nothing to our at-least-once design (consumers
+    dedupe) and the local Tansu broker rejects it.
+    """
+    return {
+        **client_options(kafka),
+        "acks": "all",
+        "enable_idempotence": False,
+        "linger_ms": kafka.linger_ms,
+        "max_batch_size": 256 * 1024,
+        "max_request_size": 4 * 1024 * 1024,
+    }

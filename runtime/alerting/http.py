@@ -1,0 +1,88 @@
+"""HTTP serving inside a service's own event loop.
+
+uvicorn's ``Server.serve`` installs its own SIGINT/SIGTERM handlers and re-raises the
+signal after shutdown, which would fight the runner's handlers; ``EmbeddedServer``
+leaves signals to the runner and stops when told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Generator, Mapping
+
+import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+
+
+class EmbeddedServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+async def serve(app: Starlette, host: str, port: int, stop: asyncio.Event) -> None:
+    """Serve ``app`` until ``stop`` is set."""
+    server = EmbeddedServer(
+        uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        stopper.cancel()
+        task.result()  # a bind failure surfaces here
+        if not server.started:
+            raise RuntimeError(f"HTTP server on {host}:{port} did not start")
+        return
+    server.should_exit = True
+    await task
+
+
+def health_routes(
+    checks: Mapping[str, ReadinessCheck],
+    registry: CollectorRegistry = REGISTRY,
+    timeout_s: float = 2.0,
+) -> list[BaseRoute]:
+    """/healthz (the process answers), /readyz (each dependency answers), /metrics."""
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        results: dict[str, str] = {}
+        ready = True
+        for name, check in checks.items():
+            started = time.perf_counter()
+            try:
+                await asyncio.wait_for(check(), timeout_s)
+                results[name] = "ok"
+            except Exception as exc:  # a readiness probe reports, it never raises
+                ready = False
+                results[name] = f"{type(exc).__name__}: {exc}"[:300] or type(exc).__name__
+            if time.perf_counter() - started > timeout_s:
+                results[name] += " (slow)"
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": results},
+            status_code=200 if ready else 503,
+        )
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+
+
+def health_app(checks: Mapping[str, ReadinessCheck]) -> Starlette:
+    return Starlette(routes=health_routes(checks))
