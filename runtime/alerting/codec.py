@@ -1,0 +1,176 @@
+"""Wire format <-> domain objects.
+
+Decoding validates what the type system of protobuf cannot (required ids, a known
+severity, a schema version we understand) and raises ``DecodeError``, which the
+consume loop treats as poison: such a message goes to the DLQ instead of crashing
+or stalling a consumer.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from google.protobuf.message import DecodeError as ProtobufDecodeError
+from google.protobuf.message import Message
+
+from alerting.domain.model import (
+    Alert,
+    AlertMatch,
+    NotificationReady,
+    Rule,
+    RuleAction,
+    RuleChange,
+    RuleSnapshot,
+    Severity,
+)
+from alerting.v1 import messages_pb2 as pb
+
+SCHEMA_VERSION = 1
+SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
+M = TypeVar("M", bound=Message)
+
+
+class DecodeError(ValueError):
+    """The bytes are not a valid message of the expected type."""
+
+
+def _parse(message: M, data: bytes) -> M:
+    try:
+        message.ParseFromString(data)
+    except (ProtobufDecodeError, RuntimeError) as exc:
+        raise DecodeError(f"not a valid {type(message).__name__}: {exc}") from None
+    version = getattr(message, "schema_version", SCHEMA_VERSION)
+    if version not in SUPPORTED_SCHEMA_VERSIONS:
+        raise DecodeError(f"{type(message).__name__} schema_version {version} is not supported")
+    return message
+
+
+def _require(kind: str, **fields: str) -> None:
+    for name, value in fields.items():
+        if not value:
+            raise DecodeError(f"{kind}.{name} is empty")
+
+
+def _severity(value: int) -> Severity:
+    if value == pb.SEVERITY_UNSPECIFIED or value not in pb.Severity.values():
+        raise DecodeError(f"severity {value} is not one of LOW, MEDIUM, HIGH, CRITICAL")
+    return Severity(pb.Severity.Name(value))  # type: ignore[arg-type]
+
+
+def _fill_alert(msg: pb.AlertNew | pb.AlertMatched, alert: Alert) -> None:
+    msg.alert_id = alert.alert_id
+    msg.schema_version = SCHEMA_VERSION
+    msg.event_ts = alert.event_ts
+    msg.severity = pb.Severity.Value(alert.severity.value)
+    msg.source = alert.source
+    msg.name = alert.name
+    msg.context.update(alert.context)
+
+
+def _alert_from(msg: pb.AlertNew | pb.AlertMatched) -> Alert:
+    kind = type(msg).__name__
+    _require(kind, alert_id=msg.alert_id, source=msg.source, name=msg.name)
+    return Alert(
+        alert_id=msg.alert_id,
+        severity=_severity(msg.severity),
+        source=msg.source,
+        name=msg.name,
+        event_ts=msg.event_ts,
+        context=dict(msg.context),
+    )
+
+
+def encode_alert(alert: Alert) -> bytes:
+    msg = pb.AlertNew()
+    _fill_alert(msg, alert)
+    return msg.SerializeToString()
+
+
+def decode_alert(data: bytes) -> Alert:
+    return _alert_from(_parse(pb.AlertNew(), data))
+
+
+def encode_match(match: AlertMatch) -> bytes:
+    msg = pb.AlertMatched(client_id=match.client_id, rule_ids=match.rule_ids)
+    _fill_alert(msg, match.alert)
+    return msg.SerializeToString()
+
+
+def decode_match(data: bytes) -> AlertMatch:
+    msg = _parse(pb.AlertMatched(), data)
+    _require("AlertMatched", client_id=msg.client_id)
+    if not msg.rule_ids:
+        raise DecodeError("AlertMatched.rule_ids is empty")
+    return AlertMatch(_alert_from(msg), msg.client_id, tuple(msg.rule_ids))
+
+
+def encode_rule_change(change: RuleChange) -> bytes:
+    return pb.RuleChanged(
+        rule_id=change.rule_id,
+        client_id=change.client_id,
+        action=pb.RuleAction.Value(change.action.value),
+        version=change.version,
+        updated_at=change.updated_at_ms,
+        schema_version=SCHEMA_VERSION,
+    ).SerializeToString()
+
+
+def decode_rule_change(data: bytes) -> RuleChange:
+    msg = _parse(pb.RuleChanged(), data)
+    _require("RuleChanged", rule_id=msg.rule_id, client_id=msg.client_id)
+    if msg.action == pb.RULE_ACTION_UNSPECIFIED or msg.action not in pb.RuleAction.values():
+        raise DecodeError(f"RuleChanged.action {msg.action} is not a known action")
+    return RuleChange(
+        rule_id=msg.rule_id,
+        client_id=msg.client_id,
+        action=RuleAction(pb.RuleAction.Name(msg.action)),
+        version=msg.version,
+        updated_at_ms=msg.updated_at,
+    )
+
+
+def encode_notification_ready(event: NotificationReady) -> bytes:
+    return pb.NotificationReady(
+        notification_id=event.notification_id,
+        client_id=event.client_id,
+        alert_id=event.alert_id,
+        schema_version=SCHEMA_VERSION,
+    ).SerializeToString()
+
+
+def decode_notification_ready(data: bytes) -> NotificationReady:
+    msg = _parse(pb.NotificationReady(), data)
+    _require(
+        "NotificationReady",
+        notification_id=msg.notification_id,
+        client_id=msg.client_id,
+        alert_id=msg.alert_id,
+    )
+    return NotificationReady(msg.notification_id, msg.client_id, msg.alert_id)
+
+
+def encode_snapshot(snapshot: RuleSnapshot) -> bytes:
+    return pb.RuleSnapshot(
+        version=snapshot.version,
+        schema_version=SCHEMA_VERSION,
+        built_at=snapshot.built_at_ms,
+        rules=[
+            pb.SnapshotRule(
+                rule_id=r.rule_id,
+                client_id=r.client_id,
+                severity=r.severity,
+                source=r.source,
+                name=r.name,
+            )
+            for r in snapshot.rules
+        ],
+    ).SerializeToString()
+
+
+def decode_snapshot(data: bytes) -> RuleSnapshot:
+    msg = _parse(pb.RuleSnapshot(), data)
+    return RuleSnapshot(
+        version=msg.version,
+        built_at_ms=msg.built_at,
+        rules=tuple(Rule(r.rule_id, r.client_id, r.severity, r.source, r.name) for r in msg.rules),
+    )

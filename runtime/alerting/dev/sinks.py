@@ -1,0 +1,126 @@
+"""Local stand-ins for the outside world: an SMTP server and a webhook receiver.
+
+Both record what they receive and show it over HTTP (``GET /received``,
+``GET /emails``), so a developer or a test can see exactly what the platform sent.
+A webhook path can be scripted to answer given status codes first
+(``PUT /script/<name>`` with ``{"statuses": [500, 500]}``), to exercise retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import defaultdict, deque
+from email import message_from_bytes
+from email.policy import default as default_policy
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+MAX_KEPT = 10_000
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.requests: deque[dict[str, Any]] = deque(maxlen=MAX_KEPT)
+        self.emails: deque[dict[str, Any]] = deque(maxlen=MAX_KEPT)
+        self.scripts: dict[str, deque[int]] = defaultdict(deque)
+
+    def next_status(self, name: str) -> int:
+        script = self.scripts.get(name)
+        return script.popleft() if script else 200
+
+
+class SmtpHandler:
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        parsed = message_from_bytes(raw, policy=default_policy)
+        body = parsed.get_body(preferencelist=("plain", "html"))
+        self.recorder.emails.append(
+            {
+                "mail_from": envelope.mail_from,
+                "rcpt_tos": list(envelope.rcpt_tos),
+                "subject": str(parsed.get("Subject", "")),
+                "headers": {k: str(v) for k, v in parsed.items()},
+                "body": body.get_content() if body is not None else "",
+                "received_at": time.time(),
+            }
+        )
+        return "250 OK"
+
+
+def webhook_app(recorder: Recorder) -> Starlette:
+    async def receive(request: Request) -> Response:
+        name = request.path_params["name"]
+        raw = await request.body()
+        try:
+            body: Any = json.loads(raw)
+        except ValueError:
+            body = raw.decode(errors="replace")
+        status = recorder.next_status(name)
+        recorder.requests.append(
+            {
+                "name": name,
+                "method": request.method,
+                "path": request.url.path,
+                "headers": dict(request.headers),
+                "raw_body": raw.decode(errors="replace"),
+                "body": body,
+                "status": status,
+                "received_at": time.time(),
+            }
+        )
+        return JSONResponse({"received": True}, status_code=status)
+
+    async def received(request: Request) -> Response:
+        name = request.query_params.get("name")
+        items = [r for r in recorder.requests if name is None or r["name"] == name]
+        return JSONResponse({"count": len(items), "items": items})
+
+    async def emails(_: Request) -> Response:
+        return JSONResponse({"count": len(recorder.emails), "items": list(recorder.emails)})
+
+    async def clear(_: Request) -> Response:
+        recorder.requests.clear()
+        recorder.emails.clear()
+        recorder.scripts.clear()
+        return Response(status_code=204)
+
+    async def script(request: Request) -> Response:
+        payload = await request.json()
+        statuses = payload.get("statuses") if isinstance(payload, dict) else None
+        if not isinstance(statuses, list) or not all(
+            isinstance(s, int) and 100 <= s <= 599 for s in statuses
+        ):
+            return JSONResponse({"detail": "statuses must be a list of HTTP codes"}, 422)
+        recorder.scripts[request.path_params["name"]] = deque(statuses)
+        return Response(status_code=204)
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    return Starlette(
+        routes=[
+            Route("/hooks/{name}", receive, methods=["POST", "PUT"]),
+            Route("/received", received, methods=["GET"]),
+            Route("/emails", emails, methods=["GET"]),
+            Route("/received", clear, methods=["DELETE"]),
+            Route("/script/{name}", script, methods=["PUT"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", healthz, methods=["GET"]),
+        ]
+    )
+
+
+async def start_smtp(recorder: Recorder, host: str, port: int) -> asyncio.Server:
+    loop = asyncio.get_running_loop()
+    handler = SmtpHandler(recorder)
+    return await loop.create_server(lambda: SMTP(handler, hostname="alerting-sink"), host, port)

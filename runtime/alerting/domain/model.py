@@ -1,0 +1,85 @@
+"""The platform's domain objects: plain values, no I/O, no wire formats."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+WILDCARD = "*"
+
+
+class Severity(StrEnum):
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+    CRITICAL = "CRITICAL"
+
+
+class RuleAction(StrEnum):
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    DELETED = "DELETED"
+    DISABLED = "DISABLED"
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    alert_id: str
+    severity: Severity
+    source: str
+    name: str
+    event_ts: int  # unix seconds
+    context: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertMatch:
+    """One alert matched for one client, with every rule of that client that matched."""
+
+    alert: Alert
+    client_id: str
+    rule_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleChange:
+    rule_id: str
+    client_id: str
+    action: RuleAction
+    version: int
+    updated_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationReady:
+    notification_id: str
+    client_id: str
+    alert_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A rule as matching sees it: severity is a Severity value or ``*``."""
+
+    rule_id: str
+    client_id: str
+    severity: str
+    source: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSnapshot:
+    version: int
+    rules: tuple[Rule, ...]
+    built_at_ms: int = 0
+
+
+def stable_alert_id(severity: Severity, source: str, name: str, event_ts: int) -> str:
+    """Derive an id from the alert's identity so a retried POST dedupes downstream."""
+    digest = hashlib.sha256(
+        "\x1f".join((severity.value, source, name, str(event_ts))).encode()
+    ).hexdigest()
+    return f"a-{digest[:32]}"
