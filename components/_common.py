@@ -1,0 +1,95 @@
+"""Small helpers shared by the components."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+# Every component's type token lives under this package name.
+PKG = "alerting:components"
+
+
+def child(parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptions:
+    """Options for a child resource: parented, so it is named and deleted with its component."""
+    return pulumi.ResourceOptions(parent=parent, **kwargs)
+
+
+def assume_role_policy(service: str) -> str:
+    """Trust policy letting one AWS service principal assume a role."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": service},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+
+
+def ingress_from_group(
+    name: str,
+    *,
+    group_id: pulumi.Input[str],
+    source_group_id: pulumi.Input[str],
+    port: int,
+    to_port: int | None = None,
+    description: str,
+    parent: pulumi.Resource,
+) -> aws.vpc.SecurityGroupIngressRule:
+    """One TCP ingress rule whose only source is another security group (never a CIDR)."""
+    return aws.vpc.SecurityGroupIngressRule(
+        name,
+        security_group_id=group_id,
+        referenced_security_group_id=source_group_id,
+        ip_protocol="tcp",
+        from_port=port,
+        to_port=to_port if to_port is not None else port,
+        description=description,
+        opts=child(parent),
+    )
+
+
+def egress_anywhere(
+    name: str, *, group_id: pulumi.Input[str], description: str, parent: pulumi.Resource
+) -> aws.vpc.SecurityGroupEgressRule:
+    """Allow all outbound traffic (images, AWS APIs, webhook endpoints)."""
+    return aws.vpc.SecurityGroupEgressRule(
+        name,
+        security_group_id=group_id,
+        cidr_ipv4="0.0.0.0/0",
+        ip_protocol="-1",
+        description=description,
+        opts=child(parent),
+    )
+
+
+def log_configuration(
+    log_group: pulumi.Input[str], region: pulumi.Input[str], prefix: str
+) -> dict[str, Any]:
+    """The awslogs driver block of an ECS container definition."""
+    return {
+        "logDriver": "awslogs",
+        "options": {
+            "awslogs-group": log_group,
+            "awslogs-region": region,
+            "awslogs-stream-prefix": prefix,
+        },
+    }
+
+
+def env_list(env: Mapping[str, str]) -> list[dict[str, str]]:
+    """ECS `environment` entries, sorted so the rendered JSON is stable across runs."""
+    return [{"name": k, "value": env[k]} for k in sorted(env)]
+
+
+def secret_list(secrets: Mapping[str, str]) -> list[dict[str, str]]:
+    """ECS `secrets` entries (name -> Secrets Manager ARN, optionally with a JSON key)."""
+    return [{"name": k, "valueFrom": secrets[k]} for k in sorted(secrets)]

@@ -1,0 +1,1 @@
+"""The alerting platform's Pulumi program (see `__main__.py`)."""

@@ -1,0 +1,87 @@
+"""The `ALERTING_*` settings each task receives, derived from the runtime's own table.
+
+Variable names, defaults and which ones are secrets all come from
+`alerting.config.SETTINGS`, so the stack cannot drift from what the services read.
+Plain values go to `environment`; secrets only ever as ECS `secrets` references.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pulumi
+from alerting.config import SETTINGS
+
+SECRET_NAMES: frozenset[str] = frozenset(s.env for s in SETTINGS if s.secret)
+_DEFAULTS = {s.env: s.default for s in SETTINGS}
+
+# Services answering HTTP API calls (through the gateway); the rest only serve health.
+HTTP_APIS = ("rule-service", "ingest", "metrics")
+
+
+def port_variable(service: str) -> str:
+    return f"ALERTING_{service.upper().replace('-', '_')}_PORT"
+
+
+def port(service: str) -> int:
+    """The service's port: the runtime's default for its ALERTING_<SERVICE>_PORT."""
+    default = _DEFAULTS.get(port_variable(service))
+    if default is None:
+        raise KeyError(f"no port setting for service {service!r}")
+    return int(default)
+
+
+def common_environment(
+    *,
+    kafka_bootstrap: pulumi.Input[str],
+    kafka_security_protocol: str,
+    kafka_partitions: int,
+    kafka_replication_factor: int,
+    postgres_dsn: pulumi.Input[str],
+    redis_url: pulumi.Input[str],
+    smtp: Mapping[str, str],
+    log_level: str,
+) -> dict[str, pulumi.Input[str]]:
+    """Settings shared by every task, including the migration job."""
+    env: dict[str, pulumi.Input[str]] = {
+        "ALERTING_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "ALERTING_KAFKA_SECURITY_PROTOCOL": kafka_security_protocol,
+        "ALERTING_KAFKA_PARTITIONS": str(kafka_partitions),
+        "ALERTING_KAFKA_REPLICATION_FACTOR": str(kafka_replication_factor),
+        "ALERTING_POSTGRES_DSN": postgres_dsn,
+        "ALERTING_REDIS_URL": redis_url,
+        "ALERTING_ALLOW_PRIVATE_URLS": "false",
+        "ALERTING_LOG_LEVEL": log_level,
+        "ALERTING_LOG_FORMAT": "json",
+        "ALERTING_HTTP_HOST": "0.0.0.0",  # noqa: S104 - inside the task's own ENI
+    }
+    for key, value in smtp.items():
+        name = f"ALERTING_SMTP_{key.upper()}"
+        if name not in _DEFAULTS or name in SECRET_NAMES:
+            raise ValueError(f"alerting:smtp.{key} is not a plain SMTP setting")
+        env[name] = value
+    return env
+
+
+def service_environment(
+    service: str, common: Mapping[str, pulumi.Input[str]]
+) -> dict[str, pulumi.Input[str]]:
+    env = dict(common)
+    env[port_variable(service)] = str(port(service))
+    return env
+
+
+def service_secrets(
+    service: str, available: Mapping[str, pulumi.Input[str]]
+) -> dict[str, pulumi.Input[str]]:
+    """Least privilege: only the HTTP APIs get the admin token, only the sender SMTP's."""
+    wanted = {"ALERTING_POSTGRES_PASSWORD", "ALERTING_REDIS_PASSWORD"}
+    if service in HTTP_APIS:
+        wanted.add("ALERTING_ADMIN_TOKEN")
+    if service == "sender":
+        wanted.add("ALERTING_SMTP_PASSWORD")
+    return {k: v for k, v in available.items() if k in wanted}
+
+
+def migration_secrets(available: Mapping[str, pulumi.Input[str]]) -> dict[str, pulumi.Input[str]]:
+    return {k: v for k, v in available.items() if k == "ALERTING_POSTGRES_PASSWORD"}

@@ -1,0 +1,1 @@
+"""Infrastructure tests: the Pulumi stack under mocks and moto, deploy tooling, packaging."""
