@@ -1,0 +1,149 @@
+"""Test harness: real Postgres, Redis and a Kafka-protocol broker, isolated per session.
+
+* Postgres: the server at ALERTING_TEST_POSTGRES_URL (default the local one); when it
+  does not answer, a private server is started. Each session gets a fresh database.
+* Redis: the server at ALERTING_TEST_REDIS_URL, or a private one; each session gets
+  its own key prefix.
+* Kafka: always a private Tansu broker on a free port, with unique topic names.
+
+Tests never start or stop servers themselves; they ask for these fixtures.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from alerting import config, migrations
+from alerting.config import Settings
+from alerting.dev import infra
+
+REPO = Path(__file__).resolve().parent.parent
+SESSION = uuid.uuid4().hex[:8]
+
+
+def _server_url(env_name: str, default: str) -> str:
+    return os.environ.get(env_name, default)
+
+
+@pytest.fixture(scope="session")
+def infra_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("infra")
+
+
+@pytest.fixture(scope="session")
+def postgres_server(infra_dir: Path) -> Iterator[str]:
+    """Base URL (no database) of a Postgres server with trust or password auth."""
+    url = _server_url("ALERTING_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
+    if infra.postgres_answers(url + "/postgres"):
+        yield url
+        return
+    port = infra.free_port()
+    server = infra.start_postgres(infra_dir / "pgdata", port, infra.Progress("[harness]"))
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(infra_dir: Path) -> Iterator[str]:
+    url = _server_url("ALERTING_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    if infra.redis_answers(url):
+        yield url
+        return
+    port = infra.free_port()
+    server = infra.start_redis(infra_dir / "redis", port)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(infra_dir: Path) -> Iterator[str]:
+    port = infra.free_port()
+    broker = infra.start_tansu(port, infra_dir)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        broker.stop()
+
+
+def create_database(server_url: str, name: str) -> str:
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return f"{server_url}/{name}"
+
+
+def drop_database(server_url: str, name: str) -> None:
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, migrated database for this test session."""
+    name = f"alerting_test_{SESSION}"
+    dsn = create_database(postgres_server, name)
+    migrations.apply(dsn)
+    try:
+        yield dsn
+    finally:
+        drop_database(postgres_server, name)
+
+
+@pytest.fixture(scope="session")
+def base_env(database_url: str, redis_server: str, kafka_bootstrap: str) -> dict[str, str]:
+    """Settings of this session as environment variables, for in-process code and
+    for service processes the tests start."""
+    prefix = f"t{SESSION}"
+    return {
+        "ALERTING_POSTGRES_DSN": database_url,
+        "ALERTING_REDIS_URL": redis_server,
+        "ALERTING_REDIS_KEY_PREFIX": f"{prefix}:",
+        "ALERTING_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "ALERTING_KAFKA_PARTITIONS": "3",
+        "ALERTING_TOPIC_ALERTS_NEW": f"{prefix}.alerts.new",
+        "ALERTING_TOPIC_RULE_CHANGED": f"{prefix}.rule.changed",
+        "ALERTING_TOPIC_ALERTS_MATCHED": f"{prefix}.alerts.matched",
+        "ALERTING_TOPIC_NOTIFICATIONS_READY": f"{prefix}.notifications.ready",
+        "ALERTING_ADMIN_TOKEN": f"test-admin-token-{SESSION}",
+        "ALERTING_ALLOW_PRIVATE_URLS": "true",
+        "ALERTING_HTTP_HOST": "127.0.0.1",
+        "ALERTING_LOG_FORMAT": "text",
+    }
+
+
+@pytest.fixture(scope="session")
+def settings(base_env: dict[str, str]) -> Settings:
+    return config.load(base_env)
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique token for names a single test creates (topics, groups, clients)."""
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+async def pg(settings: Settings) -> AsyncIterator[object]:
+    import asyncpg
+
+    conn = await asyncpg.connect(settings.postgres_dsn)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+def server_base(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

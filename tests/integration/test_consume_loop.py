@@ -1,0 +1,170 @@
+"""The consume loop against a real broker: commit only after the handler, poison to DLQ."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+
+import pytest
+
+from alerting.adapters.kafka import BatchProducer, ConsumeLoop, OutMessage, Record
+from alerting.adapters.kafka.consumer import Rejected
+from alerting.config import Settings, Topics
+from tests.kafka_helpers import committed_offsets, make_topic, read_topic
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def producer(settings: Settings) -> AsyncIterator[BatchProducer]:
+    p = BatchProducer(settings.kafka)
+    await p.start()
+    try:
+        yield p
+    finally:
+        await p.stop()
+
+
+def decode_int(data: bytes) -> int:
+    return int(data)  # raises ValueError for anything that is not a number
+
+
+async def wait_until(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+async def commit_reached(
+    settings: Settings, group: str, topic: str, offset: int, timeout: float = 20.0
+) -> dict[int, int]:
+    """Poll the group's commit until partition 0 reaches ``offset``; return what was seen."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        commits = await committed_offsets(settings.kafka, group, topic)
+        if commits.get(0, -1) >= offset or asyncio.get_running_loop().time() > deadline:
+            return commits
+        await asyncio.sleep(0.1)
+
+
+async def run_loop(loop: ConsumeLoop[int], stop: asyncio.Event) -> asyncio.Task[None]:
+    return asyncio.create_task(loop.run(stop))
+
+
+async def test_failed_handler_leaves_batch_uncommitted_and_it_is_redelivered(
+    settings: Settings, producer: BatchProducer, unique: str
+) -> None:
+    topic, group = f"loop-{unique}", f"g-{unique}"
+    await make_topic(settings.kafka, topic)
+    await producer.send_batch([OutMessage(topic, None, str(i).encode()) for i in range(5)])
+
+    calls: list[list[tuple[int, int]]] = []
+    commits_seen_by_handler: list[dict[int, int]] = []
+
+    async def handle(records: list[Record[int]]) -> None:
+        calls.append([(r.offset, r.value) for r in records])
+        commits_seen_by_handler.append(await committed_offsets(settings.kafka, group, topic))
+        if len(calls) == 1:
+            raise RuntimeError("database is down")
+
+    stop = asyncio.Event()
+    loop = ConsumeLoop(
+        kafka=settings.kafka, topics=[topic], group_id=group, decode=decode_int,
+        handle=handle, producer=producer, service="test",
+    )
+    task = await run_loop(loop, stop)
+    try:
+        await wait_until(lambda: sum(len(c) for c in calls[1:]) >= 5)
+        final_commit = await commit_reached(settings, group, topic, 5)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+
+    first = calls[0]
+    redelivered = [item for call in calls[1:] for item in call]
+    assert first, "the handler saw the first batch"
+    # Everything the failed call saw came back, from the same offsets, in order.
+    assert redelivered[: len(first)] == first
+    assert [v for _, v in redelivered] == list(range(5))
+    # Nothing was committed while the failing batch was being handled or redelivered.
+    assert commits_seen_by_handler[0] == {}
+    assert commits_seen_by_handler[1] == {}
+    assert final_commit == {0: 5}
+
+
+async def test_poison_message_goes_to_dlq_and_the_next_good_one_is_processed(
+    settings: Settings, producer: BatchProducer, unique: str
+) -> None:
+    topic, group = f"poison-{unique}", f"g-{unique}"
+    await make_topic(settings.kafka, topic)
+    await producer.send_batch(
+        [
+            OutMessage(topic, b"k1", b"1"),
+            OutMessage(topic, b"k-bad", b"not a number"),
+            OutMessage(topic, b"k2", b"2"),
+        ]
+    )
+    seen: list[int] = []
+
+    async def handle(records: list[Record[int]]) -> None:
+        seen.extend(r.value for r in records)
+
+    stop = asyncio.Event()
+    loop = ConsumeLoop(
+        kafka=settings.kafka, topics=[topic], group_id=group, decode=decode_int,
+        handle=handle, producer=producer, service="test-service",
+    )
+    task = await run_loop(loop, stop)
+    try:
+        await wait_until(lambda: seen == [1, 2])
+        dead = await read_topic(settings.kafka, Topics.dlq(topic), expected=1)
+        final_commit = await commit_reached(settings, group, topic, 3)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+
+    assert len(dead) == 1
+    message = dead[0]
+    assert message.key == b"k-bad"
+    assert message.value == b"not a number"
+    headers = dict(message.headers)
+    assert headers["error"].startswith(b"ValueError")
+    assert headers["service"] == b"test-service"
+    assert headers["source_topic"] == topic.encode()
+    assert headers["source_partition"] == b"0"
+    assert headers["source_offset"] == b"1"
+    assert final_commit == {0: 3}
+
+
+async def test_records_the_handler_rejects_are_dead_lettered_not_retried(
+    settings: Settings, producer: BatchProducer, unique: str
+) -> None:
+    topic, group = f"reject-{unique}", f"g-{unique}"
+    await make_topic(settings.kafka, topic)
+    await producer.send_batch([OutMessage(topic, None, str(i).encode()) for i in range(4)])
+    handled: list[int] = []
+
+    async def handle(records: list[Record[int]]) -> Sequence[Rejected]:
+        handled.extend(r.value for r in records)
+        return [Rejected(r, "odd numbers are not allowed") for r in records if r.value % 2]
+
+    stop = asyncio.Event()
+    loop = ConsumeLoop(
+        kafka=settings.kafka, topics=[topic], group_id=group, decode=decode_int,
+        handle=handle, producer=producer, service="test",
+    )
+    task = await run_loop(loop, stop)
+    try:
+        await wait_until(lambda: len(handled) >= 4)
+        dead = await read_topic(settings.kafka, Topics.dlq(topic), expected=2)
+        commits = await commit_reached(settings, group, topic, 4)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+
+    assert sorted(handled) == [0, 1, 2, 3]  # each handled exactly once: no retry loop
+    assert sorted(m.value for m in dead) == [b"1", b"3"]
+    assert all(dict(m.headers)["error"] == b"odd numbers are not allowed" for m in dead)
+    assert commits == {0: 4}
