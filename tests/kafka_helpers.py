@@ -24,8 +24,11 @@ async def read_topic(
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Every message of ``topic`` from the beginning, waiting until ``expected`` arrived."""
     consumer = AIOKafkaConsumer(
-        **client_options(kafka), group_id=None, enable_auto_commit=False,
-        auto_offset_reset="earliest", fetch_max_wait_ms=50,
+        **client_options(kafka),
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=50,
     )
     await consumer.start()
     try:

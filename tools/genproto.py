@@ -24,7 +24,16 @@ def proto_files() -> list[Path]:
 def generate(out_dir: Path = OUT_DIR) -> list[Path]:
     """Run protoc; return the files it wrote."""
     files = [str(p.relative_to(PROTO_DIR)) for p in proto_files()]
-    args = ["protoc", f"-I{PROTO_DIR}", f"--python_out={out_dir}", f"--mypy_out={out_dir}", *files]
+    # The mypy plugin lives beside this interpreter; PATH may not include the venv.
+    plugin = Path(sys.executable).parent / "protoc-gen-mypy"
+    args = [
+        "protoc",
+        f"-I{PROTO_DIR}",
+        f"--plugin=protoc-gen-mypy={plugin}",
+        f"--python_out={out_dir}",
+        f"--mypy_out={out_dir}",
+        *files,
+    ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
     written = []

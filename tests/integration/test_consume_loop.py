@@ -71,8 +71,13 @@ async def test_failed_handler_leaves_batch_uncommitted_and_it_is_redelivered(
 
     stop = asyncio.Event()
     loop = ConsumeLoop(
-        kafka=settings.kafka, topics=[topic], group_id=group, decode=decode_int,
-        handle=handle, producer=producer, service="test",
+        kafka=settings.kafka,
+        topics=[topic],
+        group_id=group,
+        decode=decode_int,
+        handle=handle,
+        producer=producer,
+        service="test",
     )
     task = await run_loop(loop, stop)
     try:
@@ -113,8 +118,13 @@ async def test_poison_message_goes_to_dlq_and_the_next_good_one_is_processed(
 
     stop = asyncio.Event()
     loop = ConsumeLoop(
-        kafka=settings.kafka, topics=[topic], group_id=group, decode=decode_int,
-        handle=handle, producer=producer, service="test-service",
+        kafka=settings.kafka,
+        topics=[topic],
+        group_id=group,
+        decode=decode_int,
+        handle=handle,
+        producer=producer,
+        service="test-service",
     )
     task = await run_loop(loop, stop)
     try:
@@ -152,8 +162,13 @@ async def test_records_the_handler_rejects_are_dead_lettered_not_retried(
 
     stop = asyncio.Event()
     loop = ConsumeLoop(
-        kafka=settings.kafka, topics=[topic], group_id=group, decode=decode_int,
-        handle=handle, producer=producer, service="test",
+        kafka=settings.kafka,
+        topics=[topic],
+        group_id=group,
+        decode=decode_int,
+        handle=handle,
+        producer=producer,
+        service="test",
     )
     task = await run_loop(loop, stop)
     try:

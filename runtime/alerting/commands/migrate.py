@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from alerting import config, migrations
-from alerting.runner import load_settings_or_exit
+from alerting.runner import load_settings_or_exit, one_line
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
             return 1 if todo else 0
         applied = migrations.apply(settings.postgres_dsn)
     except Exception as exc:  # one clear line for the operator, not a stack trace
-        print(f"alerting migrate: {target}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"alerting migrate: {target}: {one_line(exc)}", file=sys.stderr)
         return 1
     for mid in applied:
         print(f"applied: {mid}")

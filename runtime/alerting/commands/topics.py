@@ -9,7 +9,7 @@ import sys
 from alerting import config
 from alerting.adapters.kafka import ensure_topics
 from alerting.config import Settings, Topics
-from alerting.runner import load_settings_or_exit
+from alerting.runner import load_settings_or_exit, one_line
 
 
 def all_topics(settings: Settings) -> list[str]:
@@ -26,10 +26,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         created = asyncio.run(asyncio.wait_for(ensure_topics(settings.kafka, wanted), 60))
     except Exception as exc:
-        print(
-            f"alerting topics: {settings.kafka.bootstrap}: {type(exc).__name__}: {exc}",
-            file=sys.stderr,
-        )
+        print(f"alerting topics: {settings.kafka.bootstrap}: {one_line(exc)}", file=sys.stderr)
         return 1
     for topic in wanted:
         print(f"{'created' if topic in created else 'exists '}  {topic}")

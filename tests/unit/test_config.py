@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import pytest
+
+from alerting import config
+from alerting.config import ConfigError
+
+
+def test_defaults_load_without_any_environment() -> None:
+    settings = config.load({})
+    assert settings.kafka.bootstrap == "127.0.0.1:9092"
+    assert settings.kafka.partitions == 6
+    assert settings.topics.all() == (
+        "alerts.new",
+        "rule.changed",
+        "alerts.matched",
+        "notifications.ready",
+    )
+    assert settings.port("rule-service") == 8081
+    assert settings.port("sender") == 9104
+    assert settings.allow_private_urls is False
+    assert settings.group_id("evaluator") == "alerting-evaluator"
+    assert settings.admin_token is None
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"ALERTING_KAFKA_PARTITIONS": "six"}, "ALERTING_KAFKA_PARTITIONS"),
+        ({"ALERTING_KAFKA_PARTITIONS": "0"}, "ALERTING_KAFKA_PARTITIONS"),
+        ({"ALERTING_INGEST_PORT": "70000"}, "ALERTING_INGEST_PORT"),
+        ({"ALERTING_ALLOW_PRIVATE_URLS": "maybe"}, "ALERTING_ALLOW_PRIVATE_URLS"),
+        ({"ALERTING_POSTGRES_DSN": "mysql://x/y"}, "ALERTING_POSTGRES_DSN"),
+        ({"ALERTING_REDIS_URL": "http://x"}, "ALERTING_REDIS_URL"),
+        ({"ALERTING_KAFKA_BOOTSTRAP": "nohostport"}, "ALERTING_KAFKA_BOOTSTRAP"),
+        ({"ALERTING_LOG_LEVEL": "LOUD"}, "ALERTING_LOG_LEVEL"),
+        ({"ALERTING_TOPIC_ALERTS_NEW": "bad topic!"}, "ALERTING_TOPIC_ALERTS_NEW"),
+        ({"ALERTING_ADMIN_TOKEN": "short"}, "ALERTING_ADMIN_TOKEN"),
+        ({"ALERTING_KAFKA_SECURITY_PROTOCOL": "SASL"}, "ALERTING_KAFKA_SECURITY_PROTOCOL"),
+    ],
+)
+def test_invalid_setting_is_named_in_one_line(env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        config.load(env)
+    message = str(info.value)
+    assert named in message
+    assert "\n" not in message
+
+
+def test_admin_token_is_required_where_needed() -> None:
+    with pytest.raises(ConfigError, match="ALERTING_ADMIN_TOKEN"):
+        config.load({}).require_admin_token()
+    assert config.load({"ALERTING_ADMIN_TOKEN": "x" * 16}).require_admin_token() == "x" * 16
+
+
+def test_passwords_from_secret_variables_are_merged_and_never_shown() -> None:
+    settings = config.load(
+        {
+            "ALERTING_POSTGRES_DSN": "postgresql://app@db.internal:5432/alerting",
+            "ALERTING_POSTGRES_PASSWORD": "p@ss/word",
+            "ALERTING_REDIS_URL": "rediss://cache.internal:6379/0",
+            "ALERTING_REDIS_PASSWORD": "tok",
+            "ALERTING_ADMIN_TOKEN": "a-very-secret-admin-token",
+        }
+    )
+    assert settings.postgres_dsn == "postgresql://app:p%40ss%2Fword@db.internal:5432/alerting"
+    assert settings.redis_url == "rediss://:tok@cache.internal:6379/0"
+    shown = repr(settings)
+    assert "p%40ss" not in shown and "tok@" not in shown and "a-very-secret" not in shown
+    assert config.redact(settings.postgres_dsn) == "postgresql://app:***@db.internal:5432/alerting"
+
+
+def test_markdown_table_documents_every_setting() -> None:
+    table = config.markdown_table()
+    for setting in config.SETTINGS:
+        assert f"`{setting.env}`" in table
+
+
+def test_readme_configuration_table_matches_the_code() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert config.markdown_table() in readme, "run `alerting config --markdown` into README"
