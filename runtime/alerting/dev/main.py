@@ -45,11 +45,15 @@ class Environment:
     settings: Settings
     started: list[infra.Started] = field(default_factory=list)
     admin_token_generated: bool = False
+    began: float = field(default_factory=time.monotonic)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", type=Path, default=Path(".dev"), help="private servers' data (.dev)"
+    )
+    parser.add_argument(
+        "--sink-port", type=int, default=SINK_HTTP_PORT, help="webhook sink port (8090)"
     )
     parser.add_argument(
         "--ready-timeout", type=float, default=60.0, help="seconds to wait for /readyz (60)"
@@ -137,7 +141,9 @@ async def _wait_ready(
     return list(pending)
 
 
-def _summary(prepared: Environment, services: list[str], demo: Demo, elapsed: float) -> str:
+def _summary(
+    prepared: Environment, services: list[str], demo: Demo, elapsed: float, sink_port: int
+) -> str:
     s = prepared.settings
     token = s.require_admin_token()
     lines = [f"\n=== alerting dev is ready ({elapsed:.1f}s) ==="]
@@ -145,7 +151,7 @@ def _summary(prepared: Environment, services: list[str], demo: Demo, elapsed: fl
         lines.append(f"  {name:<14} http://127.0.0.1:{s.port(name)}  (/healthz /readyz /metrics)")
     if not services:
         lines.append("  (no platform service is implemented yet in this build)")
-    sink = f"http://127.0.0.1:{SINK_HTTP_PORT}"
+    sink = f"http://127.0.0.1:{sink_port}"
     lines += [
         f"  webhook sink   {sink}/received   (demo endpoint {demo.webhook_url})",
         f"  SMTP sink      127.0.0.1:{s.smtp.port}   emails at {sink}/emails",
@@ -173,28 +179,17 @@ async def _supervise(args: argparse.Namespace, prepared: Environment) -> int:
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    began = time.monotonic()
     sup = Supervisor()
     services = running_services()
     exe = [sys.executable, "-m", "alerting"]
-    env = prepared.env
+    env, s = prepared.env, prepared.settings
     try:
-        await sup.start(
-            "sinks",
-            [
-                *exe,
-                "sinks",
-                "--http-port",
-                str(SINK_HTTP_PORT),
-                "--smtp-port",
-                str(prepared.settings.smtp.port),
-            ],
-            env,
-        )
+        sink_argv = ["sinks", "--http-port", str(args.sink_port)]
+        await sup.start("sinks", [*exe, *sink_argv, "--smtp-port", str(s.smtp.port)], env)
         for name in services:
             await sup.start(name, [*exe, name], env)
-        urls = {"sinks": f"http://127.0.0.1:{SINK_HTTP_PORT}/readyz"}
-        urls |= {n: f"http://127.0.0.1:{prepared.settings.port(n)}/readyz" for n in services}
+        urls = {"sinks": f"http://127.0.0.1:{args.sink_port}/readyz"}
+        urls |= {n: f"http://127.0.0.1:{s.port(n)}/readyz" for n in services}
         not_ready = await _wait_ready(urls, sup, args.ready_timeout, stop)
         dead = [c for c in sup.children if c.process.returncode is not None]
         if dead:
@@ -209,12 +204,13 @@ async def _supervise(args: argparse.Namespace, prepared: Environment) -> int:
                 file=sys.stderr,
             )
             return 1
-        conn = await asyncpg.connect(prepared.settings.postgres_dsn)
+        conn = await asyncpg.connect(s.postgres_dsn)
         try:
-            demo = await seed_demo(conn, f"http://127.0.0.1:{SINK_HTTP_PORT}/hooks/demo")
+            demo = await seed_demo(conn, f"http://127.0.0.1:{args.sink_port}/hooks/demo")
         finally:
             await conn.close()
-        print(_summary(prepared, services, demo, time.monotonic() - began), flush=True)
+        elapsed = time.monotonic() - prepared.began
+        print(_summary(prepared, services, demo, elapsed, args.sink_port), flush=True)
 
         stopper = asyncio.create_task(stop.wait())
         exited = asyncio.create_task(sup.first_exit())
