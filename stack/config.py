@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 import pulumi
-from alerting.cli import SERVICE_NAMES
 
+from alerting.cli import SERVICE_NAMES
 from components.service import Scaling
 
 # rule-updater is correct with concurrent instances (it compare-and-sets the snapshot

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from alerting.cli import SERVICE_NAMES
 
+from alerting.cli import SERVICE_NAMES
 from components import (
     AppSecrets,
     AppSecretsArgs,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pulumi
+
 from alerting.config import SETTINGS
 
 SECRET_NAMES: frozenset[str] = frozenset(s.env for s in SETTINGS if s.secret)

@@ -334,7 +334,7 @@ def test_config_refuses_to_scale_the_rule_updater() -> None:
 def test_config_refuses_more_consumers_than_partitions() -> None:
     raw = {k.split(":", 1)[1]: v for k, v in prod_config().items() if k.startswith("alerting:")}
     raw["services"]["evaluator"]["max"] = 12
-    with pytest.raises(ConfigError, match="exceeds kafka.partitions=6"):
+    with pytest.raises(ConfigError, match=r"exceeds kafka\.partitions=6"):
         parse(raw, "us-east-1")
 
 
