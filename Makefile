@@ -6,7 +6,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 STAMP := .venv/.synced
 
-.PHONY: help install dev test lint typecheck unit integration proto proto-check fmt clean
+.PHONY: help install dev test lint typecheck unit integration proto readme fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -44,6 +44,9 @@ integration: $(STAMP) ## integration and e2e tests
 
 proto: $(STAMP) ## regenerate runtime/alerting/v1 from proto/
 	$(PY) tools/genproto.py
+
+readme: $(STAMP) ## regenerate the README's settings table from the code
+	$(PY) tools/readme_settings.py
 
 fmt: $(STAMP) ## format and autofix
 	.venv/bin/ruff format .

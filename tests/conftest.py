@@ -45,6 +45,7 @@ def postgres_server(infra_dir: Path) -> Iterator[str]:
     if infra.postgres_answers(url + "/postgres"):
         yield url
         return
+    infra.ensure_packages(infra.Progress("[harness]"))
     port = infra.free_port()
     server = infra.start_postgres(infra_dir / "pgdata", port, infra.Progress("[harness]"))
     try:
@@ -59,6 +60,7 @@ def redis_server(infra_dir: Path) -> Iterator[str]:
     if infra.redis_answers(url):
         yield url
         return
+    infra.ensure_packages(infra.Progress("[harness]"))
     port = infra.free_port()
     server = infra.start_redis(infra_dir / "redis", port)
     try:

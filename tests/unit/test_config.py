@@ -80,4 +80,4 @@ def test_readme_configuration_table_matches_the_code() -> None:
     from pathlib import Path
 
     readme = (Path(__file__).parents[2] / "README.md").read_text()
-    assert config.markdown_table() in readme, "run `alerting config --markdown` into README"
+    assert config.markdown_table() in readme, "run `make readme`"
