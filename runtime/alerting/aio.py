@@ -4,6 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one log-friendly line: drivers like to wrap their messages."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 async def sleep_unless(stop: asyncio.Event, seconds: float) -> bool:
@@ -11,3 +21,30 @@ async def sleep_unless(stop: asyncio.Event, seconds: float) -> bool:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
     return stop.is_set()
+
+
+async def retry_until_stopped(
+    attempt: Callable[[], Awaitable[None]],
+    stop: asyncio.Event,
+    what: str,
+    max_delay_s: float = 10.0,
+) -> bool:
+    """Run ``attempt`` until it succeeds; True on success, False if stopped first.
+
+    A dependency that is down at start (the broker, the database) is waited for, not
+    treated as fatal: orchestrators restart crashed containers, but a crash loop hides
+    the one useful log line, "waiting for X".
+    """
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            await attempt()
+            return True
+        except Exception as exc:  # any failure to reach a dependency is retried
+            log.warning(
+                "%s failed (%s: %s); retrying in %.1fs", what, type(exc).__name__, exc, delay
+            )
+            if await sleep_unless(stop, delay):
+                break
+            delay = min(delay * 2, max_delay_s)
+    return False

@@ -29,12 +29,6 @@ def _new_loop() -> asyncio.AbstractEventLoop:
     return loop
 
 
-def one_line(exc: BaseException) -> str:
-    """An exception as one log-friendly line: drivers like to wrap their messages."""
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 def load_settings_or_exit() -> Settings:
     try:
         return config.load()

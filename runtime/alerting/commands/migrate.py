@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from alerting import config, migrations
-from alerting.runner import load_settings_or_exit, one_line
+from alerting.aio import one_line
+from alerting.runner import load_settings_or_exit
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

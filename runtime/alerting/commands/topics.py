@@ -8,8 +8,9 @@ import sys
 
 from alerting import config
 from alerting.adapters.kafka import ensure_topics
+from alerting.aio import one_line
 from alerting.config import Settings, Topics
-from alerting.runner import load_settings_or_exit, one_line
+from alerting.runner import load_settings_or_exit
 
 
 def all_topics(settings: Settings) -> list[str]:

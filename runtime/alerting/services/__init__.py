@@ -1,0 +1,1 @@
+"""The platform services, one package or module each."""
