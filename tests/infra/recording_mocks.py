@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 
 from tests.infra.harness import Recorded
+from tests.infra.moto_mocks.common import unwrap_secrets
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -73,11 +74,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.resources: list[Recorded] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
-        outputs = dict(args.inputs) | computed_outputs(args.typ, args.name, args.inputs)
+        inputs = unwrap_secrets(dict(args.inputs))
+        outputs = dict(args.inputs) | computed_outputs(args.typ, args.name, inputs)
         rid = f"{args.name}-id"
         if args.typ == "aws:ecs/service:Service":
             rid = outputs["name"]
-        self.resources.append(Recorded(args.typ, args.name, rid, dict(args.inputs), outputs))
+        self.resources.append(Recorded(args.typ, args.name, rid, inputs, outputs))
         return rid, outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:

@@ -225,6 +225,17 @@ def test_task_definitions_use_one_image_logs_health_checks_and_secret_refs(prod:
     assert len(taskdefs) == len(SERVICE_NAMES) + 2  # + kafka broker + migration job
 
 
+def test_every_service_rolls_back_a_failed_deployment(prod: Built) -> None:
+    services = policy.of_type(prod.resources, policy.ECS_SERVICE)
+    assert len(services) == len(SERVICE_NAMES) + 1  # + the Kafka broker
+    for svc in services:
+        assert svc.inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+    kafka = next(s for s in services if s.name == "alerting-kafka")
+    # One log directory: the old broker must stop before the new one starts.
+    assert kafka.inputs["deploymentMaximumPercent"] == 100
+    assert kafka.inputs["deploymentMinimumHealthyPercent"] == 0
+
+
 def _edit_container(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
     def edit(inputs: dict[str, Any]) -> None:
         defs = json.loads(inputs["containerDefinitions"])
