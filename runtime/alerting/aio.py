@@ -24,7 +24,7 @@ async def sleep_unless(stop: asyncio.Event, seconds: float) -> bool:
 
 
 async def retry_until_stopped(
-    attempt: Callable[[], Awaitable[None]],
+    attempt: Callable[[], Awaitable[object]],
     stop: asyncio.Event,
     what: str,
     max_delay_s: float = 10.0,

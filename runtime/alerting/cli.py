@@ -32,6 +32,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("migrate", "alerting.commands.migrate", "apply the Postgres schema migrations"),
     Command("topics", "alerting.commands.topics", "create the Kafka topics and their .dlq twins"),
     Command("config", "alerting.commands.config", "check and print the settings"),
+    Command(
+        "rule-updater",
+        "alerting.services.rule_updater.main",
+        "keep the Redis rule snapshot equal to the enabled rules in Postgres",
+    ),
     Command("sinks", "alerting.commands.sinks", "run local SMTP and webhook sinks (development)"),
     Command("dev", "alerting.dev.main", "run the whole platform locally with its infrastructure"),
     Command("deploy", "alerting.deploy.cli", "roll out, migrate and report on AWS"),

@@ -125,6 +125,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ALERTING_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis URL (rediss:// for TLS)"),
     Setting("ALERTING_REDIS_PASSWORD", "", "Redis auth token, merged into the URL", secret=True),
     Setting("ALERTING_REDIS_KEY_PREFIX", "", "prefix for every Redis key (isolates environments)"),
+    Setting(
+        "ALERTING_RECONCILE_INTERVAL_S",
+        "30",
+        "rule-updater: seconds between full comparisons of the snapshot with Postgres",
+    ),
     Setting("ALERTING_HTTP_HOST", "0.0.0.0", "address the HTTP servers bind to"),  # noqa: S104
     Setting("ALERTING_RULE_SERVICE_PORT", "8081", "rule-service HTTP port"),
     Setting("ALERTING_INGEST_PORT", "8082", "ingest HTTP port"),
@@ -204,6 +209,7 @@ class Settings:
     postgres_pool_size: int
     redis_url: str = field(repr=False)
     redis_key_prefix: str
+    reconcile_interval_s: int
     http_host: str
     ports: Mapping[str, int]
     admin_token: str | None = field(repr=False)
@@ -299,6 +305,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         postgres_pool_size=integer("ALERTING_POSTGRES_POOL_SIZE", 1, 1000),
         redis_url=_with_password(redis_url, get("ALERTING_REDIS_PASSWORD")),
         redis_key_prefix=get("ALERTING_REDIS_KEY_PREFIX"),
+        reconcile_interval_s=integer("ALERTING_RECONCILE_INTERVAL_S", 1, 86_400),
         http_host=get("ALERTING_HTTP_HOST").strip(),
         ports=ports,
         admin_token=admin_token,

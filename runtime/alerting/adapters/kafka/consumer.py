@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
@@ -66,7 +66,7 @@ class Record(Generic[T]):
 class Rejected:
     """A decoded record the handler refuses for good; it is dead-lettered, not retried."""
 
-    record: Record[object]
+    record: Record[Any]
     reason: str
 
 

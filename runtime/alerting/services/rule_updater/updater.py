@@ -1,0 +1,151 @@
+"""Applies rule changes and reconciliations to the snapshot; the service's core loop body.
+
+Every change is applied as "make these rules look like Postgres says now", read inside
+the store's WATCH window, so replayed, reordered or concurrent events all converge on
+Postgres' state.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import asyncpg
+from prometheus_client import Gauge, Histogram
+
+from alerting.adapters.kafka import Record
+from alerting.adapters.kafka.consumer import Rejected
+from alerting.adapters.redis import Keys
+from alerting.codec import DecodeError
+from alerting.domain.model import Rule, RuleChange
+from alerting.services.rule_updater.snapshot import SnapshotState
+from alerting.services.rule_updater.store import SnapshotStore
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_VERSION = Gauge("alerting_snapshot_version", "Version of the rule snapshot last written")
+SNAPSHOT_RULES = Gauge("alerting_snapshot_rules", "Enabled rules in the snapshot")
+APPLY_SECONDS = Histogram(
+    "alerting_snapshot_apply_seconds",
+    "Time to apply a batch of rule changes (or a reconcile) to the snapshot",
+    ["kind"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+Build = Callable[[Any, int], Awaitable[SnapshotState | None]]
+_COLUMNS = "rule_id::text AS rule_id, client_id, severity, source, name, enabled"
+
+
+def _rule(row: asyncpg.Record) -> Rule:
+    return Rule(row["rule_id"], row["client_id"], row["severity"], row["source"], row["name"])
+
+
+class SnapshotUpdater:
+    def __init__(self, pool: asyncpg.Pool[Any], store: SnapshotStore, keys: Keys) -> None:
+        self._pool = pool
+        self._store = store
+        self._keys = keys
+        self._state: SnapshotState | None = None  # equals Redis at self._state.version
+        self.reconciled = False
+
+    async def _enabled_rules(self) -> list[Rule]:
+        rows = await self._pool.fetch(f"SELECT {_COLUMNS} FROM rules WHERE enabled")
+        return [_rule(r) for r in rows]
+
+    async def _current(self, rule_ids: Sequence[str]) -> dict[str, Rule | None]:
+        rows = await self._pool.fetch(
+            f"SELECT {_COLUMNS} FROM rules WHERE rule_id = ANY($1::uuid[])",
+            list(rule_ids),
+        )
+        current: dict[str, Rule | None] = dict.fromkeys(rule_ids)
+        current.update({r["rule_id"]: _rule(r) if r["enabled"] else None for r in rows})
+        return current
+
+    async def _state_at(self, pipe: Any, version: int) -> SnapshotState | None:
+        """The snapshot at ``version``: the cached one, else Redis' (None if missing/bad)."""
+        cached, self._state = self._state, None  # a failed write must not leave it edited
+        if cached is not None and cached.version == version:
+            return cached
+        data = await pipe.get(self._keys.snapshot)
+        if data is None:
+            return None
+        try:
+            state = SnapshotState.parse(data)
+        except DecodeError:
+            log.warning("stored snapshot does not parse; rebuilding it from Postgres")
+            return None
+        return state if state.version == version else None
+
+    async def _write(self, kind: str, build: Build) -> int | None:
+        started = time.perf_counter()
+        written: list[SnapshotState] = []
+
+        async def rebuild(pipe: Any, version: int) -> bytes | None:
+            written.clear()
+            state = await build(pipe, version)
+            if state is None:
+                return None
+            written.append(state)
+            return state.serialize(version + 1)
+
+        version = await self._store.update(rebuild)
+        if written:
+            self._state = written[0]
+            SNAPSHOT_VERSION.set(self._state.version)
+            SNAPSHOT_RULES.set(len(self._state))
+        APPLY_SECONDS.labels(kind).observe(time.perf_counter() - started)
+        return version
+
+    async def apply_changes(self, rule_ids: Sequence[str]) -> int | None:
+        """Bring the given rules up to date; return the version written (None: no change)."""
+
+        async def build(pipe: Any, version: int) -> SnapshotState | None:
+            state = await self._state_at(pipe, version)
+            if state is None:  # no usable snapshot: rebuild it whole
+                return SnapshotState.of(version, await self._enabled_rules())
+            if state.apply(await self._current(rule_ids)):
+                return state
+            self._state = state  # unchanged and still equal to Redis
+            return None
+
+        return await self._write("change", build)
+
+    async def reconcile(self) -> int | None:
+        """Compare the whole snapshot with Postgres; rewrite it only if they differ."""
+
+        async def build(pipe: Any, version: int) -> SnapshotState | None:
+            exists = await pipe.exists(self._keys.snapshot)
+            rules = await self._enabled_rules()
+            state = await self._state_at(pipe, version) if exists else None
+            if state is not None and state.rules() == {r.rule_id: r for r in rules}:
+                self._state = state
+                return None
+            if state is not None or exists:
+                log.warning("snapshot drifted from Postgres at version %d: rebuilding", version)
+            return SnapshotState.of(version, rules)
+
+        version = await self._write("reconcile", build)
+        self.reconciled = True
+        return version
+
+    async def handle(self, records: list[Record[RuleChange]]) -> Sequence[Rejected]:
+        """ConsumeLoop handler: one snapshot write per batch, however many changes."""
+        rejected: list[Rejected] = []
+        rule_ids: list[str] = []
+        for record in records:
+            try:
+                uuid.UUID(record.value.rule_id)
+            except ValueError:
+                rejected.append(Rejected(record, "RuleChanged.rule_id is not a UUID"))
+                continue
+            rule_ids.append(record.value.rule_id)
+        if rule_ids:
+            await self.apply_changes(list(dict.fromkeys(rule_ids)))
+        return rejected
+
+    async def check(self) -> None:
+        if not self.reconciled:
+            raise RuntimeError("initial reconcile with Postgres not done yet")
