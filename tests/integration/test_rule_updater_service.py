@@ -1,0 +1,139 @@
+"""The rule-updater process: outbox -> rule.changed -> Redis, DLQ, health, clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from alerting.adapters import postgres
+from alerting.adapters.kafka import BatchProducer, OutMessage
+from alerting.codec import decode_snapshot
+from alerting.config import Settings, Topics
+from alerting.services.outbox_relay import OutboxRelay
+from tests.kafka_helpers import make_topic, read_topic
+from tests.processes import ServiceProcess
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def updater_env(base_env: dict[str, str], unique: str) -> dict[str, str]:
+    return {
+        **base_env,
+        "ALERTING_TOPIC_RULE_CHANGED": f"rc-{unique}",
+        "ALERTING_REDIS_KEY_PREFIX": f"{base_env['ALERTING_REDIS_KEY_PREFIX']}{unique}:",
+        "ALERTING_RECONCILE_INTERVAL_S": "3600",  # prove changes arrive through Kafka
+    }
+
+
+@pytest.fixture
+def updater_process(updater_env: dict[str, str], tmp_path: Path) -> Iterator[ServiceProcess]:
+    proc = ServiceProcess("rule-updater", updater_env, tmp_path)
+    try:
+        yield proc
+    finally:
+        proc.kill()
+
+
+async def snapshot_rules(settings: Settings, prefix: str) -> tuple[int, set[str]]:
+    client = aioredis.Redis.from_url(settings.redis_url)
+    try:
+        data = await client.get(f"{prefix}rules:snapshot")
+    finally:
+        await client.aclose()
+    if data is None:
+        return 0, set()
+    snap = decode_snapshot(data)
+    return snap.version, {r.rule_id for r in snap.rules}
+
+
+async def eventually(check: Any, timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("not reached in time")
+        await asyncio.sleep(0.1)
+
+
+async def test_outbox_events_reach_the_snapshot_and_poison_goes_to_dlq(
+    settings: Settings,
+    updater_env: dict[str, str],
+    updater_process: ServiceProcess,
+    unique: str,
+) -> None:
+    topic = updater_env["ALERTING_TOPIC_RULE_CHANGED"]
+    prefix = updater_env["ALERTING_REDIS_KEY_PREFIX"]
+    await make_topic(settings.kafka, topic, partitions=3)
+    updater_process.start()
+
+    pool = await postgres.create_pool(settings)
+    producer = BatchProducer(settings.kafka)
+    relay = OutboxRelay(pool, producer, topic, poll_interval_s=0.2)
+    stop = asyncio.Event()
+    relay_task = asyncio.create_task(relay.run(stop))
+    client_id = f"svc-{unique}"
+    rule_id = str(uuid.uuid4())
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("INSERT INTO clients (client_id, name) VALUES ($1, 'x')", client_id)
+            await conn.execute(
+                "INSERT INTO rules (rule_id, client_id, severity, source, name)"
+                " VALUES ($1, $2, 'HIGH', 'db', '*')",
+                rule_id,
+                client_id,
+            )
+            await conn.execute(
+                "INSERT INTO rule_outbox (rule_id, client_id, action, version)"
+                " VALUES ($1, $2, 'CREATED', 1)",
+                rule_id,
+                client_id,
+            )
+            await conn.execute("SELECT pg_notify('rule_outbox', '')")
+
+        async def has_rule() -> bool:
+            return rule_id in (await snapshot_rules(settings, prefix))[1]
+
+        await eventually(has_rule)
+
+        # A poison message and then a real change: the first is dead-lettered, the
+        # second still applied.
+        poison = BatchProducer(settings.kafka)
+        await poison.start()
+        try:
+            await poison.send_batch([OutMessage(topic, b"bad", b"\x08\x96\x01garbage\xff")])
+        finally:
+            await poison.stop()
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("UPDATE rules SET enabled = false WHERE rule_id = $1", rule_id)
+            await conn.execute(
+                "INSERT INTO rule_outbox (rule_id, client_id, action, version)"
+                " VALUES ($1, $2, 'DISABLED', 2)",
+                rule_id,
+                client_id,
+            )
+
+        async def rule_gone() -> bool:
+            return rule_id not in (await snapshot_rules(settings, prefix))[1]
+
+        await eventually(rule_gone)
+        dead = await read_topic(settings.kafka, Topics.dlq(topic), expected=1)
+        assert [m.key for m in dead] == [b"bad"]
+        assert dict(dead[0].headers)["service"] == b"rule-updater"
+
+        metrics = httpx.get(f"{updater_process.url}/metrics").text
+        assert "alerting_snapshot_version" in metrics
+        assert 'alerting_dead_lettered_messages_total{topic="' + topic + '"} 1.0' in metrics
+        assert httpx.get(f"{updater_process.url}/healthz").status_code == 200
+    finally:
+        stop.set()
+        await relay_task
+        await pool.execute("DELETE FROM clients WHERE client_id = $1", client_id)
+        await pool.close()
+    assert updater_process.terminate() == 0, updater_process.logs()
