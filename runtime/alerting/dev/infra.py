@@ -116,6 +116,24 @@ def _spawn(argv: Sequence[str], log_path: Path, user: str | None = None) -> subp
         )
 
 
+def _listening(
+    name: str,
+    port: int,
+    process: subprocess.Popen[bytes],
+    log_path: Path,
+    timeout: float,
+    what: str,
+) -> Started:
+    """The handle of a server once it listens; a server that never does is stopped."""
+    started = Started(name, f"127.0.0.1:{port}", process=process, log_path=log_path)
+    try:
+        wait_for_port("127.0.0.1", port, timeout, process, what, log_path)
+    except InfraError:
+        started.stop()
+        raise
+    return started
+
+
 # --- Debian packages ------------------------------------------------------------
 
 
@@ -164,8 +182,8 @@ def postgres_answers(dsn: str) -> bool:
 
 def start_postgres(data_dir: Path, port: int, progress: Progress) -> Started:
     """A private cluster (trust auth on loopback) kept under ``data_dir`` across runs."""
-    initdb, pg_ctl = _postgres_bin("initdb"), _postgres_bin("pg_ctl")
-    if not initdb or not pg_ctl:
+    initdb, server = _postgres_bin("initdb"), _postgres_bin("postgres")
+    if not initdb or not server:
         raise InfraError(f"Postgres binaries not found. Install them with:\n  {install_hint()}")
     # Postgres refuses to run as root; run it as the packaged `postgres` user then.
     user = "postgres" if os.geteuid() == 0 else None
@@ -207,13 +225,7 @@ def start_postgres(data_dir: Path, port: int, progress: Progress) -> Started:
         log_path,
         user,
     )
-    started = Started("postgres", f"127.0.0.1:{port}", process=process, log_path=log_path)
-    try:
-        wait_for_port("127.0.0.1", port, 30, process, "Postgres", log_path)
-    except InfraError:
-        started.stop()
-        raise
-    return started
+    return _listening("postgres", port, process, log_path, 30, "Postgres")
 
 
 # --- Redis ----------------------------------------------------------------------
@@ -253,13 +265,7 @@ def start_redis(data_dir: Path, port: int) -> Started:
         ],
         log_path,
     )
-    started = Started("redis", f"127.0.0.1:{port}", process=process, log_path=log_path)
-    try:
-        wait_for_port("127.0.0.1", port, 15, process, "Redis", log_path)
-    except InfraError:
-        started.stop()
-        raise
-    return started
+    return _listening("redis", port, process, log_path, 15, "Redis")
 
 
 # --- Kafka (Tansu) --------------------------------------------------------------
@@ -292,13 +298,7 @@ def start_tansu(port: int, log_dir: Path) -> Started:
         ],
         log_path,
     )
-    started = Started("kafka", f"127.0.0.1:{port}", process=process, log_path=log_path)
-    try:
-        wait_for_port("127.0.0.1", port, 20, process, "Tansu broker", log_path)
-    except InfraError:
-        started.stop()
-        raise
-    return started
+    return _listening("kafka", port, process, log_path, 20, "Tansu broker")
 
 
 class Progress:
