@@ -1,0 +1,86 @@
+"""Clients: admins create and delete them; a client key sees and renames only its own."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from alerting.services.rule_service import problems
+from alerting.services.rule_service.api import paging
+from alerting.services.rule_service.models.clients import (
+    Client,
+    ClientCreate,
+    ClientPage,
+    ClientQuery,
+    ClientUpdate,
+)
+from alerting.services.rule_service.operation import Ctx, Operation
+from alerting.services.rule_service.repo import clients as repo
+
+KIND = "clients"
+
+
+def _visible_id(ctx: Ctx) -> str:
+    client_id = ctx.path("client_id")
+    owner = ctx.principal.owner
+    if owner is not None and owner != client_id:
+        raise problems.not_found("client")
+    return client_id
+
+
+async def create_client(ctx: Ctx) -> Client:
+    body = ctx.body(ClientCreate)
+    try:
+        row = await repo.insert(ctx.pool, body.client_id, body.name)
+    except asyncpg.UniqueViolationError:
+        raise problems.conflict(f"client {body.client_id!r} already exists") from None
+    return Client.model_validate(dict(row))
+
+
+async def list_clients(ctx: Ctx) -> ClientPage:
+    q = ctx.query(ClientQuery)
+    rows = await repo.page(
+        ctx.pool,
+        only=ctx.principal.owner,
+        after=paging.start_after(KIND, q.cursor),
+        limit=q.limit + 1,
+    )
+    items, next_cursor = paging.split(KIND, rows, q.limit, "client_id")
+    return ClientPage(items=[Client.model_validate(i) for i in items], next_cursor=next_cursor)
+
+
+async def get_client(ctx: Ctx) -> Client:
+    row = await repo.get(ctx.pool, _visible_id(ctx))
+    if row is None:
+        raise problems.not_found("client")
+    return Client.model_validate(dict(row))
+
+
+async def update_client(ctx: Ctx) -> Client:
+    client_id = _visible_id(ctx)
+    body = ctx.body(ClientUpdate)
+    row = await repo.rename(ctx.pool, client_id, body.name)
+    if row is None:
+        raise problems.not_found("client")
+    return Client.model_validate(dict(row))
+
+
+async def delete_client(ctx: Ctx) -> None:
+    async with ctx.pool.acquire() as conn:
+        if not await repo.delete(conn, ctx.path("client_id")):
+            raise problems.not_found("client")
+
+
+BASE = "/api/v1/clients"
+ONE = BASE + "/{client_id}"
+TAG = "clients"
+OPERATIONS = (
+    Operation("POST", BASE, create_client, "Create a client (admin)", TAG, response=Client,
+              status=201, body=ClientCreate, admin_only=True, errors=(409,)),
+    Operation("GET", BASE, list_clients, "List clients", TAG, response=ClientPage,
+              query=ClientQuery),
+    Operation("GET", ONE, get_client, "Get a client", TAG, response=Client),
+    Operation("PATCH", ONE, update_client, "Rename a client", TAG, response=Client,
+              body=ClientUpdate),
+    Operation("DELETE", ONE, delete_client, "Delete a client, its rules, endpoints and keys "
+              "(admin)", TAG, status=204, admin_only=True),
+)  # fmt: skip

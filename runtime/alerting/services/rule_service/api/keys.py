@@ -1,0 +1,108 @@
+"""API keys: admins issue them; a client key may list and revoke its own client's keys."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from alerting.domain import api_keys
+from alerting.services.rule_service import problems
+from alerting.services.rule_service.api import paging
+from alerting.services.rule_service.models.keys import (
+    ApiKey,
+    ApiKeyCreated,
+    ApiKeyPage,
+    ApiKeyQuery,
+    ClientKeyCreate,
+    IngestKeyCreate,
+)
+from alerting.services.rule_service.operation import Ctx, Operation
+from alerting.services.rule_service.repo import api_keys as repo
+from alerting.services.rule_service.repo import clients as clients_repo
+
+KIND = "api-keys"
+
+
+async def _issue(ctx: Ctx, scope: str, client_id: str | None, description: str) -> ApiKeyCreated:
+    key = api_keys.generate()
+    try:
+        row = await repo.insert(
+            ctx.pool, uuid.uuid4(), key.prefix, key.secret_hash, scope, client_id, description
+        )
+    except asyncpg.ForeignKeyViolationError:
+        raise problems.not_found("client") from None
+    return ApiKeyCreated.model_validate({**dict(row), "token": key.token})
+
+
+async def _visible_client(ctx: Ctx) -> str:
+    client_id = ctx.path("client_id")
+    owner = ctx.principal.owner
+    if (owner is not None and owner != client_id) or await clients_repo.get(
+        ctx.pool, client_id
+    ) is None:
+        raise problems.not_found("client")
+    return client_id
+
+
+async def _page(ctx: Ctx, client_id: str | None, scope: str | None) -> ApiKeyPage:
+    q = ctx.query(ApiKeyQuery)
+    rows = await repo.page(
+        ctx.pool,
+        client_id=client_id,
+        scope=scope or q.scope,
+        after=paging.start_after(KIND, q.cursor),
+        limit=q.limit + 1,
+    )
+    items, next_cursor = paging.split(KIND, rows, q.limit, "key_id")
+    return ApiKeyPage(items=[ApiKey.model_validate(i) for i in items], next_cursor=next_cursor)
+
+
+async def create_client_key(ctx: Ctx) -> ApiKeyCreated:
+    body = ctx.body(ClientKeyCreate)
+    return await _issue(ctx, "client", ctx.path("client_id"), body.description)
+
+
+async def list_client_keys(ctx: Ctx) -> ApiKeyPage:
+    return await _page(ctx, await _visible_client(ctx), "client")
+
+
+async def revoke_client_key(ctx: Ctx) -> None:
+    client_id = await _visible_client(ctx)
+    if not await repo.revoke(ctx.pool, ctx.path_id("key_id", "API key"), client_id):
+        raise problems.not_found("API key")
+
+
+async def create_ingest_key(ctx: Ctx) -> ApiKeyCreated:
+    body = ctx.body(IngestKeyCreate)
+    return await _issue(ctx, body.scope, None, body.description)
+
+
+async def list_keys(ctx: Ctx) -> ApiKeyPage:
+    return await _page(ctx, None, None)
+
+
+async def revoke_key(ctx: Ctx) -> None:
+    if not await repo.revoke(ctx.pool, ctx.path_id("key_id", "API key"), None):
+        raise problems.not_found("API key")
+
+
+OF_CLIENT = "/api/v1/clients/{client_id}/api-keys"
+BASE = "/api/v1/api-keys"
+TAG = "api-keys"
+OPERATIONS = (
+    Operation("POST", OF_CLIENT, create_client_key,
+              "Issue a client-scoped key (admin); the token is shown once", TAG,
+              response=ApiKeyCreated, status=201, body=ClientKeyCreate, admin_only=True),
+    Operation("GET", OF_CLIENT, list_client_keys, "List a client's keys (no secrets)", TAG,
+              response=ApiKeyPage, query=ApiKeyQuery),
+    Operation("DELETE", OF_CLIENT + "/{key_id}", revoke_client_key, "Revoke a client's key",
+              TAG, status=204),
+    Operation("POST", BASE, create_ingest_key,
+              "Issue an ingest-scoped key (admin); the token is shown once", TAG,
+              response=ApiKeyCreated, status=201, body=IngestKeyCreate, admin_only=True),
+    Operation("GET", BASE, list_keys, "List every key (admin, no secrets)", TAG,
+              response=ApiKeyPage, query=ApiKeyQuery, admin_only=True),
+    Operation("DELETE", BASE + "/{key_id}", revoke_key, "Revoke any key (admin)", TAG,
+              status=204, admin_only=True),
+)  # fmt: skip

@@ -1,0 +1,73 @@
+"""Notifications: list, inspect with per-endpoint deliveries, re-drive a FAILED one."""
+
+from __future__ import annotations
+
+from alerting.services.rule_service import problems
+from alerting.services.rule_service.api import paging
+from alerting.services.rule_service.models.notifications import (
+    Delivery,
+    Notification,
+    NotificationDetail,
+    NotificationPage,
+    NotificationQuery,
+)
+from alerting.services.rule_service.operation import Ctx, Operation
+from alerting.services.rule_service.repo import notifications as repo
+
+KIND = "notifications"
+
+
+async def list_notifications(ctx: Ctx) -> NotificationPage:
+    q = ctx.query(NotificationQuery)
+    owner = ctx.principal.owner
+    if owner is not None and q.client_id not in (None, owner):
+        return NotificationPage(items=[], next_cursor=None)
+    rows = await repo.page(
+        ctx.pool,
+        client_id=owner or q.client_id,
+        status=q.status,
+        after=paging.start_after(KIND, q.cursor),
+        limit=q.limit + 1,
+    )
+    items, next_cursor = paging.split(KIND, rows, q.limit, "notification_id")
+    return NotificationPage(
+        items=[Notification.model_validate(i) for i in items], next_cursor=next_cursor
+    )
+
+
+async def get_notification(ctx: Ctx) -> NotificationDetail:
+    notification_id = ctx.path_id("notification_id", "notification")
+    row = await repo.get(ctx.pool, notification_id, ctx.principal.owner)
+    if row is None:
+        raise problems.not_found("notification")
+    deliveries = await repo.deliveries(ctx.pool, notification_id)
+    return NotificationDetail.model_validate(
+        {**dict(row), "deliveries": [Delivery.model_validate(dict(d)) for d in deliveries]}
+    )
+
+
+async def retry_notification(ctx: Ctx) -> Notification:
+    notification_id = ctx.path_id("notification_id", "notification")
+    row = await repo.retry_failed(ctx.pool, notification_id, ctx.principal.owner)
+    if row is not None:
+        return Notification.model_validate(dict(row))
+    current = await repo.get(ctx.pool, notification_id, ctx.principal.owner)
+    if current is None:
+        raise problems.not_found("notification")
+    raise problems.conflict(
+        f"only a FAILED notification can be retried; this one is {current['status']}"
+    )
+
+
+BASE = "/api/v1/notifications"
+ONE = BASE + "/{notification_id}"
+TAG = "notifications"
+OPERATIONS = (
+    Operation("GET", BASE, list_notifications, "List notifications", TAG,
+              response=NotificationPage, query=NotificationQuery),
+    Operation("GET", ONE, get_notification, "Get a notification with its deliveries", TAG,
+              response=NotificationDetail),
+    Operation("POST", ONE + "/retry", retry_notification,
+              "Re-drive a FAILED notification (status RETRY, due now)", TAG,
+              response=Notification, status=202, errors=(409,)),
+)  # fmt: skip

@@ -1,0 +1,140 @@
+"""Rules: create, read, optimistic-locking PATCH, delete; each change writes its outbox row."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from alerting.domain.model import WILDCARD, RuleAction
+from alerting.services.rule_service import problems
+from alerting.services.rule_service.api import paging
+from alerting.services.rule_service.models.rules import (
+    Rule,
+    RuleCreate,
+    RulePage,
+    RuleQuery,
+    RuleUpdate,
+)
+from alerting.services.rule_service.operation import Ctx, Operation
+from alerting.services.rule_service.repo import rules as repo
+from alerting.services.rule_service.repo.rules import RuleFields
+
+KIND = "rules"
+DUPLICATE = "this client already has a rule with the same severity, source and name"
+
+
+def check_not_all_wildcards(fields: RuleFields) -> None:
+    if fields.severity == fields.source == fields.name == WILDCARD:
+        message = "severity, source and name cannot all be '*'"
+        raise problems.ApiError(
+            422,
+            message,
+            kind="validation-error",
+            errors=[(f, message) for f in ("severity", "source", "name")],
+        )
+
+
+def action_for(old: RuleFields, new: RuleFields) -> RuleAction:
+    """DISABLED whenever the rule ends up disabled (it must leave the snapshot);
+    UPDATED for an enable or a field change of an enabled rule."""
+    del old  # the action depends only on where the rule ends up
+    return RuleAction.UPDATED if new.enabled else RuleAction.DISABLED
+
+
+def _fields(row: asyncpg.Record) -> RuleFields:
+    return RuleFields(row["severity"], row["source"], row["name"], row["enabled"])
+
+
+async def create_rule(ctx: Ctx) -> Rule:
+    body = ctx.body(RuleCreate)
+    owner = ctx.principal.owner
+    if owner is not None and body.client_id != owner:
+        raise problems.not_found("client")
+    fields = RuleFields(body.severity, body.source, body.name, body.enabled)
+    check_not_all_wildcards(fields)
+    async with ctx.pool.acquire() as conn:
+        try:
+            row = await repo.insert(conn, uuid.uuid4(), body.client_id, fields)
+        except asyncpg.ForeignKeyViolationError:
+            raise problems.not_found("client") from None
+        except asyncpg.UniqueViolationError:
+            raise problems.conflict(DUPLICATE) from None
+    return Rule.model_validate(dict(row))
+
+
+async def list_rules(ctx: Ctx) -> RulePage:
+    """A client key sees its own rules; filtering on another client yields an empty page."""
+    q = ctx.query(RuleQuery)
+    owner = ctx.principal.owner
+    if owner is not None and q.client_id not in (None, owner):
+        return RulePage(items=[], next_cursor=None)
+    rows = await repo.page(
+        ctx.pool,
+        client_id=owner or q.client_id,
+        enabled=q.enabled,
+        after=paging.start_after(KIND, q.cursor),
+        limit=q.limit + 1,
+    )
+    items, next_cursor = paging.split(KIND, rows, q.limit, "rule_id")
+    return RulePage(items=[Rule.model_validate(i) for i in items], next_cursor=next_cursor)
+
+
+async def get_rule(ctx: Ctx) -> Rule:
+    row = await repo.get(ctx.pool, ctx.path_id("rule_id", "rule"), ctx.principal.owner)
+    if row is None:
+        raise problems.not_found("rule")
+    return Rule.model_validate(dict(row))
+
+
+async def update_rule(ctx: Ctx) -> Rule:
+    """Compare-and-set on ``version`` under a row lock: a stale version changes nothing
+    and answers 409 with the current version; a no-op PATCH keeps the version."""
+    rule_id = ctx.path_id("rule_id", "rule")
+    body = ctx.body(RuleUpdate)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        current = await repo.get(conn, rule_id, ctx.principal.owner, for_update=True)
+        if current is None:
+            raise problems.not_found("rule")
+        if current["version"] != body.version:
+            raise problems.conflict(
+                f"version {body.version} is stale; the rule is at version {current['version']}",
+                current_version=current["version"],
+            )
+        old = _fields(current)
+        new = RuleFields(
+            body.severity if body.severity is not None else old.severity,
+            body.source if body.source is not None else old.source,
+            body.name if body.name is not None else old.name,
+            body.enabled if body.enabled is not None else old.enabled,
+        )
+        if new == old:
+            return Rule.model_validate(dict(current))
+        check_not_all_wildcards(new)
+        try:
+            async with conn.transaction():  # a savepoint: a duplicate leaves nothing behind
+                row = await repo.update(conn, rule_id, new, action_for(old, new))
+        except asyncpg.UniqueViolationError:
+            raise problems.conflict(DUPLICATE) from None
+    return Rule.model_validate(dict(row))
+
+
+async def delete_rule(ctx: Ctx) -> None:
+    async with ctx.pool.acquire() as conn:
+        rule_id = ctx.path_id("rule_id", "rule")
+        if not await repo.delete(conn, rule_id, ctx.principal.owner):
+            raise problems.not_found("rule")
+
+
+BASE = "/api/v1/rules"
+ONE = BASE + "/{rule_id}"
+TAG = "rules"
+OPERATIONS = (
+    Operation("POST", BASE, create_rule, "Create a rule (version 1)", TAG, response=Rule,
+              status=201, body=RuleCreate, errors=(404, 409)),
+    Operation("GET", BASE, list_rules, "List rules", TAG, response=RulePage, query=RuleQuery),
+    Operation("GET", ONE, get_rule, "Get a rule", TAG, response=Rule),
+    Operation("PATCH", ONE, update_rule, "Update a rule; carry the version last read", TAG,
+              response=Rule, body=RuleUpdate, errors=(409,)),
+    Operation("DELETE", ONE, delete_rule, "Delete a rule and its endpoints", TAG, status=204),
+)  # fmt: skip

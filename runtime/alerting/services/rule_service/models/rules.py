@@ -1,0 +1,86 @@
+"""Rules, and the /match explanation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from alerting.services.rule_service.models.common import (
+    AlertSeverity,
+    ClientId,
+    MatchText,
+    PageQuery,
+    RequestModel,
+    ResponseModel,
+    RuleSeverity,
+    Version,
+)
+
+
+class RuleCreate(RequestModel):
+    client_id: ClientId
+    severity: RuleSeverity
+    source: MatchText = Field(description="exact source, or * for any")
+    name: MatchText = Field(description="exact alert name, or * for any")
+    enabled: bool = True
+
+
+class RuleUpdate(RequestModel):
+    """A partial update; ``version`` must be the version last read (optimistic locking)."""
+
+    version: Version
+    severity: RuleSeverity | None = None
+    source: MatchText | None = None
+    name: MatchText | None = None
+    enabled: bool | None = None
+
+
+class Rule(ResponseModel):
+    rule_id: UUID
+    client_id: str
+    severity: RuleSeverity
+    source: str
+    name: str
+    enabled: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class RulePage(ResponseModel):
+    items: list[Rule]
+    next_cursor: str | None
+
+
+class RuleQuery(PageQuery):
+    client_id: ClientId | None = None
+    enabled: bool | None = None
+
+
+class MatchRequest(RequestModel):
+    severity: AlertSeverity
+    source: MatchText
+    name: MatchText
+    client_id: ClientId | None = Field(None, description="admins: only this client's rules")
+
+
+FieldMatch = Literal["exact", "wildcard"]
+
+
+class MatchWhy(ResponseModel):
+    severity: FieldMatch
+    source: FieldMatch
+    name: FieldMatch
+
+
+class RuleMatch(ResponseModel):
+    rule: Rule
+    why: MatchWhy
+
+
+class MatchResponse(ResponseModel):
+    items: list[RuleMatch]
+    truncated: bool = Field(description="more rules matched than the response holds")

@@ -1,0 +1,91 @@
+"""RFC 9457 problem details: every error this API answers, and nothing else.
+
+Handlers raise ``ApiError``; the operation wrapper turns it into an
+``application/problem+json`` response. Unexpected exceptions become a bare 500 problem
+with no detail: a stack trace is for the log, never for the client.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.responses import Response
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://alerting.dev/problems/"
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        kind: str | None = None,
+        errors: Sequence[tuple[str, str]] = (),
+        extra: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.kind = kind or HTTPStatus(status).phrase.lower().replace(" ", "-")
+        self.errors = list(errors)
+        self.extra = dict(extra or {})
+        self.headers = dict(headers or {})
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, f"{what} not found")
+
+
+def invalid(field: str, message: str) -> ApiError:
+    return ApiError(422, f"{field}: {message}", kind="validation-error", errors=[(field, message)])
+
+
+def unauthorized(detail: str) -> ApiError:
+    return ApiError(401, detail, headers={"WWW-Authenticate": 'Bearer realm="alerting"'})
+
+
+def forbidden(detail: str) -> ApiError:
+    return ApiError(403, detail)
+
+
+def conflict(detail: str, **extra: Any) -> ApiError:
+    return ApiError(409, detail, extra=extra)
+
+
+def from_validation(exc: ValidationError, where: str) -> ApiError:
+    """A pydantic error as a 422 (or 400 for a body that is not JSON at all)."""
+    errors: list[tuple[str, str]] = []
+    for err in exc.errors(include_url=False, include_input=False):
+        if err["type"] == "json_invalid":
+            return ApiError(400, f"request body is not valid JSON: {err['msg']}", kind="bad-json")
+        loc = [str(p) for p in err["loc"] if p != "__root__"]
+        field = ".".join(loc) if loc else where
+        errors.append((field, err["msg"]))
+    summary = "; ".join(f"{f}: {m}" for f, m in errors[:5])
+    return ApiError(422, summary or "invalid request", kind="validation-error", errors=errors)
+
+
+def render(error: ApiError) -> Response:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + error.kind,
+        "title": HTTPStatus(error.status).phrase,
+        "status": error.status,
+        "detail": error.detail,
+    }
+    if error.errors:
+        body["errors"] = [{"field": f, "message": m} for f, m in error.errors]
+    body.update(error.extra)
+    return Response(
+        json.dumps(body), status_code=error.status, media_type=PROBLEM_JSON, headers=error.headers
+    )
+
+
+def internal_error() -> Response:
+    return render(ApiError(500, "internal error; see the service log", kind="internal-error"))

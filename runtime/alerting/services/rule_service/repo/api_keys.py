@@ -1,0 +1,78 @@
+"""api_keys: only the prefix and a hash of the token are stored."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+
+from alerting.services.rule_service.cursor import Position
+from alerting.services.rule_service.repo.sql import Executor, Where
+
+COLUMNS = "key_id, prefix, scope, client_id, description, created_at, last_used_at, revoked_at"
+
+
+async def find_by_prefix(pool: Executor, prefix: str) -> asyncpg.Record | None:
+    return await pool.fetchrow(
+        "SELECT key_id, secret_hash, scope, client_id, revoked_at FROM api_keys WHERE prefix = $1",
+        prefix,
+    )
+
+
+async def touch(pool: Executor, key_id: UUID) -> None:
+    await pool.execute(
+        "UPDATE api_keys SET last_used_at = now() WHERE key_id = $1"
+        " AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
+        key_id,
+    )
+
+
+async def insert(
+    conn: Executor,
+    key_id: UUID,
+    prefix: str,
+    secret_hash: str,
+    scope: str,
+    client_id: str | None,
+    description: str,
+) -> asyncpg.Record:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "INSERT INTO api_keys (key_id, prefix, secret_hash, scope, client_id, description)"
+        f" VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}",
+        key_id,
+        prefix,
+        secret_hash,
+        scope,
+        client_id,
+        description,
+    )
+    assert row is not None
+    return row
+
+
+async def page(
+    conn: Executor,
+    *,
+    client_id: str | None,
+    scope: str | None,
+    after: Position | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    where = Where().equal("client_id", client_id).equal("scope", scope)
+    where.after("created_at", "key_id", after, "uuid")
+    return await conn.fetch(
+        f"SELECT {COLUMNS} FROM api_keys{where.sql()}"
+        f" ORDER BY created_at, key_id LIMIT {where.arg(limit)}",
+        *where.args,
+    )
+
+
+async def revoke(conn: Executor, key_id: UUID, client_id: str | None) -> bool:
+    """Revoke a key (idempotent); False when no such key (of that client)."""
+    where = Where().add("key_id = {}", key_id).equal("client_id", client_id)
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
+        f"{where.sql()} RETURNING key_id",
+        *where.args,
+    )
+    return row is not None

@@ -1,0 +1,72 @@
+"""clients; deleting one deletes its rules, each with a DELETED outbox row."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from alerting.domain.model import RuleAction
+from alerting.services.rule_service.cursor import Position
+from alerting.services.rule_service.repo import outbox
+from alerting.services.rule_service.repo.sql import Conn, Executor, Where
+
+COLUMNS = "client_id, name, created_at, updated_at"
+
+
+async def insert(conn: Executor, client_id: str, name: str) -> asyncpg.Record:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"INSERT INTO clients (client_id, name) VALUES ($1, $2) RETURNING {COLUMNS}",
+        client_id,
+        name,
+    )
+    assert row is not None
+    return row
+
+
+async def get(conn: Executor, client_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {COLUMNS} FROM clients WHERE client_id = $1", client_id)
+
+
+async def page(
+    conn: Executor, *, only: str | None, after: Position | None, limit: int
+) -> list[asyncpg.Record]:
+    where = Where().equal("client_id", only).after("created_at", "client_id", after, "text")
+    return await conn.fetch(
+        f"SELECT {COLUMNS} FROM clients{where.sql()}"
+        f" ORDER BY created_at, client_id LIMIT {where.arg(limit)}",
+        *where.args,
+    )
+
+
+async def rename(conn: Executor, client_id: str, name: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"UPDATE clients SET name = $2, updated_at = now() WHERE client_id = $1"
+        f" RETURNING {COLUMNS}",
+        client_id,
+        name,
+    )
+
+
+async def delete(conn: Conn, client_id: str) -> bool:
+    """Delete a client, its rules (one DELETED outbox row each), endpoints and keys.
+
+    The client row is locked first: inserting a rule takes a key-share lock on it, so
+    no rule can be added between reading the rules and deleting the client.
+    """
+    async with conn.transaction():
+        found = await conn.fetchval(
+            "SELECT 1 FROM clients WHERE client_id = $1 FOR UPDATE", client_id
+        )
+        if found is None:
+            return False
+        rules = await conn.fetch(
+            "DELETE FROM rules WHERE client_id = $1 RETURNING rule_id, version", client_id
+        )
+        await outbox.record(
+            conn,
+            [
+                outbox.OutboxEntry(r["rule_id"], client_id, RuleAction.DELETED, r["version"] + 1)
+                for r in rules
+            ],
+        )
+        await conn.execute("DELETE FROM clients WHERE client_id = $1", client_id)
+    return True

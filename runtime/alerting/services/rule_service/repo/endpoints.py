@@ -1,0 +1,74 @@
+"""endpoints; ownership is the owning rule's client. The signing secret is written here
+and never selected again."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+
+from alerting.services.rule_service.cursor import Position
+from alerting.services.rule_service.repo.sql import Executor, Where
+
+COLUMNS = "e.endpoint_id, e.rule_id, e.type, e.value, e.enabled, e.created_at, e.updated_at"
+RETURNING = "endpoint_id, rule_id, type, value, enabled, created_at, updated_at"
+
+
+async def insert(
+    conn: Executor,
+    endpoint_id: UUID,
+    rule_id: UUID,
+    type_: str,
+    value: str,
+    signing_secret: str | None,
+) -> asyncpg.Record:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "INSERT INTO endpoints (endpoint_id, rule_id, type, value, signing_secret)"
+        f" VALUES ($1, $2, $3, $4, $5) RETURNING {RETURNING}",
+        endpoint_id,
+        rule_id,
+        type_,
+        value,
+        signing_secret,
+    )
+    assert row is not None
+    return row
+
+
+async def get(conn: Executor, endpoint_id: UUID, owner: str | None) -> asyncpg.Record | None:
+    where = Where().add("e.endpoint_id = {}", endpoint_id).equal("r.client_id", owner)
+    return await conn.fetchrow(
+        f"SELECT {COLUMNS} FROM endpoints e JOIN rules r ON r.rule_id = e.rule_id{where.sql()}",
+        *where.args,
+    )
+
+
+async def page(
+    conn: Executor, *, rule_id: UUID, after: Position | None, limit: int
+) -> list[asyncpg.Record]:
+    where = Where().add("e.rule_id = {}", rule_id)
+    where.after("e.created_at", "e.endpoint_id", after, "uuid")
+    return await conn.fetch(
+        f"SELECT {COLUMNS} FROM endpoints e{where.sql()}"
+        f" ORDER BY e.created_at, e.endpoint_id LIMIT {where.arg(limit)}",
+        *where.args,
+    )
+
+
+async def update(
+    conn: Executor, endpoint_id: UUID, value: str, enabled: bool
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "UPDATE endpoints SET value = $2, enabled = $3, updated_at = now()"
+        f" WHERE endpoint_id = $1 RETURNING {RETURNING}",
+        endpoint_id,
+        value,
+        enabled,
+    )
+
+
+async def delete(conn: Executor, endpoint_id: UUID) -> bool:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "DELETE FROM endpoints WHERE endpoint_id = $1 RETURNING endpoint_id", endpoint_id
+    )
+    return row is not None

@@ -1,0 +1,67 @@
+"""notifications and deliveries: read, and re-drive a FAILED one."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+
+from alerting.services.rule_service.cursor import Position
+from alerting.services.rule_service.repo.sql import Executor, Where
+
+COLUMNS = (
+    "notification_id, client_id, alert_id, severity, source, name, context, event_ts,"
+    " rule_ids, status, attempts, next_attempt_at, last_error, created_at, updated_at, sent_at"
+)
+DELIVERY_COLUMNS = (
+    "endpoint_id, endpoint_type, status, attempts, last_error, response_code,"
+    " created_at, updated_at"
+)
+
+
+async def get(conn: Executor, notification_id: UUID, owner: str | None) -> asyncpg.Record | None:
+    where = Where().add("notification_id = {}", notification_id).equal("client_id", owner)
+    return await conn.fetchrow(f"SELECT {COLUMNS} FROM notifications{where.sql()}", *where.args)
+
+
+async def deliveries(conn: Executor, notification_id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE notification_id = $1"
+        " ORDER BY created_at, endpoint_id",
+        notification_id,
+    )
+
+
+async def page(
+    conn: Executor,
+    *,
+    client_id: str | None,
+    status: str | None,
+    after: Position | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    where = Where().equal("client_id", client_id).equal("status", status)
+    where.after("created_at", "notification_id", after, "uuid")
+    return await conn.fetch(
+        f"SELECT {COLUMNS} FROM notifications{where.sql()}"
+        f" ORDER BY created_at, notification_id LIMIT {where.arg(limit)}",
+        *where.args,
+    )
+
+
+async def retry_failed(
+    conn: Executor, notification_id: UUID, owner: str | None
+) -> asyncpg.Record | None:
+    """FAILED -> RETRY, due now, with a fresh attempt budget (an operator re-drive).
+
+    One conditional UPDATE, so two concurrent re-drives cannot both succeed and a
+    notification the sender is working on is never touched. None when not FAILED.
+    """
+    where = Where().add("notification_id = {}", notification_id).equal("client_id", owner)
+    where.add("status = 'FAILED'")
+    return await conn.fetchrow(
+        "UPDATE notifications SET status = 'RETRY', next_attempt_at = now(), attempts = 0,"
+        " claimed_by = NULL, claim_expires_at = NULL, updated_at = now()"
+        f"{where.sql()} RETURNING {COLUMNS}",
+        *where.args,
+    )

@@ -1,0 +1,155 @@
+"""Fixtures and helpers for the rule-service tests: a real uvicorn server on a free port.
+
+Import the fixtures into a test module with
+``from tests.integration.rule_service_support import *``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from alerting.adapters.postgres import create_pool, readiness
+from alerting.config import Settings
+from alerting.dev.infra import free_port
+from alerting.domain.urls import Resolver, system_resolver
+from alerting.http import serve
+from alerting.services.rule_service.app import create_app
+from alerting.services.rule_service.auth import Authenticator
+from alerting.services.rule_service.operation import Deps
+
+__all__ = [
+    "Api",
+    "RunningService",
+    "admin",
+    "new_client",
+    "rule_pool",
+    "service",
+    "start_service",
+]
+
+
+@dataclass
+class RunningService:
+    base_url: str
+    settings: Settings
+    stop: asyncio.Event
+    task: asyncio.Task[None]
+
+    async def close(self) -> None:
+        self.stop.set()
+        await asyncio.wait_for(self.task, 10)
+
+
+async def start_service(
+    settings: Settings, pool: asyncpg.Pool[Any], resolver: Resolver = system_resolver
+) -> RunningService:
+    """The rule-service app (without the relay) served by uvicorn on a free port."""
+    port = free_port()
+    deps = Deps(pool, settings, Authenticator(pool, settings.require_admin_token()), resolver)
+    app = create_app(deps, {"postgres": readiness(pool)})
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, "127.0.0.1", port, stop))
+    base_url = f"http://127.0.0.1:{port}"
+    await wait_healthy(base_url, task)
+    return RunningService(base_url, settings, stop, task)
+
+
+async def wait_healthy(base_url: str, task: asyncio.Task[None] | None = None) -> None:
+    async with httpx.AsyncClient(base_url=base_url, timeout=1) as client:
+        for _ in range(200):
+            if task is not None and task.done():
+                task.result()  # a bind failure surfaces here
+            try:
+                if (await client.get("/healthz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"{base_url} did not become healthy")
+
+
+@pytest.fixture(scope="session")
+async def rule_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool[Any]]:
+    pool = await create_pool(settings)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@pytest.fixture(scope="session")
+async def service(
+    settings: Settings, rule_pool: asyncpg.Pool[Any]
+) -> AsyncIterator[RunningService]:
+    running = await start_service(settings, rule_pool)
+    try:
+        yield running
+    finally:
+        await running.close()
+
+
+class Api:
+    """An httpx client bound to one token."""
+
+    def __init__(self, base_url: str, token: str | None) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.client = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10)
+        self.token = token
+
+    def as_token(self, token: str | None) -> Api:
+        return Api(str(self.client.base_url), token)
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.client.request(method, path, **kwargs)
+
+    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.client.get(path, **kwargs)
+
+    async def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.client.post(path, **kwargs)
+
+    async def patch(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.client.patch(path, **kwargs)
+
+    async def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.client.delete(path, **kwargs)
+
+    async def ok(self, method: str, path: str, status: int, **kwargs: Any) -> Any:
+        """Make a request, assert its status, return the JSON body (None for 204)."""
+        response = await self.client.request(method, path, **kwargs)
+        assert response.status_code == status, (method, path, response.status_code, response.text)
+        return None if status == 204 else response.json()
+
+
+@pytest.fixture(scope="session")
+def admin(service: RunningService) -> Api:
+    return Api(service.base_url, service.settings.require_admin_token())
+
+
+NewClient = Callable[..., Awaitable[tuple[str, Api]]]
+
+
+@pytest.fixture
+def new_client(admin: Api) -> NewClient:
+    """Create a client and a client key; return (client_id, an Api using that key)."""
+
+    async def make(prefix: str = "c") -> tuple[str, Api]:
+        client_id = f"{prefix}-{uuid.uuid4().hex[:10]}"
+        await admin.ok("POST", "/api/v1/clients", 201, json={"client_id": client_id, "name": "T"})
+        key = await admin.ok("POST", f"/api/v1/clients/{client_id}/api-keys", 201, json={})
+        return client_id, admin.as_token(key["token"])
+
+    return make
+
+
+def private_urls_refused(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, allow_private_urls=False)
