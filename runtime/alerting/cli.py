@@ -38,6 +38,11 @@ COMMANDS: tuple[Command, ...] = (
         "keep the Redis rule snapshot equal to the enabled rules in Postgres",
     ),
     Command("sinks", "alerting.commands.sinks", "run local SMTP and webhook sinks (development)"),
+    Command(
+        "rule-service",
+        "alerting.services.rule_service.main",
+        "REST API for clients, rules, endpoints, notifications and keys",
+    ),
     Command("dev", "alerting.dev.main", "run the whole platform locally with its infrastructure"),
     Command("deploy", "alerting.deploy.cli", "roll out, migrate and report on AWS"),
 )
