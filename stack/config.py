@@ -76,6 +76,11 @@ def _get(raw: Mapping[str, Any], key: str, kind: type, default: Any = None) -> A
     value = raw.get(key, default)
     if value is None:
         raise ConfigError(f"alerting:{key} is required")
+    # `pulumi config set --path` may store scalars as text; accept their obvious meaning.
+    if kind is bool and isinstance(value, str) and value.lower() in ("true", "false"):
+        value = value.lower() == "true"
+    if kind is int and isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
     if kind is int and isinstance(value, float) and value.is_integer():
         value = int(value)
     if kind is int and isinstance(value, bool):

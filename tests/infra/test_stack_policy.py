@@ -364,3 +364,12 @@ def test_msk_mode_keeps_every_rule() -> None:
         for e in policy.containers(msk.named("svc-evaluator", policy.TASKDEF))[0]["environment"]
     }
     assert env["ALERTING_KAFKA_SECURITY_PROTOCOL"] == "SSL"
+
+
+def test_config_accepts_scalars_stored_as_text() -> None:
+    raw = {k.split(":", 1)[1]: v for k, v in prod_config().items() if k.startswith("alerting:")}
+    raw["image"] = {"build": "false", "tag": "abc123"}
+    raw["natGateway"] = "true"
+    raw["kafka"]["partitions"] = "6"
+    cfg = parse(raw, "us-east-1")
+    assert (cfg.image_build, cfg.nat_gateway, cfg.kafka_partitions) == (False, True, 6)
