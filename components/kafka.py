@@ -120,7 +120,7 @@ class Kafka(pulumi.ComponentResource):
             performance_mode="generalPurpose",
             throughput_mode="elastic",
             tags={"Name": f"{name}-data"},
-            opts=child(self, protect=False),
+            opts=child(self),
         )
         for i, subnet in enumerate(args.subnet_ids):
             aws.efs.MountTarget(

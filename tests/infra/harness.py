@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import runpy
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from stack import config as stack_config  # noqa: E402
-from stack import program  # noqa: E402
+from stack import program as program_module  # noqa: E402
 
 # Test-only secret values: distinctive, so a leak into any task definition is detectable.
 SECRETS = {
@@ -64,28 +65,38 @@ def _as_config_strings(raw: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+def run_entry_point(mocks: pulumi.runtime.Mocks, raw_config: Mapping[str, Any]) -> None:
+    """Execute `stack/` the way the Pulumi language host does (its `__main__.py`)."""
+    _run(mocks, raw_config, lambda: runpy.run_path(str(REPO / "stack"), run_name="__main__"))
+
+
 def build_stack(mocks: pulumi.runtime.Mocks, raw_config: Mapping[str, Any]) -> dict[str, Any]:
     """Run the program against `mocks`; return the resolved stack exports."""
+    exports: dict[str, Any] = {}
+
+    def program() -> pulumi.Output[Any]:
+        cfg, secrets = stack_config.load()
+        outputs = program_module.build(cfg, secrets)
+        return pulumi.Output.all(**outputs).apply(exports.update)
+
+    _run(mocks, raw_config, program)
+    return exports
+
+
+def _run(
+    mocks: pulumi.runtime.Mocks, raw_config: Mapping[str, Any], program: Callable[[], Any]
+) -> None:
     config = _as_config_strings(raw_config) | SECRETS
     pulumi.runtime.set_all_config(config, list(SECRETS))
     previous = _current_loop()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    exports: dict[str, Any] = {}
     try:
         pulumi.runtime.set_mocks(mocks, project="alerting", stack="prod", preview=False)
-
-        @pulumi.runtime.test
-        def run() -> pulumi.Output[Any]:
-            cfg, secrets = stack_config.load()
-            outputs = program.build(cfg, secrets)
-            return pulumi.Output.all(**outputs).apply(exports.update)
-
-        run()
+        pulumi.runtime.test(program)()
     finally:
         loop.close()
         asyncio.set_event_loop(previous)
-    return exports
 
 
 def _current_loop() -> asyncio.AbstractEventLoop | None:

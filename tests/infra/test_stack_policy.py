@@ -20,7 +20,7 @@ from stack.config import RULE_UPDATER_MAX_INSTANCES, ConfigError, parse
 from stack.program import EXPORTS
 from stack.settings import SECRET_NAMES
 from tests.infra import policy
-from tests.infra.harness import SECRETS, Recorded, build_stack, prod_config
+from tests.infra.harness import SECRETS, Recorded, build_stack, prod_config, run_entry_point
 from tests.infra.recording_mocks import RecordingMocks
 
 # What the issue requires the stack to export, whatever else it adds.
@@ -79,6 +79,15 @@ def _services_sg(prod: Built) -> str:
 
 def _gateway_sgs(prod: Built) -> set[str]:
     return {prod.named("alerting-api-link", policy.SG).id}
+
+
+def test_the_entry_point_declares_the_same_stack(prod: Built) -> None:
+    """`stack/__main__.py`, run as Pulumi runs it, builds what the tests inspect."""
+    mocks = RecordingMocks()
+    run_entry_point(mocks, prod_config())
+    assert sorted((r.typ, r.name) for r in mocks.resources) == sorted(
+        (r.typ, r.name) for r in prod.resources
+    )
 
 
 # --- exports ------------------------------------------------------------------------
