@@ -6,7 +6,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 STAMP := .venv/.synced
 
-.PHONY: help install dev test lint typecheck unit integration proto readme fmt clean
+.PHONY: help install dev test lint typecheck unit integration proto readme fmt clean fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -41,6 +41,15 @@ unit: $(STAMP) ## unit tests only (no servers)
 
 integration: $(STAMP) ## integration and e2e tests
 	.venv/bin/pytest -q tests/integration tests/e2e
+
+FUZZ_URL ?= http://127.0.0.1:8081
+FUZZ_SECONDS ?= 300
+fuzz: $(STAMP) ## schemathesis against a running rule-service (FUZZ_URL, ALERTING_ADMIN_TOKEN)
+	@test -n "$$ALERTING_ADMIN_TOKEN" || { echo "set ALERTING_ADMIN_TOKEN to the service's admin token"; exit 2; }
+	.venv/bin/st run $(FUZZ_URL)/openapi.json \
+		-H "Authorization: Bearer $$ALERTING_ADMIN_TOKEN" \
+		--checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+		--max-time $(FUZZ_SECONDS) --suppress-health-check all
 
 proto: $(STAMP) ## regenerate runtime/alerting/v1 from proto/
 	$(PY) tools/genproto.py

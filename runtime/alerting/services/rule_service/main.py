@@ -44,7 +44,8 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     pool = await create_pool(settings)
     try:
         # The relay starts the producer itself (waiting for the broker) and stops it.
-        relay = OutboxRelay(pool, BatchProducer(settings.kafka), settings.topics.rule_changed)
+        producer = BatchProducer(settings.kafka)
+        relay = OutboxRelay(pool, producer, settings.topics.rule_changed)
         deps = Deps(pool, settings, Authenticator(pool, admin_token), system_resolver)
         app = create_app(deps, {"postgres": readiness(pool), "outbox_relay": relay.check})
         relay_task = asyncio.create_task(relay.run(stop), name="outbox-relay")
@@ -56,6 +57,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await relay_task
+            await producer.stop()  # idempotent; covers a broker never reached before stop
     finally:
         await pool.close()
 
