@@ -6,7 +6,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 STAMP := .venv/.synced
 
-.PHONY: help install dev test lint typecheck unit integration proto readme fmt clean fuzz
+.PHONY: help install dev test lint typecheck unit infra integration proto readme fmt clean fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -38,6 +38,9 @@ test: lint typecheck ## lint, typecheck and the whole test suite
 
 unit: $(STAMP) ## unit tests only (no servers)
 	.venv/bin/pytest -q tests/unit
+
+infra: $(STAMP) ## infrastructure tests (Pulumi mocks, moto, Dockerfile, compose)
+	.venv/bin/pytest -q tests/infra
 
 integration: $(STAMP) ## integration and e2e tests
 	.venv/bin/pytest -q tests/integration tests/e2e

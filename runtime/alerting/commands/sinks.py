@@ -7,7 +7,6 @@ import asyncio
 import logging
 
 from alerting.config import Settings
-from alerting.dev.sinks import Recorder, start_smtp, webhook_app
 from alerting.http import serve
 from alerting.runner import run_service
 
@@ -22,6 +21,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # aiosmtpd is a development dependency; the runtime image has no sinks to run.
+    from alerting.dev.sinks import Recorder, start_smtp, webhook_app
+
     async def main(settings: Settings, stop: asyncio.Event) -> None:
         recorder = Recorder()
         smtp = await start_smtp(recorder, args.host, args.smtp_port)
