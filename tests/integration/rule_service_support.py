@@ -7,6 +7,7 @@ Import the fixtures into a test module with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,6 +18,7 @@ import asyncpg
 import httpx
 import pytest
 
+from alerting import migrations
 from alerting.adapters.postgres import create_pool, readiness
 from alerting.config import Settings
 from alerting.dev.infra import free_port
@@ -25,12 +27,16 @@ from alerting.http import serve
 from alerting.services.rule_service.app import create_app
 from alerting.services.rule_service.auth import Authenticator
 from alerting.services.rule_service.operation import Deps
+from tests.conftest import create_database, drop_database, server_base
 
 __all__ = [
     "Api",
     "RunningService",
     "admin",
+    "fresh_database",
     "new_client",
+    "rs_pg",
+    "rs_settings",
     "rule_pool",
     "service",
     "start_service",
@@ -77,20 +83,54 @@ async def wait_healthy(base_url: str, task: asyncio.Task[None] | None = None) ->
     raise AssertionError(f"{base_url} did not become healthy")
 
 
+@contextlib.asynccontextmanager
+async def fresh_database(settings: Settings) -> AsyncIterator[Settings]:
+    """``settings`` pointing at a new, migrated database, dropped afterwards.
+
+    The rule-service tests create many clients and enabled rules and leave outbox rows
+    unpublished; on the shared session database they would leak into other suites'
+    snapshots and topics.
+    """
+    server = server_base(settings.postgres_dsn)
+    name = f"alerting_rs_{uuid.uuid4().hex[:10]}"
+    dsn = await asyncio.to_thread(create_database, server, name)
+    try:
+        await asyncio.to_thread(migrations.apply, dsn)
+        yield dataclasses.replace(settings, postgres_dsn=dsn)
+    finally:
+        await asyncio.to_thread(drop_database, server, name)
+
+
 @pytest.fixture(scope="session")
-async def rule_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool[Any]]:
-    pool = await create_pool(settings)
+async def rs_settings(settings: Settings) -> AsyncIterator[Settings]:
+    """The settings of the rule-service tests: their own database (one per test module)."""
+    async with fresh_database(settings) as own:
+        yield own
+
+
+@pytest.fixture(scope="session")
+async def rule_pool(rs_settings: Settings) -> AsyncIterator[asyncpg.Pool[Any]]:
+    pool = await create_pool(rs_settings)
     try:
         yield pool
     finally:
         await pool.close()
 
 
+@pytest.fixture
+async def rs_pg(rs_settings: Settings) -> AsyncIterator[asyncpg.Connection[Any]]:
+    conn = await asyncpg.connect(rs_settings.postgres_dsn)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
 @pytest.fixture(scope="session")
 async def service(
-    settings: Settings, rule_pool: asyncpg.Pool[Any]
+    rs_settings: Settings, rule_pool: asyncpg.Pool[Any]
 ) -> AsyncIterator[RunningService]:
-    running = await start_service(settings, rule_pool)
+    running = await start_service(rs_settings, rule_pool)
     try:
         yield running
     finally:
@@ -149,7 +189,3 @@ def new_client(admin: Api) -> NewClient:
         return client_id, admin.as_token(key["token"])
 
     return make
-
-
-def private_urls_refused(settings: Settings) -> Settings:
-    return dataclasses.replace(settings, allow_private_urls=False)

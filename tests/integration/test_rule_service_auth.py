@@ -17,14 +17,14 @@ pytestmark = pytest.mark.integration
 
 
 async def test_client_keys_are_shown_once_stored_hashed_and_revocable(
-    admin: Api, new_client: NewClient, pg: Any
+    admin: Api, new_client: NewClient, rs_pg: Any
 ) -> None:
     cid, _ = await new_client()
     keys = f"/api/v1/clients/{cid}/api-keys"
     created = await admin.ok("POST", keys, 201, json={"description": "ci"})
     token = created["token"]
     assert token.startswith("alk_") and created["scope"] == "client"
-    stored = await pg.fetchrow(
+    stored = await rs_pg.fetchrow(
         "SELECT * FROM api_keys WHERE key_id = $1", uuid.UUID(created["key_id"])
     )
     assert stored["secret_hash"] == hashlib.sha256(token.encode()).hexdigest()
@@ -36,7 +36,7 @@ async def test_client_keys_are_shown_once_stored_hashed_and_revocable(
 
     api = admin.as_token(token)
     await api.ok("GET", "/api/v1/rules", 200)
-    used = await pg.fetchval(
+    used = await rs_pg.fetchval(
         "SELECT last_used_at FROM api_keys WHERE key_id = $1", stored["key_id"]
     )
     assert used is not None

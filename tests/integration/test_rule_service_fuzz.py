@@ -9,8 +9,6 @@ rules do not leak into other tests' listings.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -27,11 +25,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from alerting import migrations
 from alerting.adapters.postgres import create_pool
 from alerting.config import Settings
-from tests.conftest import create_database, drop_database, server_base
-from tests.integration.rule_service_support import RunningService, start_service
+from tests.integration.rule_service_support import RunningService, fresh_database, start_service
 
 pytestmark = pytest.mark.integration
 MAX_EXAMPLES = 40  # per operation and generation mode: ~2,000 requests in about 30 s
@@ -45,19 +41,14 @@ CHECKS = [
 
 @pytest.fixture(scope="module")
 async def fuzz_service(settings: Settings) -> AsyncIterator[RunningService]:
-    server = server_base(settings.postgres_dsn)
-    name = f"alerting_fuzz_{uuid.uuid4().hex[:8]}"
-    dsn = await asyncio.to_thread(create_database, server, name)
-    await asyncio.to_thread(migrations.apply, dsn)
-    fuzz_settings = dataclasses.replace(settings, postgres_dsn=dsn)
-    pool = await create_pool(fuzz_settings)
-    running = await start_service(fuzz_settings, pool)
-    try:
-        yield running
-    finally:
-        await running.close()
-        await pool.close()
-        await asyncio.to_thread(drop_database, server, name)
+    async with fresh_database(settings) as own:
+        pool = await create_pool(own)
+        running = await start_service(own, pool)
+        try:
+            yield running
+        finally:
+            await running.close()
+            await pool.close()
 
 
 def fuzz(base_url: str, token: str) -> tuple[list[str], Counter[int]]:

@@ -14,9 +14,9 @@ from tests.integration.rule_service_support import Api, NewClient
 pytestmark = pytest.mark.integration
 
 
-async def insert_notification(pg: Any, client_id: str, status: str, attempts: int = 0) -> str:
+async def insert_notification(rs_pg: Any, client_id: str, status: str, attempts: int = 0) -> str:
     notification_id = uuid.uuid4()
-    await pg.execute(
+    await rs_pg.execute(
         "INSERT INTO notifications (notification_id, client_id, alert_id, severity, source, name,"
         " context, event_ts, rule_ids, status, attempts, last_error)"
         " VALUES ($1, $2, $3, 'HIGH', 'db', 'disk', $4, now(), ARRAY[$5::uuid], $6, $7, $8)",
@@ -27,13 +27,13 @@ async def insert_notification(pg: Any, client_id: str, status: str, attempts: in
 
 
 async def test_list_filter_and_detail_with_deliveries(
-    admin: Api, new_client: NewClient, pg: Any
+    admin: Api, new_client: NewClient, rs_pg: Any
 ) -> None:
     cid, api = await new_client()
-    failed = await insert_notification(pg, cid, "FAILED", attempts=5)
-    sent = await insert_notification(pg, cid, "SENT", attempts=1)
+    failed = await insert_notification(rs_pg, cid, "FAILED", attempts=5)
+    sent = await insert_notification(rs_pg, cid, "SENT", attempts=1)
     endpoint_id = uuid.uuid4()
-    await pg.execute(
+    await rs_pg.execute(
         "INSERT INTO deliveries (notification_id, endpoint_id, endpoint_type, status, attempts,"
         " last_error, response_code) VALUES ($1, $2, 'webhook', 'FAILED', 5, 'HTTP 500', 500)",
         uuid.UUID(failed), endpoint_id,
@@ -64,13 +64,13 @@ async def test_list_filter_and_detail_with_deliveries(
     assert (await api.get(f"/api/v1/notifications/{uuid.uuid4()}")).status_code == 404
 
 
-async def test_retry_redrives_only_a_failed_notification(new_client: NewClient, pg: Any) -> None:
+async def test_retry_redrives_only_a_failed_notification(new_client: NewClient, rs_pg: Any) -> None:
     cid, api = await new_client()
-    failed = await insert_notification(pg, cid, "FAILED", attempts=5)
-    sent = await insert_notification(pg, cid, "SENT", attempts=1)
+    failed = await insert_notification(rs_pg, cid, "FAILED", attempts=5)
+    sent = await insert_notification(rs_pg, cid, "SENT", attempts=1)
     redriven = await api.ok("POST", f"/api/v1/notifications/{failed}/retry", 202)
     assert redriven["status"] == "RETRY" and redriven["attempts"] == 0
-    row = await pg.fetchrow(
+    row = await rs_pg.fetchrow(
         "SELECT status, next_attempt_at <= now() AS due FROM notifications"
         " WHERE notification_id = $1",
         uuid.UUID(failed),

@@ -15,8 +15,8 @@ from tests.integration.rule_service_support import Api, NewClient
 pytestmark = pytest.mark.integration
 
 
-async def outbox(pg: Any, client_id: str) -> list[tuple[str, str, int]]:
-    rows = await pg.fetch(
+async def outbox(rs_pg: Any, client_id: str) -> list[tuple[str, str, int]]:
+    rows = await rs_pg.fetch(
         "SELECT rule_id::text, action, version FROM rule_outbox WHERE client_id = $1"
         " ORDER BY outbox_id",
         client_id,
@@ -25,7 +25,7 @@ async def outbox(pg: Any, client_id: str) -> list[tuple[str, str, int]]:
 
 
 async def test_each_mutation_writes_its_action_and_version(
-    admin: Api, new_client: NewClient, pg: Any
+    admin: Api, new_client: NewClient, rs_pg: Any
 ) -> None:
     cid, api = await new_client()
     rule = await api.ok(
@@ -37,7 +37,7 @@ async def test_each_mutation_writes_its_action_and_version(
     await api.ok("PATCH", path, 200, json={"version": 2, "enabled": False})
     await api.ok("PATCH", path, 200, json={"version": 3, "enabled": True})
     await api.ok("DELETE", path, 204)
-    assert await outbox(pg, cid) == [
+    assert await outbox(rs_pg, cid) == [
         (rid, "CREATED", 1),
         (rid, "UPDATED", 2),
         (rid, "DISABLED", 3),
@@ -46,12 +46,14 @@ async def test_each_mutation_writes_its_action_and_version(
     ]
 
 
-async def test_refused_mutations_write_nothing(admin: Api, new_client: NewClient, pg: Any) -> None:
+async def test_refused_mutations_write_nothing(
+    admin: Api, new_client: NewClient, rs_pg: Any
+) -> None:
     cid, api = await new_client()
     body = {"client_id": cid, "severity": "LOW", "source": "a", "name": "b"}
     rule = await api.ok("POST", "/api/v1/rules", 201, json=body)
     other = await api.ok("POST", "/api/v1/rules", 201, json={**body, "name": "c"})
-    before = await outbox(pg, cid)
+    before = await outbox(rs_pg, cid)
     path = f"/api/v1/rules/{rule['rule_id']}"
     assert (await api.patch(path, json={"version": 7, "name": "z"})).status_code == 409
     assert (await api.post("/api/v1/rules", json=body)).status_code == 409
@@ -62,11 +64,11 @@ async def test_refused_mutations_write_nothing(admin: Api, new_client: NewClient
     ).status_code == 422
     assert (await api.patch(path, json={"version": 1})).status_code == 200  # a no-op
     assert (await api.delete(f"/api/v1/rules/{uuid.uuid4()}")).status_code == 404
-    assert await outbox(pg, cid) == before
+    assert await outbox(rs_pg, cid) == before
 
 
 async def test_client_delete_writes_one_deleted_row_per_rule(
-    admin: Api, new_client: NewClient, pg: Any
+    admin: Api, new_client: NewClient, rs_pg: Any
 ) -> None:
     cid, api = await new_client()
     rules = []
@@ -77,17 +79,17 @@ async def test_client_delete_writes_one_deleted_row_per_rule(
         "PATCH", f"/api/v1/rules/{rules[0]['rule_id']}", 200, json={"version": 1, "name": "a2"}
     )
     await admin.ok("DELETE", f"/api/v1/clients/{cid}", 204)
-    deleted = [row for row in await outbox(pg, cid) if row[1] == "DELETED"]
+    deleted = [row for row in await outbox(rs_pg, cid) if row[1] == "DELETED"]
     assert sorted(deleted) == sorted(
         [(rules[0]["rule_id"], "DELETED", 3), (rules[1]["rule_id"], "DELETED", 2),
          (rules[2]["rule_id"], "DELETED", 2)]
     )  # fmt: skip
-    assert await pg.fetchval("SELECT count(*) FROM rules WHERE client_id = $1", cid) == 0
-    assert await pg.fetchval("SELECT count(*) FROM api_keys WHERE client_id = $1", cid) == 0
+    assert await rs_pg.fetchval("SELECT count(*) FROM rules WHERE client_id = $1", cid) == 0
+    assert await rs_pg.fetchval("SELECT count(*) FROM api_keys WHERE client_id = $1", cid) == 0
 
 
 async def test_outbox_row_wakes_listeners_on_commit(
-    admin: Api, new_client: NewClient, pg: Any
+    admin: Api, new_client: NewClient, rs_pg: Any
 ) -> None:
     cid, api = await new_client()
     woken = asyncio.Event()
@@ -95,17 +97,17 @@ async def test_outbox_row_wakes_listeners_on_commit(
     def wake(*_: object) -> None:
         woken.set()
 
-    await pg.add_listener("rule_outbox", wake)
+    await rs_pg.add_listener("rule_outbox", wake)
     try:
         body = {"client_id": cid, "severity": "LOW", "source": "s", "name": "wake"}
         await api.ok("POST", "/api/v1/rules", 201, json=body)
         await asyncio.wait_for(woken.wait(), 5)
     finally:
-        await pg.remove_listener("rule_outbox", wake)
+        await rs_pg.remove_listener("rule_outbox", wake)
 
 
 async def test_concurrent_patches_with_the_same_version_one_wins(
-    new_client: NewClient, pg: Any
+    new_client: NewClient, rs_pg: Any
 ) -> None:
     cid, api = await new_client()
     body = {"client_id": cid, "severity": "LOW", "source": "s", "name": "race"}
@@ -116,4 +118,4 @@ async def test_concurrent_patches_with_the_same_version_one_wins(
     )
     codes = sorted(r.status_code for r in responses)
     assert codes == [200] + [409] * 7
-    assert [a for _, a, _ in await outbox(pg, cid)] == ["CREATED", "UPDATED"]
+    assert [a for _, a, _ in await outbox(rs_pg, cid)] == ["CREATED", "UPDATED"]

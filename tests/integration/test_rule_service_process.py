@@ -5,7 +5,7 @@ URL check that refuses private targets when private URLs are not allowed."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -14,6 +14,7 @@ import pytest
 from alerting.codec import decode_rule_change
 from alerting.config import Settings
 from alerting.domain.model import RuleAction
+from tests.integration.rule_service_support import fresh_database
 from tests.kafka_helpers import make_topic, read_topic
 from tests.processes import ServiceProcess
 
@@ -21,8 +22,16 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def process_env(base_env: dict[str, str], unique: str) -> dict[str, str]:
-    return {**base_env, "ALERTING_TOPIC_RULE_CHANGED": f"rc-{unique}"}
+async def process_env(
+    base_env: dict[str, str], settings: Settings, unique: str
+) -> AsyncIterator[dict[str, str]]:
+    """Its own database: the relay publishes every unpublished outbox row it finds."""
+    async with fresh_database(settings) as own:
+        yield {
+            **base_env,
+            "ALERTING_POSTGRES_DSN": own.postgres_dsn,
+            "ALERTING_TOPIC_RULE_CHANGED": f"rc-{unique}",
+        }
 
 
 @pytest.fixture
