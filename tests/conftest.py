@@ -104,6 +104,19 @@ def database_url(postgres_server: str) -> Iterator[str]:
         drop_database(postgres_server, name)
 
 
+@pytest.fixture
+def own_database(postgres_server: str) -> Iterator[str]:
+    """A fresh, migrated database for one test whose assertions cover whole tables
+    (the rule snapshot is global: other tests' rules would show up in it)."""
+    name = f"alerting_own_{uuid.uuid4().hex[:10]}"
+    dsn = create_database(postgres_server, name)
+    try:
+        migrations.apply(dsn)
+        yield dsn
+    finally:
+        drop_database(postgres_server, name)
+
+
 @pytest.fixture(scope="session")
 def base_env(database_url: str, redis_server: str, kafka_bootstrap: str) -> dict[str, str]:
     """Settings of this session as environment variables, for in-process code and

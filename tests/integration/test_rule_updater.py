@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -25,7 +26,13 @@ SEVERITIES = ["LOW", "MEDIUM", "HIGH", "CRITICAL", "*"]
 
 
 @pytest.fixture
-async def env(settings: Settings, unique: str) -> AsyncIterator[dict[str, Any]]:
+def own_settings(settings: Settings, own_database: str) -> Settings:
+    return dataclasses.replace(settings, postgres_dsn=own_database)
+
+
+@pytest.fixture
+async def env(own_settings: Settings, unique: str) -> AsyncIterator[dict[str, Any]]:
+    settings = own_settings
     pool = await postgres.create_pool(settings)
     client = aioredis.Redis.from_url(settings.redis_url)
     keys = Keys(f"{settings.redis_key_prefix}{unique}:")
@@ -54,8 +61,8 @@ async def enabled_in_postgres(pool: asyncpg.Pool[Any], client_id: str) -> dict[s
 
 
 async def in_redis(env: dict[str, Any]) -> tuple[int, dict[str, Rule]]:
-    data = await env["redis"].get(env["keys"].snapshot)
-    version = int(await env["redis"].get(env["keys"].version))
+    data, raw_version = await env["redis"].mget(env["keys"].snapshot, env["keys"].version)
+    version = int(raw_version)
     snapshot = decode_snapshot(data)
     assert snapshot.version == version, "snapshot and version are written together"
     return version, {r.rule_id: r for r in snapshot.rules}
@@ -134,10 +141,10 @@ async def test_changes_applied_one_by_one_keep_the_snapshot_equal_to_postgres(
 
 
 async def test_two_updaters_racing_never_disagree_with_postgres_or_go_backwards(
-    env: dict[str, Any], settings: Settings
+    env: dict[str, Any], own_settings: Settings
 ) -> None:
     # Each updater has its own pool, as two processes would.
-    other_pool = await postgres.create_pool(settings)
+    other_pool = await postgres.create_pool(own_settings)
     try:
         first = updater(env)
         second = SnapshotUpdater(other_pool, SnapshotStore(env["redis"], env["keys"]), env["keys"])
