@@ -144,34 +144,32 @@ def make_clients(api: Api, unique: str, n: int) -> list[str]:
     return clients
 
 
+async def start_plane(
+    env: dict[str, str],
+    settings: Settings,
+    tmp_path: Path,
+    processes: list[ServiceProcess],
+    updaters: int = 1,
+) -> Api:
+    """rule-service and ``updaters`` rule-updaters on their own topic; the admin API."""
+    await make_topic(settings.kafka, env["ALERTING_TOPIC_RULE_CHANGED"], partitions=3)
+    service = start("rule-service", env, tmp_path, processes)
+    for _ in range(updaters):
+        start("rule-updater", env, tmp_path, processes)
+    return Api(service.url, env["ALERTING_ADMIN_TOKEN"])
+
+
+@pytest.mark.parametrize("updaters", [1, 2], ids=["one-updater", "two-updaters-at-once"])
 async def test_random_api_operations_leave_the_snapshot_equal_to_postgres(
     plane_settings: Settings,
     plane_env: dict[str, str],
     tmp_path: Path,
     processes: list[ServiceProcess],
     unique: str,
+    updaters: int,
 ) -> None:
-    await make_topic(plane_settings.kafka, plane_env["ALERTING_TOPIC_RULE_CHANGED"], partitions=3)
-    service = start("rule-service", plane_env, tmp_path, processes)
-    start("rule-updater", plane_env, tmp_path, processes)
-    api = Api(service.url, plane_env["ALERTING_ADMIN_TOKEN"])
-    random_operations(api, make_clients(api, unique, 4), 1000, seed=11)
-    await snapshot_equals_postgres(plane_settings, plane_env["ALERTING_REDIS_KEY_PREFIX"], 60)
-
-
-async def test_two_rule_updaters_at_once_still_agree_with_postgres(
-    plane_settings: Settings,
-    plane_env: dict[str, str],
-    tmp_path: Path,
-    processes: list[ServiceProcess],
-    unique: str,
-) -> None:
-    await make_topic(plane_settings.kafka, plane_env["ALERTING_TOPIC_RULE_CHANGED"], partitions=3)
-    service = start("rule-service", plane_env, tmp_path, processes)
-    start("rule-updater", plane_env, tmp_path, processes)
-    start("rule-updater", plane_env, tmp_path, processes)
-    api = Api(service.url, plane_env["ALERTING_ADMIN_TOKEN"])
-    random_operations(api, make_clients(api, unique, 4), 1000, seed=12)
+    api = await start_plane(plane_env, plane_settings, tmp_path, processes, updaters)
+    random_operations(api, make_clients(api, unique, 4), 1000, seed=10 + updaters)
     await snapshot_equals_postgres(plane_settings, plane_env["ALERTING_REDIS_KEY_PREFIX"], 60)
 
 
@@ -183,10 +181,7 @@ async def test_a_deleted_snapshot_is_rebuilt_by_reconcile(
     unique: str,
 ) -> None:
     env = {**plane_env, "ALERTING_RECONCILE_INTERVAL_S": "1"}
-    await make_topic(plane_settings.kafka, env["ALERTING_TOPIC_RULE_CHANGED"], partitions=3)
-    service = start("rule-service", env, tmp_path, processes)
-    start("rule-updater", env, tmp_path, processes)
-    api = Api(service.url, env["ALERTING_ADMIN_TOKEN"])
+    api = await start_plane(env, plane_settings, tmp_path, processes)
     random_operations(api, make_clients(api, unique, 2), 100, seed=13)
     prefix = env["ALERTING_REDIS_KEY_PREFIX"]
     await snapshot_equals_postgres(plane_settings, prefix, 60)

@@ -21,10 +21,10 @@ from alerting import codec
 from alerting.adapters.kafka import BatchProducer, OutMessage
 from alerting.aio import retry_until_stopped
 from alerting.domain.model import RuleAction, RuleChange
+from alerting.services.rule_service.repo.outbox import CHANNEL
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "rule_outbox"
 RELAY_LOCK_KEY = 0x6F7574626F78  # "outbox"
 BACKLOG = Gauge("alerting_outbox_backlog", "Outbox rows not yet published")
 PUBLISHED = Counter("alerting_outbox_published_total", "Outbox rows published to Kafka")
