@@ -6,7 +6,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 STAMP := .venv/.synced
 
-.PHONY: help install dev test lint typecheck unit infra integration proto readme fmt clean fuzz
+.PHONY: help install dev test lint typecheck unit infra integration proto readme bench-snapshot fmt clean fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -56,6 +56,9 @@ fuzz: $(STAMP) ## schemathesis against a running rule-service (FUZZ_URL, ALERTIN
 
 proto: $(STAMP) ## regenerate runtime/alerting/v1 from proto/
 	$(PY) tools/genproto.py
+
+bench-snapshot: $(STAMP) ## time one rule change applied to a 100,000-rule snapshot
+	$(PY) tools/bench_snapshot.py
 
 readme: $(STAMP) ## regenerate the README's settings table from the code
 	$(PY) tools/readme_settings.py
