@@ -57,6 +57,37 @@ def ingress_from_group(
     )
 
 
+def group_reachable_only_from(
+    name: str,
+    *,
+    rule_name: str,
+    vpc_id: pulumi.Input[str],
+    source_group_id: pulumi.Input[str],
+    port: int,
+    description: str,
+    rule_description: str,
+    parent: pulumi.Resource,
+) -> aws.ec2.SecurityGroup:
+    """A security group whose one ingress rule is ``port`` from ``source_group_id``."""
+    group = aws.ec2.SecurityGroup(name, vpc_id=vpc_id, description=description, opts=child(parent))
+    ingress_from_group(
+        rule_name,
+        group_id=group.id,
+        source_group_id=source_group_id,
+        port=port,
+        description=rule_description,
+        parent=parent,
+    )
+    return group
+
+
+def refuse_plain_secrets(what: str, environment: Mapping[str, str], secrets: set[str]) -> None:
+    """A secret in plain `environment` would be readable by anyone who can describe tasks."""
+    leaked = sorted(set(environment) & secrets)
+    if leaked:
+        raise ValueError(f"{what}: secrets must not be plain environment: {leaked}")
+
+
 def egress_anywhere(
     name: str, *, group_id: pulumi.Input[str], description: str, parent: pulumi.Resource
 ) -> aws.vpc.SecurityGroupEgressRule:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components._common import PKG, child, ingress_from_group
+from components._common import PKG, child, group_reachable_only_from
 
 REDIS_PORT = 6379
 
@@ -39,18 +39,14 @@ class Cache(pulumi.ComponentResource):
         self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(f"{PKG}:Cache", name, None, opts)
-        self.security_group = aws.ec2.SecurityGroup(
+        self.security_group = group_reachable_only_from(
             f"{name}-sg",
+            rule_name=f"{name}-from-services",
             vpc_id=args.vpc_id,
-            description="Redis: only the platform services",
-            opts=child(self),
-        )
-        ingress_from_group(
-            f"{name}-from-services",
-            group_id=self.security_group.id,
             source_group_id=args.client_security_group_id,
             port=REDIS_PORT,
-            description="Redis from the platform services",
+            description="Redis: only the platform services",
+            rule_description="Redis from the platform services",
             parent=self,
         )
         subnets = aws.elasticache.SubnetGroup(

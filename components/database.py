@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components._common import PKG, child, ingress_from_group
+from components._common import PKG, child, group_reachable_only_from
 
 POSTGRES_PORT = 5432
 
@@ -48,18 +48,14 @@ class Database(pulumi.ComponentResource):
         if args.backup_retention_days < 1:
             raise ValueError("automated backups must be kept for at least one day")
 
-        self.security_group = aws.ec2.SecurityGroup(
+        self.security_group = group_reachable_only_from(
             f"{name}-sg",
+            rule_name=f"{name}-from-services",
             vpc_id=args.vpc_id,
-            description="Postgres: only the platform services",
-            opts=child(self),
-        )
-        ingress_from_group(
-            f"{name}-from-services",
-            group_id=self.security_group.id,
             source_group_id=args.client_security_group_id,
             port=POSTGRES_PORT,
-            description="Postgres from the platform services",
+            description="Postgres: only the platform services",
+            rule_description="Postgres from the platform services",
             parent=self,
         )
         subnets = aws.rds.SubnetGroup(

@@ -20,7 +20,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from components._common import PKG, child, env_list, ingress_from_group, log_configuration
+from components._common import PKG, child, env_list, group_reachable_only_from, log_configuration
 
 PLAINTEXT_PORT = 9092
 TLS_PORT = 9094
@@ -66,18 +66,14 @@ class Kafka(pulumi.ComponentResource):
     ) -> None:
         super().__init__(f"{PKG}:Kafka", name, None, opts)
         port = PLAINTEXT_PORT if args.mode == "self-hosted" else TLS_PORT
-        self.security_group = aws.ec2.SecurityGroup(
+        self.security_group = group_reachable_only_from(
             f"{name}-sg",
+            rule_name=f"{name}-from-services",
             vpc_id=args.vpc_id,
-            description="Kafka: only the platform services",
-            opts=child(self),
-        )
-        ingress_from_group(
-            f"{name}-from-services",
-            group_id=self.security_group.id,
             source_group_id=args.client_security_group_id,
             port=port,
-            description="Kafka from the platform services",
+            description="Kafka: only the platform services",
+            rule_description="Kafka from the platform services",
             parent=self,
         )
         if args.mode == "self-hosted":
@@ -100,18 +96,14 @@ class Kafka(pulumi.ComponentResource):
         host = f"kafka.{args.namespace_name}"
         self.bootstrap = pulumi.Output.from_input(f"{host}:{PLAINTEXT_PORT}")
 
-        storage_sg = aws.ec2.SecurityGroup(
+        storage_sg = group_reachable_only_from(
             f"{name}-storage",
+            rule_name=f"{name}-storage-from-broker",
             vpc_id=args.vpc_id,
-            description="Kafka log storage (EFS): only the broker",
-            opts=child(self),
-        )
-        ingress_from_group(
-            f"{name}-storage-from-broker",
-            group_id=storage_sg.id,
             source_group_id=self.security_group.id,
             port=2049,
-            description="NFS from the Kafka broker",
+            description="Kafka log storage (EFS): only the broker",
+            rule_description="NFS from the Kafka broker",
             parent=self,
         )
         fs = aws.efs.FileSystem(

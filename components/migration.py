@@ -19,7 +19,14 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components._common import PKG, child, env_list, log_configuration, secret_list
+from components._common import (
+    PKG,
+    child,
+    env_list,
+    log_configuration,
+    refuse_plain_secrets,
+    secret_list,
+)
 
 CONTAINER = "migrate"
 SCRIPT = "alerting migrate && alerting topics"
@@ -47,9 +54,7 @@ class MigrationTask(pulumi.ComponentResource):
         self, name: str, args: MigrationTaskArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(f"{PKG}:MigrationTask", name, None, opts)
-        leaked = sorted(set(args.environment) & args.secret_names)
-        if leaked:
-            raise ValueError(f"migration: secrets must not be plain environment: {leaked}")
+        refuse_plain_secrets("migration", args.environment, args.secret_names)
         stack = pulumi.get_stack()
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",

@@ -21,7 +21,14 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components._common import PKG, child, env_list, log_configuration, secret_list
+from components._common import (
+    PKG,
+    child,
+    env_list,
+    log_configuration,
+    refuse_plain_secrets,
+    secret_list,
+)
 
 # The image's entry point, repeated in the task definition so it reads `alerting <service>`.
 ENTRYPOINT = ["alerting"]
@@ -90,9 +97,7 @@ class AppService(pulumi.ComponentResource):
         self, name: str, args: AppServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(f"{PKG}:AppService", name, None, opts)
-        leaked = sorted(set(args.environment) & args.secret_names)
-        if leaked:
-            raise ValueError(f"{args.service}: secrets must not be plain environment: {leaked}")
+        refuse_plain_secrets(args.service, args.environment, args.secret_names)
         stack = pulumi.get_stack()
 
         self.log_group = aws.cloudwatch.LogGroup(
