@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
 from alerting.adapters.kafka import BatchProducer, ConsumeLoop, OutMessage, Record
-from alerting.adapters.kafka.consumer import Rejected
+from alerting.adapters.kafka.consumer import Handler, Rejected
 from alerting.config import Settings, Topics
 from tests.kafka_helpers import committed_offsets, make_topic, read_topic
 
@@ -49,8 +50,32 @@ async def commit_reached(
         await asyncio.sleep(0.1)
 
 
-async def run_loop(loop: ConsumeLoop[int], stop: asyncio.Event) -> asyncio.Task[None]:
-    return asyncio.create_task(loop.run(stop))
+@contextlib.asynccontextmanager
+async def running_loop(
+    settings: Settings,
+    producer: BatchProducer,
+    topic: str,
+    group: str,
+    handle: Handler[int],
+    service: str,
+) -> AsyncIterator[None]:
+    """A ConsumeLoop of ints on ``topic`` running for the duration of the block."""
+    loop = ConsumeLoop(
+        kafka=settings.kafka,
+        topics=[topic],
+        group_id=group,
+        decode=decode_int,
+        handle=handle,
+        producer=producer,
+        service=service,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(loop.run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
 
 
 async def test_failed_handler_leaves_batch_uncommitted_and_it_is_redelivered(
@@ -69,23 +94,9 @@ async def test_failed_handler_leaves_batch_uncommitted_and_it_is_redelivered(
         if len(calls) == 1:
             raise RuntimeError("database is down")
 
-    stop = asyncio.Event()
-    loop = ConsumeLoop(
-        kafka=settings.kafka,
-        topics=[topic],
-        group_id=group,
-        decode=decode_int,
-        handle=handle,
-        producer=producer,
-        service="test",
-    )
-    task = await run_loop(loop, stop)
-    try:
+    async with running_loop(settings, producer, topic, group, handle, "test"):
         await wait_until(lambda: sum(len(c) for c in calls[1:]) >= 5)
         final_commit = await commit_reached(settings, group, topic, 5)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 15)
 
     first = calls[0]
     redelivered = [item for call in calls[1:] for item in call]
@@ -116,24 +127,10 @@ async def test_poison_message_goes_to_dlq_and_the_next_good_one_is_processed(
     async def handle(records: list[Record[int]]) -> None:
         seen.extend(r.value for r in records)
 
-    stop = asyncio.Event()
-    loop = ConsumeLoop(
-        kafka=settings.kafka,
-        topics=[topic],
-        group_id=group,
-        decode=decode_int,
-        handle=handle,
-        producer=producer,
-        service="test-service",
-    )
-    task = await run_loop(loop, stop)
-    try:
+    async with running_loop(settings, producer, topic, group, handle, "test-service"):
         await wait_until(lambda: seen == [1, 2])
         dead = await read_topic(settings.kafka, Topics.dlq(topic), expected=1)
         final_commit = await commit_reached(settings, group, topic, 3)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 15)
 
     assert len(dead) == 1
     message = dead[0]
@@ -160,24 +157,10 @@ async def test_records_the_handler_rejects_are_dead_lettered_not_retried(
         handled.extend(r.value for r in records)
         return [Rejected(r, "odd numbers are not allowed") for r in records if r.value % 2]
 
-    stop = asyncio.Event()
-    loop = ConsumeLoop(
-        kafka=settings.kafka,
-        topics=[topic],
-        group_id=group,
-        decode=decode_int,
-        handle=handle,
-        producer=producer,
-        service="test",
-    )
-    task = await run_loop(loop, stop)
-    try:
+    async with running_loop(settings, producer, topic, group, handle, "test"):
         await wait_until(lambda: len(handled) >= 4)
         dead = await read_topic(settings.kafka, Topics.dlq(topic), expected=2)
         commits = await commit_reached(settings, group, topic, 4)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 15)
 
     assert sorted(handled) == [0, 1, 2, 3]  # each handled exactly once: no retry loop
     assert sorted(m.value for m in dead) == [b"1", b"3"]
