@@ -150,6 +150,42 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ALERTING_SMTP_PASSWORD", "", "SMTP password", secret=True),
     Setting("ALERTING_SMTP_STARTTLS", "false", "upgrade SMTP connections with STARTTLS"),
     Setting("ALERTING_SMTP_FROM", "alerts@alerting.local", "From address of notification emails"),
+    Setting("ALERTING_SMTP_POOL_SIZE", "4", "sender: SMTP connections kept open per process"),
+    Setting("ALERTING_SMTP_TIMEOUT_S", "10", "SMTP connect and command timeout, seconds"),
+    Setting("ALERTING_SENDER_CONCURRENCY", "64", "sender: deliveries in flight per process"),
+    Setting(
+        "ALERTING_SENDER_MAX_ATTEMPTS",
+        "6",
+        "sender: delivery attempts before a notification is FAILED",
+    ),
+    Setting(
+        "ALERTING_SENDER_BACKOFF_BASE_MS",
+        "2000",
+        "sender: first retry delay; doubles per attempt, with full jitter",
+    ),
+    Setting("ALERTING_SENDER_BACKOFF_MAX_MS", "300000", "sender: longest retry delay"),
+    Setting(
+        "ALERTING_SENDER_LEASE_S",
+        "60",
+        "sender: how long a claim lasts; a crashed sender's claims are taken over after it",
+    ),
+    Setting(
+        "ALERTING_SENDER_POLL_INTERVAL_MS",
+        "1000",
+        "sender: how often due retries and expired claims are looked for",
+    ),
+    Setting("ALERTING_SENDER_HTTP_TIMEOUT_S", "10", "sender: webhook/Slack request timeout"),
+    Setting(
+        "ALERTING_SENDER_RATE_PER_S",
+        "50",
+        "sender: sustained requests per second per endpoint (token bucket)",
+    ),
+    Setting("ALERTING_SENDER_RATE_BURST", "100", "sender: token bucket size per endpoint"),
+    Setting(
+        "ALERTING_METRICS_TARGETS",
+        "",
+        "metrics: name=url pairs of services to scrape (default: every service on 127.0.0.1)",
+    ),
     Setting(
         "ALERTING_ALLOW_PRIVATE_URLS",
         "false",
@@ -202,6 +238,21 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class SenderSettings:
+    concurrency: int
+    max_attempts: int
+    backoff_base_ms: int
+    backoff_max_ms: int
+    lease_s: int
+    poll_interval_ms: int
+    http_timeout_s: int
+    rate_per_s: int
+    rate_burst: int
+    smtp_pool_size: int
+    smtp_timeout_s: int
+
+
+@dataclass(frozen=True)
 class Settings:
     kafka: KafkaSettings
     topics: Topics
@@ -214,6 +265,8 @@ class Settings:
     ports: Mapping[str, int]
     admin_token: str | None = field(repr=False)
     smtp: SmtpSettings
+    sender: SenderSettings
+    metrics_targets: Mapping[str, str]
     allow_private_urls: bool
     log_level: str
     log_format: str
@@ -228,6 +281,29 @@ class Settings:
         if not self.admin_token:
             raise ConfigError("ALERTING_ADMIN_TOKEN is required (set it to a random secret)")
         return self.admin_token
+
+
+SERVICES_WITH_METRICS = (
+    "rule-service",
+    "ingest",
+    "rule-updater",
+    "evaluator",
+    "aggregator",
+    "sender",
+)
+
+
+def _targets(raw: str, ports: Mapping[str, int]) -> dict[str, str]:
+    """``name=url,name=url``; empty means every service on this host at its port."""
+    if not raw.strip():
+        return {name: f"http://127.0.0.1:{ports[name]}" for name in SERVICES_WITH_METRICS}
+    targets: dict[str, str] = {}
+    for item in raw.split(","):
+        name, sep, url = item.strip().partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"ALERTING_METRICS_TARGETS item {item.strip()!r} must be name=url")
+        targets[name.strip()] = _url("ALERTING_METRICS_TARGETS", url.strip(), ("http", "https"))
+    return targets
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -317,6 +393,20 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             starttls=_bool("ALERTING_SMTP_STARTTLS", get("ALERTING_SMTP_STARTTLS")),
             sender=get("ALERTING_SMTP_FROM").strip(),
         ),
+        sender=SenderSettings(
+            concurrency=integer("ALERTING_SENDER_CONCURRENCY", 1, 10_000),
+            max_attempts=integer("ALERTING_SENDER_MAX_ATTEMPTS", 1, 100),
+            backoff_base_ms=integer("ALERTING_SENDER_BACKOFF_BASE_MS", 1, 3_600_000),
+            backoff_max_ms=integer("ALERTING_SENDER_BACKOFF_MAX_MS", 1, 86_400_000),
+            lease_s=integer("ALERTING_SENDER_LEASE_S", 1, 3600),
+            poll_interval_ms=integer("ALERTING_SENDER_POLL_INTERVAL_MS", 10, 600_000),
+            http_timeout_s=integer("ALERTING_SENDER_HTTP_TIMEOUT_S", 1, 300),
+            rate_per_s=integer("ALERTING_SENDER_RATE_PER_S", 1, 1_000_000),
+            rate_burst=integer("ALERTING_SENDER_RATE_BURST", 1, 1_000_000),
+            smtp_pool_size=integer("ALERTING_SMTP_POOL_SIZE", 1, 100),
+            smtp_timeout_s=integer("ALERTING_SMTP_TIMEOUT_S", 1, 300),
+        ),
+        metrics_targets=_targets(get("ALERTING_METRICS_TARGETS"), ports),
         allow_private_urls=_bool("ALERTING_ALLOW_PRIVATE_URLS", get("ALERTING_ALLOW_PRIVATE_URLS")),
         log_level=_choice(
             "ALERTING_LOG_LEVEL", get("ALERTING_LOG_LEVEL"), ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -358,4 +448,5 @@ KAFKA_VARS = tuple(
 POSTGRES_VARS = tuple(s.env for s in SETTINGS if s.env.startswith("ALERTING_POSTGRES_"))
 REDIS_VARS = tuple(s.env for s in SETTINGS if s.env.startswith("ALERTING_REDIS_"))
 SMTP_VARS = tuple(s.env for s in SETTINGS if s.env.startswith("ALERTING_SMTP_"))
+SENDER_VARS = tuple(s.env for s in SETTINGS if s.env.startswith("ALERTING_SENDER_"))
 LOG_VARS = ("ALERTING_LOG_LEVEL", "ALERTING_LOG_FORMAT")
