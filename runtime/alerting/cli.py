@@ -43,6 +43,16 @@ COMMANDS: tuple[Command, ...] = (
         "alerting.services.rule_service.main",
         "REST API for clients, rules, endpoints, notifications and keys",
     ),
+    Command(
+        "evaluator",
+        "alerting.services.evaluator.main",
+        "match posted alerts against the rule snapshot, one match per client",
+    ),
+    Command(
+        "aggregator",
+        "alerting.services.aggregator.main",
+        "store one notification per (client, alert) and announce it to the sender",
+    ),
     Command("dev", "alerting.dev.main", "run the whole platform locally with its infrastructure"),
     Command("deploy", "alerting.deploy.cli", "roll out, migrate and report on AWS"),
 )

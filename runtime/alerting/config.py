@@ -191,6 +191,11 @@ SETTINGS: tuple[Setting, ...] = (
         "false",
         "allow webhook/Slack URLs on loopback/private/link-local addresses (dev only)",
     ),
+    Setting(
+        "ALERTING_FAILPOINT",
+        "",
+        "tests only: `<name>:<n>` SIGKILLs the process at the n-th pass of a named crash point",
+    ),
     Setting("ALERTING_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR"),
     Setting("ALERTING_LOG_FORMAT", "json", "json (one object per line) or text"),
 )
@@ -268,6 +273,7 @@ class Settings:
     sender: SenderSettings
     metrics_targets: Mapping[str, str]
     allow_private_urls: bool
+    failpoint: str
     log_level: str
     log_format: str
 
@@ -408,6 +414,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         metrics_targets=_targets(get("ALERTING_METRICS_TARGETS"), ports),
         allow_private_urls=_bool("ALERTING_ALLOW_PRIVATE_URLS", get("ALERTING_ALLOW_PRIVATE_URLS")),
+        failpoint=get("ALERTING_FAILPOINT"),
         log_level=_choice(
             "ALERTING_LOG_LEVEL", get("ALERTING_LOG_LEVEL"), ("DEBUG", "INFO", "WARNING", "ERROR")
         ),

@@ -13,7 +13,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 
-from alerting import config, logs
+from alerting import config, failpoints, logs
 from alerting.config import ConfigError, Settings
 
 ServiceMain = Callable[[Settings, asyncio.Event], Awaitable[None]]
@@ -39,6 +39,11 @@ def load_settings_or_exit() -> Settings:
 
 def run_service(name: str, main: ServiceMain) -> int:
     settings = load_settings_or_exit()
+    try:
+        failpoints.arm(settings.failpoint)
+    except ConfigError as exc:
+        print(f"alerting {name}: configuration error: {exc}", file=sys.stderr)
+        return 2
     logs.setup(settings.log_level, settings.log_format, service=name)
     loop = _new_loop()
     asyncio.set_event_loop(loop)

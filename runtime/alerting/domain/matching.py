@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from itertools import product
 
-from alerting.domain.model import WILDCARD, Rule
+from alerting.domain.model import WILDCARD, Alert, AlertMatch, Rule
 
 Key = tuple[str, str, str]
 
@@ -36,6 +36,11 @@ class RuleIndex:
             for rule in get(key, ()):
                 found[rule.client_id].append(rule.rule_id)
         return {client: tuple(sorted(set(ids))) for client, ids in found.items()}
+
+    def matches_for(self, alert: Alert) -> list[AlertMatch]:
+        """One match per client, carrying all of that client's matching rules."""
+        found = self.match(alert.severity.value, alert.source, alert.name)
+        return [AlertMatch(alert, client, rule_ids) for client, rule_ids in sorted(found.items())]
 
 
 def rule_matches(rule: Rule, severity: str, source: str, name: str) -> bool:

@@ -1,0 +1,132 @@
+"""`alerting aggregator`: alerts.matched -> notifications (deduplicated) -> notifications.ready.
+
+Per batch: one INSERT ... ON CONFLICT, then one produce of every notification that is
+new or still undelivered, then the consume loop commits. A crash anywhere before the
+commit re-reads the batch; the INSERT absorbs the duplicates and the redelivered rows
+are announced again, so nothing is lost and nothing is stored twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+from prometheus_client import Counter
+
+from alerting import codec, config, failpoints
+from alerting.adapters import postgres
+from alerting.adapters.kafka import BatchProducer, ConsumeLoop, OutMessage, Record
+from alerting.adapters.kafka.consumer import Rejected
+from alerting.aio import retry_until_stopped
+from alerting.config import Settings
+from alerting.domain.model import AlertMatch, NotificationReady
+from alerting.http import health_app, serve
+from alerting.runner import run_service
+from alerting.services.aggregator import store
+from alerting.services.aggregator.validation import unstorable
+
+log = logging.getLogger("alerting.aggregator")
+NAME = "aggregator"
+
+CREATED = Counter("alerting_aggregator_notifications_created_total", "New notifications stored")
+REANNOUNCED = Counter(
+    "alerting_aggregator_notifications_reannounced_total",
+    "Redelivered matches whose undelivered notification was announced again",
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = config.describe(
+        (
+            *config.KAFKA_VARS,
+            "ALERTING_CONSUMER_GROUP",
+            "ALERTING_BATCH_SIZE",
+            *config.POSTGRES_VARS,
+            "ALERTING_HTTP_HOST",
+            "ALERTING_AGGREGATOR_PORT",
+            *config.LOG_VARS,
+        )
+    )
+
+
+class Aggregator:
+    def __init__(self, pool: asyncpg.Pool[Any], producer: BatchProducer, topic: str) -> None:
+        self._pool = pool
+        self._producer = producer
+        self._topic = topic
+
+    async def handle(self, records: list[Record[AlertMatch]]) -> Sequence[Rejected]:
+        rejected: list[Rejected] = []
+        good: list[AlertMatch] = []
+        for record in records:
+            reason = unstorable(record.value)
+            if reason is None:
+                good.append(record.value)
+            else:
+                rejected.append(Rejected(record, reason))
+        if not good:
+            return rejected
+        pending = await store.upsert(self._pool, store.merge(good))
+        failpoints.hit("aggregator.after_insert")
+        await self._producer.send_batch(
+            [
+                OutMessage(
+                    self._topic,
+                    p.client_id.encode(),
+                    codec.encode_notification_ready(
+                        NotificationReady(p.notification_id, p.client_id, p.alert_id)
+                    ),
+                )
+                for p in pending
+            ]
+        )
+        created = sum(p.created for p in pending)
+        CREATED.inc(created)
+        REANNOUNCED.inc(len(pending) - created)
+        return rejected
+
+
+async def main(settings: Settings, stop: asyncio.Event) -> None:
+    pools: list[asyncpg.Pool[Any]] = []
+
+    async def connect() -> None:
+        pools.append(await postgres.create_pool(settings))
+
+    if not await retry_until_stopped(connect, stop, "Postgres connection"):
+        return
+    pool = pools[0]
+    producer = BatchProducer(settings.kafka)
+    aggregator = Aggregator(pool, producer, settings.topics.notifications_ready)
+    loop = ConsumeLoop(
+        kafka=settings.kafka,
+        topics=[settings.topics.alerts_matched],
+        group_id=settings.group_id(NAME),
+        decode=codec.decode_match,
+        handle=aggregator.handle,
+        producer=producer,
+        service=NAME,
+    )
+    app = health_app(
+        {"postgres": postgres.readiness(pool), "kafka": loop.check, "producer": producer.check}
+    )
+
+    async def work() -> None:
+        if not await retry_until_stopped(producer.start, stop, "Kafka producer"):
+            return
+        try:
+            await loop.run(stop)
+        finally:
+            await producer.stop()
+
+    try:
+        await asyncio.gather(serve(app, settings.http_host, settings.port(NAME), stop), work())
+    finally:
+        await pool.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_service(NAME, main)

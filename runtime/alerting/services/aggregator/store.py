@@ -1,0 +1,91 @@
+"""The dedupe boundary: one INSERT ... ON CONFLICT (client_id, alert_id) per batch.
+
+The statement also returns the rows that already existed and are not yet delivered, so
+that a batch redelivered after a crash between the INSERT and the publish is published
+again; otherwise those notifications would sit in PENDING until the sender's safety-net
+poll. Both halves run in one statement: the SELECT half sees the table as it was before
+the INSERT, so a row is never reported twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from alerting.domain.model import AlertMatch
+
+# How long a new notification waits for its NotificationReady before the sender's
+# poller claims it anyway (the safety net for a ready message that never arrives).
+READY_GRACE = "30 seconds"
+
+UPSERT = f"""
+WITH input AS (
+    SELECT * FROM unnest(
+        $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+        $7::bigint[], $8::text[]
+    ) AS t(client_id, alert_id, severity, source, name, context, event_ts, rule_ids)
+), inserted AS (
+    INSERT INTO notifications (
+        notification_id, client_id, alert_id, severity, source, name, context, event_ts,
+        rule_ids, status, next_attempt_at
+    )
+    SELECT gen_random_uuid(), client_id, alert_id, severity, source, name, context::jsonb,
+           to_timestamp(event_ts), string_to_array(rule_ids, ',')::uuid[], 'PENDING',
+           now() + interval '{READY_GRACE}'
+    FROM input
+    ON CONFLICT (client_id, alert_id) DO NOTHING
+    RETURNING notification_id, client_id, alert_id
+)
+SELECT notification_id, client_id, alert_id, true AS created FROM inserted
+UNION ALL
+SELECT n.notification_id, n.client_id, n.alert_id, false
+FROM notifications n
+JOIN input i ON n.client_id = i.client_id AND n.alert_id = i.alert_id
+WHERE n.status IN ('PENDING', 'SENDING', 'RETRY')
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A notification to announce: new, or redelivered and not yet delivered."""
+
+    notification_id: str
+    client_id: str
+    alert_id: str
+    created: bool
+
+
+def merge(matches: Sequence[AlertMatch]) -> list[AlertMatch]:
+    """One match per (client, alert) in the batch, with the union of their rules."""
+    merged: dict[tuple[str, str], AlertMatch] = {}
+    for m in matches:
+        key = (m.client_id, m.alert.alert_id)
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = m
+        elif set(m.rule_ids) - set(seen.rule_ids):
+            rule_ids = tuple(sorted(set(seen.rule_ids) | set(m.rule_ids)))
+            merged[key] = AlertMatch(seen.alert, seen.client_id, rule_ids)
+    return list(merged.values())
+
+
+async def upsert(pool: asyncpg.Pool[Any], matches: Sequence[AlertMatch]) -> list[Pending]:
+    rows = await pool.fetch(
+        UPSERT,
+        [m.client_id for m in matches],
+        [m.alert.alert_id for m in matches],
+        [m.alert.severity.value for m in matches],
+        [m.alert.source for m in matches],
+        [m.alert.name for m in matches],
+        [json.dumps(dict(m.alert.context)) for m in matches],
+        [m.alert.event_ts for m in matches],
+        [",".join(m.rule_ids) for m in matches],
+    )
+    return [
+        Pending(str(r["notification_id"]), r["client_id"], r["alert_id"], r["created"])
+        for r in rows
+    ]

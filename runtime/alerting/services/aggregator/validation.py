@@ -1,0 +1,32 @@
+"""What Postgres would refuse, found before the batch INSERT.
+
+One unstorable match would fail the whole batch's statement, the batch would be
+redelivered, fail again, and stall its partition forever. Such a match is rejected
+(dead-lettered) on its own instead, and the rest of the batch goes through.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from alerting.domain.model import AlertMatch
+
+# to_timestamp() accepts up to the year 294276, but a notification dated beyond 9999
+# is a producer bug, not an alert.
+MAX_EVENT_TS = 253_402_300_799
+
+
+def unstorable(match: AlertMatch) -> str | None:
+    """Why this match cannot be stored, or None when it can."""
+    alert = match.alert
+    for rule_id in match.rule_ids:
+        try:
+            uuid.UUID(rule_id)
+        except ValueError:
+            return f"rule_id {rule_id[:64]!r} is not a UUID"
+    if not 0 <= alert.event_ts <= MAX_EVENT_TS:
+        return f"event_ts {alert.event_ts} is out of range"
+    texts = (match.client_id, alert.alert_id, alert.source, alert.name)
+    if any("\x00" in t for t in (*texts, *alert.context.keys(), *alert.context.values())):
+        return "a text field contains a NUL character"
+    return None

@@ -1,0 +1,111 @@
+"""The evaluator's copy of the rule snapshot, kept fresh without pausing consumption.
+
+Only the snapshot key is read: it carries its own version, so one GET is atomic with
+respect to the rule-updater's MULTI/EXEC (reading `rules:version` and `rules:snapshot`
+with two GETs could pair a new version with an old snapshot and never refresh again).
+A new version is noticed from the pub/sub announcement, or by polling the version key
+when an announcement is missed (pub/sub is fire-and-forget across reconnects). The new
+index is built in a worker thread and swapped in with one assignment, so the consume
+loop always matches against a complete index, old or new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import redis.asyncio as aioredis
+from prometheus_client import Gauge
+
+from alerting import codec
+from alerting.adapters.redis import Keys
+from alerting.aio import one_line, sleep_unless
+from alerting.domain.matching import RuleIndex
+
+log = logging.getLogger(__name__)
+
+RULES_LOADED = Gauge("alerting_evaluator_rules", "Enabled rules in the evaluator's index")
+RULES_VERSION = Gauge("alerting_evaluator_rules_version", "Snapshot version being matched")
+
+
+class LiveRules:
+    def __init__(self, client: aioredis.Redis, keys: Keys, poll_interval_s: float = 1.0) -> None:
+        self._redis = client
+        self._keys = keys
+        self._poll_interval_s = poll_interval_s
+        self.index: RuleIndex | None = None
+        self.version = 0
+        self.loaded = asyncio.Event()
+
+    async def refresh(self) -> bool:
+        """Load the snapshot if it is newer than ours; True when a new one was swapped in."""
+        data = await self._redis.get(self._keys.snapshot)
+        if not isinstance(data, bytes):
+            return False
+        snapshot = await asyncio.to_thread(codec.decode_snapshot, data)
+        # != rather than <: a Redis that lost its data restarts versions at 1, and the
+        # rebuilt snapshot is then the truth even though its number is smaller.
+        if self.index is not None and snapshot.version == self.version:
+            return False
+        started = time.perf_counter()
+        index = await asyncio.to_thread(RuleIndex, snapshot.rules)
+        self.index, self.version = index, snapshot.version
+        RULES_LOADED.set(len(index))
+        RULES_VERSION.set(snapshot.version)
+        self.loaded.set()
+        log.info(
+            "rules version %d loaded: %d rules in %.0f ms",
+            snapshot.version,
+            len(index),
+            (time.perf_counter() - started) * 1000,
+        )
+        return True
+
+    async def _redis_version(self) -> int:
+        raw = await self._redis.get(self._keys.version)
+        return int(raw) if raw is not None else 0
+
+    async def wait_loaded(self, stop: asyncio.Event) -> bool:
+        """Warm start: wait (never give up) for a snapshot; False if stopped first."""
+        waited = False
+        while not stop.is_set():
+            try:
+                if await self.refresh() or self.index is not None:
+                    return True
+                if not waited:
+                    log.warning("no rule snapshot in Redis yet (is rule-updater running?)")
+                    waited = True
+            except Exception as exc:  # Redis down or a corrupt snapshot: keep waiting
+                log.warning("cannot load the rule snapshot (%s); retrying", one_line(exc))
+            await sleep_unless(stop, self._poll_interval_s)
+        return False
+
+    async def follow(self, stop: asyncio.Event) -> None:
+        """Refresh on every announced version, polling as the fallback, until stopped."""
+        while not stop.is_set():
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self._keys.version_channel)
+                await self._catch_up()
+                while not stop.is_set():
+                    message = await pubsub.get_message(timeout=self._poll_interval_s)
+                    if message is not None or await self._redis_version() != self.version:
+                        await self.refresh()
+            except Exception as exc:  # never let a Redis hiccup stop matching
+                log.warning("rule refresh failed (%s); retrying", one_line(exc))
+                await sleep_unless(stop, self._poll_interval_s)
+            finally:
+                try:
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                except Exception as exc:  # the connection may already be gone
+                    log.debug("closing pubsub: %s", one_line(exc))
+
+    async def _catch_up(self) -> None:
+        if await self._redis_version() != self.version:
+            await self.refresh()
+
+    async def check(self) -> None:
+        """Readiness: matching needs a loaded index."""
+        if self.index is None:
+            raise RuntimeError("rule snapshot not loaded yet")
