@@ -1,0 +1,239 @@
+"""Delivery policy: how one attempt is judged, when to try again, what a notification becomes.
+
+Pure functions over plain values, so the whole retry policy is unit-tested without a
+network, a clock or a database. The sender's adapters turn HTTP/SMTP answers and
+exceptions into ``Attempt`` values; ``decide`` turns a notification's attempts into its
+next state.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+
+MAX_ENDPOINT_ERROR = 300
+MAX_NOTIFICATION_ERROR = 2000
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+
+
+class Outcome(StrEnum):
+    SENT = "SENT"
+    RETRY = "RETRY"  # transient: worth trying again later
+    FAILED = "FAILED"  # permanent: trying again cannot help until someone fixes something
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """What one delivery attempt to one endpoint came to."""
+
+    outcome: Outcome
+    error: str | None = None
+    response_code: int | None = None
+    retry_after_s: float | None = None  # the receiver asked us to wait this long
+
+    @staticmethod
+    def sent(code: int | None = None) -> Attempt:
+        return Attempt(Outcome.SENT, None, code)
+
+    @staticmethod
+    def transient(error: str, code: int | None = None) -> Attempt:
+        return Attempt(Outcome.RETRY, truncate(error, MAX_ENDPOINT_ERROR), code)
+
+    @staticmethod
+    def permanent(error: str, code: int | None = None) -> Attempt:
+        return Attempt(Outcome.FAILED, truncate(error, MAX_ENDPOINT_ERROR), code)
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def classify_http(status: int, retry_after: str | None = None, *, now_s: float = 0.0) -> Attempt:
+    """2xx sent; 408, 429 and 5xx transient; anything else permanent.
+
+    A 3xx is permanent: redirects are not followed (a redirect could steer the request
+    past the URL safety check), so a redirecting endpoint needs its URL fixed.
+    """
+    if 200 <= status < 300:
+        return Attempt.sent(status)
+    if status in (408, 429) or 500 <= status < 600:
+        wait = parse_retry_after(retry_after, now_s) if status in RETRY_AFTER_STATUSES else None
+        return Attempt(Outcome.RETRY, f"HTTP {status}", status, wait)
+    if 300 <= status < 400:
+        return Attempt.permanent(f"HTTP {status}: redirects are not followed", status)
+    return Attempt.permanent(f"HTTP {status}", status)
+
+
+def classify_smtp(code: int, message: str) -> Attempt:
+    """SMTP 4xx is a temporary refusal (greylisting, full mailbox); 5xx is final."""
+    text = f"SMTP {code} {' '.join(message.split())}".strip()
+    if 400 <= code < 500:
+        return Attempt.transient(text, code)
+    if code >= 500:
+        return Attempt.permanent(text, code)
+    return Attempt.transient(text, code)  # a nonsense code: do not give up on it
+
+
+def parse_retry_after(value: str | None, now_s: float) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - now_s)
+
+
+def backoff_s(attempt: int, base_ms: int, max_ms: int, rng: random.Random) -> float:
+    """Delay before retry number ``attempt`` (1 = after the first failure).
+
+    Exponential from ``base_ms``, capped at ``max_ms``, with *equal* jitter: half the
+    delay is fixed and half random. Full jitter can pick ~0 and hammer a struggling
+    receiver at once; equal jitter still spreads a thundering herd over half the window.
+    """
+    exponent = min(max(attempt, 1) - 1, 62)
+    ceiling = min(float(max_ms), float(base_ms) * float(2**exponent))
+    half = ceiling / 2
+    jitter: float = rng.uniform(0, half)
+    return (half + jitter) / 1000
+
+
+def retry_delay_s(
+    attempt: int,
+    attempts: Iterable[Attempt],
+    base_ms: int,
+    max_ms: int,
+    rng: random.Random,
+) -> float:
+    """The backoff, stretched to honour a receiver's Retry-After (capped at ``max_ms``)."""
+    delay = backoff_s(attempt, base_ms, max_ms, rng)
+    asked = [a.retry_after_s for a in attempts if a.retry_after_s is not None]
+    if asked:
+        delay = max(delay, min(max(asked), max_ms / 1000))
+    return delay
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The next state of a notification after one claim."""
+
+    status: Outcome
+    delay_s: float = 0.0  # RETRY only: how long until it is due again
+    error: str | None = None
+    refund_attempt: bool = False  # RETRY only because of rate limiting: not a real attempt
+
+
+def decide(
+    *,
+    attempt: int,
+    max_attempts: int,
+    results: Mapping[str, Attempt],
+    deferred_s: Sequence[float],
+    rule_ids: Sequence[str],
+    base_ms: int,
+    max_ms: int,
+    rng: random.Random,
+) -> Decision:
+    """Combine per-endpoint results (keyed by a label such as ``webhook https://...``).
+
+    ``results`` holds every endpoint's standing, including those settled by earlier
+    claims; ``deferred_s`` the waits of endpoints skipped by rate limiting this time.
+    A deferral alone gives back the attempt: the receiver was never called.
+    """
+    if not results and not deferred_s:
+        return Decision(
+            Outcome.FAILED, error=f"no enabled endpoint for rules {', '.join(rule_ids)}"
+        )
+    transient = [a for a in results.values() if a.outcome is Outcome.RETRY]
+    summary = _summary(results)
+    if transient:
+        if attempt < max_attempts:
+            delay = retry_delay_s(attempt, transient, base_ms, max_ms, rng)
+            return Decision(Outcome.RETRY, max(delay, *deferred_s), summary)
+        error = f"gave up after {attempt} attempts: {summary}"
+        return Decision(Outcome.FAILED, error=truncate(error, MAX_NOTIFICATION_ERROR))
+    if deferred_s:
+        # Nothing failed transiently; what is left only waits for a rate-limit token.
+        return Decision(Outcome.RETRY, max(deferred_s), summary, refund_attempt=True)
+    if summary is None:
+        return Decision(Outcome.SENT)
+    return Decision(Outcome.FAILED, error=summary)
+
+
+def _summary(results: Mapping[str, Attempt]) -> str | None:
+    failed = [
+        f"{label}: {a.error}" for label, a in results.items() if a.outcome is not Outcome.SENT
+    ]
+    return truncate("; ".join(failed), MAX_NOTIFICATION_ERROR) if failed else None
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """An enabled endpoint of a notification's rules, with its delivery record so far."""
+
+    endpoint_id: str
+    type: str  # email | slack | webhook
+    value: str
+    signing_secret: str | None = None
+    prior_status: str | None = None  # the deliveries row's status, if any
+    prior_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One distinct destination: endpoints with the same (type, value) are one target, so
+    an address listed by two matching rules gets one message, recorded for both."""
+
+    type: str
+    value: str
+    signing_secret: str | None
+    endpoint_ids: tuple[str, ...]
+    prior: Attempt | None  # settled by an earlier claim: SENT or FAILED; None to deliver
+
+    @property
+    def label(self) -> str:
+        # The id, not the value: Slack and webhook URLs often embed a secret token.
+        return f"{self.type} {self.endpoint_ids[0]}"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.type, self.value)
+
+
+def _identity(e: Endpoint) -> tuple[str, str]:
+    value = e.value.strip()
+    return (e.type, value.lower() if e.type == "email" else value)
+
+
+def targets(endpoints: Iterable[Endpoint]) -> list[Target]:
+    """Distinct targets in first-seen order. A target any of whose endpoints already
+    succeeded is never called again; one that failed permanently waits for a re-drive."""
+    groups: dict[tuple[str, str], list[Endpoint]] = {}
+    seen: set[str] = set()
+    for e in endpoints:
+        if e.endpoint_id not in seen:
+            seen.add(e.endpoint_id)
+            groups.setdefault(_identity(e), []).append(e)
+    result = []
+    for members in groups.values():
+        statuses = {m.prior_status for m in members}
+        prior: Attempt | None = None
+        if Outcome.SENT in statuses:
+            prior = Attempt.sent()
+        elif Outcome.FAILED in statuses:
+            error = next(m.prior_error for m in members if m.prior_status == Outcome.FAILED)
+            prior = Attempt.permanent(error or "failed permanently")
+        secret = next((m.signing_secret for m in members if m.signing_secret), None)
+        first = members[0]
+        ids = tuple(m.endpoint_id for m in members)
+        result.append(Target(first.type, first.value.strip(), secret, ids, prior))
+    return result

@@ -1,0 +1,71 @@
+"""Per-endpoint rate limiting: a token bucket over an injected clock (tests use a fake one)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+
+
+class TokenBucket:
+    """``burst`` tokens at most, refilled at ``rate_per_s``; one request costs one token."""
+
+    __slots__ = ("_clock", "_last", "_tokens", "burst", "rate_per_s")
+
+    def __init__(self, rate_per_s: float, burst: int, clock: Callable[[], float]) -> None:
+        if rate_per_s <= 0 or burst < 1:
+            raise ValueError("rate_per_s must be > 0 and burst >= 1")
+        self.rate_per_s = rate_per_s
+        self.burst = burst
+        self._clock = clock
+        self._tokens = float(burst)
+        self._last = clock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(float(self.burst), self._tokens + (now - self._last) * self.rate_per_s)
+        self._last = now
+
+    def reserve(self, max_wait_s: float = 0.0) -> float | None:
+        """Reserve the next token: the seconds to wait before using it (0.0 when one is
+        here), or None when that would exceed ``max_wait_s`` (nothing reserved; the caller
+        defers, see ``wait_s``). Reservations may run the bucket below zero, so callers
+        that wait are spread over time instead of all firing when a token appears."""
+        wait = self.wait_s()
+        if wait > max_wait_s:
+            return None
+        self._tokens -= 1.0
+        return wait
+
+    def wait_s(self) -> float:
+        """Seconds until a token would be free for a new reservation."""
+        self._refill()
+        return max(0.0, (1.0 - self._tokens) / self.rate_per_s)
+
+    @property
+    def full(self) -> bool:
+        self._refill()
+        return self._tokens >= self.burst
+
+
+class RateLimiter:
+    """One bucket per key, created on first use; idle (full) buckets are dropped once the
+    table grows past ``max_keys``, so memory stays bounded however many endpoints exist."""
+
+    def __init__(
+        self, rate_per_s: float, burst: int, clock: Callable[[], float], max_keys: int = 10_000
+    ) -> None:
+        self._rate = rate_per_s
+        self._burst = burst
+        self._clock = clock
+        self._max_keys = max_keys
+        self._buckets: dict[Hashable, TokenBucket] = {}
+
+    def bucket(self, key: Hashable) -> TokenBucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self._max_keys:
+                self._buckets = {k: b for k, b in self._buckets.items() if not b.full}
+            bucket = self._buckets[key] = TokenBucket(self._rate, self._burst, self._clock)
+        return bucket
+
+    def __len__(self) -> int:
+        return len(self._buckets)

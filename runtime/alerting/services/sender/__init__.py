@@ -1,0 +1,1 @@
+"""The sender: claims notifications, delivers them by email, Slack and webhook, retries."""

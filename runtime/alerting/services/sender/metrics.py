@@ -1,0 +1,37 @@
+"""The sender's Prometheus metrics (the ConsumeLoop counts messages and batches itself)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+DELIVERIES = Counter(
+    "alerting_sender_deliveries_total",
+    "Delivery attempts to endpoints, by channel and outcome",
+    ["channel", "outcome"],
+)
+DELIVERY_SECONDS = Histogram(
+    "alerting_sender_delivery_duration_seconds",
+    "Time of one delivery attempt (URL check, request or SMTP send)",
+    ["channel"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+DEFERRED = Counter(
+    "alerting_sender_rate_limited_total",
+    "Deliveries deferred because the endpoint's token bucket was empty",
+    ["channel"],
+)
+CLAIMED = Counter(
+    "alerting_sender_claimed_total",
+    "Notifications claimed, by path (ready message or poller)",
+    ["path"],
+)
+TAKEN_OVER = Counter(
+    "alerting_sender_taken_over_total", "Expired claims of another (crashed) sender taken over"
+)
+LOST_CLAIMS = Counter(
+    "alerting_sender_lost_claims_total",
+    "Outcomes not written because the claim had expired and been taken over meanwhile",
+)
+NOTIFICATIONS = Counter(
+    "alerting_sender_notifications_total", "Notification outcomes written, by status", ["status"]
+)

@@ -1,0 +1,196 @@
+"""The sender's SQL: claim with a lease, read endpoints, record outcomes. One statement
+per batch for each step (arrays in, rows out), never one round trip per notification."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from alerting.domain.delivery import Endpoint
+from alerting.domain.delivery_messages import Notification
+
+Pool = asyncpg.Pool[Any]
+
+CLAIMABLE = (
+    "(status = 'PENDING'"
+    " OR (status = 'RETRY' AND next_attempt_at <= now())"
+    " OR (status = 'SENDING' AND claim_expires_at < now()))"
+)
+# The poller's PENDING rows are only the safety net: ones whose ready message never came
+# (the aggregator sets next_attempt_at 30 s ahead). Each branch uses a partial index.
+DUE = (
+    "((status IN ('PENDING', 'RETRY') AND next_attempt_at <= now())"
+    " OR (status = 'SENDING' AND claim_expires_at < now()))"
+)
+# SKIP LOCKED: a row another sender is locking right now is that sender's to claim, and
+# two claimers never wait on (or deadlock over) each other's rows. The CTE locks the
+# rows and reads the status they had, so a takeover of an expired claim is visible.
+CLAIM = """
+WITH picked AS (
+    SELECT notification_id, status FROM notifications
+    WHERE {where} {limit}
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE notifications n
+SET status = 'SENDING', claimed_by = $1, claim_expires_at = now() + make_interval(secs => $2),
+    attempts = n.attempts + 1, updated_at = now()
+FROM picked
+WHERE n.notification_id = picked.notification_id
+RETURNING n.notification_id::text, n.client_id, n.alert_id, n.severity, n.source, n.name,
+    n.context, extract(epoch FROM n.event_ts)::bigint AS event_ts, n.rule_ids::text[],
+    n.attempts, n.claim_expires_at, picked.status AS previous_status
+"""
+CLAIM_READY = CLAIM.format(where=f"notification_id = ANY($3::uuid[]) AND {CLAIMABLE}", limit="")
+CLAIM_DUE = CLAIM.format(where=DUE, limit="LIMIT $3")
+
+# Only endpoints of rules of the notification's own client: rule_ids come from Kafka,
+# and a wrong id must never route one tenant's alert to another tenant's endpoint.
+ENDPOINTS = """
+SELECT x.notification_id::text, e.endpoint_id::text, e.type, e.value, e.signing_secret,
+    d.status AS prior_status, d.last_error AS prior_error
+FROM notifications x
+JOIN endpoints e ON e.rule_id = ANY(x.rule_ids) AND e.enabled
+JOIN rules r ON r.rule_id = e.rule_id AND r.client_id = x.client_id
+LEFT JOIN deliveries d ON d.notification_id = x.notification_id AND d.endpoint_id = e.endpoint_id
+WHERE x.notification_id = ANY($1::uuid[])
+ORDER BY x.notification_id, e.created_at, e.endpoint_id
+"""
+
+# A SENT delivery is never downgraded: a slow sender whose lease was taken over may
+# report late, and the endpoint must not be called again because of it.
+RECORD_DELIVERIES = """
+INSERT INTO deliveries AS d (notification_id, endpoint_id, endpoint_type, status, attempts,
+    last_error, response_code)
+SELECT x.n, x.e, x.t, x.s, 1, x.err, x.code
+FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::int[])
+    AS x(n, e, t, s, err, code)
+ON CONFLICT (notification_id, endpoint_id) DO UPDATE
+SET status = EXCLUDED.status, attempts = d.attempts + 1, last_error = EXCLUDED.last_error,
+    response_code = EXCLUDED.response_code, updated_at = now()
+WHERE d.status <> 'SENT'
+"""
+
+# Only rows still held by this very claim (claimer and lease expiry both match): a
+# claim that expired and was taken over belongs to its new owner.
+FINISH = """
+UPDATE notifications n
+SET status = x.status,
+    attempts = n.attempts - x.refund,
+    next_attempt_at = CASE WHEN x.status = 'RETRY'
+        THEN now() + x.delay_ms * interval '1 millisecond' ELSE n.next_attempt_at END,
+    last_error = x.error,
+    sent_at = CASE WHEN x.status = 'SENT' THEN now() ELSE n.sent_at END,
+    claimed_by = NULL, claim_expires_at = NULL, updated_at = now()
+FROM unnest($2::uuid[], $3::timestamptz[], $4::text[], $5::bigint[], $6::text[], $7::int[])
+    AS x(id, lease, status, delay_ms, error, refund)
+WHERE n.notification_id = x.id AND n.status = 'SENDING' AND n.claimed_by = $1
+    AND n.claim_expires_at = x.lease
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    notification: Notification
+    lease: datetime  # the claim's expiry: with claimed_by, it identifies this claim
+    taken_over: bool  # it was another sender's expired claim
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    notification_id: str
+    endpoint_id: str
+    endpoint_type: str
+    status: str
+    error: str | None
+    response_code: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    notification_id: str
+    lease: datetime
+    status: str
+    delay_ms: int
+    error: str | None
+    refund: bool
+
+
+def _claim(row: asyncpg.Record) -> Claim:
+    context = row["context"] or {}
+    n = Notification(
+        notification_id=row["notification_id"],
+        client_id=row["client_id"],
+        alert_id=row["alert_id"],
+        severity=row["severity"],
+        source=row["source"],
+        name=row["name"],
+        event_ts=int(row["event_ts"]),
+        rule_ids=tuple(row["rule_ids"]),
+        attempts=row["attempts"],
+        context={str(k): str(v) for k, v in context.items()},
+    )
+    return Claim(n, row["claim_expires_at"], row["previous_status"] == "SENDING")
+
+
+async def claim_ready(pool: Pool, ids: Sequence[str], owner: str, lease_s: float) -> list[Claim]:
+    """Claim those of ``ids`` that are claimable now; the rest are skipped."""
+    rows = await pool.fetch(CLAIM_READY, owner, lease_s, list(ids))
+    return [_claim(r) for r in rows]
+
+
+async def claim_due(pool: Pool, owner: str, lease_s: float, limit: int) -> list[Claim]:
+    """Claim due retries, overdue PENDING rows and expired claims, at most ``limit``."""
+    rows = await pool.fetch(CLAIM_DUE, owner, lease_s, limit)
+    return [_claim(r) for r in rows]
+
+
+async def endpoints_for(pool: Pool, ids: Sequence[str]) -> dict[str, list[Endpoint]]:
+    rows = await pool.fetch(ENDPOINTS, list(ids))
+    found: dict[str, list[Endpoint]] = {i: [] for i in ids}
+    for r in rows:
+        found[r["notification_id"]].append(
+            Endpoint(
+                endpoint_id=r["endpoint_id"],
+                type=r["type"],
+                value=r["value"],
+                signing_secret=r["signing_secret"],
+                prior_status=r["prior_status"],
+                prior_error=r["prior_error"],
+            )
+        )
+    return found
+
+
+async def record(
+    pool: Pool, owner: str, deliveries: Sequence[DeliveryRow], finishes: Sequence[Finish]
+) -> int:
+    """Write the batch's delivery rows and notification outcomes in one transaction;
+    return how many notifications were still held by their claim."""
+    async with pool.acquire() as conn, conn.transaction():
+        if deliveries:
+            await conn.execute(
+                RECORD_DELIVERIES,
+                [d.notification_id for d in deliveries],
+                [d.endpoint_id for d in deliveries],
+                [d.endpoint_type for d in deliveries],
+                [d.status for d in deliveries],
+                [d.error for d in deliveries],
+                [d.response_code for d in deliveries],
+            )
+        if not finishes:
+            return 0
+        status = await conn.execute(
+            FINISH,
+            owner,
+            [f.notification_id for f in finishes],
+            [f.lease for f in finishes],
+            [f.status for f in finishes],
+            [f.delay_ms for f in finishes],
+            [f.error for f in finishes],
+            [1 if f.refund else 0 for f in finishes],
+        )
+    return int(status.rsplit(" ", 1)[-1])

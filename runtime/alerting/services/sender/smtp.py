@@ -1,0 +1,100 @@
+"""A small pool of SMTP connections: one message at a time per connection, reconnect on
+failure. Opening a connection (TCP, greeting, STARTTLS, AUTH) costs several round trips;
+reusing it makes a message one MAIL/RCPT/DATA exchange."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from email.message import EmailMessage
+
+import aiosmtplib
+
+from alerting.aio import one_line
+from alerting.config import SmtpSettings
+from alerting.domain.delivery import Attempt, classify_smtp
+
+log = logging.getLogger(__name__)
+
+# Errors after which the connection is unusable: drop it, the message is retried later.
+CONNECTION_ERRORS = (
+    aiosmtplib.SMTPServerDisconnected,
+    aiosmtplib.SMTPConnectError,
+    aiosmtplib.SMTPTimeoutError,
+    aiosmtplib.SMTPAuthenticationError,  # our configuration, not the recipient: retry
+    aiosmtplib.SMTPHeloError,
+    OSError,
+)
+
+
+class SmtpPool:
+    def __init__(self, smtp: SmtpSettings, size: int, timeout_s: float) -> None:
+        self._smtp = smtp
+        self._timeout_s = timeout_s
+        # A slot is an open connection or None (to be opened when used).
+        self._slots: asyncio.LifoQueue[aiosmtplib.SMTP | None] = asyncio.LifoQueue()
+        for _ in range(size):
+            self._slots.put_nowait(None)
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        s = self._smtp
+        client = aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            timeout=self._timeout_s,
+            start_tls=s.starttls,
+            username=s.username or None,
+            password=s.password or None,
+        )
+        await client.connect()
+        return client
+
+    async def send(self, message: EmailMessage, recipient: str) -> Attempt:
+        """Send to one recipient; SMTP 4xx and connection trouble are transient, 5xx final."""
+        client = await self._slots.get()
+        try:
+            reused = client is not None and client.is_connected
+            for _ in range(2):  # a reused connection may have been closed by the server
+                try:
+                    if client is None or not client.is_connected:
+                        client = await self._connect()
+                    await client.send_message(
+                        message, sender=self._smtp.sender, recipients=[recipient]
+                    )
+                    return Attempt.sent(250)
+                except CONNECTION_ERRORS as exc:
+                    await _close(client)
+                    client = None
+                    if not reused:
+                        return Attempt.transient(f"SMTP connection: {one_line(exc)}")
+                    reused = False
+                except aiosmtplib.SMTPRecipientsRefused as exc:
+                    refused = exc.recipients[0]
+                    return classify_smtp(refused.code, refused.message)
+                except aiosmtplib.SMTPResponseException as exc:
+                    return classify_smtp(exc.code, exc.message)
+            return Attempt.transient("SMTP connection failed twice")
+        except BaseException:
+            # Cancelled mid-conversation: the connection's state is unknown.
+            await _close(client)
+            client = None
+            raise
+        finally:
+            self._slots.put_nowait(client)
+
+    async def close(self) -> None:
+        while not self._slots.empty():
+            await _close(self._slots.get_nowait(), quit_=True)
+
+
+async def _close(client: aiosmtplib.SMTP | None, quit_: bool = False) -> None:
+    if client is None or not client.is_connected:
+        return
+    try:
+        if quit_:
+            await asyncio.wait_for(client.quit(), 2)
+        else:
+            client.close()
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        log.debug("closing SMTP connection: %s", one_line(exc))
+        client.close()

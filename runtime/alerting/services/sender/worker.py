@@ -1,0 +1,197 @@
+"""Deliver a batch of claimed notifications and write what happened, once per batch.
+
+Both paths feed it: ready messages from Kafka (``handle_ready``) and the poller's due
+work (``poll_once``). Deliveries of the whole batch run concurrently, bounded by one
+process-wide semaphore, and must finish well inside the claim lease: whatever is still
+in flight at the deadline is cancelled and counted as a transient failure, so another
+sender never takes over a claim this one is still working on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from alerting.adapters.kafka import Record
+from alerting.adapters.kafka.consumer import Rejected
+from alerting.config import SenderSettings
+from alerting.domain.delivery import Attempt, Outcome, Target, decide, targets
+from alerting.domain.model import NotificationReady
+from alerting.domain.token_bucket import RateLimiter
+from alerting.services.sender import metrics, repo
+from alerting.services.sender.channels import Channels
+from alerting.services.sender.repo import Claim, DeliveryRow, Finish, Pool
+
+log = logging.getLogger(__name__)
+
+# A delivery whose endpoint has no token waits up to this long; beyond it, the
+# notification is deferred (RETRY at the refill time, the attempt given back).
+MAX_RATE_WAIT_S = 1.0
+# Share of the lease the batch may spend delivering; the rest covers the final write.
+LEASE_BUDGET = 0.8
+
+
+@dataclass
+class _Plan:
+    claim: Claim
+    targets: list[Target]
+    tasks: dict[int, asyncio.Task[Attempt]] = field(default_factory=dict)  # by target index
+    deferred_s: list[float] = field(default_factory=list)
+
+
+class Worker:
+    def __init__(
+        self,
+        pool: Pool,
+        channels: Channels,
+        settings: SenderSettings,
+        owner: str,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._pool = pool
+        self._channels = channels
+        self._settings = settings
+        self.owner = owner
+        self._rng = rng or random.Random()
+        self._clock = clock
+        self._limiter = RateLimiter(settings.rate_per_s, settings.rate_burst, clock)
+        self._slots = asyncio.Semaphore(settings.concurrency)
+
+    async def handle_ready(self, records: list[Record[NotificationReady]]) -> list[Rejected]:
+        """ConsumeLoop handler: claim what is claimable, deliver, record; raise to get the
+        batch redelivered (offsets are committed only after this returns)."""
+        ids: dict[str, None] = {}
+        rejected = []
+        for r in records:
+            try:
+                ids[str(uuid.UUID(r.value.notification_id))] = None
+            except ValueError:
+                rejected.append(Rejected(r, "notification_id is not a UUID"))
+        if ids:
+            claims = await repo.claim_ready(self._pool, list(ids), self.owner, self._lease_s)
+            await self.deliver(claims, "ready")
+        return rejected
+
+    async def poll_once(self, limit: int) -> int:
+        """Claim and deliver one batch of due work; return how many were claimed."""
+        claims = await repo.claim_due(self._pool, self.owner, self._lease_s, limit)
+        await self.deliver(claims, "poll")
+        return len(claims)
+
+    @property
+    def _lease_s(self) -> float:
+        return float(self._settings.lease_s)
+
+    async def deliver(self, claims: Sequence[Claim], path: str) -> None:
+        if not claims:
+            return
+        started = self._clock()
+        metrics.CLAIMED.labels(path).inc(len(claims))
+        taken_over = sum(c.taken_over for c in claims)
+        if taken_over:
+            metrics.TAKEN_OVER.inc(taken_over)
+            log.warning("took over %d expired claim(s)", taken_over)
+        ids = [c.notification.notification_id for c in claims]
+        endpoints = await repo.endpoints_for(self._pool, ids)
+        plans = [self._plan(c, targets(endpoints[c.notification.notification_id])) for c in claims]
+        tasks = [t for p in plans for t in p.tasks.values()]
+        if tasks:
+            budget = self._lease_s * LEASE_BUDGET - (self._clock() - started)
+            _, late = await asyncio.wait(tasks, timeout=max(budget, 0.0))
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
+                log.warning("%d deliveries did not finish within the lease budget", len(late))
+        await self._record(plans)
+
+    def _plan(self, claim: Claim, found: list[Target]) -> _Plan:
+        plan = _Plan(claim, found)
+        for i, target in enumerate(found):
+            if target.prior is not None:
+                continue
+            bucket = self._limiter.bucket(target.key)
+            wait = bucket.reserve(MAX_RATE_WAIT_S)
+            if wait is None:
+                plan.deferred_s.append(bucket.wait_s())
+                metrics.DEFERRED.labels(target.type).inc()
+                continue
+            plan.tasks[i] = asyncio.create_task(self._attempt(claim, target, wait))
+        return plan
+
+    async def _attempt(self, claim: Claim, target: Target, wait_s: float) -> Attempt:
+        if wait_s > 0:
+            await asyncio.sleep(wait_s)
+        async with self._slots:
+            started = time.perf_counter()
+            attempt = await self._channels.deliver(claim.notification, target)
+            metrics.DELIVERY_SECONDS.labels(target.type).observe(time.perf_counter() - started)
+        metrics.DELIVERIES.labels(target.type, attempt.outcome.value).inc()
+        return attempt
+
+    async def _record(self, plans: list[_Plan]) -> None:
+        deliveries: list[DeliveryRow] = []
+        finishes: list[Finish] = []
+        s = self._settings
+        for plan in plans:
+            n = plan.claim.notification
+            results: dict[str, Attempt] = {}
+            for i, target in enumerate(plan.targets):
+                if target.prior is not None:
+                    results[target.label] = target.prior
+                elif i in plan.tasks:
+                    attempt = _result(plan.tasks[i])
+                    results[target.label] = attempt
+                    deliveries += [
+                        DeliveryRow(n.notification_id, eid, target.type, attempt.outcome.value,
+                                    attempt.error, attempt.response_code)
+                        for eid in target.endpoint_ids
+                    ]  # fmt: skip
+            decision = decide(
+                attempt=n.attempts,
+                max_attempts=s.max_attempts,
+                results=results,
+                deferred_s=plan.deferred_s,
+                rule_ids=n.rule_ids,
+                base_ms=s.backoff_base_ms,
+                max_ms=s.backoff_max_ms,
+                rng=self._rng,
+            )
+            finishes.append(
+                Finish(
+                    n.notification_id,
+                    plan.claim.lease,
+                    decision.status.value,
+                    round(decision.delay_s * 1000),
+                    decision.error,
+                    decision.refund_attempt,
+                )
+            )
+        held = await repo.record(self._pool, self.owner, deliveries, finishes)
+        for f in finishes:
+            metrics.NOTIFICATIONS.labels(f.status).inc()
+        if held < len(finishes):
+            metrics.LOST_CLAIMS.inc(len(finishes) - held)
+            log.warning(
+                "%d claim(s) expired before their outcome was written", len(finishes) - held
+            )
+        failed = sum(f.status == Outcome.FAILED for f in finishes)
+        if failed:
+            log.warning("%d notification(s) FAILED in this batch", failed)
+
+
+def _result(task: asyncio.Task[Attempt]) -> Attempt:
+    if task.cancelled():
+        return Attempt.transient("no answer within the claim lease")
+    exc = task.exception()
+    if exc is not None:
+        # A bug in an adapter must not stall the batch: retried, and logged with its trace.
+        log.error("delivery raised", exc_info=exc)
+        return Attempt.transient(f"internal error: {type(exc).__name__}")
+    return task.result()
