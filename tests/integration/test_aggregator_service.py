@@ -1,0 +1,169 @@
+"""The aggregator process: one row per (client, alert), announcements, crash between
+insert and publish, poison to DLQ."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from alerting import codec
+from alerting.adapters.kafka import OutMessage
+from alerting.config import Settings, Topics
+from alerting.domain.model import Alert, AlertMatch, Severity
+from tests.kafka_helpers import read_topic
+from tests.pipeline_support import create_topics, eventually, isolated_env, produce
+from tests.processes import ServiceProcess
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def env(base_env: dict[str, str], unique: str, own_database: str) -> dict[str, str]:
+    return isolated_env(base_env, unique, ALERTING_POSTGRES_DSN=own_database)
+
+
+@pytest.fixture
+def aggregator(env: dict[str, str], tmp_path: Path) -> Iterator[ServiceProcess]:
+    proc = ServiceProcess("aggregator", env, tmp_path)
+    try:
+        yield proc
+    finally:
+        proc.kill()
+
+
+def match_message(
+    settings: Settings,
+    client: str,
+    alert_id: str,
+    *rule_ids: str,
+    context: dict[str, str] | None = None,
+) -> OutMessage:
+    alert = Alert(alert_id, Severity.HIGH, "db", "disk_full", 1_700_000_000, context or {})
+    match = AlertMatch(alert, client, tuple(rule_ids))
+    return OutMessage(settings.topics.alerts_matched, client.encode(), codec.encode_match(match))
+
+
+async def rows(dsn: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetch(
+            "SELECT notification_id::text, client_id, alert_id, rule_ids::text[] AS rule_ids,"
+            " status, context::text AS context FROM notifications ORDER BY client_id, alert_id"
+        )
+    finally:
+        await conn.close()
+
+
+async def ready_ids(settings: Settings, expected: int) -> list[str]:
+    out = await read_topic(settings.kafka, settings.topics.notifications_ready, expected, 20)
+    return [codec.decode_notification_ready(m.value).notification_id for m in out]
+
+
+async def test_one_notification_per_client_and_alert_however_often_matched(
+    env: dict[str, str], aggregator: ServiceProcess
+) -> None:
+    settings = await create_topics(env)
+    r1, r2, r3 = (str(uuid.uuid4()) for _ in range(3))
+    aggregator.start()
+    await produce(
+        settings,
+        [
+            match_message(settings, "acme", "a1", r1, context={"host": "db1"}),
+            match_message(settings, "acme", "a1", r1),  # the same match redelivered
+            match_message(settings, "acme", "a1", r2),  # another rule, same client/alert
+            match_message(settings, "bolt", "a1", r3),
+            match_message(settings, "acme", "a2", r1),
+        ],
+    )
+
+    async def three_rows() -> list[asyncpg.Record]:
+        found = await rows(env["ALERTING_POSTGRES_DSN"])
+        return found if len(found) == 3 else []
+
+    stored = await eventually(three_rows)
+    assert [(r["client_id"], r["alert_id"], r["status"]) for r in stored] == [
+        ("acme", "a1", "PENDING"),
+        ("acme", "a2", "PENDING"),
+        ("bolt", "a1", "PENDING"),
+    ]
+    assert '"host": "db1"' in stored[0]["context"]
+    ids = await ready_ids(settings, expected=3)
+    assert set(ids) == {r["notification_id"] for r in stored}
+
+    # Later duplicates: the row is still undelivered, so it is announced again; once
+    # SENT, a duplicate is absorbed silently.
+    conn = await asyncpg.connect(env["ALERTING_POSTGRES_DSN"])
+    try:
+        await conn.execute("UPDATE notifications SET status = 'SENT' WHERE alert_id = 'a2'")
+    finally:
+        await conn.close()
+    await produce(
+        settings,
+        [match_message(settings, "acme", "a1", r1), match_message(settings, "acme", "a2", r1)],
+    )
+    ids = await ready_ids(settings, expected=4)
+    acme_a1 = stored[0]["notification_id"]
+    assert sorted(ids).count(acme_a1) == 2 and len(ids) == 4
+    assert len(await rows(env["ALERTING_POSTGRES_DSN"])) == 3
+    assert aggregator.terminate() == 0, aggregator.logs()
+
+
+async def test_crash_between_insert_and_publish_announces_after_restart(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    settings = await create_topics(env)
+    rule_id = str(uuid.uuid4())
+    crashing = ServiceProcess(
+        "aggregator", {**env, "ALERTING_FAILPOINT": "aggregator.after_insert:1"}, tmp_path
+    )
+    crashing.start()
+    try:
+        await produce(
+            settings, [match_message(settings, "acme", f"c{i}", rule_id) for i in range(20)]
+        )
+        assert crashing.process is not None
+        assert crashing.process.wait(30) == -9, crashing.logs()
+    finally:
+        crashing.kill()
+    stored = await rows(env["ALERTING_POSTGRES_DSN"])
+    assert stored, "the failpoint is after the INSERT: some rows must be committed"
+    assert await read_topic(settings.kafka, settings.topics.notifications_ready, 1, 2) == []
+
+    restarted = ServiceProcess("aggregator", env, tmp_path).start()
+    try:
+        ids = await ready_ids(settings, expected=20)
+        final = await rows(env["ALERTING_POSTGRES_DSN"])
+        assert len(final) == 20
+        assert {r["notification_id"] for r in final} == set(ids)
+        assert {r["notification_id"] for r in stored} <= set(ids)
+    finally:
+        restarted.kill()
+
+
+async def test_poison_and_unstorable_matches_are_dead_lettered(
+    env: dict[str, str], aggregator: ServiceProcess
+) -> None:
+    settings = await create_topics(env)
+    aggregator.start()
+    topic = settings.topics.alerts_matched
+    await produce(
+        settings,
+        [
+            OutMessage(topic, b"garbage", b"\x0a\xff\xff\xff"),
+            match_message(settings, "acme", "bad-rule", "not-a-uuid"),
+            match_message(settings, "acme", "nul", str(uuid.uuid4()), context={"k": "a\x00b"}),
+            match_message(settings, "acme", "good", str(uuid.uuid4())),
+        ],
+    )
+    dead = await read_topic(settings.kafka, Topics.dlq(topic), expected=3)
+    reasons = sorted((m.key, dict(m.headers)["error"].decode()) for m in dead)
+    assert [key for key, _ in reasons] == [b"acme", b"acme", b"garbage"]
+    assert "NUL" in reasons[0][1] or "NUL" in reasons[1][1]
+    assert any("is not a UUID" in reason for _, reason in reasons)
+    good = await ready_ids(settings, expected=1)
+    assert len(good) == 1
+    assert [r["alert_id"] for r in await rows(env["ALERTING_POSTGRES_DSN"])] == ["good"]
