@@ -123,11 +123,11 @@ class Operation:
         return sorted(statuses)
 
 
-async def read_body(request: Request) -> bytes:
-    """The request body, refusing (413) more than MAX_BODY_BYTES before reading it all."""
+async def read_body(request: Request, max_bytes: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, refusing (413) more than ``max_bytes`` before reading it all."""
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-        raise ApiError(413, f"request body is larger than {MAX_BODY_BYTES} bytes")
+    if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+        raise ApiError(413, f"request body is larger than {max_bytes} bytes")
     content_type = request.headers.get("content-type", "application/json")
     media = content_type.split(";", 1)[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):
@@ -136,8 +136,8 @@ async def read_body(request: Request) -> bytes:
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ApiError(413, f"request body is larger than {MAX_BODY_BYTES} bytes")
+        if size > max_bytes:
+            raise ApiError(413, f"request body is larger than {max_bytes} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 

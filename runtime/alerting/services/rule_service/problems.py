@@ -59,14 +59,24 @@ def conflict(detail: str, **extra: Any) -> ApiError:
     return ApiError(409, detail, extra=extra)
 
 
+def field_path(loc: Sequence[int | str]) -> str:
+    """A pydantic location as a client writes it: ``alerts[3].severity``."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part != "__root__":
+            path += f".{part}" if path else part
+    return path
+
+
 def from_validation(exc: ValidationError, where: str) -> ApiError:
     """A pydantic error as a 422 (or 400 for a body that is not JSON at all)."""
     errors: list[tuple[str, str]] = []
     for err in exc.errors(include_url=False, include_input=False):
         if err["type"] == "json_invalid":
             return ApiError(400, f"request body is not valid JSON: {err['msg']}", kind="bad-json")
-        loc = [str(p) for p in err["loc"] if p != "__root__"]
-        field = ".".join(loc) if loc else where
+        field = field_path(err["loc"]) or where
         errors.append((field, err["msg"]))
     summary = "; ".join(f"{f}: {m}" for f, m in errors[:5])
     return ApiError(422, summary or "invalid request", kind="validation-error", errors=errors)

@@ -1,0 +1,130 @@
+"""The ingest HTTP API: alerts in, load-generator jobs, health and metrics."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from alerting.domain.model import Alert
+from alerting.http import ReadinessCheck, health_routes
+from alerting.services.ingest import web
+from alerting.services.ingest.jobs import Job, JobManager, TooManyJobs
+from alerting.services.ingest.models import (
+    AlertBatch,
+    AlertIds,
+    AlertIn,
+    JobCreated,
+    JobList,
+    JobRequest,
+)
+from alerting.services.ingest.publish import REJECTED, AlertPublisher, KafkaUnavailable
+from alerting.services.rule_service import problems
+from alerting.services.rule_service.app import _http_error as http_error
+from alerting.services.rule_service.auth import Authenticator, Principal
+from alerting.services.rule_service.operation import read_body
+from alerting.services.rule_service.problems import ApiError
+
+M = TypeVar("M", bound=BaseModel)
+# 1000 alerts with modest contexts; a batch is one Kafka request, kept well under its cap.
+MAX_ALERTS_BODY_BYTES = 1024 * 1024
+JOBS = "/api/v1/loadgen/jobs"
+
+
+def _validated(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise problems.from_validation(exc, "body") from None
+
+
+def parse_alerts(raw: bytes, now: int) -> list[Alert]:
+    """One alert object or ``{"alerts": [...]}`` -> domain alerts, or a 400/422 ApiError."""
+    body: Any = None
+    try:
+        body = _json_body(raw)
+        batch = isinstance(body, dict) and "alerts" in body
+        items = _validated(AlertBatch, body).alerts if batch else [_validated(AlertIn, body)]
+    except ApiError:
+        listed = body.get("alerts") if isinstance(body, dict) else None
+        REJECTED.labels("invalid").inc(len(listed) if isinstance(listed, list) else 1)
+        raise
+    return [item.to_alert(now) for item in items]
+
+
+def _json(model: BaseModel, status: int = 200) -> Response:
+    return Response(model.model_dump_json(), status_code=status, media_type="application/json")
+
+
+@dataclass(frozen=True)
+class Ingest:
+    publisher: AlertPublisher
+    jobs: JobManager
+    clock: Callable[[], float] = time.time
+
+    async def post_alerts(self, request: Request, _: Principal) -> Response:
+        alerts = parse_alerts(await read_body(request, MAX_ALERTS_BODY_BYTES), int(self.clock()))
+        try:
+            await self.publisher.publish(alerts, "api")
+        except KafkaUnavailable:
+            detail = "Kafka is unavailable: the alerts were NOT accepted; retry"
+            raise web.unavailable(detail) from None
+        return _json(AlertIds(alert_ids=[a.alert_id for a in alerts]), 202)
+
+    async def create_job(self, request: Request, _: Principal) -> Response:
+        spec = _validated(JobRequest, _json_body(await read_body(request)))
+        bound_error = spec.bound_error()
+        if bound_error is not None:
+            raise problems.invalid("count", bound_error)
+        try:
+            job = self.jobs.start(spec)
+        except TooManyJobs as exc:
+            detail = f"{exc}; cancel one or wait"
+            raise ApiError(429, detail, headers={"Retry-After": "5"}) from None
+        return _json(JobCreated(job_id=job.job_id), 202)
+
+    async def list_jobs(self, _: Request, __: Principal) -> Response:
+        return _json(JobList(items=[job.status() for job in self.jobs.all()]))
+
+    async def get_job(self, request: Request, _: Principal) -> Response:
+        return _json(_found(self.jobs.get(request.path_params["job_id"])).status())
+
+    async def cancel_job(self, request: Request, _: Principal) -> Response:
+        job = _found(await self.jobs.cancel(request.path_params["job_id"]))
+        return _json(job.status(), 202)
+
+
+def _json_body(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise ApiError(400, f"request body is not valid JSON: {exc}", kind="bad-json") from None
+
+
+def _found(job: Job | None) -> Job:
+    if job is None:
+        raise problems.not_found("load-generator job")
+    return job
+
+
+def create_app(
+    ingest: Ingest, auth: Authenticator, checks: Mapping[str, ReadinessCheck]
+) -> Starlette:
+    routes: list[BaseRoute] = [
+        web.route("POST", "/api/v1/alerts", ingest.post_alerts, auth),
+        web.route("POST", JOBS, ingest.create_job, auth),
+        web.route("GET", JOBS, ingest.list_jobs, auth),
+        web.route("GET", JOBS + "/{job_id}", ingest.get_job, auth),
+        web.route("DELETE", JOBS + "/{job_id}", ingest.cancel_job, auth),
+        *health_routes(checks),
+    ]
+    return Starlette(routes=routes, exception_handlers={HTTPException: http_error})

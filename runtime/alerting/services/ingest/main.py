@@ -1,0 +1,69 @@
+"""`alerting ingest`: POST /api/v1/alerts and load-generator jobs -> `alerts.new`.
+
+Starts serving at once and connects to Kafka in the background: until the producer is
+connected /readyz answers 503 and posts answer 503 with Retry-After. On SIGTERM the
+server finishes in-flight requests, jobs are cancelled, then the producer and pool stop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+from alerting import config
+from alerting.adapters.kafka import BatchProducer
+from alerting.adapters.postgres import create_pool, readiness
+from alerting.config import Settings
+from alerting.http import serve
+from alerting.runner import run_service
+from alerting.services.ingest.app import Ingest, create_app
+from alerting.services.ingest.jobs import JobManager
+from alerting.services.ingest.publish import AlertPublisher
+from alerting.services.rule_service.auth import Authenticator
+
+log = logging.getLogger("alerting.ingest")
+SERVICE = "ingest"
+READS = (
+    "ALERTING_ADMIN_TOKEN",
+    "ALERTING_HTTP_HOST",
+    "ALERTING_INGEST_PORT",
+    *config.POSTGRES_VARS,
+    "ALERTING_KAFKA_BOOTSTRAP",
+    "ALERTING_KAFKA_SECURITY_PROTOCOL",
+    "ALERTING_KAFKA_LINGER_MS",
+    "ALERTING_TOPIC_ALERTS_NEW",
+    *config.LOG_VARS,
+)
+
+
+async def main(settings: Settings, stop: asyncio.Event) -> None:
+    admin_token = settings.require_admin_token()
+    # API keys are looked up in Postgres; min_size=0 lets ingest start (and take the
+    # admin token) while the database is still coming up.
+    pool = await create_pool(settings, min_size=0)
+    publisher = AlertPublisher(BatchProducer(settings.kafka), settings.topics.alerts_new)
+    jobs = JobManager(publisher.publish)
+    app = create_app(
+        Ingest(publisher, jobs),
+        Authenticator(pool, admin_token),
+        {"kafka": publisher.check, "postgres": readiness(pool)},
+    )
+    host, port = settings.http_host, settings.port(SERVICE)
+    log.info("ingest listening on http://%s:%d", host, port)
+    try:
+        await asyncio.gather(serve(app, host, port, stop), publisher.connect(stop))
+    finally:
+        stop.set()
+        await jobs.close()
+        await publisher.close()
+        await pool.close()
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = config.describe(READS)
+
+
+def run(args: argparse.Namespace) -> int:
+    del args
+    return run_service(SERVICE, main)

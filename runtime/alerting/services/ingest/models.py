@@ -1,0 +1,192 @@
+"""What the ingest API accepts and answers.
+
+Everything an alert carries ends up in a Kafka message and later in Postgres (the
+notification's text and jsonb columns), so the limits are enforced here, at the edge,
+with a message naming the field: NUL characters, for one, would pass protobuf and then
+break the aggregator's INSERT far from the caller who sent them.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+from alerting.domain import loadgen
+from alerting.domain.model import Alert, Severity, stable_alert_id
+from alerting.services.rule_service.models.common import RequestModel, ResponseModel, storable
+
+MAX_ALERTS = 1000
+MIN_EVENT_TS = 946_684_800  # 2000-01-01T00:00:00Z: older is a unit mistake, not an alert
+MAX_FUTURE_S = 86_400  # clock skew we tolerate; further ahead is a unit mistake too
+MAX_CONTEXT_ENTRIES = 32
+ALERT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+MAX_RATE = 50_000.0
+MAX_COUNT = 10_000_000
+MAX_DURATION_S = 86_400.0
+
+
+def _invalid(message: str) -> PydanticCustomError:
+    """A validation error whose message is shown as is (no "Value error, " prefix)."""
+    return PydanticCustomError("invalid", message)
+
+
+def _not_wildcard(value: str) -> str:
+    if value == "*":
+        raise _invalid("'*' is a rule wildcard; an alert names one concrete value")
+    return value
+
+
+def _upper(value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+def parse_event_ts(value: Any, now: Callable[[], float] = time.time) -> int | None:
+    """Unix seconds (a number) or an RFC 3339 string with an offset -> unix seconds."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _invalid("must be unix seconds or an RFC 3339 timestamp")
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise _invalid("is not an RFC 3339 timestamp (e.g. 2024-05-01T12:00:00Z)") from None
+        if parsed.tzinfo is None:
+            raise _invalid("needs a UTC offset (e.g. Z or +02:00)")
+        seconds = parsed.timestamp()
+    elif not math.isfinite(value):
+        raise _invalid("must be a finite number of unix seconds")
+    else:
+        seconds = float(value)
+    if not MIN_EVENT_TS <= seconds <= now() + MAX_FUTURE_S:
+        raise _invalid("must lie between 2000-01-01 and one day from now (unix seconds, not ms)")
+    return math.floor(seconds)
+
+
+AlertText = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=loadgen.MAX_TEXT),
+    AfterValidator(storable),
+    AfterValidator(_not_wildcard),
+]
+AlertId = Annotated[str, StringConstraints(pattern=ALERT_ID_PATTERN)]
+ContextKey = Annotated[
+    str, StringConstraints(min_length=1, max_length=128), AfterValidator(storable)
+]
+ContextValue = Annotated[str, StringConstraints(max_length=1024), AfterValidator(storable)]
+EventTs = Annotated[int | None, BeforeValidator(parse_event_ts)]
+
+
+class AlertIn(RequestModel):
+    alert_id: AlertId | None = Field(
+        None, description="your id (letters, digits, . _ : -); default: hash of the alert"
+    )
+    severity: Annotated[Severity, BeforeValidator(_upper)]
+    source: AlertText
+    name: AlertText
+    event_ts: EventTs = Field(None, description="unix seconds or RFC 3339; default: now")
+    context: dict[ContextKey, ContextValue] = Field(
+        default_factory=dict, max_length=MAX_CONTEXT_ENTRIES
+    )
+
+    def to_alert(self, now: int) -> Alert:
+        """The domain alert. Without an event_ts a retried POST gets a new id: give one."""
+        event_ts = now if self.event_ts is None else self.event_ts
+        alert_id = self.alert_id or stable_alert_id(self.severity, self.source, self.name, event_ts)
+        return Alert(alert_id, self.severity, self.source, self.name, event_ts, self.context)
+
+
+class AlertBatch(RequestModel):
+    alerts: list[AlertIn] = Field(min_length=1, max_length=MAX_ALERTS)
+
+
+class AlertIds(ResponseModel):
+    alert_ids: list[str]
+
+
+def _spec(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A domain check as a field validator: its SpecError becomes the field's message."""
+
+    def run(value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return check(value)
+        except loadgen.SpecError as exc:
+            raise _invalid(str(exc)) from None
+
+    return run
+
+
+def _severities(weights: Mapping[str, float]) -> dict[str, float]:
+    normalised = loadgen.severity_weights(weights)
+    loadgen.Weighted.of(normalised, "severity")
+    return normalised
+
+
+def _texts(what: str) -> Callable[[Mapping[str, float]], Mapping[str, float]]:
+    def check(weights: Mapping[str, float]) -> Mapping[str, float]:
+        for value in weights:
+            loadgen.check_text(value, what)
+        loadgen.Weighted.of(weights, what)
+        return weights
+
+    return check
+
+
+Weights = dict[str, float]
+
+
+class JobRequest(RequestModel):
+    rate: float = Field(gt=0, le=MAX_RATE, description="alerts per second")
+    count: int | None = Field(None, ge=1, le=MAX_COUNT, description="alerts in all")
+    duration_s: float | None = Field(None, gt=0, le=MAX_DURATION_S, description="or: how long")
+    severities: Annotated[Weights | None, AfterValidator(_spec(_severities))] = None
+    sources: Annotated[Weights | None, AfterValidator(_spec(_texts("source")))] = None
+    names: Annotated[Weights | None, AfterValidator(_spec(_texts("name")))] = None
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="default: random")
+    tag: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,32}$")] | None = Field(
+        None, description="part of every alert id; default: random, so reruns are not deduped"
+    )
+    batch_size: int | None = Field(None, ge=1, le=MAX_ALERTS, description="alerts per send")
+
+    def bound_error(self) -> str | None:
+        """Checked by the handler, not a model validator, so the 422 can name ``count``."""
+        if (self.count is None) == (self.duration_s is None):
+            return "give exactly one of count and duration_s"
+        return None
+
+
+JobStateName = Literal["running", "completed", "cancelled", "failed"]
+
+
+class JobCreated(ResponseModel):
+    job_id: str
+
+
+class JobStatus(ResponseModel):
+    job_id: str
+    state: JobStateName
+    rate: float
+    count: int | None
+    duration_s: float | None
+    batch_size: int
+    seed: int
+    tag: str
+    sent: int
+    failed: int
+    started_at: datetime
+    finished_at: datetime | None
+    elapsed_s: float
+    actual_rate: float = Field(description="alerts sent per second so far")
+    error: str | None
+
+
+class JobList(ResponseModel):
+    items: list[JobStatus]

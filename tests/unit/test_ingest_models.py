@@ -1,0 +1,165 @@
+"""Validation of what ingest accepts: each bad field answers with its own path and reason."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from alerting.domain.model import Severity, stable_alert_id
+from alerting.services.ingest.app import parse_alerts
+from alerting.services.ingest.models import MAX_RATE, JobRequest
+from alerting.services.rule_service.problems import ApiError, from_validation
+
+NOW = 1_700_000_000
+GOOD: dict[str, Any] = {"severity": "HIGH", "source": "payments", "name": "card_declined"}
+
+
+def parse(body: object) -> list[Any]:
+    return parse_alerts(json.dumps(body).encode(), NOW)
+
+
+def refused(body: object) -> ApiError:
+    with pytest.raises(ApiError) as info:
+        parse(body)
+    return info.value
+
+
+def test_one_alert_gets_defaults_and_a_stable_id() -> None:
+    (alert,) = parse({**GOOD, "severity": "high", "context": {"region": "eu"}})
+    assert alert.severity is Severity.HIGH
+    assert alert.event_ts == NOW
+    assert alert.alert_id == stable_alert_id(Severity.HIGH, "payments", "card_declined", NOW)
+    assert alert.context == {"region": "eu"}
+
+
+def test_a_batch_keeps_order_and_given_ids() -> None:
+    alerts = parse({"alerts": [{**GOOD, "alert_id": "ext-1"}, {**GOOD, "event_ts": NOW - 5}]})
+    assert [a.alert_id for a in alerts][0] == "ext-1"
+    assert alerts[1].event_ts == NOW - 5
+    assert alerts[1].alert_id == stable_alert_id(Severity.HIGH, "payments", "card_declined", NOW - 5)
+
+
+@pytest.mark.parametrize(
+    ("event_ts", "expected"),
+    [
+        ("2024-05-01T12:00:00Z", 1_714_564_800),
+        ("2024-05-01T14:00:00+02:00", 1_714_564_800),
+        (1_714_564_800.9, 1_714_564_800),
+    ],
+)
+def test_event_ts_as_rfc3339_or_unix_seconds(event_ts: object, expected: int) -> None:
+    assert parse({**GOOD, "event_ts": event_ts})[0].event_ts == expected
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"severity": "SEVERE"}, "severity", "'LOW', 'MEDIUM', 'HIGH' or 'CRITICAL'"),
+        ({"severity": None}, "severity", "LOW"),
+        ({"name": "*"}, "name", "'*' is a rule wildcard"),
+        ({"source": "*"}, "source", "'*' is a rule wildcard"),
+        ({"name": ""}, "name", "at least 1 character"),
+        ({"name": "n" * 201}, "name", "at most 200 characters"),
+        ({"source": "a\x00b"}, "source", "NUL"),
+        ({"alert_id": "has space"}, "alert_id", "should match pattern"),
+        ({"alert_id": "x" * 129}, "alert_id", "should match pattern"),
+        ({"event_ts": "yesterday"}, "event_ts", "not an RFC 3339 timestamp"),
+        ({"event_ts": "2024-05-01T12:00:00"}, "event_ts", "needs a UTC offset"),
+        ({"event_ts": 1_700_000_000_000}, "event_ts", "unix seconds, not ms"),
+        ({"event_ts": 12}, "event_ts", "between 2000-01-01"),
+        ({"event_ts": True}, "event_ts", "unix seconds or an RFC 3339"),
+        ({"context": {"k": 1}}, "context.k", "valid string"),
+        ({"context": {"k": "v\x00"}}, "context.k", "NUL"),
+        ({"context": {f"k{i}": "v" for i in range(33)}}, "context", "at most 32 items"),
+        ({"context": {"k": "v" * 1025}}, "context.k", "at most 1024 characters"),
+        ({"priority": 1}, "priority", "Extra inputs are not permitted"),
+    ],
+)
+def test_each_bad_field_is_named(change: dict[str, Any], field: str, message: str) -> None:
+    error = refused({**GOOD, **change})
+    assert error.status == 422
+    assert [f for f, _ in error.errors] == [field]
+    assert message in error.errors[0][1]
+
+
+def test_missing_field_and_batch_index() -> None:
+    missing = refused({"severity": "LOW", "source": "s"})
+    assert missing.errors == [("name", "Field required")]
+    batch = refused({"alerts": [GOOD, GOOD, GOOD, {**GOOD, "severity": "nope"}]})
+    assert [f for f, _ in batch.errors] == ["alerts[3].severity"]
+    assert batch.detail.startswith("alerts[3].severity: ")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"alerts": []}, "at least 1 item"),
+        ({"alerts": [GOOD] * 1001}, "at most 1000 items"),
+        ({"alerts": GOOD}, "valid list"),
+    ],
+)
+def test_batch_bounds(body: object, message: str) -> None:
+    error = refused(body)
+    assert error.errors[0][0] == "alerts"
+    assert message in error.errors[0][1]
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"", b"\xff\xfe"])
+def test_malformed_json_is_400(raw: bytes) -> None:
+    with pytest.raises(ApiError) as info:
+        parse_alerts(raw, NOW)
+    assert info.value.status == 400
+
+
+def test_a_list_body_is_refused_as_a_whole() -> None:
+    error = refused([GOOD])
+    assert error.status == 422
+    assert error.errors[0][0] == "body"
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"rate": 0, "count": 1}, "rate", "greater than 0"),
+        ({"rate": MAX_RATE + 1, "count": 1}, "rate", "less than or equal to"),
+        ({"rate": 10, "count": 10**9}, "count", "less than or equal to"),
+        ({"rate": 10, "duration_s": 86_401}, "duration_s", "less than or equal to"),
+        ({"rate": 10, "count": 5, "severities": {"SEVERE": 1}}, "severities", "not one of"),
+        ({"rate": 10, "count": 5, "sources": {"*": 1}}, "sources", "rule wildcard"),
+        ({"rate": 10, "count": 5, "names": {"a": 0}}, "names", "at least one weight must be > 0"),
+        ({"rate": 10, "count": 5, "names": {"a": -1}}, "names", "finite number >= 0"),
+        ({"rate": 10, "count": 5, "tag": "no spaces"}, "tag", "should match pattern"),
+        ({"rate": 10, "count": 5, "batch_size": 1001}, "batch_size", "less than or equal"),
+        ({"rate": 10, "count": 5, "speed": 1}, "speed", "Extra inputs"),
+    ],
+)
+def test_job_request_validation(body: dict[str, Any], field: str, message: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        JobRequest.model_validate(body)
+    error = from_validation(info.value, "body")
+    assert [f for f, _ in error.errors] == [field]
+    assert message in error.errors[0][1]
+
+
+@pytest.mark.parametrize(
+    ("body", "bounded"),
+    [
+        ({"rate": 10, "count": 5}, True),
+        ({"rate": 10, "duration_s": 2.5}, True),
+        ({"rate": 10}, False),
+        ({"rate": 10, "count": 5, "duration_s": 1}, False),
+    ],
+)
+def test_a_job_has_exactly_one_bound(body: dict[str, Any], bounded: bool) -> None:
+    request = JobRequest.model_validate(body)
+    assert (request.bound_error() is None) is bounded
+
+
+def test_job_distributions_are_normalised() -> None:
+    request = JobRequest.model_validate(
+        {"rate": 5, "count": 1, "severities": {"high": 2, "HIGH": 1, "low": 1}}
+    )
+    assert request.severities == {"HIGH": 3.0, "LOW": 1.0}
