@@ -55,6 +55,11 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("dev", "alerting.dev.main", "run the whole platform locally with its infrastructure"),
     Command("deploy", "alerting.deploy.cli", "roll out, migrate and report on AWS"),
+    Command(
+        "metrics",
+        "alerting.services.metrics.main",
+        "pipeline overview: throughput, consumer lag, notification states",
+    ),
 )
 
 # The platform's long-running services (DESIGN section 3). Deployment descriptions

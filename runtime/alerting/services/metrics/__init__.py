@@ -1,0 +1,1 @@
+"""metrics: the pipeline overview (throughput, consumer lag, notification states)."""
