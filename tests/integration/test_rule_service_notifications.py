@@ -68,8 +68,22 @@ async def test_retry_redrives_only_a_failed_notification(new_client: NewClient, 
     cid, api = await new_client()
     failed = await insert_notification(rs_pg, cid, "FAILED", attempts=5)
     sent = await insert_notification(rs_pg, cid, "SENT", attempts=1)
+    ok_endpoint, bad_endpoint = uuid.uuid4(), uuid.uuid4()
+    await rs_pg.execute(
+        "INSERT INTO deliveries (notification_id, endpoint_id, endpoint_type, status, attempts)"
+        " VALUES ($1, $2, 'webhook', 'SENT', 1), ($1, $3, 'email', 'FAILED', 5)",
+        uuid.UUID(failed), ok_endpoint, bad_endpoint,
+    )  # fmt: skip
     redriven = await api.ok("POST", f"/api/v1/notifications/{failed}/retry", 202)
     assert redriven["status"] == "RETRY" and redriven["attempts"] == 0
+    # In the same statement: the failed endpoint is reopened, the successful one stays SENT.
+    statuses = dict(
+        await rs_pg.fetch(
+            "SELECT endpoint_id, status FROM deliveries WHERE notification_id = $1",
+            uuid.UUID(failed),
+        )
+    )
+    assert statuses == {ok_endpoint: "SENT", bad_endpoint: "RETRY"}
     row = await rs_pg.fetchrow(
         "SELECT status, next_attempt_at <= now() AS due FROM notifications"
         " WHERE notification_id = $1",

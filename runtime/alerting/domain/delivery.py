@@ -158,7 +158,7 @@ def decide(
     if transient:
         if attempt < max_attempts:
             delay = retry_delay_s(attempt, transient, base_ms, max_ms, rng)
-            return Decision(Outcome.RETRY, max(delay, *deferred_s), summary)
+            return Decision(Outcome.RETRY, max([delay, *deferred_s]), summary)
         error = f"gave up after {attempt} attempts: {summary}"
         return Decision(Outcome.FAILED, error=truncate(error, MAX_NOTIFICATION_ERROR))
     if deferred_s:

@@ -54,14 +54,21 @@ async def retry_failed(
 ) -> asyncpg.Record | None:
     """FAILED -> RETRY, due now, with a fresh attempt budget (an operator re-drive).
 
-    One conditional UPDATE, so two concurrent re-drives cannot both succeed and a
-    notification the sender is working on is never touched. None when not FAILED.
+    One statement, so two concurrent re-drives cannot both succeed and a notification
+    the sender is working on is never touched. In the same statement its FAILED
+    deliveries become RETRY, so the sender calls the (presumably fixed) endpoints
+    again, while SENT ones stay SENT and are never called twice. None when not FAILED.
     """
     where = Where().add("notification_id = {}", notification_id).equal("client_id", owner)
     where.add("status = 'FAILED'")
     return await conn.fetchrow(
-        "UPDATE notifications SET status = 'RETRY', next_attempt_at = now(), attempts = 0,"
+        "WITH redriven AS ("
+        " UPDATE notifications SET status = 'RETRY', next_attempt_at = now(), attempts = 0,"
         " claimed_by = NULL, claim_expires_at = NULL, updated_at = now()"
-        f"{where.sql()} RETURNING {COLUMNS}",
+        f"{where.sql()} RETURNING {COLUMNS}"
+        "), reopened AS ("
+        " UPDATE deliveries d SET status = 'RETRY', updated_at = now() FROM redriven r"
+        " WHERE d.notification_id = r.notification_id AND d.status = 'FAILED')"
+        " SELECT * FROM redriven",
         *where.args,
     )

@@ -1,0 +1,56 @@
+"""Per-endpoint token buckets, driven by a fake clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from alerting.domain.token_bucket import RateLimiter, TokenBucket
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_burst_then_refill_at_the_rate() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate_per_s=2, burst=3, clock=clock)
+    assert [bucket.reserve() for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert bucket.reserve() is None  # empty, and not willing to wait
+    assert bucket.wait_s() == pytest.approx(0.5)
+    clock.now += 0.5
+    assert bucket.reserve() == 0.0
+    assert bucket.reserve() is None
+    clock.now += 100
+    assert bucket.full
+    assert [bucket.reserve() for _ in range(4)] == [0.0, 0.0, 0.0, None]  # capped at burst
+
+
+def test_reservations_queue_up_behind_each_other() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate_per_s=10, burst=1, clock=clock)
+    assert bucket.reserve(1.0) == 0.0
+    waits = [bucket.reserve(1.0) for _ in range(12)]
+    # each waiter gets its own later slot; beyond the 1 s horizon, nothing is reserved
+    assert waits[:10] == pytest.approx([0.1 * i for i in range(1, 11)])
+    assert waits[10:] == [None, None]
+    assert bucket.wait_s() == pytest.approx(1.1)
+
+
+def test_limiter_keeps_one_bucket_per_key_and_drops_idle_ones() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate_per_s=1, burst=1, clock=clock, max_keys=2)
+    assert limiter.bucket("a").reserve() == 0.0
+    assert limiter.bucket("a").reserve() is None  # the same bucket
+    assert limiter.bucket("b").reserve() == 0.0
+    clock.now += 10  # a and b refill: idle
+    limiter.bucket("c")
+    assert len(limiter) == 1
+
+
+def test_invalid_bucket() -> None:
+    with pytest.raises(ValueError, match="rate_per_s"):
+        TokenBucket(0, 1, FakeClock())
