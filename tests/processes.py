@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -16,8 +16,11 @@ from alerting.dev import infra
 
 
 class ServiceProcess:
-    def __init__(self, name: str, env: Mapping[str, str], log_dir: Path) -> None:
+    def __init__(
+        self, name: str, env: Mapping[str, str], log_dir: Path, args: Sequence[str] = ()
+    ) -> None:
         self.name = name
+        self.args = list(args)
         self.port = infra.free_port()
         port_var = f"ALERTING_{name.upper().replace('-', '_')}_PORT"
         self.env = {**os.environ, **env, port_var: str(self.port), "PYTHONUNBUFFERED": "1"}
@@ -32,7 +35,7 @@ class ServiceProcess:
         """Spawn; then wait for /readyz unless ``ready_timeout`` is None."""
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "alerting", self.name],
+                [sys.executable, "-m", "alerting", self.name, *self.args],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

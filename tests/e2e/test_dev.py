@@ -169,17 +169,29 @@ def test_dev_reaches_ready_prints_demo_and_ctrl_c_leaves_nothing(dev: DevRun) ->
     assert stored and api_keys.matches(key.group(1), stored[0])
     assert outbox == (1,)
 
-    # The sinks record what they receive and show it.
+    # The README's curl, as printed: the alert reaches both demo endpoints.
+    curl = re.search(r"curl -sS -X POST (\S+) \\\n.*?-d '(\{.*?\})'", out, re.S)
+    assert curl, out
+    posted = httpx.post(
+        curl.group(1),
+        headers={"Authorization": f"Bearer {admin.group(1)}"},
+        content=curl.group(2),
+        timeout=10,
+    )
+    assert posted.status_code == 202, posted.text
+    alert_id = posted.json()["alert_ids"][0]
     sink = f"http://127.0.0.1:{dev.sink_port}"
-    assert httpx.post(f"{sink}/hooks/demo", json={"hello": "world"}).status_code == 200
-    received = httpx.get(f"{sink}/received").json()
-    assert received["count"] == 1 and received["items"][0]["body"] == {"hello": "world"}
-    import smtplib
-
-    with smtplib.SMTP("127.0.0.1", dev.smtp_port, timeout=10) as smtp:
-        smtp.sendmail("a@x.example", ["oncall@demo.example"], "Subject: hi\r\n\r\nbody\r\n")
-    emails = httpx.get(f"{sink}/emails").json()
-    assert emails["count"] == 1 and emails["items"][0]["subject"] == "hi"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        received = httpx.get(f"{sink}/received", params={"name": "demo"}).json()
+        emails = httpx.get(f"{sink}/emails").json()
+        if received["count"] and emails["count"]:
+            break
+        time.sleep(0.2)
+    assert received["count"] == 1, (received, dev.output())
+    body = received["items"][0]["body"]
+    assert (body["alert_id"], body["client_id"], body["source"]) == (alert_id, "demo", "payments")
+    assert emails["count"] == 1 and emails["items"][0]["rcpt_tos"] == ["oncall@demo.example"]
 
     ours = descendants(dev.process.pid)
     assert len(ours) >= 2, "expected at least the broker and the sinks under dev"

@@ -23,7 +23,8 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 
-from alerting import cli, config, migrations
+from alerting import cli, codec, config, migrations
+from alerting.adapters import redis as redis_adapter
 from alerting.adapters.kafka import ensure_topics
 from alerting.commands.topics import all_topics
 from alerting.config import ConfigError, Settings
@@ -141,6 +142,29 @@ async def _wait_ready(
     return list(pending)
 
 
+async def _demo_rule_live(s: Settings, demo: Demo, stop: asyncio.Event) -> bool:
+    """Until the evaluator matches with a snapshot holding the demo rule, so the curl
+    printed next is answered by a notification, not silently matched against nothing."""
+    client = redis_adapter.create_client(s)
+    keys = redis_adapter.keys(s)
+    metrics_url = f"http://127.0.0.1:{s.port('evaluator')}/metrics"
+    deadline = time.monotonic() + 30
+    try:
+        async with httpx.AsyncClient(timeout=2.0) as http:
+            while time.monotonic() < deadline and not stop.is_set():
+                data = await client.get(keys.snapshot)
+                if isinstance(data, bytes):
+                    snapshot = codec.decode_snapshot(data)
+                    if any(r.rule_id == demo.rule_id for r in snapshot.rules):
+                        wanted = f"alerting_evaluator_rules_version {float(snapshot.version)}"
+                        if wanted in (await http.get(metrics_url)).text.splitlines():
+                            return True
+                await asyncio.sleep(0.2)
+    finally:
+        await client.aclose()
+    return False
+
+
 def _summary(
     prepared: Environment, services: list[str], demo: Demo, elapsed: float, sink_port: int
 ) -> str:
@@ -184,6 +208,13 @@ async def _supervise(args: argparse.Namespace, prepared: Environment) -> int:
     exe = [sys.executable, "-m", "alerting"]
     env, s = prepared.env, prepared.settings
     try:
+        # Seeded before the services start, so the rule-updater's first reconcile already
+        # puts the demo rule into the snapshot the evaluator warms up from.
+        conn = await asyncpg.connect(s.postgres_dsn)
+        try:
+            demo = await seed_demo(conn, f"http://127.0.0.1:{args.sink_port}/hooks/demo")
+        finally:
+            await conn.close()
         sink_argv = ["sinks", "--http-port", str(args.sink_port)]
         await sup.start("sinks", [*exe, *sink_argv, "--smtp-port", str(s.smtp.port)], env)
         for name in services:
@@ -204,11 +235,9 @@ async def _supervise(args: argparse.Namespace, prepared: Environment) -> int:
                 file=sys.stderr,
             )
             return 1
-        conn = await asyncpg.connect(s.postgres_dsn)
-        try:
-            demo = await seed_demo(conn, f"http://127.0.0.1:{args.sink_port}/hooks/demo")
-        finally:
-            await conn.close()
+        if "evaluator" in services and not await _demo_rule_live(s, demo, stop):
+            print("the demo rule did not reach the evaluator in 30s", file=sys.stderr)
+            return 1
         elapsed = time.monotonic() - prepared.began
         print(_summary(prepared, services, demo, elapsed, args.sink_port), flush=True)
 
