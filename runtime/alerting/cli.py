@@ -44,6 +44,14 @@ COMMANDS: tuple[Command, ...] = (
         "REST API for clients, rules, endpoints, notifications and keys",
     ),
     Command(
+        "ingest",
+        "alerting.services.ingest.main",
+        "HTTP API that accepts alerts and load-generator jobs",
+    ),
+    Command(
+        "loadgen", "alerting.commands.loadgen", "post generated alerts to ingest at a given rate"
+    ),
+    Command(
         "evaluator",
         "alerting.services.evaluator.main",
         "match posted alerts against the rule snapshot, one match per client",

@@ -37,9 +37,10 @@ def test_one_alert_gets_defaults_and_a_stable_id() -> None:
 
 def test_a_batch_keeps_order_and_given_ids() -> None:
     alerts = parse({"alerts": [{**GOOD, "alert_id": "ext-1"}, {**GOOD, "event_ts": NOW - 5}]})
-    assert [a.alert_id for a in alerts][0] == "ext-1"
+    assert alerts[0].alert_id == "ext-1"
     assert alerts[1].event_ts == NOW - 5
-    assert alerts[1].alert_id == stable_alert_id(Severity.HIGH, "payments", "card_declined", NOW - 5)
+    expected = stable_alert_id(Severity.HIGH, "payments", "card_declined", NOW - 5)
+    assert alerts[1].alert_id == expected
 
 
 @pytest.mark.parametrize(

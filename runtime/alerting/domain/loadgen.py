@@ -132,6 +132,8 @@ class AlertStream:
     """The alerts of one spec, in order; ``take`` continues where the last call ended."""
 
     def __init__(self, spec: LoadSpec) -> None:
+        if spec.tag and not (spec.tag.isascii() and spec.tag.isalnum() and len(spec.tag) <= 32):
+            raise SpecError(f"tag: {spec.tag[:40]!r} must be 1 to 32 letters or digits")
         for value in itertools.chain(spec.sources, spec.names):
             check_text(value, "source/name")
         self._severity = Weighted.of(severity_weights(spec.severities), "severity")

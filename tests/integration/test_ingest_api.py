@@ -1,0 +1,146 @@
+"""`alerting ingest` as a real process against the session's broker and database:
+alerts reach the topic keyed by their id, auth scopes, and every error status."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from alerting.config import Settings
+from alerting.domain.model import Severity
+from tests.integration.ingest_support import ingest, make_key, posted, topic_of
+from tests.processes import ServiceProcess
+
+__all__ = ["ingest"]
+pytestmark = pytest.mark.integration
+ALERTS = "/api/v1/alerts"
+
+
+@pytest.fixture
+async def http(ingest: ServiceProcess, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    auth = {"Authorization": f"Bearer {settings.require_admin_token()}"}
+    async with httpx.AsyncClient(base_url=ingest.url, headers=auth, timeout=30) as client:
+        yield client
+
+
+async def test_ready_with_kafka_and_postgres(http: httpx.AsyncClient) -> None:
+    ready = await http.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"kafka": "ok", "postgres": "ok"}
+
+
+async def test_one_alert_and_a_batch_reach_the_topic_keyed_by_id(
+    http: httpx.AsyncClient, ingest: ServiceProcess, settings: Settings, unique: str
+) -> None:
+    source = f"src-{unique}"
+    one = await http.post(
+        ALERTS,
+        json={"severity": "critical", "source": source, "name": "disk", "context": {"k": "v"}},
+    )
+    assert one.status_code == 202, one.text
+    (single_id,) = one.json()["alert_ids"]
+    batch = {
+        "alerts": [
+            {"severity": "LOW", "source": source, "name": f"n{i}", "event_ts": 1_700_000_000 + i}
+            for i in range(3)
+        ]
+        + [{"alert_id": f"given-{unique}", "severity": "HIGH", "source": source, "name": "x"}]
+    }
+    many = await http.post(ALERTS, json=batch)
+    assert many.status_code == 202, many.text
+    ids = many.json()["alert_ids"]
+    assert len(ids) == 4 and ids[3] == f"given-{unique}"
+
+    found = await posted(settings.kafka, topic_of(ingest), [single_id, *ids])
+    assert sorted(key.decode() for key, _ in found) == sorted([single_id, *ids])
+    assert all(key.decode() == alert.alert_id and alert.source == source for key, alert in found)
+    by_id = {alert.alert_id: alert for _, alert in found}
+    assert by_id[single_id].severity is Severity.CRITICAL
+    assert by_id[single_id].context == {"k": "v"}
+    assert by_id[ids[2]].event_ts == 1_700_000_002
+
+
+async def test_the_same_alert_twice_gets_the_same_id(
+    http: httpx.AsyncClient, ingest: ServiceProcess, settings: Settings, unique: str
+) -> None:
+    alert = {"severity": "HIGH", "source": f"dup-{unique}", "name": "n", "event_ts": 1_700_000_000}
+    first = (await http.post(ALERTS, json=alert)).json()["alert_ids"]
+    again = (await http.post(ALERTS, json=alert)).json()["alert_ids"]
+    assert first == again
+    found = await posted(settings.kafka, topic_of(ingest), first)
+    assert [key.decode() for key, _ in found] == first * 2  # both produced; deduped downstream
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_auth_scopes(ingest: ServiceProcess, settings: Settings, unique: str) -> None:
+    alert = {"severity": "LOW", "source": f"auth-{unique}", "name": "n"}
+    ingest_key = await make_key(settings, "ingest")
+    client_key = await make_key(settings, "client", f"c-{unique}")
+    async with httpx.AsyncClient(base_url=ingest.url) as http:
+        missing = await http.post(ALERTS, json=alert)
+        assert missing.status_code == 401
+        assert missing.headers["content-type"] == "application/problem+json"
+        assert missing.headers["www-authenticate"].startswith("Bearer")
+        for token in ("nope", "alk_000000000000_bad", ingest_key + "x"):
+            wrong = await http.post(ALERTS, json=alert, headers=bearer(token))
+            assert wrong.status_code == 401, token
+        as_client = await http.post(ALERTS, json=alert, headers=bearer(client_key))
+        assert as_client.status_code == 403
+        assert "client keys" in as_client.json()["detail"]
+        jobs_as_client = await http.get("/api/v1/loadgen/jobs", headers=bearer(client_key))
+        assert jobs_as_client.status_code == 403
+        accepted = await http.post(ALERTS, json=alert, headers=bearer(ingest_key))
+        assert accepted.status_code == 202, accepted.text
+    found = await posted(settings.kafka, topic_of(ingest), accepted.json()["alert_ids"])
+    assert len(found) == 1
+
+
+async def test_validation_errors_name_the_field(http: httpx.AsyncClient) -> None:
+    good = {"severity": "LOW", "source": "s", "name": "n"}
+    bad = await http.post(ALERTS, json={"alerts": [good, good, good, {**good, "severity": "x"}]})
+    assert bad.status_code == 422
+    assert bad.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in bad.json()["errors"]] == ["alerts[3].severity"]
+    wildcard = await http.post(ALERTS, json={**good, "name": "*"})
+    assert wildcard.status_code == 422
+    assert wildcard.json()["errors"][0]["field"] == "name"
+    extra = await http.post(ALERTS, json={**good, "priority": 1})
+    assert extra.json()["errors"][0]["field"] == "priority"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (b'{"severity": "LOW", ', "application/json", 400),
+        (b"[1, 2", "application/json", 400),
+        (b"x" * (1024 * 1024 + 1), "application/json", 413),
+        (b'{"severity": "LOW", "source": "s", "name": "n"}', "text/plain", 415),
+    ],
+)
+async def test_malformed_large_and_non_json_bodies(
+    http: httpx.AsyncClient, body: bytes, content_type: str, status: int
+) -> None:
+    response = await http.post(ALERTS, content=body, headers={"Content-Type": content_type})
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_unknown_routes_and_methods_answer_problems(http: httpx.AsyncClient) -> None:
+    assert (await http.get("/api/v1/nothing")).status_code == 404
+    wrong_method = await http.get(ALERTS)
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["content-type"] == "application/problem+json"
+
+
+async def test_metrics_count_accepted_and_rejected_alerts(http: httpx.AsyncClient) -> None:
+    await http.post(ALERTS, json={"severity": "LOW", "source": "m", "name": "n"})
+    await http.post(ALERTS, json={"severity": "LOW", "source": "m"})
+    text = (await http.get("/metrics")).text
+    assert 'alerting_ingest_alerts_accepted_total{via="api"}' in text
+    assert 'alerting_ingest_alerts_rejected_total{reason="invalid"}' in text
+    assert 'alerting_ingest_request_seconds_bucket{le="0.002",method="POST"' in text
