@@ -4,8 +4,9 @@
   every watched partition and keeps fetching. ``end_offsets()`` (ListOffsets LATEST)
   is not used: Tansu answers it with wrong numbers once producers batch (measured: 1
   for a partition holding 351 messages), while the highwater of a fetch is exact.
-  After each fetch the consumer jumps to the highwater, so it never decodes the
-  backlog, only what arrives between two fetches.
+  When a fetch returns records behind the highwater, the consumer jumps to the
+  highwater: it decodes at most one fetch of backlog per partition, then only what
+  arrives between two fetches.
 * Committed offsets use ``list_consumer_group_offsets`` with an explicit partition
   list (Tansu answers nothing without one).
 * Topics are discovered with ``list_topics`` before anything else touches them: a
