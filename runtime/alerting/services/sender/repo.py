@@ -3,17 +3,18 @@ per batch for each step (arrays in, rows out), never one round trip per notifica
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 
 from alerting.domain.delivery import Endpoint
 from alerting.domain.delivery_messages import Notification
 
-Pool = asyncpg.Pool[Any]
+Pool: TypeAlias = "asyncpg.Pool[Any]"  # generic only to the type checker
 
 CLAIMABLE = (
     "(status = 'PENDING'"
@@ -119,8 +120,14 @@ class Finish:
     refund: bool
 
 
+def _context(value: object) -> dict[str, str]:
+    # The aggregator writes a JSON object of strings; anything else is shown, not fatal.
+    if isinstance(value, dict):
+        return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
+    return {} if value is None else {"context": json.dumps(value)}
+
+
 def _claim(row: asyncpg.Record) -> Claim:
-    context = row["context"] or {}
     n = Notification(
         notification_id=row["notification_id"],
         client_id=row["client_id"],
@@ -131,7 +138,7 @@ def _claim(row: asyncpg.Record) -> Claim:
         event_ts=int(row["event_ts"]),
         rule_ids=tuple(row["rule_ids"]),
         attempts=row["attempts"],
-        context={str(k): str(v) for k, v in context.items()},
+        context=_context(row["context"]),
     )
     return Claim(n, row["claim_expires_at"], row["previous_status"] == "SENDING")
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from alerting.adapters.kafka import Record
 from alerting.adapters.kafka.consumer import Rejected
 from alerting.config import SenderSettings
-from alerting.domain.delivery import Attempt, Outcome, Target, decide, targets
+from alerting.domain.delivery import Attempt, Decision, Outcome, Target, decide, targets
 from alerting.domain.model import NotificationReady
 from alerting.domain.token_bucket import RateLimiter
 from alerting.services.sender import metrics, repo
@@ -34,6 +34,11 @@ log = logging.getLogger(__name__)
 MAX_RATE_WAIT_S = 1.0
 # Share of the lease the batch may spend delivering; the rest covers the final write.
 LEASE_BUDGET = 0.8
+EXHAUSTED = Decision(
+    Outcome.FAILED,
+    error="gave up: every claim expired before an outcome was written"
+    " (a sender crashed or stalled while delivering it)",
+)
 
 
 @dataclass
@@ -42,6 +47,7 @@ class _Plan:
     targets: list[Target]
     tasks: dict[int, asyncio.Task[Attempt]] = field(default_factory=dict)  # by target index
     deferred_s: list[float] = field(default_factory=list)
+    exhausted: bool = False
 
 
 class Worker:
@@ -113,6 +119,11 @@ class Worker:
 
     def _plan(self, claim: Claim, found: list[Target]) -> _Plan:
         plan = _Plan(claim, found)
+        if claim.notification.attempts > self._settings.max_attempts:
+            # Only expired claims get here (an outcome ends at max_attempts): something
+            # about this notification kills or stalls senders. Stop the crash loop.
+            plan.exhausted = True
+            return plan
         for i, target in enumerate(found):
             if target.prior is not None:
                 continue
@@ -138,7 +149,6 @@ class Worker:
     async def _record(self, plans: list[_Plan]) -> None:
         deliveries: list[DeliveryRow] = []
         finishes: list[Finish] = []
-        s = self._settings
         for plan in plans:
             n = plan.claim.notification
             results: dict[str, Attempt] = {}
@@ -153,16 +163,7 @@ class Worker:
                                     attempt.error, attempt.response_code)
                         for eid in target.endpoint_ids
                     ]  # fmt: skip
-            decision = decide(
-                attempt=n.attempts,
-                max_attempts=s.max_attempts,
-                results=results,
-                deferred_s=plan.deferred_s,
-                rule_ids=n.rule_ids,
-                base_ms=s.backoff_base_ms,
-                max_ms=s.backoff_max_ms,
-                rng=self._rng,
-            )
+            decision = self._decision(plan, results)
             finishes.append(
                 Finish(
                     n.notification_id,
@@ -184,6 +185,21 @@ class Worker:
         failed = sum(f.status == Outcome.FAILED for f in finishes)
         if failed:
             log.warning("%d notification(s) FAILED in this batch", failed)
+
+    def _decision(self, plan: _Plan, results: dict[str, Attempt]) -> Decision:
+        if plan.exhausted:
+            return EXHAUSTED
+        s = self._settings
+        return decide(
+            attempt=plan.claim.notification.attempts,
+            max_attempts=s.max_attempts,
+            results=results,
+            deferred_s=plan.deferred_s,
+            rule_ids=plan.claim.notification.rule_ids,
+            base_ms=s.backoff_base_ms,
+            max_ms=s.backoff_max_ms,
+            rng=self._rng,
+        )
 
 
 def _result(task: asyncio.Task[Attempt]) -> Attempt:
