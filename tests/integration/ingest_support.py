@@ -21,7 +21,7 @@ from alerting.services.rule_service.repo import api_keys as key_repo
 from tests.kafka_helpers import make_topic, read_topic
 from tests.processes import ServiceProcess
 
-__all__ = ["ingest", "make_key", "posted", "wait_for_job"]
+__all__ = ["admin_http", "ingest", "make_key", "posted", "wait_for_job"]
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +39,16 @@ async def ingest(
         yield proc
     finally:
         proc.kill()
+
+
+@pytest.fixture
+async def admin_http(
+    ingest: ServiceProcess, settings: Settings
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of the module's ingest process, with the admin token."""
+    auth = {"Authorization": f"Bearer {settings.require_admin_token()}"}
+    async with httpx.AsyncClient(base_url=ingest.url, headers=auth, timeout=30) as client:
+        yield client
 
 
 def topic_of(proc: ServiceProcess) -> str:

@@ -3,39 +3,30 @@ alerts reach the topic keyed by their id, auth scopes, and every error status.""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
 from alerting.config import Settings
 from alerting.domain.model import Severity
-from tests.integration.ingest_support import ingest, make_key, posted, topic_of
+from tests.integration.ingest_support import admin_http, ingest, make_key, posted, topic_of
 from tests.processes import ServiceProcess
 
-__all__ = ["ingest"]
+__all__ = ["admin_http", "ingest"]
 pytestmark = pytest.mark.integration
 ALERTS = "/api/v1/alerts"
 
 
-@pytest.fixture
-async def http(ingest: ServiceProcess, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    auth = {"Authorization": f"Bearer {settings.require_admin_token()}"}
-    async with httpx.AsyncClient(base_url=ingest.url, headers=auth, timeout=30) as client:
-        yield client
-
-
-async def test_ready_with_kafka_and_postgres(http: httpx.AsyncClient) -> None:
-    ready = await http.get("/readyz")
+async def test_ready_with_kafka_and_postgres(admin_http: httpx.AsyncClient) -> None:
+    ready = await admin_http.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"kafka": "ok", "postgres": "ok"}
 
 
 async def test_one_alert_and_a_batch_reach_the_topic_keyed_by_id(
-    http: httpx.AsyncClient, ingest: ServiceProcess, settings: Settings, unique: str
+    admin_http: httpx.AsyncClient, ingest: ServiceProcess, settings: Settings, unique: str
 ) -> None:
     source = f"src-{unique}"
-    one = await http.post(
+    one = await admin_http.post(
         ALERTS,
         json={"severity": "critical", "source": source, "name": "disk", "context": {"k": "v"}},
     )
@@ -48,7 +39,7 @@ async def test_one_alert_and_a_batch_reach_the_topic_keyed_by_id(
         ]
         + [{"alert_id": f"given-{unique}", "severity": "HIGH", "source": source, "name": "x"}]
     }
-    many = await http.post(ALERTS, json=batch)
+    many = await admin_http.post(ALERTS, json=batch)
     assert many.status_code == 202, many.text
     ids = many.json()["alert_ids"]
     assert len(ids) == 4 and ids[3] == f"given-{unique}"
@@ -63,11 +54,11 @@ async def test_one_alert_and_a_batch_reach_the_topic_keyed_by_id(
 
 
 async def test_the_same_alert_twice_gets_the_same_id(
-    http: httpx.AsyncClient, ingest: ServiceProcess, settings: Settings, unique: str
+    admin_http: httpx.AsyncClient, ingest: ServiceProcess, settings: Settings, unique: str
 ) -> None:
     alert = {"severity": "HIGH", "source": f"dup-{unique}", "name": "n", "event_ts": 1_700_000_000}
-    first = (await http.post(ALERTS, json=alert)).json()["alert_ids"]
-    again = (await http.post(ALERTS, json=alert)).json()["alert_ids"]
+    first = (await admin_http.post(ALERTS, json=alert)).json()["alert_ids"]
+    again = (await admin_http.post(ALERTS, json=alert)).json()["alert_ids"]
     assert first == again
     found = await posted(settings.kafka, topic_of(ingest), first)
     assert [key.decode() for key, _ in found] == first * 2  # both produced; deduped downstream
@@ -100,16 +91,18 @@ async def test_auth_scopes(ingest: ServiceProcess, settings: Settings, unique: s
     assert len(found) == 1
 
 
-async def test_validation_errors_name_the_field(http: httpx.AsyncClient) -> None:
+async def test_validation_errors_name_the_field(admin_http: httpx.AsyncClient) -> None:
     good = {"severity": "LOW", "source": "s", "name": "n"}
-    bad = await http.post(ALERTS, json={"alerts": [good, good, good, {**good, "severity": "x"}]})
+    bad = await admin_http.post(
+        ALERTS, json={"alerts": [good, good, good, {**good, "severity": "x"}]}
+    )
     assert bad.status_code == 422
     assert bad.headers["content-type"] == "application/problem+json"
     assert [e["field"] for e in bad.json()["errors"]] == ["alerts[3].severity"]
-    wildcard = await http.post(ALERTS, json={**good, "name": "*"})
+    wildcard = await admin_http.post(ALERTS, json={**good, "name": "*"})
     assert wildcard.status_code == 422
     assert wildcard.json()["errors"][0]["field"] == "name"
-    extra = await http.post(ALERTS, json={**good, "priority": 1})
+    extra = await admin_http.post(ALERTS, json={**good, "priority": 1})
     assert extra.json()["errors"][0]["field"] == "priority"
 
 
@@ -123,24 +116,24 @@ async def test_validation_errors_name_the_field(http: httpx.AsyncClient) -> None
     ],
 )
 async def test_malformed_large_and_non_json_bodies(
-    http: httpx.AsyncClient, body: bytes, content_type: str, status: int
+    admin_http: httpx.AsyncClient, body: bytes, content_type: str, status: int
 ) -> None:
-    response = await http.post(ALERTS, content=body, headers={"Content-Type": content_type})
+    response = await admin_http.post(ALERTS, content=body, headers={"Content-Type": content_type})
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
 
 
-async def test_unknown_routes_and_methods_answer_problems(http: httpx.AsyncClient) -> None:
-    assert (await http.get("/api/v1/nothing")).status_code == 404
-    wrong_method = await http.get(ALERTS)
+async def test_unknown_routes_and_methods_answer_problems(admin_http: httpx.AsyncClient) -> None:
+    assert (await admin_http.get("/api/v1/nothing")).status_code == 404
+    wrong_method = await admin_http.get(ALERTS)
     assert wrong_method.status_code == 405
     assert wrong_method.headers["content-type"] == "application/problem+json"
 
 
-async def test_metrics_count_accepted_and_rejected_alerts(http: httpx.AsyncClient) -> None:
-    await http.post(ALERTS, json={"severity": "LOW", "source": "m", "name": "n"})
-    await http.post(ALERTS, json={"severity": "LOW", "source": "m"})
-    text = (await http.get("/metrics")).text
+async def test_metrics_count_accepted_and_rejected_alerts(admin_http: httpx.AsyncClient) -> None:
+    await admin_http.post(ALERTS, json={"severity": "LOW", "source": "m", "name": "n"})
+    await admin_http.post(ALERTS, json={"severity": "LOW", "source": "m"})
+    text = (await admin_http.get("/metrics")).text
     assert 'alerting_ingest_alerts_accepted_total{via="api"}' in text
     assert 'alerting_ingest_alerts_rejected_total{reason="invalid"}' in text
     assert 'alerting_ingest_request_seconds_bucket{le="0.002",method="POST"' in text

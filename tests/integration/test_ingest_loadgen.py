@@ -7,26 +7,18 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from alerting.config import Settings
 from alerting.dev.infra import free_port
-from tests.integration.ingest_support import ingest, posted, topic_of, wait_for_job
+from tests.integration.ingest_support import admin_http, ingest, posted, topic_of, wait_for_job
 from tests.processes import ServiceProcess
 
-__all__ = ["ingest"]
+__all__ = ["admin_http", "ingest"]
 pytestmark = pytest.mark.integration
 JOBS = "/api/v1/loadgen/jobs"
-
-
-@pytest.fixture
-async def http(ingest: ServiceProcess, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    auth = {"Authorization": f"Bearer {settings.require_admin_token()}"}
-    async with httpx.AsyncClient(base_url=ingest.url, headers=auth, timeout=30) as client:
-        yield client
 
 
 def ids(seed: int, tag: str, count: int) -> list[str]:
@@ -34,7 +26,7 @@ def ids(seed: int, tag: str, count: int) -> list[str]:
 
 
 async def test_a_job_with_a_count_produces_exactly_that_many(
-    http: httpx.AsyncClient, ingest: ServiceProcess, settings: Settings, unique: str
+    admin_http: httpx.AsyncClient, ingest: ServiceProcess, settings: Settings, unique: str
 ) -> None:
     job = {
         "rate": 400,
@@ -45,9 +37,9 @@ async def test_a_job_with_a_count_produces_exactly_that_many(
         "severities": {"high": 1},
         "sources": {f"lg-{unique}": 1},
     }
-    created = await http.post(JOBS, json=job)
+    created = await admin_http.post(JOBS, json=job)
     assert created.status_code == 202, created.text
-    status = await wait_for_job(http, created.json()["job_id"])
+    status = await wait_for_job(admin_http, created.json()["job_id"])
     assert status["state"] == "completed", status
     assert (status["sent"], status["failed"], status["seed"], status["tag"]) == (120, 0, 5, unique)
     assert status["finished_at"] is not None and status["actual_rate"] > 0
@@ -55,56 +47,58 @@ async def test_a_job_with_a_count_produces_exactly_that_many(
     found = await posted(settings.kafka, topic_of(ingest), ids(5, unique, 120))
     assert sorted(k.decode() for k, _ in found) == ids(5, unique, 120)
     assert {(a.severity.value, a.source) for _, a in found} == {("HIGH", f"lg-{unique}")}
-    listed = (await http.get(JOBS)).json()["items"]
+    listed = (await admin_http.get(JOBS)).json()["items"]
     assert status["job_id"] in [item["job_id"] for item in listed]
 
 
-async def test_a_job_can_be_cancelled(http: httpx.AsyncClient) -> None:
-    created = await http.post(JOBS, json={"rate": 20, "count": 1_000_000})
+async def test_a_job_can_be_cancelled(admin_http: httpx.AsyncClient) -> None:
+    created = await admin_http.post(JOBS, json={"rate": 20, "count": 1_000_000})
     job_id = created.json()["job_id"]
-    cancelled = await http.delete(f"{JOBS}/{job_id}")
+    cancelled = await admin_http.delete(f"{JOBS}/{job_id}")
     assert cancelled.status_code == 202
     assert cancelled.json()["state"] == "cancelled"
-    status = (await http.get(f"{JOBS}/{job_id}")).json()
+    status = (await admin_http.get(f"{JOBS}/{job_id}")).json()
     assert status["state"] == "cancelled"
     assert status["sent"] < 1_000_000
-    again = await http.delete(f"{JOBS}/{job_id}")
+    again = await admin_http.delete(f"{JOBS}/{job_id}")
     assert again.status_code == 202 and again.json()["state"] == "cancelled"
 
 
-async def test_a_duration_job_completes(http: httpx.AsyncClient) -> None:
-    created = await http.post(JOBS, json={"rate": 50, "duration_s": 0.5})
-    status = await wait_for_job(http, created.json()["job_id"])
+async def test_a_duration_job_completes(admin_http: httpx.AsyncClient) -> None:
+    created = await admin_http.post(JOBS, json={"rate": 50, "duration_s": 0.5})
+    status = await wait_for_job(admin_http, created.json()["job_id"])
     assert status["state"] == "completed"
     assert status["sent"] >= 1 and status["failed"] == 0
 
 
-async def test_job_errors(http: httpx.AsyncClient) -> None:
-    unbounded = await http.post(JOBS, json={"rate": 10})
+async def test_job_errors(admin_http: httpx.AsyncClient) -> None:
+    unbounded = await admin_http.post(JOBS, json={"rate": 10})
     assert unbounded.status_code == 422
     assert unbounded.json()["errors"][0]["field"] == "count"
-    too_fast = await http.post(JOBS, json={"rate": 10**9, "count": 1})
+    too_fast = await admin_http.post(JOBS, json={"rate": 10**9, "count": 1})
     assert too_fast.status_code == 422
     assert too_fast.json()["errors"][0]["field"] == "rate"
-    not_json = await http.post(JOBS, content=b"{", headers={"Content-Type": "application/json"})
+    not_json = await admin_http.post(
+        JOBS, content=b"{", headers={"Content-Type": "application/json"}
+    )
     assert not_json.status_code == 400
-    assert (await http.get(f"{JOBS}/no-such-job")).status_code == 404
-    assert (await http.delete(f"{JOBS}/no-such-job")).status_code == 404
+    assert (await admin_http.get(f"{JOBS}/no-such-job")).status_code == 404
+    assert (await admin_http.delete(f"{JOBS}/no-such-job")).status_code == 404
 
 
-async def test_too_many_jobs_at_once_is_refused(http: httpx.AsyncClient) -> None:
+async def test_too_many_jobs_at_once_is_refused(admin_http: httpx.AsyncClient) -> None:
     started = []
     try:
         for _ in range(4):
-            response = await http.post(JOBS, json={"rate": 1, "count": 1000})
+            response = await admin_http.post(JOBS, json={"rate": 1, "count": 1000})
             assert response.status_code == 202
             started.append(response.json()["job_id"])
-        refused = await http.post(JOBS, json={"rate": 1, "count": 1000})
+        refused = await admin_http.post(JOBS, json={"rate": 1, "count": 1000})
         assert refused.status_code == 429
         assert "at most 4" in refused.json()["detail"]
     finally:
         for job_id in started:
-            await http.delete(f"{JOBS}/{job_id}")
+            await admin_http.delete(f"{JOBS}/{job_id}")
 
 
 def loadgen(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
