@@ -26,7 +26,7 @@ async def test_without_kafka_it_is_not_ready_and_never_answers_202(
         await asyncio.to_thread(proc.start, None)
         auth = {"Authorization": f"Bearer {env['ALERTING_ADMIN_TOKEN']}"}
         async with httpx.AsyncClient(base_url=proc.url, headers=auth, timeout=30) as http:
-            for _ in range(100):
+            for _ in range(300):
                 try:
                     health = await http.get("/healthz")
                     break
@@ -60,7 +60,7 @@ async def test_sigterm_with_a_job_running_exits_cleanly(
         created = await http.post("/api/v1/loadgen/jobs", json={"rate": 50, "count": 100_000})
         assert created.status_code == 202
         job_id = created.json()["job_id"]
-        for _ in range(100):
+        for _ in range(600):  # a first batch is sent at once; generous for a busy box
             status = (await http.get(f"/api/v1/loadgen/jobs/{job_id}")).json()
             if status["sent"] > 0:
                 break
