@@ -11,6 +11,7 @@ import pytest
 
 from alerting.dev.infra import free_port
 from tests.integration.ingest_support import ingest
+from tests.integration.rule_service_support import wait_healthy
 from tests.processes import ServiceProcess
 
 __all__ = ["ingest"]
@@ -26,13 +27,7 @@ async def test_without_kafka_it_is_not_ready_and_never_answers_202(
         await asyncio.to_thread(proc.start, None)
         auth = {"Authorization": f"Bearer {env['ALERTING_ADMIN_TOKEN']}"}
         async with httpx.AsyncClient(base_url=proc.url, headers=auth, timeout=30) as http:
-            for _ in range(300):
-                try:
-                    health = await http.get("/healthz")
-                    break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
-            assert health.status_code == 200
+            await wait_healthy(proc.url)
             ready = await http.get("/readyz")
             assert ready.status_code == 503
             assert ready.json()["checks"]["postgres"] == "ok"
