@@ -29,8 +29,8 @@ class Tenant:
     client_id: str
     token: str
     rule_ids: list[str] = field(default_factory=list)
-    # endpoint value -> signing secret (webhooks) or None (email)
-    secrets: dict[str, str | None] = field(default_factory=dict)
+    # (rule_id, endpoint value) -> its signing secret (webhooks) or None (email)
+    secrets: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
 
 class Pipeline:
@@ -109,7 +109,7 @@ class Pipeline:
                     tenant.token,
                     json={"type": kind, "value": value},
                 )
-                tenant.secrets.setdefault(value, created.get("signing_secret"))
+                tenant.secrets[(rule["rule_id"], value)] = created.get("signing_secret")
         return tenant
 
     async def wait_rules_live(self, count: int) -> None:
