@@ -3,6 +3,7 @@ per-endpoint rate limiting that defers without spending the attempt budget."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,7 @@ async def test_private_urls_are_refused_without_a_request(
         assert "URL refused" in row["last_error"] and "127.0.0.1" in row["last_error"]
         assert row["attempts"] == 1
         assert sinks.requests(hook) == []
+        assert await asyncio.to_thread(strict.process.terminate) == 0  # SIGTERM: clean exit
 
 
 async def test_an_endpoint_without_tokens_is_deferred_not_failed(
