@@ -61,6 +61,11 @@ COMMANDS: tuple[Command, ...] = (
         "alerting.services.aggregator.main",
         "store one notification per (client, alert) and announce it to the sender",
     ),
+    Command(
+        "sender",
+        "alerting.services.sender.main",
+        "deliver notifications by email, Slack and webhook, with retries",
+    ),
     Command("dev", "alerting.dev.main", "run the whole platform locally with its infrastructure"),
     Command("deploy", "alerting.deploy.cli", "roll out, migrate and report on AWS"),
     Command(

@@ -161,7 +161,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ALERTING_SENDER_BACKOFF_BASE_MS",
         "2000",
-        "sender: first retry delay; doubles per attempt, with full jitter",
+        "sender: first retry delay; doubles per attempt, with equal jitter (half fixed)",
     ),
     Setting("ALERTING_SENDER_BACKOFF_MAX_MS", "300000", "sender: longest retry delay"),
     Setting(
