@@ -11,6 +11,7 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,23 @@ async def insert_notification(
         *values.values(),
     )
     return notification_id
+
+
+async def webhook_rule(pool: asyncpg.Pool[Any], client_id: str, url: str) -> tuple[str, str]:
+    """A rule of ``client_id`` with one webhook endpoint; (rule_id, signing secret)."""
+    rule = await seed_rule(pool, client_id)
+    return rule, await add_endpoint(pool, rule, "webhook", url)
+
+
+async def insert_expired_claim(
+    pool: asyncpg.Pool[Any], client_id: str, rule_id: str, attempts: int
+) -> str:
+    """A notification a sender claimed and then died on: SENDING, lease run out."""
+    return await insert_notification(
+        pool, client_id, [rule_id],
+        status="SENDING", attempts=attempts, claimed_by="dead:1:x",
+        claim_expires_at=datetime.now(UTC) - timedelta(minutes=1),
+    )  # fmt: skip
 
 
 def ready_message(settings: Settings, notification_id: str, client_id: str) -> OutMessage:

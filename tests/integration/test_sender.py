@@ -18,12 +18,14 @@ from tests.integration.sender_support import (
     Sinks,
     add_endpoint,
     announce,
+    insert_expired_claim,
     insert_notification,
     reaches,
     ready_message,
     running_sender,
     running_sinks,
     seed_rule,
+    webhook_rule,
 )
 from tests.kafka_helpers import read_topic
 from tests.pipeline_support import produce
@@ -69,8 +71,7 @@ async def test_webhook_retried_until_2xx_with_one_idempotency_key_and_valid_sign
 ) -> None:
     hook = f"retry-{client_id}"
     sinks.script(hook, 500, 500)
-    rule = await seed_rule(sender.pool, client_id)
-    secret = await add_endpoint(sender.pool, rule, "webhook", sinks.hook(hook))
+    rule, secret = await webhook_rule(sender.pool, client_id, sinks.hook(hook))
     nid = await insert_notification(sender.pool, client_id, [rule])
     await announce(sender.settings, nid, client_id)
 
@@ -104,8 +105,7 @@ async def test_permanent_failure_is_listed_and_a_redrive_delivers_it(
 ) -> None:
     hook = f"perm-{client_id}"
     sinks.script(hook, 400)
-    rule = await seed_rule(sender.pool, client_id)
-    await add_endpoint(sender.pool, rule, "webhook", sinks.hook(hook))
+    rule, _ = await webhook_rule(sender.pool, client_id, sinks.hook(hook))
     nid = await insert_notification(sender.pool, client_id, [rule])
     await announce(sender.settings, nid, client_id)
 
@@ -175,18 +175,10 @@ async def test_an_expired_claim_is_taken_over_by_the_poller(
     sender: Sender, sinks: Sinks, client_id: str
 ) -> None:
     hook = f"lease-{client_id}"
-    rule = await seed_rule(sender.pool, client_id)
-    await add_endpoint(sender.pool, rule, "webhook", sinks.hook(hook))
+    rule, _ = await webhook_rule(sender.pool, client_id, sinks.hook(hook))
     taken_over_before = await sender.metric("alerting_sender_taken_over_total")
     # A sender claimed it and died: no ready message will come for it again.
-    nid = await insert_notification(
-        sender.pool, client_id, [rule], status="SENDING", attempts=1, claimed_by="dead:1:x"
-    )
-    await sender.pool.execute(
-        "UPDATE notifications SET claim_expires_at = now() - interval '1 second'"
-        " WHERE notification_id = $1",
-        uuid.UUID(nid),
-    )
+    nid = await insert_expired_claim(sender.pool, client_id, rule, attempts=1)
     row = await reaches(sender.pool, nid, "SENT")
     assert row["attempts"] == 2
     assert [r["headers"]["idempotency-key"] for r in sinks.requests(hook)] == [nid]
@@ -197,8 +189,7 @@ async def test_poison_goes_to_the_dlq_and_the_next_message_is_delivered(
     sender: Sender, sinks: Sinks, client_id: str
 ) -> None:
     hook = f"after-poison-{client_id}"
-    rule = await seed_rule(sender.pool, client_id)
-    await add_endpoint(sender.pool, rule, "webhook", sinks.hook(hook))
+    rule, _ = await webhook_rule(sender.pool, client_id, sinks.hook(hook))
     nid = await insert_notification(sender.pool, client_id, [rule])
     topic = sender.settings.topics.notifications_ready
     poison = OutMessage(topic, client_id.encode(), b"\x08\x96\x01garbage\xff")
@@ -226,17 +217,9 @@ async def test_a_notification_whose_claims_keep_expiring_is_given_up(
     sender: Sender, sinks: Sinks, client_id: str
 ) -> None:
     hook = f"crashloop-{client_id}"
-    rule = await seed_rule(sender.pool, client_id)
-    await add_endpoint(sender.pool, rule, "webhook", sinks.hook(hook))
+    rule, _ = await webhook_rule(sender.pool, client_id, sinks.hook(hook))
     # Its last allowed attempt (5) was claimed and never finished: stop, do not call again.
-    nid = await insert_notification(
-        sender.pool, client_id, [rule], status="SENDING", attempts=5, claimed_by="dead:2:y"
-    )
-    await sender.pool.execute(
-        "UPDATE notifications SET claim_expires_at = now() - interval '1 second'"
-        " WHERE notification_id = $1",
-        uuid.UUID(nid),
-    )
+    nid = await insert_expired_claim(sender.pool, client_id, rule, attempts=5)
     row = await reaches(sender.pool, nid, "FAILED")
     assert "every claim expired" in row["last_error"]
     assert sinks.requests(hook) == []

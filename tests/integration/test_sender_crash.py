@@ -18,14 +18,13 @@ from alerting.dev.infra import free_port
 from alerting.http import serve
 from tests.integration.rule_service_support import wait_healthy
 from tests.integration.sender_support import (
-    add_endpoint,
     announce,
     insert_notification,
     notification,
     reaches,
     running_sender,
     running_sinks,
-    seed_rule,
+    webhook_rule,
 )
 from tests.pipeline_support import eventually
 from tests.processes import ServiceProcess
@@ -84,8 +83,7 @@ async def test_sigkill_mid_delivery_is_taken_over_after_the_lease(
         running_sinks() as sinks,
         running_sender(base_env, settings, sinks, tmp_path) as first,
     ):
-        rule = await seed_rule(first.pool, client_id)
-        await add_endpoint(first.pool, rule, "webhook", f"{receiver.url}/hook")
+        rule, _ = await webhook_rule(first.pool, client_id, f"{receiver.url}/hook")
         nid = await insert_notification(first.pool, client_id, [rule])
         await announce(first.settings, nid, client_id)
 

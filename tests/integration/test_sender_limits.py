@@ -10,14 +10,13 @@ import pytest
 
 from alerting.config import Settings
 from tests.integration.sender_support import (
-    add_endpoint,
     announce,
     insert_notification,
     reaches,
     ready_message,
     running_sender,
     running_sinks,
-    seed_rule,
+    webhook_rule,
 )
 from tests.pipeline_support import produce
 
@@ -35,8 +34,7 @@ async def test_private_urls_are_refused_without_a_request(
         ) as strict,
     ):
         hook = f"private-{client_id}"
-        rule = await seed_rule(strict.pool, client_id)
-        await add_endpoint(strict.pool, rule, "webhook", sinks.hook(hook))
+        rule, _ = await webhook_rule(strict.pool, client_id, sinks.hook(hook))
         nid = await insert_notification(strict.pool, client_id, [rule])
         await announce(strict.settings, nid, client_id)
 
@@ -66,8 +64,7 @@ async def test_an_endpoint_without_tokens_is_deferred_not_failed(
             ALERTING_SENDER_RATE_BURST="1",
         ) as limited,
     ):
-        rule = await seed_rule(limited.pool, client_id)
-        await add_endpoint(limited.pool, rule, "webhook", sinks.hook(hook))
+        rule, _ = await webhook_rule(limited.pool, client_id, sinks.hook(hook))
         ids = [await insert_notification(limited.pool, client_id, [rule]) for _ in range(3)]
         await produce(
             limited.settings, [ready_message(limited.settings, n, client_id) for n in ids]
