@@ -185,7 +185,7 @@ def build(cfg: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
                 security_group_ids=[services_sg],
                 execution_role_arn=cluster.execution_role.arn,
                 task_role_arn=cluster.task_role.arn,
-                environment=settings.service_environment(name, common),
+                environment=settings.service_environment(name, common, cfg.dns_namespace),
                 secrets=settings.service_secrets(name, app_secrets.env),
                 secret_names=settings.SECRET_NAMES,
                 scaling=svc.scaling,

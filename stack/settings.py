@@ -65,10 +65,18 @@ def common_environment(
 
 
 def service_environment(
-    service: str, common: Mapping[str, pulumi.Input[str]]
+    service: str, common: Mapping[str, pulumi.Input[str]], dns_namespace: str = ""
 ) -> dict[str, pulumi.Input[str]]:
     env = dict(common)
     env[port_variable(service)] = str(port(service))
+    if service == "metrics" and dns_namespace:
+        # Only the HTTP APIs have Cloud Map names; per-task scraping of the workers is
+        # the monitoring system's job (every task serves /metrics on its health port).
+        env["ALERTING_METRICS_TARGETS"] = ",".join(
+            f"{name}=http://{name}.{dns_namespace}:{port(name)}"
+            for name in HTTP_APIS
+            if name != "metrics"
+        )
     return env
 
 

@@ -103,3 +103,15 @@ def test_the_port_checker_can_fail(compose: dict[str, Any]) -> None:
     broken["services"]["metrics"]["ports"] = ["8081:8083"]
     with pytest.raises(AssertionError, match="both publish 8081"):
         test_host_ports_do_not_collide(broken)
+
+
+def test_metrics_scrapes_every_service_at_its_compose_name(compose: dict[str, Any]) -> None:
+    from alerting import config
+
+    raw = compose["services"]["metrics"]["environment"]["ALERTING_METRICS_TARGETS"]
+    targets = config.load({"ALERTING_METRICS_TARGETS": raw}).metrics_targets
+    ports = config.load({}).ports
+    apps = _app_services(compose)
+    assert set(targets) == set(config.SERVICES_WITH_METRICS)
+    for name, url in targets.items():
+        assert url == f"http://{name}:{ports[name]}" and apps[name]["command"] == [name]

@@ -299,8 +299,9 @@ def test_a_secret_in_plain_environment_is_refused_at_declaration(
     """Beyond the check: AppService itself refuses to declare such a task definition."""
     real = settings.service_environment
 
-    def leaky(service: str, common: Any) -> dict[str, Any]:
-        return {**real(service, common), "ALERTING_ADMIN_TOKEN": "plain-text-token-123"}
+    def leaky(service: str, common: Any, dns_namespace: str = "") -> dict[str, Any]:
+        leaked = real(service, common, dns_namespace)
+        return {**leaked, "ALERTING_ADMIN_TOKEN": "plain-text-token-123"}
 
     monkeypatch.setattr(settings, "service_environment", leaky)
     with pytest.raises(ValueError, match="secrets must not be plain environment"):
@@ -373,6 +374,17 @@ def test_msk_mode_keeps_every_rule() -> None:
         for e in policy.containers(msk.named("svc-evaluator", policy.TASKDEF))[0]["environment"]
     }
     assert env["ALERTING_KAFKA_SECURITY_PROTOCOL"] == "SSL"
+
+
+def test_metrics_scrapes_the_http_apis_by_their_cloud_map_names(prod: Built) -> None:
+    env = {
+        e["name"]: e["value"]
+        for e in policy.containers(prod.named("svc-metrics", policy.TASKDEF))[0]["environment"]
+    }
+    assert env["ALERTING_METRICS_TARGETS"] == (
+        "rule-service=http://rule-service.alerting.internal:8081,"
+        "ingest=http://ingest.alerting.internal:8082"
+    )
 
 
 def test_config_accepts_scalars_stored_as_text() -> None:
