@@ -51,7 +51,9 @@ def test_install_like_the_dockerfile_and_run_every_command(tmp_path: Path) -> No
     bin_dir.mkdir()
     # `python` in the RUN lines is the image's interpreter: here, this test's base Python.
     (bin_dir / "python").symlink_to(getattr(sys, "_base_executable", sys.executable))
-    uv = shutil.which("uv")
+    # `make` installs uv into ~/.local/bin when it is missing, which need not be on PATH.
+    local_uv = Path.home() / ".local" / "bin" / "uv"
+    uv = shutil.which("uv") or (str(local_uv) if local_uv.exists() else None)
     assert uv, "uv is needed to replay the Dockerfile (it is copied into the builder image)"
     # The caller's environment stays: it carries this machine's proxy and CA settings.
     env = {

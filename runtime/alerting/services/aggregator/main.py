@@ -19,15 +19,14 @@ from prometheus_client import Counter
 
 from alerting import codec, config, failpoints
 from alerting.adapters import postgres
-from alerting.adapters.kafka import BatchProducer, ConsumeLoop, OutMessage, Record
+from alerting.adapters.kafka import BatchProducer, OutMessage, Record
 from alerting.adapters.kafka.consumer import Rejected
-from alerting.aio import retry_until_stopped
 from alerting.config import Settings
 from alerting.domain.model import AlertMatch, NotificationReady
-from alerting.http import health_app, serve
 from alerting.runner import run_service
 from alerting.services.aggregator import store
 from alerting.services.aggregator.validation import unstorable
+from alerting.services.stage import Stage, connect_pool, run_stage
 
 log = logging.getLogger("alerting.aggregator")
 NAME = "aggregator"
@@ -91,39 +90,19 @@ class Aggregator:
 
 
 async def main(settings: Settings, stop: asyncio.Event) -> None:
-    pools: list[asyncpg.Pool[Any]] = []
-
-    async def connect() -> None:
-        pools.append(await postgres.create_pool(settings))
-
-    if not await retry_until_stopped(connect, stop, "Postgres connection"):
+    pool = await connect_pool(settings, stop)
+    if pool is None:
         return
-    pool = pools[0]
     producer = BatchProducer(settings.kafka)
-    aggregator = Aggregator(pool, producer, settings.topics.notifications_ready)
-    loop = ConsumeLoop(
-        kafka=settings.kafka,
-        topics=[settings.topics.alerts_matched],
-        group_id=settings.group_id(NAME),
+    stage = Stage(
+        name=NAME,
+        topic=settings.topics.alerts_matched,
         decode=codec.decode_match,
-        handle=aggregator.handle,
-        producer=producer,
-        service=NAME,
+        handle=Aggregator(pool, producer, settings.topics.notifications_ready).handle,
+        checks={"postgres": postgres.readiness(pool)},
     )
-    app = health_app(
-        {"postgres": postgres.readiness(pool), "kafka": loop.check, "producer": producer.check}
-    )
-
-    async def work() -> None:
-        if not await retry_until_stopped(producer.start, stop, "Kafka producer"):
-            return
-        try:
-            await loop.run(stop)
-        finally:
-            await producer.stop()
-
     try:
-        await asyncio.gather(serve(app, settings.http_host, settings.port(NAME), stop), work())
+        await run_stage(settings, stop, producer, stage)
     finally:
         await pool.close()
 

@@ -16,13 +16,12 @@ from prometheus_client import Counter
 
 from alerting import codec, config
 from alerting.adapters import redis as redis_adapter
-from alerting.adapters.kafka import BatchProducer, ConsumeLoop, OutMessage, Record
-from alerting.aio import retry_until_stopped
+from alerting.adapters.kafka import BatchProducer, OutMessage, Record
 from alerting.config import Settings
 from alerting.domain.model import Alert
-from alerting.http import health_app, serve
 from alerting.runner import run_service
 from alerting.services.evaluator.live_rules import LiveRules
+from alerting.services.stage import Stage, run_stage
 
 log = logging.getLogger("alerting.evaluator")
 NAME = "evaluator"
@@ -74,38 +73,23 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     client = redis_adapter.create_client(settings)
     rules = LiveRules(client, redis_adapter.keys(settings))
     producer = BatchProducer(settings.kafka)
-    evaluator = Evaluator(rules, producer, settings.topics.alerts_matched)
-    loop = ConsumeLoop(
-        kafka=settings.kafka,
-        topics=[settings.topics.alerts_new],
-        group_id=settings.group_id(NAME),
-        decode=codec.decode_alert,
-        handle=evaluator.handle,
-        producer=producer,
-        service=NAME,
-    )
 
     async def redis_ping() -> None:
         await client.ping()
 
-    app = health_app(
-        {"rules": rules.check, "redis": redis_ping, "kafka": loop.check, "producer": producer.check}
-    )
-
-    async def work() -> None:
+    stage = Stage(
+        name=NAME,
+        topic=settings.topics.alerts_new,
+        decode=codec.decode_alert,
+        handle=Evaluator(rules, producer, settings.topics.alerts_matched).handle,
+        checks={"rules": rules.check, "redis": redis_ping},
         # Not a single alert is taken before the rules are known: matching against an
         # empty index would silently drop every notification of the warm-up window.
-        if not await rules.wait_loaded(stop):
-            return
-        if not await retry_until_stopped(producer.start, stop, "Kafka producer"):
-            return
-        try:
-            await asyncio.gather(loop.run(stop), rules.follow(stop))
-        finally:
-            await producer.stop()
-
+        before_consuming=rules.wait_loaded,
+        beside=[rules.follow],
+    )
     try:
-        await asyncio.gather(serve(app, settings.http_host, settings.port(NAME), stop), work())
+        await run_stage(settings, stop, producer, stage)
     finally:
         await client.aclose()
 

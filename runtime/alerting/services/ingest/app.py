@@ -29,7 +29,6 @@ from alerting.services.ingest.models import (
 )
 from alerting.services.ingest.publish import REJECTED, AlertPublisher, KafkaUnavailable
 from alerting.services.rule_service import problems
-from alerting.services.rule_service.app import _http_error as http_error
 from alerting.services.rule_service.auth import Authenticator, Principal
 from alerting.services.rule_service.operation import read_body
 from alerting.services.rule_service.problems import ApiError
@@ -127,4 +126,4 @@ def create_app(
         web.route("DELETE", JOBS + "/{job_id}", ingest.cancel_job, auth),
         *health_routes(checks),
     ]
-    return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    return Starlette(routes=routes, exception_handlers={HTTPException: problems.route_error})

@@ -19,7 +19,6 @@ from starlette.routing import Route
 from alerting.http import ReadinessCheck, health_routes
 from alerting.services.metrics.sampler import Sampler
 from alerting.services.rule_service import problems
-from alerting.services.rule_service.app import _http_error as route_error
 from alerting.services.rule_service.auth import Authenticator, require_admin
 from alerting.services.rule_service.problems import ApiError
 
@@ -46,4 +45,4 @@ def create_app(
         return JSONResponse({**report.body, "sample_age_s": age})
 
     routes = [Route("/api/v1/pipeline", pipeline, methods=["GET"]), *health_routes(checks)]
-    return Starlette(routes=routes, exception_handlers={HTTPException: route_error})
+    return Starlette(routes=routes, exception_handlers={HTTPException: problems.route_error})

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -42,18 +41,10 @@ def _openapi_route(deps: Deps) -> Route:
     return Route(op.path, endpoint(op, deps), methods=["GET"])
 
 
-async def _http_error(_: Request, exc: Exception) -> Response:
-    """Unknown paths (404) and methods (405) answer problem+json like everything else."""
-    status = exc.status_code if isinstance(exc, HTTPException) else 500
-    headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
-    detail = "no such route" if status == 404 else "method not allowed on this route"
-    return problems.render(problems.ApiError(status, detail, headers=headers))
-
-
 def create_app(deps: Deps, checks: Mapping[str, ReadinessCheck]) -> Starlette:
     routes: list[BaseRoute] = [
         Route(op.path, endpoint(op, deps), methods=[op.method]) for op in OPERATIONS
     ]
     routes.append(_openapi_route(deps))
     routes += health_routes(checks)
-    return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+    return Starlette(routes=routes, exception_handlers={HTTPException: problems.route_error})

@@ -13,6 +13,8 @@ from http import HTTPStatus
 from typing import Any
 
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import Response
 
 PROBLEM_JSON = "application/problem+json"
@@ -99,3 +101,11 @@ def render(error: ApiError) -> Response:
 
 def internal_error() -> Response:
     return render(ApiError(500, "internal error; see the service log", kind="internal-error"))
+
+
+async def route_error(_: Request, exc: Exception) -> Response:
+    """Unknown paths (404) and methods (405) answer problem+json like everything else."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
+    detail = "no such route" if status == 404 else "method not allowed on this route"
+    return render(ApiError(status, detail, headers=headers))

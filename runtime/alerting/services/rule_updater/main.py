@@ -9,13 +9,13 @@ import logging
 from alerting import codec, config
 from alerting.adapters import postgres
 from alerting.adapters import redis as redis_adapter
-from alerting.adapters.kafka import BatchProducer, ConsumeLoop
+from alerting.adapters.kafka import BatchProducer
 from alerting.aio import retry_until_stopped, sleep_unless
 from alerting.config import Settings
-from alerting.http import health_app, serve
 from alerting.runner import run_service
 from alerting.services.rule_updater.store import SnapshotStore
 from alerting.services.rule_updater.updater import SnapshotUpdater
+from alerting.services.stage import Stage, connect_pool, run_stage
 
 log = logging.getLogger("alerting.rule_updater")
 NAME = "rule-updater"
@@ -48,48 +48,38 @@ async def _reconcile_periodically(
 
 
 async def main(settings: Settings, stop: asyncio.Event) -> None:
-    pool = await postgres.create_pool(settings)
+    pool = await connect_pool(settings, stop)
+    if pool is None:
+        return
     client = redis_adapter.create_client(settings)
     keys = redis_adapter.keys(settings)
     updater = SnapshotUpdater(pool, SnapshotStore(client, keys), keys)
-    producer = BatchProducer(settings.kafka)  # for the dead-letter topic
-    loop = ConsumeLoop(
-        kafka=settings.kafka,
-        topics=[settings.topics.rule_changed],
-        group_id=settings.group_id(NAME),
-        decode=codec.decode_rule_change,
-        handle=updater.handle,
-        producer=producer,
-        service=NAME,
-    )
 
     async def redis_ping() -> None:
         await client.ping()
 
-    app = health_app(
-        {
+    async def first_reconcile(stop: asyncio.Event) -> bool:
+        return await retry_until_stopped(updater.reconcile, stop, "initial reconcile")
+
+    async def reconcile_periodically(stop: asyncio.Event) -> None:
+        await _reconcile_periodically(updater, settings.reconcile_interval_s, stop)
+
+    stage = Stage(
+        name=NAME,
+        topic=settings.topics.rule_changed,
+        decode=codec.decode_rule_change,
+        handle=updater.handle,
+        checks={
             "postgres": postgres.readiness(pool),
             "redis": redis_ping,
-            "kafka": loop.check,
             "snapshot": updater.check,
-        }
+        },
+        before_consuming=first_reconcile,
+        beside=[reconcile_periodically],
     )
-
-    async def work() -> None:
-        if not await retry_until_stopped(updater.reconcile, stop, "initial reconcile"):
-            return
-        if not await retry_until_stopped(producer.start, stop, "Kafka producer"):
-            return
-        try:
-            await asyncio.gather(
-                loop.run(stop),
-                _reconcile_periodically(updater, settings.reconcile_interval_s, stop),
-            )
-        finally:
-            await producer.stop()
-
     try:
-        await asyncio.gather(serve(app, settings.http_host, settings.port(NAME), stop), work())
+        # The producer only writes dead letters here.
+        await run_stage(settings, stop, BatchProducer(settings.kafka), stage)
     finally:
         await client.aclose()
         await pool.close()

@@ -11,14 +11,14 @@ import uuid
 
 from alerting import codec, config
 from alerting.adapters import postgres
-from alerting.adapters.kafka import BatchProducer, ConsumeLoop
-from alerting.aio import retry_until_stopped, sleep_unless
+from alerting.adapters.kafka import BatchProducer
+from alerting.aio import sleep_unless
 from alerting.config import Settings
-from alerting.http import health_app, serve
 from alerting.runner import run_service
 from alerting.services.sender.channels import Channels, UrlGuard, http_client
 from alerting.services.sender.smtp import SmtpPool
 from alerting.services.sender.worker import Worker
+from alerting.services.stage import Stage, connect_pool, run_stage
 
 log = logging.getLogger("alerting.sender")
 NAME = "sender"
@@ -58,44 +58,30 @@ async def poll(worker: Worker, batch_size: int, interval_s: float, stop: asyncio
 
 
 async def main(settings: Settings, stop: asyncio.Event) -> None:
-    pool = await postgres.create_pool(settings)
+    pool = await connect_pool(settings, stop)
+    if pool is None:
+        return
     http = http_client(settings)
     smtp = SmtpPool(settings.smtp, settings.sender.smtp_pool_size, settings.sender.smtp_timeout_s)
     channels = Channels(settings, http, smtp, UrlGuard(settings.allow_private_urls))
     worker = Worker(pool, channels, settings.sender, instance_id())
-    producer = BatchProducer(settings.kafka)  # for the dead-letter topic
-    loop = ConsumeLoop(
-        kafka=settings.kafka,
-        topics=[settings.topics.notifications_ready],
-        group_id=settings.group_id(NAME),
+    interval_s = settings.sender.poll_interval_ms / 1000
+
+    async def poll_due(stop: asyncio.Event) -> None:
+        await poll(worker, settings.kafka.batch_size, interval_s, stop)
+
+    stage = Stage(
+        name=NAME,
+        topic=settings.topics.notifications_ready,
         decode=codec.decode_notification_ready,
         handle=worker.handle_ready,
-        producer=producer,
-        service=NAME,
+        checks={"postgres": postgres.readiness(pool)},
+        beside=[poll_due],
     )
-    app = health_app(
-        {"postgres": postgres.readiness(pool), "kafka": loop.check, "producer": producer.check}
-    )
-
-    async def work() -> None:
-        if not await retry_until_stopped(producer.start, stop, "Kafka producer"):
-            return
-        try:
-            await asyncio.gather(
-                loop.run(stop),
-                poll(
-                    worker,
-                    settings.kafka.batch_size,
-                    settings.sender.poll_interval_ms / 1000,
-                    stop,
-                ),
-            )
-        finally:
-            await producer.stop()
-
     log.info("sender %s starting", worker.owner)
     try:
-        await asyncio.gather(serve(app, settings.http_host, settings.port(NAME), stop), work())
+        # The producer only writes dead letters here.
+        await run_stage(settings, stop, BatchProducer(settings.kafka), stage)
     finally:
         await http.aclose()
         await smtp.close()
