@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -19,17 +17,6 @@ pytestmark = pytest.mark.e2e
 
 ALERTS = 5_000
 BATCH = 500
-
-
-@pytest.fixture
-async def pipeline(
-    base_env: dict[str, str], unique: str, own_database: str, tmp_path: Path
-) -> AsyncIterator[Pipeline]:
-    p = Pipeline(base_env, unique, own_database, tmp_path)
-    try:
-        yield p
-    finally:
-        await p.close()
 
 
 def alerts(unique: str) -> list[dict[str, object]]:

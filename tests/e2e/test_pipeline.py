@@ -4,9 +4,6 @@ the local webhook and SMTP sinks."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
 import pytest
 
@@ -14,17 +11,6 @@ from tests.e2e.pipeline import Pipeline, signature_verifies
 from tests.pipeline_support import eventually
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-async def pipeline(
-    base_env: dict[str, str], unique: str, own_database: str, tmp_path: Path
-) -> AsyncIterator[Pipeline]:
-    p = Pipeline(base_env, unique, own_database, tmp_path)
-    try:
-        yield p
-    finally:
-        await p.close()
 
 
 def processed(metrics_text: str, topic: str) -> float:
