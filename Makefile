@@ -6,7 +6,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 STAMP := .venv/.synced
 
-.PHONY: help install dev test lint typecheck unit infra integration proto readme bench-snapshot fmt clean fuzz
+.PHONY: help install dev test lint typecheck unit infra integration proto readme bench-snapshot fmt clean fuzz bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -69,3 +69,6 @@ fmt: $(STAMP) ## format and autofix
 
 clean: ## remove the virtualenv and local dev data
 	rm -rf .venv .dev .mypy_cache .ruff_cache
+
+bench: $(STAMP) ## measure each stage's throughput and end-to-end latency (ARGS=--quick)
+	$(PY) -m alerting bench $(ARGS)

@@ -73,6 +73,9 @@ COMMANDS: tuple[Command, ...] = (
         "alerting.services.metrics.main",
         "pipeline overview: throughput, consumer lag, notification states",
     ),
+    Command(
+        "bench", "alerting.bench.main", "measure each stage's throughput and end-to-end latency"
+    ),
 )
 
 # The platform's long-running services (DESIGN section 3). Deployment descriptions

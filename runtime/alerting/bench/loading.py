@@ -1,0 +1,117 @@
+"""Putting a case's starting state in place without going through the APIs.
+
+Rules go straight into Postgres (one statement per table and chunk) and into the Redis
+snapshot through the rule-updater's own store and snapshot code, so 100,000 rules load
+in seconds; messages are produced in large acknowledged batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from alerting import codec
+from alerting.adapters import redis as redis_adapter
+from alerting.adapters.kafka import BatchProducer, OutMessage, ensure_topics
+from alerting.commands.topics import all_topics
+from alerting.config import Settings
+from alerting.domain.model import Alert, AlertMatch, Rule
+from alerting.services.aggregator import store
+from alerting.services.aggregator.store import Pending
+from alerting.services.rule_updater.snapshot import SnapshotState
+from alerting.services.rule_updater.store import SnapshotStore
+
+CHUNK = 20_000
+
+INSERT_CLIENTS = """
+INSERT INTO clients (client_id, name) SELECT c, c FROM unnest($1::text[]) AS c
+ON CONFLICT DO NOTHING
+"""
+INSERT_RULES = """
+INSERT INTO rules (rule_id, client_id, severity, source, name)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
+"""
+INSERT_ENDPOINTS = """
+INSERT INTO endpoints (endpoint_id, rule_id, type, value, signing_secret)
+SELECT gen_random_uuid(), r, $2, $3, CASE WHEN $2 = 'webhook' THEN md5(random()::text) END
+FROM unnest($1::uuid[]) AS r
+"""
+
+
+async def create_topics(settings: Settings) -> None:
+    await asyncio.wait_for(ensure_topics(settings.kafka, all_topics(settings)), 60)
+
+
+async def write_snapshot(settings: Settings, rules: Sequence[Rule]) -> int:
+    """The rules as the Redis snapshot the evaluator warms up from; the version written."""
+    client = redis_adapter.create_client(settings)
+    try:
+        snapshot = SnapshotStore(client, redis_adapter.keys(settings))
+
+        async def rebuild(_pipe: Any, version: int) -> bytes:
+            return SnapshotState.of(version, rules).serialize(version + 1)
+
+        version = await snapshot.update(rebuild)
+        assert version is not None
+        return version
+    finally:
+        await client.aclose()
+
+
+async def delete_keys(settings: Settings) -> None:
+    client = redis_adapter.create_client(settings)
+    try:
+        keys = redis_adapter.keys(settings)
+        await client.delete(keys.snapshot, keys.version)
+    finally:
+        await client.aclose()
+
+
+async def insert_rules(
+    pool: asyncpg.Pool[Any], rules: Sequence[Rule], kind: str, value: str
+) -> None:
+    """Clients, rules and one endpoint per rule (``kind`` webhook or email, at ``value``)."""
+    async with pool.acquire() as conn, conn.transaction():
+        await _insert_rules(conn, rules, kind, value)
+
+
+async def _insert_rules(conn: Any, rules: Sequence[Rule], kind: str, value: str) -> None:
+    await conn.execute(INSERT_CLIENTS, sorted({r.client_id for r in rules}))
+    for i in range(0, len(rules), CHUNK):
+        chunk = rules[i : i + CHUNK]
+        await conn.execute(
+            INSERT_RULES,
+            [r.rule_id for r in chunk],
+            [r.client_id for r in chunk],
+            [r.severity for r in chunk],
+            [r.source for r in chunk],
+            [r.name for r in chunk],
+        )
+        await conn.execute(INSERT_ENDPOINTS, [r.rule_id for r in chunk], kind, value)
+
+
+async def insert_notifications(
+    pool: asyncpg.Pool[Any], matches: Sequence[AlertMatch]
+) -> list[Pending]:
+    """PENDING notifications written by the aggregator's own statement."""
+    pending: list[Pending] = []
+    for i in range(0, len(matches), CHUNK):
+        pending += await store.upsert(pool, matches[i : i + CHUNK])
+    return pending
+
+
+async def produce(settings: Settings, messages: Sequence[OutMessage]) -> None:
+    producer = BatchProducer(settings.kafka)
+    await producer.start()
+    try:
+        for i in range(0, len(messages), CHUNK):
+            await producer.send_batch(messages[i : i + CHUNK])
+    finally:
+        await producer.stop()
+
+
+def alert_messages(topic: str, alerts: Sequence[Alert]) -> list[OutMessage]:
+    return [OutMessage(topic, a.alert_id.encode(), codec.encode_alert(a)) for a in alerts]

@@ -1,0 +1,107 @@
+"""`alerting bench`: measure each stage alone and the pipeline end to end.
+
+Steps, each with one progress line: in-process matching; the evaluator, aggregator and
+sender each started alone on pre-loaded input; then every data-plane service together
+at a fixed offered rate (latency) and as fast as ingest takes alerts (throughput). It
+prints a table and writes bench/results/<timestamp>.json; every process and server it
+started is stopped at the end, also on Ctrl-C, and its database is dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from alerting import config
+from alerting.aio import one_line
+from alerting.bench import aggregator, e2e, evaluator, matching, results, sender, sinks
+from alerting.bench.environment import BenchEnv, prepare
+from alerting.bench.plan import FULL, QUICK, Plan
+from alerting.bench.processes import BenchError, Processes
+from alerting.config import ConfigError
+from alerting.dev import infra
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--quick", action="store_true", help="small sizes: finishes in under 2 minutes")
+    add("--scale", type=float, default=1.0, help="multiply message counts and durations (1)")
+    add("--rate", type=float, help="alerts/s offered for the latency phase (1000)")
+    add("--out", type=Path, default=Path("bench/results"), help="results directory")
+    add("--data-dir", type=Path, default=Path(".dev/bench"), help="private servers' data")
+    parser.epilog = (
+        "Uses Postgres, Redis and Kafka where they answer at the configured addresses\n"
+        "(private ones otherwise), in a database, topics and Redis keys of its own.\n\n"
+        + config.describe(
+            ("ALERTING_KAFKA_BOOTSTRAP", "ALERTING_POSTGRES_DSN", "ALERTING_REDIS_URL")
+        )
+    )
+
+
+async def _stages(bench: BenchEnv, plan: Plan, progress: infra.Progress) -> dict[str, Any]:
+    stages: dict[str, Any] = {"matching": matching.measure(plan, progress)}
+    stages["evaluator"] = await evaluator.measure(bench, plan, progress)
+    stages["aggregator"] = await aggregator.measure(bench, plan, progress)
+    procs = Processes(bench.run_id, "sinks")
+    try:
+        outside = await sinks.start(procs, bench.env)
+        await procs.wait_ready()
+        stages["sender"] = await sender.measure(bench, plan, outside, progress)
+        end_to_end = await e2e.measure(bench, plan, outside, progress)
+    finally:
+        await procs.stop()
+    stages["e2e"] = [end_to_end["latency"], end_to_end["max"]]
+    return stages
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.scale <= 0 or (args.rate is not None and args.rate <= 0):
+        print("alerting bench: --scale and --rate must be positive", file=sys.stderr)
+        return 2
+    plan = (QUICK if args.quick else FULL).scaled(args.scale)
+    if args.rate is not None:
+        plan = dataclasses.replace(plan, e2e_rate=args.rate)
+    progress = infra.Progress()
+    began, stamp = time.monotonic(), dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        bench = prepare(dict(os.environ), args.data_dir.resolve(), progress)
+    except (infra.InfraError, ConfigError, OSError, psycopg.Error) as exc:
+        print(f"alerting bench: {exc}", file=sys.stderr)
+        return 1
+    try:
+        stages = asyncio.run(_stages(bench, plan, progress))
+    except KeyboardInterrupt:
+        print("alerting bench: interrupted", file=sys.stderr)
+        return 130
+    except BenchError as exc:
+        print(f"alerting bench: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a server failed mid-run: one line, not a traceback
+        print(f"alerting bench: {type(exc).__name__}: {one_line(exc)}", file=sys.stderr)
+        return 1
+    finally:
+        bench.close(progress)
+    document = results.assemble(
+        stages,
+        {
+            "mode": plan.mode,
+            "started_at": stamp,
+            "duration_s": round(time.monotonic() - began, 1),
+            "machine": results.machine(),
+            "plan": dataclasses.asdict(plan),
+            "settings": results.settings_used(bench.env),
+        },
+    )
+    print(results.table(document))
+    path = results.write(document, args.out, stamp)
+    print(f"wrote {path} ({document['duration_s']:.0f}s)")
+    return 0

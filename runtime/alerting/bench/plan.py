@@ -1,0 +1,96 @@
+"""How big each step of a run is: the full run, `--quick`, and `--scale` for tests."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from alerting.bench.ruleset import RuleSetSpec
+
+
+@dataclass(frozen=True)
+class Plan:
+    mode: str
+    # rule counts x fan-outs, in-process and through the evaluator process
+    matching_rules: tuple[int, ...]
+    evaluator_rules: tuple[int, ...]
+    fanouts: tuple[int, ...]
+    rules_per_client: int
+    wildcard_share: float
+    matching_alerts: int
+    # AlertNew messages per evaluator case is this divided by the fan-out, so each case
+    # produces about the same number of AlertMatched messages
+    evaluator_matches: int
+    aggregator_matches: int
+    sender_webhooks: int
+    sender_emails: int
+    sender_clients: int
+    e2e_rules: int
+    e2e_rate: float  # alerts/s offered for the latency phase
+    e2e_latency_s: float
+    e2e_max_s: float  # seconds of posting as fast as ingest takes it
+
+    def spec(self, rules: int, fanout: int) -> RuleSetSpec:
+        clients = max(fanout, rules // self.rules_per_client)
+        return RuleSetSpec(
+            clients=clients,
+            rules_per_client=max(1, rules // clients),
+            fanout=fanout,
+            wildcard_share=self.wildcard_share,
+        )
+
+    def scaled(self, factor: float) -> Plan:
+        """Message counts and durations times ``factor`` (rule counts unchanged)."""
+        if factor == 1:
+            return self
+
+        def n(value: int, least: int = 20) -> int:
+            return max(least, int(value * factor))
+
+        return dataclasses.replace(
+            self,
+            matching_alerts=n(self.matching_alerts, 1000),
+            evaluator_matches=n(self.evaluator_matches),
+            aggregator_matches=n(self.aggregator_matches),
+            sender_webhooks=n(self.sender_webhooks),
+            sender_emails=n(self.sender_emails),
+            e2e_latency_s=max(1.0, self.e2e_latency_s * factor),
+            e2e_max_s=max(1.0, self.e2e_max_s * factor),
+        )
+
+
+FULL = Plan(
+    mode="full",
+    matching_rules=(10_000, 100_000),
+    evaluator_rules=(10_000, 100_000),
+    fanouts=(1, 10),
+    rules_per_client=10,
+    wildcard_share=0.1,
+    matching_alerts=200_000,
+    evaluator_matches=50_000,
+    aggregator_matches=30_000,
+    sender_webhooks=10_000,
+    sender_emails=2_000,
+    sender_clients=100,
+    e2e_rules=10_000,
+    e2e_rate=1000.0,
+    e2e_latency_s=20.0,
+    e2e_max_s=15.0,
+)
+
+QUICK = dataclasses.replace(
+    FULL,
+    mode="quick",
+    matching_rules=(10_000,),
+    evaluator_rules=(10_000,),
+    fanouts=(1,),
+    matching_alerts=50_000,
+    evaluator_matches=10_000,
+    aggregator_matches=5_000,
+    sender_webhooks=2_000,
+    sender_emails=300,
+    sender_clients=20,
+    e2e_rules=1_000,
+    e2e_latency_s=6.0,
+    e2e_max_s=5.0,
+)

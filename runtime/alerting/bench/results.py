@@ -1,0 +1,119 @@
+"""The result document: headline figures, per-case detail, the machine and settings.
+
+The headline keys are what runs are compared on (issue 5); every other field is
+detail. Building and checking the document is pure; only ``write`` touches disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from alerting.config import SETTINGS
+
+HEADLINE_KEYS = (
+    "matching_alerts_per_s",
+    "evaluator_alerts_per_s",
+    "aggregator_notifications_per_s",
+    "sender_webhooks_per_s",
+    "sender_emails_per_s",
+    "e2e_alerts_per_s",
+    "e2e_notifications_per_s",
+    "e2e_p50_ms",
+    "e2e_p95_ms",
+    "e2e_p99_ms",
+    "e2e_offered_rate",
+)
+_SECRETS = {s.env for s in SETTINGS if s.secret}
+
+
+def headline_case(cases: Iterable[Mapping[str, Any]]) -> Mapping[str, Any]:
+    """The case a stage is reported by: the most rules at fan-out 1 (the issue's target)."""
+    ordered = sorted(cases, key=lambda c: (c["fanout"] != 1, -c["rules"]))
+    if not ordered:
+        raise ValueError("no cases measured")
+    return ordered[0]
+
+
+def missing_keys(document: Mapping[str, Any]) -> list[str]:
+    """Headline keys absent or not a positive number (an empty list: the document is whole)."""
+    return [
+        key
+        for key in HEADLINE_KEYS
+        if not isinstance(document.get(key), int | float)
+        or isinstance(document.get(key), bool)
+        or not document[key] > 0
+    ]
+
+
+def cpu_model(cpuinfo: str) -> str:
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("model name", "Model", "Hardware"):
+            return value.strip()
+    return platform.processor() or "unknown"
+
+
+def machine() -> dict[str, Any]:
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        cpuinfo = ""
+    return {
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "cpu_model": cpu_model(cpuinfo),
+        "system": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+    }
+
+
+def settings_used(env: Mapping[str, str]) -> dict[str, str]:
+    """Every ALERTING_* variable the services ran with, secrets left out."""
+    return {k: v for k, v in sorted(env.items()) if k.startswith("ALERTING_") and k not in _SECRETS}
+
+
+def table(document: Mapping[str, Any]) -> str:
+    rows = [("stage", "case", "figure")]
+    for stage, cases in document.get("stages", {}).items():
+        for case in cases:
+            rows.append((stage, case["case"], case["figure"]))
+    width = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = ["  ".join(cell.ljust(width[i]) for i, cell in enumerate(r)) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in width))
+    return "\n".join(lines)
+
+
+def write(document: Mapping[str, Any], directory: Path, stamp: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{stamp}.json"
+    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def assemble(
+    stages: Mapping[str, list[dict[str, Any]]], detail: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The document: headline figures derived from the stages' cases, then the detail."""
+    by_channel = {c.get("channel"): c for c in stages["sender"]}
+    latency, fastest = stages["e2e"]
+    ms = latency["latency_ms"]
+    return {
+        "matching_alerts_per_s": headline_case(stages["matching"])["per_s"],
+        "evaluator_alerts_per_s": headline_case(stages["evaluator"])["per_s"],
+        "aggregator_notifications_per_s": stages["aggregator"][0]["per_s"],
+        "sender_webhooks_per_s": by_channel["webhook"]["per_s"],
+        "sender_emails_per_s": by_channel["email"]["per_s"],
+        "e2e_alerts_per_s": fastest["per_s"],
+        "e2e_notifications_per_s": round(fastest["notifications_per_s"], 1),
+        "e2e_p50_ms": round(ms["p50_ms"], 1),
+        "e2e_p95_ms": round(ms["p95_ms"], 1),
+        "e2e_p99_ms": round(ms["p99_ms"], 1),
+        "e2e_offered_rate": latency["offered_rate"],
+        "stages": dict(stages),
+        **detail,
+    }

@@ -1,0 +1,96 @@
+"""The sender alone: PENDING notifications and their NotificationReady messages in
+place, timed until all are SENT to the webhook sink, then the same for emails to the
+SMTP sink. The endpoint rate limit is lifted for the run (environment.CHILD_DEFAULTS)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import asyncpg
+
+from alerting import codec, config
+from alerting.adapters.kafka import OutMessage
+from alerting.bench import loading
+from alerting.bench.cases import case
+from alerting.bench.environment import BenchEnv
+from alerting.bench.plan import Plan
+from alerting.bench.probes import time_until
+from alerting.bench.processes import Processes
+from alerting.bench.ruleset import RuleSetSpec, rules
+from alerting.bench.sinks import Sinks
+from alerting.config import Settings
+from alerting.dev.infra import Progress
+from alerting.domain.model import Alert, AlertMatch, NotificationReady, Severity
+
+SENT = "SELECT count(*) FROM notifications WHERE status = 'SENT' AND alert_id LIKE $1"
+
+
+async def _prepare(
+    settings: Settings,
+    pool: asyncpg.Pool[Any],
+    kind: str,
+    value: str,
+    n: int,
+    clients: int,
+    seed: int,
+) -> str:
+    """n notifications of ``clients`` clients whose one rule has one ``kind`` endpoint,
+    announced on the ready topic; the alert id prefix that finds them."""
+    prefix = f"snd-{kind}-"
+    spec = RuleSetSpec(clients=clients, rules_per_client=1, wildcard_share=0)
+    rule_set = rules(spec, seed=seed, clients_prefix=f"{kind}-c")
+    await loading.insert_rules(pool, rule_set, kind, value)
+    now = int(time.time())
+    matches = [
+        AlertMatch(
+            Alert(f"{prefix}{i}", Severity.HIGH, "bench", "sender", now), r.client_id, (r.rule_id,)
+        )
+        for i in range(n)
+        for r in (rule_set[i % clients],)
+    ]
+    pending = await loading.insert_notifications(pool, matches)
+    topic = settings.topics.notifications_ready
+    ready = [NotificationReady(p.notification_id, p.client_id, p.alert_id) for p in pending]
+    await loading.produce(
+        settings,
+        [
+            OutMessage(topic, r.client_id.encode(), codec.encode_notification_ready(r))
+            for r in ready
+        ],
+    )
+    return prefix
+
+
+async def measure(
+    bench: BenchEnv, plan: Plan, sinks: Sinks, progress: Progress
+) -> list[dict[str, Any]]:
+    env = {**bench.scope("snd"), **sinks.env()}
+    settings = config.load(env)
+    await loading.create_topics(settings)
+    pool = await asyncpg.create_pool(settings.postgres_dsn, min_size=1, max_size=2)
+    out = []
+    try:
+        cases = (
+            ("webhook", sinks.hook("bench-sender"), plan.sender_webhooks, 11),
+            ("email", "bench@example.com", plan.sender_emails, 12),
+        )
+        for kind, value, n, seed in cases:
+            prefix = await _prepare(settings, pool, kind, value, n, plan.sender_clients, seed)
+            progress(f"sender: {n:,} {kind} notifications waiting; starting a sender")
+
+            async def sent(prefix: str = prefix) -> int:
+                count: int = await pool.fetchval(SENT, prefix + "%")
+                return count
+
+            procs = Processes(bench.run_id, f"snd-{kind}")
+            try:
+                await procs.start("sender", env)
+                took = await time_until(sent, n, 300, f"sender {kind}s", procs)
+            finally:
+                await procs.stop()
+            out.append(case(f"{n:,} {kind}s", f"{kind}s", took, channel=kind))
+            progress(f"sender, {kind}s: {out[-1]['figure']}")
+    finally:
+        await pool.close()
+    return out
