@@ -49,13 +49,20 @@ class Run:
         self.settings = config.load(bench.scope("e2e"))
 
     async def phase(
-        self, name: str, seconds: float, rate: float | None, pool: asyncpg.Pool[Any]
+        self,
+        name: str,
+        seconds: float,
+        rate: float | None,
+        pool: asyncpg.Pool[Any],
+        limit: int | None = None,
     ) -> tuple[poster.Posted, list[dict[str, Any]], dict[str, int]]:
         """Post, wait until every accepted alert is SENT or FAILED; what the sink
         received, and the failures by reason (the sender gives up under overload)."""
         await self.sinks.clear()
         prefix = f"e2e-{name}-"
         batch = 500 if rate is None else max(1, min(500, int(rate / 20)))
+        if limit is not None:
+            batch = min(batch, limit)
         posted = await poster.post(
             self.procs.urls["ingest"],
             self.settings.require_admin_token(),
@@ -64,6 +71,7 @@ class Run:
             seconds,
             rate,
             batch,
+            limit,
         )
 
         async def finished() -> int:
@@ -104,7 +112,9 @@ async def measure(bench: BenchEnv, plan: Plan, sinks: Sinks, progress: Progress)
             f" p95 {latency.p95_ms:,.0f} ms, p99 {latency.p99_ms:,.0f} ms"
         )
         progress(f"end to end: posting as fast as ingest takes it for {plan.e2e_max_s:g}s")
-        fast, items, failed = await run.phase("max", plan.e2e_max_s, None, pool)
+        fast, items, failed = await run.phase(
+            "max", plan.e2e_max_s, None, pool, plan.e2e_max_alerts
+        )
         took = Throughput(len(items), max(i["received_at"] for i in items) - fast.started_at)
         progress(
             f"end to end, max: {took.per_s:,.0f} alerts/s delivered"

@@ -14,6 +14,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -48,6 +49,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 async def _stages(bench: BenchEnv, plan: Plan, progress: infra.Progress) -> dict[str, Any]:
+    # SIGTERM cancels the run like Ctrl-C does, so its finally blocks stop the children
+    # (asyncio only handles SIGINT, and not at all when started in the background).
+    task = asyncio.current_task()
+    assert task is not None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
     stages: dict[str, Any] = {"matching": matching.measure(plan, progress)}
     stages["evaluator"] = await evaluator.measure(bench, plan, progress)
     stages["aggregator"] = await aggregator.measure(bench, plan, progress)
@@ -79,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     try:
         stages = asyncio.run(_stages(bench, plan, progress))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         print("alerting bench: interrupted", file=sys.stderr)
         return 130
     except BenchError as exc:

@@ -29,6 +29,7 @@ class Plan:
     e2e_rate: float  # alerts/s offered for the latency phase
     e2e_latency_s: float
     e2e_max_s: float  # seconds of posting as fast as ingest takes it
+    e2e_max_alerts: int  # ... but no more than this many alerts (the backlog must drain)
 
     def spec(self, rules: int, fanout: int) -> RuleSetSpec:
         clients = max(fanout, rules // self.rules_per_client)
@@ -56,6 +57,7 @@ class Plan:
             sender_emails=n(self.sender_emails),
             e2e_latency_s=max(1.0, self.e2e_latency_s * factor),
             e2e_max_s=max(1.0, self.e2e_max_s * factor),
+            e2e_max_alerts=n(self.e2e_max_alerts, 100),
         )
 
 
@@ -76,6 +78,7 @@ FULL = Plan(
     e2e_rate=1000.0,
     e2e_latency_s=20.0,
     e2e_max_s=15.0,
+    e2e_max_alerts=30_000,
 )
 
 QUICK = dataclasses.replace(
@@ -93,4 +96,5 @@ QUICK = dataclasses.replace(
     e2e_rules=1_000,
     e2e_latency_s=6.0,
     e2e_max_s=5.0,
+    e2e_max_alerts=5_000,
 )

@@ -52,10 +52,12 @@ async def post(
     seconds: float,
     rate: float | None,
     batch: int,
+    limit: int | None = None,
     in_flight: int = 8,
 ) -> Posted:
-    """Post for ``seconds``: at ``rate`` alerts/s, or unpaced when ``rate`` is None
-    (``in_flight`` requests at a time either way). Ids are ``<prefix><batch>-<n>``."""
+    """Post for ``seconds`` (and at most ``limit`` alerts): at ``rate`` alerts/s, or
+    unpaced when ``rate`` is None, ``in_flight`` requests at a time either way.
+    Ids are ``<prefix><batch>-<n>``."""
     posted = Posted()
     slots = asyncio.Semaphore(in_flight)
     tasks: list[asyncio.Task[None]] = []
@@ -73,7 +75,7 @@ async def post(
             posted.accepted += len(payload["alerts"])
 
         k = 0
-        while time.monotonic() - began < seconds:
+        while time.monotonic() - began < seconds and (limit is None or k * batch < limit):
             if rate is not None:
                 delay = began + k * batch / rate - time.monotonic()
                 if delay > 0:
