@@ -8,9 +8,7 @@ there are ten rules or a million.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
-from itertools import product
+from collections.abc import Iterable, Mapping
 
 from alerting.domain.model import WILDCARD, Alert, AlertMatch, Rule
 
@@ -19,23 +17,51 @@ Key = tuple[str, str, str]
 
 class RuleIndex:
     def __init__(self, rules: Iterable[Rule] = ()) -> None:
-        buckets: defaultdict[Key, list[Rule]] = defaultdict(list)
+        # key -> client -> that client's rule ids under the key, sorted once here so the
+        # common case (one key matches) answers without building anything per alert.
+        grouped: dict[Key, dict[str, list[str]]] = {}
         for rule in rules:
-            buckets[(rule.severity, rule.source, rule.name)].append(rule)
-        self._buckets: dict[Key, tuple[Rule, ...]] = {k: tuple(v) for k, v in buckets.items()}
-        self._size = sum(len(v) for v in self._buckets.values())
+            key = (rule.severity, rule.source, rule.name)
+            grouped.setdefault(key, {}).setdefault(rule.client_id, []).append(rule.rule_id)
+        self._buckets: dict[Key, dict[str, tuple[str, ...]]] = {
+            key: {client: tuple(sorted(set(ids))) for client, ids in clients.items()}
+            for key, clients in grouped.items()
+        }
+        self._size = sum(len(ids) for c in self._buckets.values() for ids in c.values())
 
     def __len__(self) -> int:
         return self._size
 
-    def match(self, severity: str, source: str, name: str) -> dict[str, tuple[str, ...]]:
-        """Every client with a matching rule, mapped to all its matching rule ids (sorted)."""
-        found: defaultdict[str, list[str]] = defaultdict(list)
+    def match(self, severity: str, source: str, name: str) -> Mapping[str, tuple[str, ...]]:
+        """Every client with a matching rule, mapped to all its matching rule ids (sorted).
+
+        The result may be the index's own mapping: read it, do not change it.
+        """
         get = self._buckets.get
-        for key in product((severity, WILDCARD), (source, WILDCARD), (name, WILDCARD)):
-            for rule in get(key, ()):
-                found[rule.client_id].append(rule.rule_id)
-        return {client: tuple(sorted(set(ids))) for client, ids in found.items()}
+        w = WILDCARD
+        hits = [
+            bucket
+            for bucket in (
+                get((severity, source, name)),
+                get((severity, source, w)),
+                get((severity, w, name)),
+                get((severity, w, w)),
+                get((w, source, name)),
+                get((w, source, w)),
+                get((w, w, name)),
+                get((w, w, w)),
+            )
+            if bucket
+        ]
+        if len(hits) == 1:
+            return hits[0]
+        merged: dict[str, tuple[str, ...]] = {}
+        for bucket in hits:
+            for client, ids in bucket.items():
+                seen = merged.get(client)
+                # A rule sits under exactly one key, so ids from two keys never overlap.
+                merged[client] = ids if seen is None else tuple(sorted(seen + ids))
+        return merged
 
     def matches_for(self, alert: Alert) -> list[AlertMatch]:
         """One match per client, carrying all of that client's matching rules."""
