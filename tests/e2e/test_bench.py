@@ -24,12 +24,13 @@ def test_quick_bench_writes_every_figure_and_cleans_up(
     base_env: dict[str, str], tmp_path: Path
 ) -> None:
     out = tmp_path / "results"
+    argv = ["bench", "--quick", "--scale", "0.05", "--out", str(out)]
     done = subprocess.run(
-        [sys.executable, "-m", "alerting", "bench", "--quick", "--scale", "0.05", "--out", str(out)],
+        [sys.executable, "-m", "alerting", *argv],
         env={**os.environ, **base_env, "ALERTING_REDIS_KEY_PREFIX": "bench-test:"},
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=180,
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

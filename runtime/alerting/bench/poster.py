@@ -75,14 +75,18 @@ async def post(
             posted.accepted += len(payload["alerts"])
 
         k = 0
-        while time.monotonic() - began < seconds and (limit is None or k * batch < limit):
-            if rate is not None:
-                delay = began + k * batch / rate - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            await slots.acquire()
-            tasks.append(asyncio.create_task(send(body(spec, batch, f"{prefix}{k}-", seed=k))))
-            k += 1
-        await asyncio.gather(*tasks)
+        try:
+            while time.monotonic() - began < seconds and (limit is None or k * batch < limit):
+                if rate is not None:
+                    delay = began + k * batch / rate - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                await slots.acquire()
+                tasks.append(asyncio.create_task(send(body(spec, batch, f"{prefix}{k}-", seed=k))))
+                k += 1
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:  # interrupted: no request outlives the run
+                task.cancel()
     posted.seconds = time.monotonic() - began
     return posted
