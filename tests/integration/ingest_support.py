@@ -19,6 +19,7 @@ from alerting.domain import api_keys
 from alerting.domain.model import Alert
 from alerting.services.rule_service.repo import api_keys as key_repo
 from tests.kafka_helpers import make_topic, read_topic
+from tests.pipeline_support import eventually
 from tests.processes import ServiceProcess
 
 __all__ = ["admin_http", "ingest", "make_key", "posted", "wait_for_job"]
@@ -98,10 +99,10 @@ async def wait_for_job(
     http: httpx.AsyncClient, job_id: str, timeout: float = 60.0
 ) -> dict[str, Any]:
     """The job's status once it is no longer running."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    async def finished() -> dict[str, Any] | None:
         status: dict[str, Any] = (await http.get(f"/api/v1/loadgen/jobs/{job_id}")).json()
-        if status["state"] != "running":
-            return status
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"job {job_id} still running after {timeout}s")
+        return status if status["state"] != "running" else None
+
+    result: dict[str, Any] = await eventually(finished, timeout, f"job {job_id} finished")
+    return result

@@ -6,7 +6,6 @@ import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +17,7 @@ from alerting.codec import decode_snapshot
 from alerting.config import Settings, Topics
 from alerting.services.outbox_relay import OutboxRelay
 from tests.kafka_helpers import make_topic, read_topic
+from tests.pipeline_support import eventually, produce
 from tests.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
@@ -52,14 +52,6 @@ async def snapshot_rules(settings: Settings, prefix: str) -> tuple[int, set[str]
         return 0, set()
     snap = decode_snapshot(data)
     return snap.version, {r.rule_id for r in snap.rules}
-
-
-async def eventually(check: Any, timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("not reached in time")
-        await asyncio.sleep(0.1)
 
 
 async def test_outbox_events_reach_the_snapshot_and_poison_goes_to_dlq(
@@ -104,12 +96,7 @@ async def test_outbox_events_reach_the_snapshot_and_poison_goes_to_dlq(
 
         # A poison message and then a real change: the first is dead-lettered, the
         # second still applied.
-        poison = BatchProducer(settings.kafka)
-        await poison.start()
-        try:
-            await poison.send_batch([OutMessage(topic, b"bad", b"\x08\x96\x01garbage\xff")])
-        finally:
-            await poison.stop()
+        await produce(settings, [OutMessage(topic, b"bad", b"\x08\x96\x01garbage\xff")])
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute("UPDATE rules SET enabled = false WHERE rule_id = $1", rule_id)
             await conn.execute(
