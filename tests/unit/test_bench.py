@@ -3,10 +3,13 @@ the plan sizes and the result document's shape."""
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
 from alerting.bench import results
 from alerting.bench.e2e import latencies_ms
+from alerting.bench.main import stage_list
 from alerting.bench.plan import FULL, QUICK
 from alerting.bench.probes import throughput
 from alerting.bench.processes import BenchError
@@ -175,3 +178,22 @@ def test_cpu_model_and_settings_without_secrets() -> None:
         {"ALERTING_ADMIN_TOKEN": "secret-token-123456", "ALERTING_BATCH_SIZE": "500", "HOME": "/"}
     )
     assert used == {"ALERTING_BATCH_SIZE": "500"}
+
+
+def test_a_run_limited_to_some_stages_reports_their_headline_keys_only() -> None:
+    only_sender = {k: v for k, v in _stages().items() if k == "sender"}
+    document = results.assemble(only_sender, {})
+    assert document["sender_webhooks_per_s"] > 0
+    assert "e2e_p99_ms" not in document and "matching_alerts_per_s" not in document
+    assert set(results.missing_keys(document)) == set(results.HEADLINE_KEYS) - {
+        "sender_webhooks_per_s",
+        "sender_emails_per_s",
+    }
+
+
+def test_only_takes_known_stage_names_in_run_order() -> None:
+    assert stage_list("e2e, sender") == ("sender", "e2e")
+    with pytest.raises(argparse.ArgumentTypeError, match=r"unknown stage.*senders"):
+        stage_list("senders")
+    with pytest.raises(argparse.ArgumentTypeError, match="none given"):
+        stage_list(" , ")

@@ -31,12 +31,33 @@ from alerting.bench.processes import BenchError, Processes
 from alerting.config import ConfigError
 from alerting.dev import infra
 
+STAGES = ("matching", "evaluator", "aggregator", "sender", "e2e")
+
+
+def stage_list(text: str) -> tuple[str, ...]:
+    """``--only``'s value: known stage names, comma separated, kept in run order."""
+    names = {n.strip() for n in text.split(",") if n.strip()}
+    unknown = sorted(names - set(STAGES))
+    if unknown or not names:
+        given = ", ".join(unknown) or "(none given)"
+        raise argparse.ArgumentTypeError(
+            f"unknown stage(s) {given}; choose from {', '.join(STAGES)}"
+        )
+    return tuple(s for s in STAGES if s in names)
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--quick", action="store_true", help="small sizes: finishes in under 2 minutes")
     add("--scale", type=float, default=1.0, help="multiply message counts and durations (1)")
     add("--rate", type=float, help="alerts/s offered for the latency phase (1000)")
+    add(
+        "--only",
+        type=stage_list,
+        default=STAGES,
+        metavar="STAGES",
+        help=f"comma-separated stages to run, of {','.join(STAGES)} (all)",
+    )
     add("--out", type=Path, default=Path("bench/results"), help="results directory")
     add("--data-dir", type=Path, default=Path(".dev/bench"), help="private servers' data")
     parser.epilog = (
@@ -48,25 +69,35 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-async def _stages(bench: BenchEnv, plan: Plan, progress: infra.Progress) -> dict[str, Any]:
+async def _stages(
+    bench: BenchEnv, plan: Plan, only: tuple[str, ...], progress: infra.Progress
+) -> dict[str, Any]:
     # SIGTERM cancels the run like Ctrl-C does, so its finally blocks stop the children
     # (asyncio only handles SIGINT, and not at all when started in the background).
     task = asyncio.current_task()
     assert task is not None
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
-    stages: dict[str, Any] = {"matching": matching.measure(plan, progress)}
-    stages["evaluator"] = await evaluator.measure(bench, plan, progress)
-    stages["aggregator"] = await aggregator.measure(bench, plan, progress)
+    stages: dict[str, Any] = {}
+    if "matching" in only:
+        stages["matching"] = matching.measure(plan, progress)
+    if "evaluator" in only:
+        stages["evaluator"] = await evaluator.measure(bench, plan, progress)
+    if "aggregator" in only:
+        stages["aggregator"] = await aggregator.measure(bench, plan, progress)
+    if "sender" not in only and "e2e" not in only:
+        return stages
     procs = Processes(bench.run_id, "sinks")
     try:
         outside = await sinks.start(procs, bench.env)
         await procs.wait_ready()
-        stages["sender"] = await sender.measure(bench, plan, outside, progress)
-        end_to_end = await e2e.measure(bench, plan, outside, progress)
+        if "sender" in only:
+            stages["sender"] = await sender.measure(bench, plan, outside, progress)
+        if "e2e" in only:
+            end_to_end = await e2e.measure(bench, plan, outside, progress)
+            stages["e2e"] = [end_to_end["latency"], end_to_end["max"]]
     finally:
         await procs.stop()
-    stages["e2e"] = [end_to_end["latency"], end_to_end["max"]]
     return stages
 
 
@@ -85,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"alerting bench: {exc}", file=sys.stderr)
         return 1
     try:
-        stages = asyncio.run(_stages(bench, plan, progress))
+        stages = asyncio.run(_stages(bench, plan, args.only, progress))
     except (KeyboardInterrupt, asyncio.CancelledError):
         print("alerting bench: interrupted", file=sys.stderr)
         return 130
@@ -101,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
         stages,
         {
             "mode": plan.mode,
+            "only": list(args.only),
             "started_at": stamp,
             "duration_s": round(time.monotonic() - began, 1),
             "machine": results.machine(),

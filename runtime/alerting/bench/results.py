@@ -98,22 +98,28 @@ def write(document: Mapping[str, Any], directory: Path, stamp: str) -> Path:
 def assemble(
     stages: Mapping[str, list[dict[str, Any]]], detail: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The document: headline figures derived from the stages' cases, then the detail."""
-    by_channel = {c.get("channel"): c for c in stages["sender"]}
-    latency, fastest = stages["e2e"]
-    ms = latency["latency_ms"]
-    return {
-        "matching_alerts_per_s": headline_case(stages["matching"])["per_s"],
-        "evaluator_alerts_per_s": headline_case(stages["evaluator"])["per_s"],
-        "aggregator_notifications_per_s": stages["aggregator"][0]["per_s"],
-        "sender_webhooks_per_s": by_channel["webhook"]["per_s"],
-        "sender_emails_per_s": by_channel["email"]["per_s"],
-        "e2e_alerts_per_s": fastest["per_s"],
-        "e2e_notifications_per_s": round(fastest["notifications_per_s"], 1),
-        "e2e_p50_ms": round(ms["p50_ms"], 1),
-        "e2e_p95_ms": round(ms["p95_ms"], 1),
-        "e2e_p99_ms": round(ms["p99_ms"], 1),
-        "e2e_offered_rate": latency["offered_rate"],
-        "stages": dict(stages),
-        **detail,
-    }
+    """The document: headline figures derived from the stages that ran, then the detail.
+    A run limited with ``--only`` has the headline keys of its stages only."""
+    head: dict[str, Any] = {}
+    if "matching" in stages:
+        head["matching_alerts_per_s"] = headline_case(stages["matching"])["per_s"]
+    if "evaluator" in stages:
+        head["evaluator_alerts_per_s"] = headline_case(stages["evaluator"])["per_s"]
+    if "aggregator" in stages:
+        head["aggregator_notifications_per_s"] = stages["aggregator"][0]["per_s"]
+    if "sender" in stages:
+        by_channel = {c.get("channel"): c for c in stages["sender"]}
+        head["sender_webhooks_per_s"] = by_channel["webhook"]["per_s"]
+        head["sender_emails_per_s"] = by_channel["email"]["per_s"]
+    if "e2e" in stages:
+        latency, fastest = stages["e2e"]
+        ms = latency["latency_ms"]
+        head |= {
+            "e2e_alerts_per_s": fastest["per_s"],
+            "e2e_notifications_per_s": round(fastest["notifications_per_s"], 1),
+            "e2e_p50_ms": round(ms["p50_ms"], 1),
+            "e2e_p95_ms": round(ms["p95_ms"], 1),
+            "e2e_p99_ms": round(ms["p99_ms"], 1),
+            "e2e_offered_rate": latency["offered_rate"],
+        }
+    return {**head, "stages": dict(stages), **detail}

@@ -7,11 +7,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import httpx
-
-from alerting.aio import one_line
 from alerting.config import Settings
-from alerting.domain.delivery import Attempt, Target, classify_http
+from alerting.domain.delivery import Attempt, Target
 from alerting.domain.delivery_messages import (
     Notification,
     email_message,
@@ -20,22 +17,12 @@ from alerting.domain.delivery_messages import (
     webhook_headers,
 )
 from alerting.domain.urls import Resolver, UnsafeUrl, check_url, system_resolver
+from alerting.services.sender.http_post import HttpPoster
 from alerting.services.sender.smtp import SmtpPool
 
 USER_AGENT = "alerting-sender/1"
 URL_CHECK_TTL_S = 5.0
 URL_CHECK_CACHE_SIZE = 10_000
-
-
-def http_client(settings: Settings) -> httpx.AsyncClient:
-    """One pooled client for every webhook and Slack request of the process."""
-    n = settings.sender.concurrency
-    return httpx.AsyncClient(
-        follow_redirects=False,  # a redirect could lead past the URL safety check
-        timeout=httpx.Timeout(settings.sender.http_timeout_s),
-        limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
-        trust_env=False,  # no proxy from the environment between us and the check
-    )
 
 
 class UrlGuard:
@@ -74,7 +61,7 @@ class Channels:
     def __init__(
         self,
         settings: Settings,
-        http: httpx.AsyncClient,
+        http: HttpPoster,
         smtp: SmtpPool,
         guard: UrlGuard,
         wall_clock: Callable[[], float] = time.time,
@@ -102,15 +89,4 @@ class Channels:
         refusal = await self._guard.refusal(url)
         if refusal is not None:
             return Attempt.permanent(refusal)
-        try:
-            # Streamed and closed unread: a receiver's (possibly huge) body is not ours.
-            async with self._http.stream("POST", url, content=body, headers=headers) as resp:
-                return classify_http(
-                    resp.status_code, resp.headers.get("retry-after"), now_s=self._wall_clock()
-                )
-        except httpx.TimeoutException as exc:
-            return Attempt.transient(f"timeout: {one_line(exc)}")
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-            return Attempt.permanent(f"bad URL: {one_line(exc)}")
-        except httpx.HTTPError as exc:  # connection refused, reset, DNS, protocol errors
-            return Attempt.transient(one_line(exc))
+        return await self._http.post(url, body, headers, now_s=self._wall_clock())

@@ -15,7 +15,8 @@ from alerting.adapters.kafka import BatchProducer
 from alerting.aio import sleep_unless
 from alerting.config import Settings
 from alerting.runner import run_service
-from alerting.services.sender.channels import Channels, UrlGuard, http_client
+from alerting.services.sender.channels import Channels, UrlGuard
+from alerting.services.sender.http_post import HttpPoster
 from alerting.services.sender.smtp import SmtpPool
 from alerting.services.sender.worker import Worker
 from alerting.services.stage import Stage, connect_pool, run_stage
@@ -61,7 +62,9 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     pool = await connect_pool(settings, stop)
     if pool is None:
         return
-    http = http_client(settings)
+    http = HttpPoster(
+        settings.sender.concurrency, settings.sender.http_timeout_s, settings.allow_private_urls
+    )
     smtp = SmtpPool(settings.smtp, settings.sender.smtp_pool_size, settings.sender.smtp_timeout_s)
     channels = Channels(settings, http, smtp, UrlGuard(settings.allow_private_urls))
     worker = Worker(pool, channels, settings.sender, instance_id())
@@ -83,7 +86,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         # The producer only writes dead letters here.
         await run_stage(settings, stop, BatchProducer(settings.kafka), stage)
     finally:
-        await http.aclose()
+        await http.close()
         await smtp.close()
         await pool.close()
 
