@@ -72,15 +72,9 @@ async def receiver() -> AsyncIterator[Receiver]:
     async def healthz(_: Request) -> Response:
         return Response(b"ok")
 
-    app = Starlette(
-        routes=[
-            Route(f"/{name}", handler, methods=["POST"])
-            for name, handler in (("small", small), ("big", big), ("moved", moved))
-            + (("trickle", trickle),)
-            + (("slow", slow), ("busy", busy))
-        ]
-        + [Route("/healthz", healthz)]
-    )
+    handlers = (small, trickle, big, moved, slow, busy)
+    routes = [Route(f"/{h.__name__}", h, methods=["POST"]) for h in handlers]
+    app = Starlette(routes=[*routes, Route("/healthz", healthz)])
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, "127.0.0.1", port, stop))
     await wait_healthy(seen.url, task)
