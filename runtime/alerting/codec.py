@@ -8,6 +8,7 @@ or stalling a consumer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TypeVar
 
 from google.protobuf.message import DecodeError as ProtobufDecodeError
@@ -51,25 +52,33 @@ def _require(kind: str, **fields: str) -> None:
             raise DecodeError(f"{kind}.{name} is empty")
 
 
+# Looked up once: the enum helpers of protobuf cost more than the rest of a decode.
+_SEVERITY_OF_NUMBER: dict[int, Severity] = {int(pb.Severity.Value(s.value)): s for s in Severity}
+_NUMBER_OF_SEVERITY = {s: pb.Severity.ValueType(n) for n, s in _SEVERITY_OF_NUMBER.items()}
+
+
 def _severity(value: int) -> Severity:
-    if value == pb.SEVERITY_UNSPECIFIED or value not in pb.Severity.values():
+    found = _SEVERITY_OF_NUMBER.get(value)
+    if found is None:
         raise DecodeError(f"severity {value} is not one of LOW, MEDIUM, HIGH, CRITICAL")
-    return Severity(pb.Severity.Name(value))  # type: ignore[arg-type]
+    return found
 
 
 def _fill_alert(msg: pb.AlertNew | pb.AlertMatched, alert: Alert) -> None:
     msg.alert_id = alert.alert_id
     msg.schema_version = SCHEMA_VERSION
     msg.event_ts = alert.event_ts
-    msg.severity = pb.Severity.Value(alert.severity.value)
+    msg.severity = _NUMBER_OF_SEVERITY[alert.severity]
     msg.source = alert.source
     msg.name = alert.name
-    msg.context.update(alert.context)
+    if alert.context:
+        msg.context.update(alert.context)
 
 
 def _alert_from(msg: pb.AlertNew | pb.AlertMatched) -> Alert:
-    kind = type(msg).__name__
-    _require(kind, alert_id=msg.alert_id, source=msg.source, name=msg.name)
+    if not (msg.alert_id and msg.source and msg.name):
+        kind = type(msg).__name__
+        _require(kind, alert_id=msg.alert_id, source=msg.source, name=msg.name)
     return Alert(
         alert_id=msg.alert_id,
         severity=_severity(msg.severity),
@@ -94,6 +103,24 @@ def encode_match(match: AlertMatch) -> bytes:
     msg = pb.AlertMatched(client_id=match.client_id, rule_ids=match.rule_ids)
     _fill_alert(msg, match.alert)
     return msg.SerializeToString()
+
+
+def encode_matches(alert: Alert, matches: Sequence[AlertMatch]) -> list[bytes]:
+    """``encode_match`` for every match of one alert, the alert's fields encoded once.
+
+    Serialized protobuf messages concatenate as a merge, and the alert's fields (1-7)
+    and the match's own (8-9) are disjoint, so alert part + match part is the whole
+    message: at fan-out 10 this halves the evaluator's encoding cost.
+    """
+    if len(matches) == 1:
+        return [encode_match(matches[0])]
+    head = pb.AlertMatched()
+    _fill_alert(head, alert)
+    alert_part = head.SerializeToString()
+    return [
+        alert_part + pb.AlertMatched(client_id=m.client_id, rule_ids=m.rule_ids).SerializeToString()
+        for m in matches
+    ]
 
 
 def decode_match(data: bytes) -> AlertMatch:

@@ -96,3 +96,25 @@ def test_stable_alert_id_depends_on_every_identity_field() -> None:
     assert stable_alert_id(Severity.HIGH, "ab", "c", 1) != stable_alert_id(
         Severity.HIGH, "a", "bc", 1
     )
+
+
+@pytest.mark.parametrize("clients", [1, 2, 10])
+def test_matches_of_one_alert_encode_as_each_would_alone(clients: int) -> None:
+    matches = [
+        AlertMatch(ALERT, f"c{i}", tuple(f"r{i}-{j}" for j in range(i + 1))) for i in range(clients)
+    ]
+    encoded = codec.encode_matches(ALERT, matches)
+    assert [codec.decode_match(e) for e in encoded] == matches
+    for alone, together in zip(map(codec.encode_match, matches), encoded, strict=True):
+        a, b = pb.AlertMatched(), pb.AlertMatched()
+        a.ParseFromString(alone)
+        b.ParseFromString(together)
+        assert a == b
+
+
+def test_severity_numbers_outside_the_enum_are_refused() -> None:
+    for number in (0, 5, -1):
+        msg = pb.AlertNew(alert_id="a", source="s", name="n", schema_version=1)
+        msg.severity = number  # type: ignore[assignment]
+        with pytest.raises(DecodeError, match="severity"):
+            codec.decode_alert(msg.SerializeToString())

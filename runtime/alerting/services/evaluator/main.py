@@ -60,10 +60,12 @@ class Evaluator:
             found = index.matches_for(record.value)
             if not found:
                 unmatched += 1
-            for match in found:
-                out.append(
-                    OutMessage(self._topic, match.client_id.encode(), codec.encode_match(match))
-                )
+                continue
+            encoded = codec.encode_matches(record.value, found)
+            out += [
+                OutMessage(self._topic, m.client_id.encode(), value)
+                for m, value in zip(found, encoded, strict=True)
+            ]
         await self._producer.send_batch(out)
         MATCHES.inc(len(out))
         UNMATCHED.inc(unmatched)
