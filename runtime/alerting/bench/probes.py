@@ -26,7 +26,12 @@ POLL_S = 0.05
 
 
 async def observe(
-    probe: Probe, expected: int, timeout: float, what: str, procs: Processes | None = None
+    probe: Probe,
+    expected: int,
+    timeout: float,
+    what: str,
+    procs: Processes | None = None,
+    poll_s: float = POLL_S,
 ) -> list[Sample]:
     """Samples of ``probe`` until it reaches ``expected``; BenchError after ``timeout``."""
     samples: list[Sample] = []
@@ -40,7 +45,7 @@ async def observe(
             raise BenchError(f"{what}: {count:,} of {expected:,} after {timeout:.0f}s")
         if procs is not None:
             procs.check_alive()
-        await asyncio.sleep(POLL_S)
+        await asyncio.sleep(poll_s)
 
 
 def throughput(samples: Sequence[Sample], expected: int) -> Throughput:

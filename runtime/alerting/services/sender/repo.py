@@ -30,9 +30,11 @@ DUE = (
 # SKIP LOCKED: a row another sender is locking right now is that sender's to claim, and
 # two claimers never wait on (or deadlock over) each other's rows. The CTE locks the
 # rows and reads the status they had, so a takeover of an expired claim is visible.
+# The UPDATE finds the locked rows by ctid (a TID scan): joined by id, the planner
+# preferred hashing the whole table, a scan per batch that grows with the table.
 CLAIM = """
 WITH picked AS (
-    SELECT notification_id, status FROM notifications
+    SELECT ctid, status FROM notifications
     WHERE {where} {limit}
     FOR UPDATE SKIP LOCKED
 )
@@ -40,7 +42,7 @@ UPDATE notifications n
 SET status = 'SENDING', claimed_by = $1, claim_expires_at = now() + make_interval(secs => $2),
     attempts = n.attempts + 1, updated_at = now()
 FROM picked
-WHERE n.notification_id = picked.notification_id
+WHERE n.ctid = picked.ctid
 RETURNING n.notification_id::text, n.client_id, n.alert_id, n.severity, n.source, n.name,
     n.context, extract(epoch FROM n.event_ts)::bigint AS event_ts, n.rule_ids::text[],
     n.attempts, n.claim_expires_at, picked.status AS previous_status
@@ -50,13 +52,23 @@ CLAIM_DUE = CLAIM.format(where=DUE, limit="LIMIT $3")
 
 # Only endpoints of rules of the notification's own client: rule_ids come from Kafka,
 # and a wrong id must never route one tenant's alert to another tenant's endpoint.
+# The LATERAL subquery looks endpoints and prior deliveries up per notification by
+# index; OFFSET 0 keeps the planner from flattening it into hash joins over every
+# rule, endpoint and delivery row (work per batch growing with the tables).
 ENDPOINTS = """
 SELECT x.notification_id::text, e.endpoint_id::text, e.type, e.value, e.signing_secret,
-    d.status AS prior_status, d.last_error AS prior_error
+    e.prior_status, e.prior_error
 FROM notifications x
-JOIN endpoints e ON e.rule_id = ANY(x.rule_ids) AND e.enabled
-JOIN rules r ON r.rule_id = e.rule_id AND r.client_id = x.client_id
-LEFT JOIN deliveries d ON d.notification_id = x.notification_id AND d.endpoint_id = e.endpoint_id
+CROSS JOIN LATERAL (
+    SELECT e.endpoint_id, e.type, e.value, e.signing_secret, e.created_at,
+        d.status AS prior_status, d.last_error AS prior_error
+    FROM endpoints e
+    JOIN rules r ON r.rule_id = e.rule_id AND r.client_id = x.client_id
+    LEFT JOIN deliveries d
+        ON d.notification_id = x.notification_id AND d.endpoint_id = e.endpoint_id
+    WHERE e.rule_id = ANY(x.rule_ids) AND e.enabled
+    OFFSET 0
+) e
 WHERE x.notification_id = ANY($1::uuid[])
 ORDER BY x.notification_id, e.created_at, e.endpoint_id
 """

@@ -1,0 +1,73 @@
+"""The sender's SQL against real Postgres: which endpoints a notification may reach, and
+claims that take exactly the claimable rows of a batch."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from alerting.adapters import postgres
+from alerting.config import Settings
+from alerting.services.sender import repo
+from tests.integration.rule_service_support import fresh_database
+from tests.integration.sender_support import add_endpoint, insert_notification, seed_rule
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool[Any]]:
+    async with fresh_database(settings) as db:
+        own = await postgres.create_pool(db)
+        try:
+            yield own
+        finally:
+            await own.close()
+
+
+async def test_endpoints_are_only_those_of_the_notifications_own_client(
+    pool: asyncpg.Pool[Any],
+) -> None:
+    mine, theirs = await seed_rule(pool, "acme"), await seed_rule(pool, "globex")
+    hook = await add_endpoint(pool, mine, "email", "ops@acme.example")
+    off = await add_endpoint(pool, mine, "email", "off@acme.example")
+    await pool.execute("UPDATE endpoints SET enabled = false WHERE endpoint_id = $1::uuid", off)
+    await add_endpoint(pool, theirs, "email", "ops@globex.example")
+    # rule ids come from Kafka: one of another tenant must not route anything there
+    nid = await insert_notification(pool, "acme", [mine, theirs])
+    other = await insert_notification(pool, "globex", [theirs])
+    await pool.execute(
+        "INSERT INTO deliveries (notification_id, endpoint_id, endpoint_type, status, last_error)"
+        " VALUES ($1::uuid, $2::uuid, 'email', 'RETRY', 'SMTP 451 try later')",
+        nid, hook,
+    )  # fmt: skip
+    found = await repo.endpoints_for(pool, [nid, other])
+    assert [(e.endpoint_id, e.value) for e in found[nid]] == [(hook, "ops@acme.example")]
+    assert (found[nid][0].prior_status, found[nid][0].prior_error) == (
+        "RETRY",
+        "SMTP 451 try later",
+    )
+    assert [e.value for e in found[other]] == ["ops@globex.example"]
+    assert found[other][0].prior_status is None
+
+
+async def test_a_ready_claim_takes_the_claimable_rows_of_the_batch_only(
+    pool: asyncpg.Pool[Any],
+) -> None:
+    rule = await seed_rule(pool, "acme")
+    pending = [await insert_notification(pool, "acme", [rule]) for _ in range(3)]
+    sent = await insert_notification(pool, "acme", [rule], status="SENT")
+    elsewhere = await insert_notification(pool, "acme", [rule])  # not in the batch
+    claims = await repo.claim_ready(pool, [*pending, sent], "me", 30)
+    assert sorted(c.notification.notification_id for c in claims) == sorted(pending)
+    assert all(c.notification.attempts == 1 and not c.taken_over for c in claims)
+    rows = await pool.fetch(
+        "SELECT notification_id::text AS id, status, claimed_by FROM notifications"
+    )
+    by_id = {r["id"]: (r["status"], r["claimed_by"]) for r in rows}
+    assert all(by_id[p] == ("SENDING", "me") for p in pending)
+    assert by_id[sent] == ("SENT", None) and by_id[elsewhere] == ("PENDING", None)
+    assert await repo.claim_ready(pool, pending, "you", 30) == []  # held by "me" now
