@@ -4,6 +4,7 @@ to drain, redirects, timeouts, cookies, and the resolver that refuses private an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -85,6 +86,15 @@ async def receiver() -> AsyncIterator[Receiver]:
         await asyncio.wait_for(task, 10)
 
 
+@contextlib.asynccontextmanager
+async def opened(timeout_s: float = 5, allow_private: bool = True) -> AsyncIterator[HttpPoster]:
+    poster = HttpPoster(concurrency=4, timeout_s=timeout_s, allow_private=allow_private)
+    try:
+        yield poster
+    finally:
+        await poster.close()
+
+
 async def post_n(poster: HttpPoster, url: str, n: int) -> list[Outcome]:
     return [(await poster.post(url, b"{}", {}, now_s=0)).outcome for _ in range(n)]
 
@@ -92,12 +102,9 @@ async def post_n(poster: HttpPoster, url: str, n: int) -> list[Outcome]:
 async def test_short_answers_are_drained_so_one_connection_serves_every_request(
     receiver: Receiver,
 ) -> None:
-    poster = HttpPoster(concurrency=4, timeout_s=5, allow_private=True)
-    try:
+    async with opened() as poster:
         assert await post_n(poster, f"{receiver.url}/small", 10) == [Outcome.SENT] * 10
         assert await post_n(poster, f"{receiver.url}/trickle", 5) == [Outcome.SENT] * 5
-    finally:
-        await poster.close()
     assert len(receiver.client_ports) == 15
     assert len(set(receiver.client_ports)) == 1
 
@@ -105,23 +112,17 @@ async def test_short_answers_are_drained_so_one_connection_serves_every_request(
 async def test_an_answer_over_the_drain_limit_is_dropped_with_its_connection(
     receiver: Receiver,
 ) -> None:
-    poster = HttpPoster(concurrency=4, timeout_s=5, allow_private=True)
-    try:
+    async with opened() as poster:
         assert await post_n(poster, f"{receiver.url}/big", 3) == [Outcome.SENT] * 3
-    finally:
-        await poster.close()
     assert len(set(receiver.client_ports)) == 3
 
 
 async def test_redirects_are_not_followed_and_cookies_are_not_kept(receiver: Receiver) -> None:
     # By name: cookie jars ignore cookies of bare IP addresses anyway.
     by_name = receiver.url.replace("127.0.0.1", "localhost")
-    poster = HttpPoster(concurrency=4, timeout_s=5, allow_private=True)
-    try:
+    async with opened() as poster:
         moved = await poster.post(f"{by_name}/moved", b"{}", {}, now_s=0)
         await post_n(poster, f"{by_name}/small", 2)
-    finally:
-        await poster.close()
     assert (moved.outcome, moved.response_code) == (Outcome.FAILED, 302)
     assert "redirects are not followed" in (moved.error or "")
     assert len(receiver.client_ports) == 3  # the metadata address was never asked
@@ -129,13 +130,10 @@ async def test_redirects_are_not_followed_and_cookies_are_not_kept(receiver: Rec
 
 
 async def test_timeouts_refusals_and_retry_after_are_transient(receiver: Receiver) -> None:
-    poster = HttpPoster(concurrency=4, timeout_s=0.5, allow_private=True)
-    try:
+    async with opened(timeout_s=0.5) as poster:
         slow = await poster.post(f"{receiver.url}/slow", b"{}", {}, now_s=0)
         busy = await poster.post(f"{receiver.url}/busy", b"{}", {}, now_s=0)
         refused = await poster.post(f"http://127.0.0.1:{free_port()}/x", b"{}", {}, now_s=0)
-    finally:
-        await poster.close()
     assert slow.outcome is Outcome.RETRY and "timeout" in (slow.error or "")
     assert (busy.outcome, busy.response_code, busy.retry_after_s) == (Outcome.RETRY, 429, 7)
     assert refused.outcome is Outcome.RETRY
@@ -145,17 +143,11 @@ async def test_a_host_resolving_to_a_private_address_is_refused_without_a_connec
     receiver: Receiver,
 ) -> None:
     port = receiver.url.rsplit(":", 1)[1]
-    poster = HttpPoster(concurrency=4, timeout_s=5, allow_private=False)
-    try:
+    async with opened(allow_private=False) as poster:
         # "localhost" passes any syntax check; only its resolution to 127.0.0.1 is wrong.
         attempt = await poster.post(f"http://localhost:{port}/small", b"{}", {}, now_s=0)
-    finally:
-        await poster.close()
     assert attempt.outcome is Outcome.FAILED
     assert "URL refused" in (attempt.error or "") and "non-public" in (attempt.error or "")
     assert receiver.client_ports == []
-    allowed = HttpPoster(concurrency=4, timeout_s=5, allow_private=True)
-    try:
+    async with opened() as allowed:
         assert await post_n(allowed, f"http://localhost:{port}/small", 1) == [Outcome.SENT]
-    finally:
-        await allowed.close()

@@ -57,19 +57,12 @@ class BatchProducer:
             if m.topic not in partitions:
                 partitions[m.topic] = sorted(await self._producer.partitions_for(m.topic))
             target = (m.topic, self._partition(m.topic, partitions[m.topic], m.key))
-            headers = list(m.headers)
             builder = open_batches.get(target)
-            if (
-                builder is None
-                or builder.append(timestamp=None, key=m.key, value=m.value, headers=headers) is None
-            ):
+            if builder is None or not _append(builder, m):
                 if builder is not None:  # full: send it, start the next one
                     acks.append(await self._submit(builder, target))
                 builder = open_batches[target] = self._producer.create_batch()
-                if (
-                    builder.append(timestamp=None, key=m.key, value=m.value, headers=headers)
-                    is None
-                ):
+                if not _append(builder, m):
                     raise ValueError(f"a message of {len(m.value)} bytes does not fit a batch")
         for target, builder in open_batches.items():
             acks.append(await self._submit(builder, target))
@@ -98,3 +91,9 @@ class BatchProducer:
     async def check(self) -> None:
         """Readiness: the cluster metadata answers."""
         await self._producer.client.fetch_all_metadata()
+
+
+def _append(builder: BatchBuilder, m: OutMessage) -> bool:
+    """False when the batch is full (or closed)."""
+    added = builder.append(timestamp=None, key=m.key, value=m.value, headers=list(m.headers))
+    return added is not None

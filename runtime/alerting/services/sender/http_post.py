@@ -58,20 +58,21 @@ class HttpPoster:
     """POST a body, classify the answer; never raises for what a receiver does."""
 
     def __init__(self, concurrency: int, timeout_s: float, allow_private: bool) -> None:
-        self._settings = (concurrency, timeout_s, allow_private)
+        self._concurrency = concurrency
+        self._timeout_s = timeout_s
+        self._allow_private = allow_private
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:
         # Created on first use: a ClientSession binds to the running loop.
-        concurrency, timeout_s, allow_private = self._settings
         connector = aiohttp.TCPConnector(
-            limit=concurrency,
+            limit=self._concurrency,
             ttl_dns_cache=DNS_TTL_S,
-            resolver=CheckedResolver(allow_private),
+            resolver=CheckedResolver(self._allow_private),
         )
         return aiohttp.ClientSession(
             connector=connector,
-            timeout=aiohttp.ClientTimeout(total=timeout_s),
+            timeout=aiohttp.ClientTimeout(total=self._timeout_s),
             cookie_jar=aiohttp.DummyCookieJar(),  # one tenant's cookies never reach another
             auto_decompress=False,
             trust_env=False,  # no proxy from the environment between us and the check
