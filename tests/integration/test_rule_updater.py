@@ -42,7 +42,7 @@ async def env(own_settings: Settings, unique: str) -> AsyncIterator[dict[str, An
         yield {"pool": pool, "redis": client, "keys": keys, "client_id": client_id}
     finally:
         await pool.execute("DELETE FROM clients WHERE client_id = $1", client_id)
-        await client.delete(keys.snapshot, keys.version)
+        await client.delete(keys.snapshot, keys.version, keys.decisions)
         await client.aclose()
         await pool.close()
 
@@ -174,3 +174,47 @@ async def test_two_updaters_racing_never_disagree_with_postgres_or_go_backwards(
     _, rules = await in_redis(env)
     assert rules == await enabled_in_postgres(env["pool"], env["client_id"])
     assert seen_versions == sorted(seen_versions), "the version never moved backwards"
+
+
+class PausedAfterReading(SnapshotUpdater):
+    """Holds on to its first Postgres read, as a descheduled or slow updater would."""
+
+    def __init__(self, env: dict[str, Any]) -> None:
+        super().__init__(env["pool"], SnapshotStore(env["redis"], env["keys"]), env["keys"])
+        self.has_read = asyncio.Event()
+        self.resume = asyncio.Event()
+
+    async def _enabled_rules(self) -> list[Rule]:
+        rules = await super()._enabled_rules()
+        if not self.has_read.is_set():
+            self.has_read.set()
+            await self.resume.wait()
+        return rules
+
+
+async def test_a_stale_read_cannot_land_after_another_updater_decided_no_change(
+    env: dict[str, Any],
+) -> None:
+    """A reconcile reads a rule, the rule is deleted and an apply finds nothing to do;
+    the reconcile must not then write the deleted rule back."""
+    first = updater(env)
+    await first.reconcile()
+    rule_id = str(uuid.uuid4())
+    await env["pool"].execute(
+        "INSERT INTO rules (rule_id, client_id, severity, source, name)"
+        " VALUES ($1, $2, 'HIGH', 'db', '*')",
+        rule_id,
+        env["client_id"],
+    )
+    slow = PausedAfterReading(env)
+    reconciling = asyncio.create_task(slow.reconcile())
+    await asyncio.wait_for(slow.has_read.wait(), 10)
+
+    await env["pool"].execute("DELETE FROM rules WHERE rule_id = $1", rule_id)
+    assert await first.apply_changes([rule_id]) is None, "the rule was never in the snapshot"
+    slow.resume.set()
+    await asyncio.wait_for(reconciling, 10)
+
+    _, rules = await in_redis(env)
+    assert rule_id not in rules
+    assert rules == await enabled_in_postgres(env["pool"], env["client_id"])

@@ -23,6 +23,11 @@ class Keys:
         return f"{self.prefix}rules:version"
 
     @property
+    def decisions(self) -> str:
+        """Bumped by writers that decided "no change", so stale concurrent writers lose."""
+        return f"{self.prefix}rules:decisions"
+
+    @property
     def version_channel(self) -> str:
         return f"{self.prefix}rules:version:changed"
 

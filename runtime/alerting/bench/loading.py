@@ -65,7 +65,7 @@ async def delete_keys(settings: Settings) -> None:
     client = redis_adapter.create_client(settings)
     try:
         keys = redis_adapter.keys(settings)
-        await client.delete(keys.snapshot, keys.version)
+        await client.delete(keys.snapshot, keys.version, keys.decisions)
     finally:
         await client.aclose()
 

@@ -4,6 +4,13 @@ Writers WATCH `rules:version`, then read what they need (Postgres included), the
 snapshot + version + announcement in one MULTI/EXEC. If any other writer got in between,
 EXEC fails and the caller starts over from fresh reads, so two rule-updaters can never
 interleave into a snapshot that disagrees with Postgres, and the version only grows.
+
+A "no change" decision is a commit too: it bumps `rules:decisions` (also watched).
+Without that, a writer holding an older Postgres read could commit after another one
+saw the newer row and wrote nothing: a rule created, read by a reconcile, deleted and
+found absent by an apply, would come back with the reconcile's write and stay in the
+snapshot until the next reconcile. Evaluators only follow `rules:version`, so these
+bumps cost them nothing.
 """
 
 from __future__ import annotations
@@ -47,15 +54,16 @@ class SnapshotStore:
         for _ in range(attempts):
             async with self._redis.pipeline(transaction=True) as pipe:
                 try:
-                    await pipe.watch(self._keys.version)
+                    await pipe.watch(self._keys.version, self._keys.decisions)
                     raw = await pipe.get(self._keys.version)
                     current = int(raw) if raw is not None else 0
                     data = await rebuild(pipe, current)
+                    pipe.multi()  # type: ignore[no-untyped-call]
                     if data is None:
-                        await pipe.unwatch()  # type: ignore[no-untyped-call]
+                        pipe.incr(self._keys.decisions)
+                        await pipe.execute()
                         return None
                     new_version = current + 1
-                    pipe.multi()  # type: ignore[no-untyped-call]
                     pipe.set(self._keys.snapshot, data)
                     pipe.set(self._keys.version, new_version)
                     pipe.publish(self._keys.version_channel, new_version)
