@@ -111,6 +111,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ALERTING_CONSUMER_GROUP", None, "consumer group id (default: alerting-<service>)"),
     Setting("ALERTING_BATCH_SIZE", "500", "most messages a consumer takes per batch"),
     Setting(
+        "ALERTING_EVALUATOR_BATCH_SIZE",
+        "2000",
+        "most alerts the evaluator takes per batch (Kafka in and out only: a larger batch"
+        " spreads each batch's fixed cost)",
+    ),
+    Setting(
         "ALERTING_POSTGRES_DSN",
         "postgresql://postgres@127.0.0.1:5432/alerting",
         "Postgres connection URL",
@@ -229,6 +235,7 @@ class KafkaSettings:
     fetch_max_wait_ms: int
     linger_ms: int
     batch_size: int
+    evaluator_batch_size: int
     consumer_group: str | None
 
 
@@ -375,6 +382,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             fetch_max_wait_ms=integer("ALERTING_KAFKA_FETCH_MAX_WAIT_MS", 0, 10_000),
             linger_ms=integer("ALERTING_KAFKA_LINGER_MS", 0, 10_000),
             batch_size=integer("ALERTING_BATCH_SIZE", 1, 100_000),
+            evaluator_batch_size=integer("ALERTING_EVALUATOR_BATCH_SIZE", 1, 100_000),
             consumer_group=get("ALERTING_CONSUMER_GROUP").strip() or None,
         ),
         topics=Topics(

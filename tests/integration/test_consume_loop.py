@@ -7,9 +7,11 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from alerting.adapters.kafka import BatchProducer, ConsumeLoop, OutMessage, Record
 from alerting.adapters.kafka.consumer import Handler, Rejected
+from alerting.adapters.kafka.options import producer_options
 from alerting.config import Settings, Topics
 from tests.kafka_helpers import committed_offsets, make_topic, read_topic
 
@@ -166,3 +168,32 @@ async def test_records_the_handler_rejects_are_dead_lettered_not_retried(
     assert sorted(m.value for m in dead) == [b"1", b"3"]
     assert all(dict(m.headers)["error"] == b"odd numbers are not allowed" for m in dead)
     assert commits == {0: 4}
+
+
+async def test_batched_keys_land_where_send_puts_them_in_order(
+    settings: Settings, producer: BatchProducer, unique: str
+) -> None:
+    """Per-client order rests on this: a key's messages share the partition that the
+    client's own ``send`` picks, in the order given, batch after batch."""
+    topic = f"test-keys-{unique}"
+    await make_topic(settings.kafka, topic, partitions=6)
+    keys = [f"client-{i}".encode() for i in range(20)]
+    for round_ in range(2):
+        await producer.send_batch(
+            [OutMessage(topic, key, f"{round_}:{n}".encode()) for n in range(3) for key in keys]
+        )
+    reference = AIOKafkaProducer(**producer_options(settings.kafka))
+    await reference.start()
+    try:
+        sent_alone = {
+            key: (await reference.send_and_wait(topic, b"ref", key=key)).partition for key in keys
+        }
+    finally:
+        await reference.stop()
+    records = await read_topic(settings.kafka, topic, expected=len(keys) * 7)
+    assert len({r.partition for r in records}) > 1, "keys spread over partitions"
+    for key in keys:
+        mine = [r for r in records if r.key == key]
+        assert {r.partition for r in mine} == {sent_alone[key]}
+        values = [r.value for r in sorted(mine, key=lambda r: r.offset)]
+        assert values == [f"{r}:{n}".encode() for r in range(2) for n in range(3)] + [b"ref"]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from alerting import codec
@@ -98,18 +100,43 @@ def test_stable_alert_id_depends_on_every_identity_field() -> None:
     )
 
 
-@pytest.mark.parametrize("clients", [1, 2, 10])
-def test_matches_of_one_alert_encode_as_each_would_alone(clients: int) -> None:
-    matches = [
-        AlertMatch(ALERT, f"c{i}", tuple(f"r{i}-{j}" for j in range(i + 1))) for i in range(clients)
-    ]
-    encoded = codec.encode_matches(ALERT, matches)
-    assert [codec.decode_match(e) for e in encoded] == matches
-    for alone, together in zip(map(codec.encode_match, matches), encoded, strict=True):
-        a, b = pb.AlertMatched(), pb.AlertMatched()
-        a.ParseFromString(alone)
-        b.ParseFromString(together)
-        assert a == b
+def parsed_match(data: bytes) -> pb.AlertMatched:
+    msg = pb.AlertMatched()
+    msg.ParseFromString(data)
+    return msg
+
+
+@pytest.mark.parametrize("rule_ids", [("r1",), ("r1", "r2", "r3")])
+def test_a_wire_alert_plus_match_fields_is_the_match_encoded_whole(
+    rule_ids: tuple[str, ...],
+) -> None:
+    wire = codec.decode_wire_alert(codec.encode_alert(ALERT))
+    assert (wire.severity, wire.source, wire.name) == ("HIGH", "payments", "checkout_errors")
+    match = AlertMatch(ALERT, "acme", rule_ids)
+    together = wire.wire + codec.encode_match_fields("acme", rule_ids)
+    assert codec.decode_match(together) == match
+    assert parsed_match(together) == parsed_match(codec.encode_match(match))
+
+
+def test_fields_unknown_to_alert_new_do_not_reach_the_match() -> None:
+    # Fields 8 and 9 of AlertMatched, smuggled into an AlertNew, must not become a client
+    # id or a rule id of the match.
+    smuggled = codec.encode_alert(ALERT) + codec.encode_match_fields("victim", ["r-other"])
+    wire = codec.decode_wire_alert(smuggled)
+    match = codec.decode_match(wire.wire + codec.encode_match_fields("acme", ["r1"]))
+    assert match == AlertMatch(ALERT, "acme", ("r1",))
+
+
+@pytest.mark.parametrize("decode", [codec.decode_alert, codec.decode_wire_alert])
+def test_both_alert_decoders_refuse_the_same_messages(decode: Any) -> None:
+    for data in (
+        b"\xff\xff\xff",
+        pb.AlertNew(alert_id="a", severity=pb.HIGH, source="s", schema_version=1),
+        pb.AlertNew(alert_id="a", severity=77, source="s", name="n", schema_version=1),
+        pb.AlertNew(alert_id="a", severity=pb.HIGH, source="s", name="n", schema_version=2),
+    ):
+        with pytest.raises(DecodeError):
+            decode(data if isinstance(data, bytes) else data.SerializeToString())
 
 
 def test_severity_numbers_outside_the_enum_are_refused() -> None:

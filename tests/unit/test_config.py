@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from alerting import config
+from alerting.adapters.kafka.options import consumer_options
 from alerting.config import ConfigError
 
 
@@ -21,6 +22,7 @@ def test_defaults_load_without_any_environment() -> None:
     assert settings.allow_private_urls is False
     assert settings.group_id("evaluator") == "alerting-evaluator"
     assert settings.admin_token is None
+    assert (settings.kafka.batch_size, settings.kafka.evaluator_batch_size) == (500, 2000)
 
 
 @pytest.mark.parametrize(
@@ -28,6 +30,7 @@ def test_defaults_load_without_any_environment() -> None:
     [
         ({"ALERTING_KAFKA_PARTITIONS": "six"}, "ALERTING_KAFKA_PARTITIONS"),
         ({"ALERTING_KAFKA_PARTITIONS": "0"}, "ALERTING_KAFKA_PARTITIONS"),
+        ({"ALERTING_EVALUATOR_BATCH_SIZE": "0"}, "ALERTING_EVALUATOR_BATCH_SIZE"),
         ({"ALERTING_INGEST_PORT": "70000"}, "ALERTING_INGEST_PORT"),
         ({"ALERTING_ALLOW_PRIVATE_URLS": "maybe"}, "ALERTING_ALLOW_PRIVATE_URLS"),
         ({"ALERTING_POSTGRES_DSN": "mysql://x/y"}, "ALERTING_POSTGRES_DSN"),
@@ -81,3 +84,9 @@ def test_readme_configuration_table_matches_the_code() -> None:
 
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     assert config.markdown_table() in readme, "run `make readme`"
+
+
+def test_a_service_batch_size_overrides_the_shared_one_for_its_consumer() -> None:
+    kafka = config.load({"ALERTING_BATCH_SIZE": "300"}).kafka
+    assert consumer_options(kafka, "g")["max_poll_records"] == 300
+    assert consumer_options(kafka, "g", kafka.evaluator_batch_size)["max_poll_records"] == 2000

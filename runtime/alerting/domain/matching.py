@@ -2,13 +2,13 @@
 
 A rule's three fields are each a value or the whole-field wildcard ``*``. Any rule
 matching an alert is therefore stored under one of the 2**3 keys made by replacing
-some of the alert's fields with ``*``: eight dictionary look-ups per alert, whether
-there are ten rules or a million.
+some of the alert's fields with ``*``: at most eight dictionary look-ups per alert
+(one per wildcard shape that some rule has), whether there are ten rules or a million.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from alerting.domain.model import WILDCARD, Alert, AlertMatch, Rule
 
@@ -28,9 +28,19 @@ class RuleIndex:
             for key, clients in grouped.items()
         }
         self._size = sum(len(ids) for c in self._buckets.values() for ids in c.values())
+        # Which fields are wildcards, for each of the 2**3 shapes some rule has. Only
+        # those keys are looked up: each look-up in a large index is a cache miss or
+        # two, and real rule sets rarely use every shape.
+        self._patterns = sorted({tuple(field == WILDCARD for field in key) for key in grouped})
 
     def __len__(self) -> int:
         return self._size
+
+    def answers(self) -> Iterator[tuple[str, tuple[str, ...]]]:
+        """Every (client, rule ids) that one key answers with: what ``match`` returns for
+        an alert that hits only that key."""
+        for clients in self._buckets.values():
+            yield from clients.items()
 
     def match(self, severity: str, source: str, name: str) -> Mapping[str, tuple[str, ...]]:
         """Every client with a matching rule, mapped to all its matching rule ids (sorted).
@@ -39,20 +49,17 @@ class RuleIndex:
         """
         get = self._buckets.get
         w = WILDCARD
-        hits = [
-            bucket
-            for bucket in (
-                get((severity, source, name)),
-                get((severity, source, w)),
-                get((severity, w, name)),
-                get((severity, w, w)),
-                get((w, source, name)),
-                get((w, source, w)),
-                get((w, w, name)),
-                get((w, w, w)),
+        hits = []
+        for any_severity, any_source, any_name in self._patterns:
+            bucket = get(
+                (
+                    w if any_severity else severity,
+                    w if any_source else source,
+                    w if any_name else name,
+                )
             )
-            if bucket
-        ]
+            if bucket:
+                hits.append(bucket)
         if len(hits) == 1:
             return hits[0]
         merged: dict[str, tuple[str, ...]] = {}

@@ -36,6 +36,7 @@ class Stage(Generic[T]):
     # Returns False when stopped before it could finish; consumption never starts then.
     before_consuming: Callable[[asyncio.Event], Awaitable[bool]] | None = None
     beside: Sequence[Task] = ()
+    batch_size: int | None = None  # None: ALERTING_BATCH_SIZE
 
 
 async def run_stage(
@@ -51,6 +52,7 @@ async def run_stage(
         handle=stage.handle,
         producer=producer,
         service=stage.name,
+        batch_size=stage.batch_size,
     )
     app = health_app({**stage.checks, "kafka": loop.check, "producer": producer.check})
 

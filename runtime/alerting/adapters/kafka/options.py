@@ -19,8 +19,12 @@ def client_options(kafka: KafkaSettings) -> dict[str, Any]:
     return options
 
 
-def consumer_options(kafka: KafkaSettings, group_id: str) -> dict[str, Any]:
+def consumer_options(
+    kafka: KafkaSettings, group_id: str, batch_size: int | None = None
+) -> dict[str, Any]:
     """Manual commits only: an offset is committed after the handler's durable effect.
+
+    ``batch_size`` overrides ``ALERTING_BATCH_SIZE`` for one service (the evaluator's).
 
     ``earliest`` is deliberate: a new group must not skip what was produced before it
     joined (and Tansu mis-reports the log end for ``latest``).
@@ -33,7 +37,7 @@ def consumer_options(kafka: KafkaSettings, group_id: str) -> dict[str, Any]:
         "session_timeout_ms": kafka.session_timeout_ms,
         "heartbeat_interval_ms": kafka.heartbeat_interval_ms,
         "fetch_max_wait_ms": kafka.fetch_max_wait_ms,
-        "max_poll_records": kafka.batch_size,
+        "max_poll_records": batch_size or kafka.batch_size,
         "max_partition_fetch_bytes": 4 * 1024 * 1024,
     }
 

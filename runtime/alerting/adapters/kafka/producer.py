@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
@@ -18,19 +18,21 @@ from alerting.config import KafkaSettings
 PARTITION_CACHE_SIZE = 100_000
 
 
-@dataclass(frozen=True, slots=True)
-class OutMessage:
+class OutMessage(NamedTuple):
+    """A NamedTuple, like ``Record``: one is built per message on the hot path."""
+
     topic: str
     key: bytes | None
     value: bytes
-    headers: Sequence[tuple[str, bytes]] = field(default_factory=tuple)
+    headers: Sequence[tuple[str, bytes]] = ()
 
 
 class BatchProducer:
     def __init__(self, kafka: KafkaSettings) -> None:
         self._producer = AIOKafkaProducer(**producer_options(kafka))
         self._partitioner = DefaultPartitioner()
-        self._partition_of: dict[tuple[str, int, bytes], int] = {}
+        # (topic, partition count) -> key -> partition
+        self._partition_of: dict[tuple[str, int], dict[bytes, int]] = {}
 
     async def start(self) -> None:
         await self._producer.start()
@@ -52,11 +54,12 @@ class BatchProducer:
             return
         open_batches: dict[tuple[str, int], BatchBuilder] = {}
         acks: list[asyncio.Future[object]] = []
-        partitions: dict[str, list[int]] = {}
+        partitioners: dict[str, Callable[[bytes | None], int]] = {}
         for m in messages:
-            if m.topic not in partitions:
-                partitions[m.topic] = sorted(await self._producer.partitions_for(m.topic))
-            target = (m.topic, self._partition(m.topic, partitions[m.topic], m.key))
+            partition_of = partitioners.get(m.topic)
+            if partition_of is None:
+                partition_of = partitioners[m.topic] = await self._partitioner_for(m.topic)
+            target = (m.topic, partition_of(m.key))
             builder = open_batches.get(target)
             if builder is None or not _append(builder, m):
                 if builder is not None:  # full: send it, start the next one
@@ -77,23 +80,33 @@ class BatchProducer:
         )
         return future
 
-    def _partition(self, topic: str, partitions: list[int], key: bytes | None) -> int:
-        if key is None:
-            return random.choice(partitions)
-        cache_key = (topic, len(partitions), key)
-        found = self._partition_of.get(cache_key)
-        if found is None:
-            if len(self._partition_of) >= PARTITION_CACHE_SIZE:
-                self._partition_of.clear()
-            found = self._partition_of[cache_key] = self._partitioner(key, partitions, partitions)
-        return found
+    async def _partitioner_for(self, topic: str) -> Callable[[bytes | None], int]:
+        """The topic's key -> partition function for one batch, as ``send`` would pick."""
+        partitions: list[int] = sorted(await self._producer.partitions_for(topic))
+        cache = self._partition_of.setdefault((topic, len(partitions)), {})
+
+        def partition_of(key: bytes | None) -> int:
+            if key is None:
+                return random.choice(partitions)
+            found = cache.get(key)
+            if found is None:
+                if len(cache) >= PARTITION_CACHE_SIZE:
+                    cache.clear()
+                found = cache[key] = self._partitioner(key, partitions, partitions)
+            return found
+
+        return partition_of
 
     async def check(self) -> None:
         """Readiness: the cluster metadata answers."""
         await self._producer.client.fetch_all_metadata()
 
 
+_NO_HEADERS: list[tuple[str, bytes]] = []  # only read by the builder, which wants a list
+
+
 def _append(builder: BatchBuilder, m: OutMessage) -> bool:
     """False when the batch is full (or closed)."""
-    added = builder.append(timestamp=None, key=m.key, value=m.value, headers=list(m.headers))
+    headers = list(m.headers) if m.headers else _NO_HEADERS
+    added = builder.append(timestamp=None, key=m.key, value=m.value, headers=headers)
     return added is not None

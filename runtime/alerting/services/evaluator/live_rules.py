@@ -5,8 +5,9 @@ respect to the rule-updater's MULTI/EXEC (reading `rules:version` and `rules:sna
 with two GETs could pair a new version with an old snapshot and never refresh again).
 A new version is noticed from the pub/sub announcement, or by polling the version key
 when an announcement is missed (pub/sub is fire-and-forget across reconnects). The new
-index is built in a worker thread and swapped in with one assignment, so the consume
-loop always matches against a complete index, old or new.
+matcher (the index and its encoded matches) is built in a worker thread and swapped in
+with one assignment, so the consume loop always matches against a complete one, old or
+new.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from prometheus_client import Gauge
 from alerting import codec
 from alerting.adapters.redis import Keys
 from alerting.aio import one_line, sleep_unless
-from alerting.domain.matching import RuleIndex
+from alerting.services.evaluator.matcher import Matcher
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class LiveRules:
         self._redis = client
         self._keys = keys
         self._poll_interval_s = poll_interval_s
-        self.index: RuleIndex | None = None
+        self.matcher: Matcher | None = None
         self.version = 0
         self.loaded = asyncio.Event()
 
@@ -46,18 +47,18 @@ class LiveRules:
         snapshot = await asyncio.to_thread(codec.decode_snapshot, data)
         # != rather than <: a Redis that lost its data restarts versions at 1, and the
         # rebuilt snapshot is then the truth even though its number is smaller.
-        if self.index is not None and snapshot.version == self.version:
+        if self.matcher is not None and snapshot.version == self.version:
             return False
         started = time.perf_counter()
-        index = await asyncio.to_thread(RuleIndex, snapshot.rules)
-        self.index, self.version = index, snapshot.version
-        RULES_LOADED.set(len(index))
+        matcher = await asyncio.to_thread(Matcher, snapshot.rules)
+        self.matcher, self.version = matcher, snapshot.version
+        RULES_LOADED.set(len(matcher))
         RULES_VERSION.set(snapshot.version)
         self.loaded.set()
         log.info(
             "rules version %d loaded: %d rules in %.0f ms",
             snapshot.version,
-            len(index),
+            len(matcher),
             (time.perf_counter() - started) * 1000,
         )
         return True
@@ -71,7 +72,7 @@ class LiveRules:
         waited = False
         while not stop.is_set():
             try:
-                if await self.refresh() or self.index is not None:
+                if await self.refresh() or self.matcher is not None:
                     return True
                 if not waited:
                     log.warning("no rule snapshot in Redis yet (is rule-updater running?)")
@@ -107,5 +108,5 @@ class LiveRules:
 
     async def check(self) -> None:
         """Readiness: matching needs a loaded index."""
-        if self.index is None:
+        if self.matcher is None:
             raise RuntimeError("rule snapshot not loaded yet")

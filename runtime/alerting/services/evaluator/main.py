@@ -18,7 +18,6 @@ from alerting import codec, config
 from alerting.adapters import redis as redis_adapter
 from alerting.adapters.kafka import BatchProducer, OutMessage, Record
 from alerting.config import Settings
-from alerting.domain.model import Alert
 from alerting.runner import run_service
 from alerting.services.evaluator.live_rules import LiveRules
 from alerting.services.stage import Stage, run_stage
@@ -35,7 +34,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         (
             *config.KAFKA_VARS,
             "ALERTING_CONSUMER_GROUP",
-            "ALERTING_BATCH_SIZE",
+            "ALERTING_EVALUATOR_BATCH_SIZE",
             *config.REDIS_VARS,
             "ALERTING_HTTP_HOST",
             "ALERTING_EVALUATOR_PORT",
@@ -50,22 +49,19 @@ class Evaluator:
         self._producer = producer
         self._topic = topic
 
-    async def handle(self, records: list[Record[Alert]]) -> None:
-        index = self._rules.index  # one index for the whole batch, even if a refresh lands
-        if index is None:
+    async def handle(self, records: list[Record[codec.WireAlert]]) -> None:
+        matcher = self._rules.matcher  # one for the whole batch, even if a refresh lands
+        if matcher is None:
             raise RuntimeError("no rule index loaded")  # cannot happen: consumption waits
+        topic = self._topic
         out: list[OutMessage] = []
         unmatched = 0
         for record in records:
-            found = index.matches_for(record.value)
+            found = matcher.matches(record.value)
             if not found:
                 unmatched += 1
-                continue
-            encoded = codec.encode_matches(record.value, found)
-            out += [
-                OutMessage(self._topic, m.client_id.encode(), value)
-                for m, value in zip(found, encoded, strict=True)
-            ]
+            for key, value in found:
+                out.append(OutMessage(topic, key, value))
         await self._producer.send_batch(out)
         MATCHES.inc(len(out))
         UNMATCHED.inc(unmatched)
@@ -82,13 +78,14 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     stage = Stage(
         name=NAME,
         topic=settings.topics.alerts_new,
-        decode=codec.decode_alert,
+        decode=codec.decode_wire_alert,
         handle=Evaluator(rules, producer, settings.topics.alerts_matched).handle,
         checks={"rules": rules.check, "redis": redis_ping},
         # Not a single alert is taken before the rules are known: matching against an
         # empty index would silently drop every notification of the warm-up window.
         before_consuming=rules.wait_loaded,
         beside=[rules.follow],
+        batch_size=settings.kafka.evaluator_batch_size,
     )
     try:
         await run_stage(settings, stop, producer, stage)
