@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 
@@ -28,7 +29,7 @@ class EmbeddedServer(uvicorn.Server):
         yield
 
 
-async def serve(app: Starlette, host: str, port: int, stop: asyncio.Event) -> None:
+async def serve(app: ASGIApp, host: str, port: int, stop: asyncio.Event) -> None:
     """Serve ``app`` until ``stop`` is set."""
     server = EmbeddedServer(
         uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")

@@ -1,0 +1,49 @@
+"""The webhook sink records what it gets and answers as scripted (the tests and the
+bench read deliveries from it)."""
+
+from __future__ import annotations
+
+import httpx
+
+from alerting.dev.sinks import Recorder, webhook_app
+
+
+def client(recorder: Recorder) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=webhook_app(recorder))
+    return httpx.AsyncClient(transport=transport, base_url="http://sink")
+
+
+async def test_a_webhook_is_recorded_and_answered_as_scripted() -> None:
+    recorder = Recorder()
+    async with client(recorder) as http:
+        assert (await http.put("/script/flaky", json={"statuses": [503]})).status_code == 204
+        first = await http.post("/hooks/flaky", json={"n": 1}, headers={"X-Sig": "abc"})
+        second = await http.post("/hooks/flaky", content=b"not json")
+        other = await http.put("/hooks/other", json=[1])
+        assert (first.status_code, second.status_code, other.status_code) == (503, 200, 200)
+        assert second.json() == {"received": True}
+
+        seen = (await http.get("/received", params={"name": "flaky"})).json()
+    assert seen["count"] == 2
+    one, two = seen["items"]
+    assert (one["method"], one["path"], one["body"], one["status"]) == (
+        "POST",
+        "/hooks/flaky",
+        {"n": 1},
+        503,
+    )
+    assert one["headers"]["x-sig"] == "abc"
+    assert (two["body"], two["raw_body"]) == ("not json", "not json")
+    assert two["received_at"] >= one["received_at"] > 0
+    assert [r["name"] for r in recorder.requests] == ["flaky", "flaky", "other"]
+
+
+async def test_only_single_segment_hook_paths_are_recorded() -> None:
+    recorder = Recorder()
+    async with client(recorder) as http:
+        assert (await http.post("/hooks/a/b", json={})).status_code == 404
+        assert (await http.post("/hooks/", json={})).status_code == 404
+        assert (await http.get("/hooks/a")).status_code in (404, 405)
+        assert (await http.get("/healthz")).json() == {"status": "ok"}
+        assert (await http.delete("/received")).status_code == 204
+    assert len(recorder.requests) == 0
