@@ -23,9 +23,11 @@ class Matcher:
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.index = RuleIndex(rules)
         self._keys: dict[str, bytes] = {}
-        self._encoded: dict[tuple[str, tuple[str, ...]], Encoded] = {}
+        # Keyed by the rule ids alone: a rule belongs to one client, so its ids name the
+        # client too, and ``match`` hands back these very tuples (an identity hit).
+        self._encoded: dict[tuple[str, ...], Encoded] = {}
         for client_id, rule_ids in self.index.answers():
-            self._encoded[(client_id, rule_ids)] = self._encode(client_id, rule_ids)
+            self._encoded[rule_ids] = self._encode(client_id, rule_ids)
 
     def __len__(self) -> int:
         return len(self.index)
@@ -35,7 +37,7 @@ class Matcher:
         found = self.index.match(alert.severity, alert.source, alert.name)
         out: list[Encoded] = []
         for client_id, rule_ids in found.items():
-            encoded = self._encoded.get((client_id, rule_ids))
+            encoded = self._encoded.get(rule_ids)
             if encoded is None:
                 encoded = self._encode(client_id, rule_ids)
             out.append((encoded[0], alert.wire + encoded[1]))
