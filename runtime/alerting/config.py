@@ -113,8 +113,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ALERTING_EVALUATOR_BATCH_SIZE",
         "2000",
-        "most alerts the evaluator takes per batch (Kafka in and out only: a larger batch"
-        " spreads each batch's fixed cost)",
+        "most alerts the evaluator takes per batch (a larger batch spreads each batch's"
+        " fixed cost)",
+    ),
+    Setting(
+        "ALERTING_AGGREGATOR_BATCH_SIZE",
+        "2000",
+        "most matches the aggregator takes per batch (one INSERT and one produce each)",
     ),
     Setting(
         "ALERTING_POSTGRES_DSN",
@@ -236,6 +241,7 @@ class KafkaSettings:
     linger_ms: int
     batch_size: int
     evaluator_batch_size: int
+    aggregator_batch_size: int
     consumer_group: str | None
 
 
@@ -383,6 +389,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             linger_ms=integer("ALERTING_KAFKA_LINGER_MS", 0, 10_000),
             batch_size=integer("ALERTING_BATCH_SIZE", 1, 100_000),
             evaluator_batch_size=integer("ALERTING_EVALUATOR_BATCH_SIZE", 1, 100_000),
+            aggregator_batch_size=integer("ALERTING_AGGREGATOR_BATCH_SIZE", 1, 100_000),
             consumer_group=get("ALERTING_CONSUMER_GROUP").strip() or None,
         ),
         topics=Topics(

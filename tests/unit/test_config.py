@@ -22,7 +22,12 @@ def test_defaults_load_without_any_environment() -> None:
     assert settings.allow_private_urls is False
     assert settings.group_id("evaluator") == "alerting-evaluator"
     assert settings.admin_token is None
-    assert (settings.kafka.batch_size, settings.kafka.evaluator_batch_size) == (500, 2000)
+    kafka = settings.kafka
+    assert (kafka.batch_size, kafka.evaluator_batch_size, kafka.aggregator_batch_size) == (
+        500,
+        2000,
+        2000,
+    )
 
 
 @pytest.mark.parametrize(
@@ -31,6 +36,7 @@ def test_defaults_load_without_any_environment() -> None:
         ({"ALERTING_KAFKA_PARTITIONS": "six"}, "ALERTING_KAFKA_PARTITIONS"),
         ({"ALERTING_KAFKA_PARTITIONS": "0"}, "ALERTING_KAFKA_PARTITIONS"),
         ({"ALERTING_EVALUATOR_BATCH_SIZE": "0"}, "ALERTING_EVALUATOR_BATCH_SIZE"),
+        ({"ALERTING_AGGREGATOR_BATCH_SIZE": "100001"}, "ALERTING_AGGREGATOR_BATCH_SIZE"),
         ({"ALERTING_INGEST_PORT": "70000"}, "ALERTING_INGEST_PORT"),
         ({"ALERTING_ALLOW_PRIVATE_URLS": "maybe"}, "ALERTING_ALLOW_PRIVATE_URLS"),
         ({"ALERTING_POSTGRES_DSN": "mysql://x/y"}, "ALERTING_POSTGRES_DSN"),

@@ -43,7 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         (
             *config.KAFKA_VARS,
             "ALERTING_CONSUMER_GROUP",
-            "ALERTING_BATCH_SIZE",
+            "ALERTING_AGGREGATOR_BATCH_SIZE",
             *config.POSTGRES_VARS,
             "ALERTING_HTTP_HOST",
             "ALERTING_AGGREGATOR_PORT",
@@ -100,6 +100,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         decode=codec.decode_match,
         handle=Aggregator(pool, producer, settings.topics.notifications_ready).handle,
         checks={"postgres": postgres.readiness(pool)},
+        batch_size=settings.kafka.aggregator_batch_size,
     )
     try:
         await run_stage(settings, stop, producer, stage)
