@@ -81,6 +81,9 @@ def test_email_subject_recipient_header_and_body() -> None:
     assert msg["Subject"] == "[HIGH] payments: checkout_errors"
     assert msg["To"] == "oncall@acme.example" and msg["From"] == "alerts@alerting.local"
     assert msg["X-Alerting-Notification-Id"] == N.notification_id
+    assert msg["Message-ID"].endswith("@alerting.local>")
+    named = email_message(N, "oncall@acme.example", "Alerts <alerts@acme.example>")
+    assert named["Message-ID"].endswith("@acme.example>")
     text = msg.get_content()
     assert "alert_id:        a-1" in text and "  region: eu" in text
     assert "rules:           r-1, r-2" in text
