@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,11 +12,12 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from alerting import codec
+from alerting import codec, config
 from alerting.adapters.kafka import OutMessage
 from alerting.adapters.redis import Keys
 from alerting.config import Settings, Topics
 from alerting.domain.model import Alert, Rule, RuleSnapshot, Severity
+from alerting.services.evaluator.live_rules import LiveRules
 from alerting.services.rule_updater.store import SnapshotStore
 from tests.kafka_helpers import read_topic
 from tests.pipeline_support import create_topics, eventually, isolated_env, produce
@@ -146,3 +148,28 @@ async def test_new_rules_apply_without_restart_and_poison_is_dead_lettered(
     headers = dict(dead[0].headers)
     assert headers["service"] == b"evaluator" and headers["source_topic"] == topic.encode()
     assert evaluator.terminate() == 0, evaluator.logs()
+
+
+async def test_a_loaded_matcher_is_kept_out_of_the_collector_and_replaced_whole(
+    env: dict[str, str],
+) -> None:
+    settings = config.load(env)
+    client = aioredis.Redis.from_url(settings.redis_url)
+    live = LiveRules(client, Keys(settings.redis_key_prefix))
+    frozen_before = gc.get_freeze_count()
+    try:
+        await publish_rules(settings, [rule("acme", severity="HIGH")])
+        assert await live.refresh()
+        first = live.matcher
+        assert first is not None and len(first) == 1
+        # Frozen: full collections no longer walk the (large) index on every batch.
+        assert gc.get_freeze_count() > frozen_before
+
+        await publish_rules(settings, [rule("acme"), rule("globex")])
+        assert await live.refresh()
+        assert live.matcher is not first and live.matcher is not None
+        assert len(live.matcher) == 2
+        assert not await live.refresh(), "same version: nothing rebuilt"
+    finally:
+        gc.unfreeze()
+        await client.aclose()
