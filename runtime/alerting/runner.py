@@ -8,6 +8,7 @@ really means it. Bad settings print one line naming the variable and exit 2.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -37,7 +38,21 @@ def load_settings_or_exit() -> Settings:
         raise SystemExit(2) from None
 
 
+# Youngest-generation collections every 50,000 allocations instead of 700: a service's
+# heap holds whole batches in flight, which every pass walked again. Cyclic garbage is
+# still collected, just in fewer, larger passes.
+GC_THRESHOLDS = (50_000, 10, 10)
+
+
+def tune_collector() -> None:
+    """For a long-running service: what start-up imported lives as long as the process,
+    so it is frozen out of collections; then fewer, larger young collections."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def run_service(name: str, main: ServiceMain) -> int:
+    tune_collector()
     settings = load_settings_or_exit()
     try:
         failpoints.arm(settings.failpoint)
