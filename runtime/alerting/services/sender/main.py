@@ -86,6 +86,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         # The producer only writes dead letters here.
         await run_stage(settings, stop, BatchProducer(settings.kafka), stage)
     finally:
+        await worker.drain()
         await http.close()
         await smtp.close()
         await pool.close()

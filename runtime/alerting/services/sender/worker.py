@@ -34,6 +34,12 @@ log = logging.getLogger(__name__)
 MAX_RATE_WAIT_S = 1.0
 # Share of the lease the batch may spend delivering; the rest covers the final write.
 LEASE_BUDGET = 0.8
+# Ready batches delivering at once. A ready batch's offsets are committed once its rows
+# are claimed: from then on the rows carry the work (a crash leaves them SENDING until
+# the lease runs out and a poller takes them over, as for any claim). So the next batch
+# is claimed while this one's requests are in flight, instead of the sender idling
+# through every batch's statements and slowest request (it was ~30 % idle under load).
+READY_BATCHES_IN_FLIGHT = 2
 EXHAUSTED = Decision(
     Outcome.FAILED,
     error="gave up: every claim expired before an outcome was written"
@@ -68,10 +74,13 @@ class Worker:
         self._clock = clock
         self._limiter = RateLimiter(settings.rate_per_s, settings.rate_burst, clock)
         self._slots = asyncio.Semaphore(settings.concurrency)
+        self._ready_batches = asyncio.Semaphore(READY_BATCHES_IN_FLIGHT)
+        self._delivering: set[asyncio.Task[None]] = set()
 
     async def handle_ready(self, records: list[Record[NotificationReady]]) -> list[Rejected]:
-        """ConsumeLoop handler: claim what is claimable, deliver, record; raise to get the
-        batch redelivered (offsets are committed only after this returns)."""
+        """ConsumeLoop handler: claim what is claimable and start delivering it; raise
+        (before the claim) to get the batch redelivered. Returns once the rows are
+        claimed, when at most one earlier batch is still delivering."""
         ids: dict[str, None] = {}
         rejected = []
         for r in records:
@@ -80,9 +89,34 @@ class Worker:
             except ValueError:
                 rejected.append(Rejected(r, "notification_id is not a UUID"))
         if ids:
-            claims = await repo.claim_ready(self._pool, list(ids), self.owner, self._lease_s)
-            await self.deliver(claims, "ready")
+            await self._ready_batches.acquire()
+            try:
+                claims = await repo.claim_ready(self._pool, list(ids), self.owner, self._lease_s)
+            except BaseException:
+                self._ready_batches.release()
+                raise
+            task = asyncio.create_task(self._deliver_claimed(claims))
+            self._delivering.add(task)
+            task.add_done_callback(self._delivering.discard)
         return rejected
+
+    async def _deliver_claimed(self, claims: Sequence[Claim]) -> None:
+        try:
+            await self.deliver(claims, "ready")
+        except Exception:
+            log.exception(
+                "delivering %d claimed notification(s) failed; they are taken over when"
+                " their lease runs out",
+                len(claims),
+            )
+        finally:
+            self._ready_batches.release()
+
+    async def drain(self) -> None:
+        """Wait for the ready batches still delivering: on shutdown, before the pool and
+        the HTTP session close under them."""
+        while self._delivering:
+            await asyncio.gather(*self._delivering, return_exceptions=True)
 
     async def poll_once(self, limit: int) -> int:
         """Claim and deliver one batch of due work; return how many were claimed."""
