@@ -47,7 +47,33 @@ RETURNING n.notification_id::text, n.client_id, n.alert_id, n.severity, n.source
     n.context, extract(epoch FROM n.event_ts)::bigint AS event_ts, n.rule_ids::text[],
     n.attempts, n.claim_expires_at, picked.status AS previous_status
 """
-CLAIM_READY = CLAIM.format(where=f"notification_id = ANY($3::uuid[]) AND {CLAIMABLE}", limit="")
+# A ready batch names its rows: each id is one primary-key probe (LATERAL), and the
+# UPDATE takes the locked rows by an array of ctids (a TID scan, no join to plan). With
+# `notification_id = ANY(...)` the planner read every PENDING row through the partial
+# index (`status = 'PENDING'` matches its predicate) and filtered them by id: work per
+# batch that grew with the backlog, exactly when the sender was behind.
+CLAIM_READY = f"""
+WITH picked AS (
+    SELECT ids.id, n.ctid, n.status FROM unnest($3::uuid[]) AS ids(id)
+    CROSS JOIN LATERAL (
+        SELECT ctid, status FROM notifications
+        WHERE notification_id = ids.id AND {CLAIMABLE}
+        FOR UPDATE SKIP LOCKED
+    ) n
+), claimed AS (
+    UPDATE notifications n
+    SET status = 'SENDING', claimed_by = $1,
+        claim_expires_at = now() + make_interval(secs => $2),
+        attempts = n.attempts + 1, updated_at = now()
+    WHERE n.ctid = ANY(ARRAY(SELECT ctid FROM picked))
+    RETURNING n.notification_id, n.client_id, n.alert_id, n.severity, n.source, n.name,
+        n.context, n.event_ts, n.rule_ids, n.attempts, n.claim_expires_at
+)
+SELECT c.notification_id::text, c.client_id, c.alert_id, c.severity, c.source, c.name,
+    c.context, extract(epoch FROM c.event_ts)::bigint AS event_ts, c.rule_ids::text[],
+    c.attempts, c.claim_expires_at, p.status AS previous_status
+FROM claimed c JOIN picked p ON p.id = c.notification_id
+"""
 CLAIM_DUE = CLAIM.format(where=DUE, limit="LIMIT $3")
 
 # Only endpoints of rules of the notification's own client: rule_ids come from Kafka,
