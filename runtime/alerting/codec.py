@@ -55,18 +55,13 @@ def _require(kind: str, **fields: str) -> None:
 
 # Looked up once: the enum helpers of protobuf cost more than the rest of a decode.
 _SEVERITY_OF_NUMBER: dict[int, Severity] = {int(pb.Severity.Value(s.value)): s for s in Severity}
-_SEVERITY_NAME_OF_NUMBER = {n: s.value for n, s in _SEVERITY_OF_NUMBER.items()}
 _NUMBER_OF_SEVERITY = {s: pb.Severity.ValueType(n) for n, s in _SEVERITY_OF_NUMBER.items()}
-
-
-def _unknown_severity(value: int) -> DecodeError:
-    return DecodeError(f"severity {value} is not one of LOW, MEDIUM, HIGH, CRITICAL")
 
 
 def _severity(value: int) -> Severity:
     found = _SEVERITY_OF_NUMBER.get(value)
     if found is None:
-        raise _unknown_severity(value)
+        raise DecodeError(f"severity {value} is not one of LOW, MEDIUM, HIGH, CRITICAL")
     return found
 
 
@@ -135,19 +130,13 @@ class WireAlert(NamedTuple):
 def decode_wire_alert(data: bytes) -> WireAlert:
     """``decode_alert``'s checks, keeping the bytes instead of building an ``Alert``."""
     msg = _parse(pb.AlertNew(), data)
-    # Each read of a field builds a new str: read them once.
-    source, name = msg.source, msg.name
-    if not (msg.alert_id and source and name):
-        _require("AlertNew", alert_id=msg.alert_id, source=source, name=name)
-    severity = _SEVERITY_NAME_OF_NUMBER.get(msg.severity)
-    if severity is None:
-        raise _unknown_severity(msg.severity)
+    severity = _checked_severity(msg).value
     if unknown_fields.UnknownFieldSet(msg):
         # A field this schema does not know may be number 8 or 9 of AlertMatched, and
         # would turn into a client id or rule id downstream: only known fields go on.
         msg.DiscardUnknownFields()
         data = msg.SerializeToString()
-    return WireAlert(severity, source, name, data)
+    return WireAlert(severity, msg.source, msg.name, data)
 
 
 def encode_match_fields(client_id: str, rule_ids: Sequence[str]) -> bytes:

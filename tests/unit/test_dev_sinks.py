@@ -24,6 +24,11 @@ async def test_a_webhook_is_recorded_and_answered_as_scripted() -> None:
         assert second.json() == {"received": True}
 
         seen = (await http.get("/received", params={"name": "flaky"})).json()
+        counts = (await http.get("/counts")).json()
+        assert counts == {"hooks": {"flaky": 2, "other": 1}, "emails": 0}
+        assert [r["name"] for r in recorder.requests] == ["flaky", "flaky", "other"]
+        assert (await http.delete("/received")).status_code == 204
+        assert (await http.get("/counts")).json() == {"hooks": {}, "emails": 0}
     assert seen["count"] == 2
     one, two = seen["items"]
     assert (one["method"], one["path"], one["body"], one["status"]) == (
@@ -35,7 +40,6 @@ async def test_a_webhook_is_recorded_and_answered_as_scripted() -> None:
     assert one["headers"]["x-sig"] == "abc"
     assert (two["body"], two["raw_body"]) == ("not json", "not json")
     assert two["received_at"] >= one["received_at"] > 0
-    assert [r["name"] for r in recorder.requests] == ["flaky", "flaky", "other"]
 
 
 async def test_only_single_segment_hook_paths_are_recorded() -> None:

@@ -29,6 +29,14 @@ class Sinks:
             items: list[dict[str, Any]] = response.json()["items"]
             return items
 
+    async def arrived(self, http: httpx.AsyncClient, hook: str | None) -> int:
+        """Webhooks received at ``hook`` (emails when None) since the last clear."""
+        response = await http.get(f"{self.url}/counts")
+        response.raise_for_status()
+        counts = response.json()
+        found: int = counts["emails"] if hook is None else counts["hooks"].get(hook, 0)
+        return found
+
     async def clear(self) -> None:
         async with httpx.AsyncClient(timeout=60) as http:
             (await http.delete(f"{self.url}/received")).raise_for_status()

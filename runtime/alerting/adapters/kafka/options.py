@@ -24,7 +24,8 @@ def consumer_options(
 ) -> dict[str, Any]:
     """Manual commits only: an offset is committed after the handler's durable effect.
 
-    ``batch_size`` overrides ``ALERTING_BATCH_SIZE`` for one service (the evaluator's).
+    ``batch_size`` overrides ``ALERTING_BATCH_SIZE`` for one service (the evaluator's
+    and the aggregator's have their own settings).
 
     ``earliest`` is deliberate: a new group must not skip what was produced before it
     joined (and Tansu mis-reports the log end for ``latest``).
