@@ -1,5 +1,6 @@
-"""The sender's SQL against real Postgres: which endpoints a notification may reach, and
-claims that take exactly the claimable rows of a batch."""
+"""The sender's SQL against real Postgres: which endpoints a notification may reach,
+claims that take exactly the claimable rows of a batch, and outcomes written only by the
+claim that still holds the row."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from alerting.adapters import postgres
 from alerting.config import Settings
 from alerting.services.sender import repo
+from alerting.services.sender.repo import DeliveryRow, Finish
 from tests.integration.rule_service_support import fresh_database
 from tests.integration.sender_support import add_endpoint, insert_notification, seed_rule
 
@@ -71,3 +73,39 @@ async def test_a_ready_claim_takes_the_claimable_rows_of_the_batch_only(
     assert all(by_id[p] == ("SENDING", "me") for p in pending)
     assert by_id[sent] == ("SENT", None) and by_id[elsewhere] == ("PENDING", None)
     assert await repo.claim_ready(pool, pending, "you", 30) == []  # held by "me" now
+
+
+async def test_an_outcome_is_written_only_by_the_claim_that_still_holds_the_row(
+    pool: asyncpg.Pool[Any],
+) -> None:
+    rule = await seed_rule(pool, "acme")
+    kept, lost, done = [await insert_notification(pool, "acme", [rule]) for _ in range(3)]
+    mine = {c.notification.notification_id: c for c in await repo.claim_ready(
+        pool, [kept, lost, done], "me", 30
+    )}  # fmt: skip
+    # "lost": my lease ran out and another sender took the claim over
+    await pool.execute(
+        "UPDATE notifications SET claim_expires_at = now() - interval '1 second'"
+        " WHERE notification_id = $1::uuid",
+        lost,
+    )
+    [taken] = await repo.claim_due(pool, "you", 30, 10)
+    assert taken.notification.notification_id == lost and taken.taken_over
+    # "done": already finished by this claim; a second report must not count
+    finish = {i: Finish(i, mine[i].lease, "SENT", 0, None, False) for i in mine}
+    assert await repo.record(pool, "me", [], [finish[done]]) == 1
+    # rerun past asyncpg's sixth execution, where Postgres may switch to a generic plan
+    for _ in range(6):
+        assert await repo.record(pool, "me", [], [finish[lost], finish[done]]) == 0
+    endpoint = "00000000-0000-4000-8000-000000000009"
+    row = DeliveryRow(kept, endpoint, "webhook", "SENT", None, 200)
+    assert await repo.record(pool, "me", [row], list(finish.values())) == 1
+    rows = await pool.fetch(
+        "SELECT notification_id::text AS id, status, claimed_by, attempts FROM notifications"
+    )
+    by_id = {r["id"]: (r["status"], r["claimed_by"], r["attempts"]) for r in rows}
+    assert by_id == {
+        kept: ("SENT", None, 1),
+        lost: ("SENDING", "you", 2),
+        done: ("SENT", None, 1),
+    }

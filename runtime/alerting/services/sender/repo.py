@@ -80,11 +80,18 @@ CLAIM_DUE = CLAIM.format(where=DUE, limit="LIMIT $3")
 # and a wrong id must never route one tenant's alert to another tenant's endpoint.
 # The LATERAL subquery looks endpoints and prior deliveries up per notification by
 # index; OFFSET 0 keeps the planner from flattening it into hash joins over every
-# rule, endpoint and delivery row (work per batch growing with the tables).
+# rule, endpoint and delivery row (work per batch growing with the tables). The
+# notifications are probed by id for the same reason: with `notification_id = ANY(...)`
+# and fresh statistics the planner read the whole table sequentially for 500 ids.
 ENDPOINTS = """
 SELECT x.notification_id::text, e.endpoint_id::text, e.type, e.value, e.signing_secret,
     e.prior_status, e.prior_error
-FROM notifications x
+FROM unnest($1::uuid[]) AS ids(id)
+CROSS JOIN LATERAL (
+    SELECT notification_id, client_id, rule_ids FROM notifications
+    WHERE notification_id = ids.id
+    OFFSET 0
+) x
 CROSS JOIN LATERAL (
     SELECT e.endpoint_id, e.type, e.value, e.signing_secret, e.created_at,
         d.status AS prior_status, d.last_error AS prior_error
@@ -95,7 +102,6 @@ CROSS JOIN LATERAL (
     WHERE e.rule_id = ANY(x.rule_ids) AND e.enabled
     OFFSET 0
 ) e
-WHERE x.notification_id = ANY($1::uuid[])
 ORDER BY x.notification_id, e.created_at, e.endpoint_id
 """
 
@@ -114,20 +120,36 @@ WHERE d.status <> 'SENT'
 """
 
 # Only rows still held by this very claim (claimer and lease expiry both match): a
-# claim that expired and was taken over belongs to its new owner.
+# claim that expired and was taken over belongs to its new owner. Each id is one
+# primary-key probe that locks its row (the lock returns the row's latest version, which
+# the claim conditions are then checked on), and the UPDATE reaches the locked rows by
+# ctid only. Joined by id, or with the conditions inside the probe, the plan depended
+# on statistics: the lease index offered every SENDING row, or every row of the batch's
+# lease (one claim gives a whole batch the same expiry), and once asyncpg's prepared
+# statement went generic (its sixth run) the planner looped over them for each input
+# row, O(batch x in flight): 100 us per notification, half of Postgres' time end to end.
 FINISH = """
+WITH held AS (
+    SELECT x.*, n.ctid AS row
+    FROM unnest($2::uuid[], $3::timestamptz[], $4::text[], $5::bigint[], $6::text[], $7::int[])
+        AS x(id, lease, status, delay_ms, error, refund)
+    CROSS JOIN LATERAL (
+        SELECT ctid, status, claimed_by, claim_expires_at FROM notifications
+        WHERE notification_id = x.id
+        FOR UPDATE
+    ) n
+    WHERE n.status = 'SENDING' AND n.claimed_by = $1 AND n.claim_expires_at = x.lease
+)
 UPDATE notifications n
-SET status = x.status,
-    attempts = n.attempts - x.refund,
-    next_attempt_at = CASE WHEN x.status = 'RETRY'
-        THEN now() + x.delay_ms * interval '1 millisecond' ELSE n.next_attempt_at END,
-    last_error = x.error,
-    sent_at = CASE WHEN x.status = 'SENT' THEN now() ELSE n.sent_at END,
+SET status = h.status,
+    attempts = n.attempts - h.refund,
+    next_attempt_at = CASE WHEN h.status = 'RETRY'
+        THEN now() + h.delay_ms * interval '1 millisecond' ELSE n.next_attempt_at END,
+    last_error = h.error,
+    sent_at = CASE WHEN h.status = 'SENT' THEN now() ELSE n.sent_at END,
     claimed_by = NULL, claim_expires_at = NULL, updated_at = now()
-FROM unnest($2::uuid[], $3::timestamptz[], $4::text[], $5::bigint[], $6::text[], $7::int[])
-    AS x(id, lease, status, delay_ms, error, refund)
-WHERE n.notification_id = x.id AND n.status = 'SENDING' AND n.claimed_by = $1
-    AND n.claim_expires_at = x.lease
+FROM held h
+WHERE n.ctid = ANY(ARRAY(SELECT row FROM held)) AND n.ctid = h.row
 """
 
 
