@@ -4,6 +4,7 @@ claim that still holds the row."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -109,3 +110,24 @@ async def test_an_outcome_is_written_only_by_the_claim_that_still_holds_the_row(
         lost: ("SENDING", "you", 2),
         done: ("SENT", None, 1),
     }
+
+
+async def test_an_outcome_does_not_wait_for_another_senders_delivery_rows(
+    pool: asyncpg.Pool[Any],
+) -> None:
+    """Another sender's deliveries INSERT for the same (taken-over) notification holds
+    a key-share lock on it (its foreign-key check) until it commits. The outcome must
+    not queue behind it: two such transactions, each waiting for the other, deadlock."""
+    rule = await seed_rule(pool, "acme")
+    nid = await insert_notification(pool, "acme", [rule])
+    [claim] = await repo.claim_ready(pool, [nid], "me", 30)
+    other = "00000000-0000-4000-8000-000000000010"
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "INSERT INTO deliveries (notification_id, endpoint_id, endpoint_type, status)"
+            " VALUES ($1::uuid, $2::uuid, 'webhook', 'SENT')",
+            nid,
+            other,
+        )
+        finish = Finish(nid, claim.lease, "SENT", 0, None, False)
+        assert await asyncio.wait_for(repo.record(pool, "me", [], [finish]), 5) == 1

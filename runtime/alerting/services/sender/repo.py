@@ -128,6 +128,9 @@ WHERE d.status <> 'SENT'
 # lease (one claim gives a whole batch the same expiry), and once asyncpg's prepared
 # statement went generic (its sixth run) the planner looped over them for each input
 # row, O(batch x in flight): 100 us per notification, half of Postgres' time end to end.
+# The lock is the one the UPDATE takes anyway (NO KEY UPDATE): FOR UPDATE would also
+# wait for the key-share locks of other senders' deliveries INSERTs (their foreign-key
+# checks) on a taken-over row, and two such transactions could deadlock.
 FINISH = """
 WITH held AS (
     SELECT x.*, n.ctid AS row
@@ -136,7 +139,7 @@ WITH held AS (
     CROSS JOIN LATERAL (
         SELECT ctid, status, claimed_by, claim_expires_at FROM notifications
         WHERE notification_id = x.id
-        FOR UPDATE
+        FOR NO KEY UPDATE
     ) n
     WHERE n.status = 'SENDING' AND n.claimed_by = $1 AND n.claim_expires_at = x.lease
 )
@@ -237,6 +240,10 @@ async def record(
 ) -> int:
     """Write the batch's delivery rows and notification outcomes in one transaction;
     return how many notifications were still held by their claim."""
+    # Rows are locked in id order: two senders recording the same taken-over rows (the
+    # late owner and the new one) then wait for each other instead of deadlocking.
+    deliveries = sorted(deliveries, key=lambda d: (d.notification_id, d.endpoint_id))
+    finishes = sorted(finishes, key=lambda f: f.notification_id)
     async with pool.acquire() as conn, conn.transaction():
         if deliveries:
             await conn.execute(
