@@ -119,40 +119,43 @@ SET status = EXCLUDED.status, attempts = d.attempts + 1, last_error = EXCLUDED.l
 WHERE d.status <> 'SENT'
 """
 
-# Only rows still held by this very claim (claimer and lease expiry both match): a
-# claim that expired and was taken over belongs to its new owner. Each id is one
-# primary-key probe that locks its row (the lock returns the row's latest version, which
-# the claim conditions are then checked on), and the UPDATE reaches the locked rows by
-# ctid only. Joined by id, or with the conditions inside the probe, the plan depended
-# on statistics: the lease index offered every SENDING row, or every row of the batch's
-# lease (one claim gives a whole batch the same expiry), and once asyncpg's prepared
-# statement went generic (its sixth run) the planner looped over them for each input
-# row, O(batch x in flight): 100 us per notification, half of Postgres' time end to end.
-# The lock is the one the UPDATE takes anyway (NO KEY UPDATE): FOR UPDATE would also
-# wait for the key-share locks of other senders' deliveries INSERTs (their foreign-key
-# checks) on a taken-over row, and two such transactions could deadlock.
+# An outcome is written in two statements of one transaction. HELD locks the rows this
+# very claim still holds (claimer and lease expiry both match: a claim that expired and
+# was taken over belongs to its new owner), each id one primary-key probe; FINISH then
+# updates the locked rows by ctid. Joined by id in one UPDATE, the plan depended on
+# statistics: the lease index offered every SENDING row (or every row of the batch's
+# lease: one claim gives the whole batch the same expiry), and once the prepared
+# statement went generic the planner looped over them for each input row, O(batch x in
+# flight): 100 us per notification, half of Postgres' time end to end.
+# Two statements, not one: a lock that waited for another transaction returns the row's
+# newest version, which the claim conditions are checked on, but a later part of the
+# same statement would look its ctid up in the statement's older snapshot and silently
+# miss it. FINISH's fresh snapshot sees it, and the lock keeps the ctid valid.
+# The lock is the one an UPDATE takes anyway (NO KEY UPDATE): FOR UPDATE would also wait
+# for the key-share locks of other senders' deliveries INSERTs (their foreign-key checks)
+# on a taken-over row.
+HELD = """
+SELECT x.i, n.ctid
+FROM unnest($2::uuid[], $3::timestamptz[]) WITH ORDINALITY AS x(id, lease, i)
+CROSS JOIN LATERAL (
+    SELECT ctid, status, claimed_by, claim_expires_at FROM notifications
+    WHERE notification_id = x.id
+    FOR NO KEY UPDATE
+) n
+WHERE n.status = 'SENDING' AND n.claimed_by = $1 AND n.claim_expires_at = x.lease
+"""
 FINISH = """
-WITH held AS (
-    SELECT x.*, n.ctid AS row
-    FROM unnest($2::uuid[], $3::timestamptz[], $4::text[], $5::bigint[], $6::text[], $7::int[])
-        AS x(id, lease, status, delay_ms, error, refund)
-    CROSS JOIN LATERAL (
-        SELECT ctid, status, claimed_by, claim_expires_at FROM notifications
-        WHERE notification_id = x.id
-        FOR NO KEY UPDATE
-    ) n
-    WHERE n.status = 'SENDING' AND n.claimed_by = $1 AND n.claim_expires_at = x.lease
-)
 UPDATE notifications n
-SET status = h.status,
-    attempts = n.attempts - h.refund,
-    next_attempt_at = CASE WHEN h.status = 'RETRY'
-        THEN now() + h.delay_ms * interval '1 millisecond' ELSE n.next_attempt_at END,
-    last_error = h.error,
-    sent_at = CASE WHEN h.status = 'SENT' THEN now() ELSE n.sent_at END,
+SET status = x.status,
+    attempts = n.attempts - x.refund,
+    next_attempt_at = CASE WHEN x.status = 'RETRY'
+        THEN now() + x.delay_ms * interval '1 millisecond' ELSE n.next_attempt_at END,
+    last_error = x.error,
+    sent_at = CASE WHEN x.status = 'SENT' THEN now() ELSE n.sent_at END,
     claimed_by = NULL, claim_expires_at = NULL, updated_at = now()
-FROM held h
-WHERE n.ctid = ANY(ARRAY(SELECT row FROM held)) AND n.ctid = h.row
+FROM unnest($1::tid[], $2::text[], $3::bigint[], $4::text[], $5::int[])
+    AS x(row, status, delay_ms, error, refund)
+WHERE n.ctid = ANY($1::tid[]) AND n.ctid = x.row
 """
 
 
@@ -257,14 +260,18 @@ async def record(
             )
         if not finishes:
             return 0
+        rows = await conn.fetch(
+            HELD, owner, [f.notification_id for f in finishes], [f.lease for f in finishes]
+        )
+        held = [(r["ctid"], finishes[r["i"] - 1]) for r in rows]
+        if not held:
+            return 0
         status = await conn.execute(
             FINISH,
-            owner,
-            [f.notification_id for f in finishes],
-            [f.lease for f in finishes],
-            [f.status for f in finishes],
-            [f.delay_ms for f in finishes],
-            [f.error for f in finishes],
-            [1 if f.refund else 0 for f in finishes],
+            [row for row, _ in held],
+            [f.status for _, f in held],
+            [f.delay_ms for _, f in held],
+            [f.error for _, f in held],
+            [1 if f.refund else 0 for _, f in held],
         )
     return int(status.rsplit(" ", 1)[-1])
