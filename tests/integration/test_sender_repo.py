@@ -116,9 +116,7 @@ async def test_an_outcome_does_not_wait_for_another_senders_delivery_rows(
     """Another sender's deliveries INSERT for the same (taken-over) notification holds
     a key-share lock on it (its foreign-key check) until it commits. The outcome must
     not queue behind it: two such transactions, each waiting for the other, deadlock."""
-    rule = await seed_rule(pool, "acme")
-    nid = await insert_notification(pool, "acme", [rule])
-    [claim] = await repo.claim_ready(pool, [nid], "me", 30)
+    nid, finish = await one_claimed(pool)
     other = "00000000-0000-4000-8000-000000000010"
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
@@ -127,7 +125,6 @@ async def test_an_outcome_does_not_wait_for_another_senders_delivery_rows(
             nid,
             other,
         )
-        finish = Finish(nid, claim.lease, "SENT", 0, None, False)
         # a second pool connection (the pool has several) writes the outcome meanwhile
         assert await asyncio.wait_for(repo.record(pool, "me", [], [finish]), 5) == 1
 
@@ -138,10 +135,7 @@ async def test_an_outcome_that_waited_for_a_row_lock_is_still_written(
     """A row lock that waited for another transaction returns the row's newest version;
     the outcome must land on that version, not silently miss it (one statement that
     locks and then updates by ctid looks the ctid up in its older snapshot: UPDATE 0)."""
-    rule = await seed_rule(pool, "acme")
-    nid = await insert_notification(pool, "acme", [rule])
-    [claim] = await repo.claim_ready(pool, [nid], "me", 30)
-    finish = Finish(nid, claim.lease, "SENT", 0, None, False)
+    nid, finish = await one_claimed(pool)
     async with pool.acquire() as other:
         blocker = other.transaction()
         await blocker.start()
@@ -158,6 +152,14 @@ async def test_an_outcome_that_waited_for_a_row_lock_is_still_written(
         "SELECT status, claimed_by FROM notifications WHERE notification_id = $1::uuid", nid
     )
     assert tuple(row) == ("SENT", None)
+
+
+async def one_claimed(pool: asyncpg.Pool[Any]) -> tuple[str, Finish]:
+    """A notification claimed by "me", and the SENT outcome that claim would write."""
+    rule = await seed_rule(pool, "acme")
+    nid = await insert_notification(pool, "acme", [rule])
+    [claim] = await repo.claim_ready(pool, [nid], "me", 30)
+    return nid, Finish(nid, claim.lease, "SENT", 0, None, False)
 
 
 async def wait_for_a_lock_wait(pool: asyncpg.Pool[Any]) -> None:
