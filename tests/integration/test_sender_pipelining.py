@@ -15,6 +15,7 @@ from alerting.config import Settings
 from alerting.domain.model import NotificationReady
 from alerting.services.sender.channels import Channels, UrlGuard
 from alerting.services.sender.http_post import HttpPoster
+from alerting.services.sender.repo import PostgresSenderStore
 from alerting.services.sender.smtp import SmtpPool
 from alerting.services.sender.worker import READY_BATCHES_IN_FLIGHT, Worker
 from tests.integration.rule_service_support import fresh_database
@@ -45,7 +46,8 @@ async def test_the_next_ready_batch_is_claimed_while_one_delivers(
         pool = await postgres.create_pool(db)
         http = HttpPoster(8, 10.0, allow_private=True)
         smtp = SmtpPool(db.smtp, 1, 5.0)
-        worker = Worker(pool, Channels(db, http, smtp, UrlGuard(True)), db.sender, "test:1")
+        channels = Channels(db, http, smtp, UrlGuard(True))
+        worker = Worker(PostgresSenderStore(pool), channels, db.sender, "test:1")
         try:
             rule, _ = await webhook_rule(pool, "acme", f"{receiver.url}/hook")
             ids = [await insert_notification(pool, "acme", [rule]) for _ in range(3)]

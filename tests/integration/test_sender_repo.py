@@ -13,8 +13,8 @@ import pytest
 
 from alerting.adapters import postgres
 from alerting.config import Settings
-from alerting.services.sender import repo
-from alerting.services.sender.repo import DeliveryRow, Finish
+from alerting.services.sender.repo import PostgresSenderStore
+from alerting.services.sender.store import DeliveryRow, Finish
 from tests.integration.rule_service_support import fresh_database
 from tests.integration.sender_support import add_endpoint, insert_notification, seed_rule
 
@@ -31,8 +31,13 @@ async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool[Any]]:
             await own.close()
 
 
+@pytest.fixture
+def store(pool: asyncpg.Pool[Any]) -> PostgresSenderStore:
+    return PostgresSenderStore(pool)
+
+
 async def test_endpoints_are_only_those_of_the_notifications_own_client(
-    pool: asyncpg.Pool[Any],
+    pool: asyncpg.Pool[Any], store: PostgresSenderStore
 ) -> None:
     mine, theirs = await seed_rule(pool, "acme"), await seed_rule(pool, "globex")
     hook = await add_endpoint(pool, mine, "email", "ops@acme.example")
@@ -47,7 +52,7 @@ async def test_endpoints_are_only_those_of_the_notifications_own_client(
         " VALUES ($1::uuid, $2::uuid, 'email', 'RETRY', 'SMTP 451 try later')",
         nid, hook,
     )  # fmt: skip
-    found = await repo.endpoints_for(pool, [nid, other])
+    found = await store.endpoints_for([nid, other])
     assert [(e.endpoint_id, e.value) for e in found[nid]] == [(hook, "ops@acme.example")]
     assert (found[nid][0].prior_status, found[nid][0].prior_error) == (
         "RETRY",
@@ -58,13 +63,13 @@ async def test_endpoints_are_only_those_of_the_notifications_own_client(
 
 
 async def test_a_ready_claim_takes_the_claimable_rows_of_the_batch_only(
-    pool: asyncpg.Pool[Any],
+    pool: asyncpg.Pool[Any], store: PostgresSenderStore
 ) -> None:
     rule = await seed_rule(pool, "acme")
     pending = [await insert_notification(pool, "acme", [rule]) for _ in range(3)]
     sent = await insert_notification(pool, "acme", [rule], status="SENT")
     elsewhere = await insert_notification(pool, "acme", [rule])  # not in the batch
-    claims = await repo.claim_ready(pool, [*pending, sent], "me", 30)
+    claims = await store.claim_ready([*pending, sent], "me", 30)
     assert sorted(c.notification.notification_id for c in claims) == sorted(pending)
     assert all(c.notification.attempts == 1 and not c.taken_over for c in claims)
     rows = await pool.fetch(
@@ -73,16 +78,16 @@ async def test_a_ready_claim_takes_the_claimable_rows_of_the_batch_only(
     by_id = {r["id"]: (r["status"], r["claimed_by"]) for r in rows}
     assert all(by_id[p] == ("SENDING", "me") for p in pending)
     assert by_id[sent] == ("SENT", None) and by_id[elsewhere] == ("PENDING", None)
-    assert await repo.claim_ready(pool, pending, "you", 30) == []  # held by "me" now
+    assert await store.claim_ready(pending, "you", 30) == []  # held by "me" now
 
 
 async def test_an_outcome_is_written_only_by_the_claim_that_still_holds_the_row(
-    pool: asyncpg.Pool[Any],
+    pool: asyncpg.Pool[Any], store: PostgresSenderStore
 ) -> None:
     rule = await seed_rule(pool, "acme")
     kept, lost, done = [await insert_notification(pool, "acme", [rule]) for _ in range(3)]
-    mine = {c.notification.notification_id: c for c in await repo.claim_ready(
-        pool, [kept, lost, done], "me", 30
+    mine = {c.notification.notification_id: c for c in await store.claim_ready(
+        [kept, lost, done], "me", 30
     )}  # fmt: skip
     # "lost": my lease ran out and another sender took the claim over
     await pool.execute(
@@ -90,15 +95,15 @@ async def test_an_outcome_is_written_only_by_the_claim_that_still_holds_the_row(
         " WHERE notification_id = $1::uuid",
         lost,
     )
-    [taken] = await repo.claim_due(pool, "you", 30, 10)
+    [taken] = await store.claim_due("you", 30, 10)
     assert taken.notification.notification_id == lost and taken.taken_over
     # "done": already finished by this claim; a second report must not count
     finish = {i: Finish(i, mine[i].lease, "SENT", 0, None, False) for i in mine}
-    assert await repo.record(pool, "me", [], [finish[done]]) == 1
-    assert await repo.record(pool, "me", [], [finish[lost], finish[done]]) == 0
+    assert await store.record_outcomes("me", [], [finish[done]]) == 1
+    assert await store.record_outcomes("me", [], [finish[lost], finish[done]]) == 0
     endpoint = "00000000-0000-4000-8000-000000000009"
     row = DeliveryRow(kept, endpoint, "webhook", "SENT", None, 200)
-    assert await repo.record(pool, "me", [row], list(finish.values())) == 1
+    assert await store.record_outcomes("me", [row], list(finish.values())) == 1
     rows = await pool.fetch(
         "SELECT notification_id::text AS id, status, claimed_by, attempts FROM notifications"
     )
@@ -111,12 +116,12 @@ async def test_an_outcome_is_written_only_by_the_claim_that_still_holds_the_row(
 
 
 async def test_an_outcome_does_not_wait_for_another_senders_delivery_rows(
-    pool: asyncpg.Pool[Any],
+    pool: asyncpg.Pool[Any], store: PostgresSenderStore
 ) -> None:
     """Another sender's deliveries INSERT for the same (taken-over) notification holds
     a key-share lock on it (its foreign-key check) until it commits. The outcome must
     not queue behind it: two such transactions, each waiting for the other, deadlock."""
-    nid, finish = await one_claimed(pool)
+    nid, finish = await one_claimed(pool, store)
     other = "00000000-0000-4000-8000-000000000010"
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
@@ -126,16 +131,16 @@ async def test_an_outcome_does_not_wait_for_another_senders_delivery_rows(
             other,
         )
         # a second pool connection (the pool has several) writes the outcome meanwhile
-        assert await asyncio.wait_for(repo.record(pool, "me", [], [finish]), 5) == 1
+        assert await asyncio.wait_for(store.record_outcomes("me", [], [finish]), 5) == 1
 
 
 async def test_an_outcome_that_waited_for_a_row_lock_is_still_written(
-    pool: asyncpg.Pool[Any],
+    pool: asyncpg.Pool[Any], store: PostgresSenderStore
 ) -> None:
     """A row lock that waited for another transaction returns the row's newest version;
     the outcome must land on that version, not silently miss it (one statement that
     locks and then updates by ctid looks the ctid up in its older snapshot: UPDATE 0)."""
-    nid, finish = await one_claimed(pool)
+    nid, finish = await one_claimed(pool, store)
     async with pool.acquire() as other:
         blocker = other.transaction()
         await blocker.start()
@@ -144,7 +149,7 @@ async def test_an_outcome_that_waited_for_a_row_lock_is_still_written(
             "UPDATE notifications SET last_error = 'touched' WHERE notification_id = $1::uuid",
             nid,
         )
-        recording = asyncio.create_task(repo.record(pool, "me", [], [finish]))
+        recording = asyncio.create_task(store.record_outcomes("me", [], [finish]))
         await wait_for_a_lock_wait(pool)
         await blocker.commit()
         assert await asyncio.wait_for(recording, 5) == 1
@@ -154,11 +159,11 @@ async def test_an_outcome_that_waited_for_a_row_lock_is_still_written(
     assert tuple(row) == ("SENT", None)
 
 
-async def one_claimed(pool: asyncpg.Pool[Any]) -> tuple[str, Finish]:
+async def one_claimed(pool: asyncpg.Pool[Any], store: PostgresSenderStore) -> tuple[str, Finish]:
     """A notification claimed by "me", and the SENT outcome that claim would write."""
     rule = await seed_rule(pool, "acme")
     nid = await insert_notification(pool, "acme", [rule])
-    [claim] = await repo.claim_ready(pool, [nid], "me", 30)
+    [claim] = await store.claim_ready([nid], "me", 30)
     return nid, Finish(nid, claim.lease, "SENT", 0, None, False)
 
 

@@ -17,6 +17,7 @@ from alerting.config import Settings
 from alerting.runner import run_service
 from alerting.services.sender.channels import Channels, UrlGuard
 from alerting.services.sender.http_post import HttpPoster
+from alerting.services.sender.repo import PostgresSenderStore
 from alerting.services.sender.smtp import SmtpPool
 from alerting.services.sender.worker import Worker
 from alerting.services.stage import Stage, connect_pool, run_stage
@@ -67,7 +68,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     )
     smtp = SmtpPool(settings.smtp, settings.sender.smtp_pool_size, settings.sender.smtp_timeout_s)
     channels = Channels(settings, http, smtp, UrlGuard(settings.allow_private_urls))
-    worker = Worker(pool, channels, settings.sender, instance_id())
+    worker = Worker(PostgresSenderStore(pool), channels, settings.sender, instance_id())
     interval_s = settings.sender.poll_interval_ms / 1000
 
     async def poll_due(stop: asyncio.Event) -> None:

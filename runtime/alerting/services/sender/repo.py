@@ -1,18 +1,18 @@
 """The sender's SQL: claim with a lease, read endpoints, record outcomes. One statement
-per batch for each step (arrays in, rows out), never one round trip per notification."""
+per batch for each step (arrays in, rows out), never one round trip per notification.
+``PostgresSenderStore`` is the ``SenderStore`` the sender runs on."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, TypeAlias
 
 import asyncpg
 
 from alerting.domain.delivery import Endpoint
 from alerting.domain.delivery_messages import Notification
+from alerting.services.sender.store import Claim, DeliveryRow, Finish
 
 Pool: TypeAlias = "asyncpg.Pool[Any]"  # generic only to the type checker
 
@@ -159,33 +159,6 @@ WHERE n.ctid = ANY($1::tid[]) AND n.ctid = x.row
 """
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
-    notification: Notification
-    lease: datetime  # the claim's expiry: with claimed_by, it identifies this claim
-    taken_over: bool  # it was another sender's expired claim
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryRow:
-    notification_id: str
-    endpoint_id: str
-    endpoint_type: str
-    status: str
-    error: str | None
-    response_code: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Finish:
-    notification_id: str
-    lease: datetime
-    status: str
-    delay_ms: int
-    error: str | None
-    refund: bool
-
-
 def _context(value: object) -> dict[str, str]:
     # The aggregator writes a JSON object of strings; anything else is shown, not fatal.
     if isinstance(value, dict):
@@ -209,69 +182,69 @@ def _claim(row: asyncpg.Record) -> Claim:
     return Claim(n, row["claim_expires_at"], row["previous_status"] == "SENDING")
 
 
-async def claim_ready(pool: Pool, ids: Sequence[str], owner: str, lease_s: float) -> list[Claim]:
-    """Claim those of ``ids`` that are claimable now; the rest are skipped."""
-    rows = await pool.fetch(CLAIM_READY, owner, lease_s, list(ids))
-    return [_claim(r) for r in rows]
+class PostgresSenderStore:
+    """The ``SenderStore`` over a connection pool: the statements above, one per step."""
 
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
 
-async def claim_due(pool: Pool, owner: str, lease_s: float, limit: int) -> list[Claim]:
-    """Claim due retries, overdue PENDING rows and expired claims, at most ``limit``."""
-    rows = await pool.fetch(CLAIM_DUE, owner, lease_s, limit)
-    return [_claim(r) for r in rows]
+    async def claim_ready(self, ids: Sequence[str], owner: str, lease_s: float) -> list[Claim]:
+        rows = await self._pool.fetch(CLAIM_READY, owner, lease_s, list(ids))
+        return [_claim(r) for r in rows]
 
+    async def claim_due(self, owner: str, lease_s: float, limit: int) -> list[Claim]:
+        rows = await self._pool.fetch(CLAIM_DUE, owner, lease_s, limit)
+        return [_claim(r) for r in rows]
 
-async def endpoints_for(pool: Pool, ids: Sequence[str]) -> dict[str, list[Endpoint]]:
-    rows = await pool.fetch(ENDPOINTS, list(ids))
-    found: dict[str, list[Endpoint]] = {i: [] for i in ids}
-    for r in rows:
-        found[r["notification_id"]].append(
-            Endpoint(
-                endpoint_id=r["endpoint_id"],
-                type=r["type"],
-                value=r["value"],
-                signing_secret=r["signing_secret"],
-                prior_status=r["prior_status"],
-                prior_error=r["prior_error"],
+    async def endpoints_for(self, ids: Sequence[str]) -> dict[str, list[Endpoint]]:
+        rows = await self._pool.fetch(ENDPOINTS, list(ids))
+        found: dict[str, list[Endpoint]] = {i: [] for i in ids}
+        for r in rows:
+            found[r["notification_id"]].append(
+                Endpoint(
+                    endpoint_id=r["endpoint_id"],
+                    type=r["type"],
+                    value=r["value"],
+                    signing_secret=r["signing_secret"],
+                    prior_status=r["prior_status"],
+                    prior_error=r["prior_error"],
+                )
             )
-        )
-    return found
+        return found
 
-
-async def record(
-    pool: Pool, owner: str, deliveries: Sequence[DeliveryRow], finishes: Sequence[Finish]
-) -> int:
-    """Write the batch's delivery rows and notification outcomes in one transaction;
-    return how many notifications were still held by their claim."""
-    # Rows are locked in id order: two senders recording the same taken-over rows (the
-    # late owner and the new one) then wait for each other instead of deadlocking.
-    deliveries = sorted(deliveries, key=lambda d: (d.notification_id, d.endpoint_id))
-    finishes = sorted(finishes, key=lambda f: f.notification_id)
-    async with pool.acquire() as conn, conn.transaction():
-        if deliveries:
-            await conn.execute(
-                RECORD_DELIVERIES,
-                [d.notification_id for d in deliveries],
-                [d.endpoint_id for d in deliveries],
-                [d.endpoint_type for d in deliveries],
-                [d.status for d in deliveries],
-                [d.error for d in deliveries],
-                [d.response_code for d in deliveries],
+    async def record_outcomes(
+        self, owner: str, deliveries: Sequence[DeliveryRow], finishes: Sequence[Finish]
+    ) -> int:
+        """One transaction: the delivery rows, then HELD and FINISH (see above)."""
+        # Rows are locked in id order: two senders recording the same taken-over rows (the
+        # late owner and the new one) then wait for each other instead of deadlocking.
+        deliveries = sorted(deliveries, key=lambda d: (d.notification_id, d.endpoint_id))
+        finishes = sorted(finishes, key=lambda f: f.notification_id)
+        async with self._pool.acquire() as conn, conn.transaction():
+            if deliveries:
+                await conn.execute(
+                    RECORD_DELIVERIES,
+                    [d.notification_id for d in deliveries],
+                    [d.endpoint_id for d in deliveries],
+                    [d.endpoint_type for d in deliveries],
+                    [d.status for d in deliveries],
+                    [d.error for d in deliveries],
+                    [d.response_code for d in deliveries],
+                )
+            if not finishes:
+                return 0
+            rows = await conn.fetch(
+                HELD, owner, [f.notification_id for f in finishes], [f.lease for f in finishes]
             )
-        if not finishes:
-            return 0
-        rows = await conn.fetch(
-            HELD, owner, [f.notification_id for f in finishes], [f.lease for f in finishes]
-        )
-        held = [(r["ctid"], finishes[r["i"] - 1]) for r in rows]
-        if not held:
-            return 0
-        status = await conn.execute(
-            FINISH,
-            [row for row, _ in held],
-            [f.status for _, f in held],
-            [f.delay_ms for _, f in held],
-            [f.error for _, f in held],
-            [1 if f.refund else 0 for _, f in held],
-        )
-    return int(status.rsplit(" ", 1)[-1])
+            held = [(r["ctid"], finishes[r["i"] - 1]) for r in rows]
+            if not held:
+                return 0
+            status = await conn.execute(
+                FINISH,
+                [row for row, _ in held],
+                [f.status for _, f in held],
+                [f.delay_ms for _, f in held],
+                [f.error for _, f in held],
+                [1 if f.refund else 0 for _, f in held],
+            )
+        return int(status.rsplit(" ", 1)[-1])

@@ -16,16 +16,17 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from alerting.adapters.kafka import Record
 from alerting.adapters.kafka.consumer import Rejected
 from alerting.config import SenderSettings
 from alerting.domain.delivery import Attempt, Decision, Outcome, Target, decide, targets
+from alerting.domain.delivery_messages import Notification
 from alerting.domain.model import NotificationReady
 from alerting.domain.token_bucket import RateLimiter
-from alerting.services.sender import metrics, repo
-from alerting.services.sender.channels import Channels
-from alerting.services.sender.repo import Claim, DeliveryRow, Finish, Pool
+from alerting.services.sender import metrics
+from alerting.services.sender.store import Claim, DeliveryRow, Finish, SenderStore
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,13 @@ EXHAUSTED = Decision(
 )
 
 
+class Dispatcher(Protocol):
+    """Delivers one notification to one target and reports how it went; it does not
+    retry (the worker's ``decide`` does, across claims) and should not raise."""
+
+    async def deliver(self, notification: Notification, target: Target) -> Attempt: ...
+
+
 @dataclass
 class _Plan:
     claim: Claim
@@ -59,14 +67,14 @@ class _Plan:
 class Worker:
     def __init__(
         self,
-        pool: Pool,
-        channels: Channels,
+        store: SenderStore,
+        channels: Dispatcher,
         settings: SenderSettings,
         owner: str,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._pool = pool
+        self._store = store
         self._channels = channels
         self._settings = settings
         self.owner = owner
@@ -91,7 +99,7 @@ class Worker:
         if ids:
             await self._ready_batches.acquire()
             try:
-                claims = await repo.claim_ready(self._pool, list(ids), self.owner, self._lease_s)
+                claims = await self._store.claim_ready(list(ids), self.owner, self._lease_s)
             except BaseException:
                 self._ready_batches.release()
                 raise
@@ -120,7 +128,7 @@ class Worker:
 
     async def poll_once(self, limit: int) -> int:
         """Claim and deliver one batch of due work; return how many were claimed."""
-        claims = await repo.claim_due(self._pool, self.owner, self._lease_s, limit)
+        claims = await self._store.claim_due(self.owner, self._lease_s, limit)
         await self.deliver(claims, "poll")
         return len(claims)
 
@@ -138,7 +146,7 @@ class Worker:
             metrics.TAKEN_OVER.inc(taken_over)
             log.warning("took over %d expired claim(s)", taken_over)
         ids = [c.notification.notification_id for c in claims]
-        endpoints = await repo.endpoints_for(self._pool, ids)
+        endpoints = await self._store.endpoints_for(ids)
         plans = [self._plan(c, targets(endpoints[c.notification.notification_id])) for c in claims]
         tasks = [t for p in plans for t in p.tasks.values()]
         if tasks:
@@ -208,7 +216,7 @@ class Worker:
                     decision.refund_attempt,
                 )
             )
-        held = await repo.record(self._pool, self.owner, deliveries, finishes)
+        held = await self._store.record_outcomes(self.owner, deliveries, finishes)
         for f in finishes:
             metrics.NOTIFICATIONS.labels(f.status).inc()
         if held < len(finishes):

@@ -1,0 +1,69 @@
+"""What the sender's worker needs from its database, as a protocol and plain values.
+
+The worker's lease budget, exhaustion, deferral and outcome logic depends on these four
+operations only, so it is unit-tested against an in-memory store; the tuned SQL lives in
+the Postgres implementation (``repo.PostgresSenderStore``) and is tested against Postgres.
+Each operation is one statement (or one transaction) per batch, never one per notification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from alerting.domain.delivery import Endpoint
+from alerting.domain.delivery_messages import Notification
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    notification: Notification
+    lease: datetime  # the claim's expiry: with claimed_by, it identifies this claim
+    taken_over: bool  # it was another sender's expired claim
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    notification_id: str
+    endpoint_id: str
+    endpoint_type: str
+    status: str
+    error: str | None
+    response_code: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    notification_id: str
+    lease: datetime
+    status: str
+    delay_ms: int
+    error: str | None
+    refund: bool
+
+
+class SenderStore(Protocol):
+    """Claims with a lease, the endpoints to deliver to, and the outcomes of a batch."""
+
+    async def claim_ready(self, ids: Sequence[str], owner: str, lease_s: float) -> list[Claim]:
+        """Claim those of ``ids`` that are claimable now; the rest are skipped."""
+        ...
+
+    async def claim_due(self, owner: str, lease_s: float, limit: int) -> list[Claim]:
+        """Claim due retries, overdue PENDING rows and expired claims, at most ``limit``."""
+        ...
+
+    async def endpoints_for(self, ids: Sequence[str]) -> dict[str, list[Endpoint]]:
+        """Each notification's enabled endpoints (every id is a key), with the delivery
+        each already had from earlier claims."""
+        ...
+
+    async def record_outcomes(
+        self, owner: str, deliveries: Sequence[DeliveryRow], finishes: Sequence[Finish]
+    ) -> int:
+        """Write the batch's delivery rows and notification outcomes at once. Only a
+        claim that still holds its row writes an outcome (one taken over meanwhile is its
+        new owner's); return how many did."""
+        ...
