@@ -5,6 +5,9 @@ work (``poll_once``). Deliveries of the whole batch run concurrently, bounded by
 process-wide semaphore, and must finish well inside the claim lease: whatever is still
 in flight at the deadline is cancelled and counted as a transient failure, so another
 sender never takes over a claim this one is still working on.
+
+The worker reaches the database only through a ``SenderStore`` and the receivers only
+through a ``Dispatcher``, so this logic is unit-tested with fakes and a fake clock.
 """
 
 from __future__ import annotations
