@@ -21,14 +21,14 @@ import redis.asyncio as aioredis
 
 from alerting import config
 from alerting.adapters.redis import Keys
-from alerting.domain.model import Rule
+from alerting.domain.model import MatchingRule
 from alerting.services.rule_updater.snapshot import SnapshotState
 from alerting.services.rule_updater.store import SnapshotStore
 
 
-def rules(n: int) -> list[Rule]:
+def rules(n: int) -> list[MatchingRule]:
     return [
-        Rule(str(uuid.uuid4()), f"client-{i % 1000}", "HIGH", f"src{i % 500}", f"name{i}")
+        MatchingRule(str(uuid.uuid4()), f"client-{i % 1000}", "HIGH", f"src{i % 500}", f"name{i}")
         for i in range(n)
     ]
 
@@ -51,7 +51,7 @@ async def main(n: int, changes: int) -> None:
         in_memory: list[float] = []
         end_to_end: list[float] = []
         for i in range(changes):
-            rule = Rule(str(uuid.uuid4()), "client-bench", "LOW", "bench", f"n{i}")
+            rule = MatchingRule(str(uuid.uuid4()), "client-bench", "LOW", "bench", f"n{i}")
             t0 = time.perf_counter()
             state.apply({rule.rule_id: rule})
             data = state.serialize(state.version + 1)

@@ -18,8 +18,8 @@ from google.protobuf.message import Message
 from alerting.domain.model import (
     Alert,
     AlertMatch,
+    MatchingRule,
     NotificationReady,
-    Rule,
     RuleAction,
     RuleChange,
     RuleSnapshot,
@@ -220,5 +220,7 @@ def decode_snapshot(data: bytes) -> RuleSnapshot:
     return RuleSnapshot(
         version=msg.version,
         built_at_ms=msg.built_at,
-        rules=tuple(Rule(r.rule_id, r.client_id, r.severity, r.source, r.name) for r in msg.rules),
+        rules=tuple(
+            MatchingRule(r.rule_id, r.client_id, r.severity, r.source, r.name) for r in msg.rules
+        ),
     )

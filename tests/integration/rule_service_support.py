@@ -19,10 +19,10 @@ import httpx
 import pytest
 
 from alerting import migrations
+from alerting.adapters.dns import Resolver, system_resolver
 from alerting.adapters.postgres import create_pool, readiness
 from alerting.config import Settings
 from alerting.dev.infra import free_port
-from alerting.domain.urls import Resolver, system_resolver
 from alerting.http import serve
 from alerting.services.rule_service.app import create_app
 from alerting.services.rule_service.auth import Authenticator

@@ -10,7 +10,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from alerting.adapters.kafka import BatchProducer, ConsumeLoop, OutMessage, Record
-from alerting.adapters.kafka.consumer import Handler, Rejected
+from alerting.adapters.kafka.consumer import BatchHandler, Rejected
 from alerting.adapters.kafka.options import producer_options
 from alerting.config import Settings, Topics
 from tests.kafka_helpers import committed_offsets, make_topic, read_topic
@@ -58,7 +58,7 @@ async def running_loop(
     producer: BatchProducer,
     topic: str,
     group: str,
-    handle: Handler[int],
+    handle: BatchHandler[int],
     service: str,
 ) -> AsyncIterator[None]:
     """A ConsumeLoop of ints on ``topic`` running for the duration of the block."""

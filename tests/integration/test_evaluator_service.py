@@ -16,7 +16,7 @@ from alerting import codec, config
 from alerting.adapters.kafka import OutMessage
 from alerting.adapters.redis import Keys
 from alerting.config import Settings, Topics
-from alerting.domain.model import Alert, Rule, RuleSnapshot, Severity
+from alerting.domain.model import Alert, MatchingRule, RuleSnapshot, Severity
 from alerting.services.evaluator.live_rules import LiveRules
 from alerting.services.rule_updater.store import SnapshotStore
 from tests.kafka_helpers import read_topic
@@ -40,7 +40,7 @@ def evaluator(env: dict[str, str], tmp_path: Path) -> Iterator[ServiceProcess]:
         proc.kill()
 
 
-async def publish_rules(settings: Settings, rules: list[Rule]) -> int:
+async def publish_rules(settings: Settings, rules: list[MatchingRule]) -> int:
     """Write a snapshot the way the rule-updater does (compare-and-set plus announcement)."""
     client = aioredis.Redis.from_url(settings.redis_url)
     try:
@@ -61,8 +61,8 @@ def alert_message(settings: Settings, alert_id: str, severity: str, source: str)
     return OutMessage(settings.topics.alerts_new, alert_id.encode(), codec.encode_alert(alert))
 
 
-def rule(client: str, severity: str = "*", source: str = "*", name: str = "*") -> Rule:
-    return Rule(str(uuid.uuid4()), client, severity, source, name)
+def rule(client: str, severity: str = "*", source: str = "*", name: str = "*") -> MatchingRule:
+    return MatchingRule(str(uuid.uuid4()), client, severity, source, name)
 
 
 async def test_waits_for_the_snapshot_then_emits_one_match_per_client(

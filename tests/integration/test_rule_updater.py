@@ -17,7 +17,7 @@ from alerting.adapters import postgres
 from alerting.adapters.redis import Keys
 from alerting.codec import decode_snapshot
 from alerting.config import Settings
-from alerting.domain.model import Rule
+from alerting.domain.model import MatchingRule
 from alerting.services.rule_updater.store import SnapshotStore
 from alerting.services.rule_updater.updater import SnapshotUpdater
 
@@ -51,16 +51,16 @@ def updater(env: dict[str, Any]) -> SnapshotUpdater:
     return SnapshotUpdater(env["pool"], SnapshotStore(env["redis"], env["keys"]), env["keys"])
 
 
-async def enabled_in_postgres(pool: asyncpg.Pool[Any], client_id: str) -> dict[str, Rule]:
+async def enabled_in_postgres(pool: asyncpg.Pool[Any], client_id: str) -> dict[str, MatchingRule]:
     rows = await pool.fetch(
         "SELECT rule_id::text AS rule_id, client_id, severity, source, name FROM rules"
         " WHERE enabled AND client_id = $1",
         client_id,
     )
-    return {r["rule_id"]: Rule(**dict(r)) for r in rows}
+    return {r["rule_id"]: MatchingRule(**dict(r)) for r in rows}
 
 
-async def in_redis(env: dict[str, Any]) -> tuple[int, dict[str, Rule]]:
+async def in_redis(env: dict[str, Any]) -> tuple[int, dict[str, MatchingRule]]:
     data, raw_version = await env["redis"].mget(env["keys"].snapshot, env["keys"].version)
     version = int(raw_version)
     snapshot = decode_snapshot(data)
@@ -184,7 +184,7 @@ class PausedAfterReading(SnapshotUpdater):
         self.has_read = asyncio.Event()
         self.resume = asyncio.Event()
 
-    async def _enabled_rules(self) -> list[Rule]:
+    async def _enabled_rules(self) -> list[MatchingRule]:
         rules = await super()._enabled_rules()
         if not self.has_read.is_set():
             self.has_read.set()

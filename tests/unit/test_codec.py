@@ -9,8 +9,8 @@ from alerting.codec import DecodeError
 from alerting.domain.model import (
     Alert,
     AlertMatch,
+    MatchingRule,
     NotificationReady,
-    Rule,
     RuleAction,
     RuleChange,
     RuleSnapshot,
@@ -30,7 +30,7 @@ def test_round_trips() -> None:
     assert codec.decode_rule_change(codec.encode_rule_change(change)) == change
     ready = NotificationReady("n1", "acme", "a-1")
     assert codec.decode_notification_ready(codec.encode_notification_ready(ready)) == ready
-    snap = RuleSnapshot(7, (Rule("r1", "acme", "*", "payments", "*"),), 5)
+    snap = RuleSnapshot(7, (MatchingRule("r1", "acme", "*", "payments", "*"),), 5)
     assert codec.decode_snapshot(codec.encode_snapshot(snap)) == snap
 
 

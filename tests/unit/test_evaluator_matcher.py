@@ -6,7 +6,7 @@ from hypothesis import given, settings
 
 from alerting import codec
 from alerting.domain.matching import RuleIndex
-from alerting.domain.model import Alert, AlertMatch, Rule, Severity
+from alerting.domain.model import Alert, AlertMatch, MatchingRule, Severity
 from alerting.services.evaluator.matcher import Matcher
 from tests.unit.test_matching import alerts, rules
 
@@ -18,7 +18,7 @@ def by_client(match: AlertMatch) -> str:
 @settings(max_examples=300, deadline=None)
 @given(rules, alerts)
 def test_matches_are_the_index_answer_encoded_by_the_codec(
-    rule_list: list[Rule], key: tuple[str, str, str]
+    rule_list: list[MatchingRule], key: tuple[str, str, str]
 ) -> None:
     severity, source, name = key
     alert = Alert("a-1", Severity(severity), source, name, 1_700_000_000, {"region": "eu"})
@@ -35,7 +35,12 @@ def test_matches_are_the_index_answer_encoded_by_the_codec(
 
 def test_a_client_hit_under_two_keys_gets_one_match_with_both_rules() -> None:
     # The merged answer is not among the pre-encoded ones: it is encoded when it occurs.
-    matcher = Matcher([Rule("r2", "acme", "HIGH", "db", "*"), Rule("r1", "acme", "*", "db", "cpu")])
+    matcher = Matcher(
+        [
+            MatchingRule("r2", "acme", "HIGH", "db", "*"),
+            MatchingRule("r1", "acme", "*", "db", "cpu"),
+        ]
+    )
     alert = Alert("a-1", Severity.HIGH, "db", "cpu", 1)
     (found,) = matcher.matches(codec.decode_wire_alert(codec.encode_alert(alert)))
     assert found[0] == b"acme"
@@ -43,6 +48,6 @@ def test_a_client_hit_under_two_keys_gets_one_match_with_both_rules() -> None:
 
 
 def test_no_match_is_an_empty_list() -> None:
-    matcher = Matcher([Rule("r1", "acme", "HIGH", "db", "*")])
+    matcher = Matcher([MatchingRule("r1", "acme", "HIGH", "db", "*")])
     alert = Alert("a-1", Severity.LOW, "db", "cpu", 1)
     assert matcher.matches(codec.decode_wire_alert(codec.encode_alert(alert))) == []

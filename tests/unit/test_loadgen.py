@@ -7,9 +7,9 @@ from collections import Counter
 
 import pytest
 
-from alerting.domain import loadgen
-from alerting.domain.loadgen import AlertStream, LoadSpec, SpecError
 from alerting.domain.model import Severity
+from alerting.services.ingest import loadgen
+from alerting.services.ingest.loadgen import AlertStream, LoadSpec, SpecError
 
 TS = 1_700_000_000
 

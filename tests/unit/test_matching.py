@@ -7,8 +7,9 @@ from collections import defaultdict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerting.domain.matching import RuleIndex, rule_matches
-from alerting.domain.model import Rule
+from alerting.domain.matching import RuleIndex
+from alerting.domain.model import MatchingRule
+from alerting.domain.patterns import rule_matches
 
 SEVERITIES = ["LOW", "MEDIUM", "HIGH", "CRITICAL"]
 # Small alphabets so random alerts actually hit random rules; "*" only as a whole field.
@@ -22,7 +23,7 @@ def wildcard_or(values: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 
 rules = st.lists(
     st.builds(
-        Rule,
+        MatchingRule,
         rule_id=st.uuids().map(str),
         client_id=st.sampled_from(["a", "b", "c", "d"]),
         severity=wildcard_or(st.sampled_from(SEVERITIES)),
@@ -35,7 +36,7 @@ alerts = st.tuples(st.sampled_from(SEVERITIES), sources, names)
 
 
 def brute_force(
-    rules: list[Rule], severity: str, source: str, name: str
+    rules: list[MatchingRule], severity: str, source: str, name: str
 ) -> dict[str, tuple[str, ...]]:
     found: defaultdict[str, set[str]] = defaultdict(set)
     for rule in rules:
@@ -47,7 +48,7 @@ def brute_force(
 @settings(max_examples=500, deadline=None)
 @given(rules=rules, alerts=st.lists(alerts, min_size=1, max_size=10))
 def test_index_agrees_with_brute_force(
-    rules: list[Rule], alerts: list[tuple[str, str, str]]
+    rules: list[MatchingRule], alerts: list[tuple[str, str, str]]
 ) -> None:
     index = RuleIndex(rules)
     assert len(index) == len(rules)
@@ -57,10 +58,10 @@ def test_index_agrees_with_brute_force(
 
 def test_one_entry_per_client_with_all_its_rules() -> None:
     rules = [
-        Rule("r1", "acme", "HIGH", "payments", "*"),
-        Rule("r2", "acme", "*", "payments", "errors"),
-        Rule("r3", "acme", "LOW", "*", "*"),
-        Rule("r4", "globex", "*", "*", "errors"),
+        MatchingRule("r1", "acme", "HIGH", "payments", "*"),
+        MatchingRule("r2", "acme", "*", "payments", "errors"),
+        MatchingRule("r3", "acme", "LOW", "*", "*"),
+        MatchingRule("r4", "globex", "*", "*", "errors"),
     ]
     assert RuleIndex(rules).match("HIGH", "payments", "errors") == {
         "acme": ("r1", "r2"),

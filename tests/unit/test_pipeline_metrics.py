@@ -9,8 +9,8 @@ import pytest
 from alerting import config
 from alerting.services.metrics.compute import (
     NOTIFICATION_STATUSES,
+    MeasuredStage,
     OffsetsSample,
-    Stage,
     Window,
     committed_total,
     fill_statuses,
@@ -21,8 +21,8 @@ from alerting.services.metrics.compute import (
 from alerting.services.metrics.main import parse_groups, pipeline_stages
 from alerting.services.metrics.scrape import parse_counters
 
-EVALUATOR = Stage("evaluator", "alerts.new", "alerting-evaluator")
-INGEST = Stage("ingest", "alerts.new")
+EVALUATOR = MeasuredStage("evaluator", "alerts.new", "alerting-evaluator")
+INGEST = MeasuredStage("ingest", "alerts.new")
 
 
 def sample(at: float, highwater: dict[int, int], committed: dict[int, int]) -> OffsetsSample:

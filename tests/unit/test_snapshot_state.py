@@ -5,12 +5,12 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerting.domain.model import Rule
+from alerting.domain.model import MatchingRule
 from alerting.services.rule_updater.snapshot import SnapshotState
 
 rule_ids = st.sampled_from([f"r{i}" for i in range(12)])
 rules = st.builds(
-    Rule,
+    MatchingRule,
     rule_id=rule_ids,
     client_id=st.sampled_from(["a", "b"]),
     severity=st.sampled_from(["LOW", "HIGH", "*"]),
@@ -26,7 +26,7 @@ edits = st.lists(
 @settings(max_examples=300, deadline=None)
 @given(initial=st.lists(rules, max_size=12, unique_by=lambda r: r.rule_id), steps=edits)
 def test_edits_match_a_dict_model_and_survive_serialisation(
-    initial: list[Rule], steps: list[tuple[str, Rule | None]]
+    initial: list[MatchingRule], steps: list[tuple[str, MatchingRule | None]]
 ) -> None:
     state = SnapshotState.of(1, initial)
     model = {r.rule_id: r for r in initial}

@@ -18,7 +18,7 @@ from alerting.adapters import redis as redis_adapter
 from alerting.adapters.kafka import BatchProducer, OutMessage, ensure_topics
 from alerting.commands.topics import all_topics
 from alerting.config import Settings
-from alerting.domain.model import Alert, AlertMatch, Rule
+from alerting.domain.model import Alert, AlertMatch, MatchingRule
 from alerting.services.aggregator import store
 from alerting.services.aggregator.store import Pending
 from alerting.services.rule_updater.snapshot import SnapshotState
@@ -45,7 +45,7 @@ async def create_topics(settings: Settings) -> None:
     await asyncio.wait_for(ensure_topics(settings.kafka, all_topics(settings)), 60)
 
 
-async def write_snapshot(settings: Settings, rules: Sequence[Rule]) -> int:
+async def write_snapshot(settings: Settings, rules: Sequence[MatchingRule]) -> int:
     """The rules as the Redis snapshot the evaluator warms up from; the version written."""
     client = redis_adapter.create_client(settings)
     try:
@@ -71,14 +71,14 @@ async def delete_keys(settings: Settings) -> None:
 
 
 async def insert_rules(
-    pool: asyncpg.Pool[Any], rules: Sequence[Rule], kind: str, value: str
+    pool: asyncpg.Pool[Any], rules: Sequence[MatchingRule], kind: str, value: str
 ) -> None:
     """Clients, rules and one endpoint per rule (``kind`` webhook or email, at ``value``)."""
     async with pool.acquire() as conn, conn.transaction():
         await _insert_rules(conn, rules, kind, value)
 
 
-async def _insert_rules(conn: Any, rules: Sequence[Rule], kind: str, value: str) -> None:
+async def _insert_rules(conn: Any, rules: Sequence[MatchingRule], kind: str, value: str) -> None:
     await conn.execute(INSERT_CLIENTS, sorted({r.client_id for r in rules}))
     for i in range(0, len(rules), CHUNK):
         chunk = rules[i : i + CHUNK]

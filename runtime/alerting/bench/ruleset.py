@@ -13,7 +13,7 @@ import random
 import uuid
 from dataclasses import dataclass
 
-from alerting.domain.model import WILDCARD, Alert, Rule, Severity
+from alerting.domain.model import WILDCARD, Alert, MatchingRule, Severity
 
 SEVERITIES = tuple(Severity)
 
@@ -51,10 +51,10 @@ def _key(group: int) -> tuple[Severity, str, str]:
     return SEVERITIES[group % len(SEVERITIES)], f"s{group}", f"n{group}"
 
 
-def rules(spec: RuleSetSpec, seed: int = 0, clients_prefix: str = "bench-c") -> list[Rule]:
+def rules(spec: RuleSetSpec, seed: int = 0, clients_prefix: str = "bench-c") -> list[MatchingRule]:
     """The rule set; ``clients_prefix`` keeps several sets apart in one database."""
     rng = random.Random(seed)
-    out: list[Rule] = []
+    out: list[MatchingRule] = []
     for i in range(spec.total):
         # Consecutive rules of a group have consecutive client indices: distinct clients
         # while fanout <= clients, and every client gets rules_per_client rules.
@@ -66,7 +66,9 @@ def rules(spec: RuleSetSpec, seed: int = 0, clients_prefix: str = "bench-c") -> 
             else:
                 name = WILDCARD
         rule_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        out.append(Rule(rule_id, client_id(i % spec.clients, clients_prefix), sev, source, name))
+        out.append(
+            MatchingRule(rule_id, client_id(i % spec.clients, clients_prefix), sev, source, name)
+        )
     return out
 
 

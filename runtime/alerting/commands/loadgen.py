@@ -22,8 +22,8 @@ import httpx
 
 from alerting import config
 from alerting.aio import one_line
-from alerting.domain import loadgen
 from alerting.runner import load_settings_or_exit
+from alerting.services.ingest import loadgen
 
 PATH = "/api/v1/alerts"
 MAX_CONSECUTIVE_ERRORS = 10

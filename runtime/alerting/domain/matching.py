@@ -1,29 +1,30 @@
 """Matching alerts to rules in time independent of the number of rules.
 
-A rule's three fields are each a value or the whole-field wildcard ``*``. Any rule
-matching an alert is therefore stored under one of the 2**3 keys made by replacing
-some of the alert's fields with ``*``: at most eight dictionary look-ups per alert
-(one per wildcard shape that some rule has), whether there are ten rules or a million.
+What matches is defined field by field in ``alerting.domain.patterns``: a pattern is a
+value or the whole-field wildcard ``*``. Inverted, the patterns matching a value are the
+value and ``*``, so any rule matching an alert is stored under one of the 2**3 keys made
+by replacing some of the alert's fields with ``*``: at most eight dictionary look-ups
+per alert (one per wildcard shape that some rule has), whether there are ten rules or a
+million. ``rule_matches`` is the reference this index is tested against.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
-from alerting.domain.model import WILDCARD, Alert, AlertMatch, Rule
-
-Key = tuple[str, str, str]
+from alerting.domain.model import WILDCARD, Alert, AlertMatch, MatchingRule
+from alerting.domain.patterns import Fields, is_wildcard, patterns_of
 
 
 class RuleIndex:
-    def __init__(self, rules: Iterable[Rule] = ()) -> None:
+    def __init__(self, rules: Iterable[MatchingRule] = ()) -> None:
         # key -> client -> that client's rule ids under the key, sorted once here so the
         # common case (one key matches) answers without building anything per alert.
-        grouped: dict[Key, dict[str, list[str]]] = {}
+        grouped: dict[Fields, dict[str, list[str]]] = {}
         for rule in rules:
-            key = (rule.severity, rule.source, rule.name)
+            key = patterns_of(rule)
             grouped.setdefault(key, {}).setdefault(rule.client_id, []).append(rule.rule_id)
-        self._buckets: dict[Key, dict[str, tuple[str, ...]]] = {
+        self._buckets: dict[Fields, dict[str, tuple[str, ...]]] = {
             key: {client: tuple(sorted(set(ids))) for client, ids in clients.items()}
             for key, clients in grouped.items()
         }
@@ -31,7 +32,7 @@ class RuleIndex:
         # Which fields are wildcards, for each of the 2**3 shapes some rule has. Only
         # those keys are looked up: each look-up in a large index is a cache miss or
         # two, and real rule sets rarely use every shape.
-        self._patterns = sorted({tuple(field == WILDCARD for field in key) for key in grouped})
+        self._shapes = sorted({tuple(map(is_wildcard, key)) for key in grouped})
 
     def __len__(self) -> int:
         return self._size
@@ -50,7 +51,10 @@ class RuleIndex:
         get = self._buckets.get
         w = WILDCARD
         hits = []
-        for any_severity, any_source, any_name in self._patterns:
+        # Per shape, the one key whose patterns all match: ``*`` where the shape has a
+        # wildcard, the alert's own value elsewhere (``patterns.field_match`` inverted,
+        # spelled out inline because this loop is the evaluator's per-alert cost).
+        for any_severity, any_source, any_name in self._shapes:
             bucket = get(
                 (
                     w if any_severity else severity,
@@ -74,11 +78,3 @@ class RuleIndex:
         """One match per client, carrying all of that client's matching rules."""
         found = self.match(alert.severity.value, alert.source, alert.name)
         return [AlertMatch(alert, client, rule_ids) for client, rule_ids in sorted(found.items())]
-
-
-def rule_matches(rule: Rule, severity: str, source: str, name: str) -> bool:
-    """The definition of a match, field by field; the index must agree with it."""
-    return all(
-        want in (WILDCARD, got)
-        for want, got in ((rule.severity, severity), (rule.source, source), (rule.name, name))
-    )

@@ -60,8 +60,14 @@ class NotificationReady:
 
 
 @dataclass(frozen=True, slots=True)
-class Rule:
-    """A rule as matching sees it: severity is a Severity value or ``*``."""
+class MatchingRule:
+    """An enabled rule reduced to what matching needs: who owns it and one pattern per
+    matched field (``alerting.domain.patterns``); severity is a Severity value or ``*``.
+
+    Named apart from the rule-service's API ``Rule``, which carries everything a person
+    edits (enabled, versions, timestamps); this is what the snapshot ships and the
+    evaluator indexes.
+    """
 
     rule_id: str
     client_id: str
@@ -73,7 +79,7 @@ class Rule:
 @dataclass(frozen=True, slots=True)
 class RuleSnapshot:
     version: int
-    rules: tuple[Rule, ...]
+    rules: tuple[MatchingRule, ...]
     built_at_ms: int = 0
 
 

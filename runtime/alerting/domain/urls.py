@@ -1,25 +1,23 @@
-"""Outbound URL safety: refuse http(s) targets that resolve to non-public addresses.
+"""Outbound URL safety policy: refuse http(s) targets whose addresses are not public.
 
 Shared by the rule-service (checked when an endpoint is saved) and the sender (checked
 again before each delivery, because DNS answers change). Without this check a tenant
 could point a webhook at the cloud metadata service or at an internal admin port and
 have the platform make the request for them (SSRF).
+
+Pure: the policy judges a URL and the addresses its host resolved to; resolving them is
+I/O and lives in ``alerting.adapters.dns``, which composes the two into ``check_url``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
-import socket
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable, Sequence
 from urllib.parse import SplitResult, urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-# host, port -> the addresses it resolves to (as strings); raise OSError when it does not.
-Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 MAX_URL_LENGTH = 2048
-RESOLVE_TIMEOUT_S = 3.0
 # Cloud metadata services: link-local or private anyway, named here so that intent is clear.
 METADATA_ADDRESSES = frozenset(
     {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
@@ -96,32 +94,17 @@ def forbidden_among(addresses: Iterable[str]) -> str | None:
     return None
 
 
-async def system_resolver(host: str, port: int) -> list[str]:
-    """Resolve with the system resolver (getaddrinfo runs in the loop's thread pool)."""
-    infos = await asyncio.get_running_loop().getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
-    )
-    return [str(info[4][0]) for info in infos]
+def host_to_resolve(url: str, *, allow_private: bool) -> tuple[str, int] | None:
+    """Check everything that can be checked without DNS; return the (host, port) whose
+    resolution still decides, or None when the URL is already acceptable.
 
-
-async def check_url(
-    url: str,
-    *,
-    allow_private: bool,
-    resolver: Resolver = system_resolver,
-    timeout_s: float = RESOLVE_TIMEOUT_S,
-) -> None:
-    """Raise UnsafeUrl unless ``url`` is an http(s) URL whose host resolves only to
-    public addresses. With ``allow_private`` (development) only the syntax is checked.
-
-    Every resolved address must be public: a host with one public and one private
-    record could otherwise be steered to the private one at connect time.
+    Raises UnsafeUrl for a malformed URL, or a literal address that is not public. With
+    ``allow_private`` (development) only the syntax is checked.
     """
     parts = parse_http_url(url)
     if allow_private:
-        return
+        return None
     host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         literal: IPAddress | None = ipaddress.ip_address(host)
     except ValueError:
@@ -129,13 +112,23 @@ async def check_url(
     if literal is not None:
         if is_forbidden_address(literal):
             raise UnsafeUrl(f"points to a non-public address ({literal})")
-        return
-    try:
-        addresses = await asyncio.wait_for(resolver(host, port), timeout_s)
-    except (OSError, UnicodeError, TimeoutError) as exc:
-        raise UnsafeUrl(f"host {host!r} does not resolve ({type(exc).__name__})") from None
+        return None
+    return host, parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def check_addresses(host: str, addresses: Sequence[str]) -> None:
+    """Raise UnsafeUrl unless ``host`` resolved, and only to public addresses.
+
+    Every address must be public: a host with one public and one private record could
+    otherwise be steered to the private one at connect time.
+    """
     if not addresses:
         raise UnsafeUrl(f"host {host!r} does not resolve")
     bad = forbidden_among(addresses)
     if bad is not None:
         raise UnsafeUrl(f"host {host!r} resolves to a non-public address ({bad})")
+
+
+def unresolvable(host: str, error: BaseException) -> UnsafeUrl:
+    """The refusal for a host whose resolution failed or timed out."""
+    return UnsafeUrl(f"host {host!r} does not resolve ({type(error).__name__})")

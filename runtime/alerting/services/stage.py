@@ -17,7 +17,7 @@ import asyncpg
 
 from alerting.adapters import postgres
 from alerting.adapters.kafka import BatchProducer, ConsumeLoop
-from alerting.adapters.kafka.consumer import Decoder, Handler
+from alerting.adapters.kafka.consumer import BatchHandler, Decoder
 from alerting.aio import retry_until_stopped
 from alerting.config import Settings
 from alerting.http import ReadinessCheck, health_app, serve
@@ -31,7 +31,7 @@ class Stage(Generic[T]):
     name: str
     topic: str
     decode: Decoder[T]
-    handle: Handler[T]
+    handle: BatchHandler[T]
     checks: Mapping[str, ReadinessCheck] = field(default_factory=dict)
     # Returns False when stopped before it could finish; consumption never starts then.
     before_consuming: Callable[[asyncio.Event], Awaitable[bool]] | None = None

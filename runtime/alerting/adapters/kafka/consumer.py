@@ -77,7 +77,8 @@ class Rejected:
 
 Decoder = Callable[[bytes], T]
 Batches = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
-Handler = Callable[[list[Record[T]]], Awaitable[Sequence[Rejected] | None]]
+# Handles one polled batch of decoded records; returns the ones to dead-letter.
+BatchHandler = Callable[[list[Record[T]]], Awaitable[Sequence[Rejected] | None]]
 
 
 def dlq_message(raw: ConsumerRecord[bytes, bytes], error: str, service: str) -> OutMessage:
@@ -103,7 +104,7 @@ class ConsumeLoop(Generic[T]):
         topics: Sequence[str],
         group_id: str,
         decode: Decoder[T],
-        handle: Handler[T],
+        handle: BatchHandler[T],
         producer: BatchProducer,
         service: str,
         max_backoff_s: float = 10.0,

@@ -14,13 +14,13 @@ from collections.abc import Iterable
 
 from alerting import codec
 from alerting.domain.matching import RuleIndex
-from alerting.domain.model import Rule
+from alerting.domain.model import MatchingRule
 
 Encoded = tuple[bytes, bytes]  # (message key, AlertMatched fields 8-9)
 
 
 class Matcher:
-    def __init__(self, rules: Iterable[Rule]) -> None:
+    def __init__(self, rules: Iterable[MatchingRule]) -> None:
         self.index = RuleIndex(rules)
         self._keys: dict[str, bytes] = {}
         # Keyed by the rule ids alone: a rule belongs to one client, so its ids name the

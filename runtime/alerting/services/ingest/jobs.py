@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from alerting.aio import one_line, sleep_unless
-from alerting.domain import loadgen
 from alerting.domain.model import Alert
+from alerting.services.ingest import loadgen
 from alerting.services.ingest.models import JobRequest, JobStateName, JobStatus
 from alerting.services.ingest.publish import KafkaUnavailable
 

@@ -17,8 +17,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from alerting.domain import loadgen
 from alerting.domain.model import Alert, Severity, stable_alert_id
+from alerting.services.ingest import loadgen
 from alerting.services.rule_service.models.common import RequestModel, ResponseModel, storable
 
 MAX_ALERTS = 1000

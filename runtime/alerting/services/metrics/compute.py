@@ -18,8 +18,9 @@ Offsets = Mapping[int, int]  # partition -> offset
 
 
 @dataclass(frozen=True)
-class Stage:
-    """One hop of the pipeline: the topic it reads and the group that commits on it."""
+class MeasuredStage:
+    """One hop of the pipeline as its lag is measured: the topic it reads and the group
+    that commits on it (the running stage itself is ``alerting.services.stage.Stage``)."""
 
     stage: str
     topic: str
@@ -115,14 +116,14 @@ def _topic_total(sample: OffsetsSample, topic: str) -> int | None:
     return None if hw is None else produced_total(hw)
 
 
-def _group_total(sample: OffsetsSample, stage: Stage) -> int | None:
+def _group_total(sample: OffsetsSample, stage: MeasuredStage) -> int | None:
     hw = sample.highwater.get(stage.topic)
     if hw is None or stage.group is None:
         return None
     return committed_total(hw, sample.committed.get(stage.group, {}))
 
 
-def stage_report(stage: Stage, window: Window, dlq_topic: str) -> dict[str, Any]:
+def stage_report(stage: MeasuredStage, window: Window, dlq_topic: str) -> dict[str, Any]:
     """One entry of ``stages``: totals from the newest sample, rates across the window.
 
     Numbers are None when the topic does not exist (yet) or its offsets are unknown.

@@ -20,7 +20,7 @@ from alerting.config import Settings
 from alerting.http import serve
 from alerting.runner import run_service
 from alerting.services.metrics.app import create_app
-from alerting.services.metrics.compute import Stage
+from alerting.services.metrics.compute import MeasuredStage
 from alerting.services.metrics.offsets import OffsetReader
 from alerting.services.metrics.sampler import Sampler
 from alerting.services.rule_service.auth import Authenticator
@@ -39,7 +39,7 @@ READS = (
 )
 
 
-def pipeline_stages(settings: Settings, groups: Mapping[str, str]) -> list[Stage]:
+def pipeline_stages(settings: Settings, groups: Mapping[str, str]) -> list[MeasuredStage]:
     """ingest produces to alerts.new; each consuming stage commits on the topic it reads."""
     topics = settings.topics
     read_by = {
@@ -48,9 +48,11 @@ def pipeline_stages(settings: Settings, groups: Mapping[str, str]) -> list[Stage
         "sender": topics.notifications_ready,
         "rule-updater": topics.rule_changed,
     }
-    stages = [Stage("ingest", topics.alerts_new)]
+    stages = [MeasuredStage("ingest", topics.alerts_new)]
     for service in CONSUMERS:
-        stages.append(Stage(service, read_by[service], groups.get(service, f"alerting-{service}")))
+        stages.append(
+            MeasuredStage(service, read_by[service], groups.get(service, f"alerting-{service}"))
+        )
     return stages
 
 

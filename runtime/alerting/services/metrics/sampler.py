@@ -21,7 +21,7 @@ from prometheus_client import Counter
 
 from alerting.aio import one_line, sleep_unless
 from alerting.config import Topics
-from alerting.services.metrics.compute import OffsetsSample, Stage, Window, stage_report
+from alerting.services.metrics.compute import MeasuredStage, OffsetsSample, Window, stage_report
 from alerting.services.metrics.counts import read_counts
 from alerting.services.metrics.offsets import OffsetReader
 from alerting.services.metrics.scrape import scrape_all
@@ -47,7 +47,7 @@ class Sampler:
         *,
         pool: asyncpg.Pool[Any],
         reader: OffsetReader,
-        stages: Sequence[Stage],
+        stages: Sequence[MeasuredStage],
         targets: Mapping[str, str],
         interval_s: float,
         window_s: float,

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
 
-from alerting.domain import urls
+from alerting.adapters import dns
 from alerting.services.rule_service import problems
 
 
-async def normalize(type_: str, value: str, *, allow_private: bool, resolver: urls.Resolver) -> str:
+async def normalize(type_: str, value: str, *, allow_private: bool, resolver: dns.Resolver) -> str:
     """The value to store; raises a 422 problem naming ``value`` when it is not valid."""
     if type_ == "email":
         try:
@@ -20,7 +20,7 @@ async def normalize(type_: str, value: str, *, allow_private: bool, resolver: ur
         except EmailNotValidError as exc:
             raise problems.invalid("value", f"not a valid email address: {exc}") from None
     try:
-        await urls.check_url(value, allow_private=allow_private, resolver=resolver)
-    except urls.UnsafeUrl as exc:
+        await dns.check_url(value, allow_private=allow_private, resolver=resolver)
+    except dns.UnsafeUrl as exc:
         raise problems.invalid("value", f"URL {exc}") from None
     return value

@@ -12,10 +12,10 @@ import contextlib
 import logging
 
 from alerting import config
+from alerting.adapters.dns import system_resolver
 from alerting.adapters.kafka import BatchProducer
 from alerting.adapters.postgres import create_pool, readiness
 from alerting.config import Settings
-from alerting.domain.urls import system_resolver
 from alerting.http import serve
 from alerting.runner import run_service
 from alerting.services.outbox_relay import OutboxRelay

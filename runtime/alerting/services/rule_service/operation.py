@@ -21,8 +21,8 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from alerting.adapters.dns import Resolver
 from alerting.config import Settings
-from alerting.domain.urls import Resolver
 from alerting.services.rule_service import problems
 from alerting.services.rule_service.auth import Authenticator, Principal, require_admin
 from alerting.services.rule_service.problems import ApiError

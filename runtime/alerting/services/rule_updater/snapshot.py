@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable, Mapping
 
 from alerting.codec import SCHEMA_VERSION, DecodeError
-from alerting.domain.model import Rule
+from alerting.domain.model import MatchingRule
 from alerting.v1 import messages_pb2 as pb
 
 
@@ -21,7 +21,7 @@ class SnapshotState:
         self._index = {r.rule_id: i for i, r in enumerate(message.rules)}
 
     @classmethod
-    def of(cls, version: int, rules: Iterable[Rule]) -> SnapshotState:
+    def of(cls, version: int, rules: Iterable[MatchingRule]) -> SnapshotState:
         message = pb.RuleSnapshot(version=version, schema_version=SCHEMA_VERSION)
         for r in rules:
             message.rules.add(
@@ -49,13 +49,13 @@ class SnapshotState:
     def __len__(self) -> int:
         return len(self._message.rules)
 
-    def rules(self) -> dict[str, Rule]:
+    def rules(self) -> dict[str, MatchingRule]:
         return {
-            r.rule_id: Rule(r.rule_id, r.client_id, r.severity, r.source, r.name)
+            r.rule_id: MatchingRule(r.rule_id, r.client_id, r.severity, r.source, r.name)
             for r in self._message.rules
         }
 
-    def apply(self, current: Mapping[str, Rule | None]) -> bool:
+    def apply(self, current: Mapping[str, MatchingRule | None]) -> bool:
         """Make each listed rule match its current state (None: absent or disabled).
 
         Returns whether anything changed. State-based, so replays are harmless.
@@ -68,7 +68,7 @@ class SnapshotState:
                 changed |= self._upsert(rule)
         return changed
 
-    def _upsert(self, rule: Rule) -> bool:
+    def _upsert(self, rule: MatchingRule) -> bool:
         i = self._index.get(rule.rule_id)
         if i is None:
             self._index[rule.rule_id] = len(self._message.rules)

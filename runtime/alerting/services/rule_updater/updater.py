@@ -20,7 +20,7 @@ from alerting.adapters.kafka import Record
 from alerting.adapters.kafka.consumer import Rejected
 from alerting.adapters.redis import Keys
 from alerting.codec import DecodeError
-from alerting.domain.model import Rule, RuleChange
+from alerting.domain.model import MatchingRule, RuleChange
 from alerting.services.rule_updater.snapshot import SnapshotState
 from alerting.services.rule_updater.store import SnapshotStore
 
@@ -39,8 +39,10 @@ Build = Callable[[Any, int], Awaitable[SnapshotState | None]]
 _COLUMNS = "rule_id::text AS rule_id, client_id, severity, source, name, enabled"
 
 
-def _rule(row: asyncpg.Record) -> Rule:
-    return Rule(row["rule_id"], row["client_id"], row["severity"], row["source"], row["name"])
+def _rule(row: asyncpg.Record) -> MatchingRule:
+    return MatchingRule(
+        row["rule_id"], row["client_id"], row["severity"], row["source"], row["name"]
+    )
 
 
 class SnapshotUpdater:
@@ -51,16 +53,16 @@ class SnapshotUpdater:
         self._state: SnapshotState | None = None  # equals Redis at self._state.version
         self.reconciled = False
 
-    async def _enabled_rules(self) -> list[Rule]:
+    async def _enabled_rules(self) -> list[MatchingRule]:
         rows = await self._pool.fetch(f"SELECT {_COLUMNS} FROM rules WHERE enabled")
         return [_rule(r) for r in rows]
 
-    async def _current(self, rule_ids: Sequence[str]) -> dict[str, Rule | None]:
+    async def _current(self, rule_ids: Sequence[str]) -> dict[str, MatchingRule | None]:
         rows = await self._pool.fetch(
             f"SELECT {_COLUMNS} FROM rules WHERE rule_id = ANY($1::uuid[])",
             list(rule_ids),
         )
-        current: dict[str, Rule | None] = dict.fromkeys(rule_ids)
+        current: dict[str, MatchingRule | None] = dict.fromkeys(rule_ids)
         current.update({r["rule_id"]: _rule(r) if r["enabled"] else None for r in rows})
         return current
 

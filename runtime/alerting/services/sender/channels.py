@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from alerting.adapters.dns import Resolver, UnsafeUrl, check_url, system_resolver
 from alerting.config import Settings
 from alerting.domain.delivery import Attempt, Target
 from alerting.domain.delivery_messages import (
@@ -16,7 +17,6 @@ from alerting.domain.delivery_messages import (
     webhook_body,
     webhook_headers,
 )
-from alerting.domain.urls import Resolver, UnsafeUrl, check_url, system_resolver
 from alerting.services.sender.http_post import HttpPoster
 from alerting.services.sender.smtp import SmtpPool
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alerting.services.rule_service.matching import explain
+from alerting.domain.patterns import explain
 from alerting.services.rule_service.models.rules import (
     MatchRequest,
     MatchResponse,

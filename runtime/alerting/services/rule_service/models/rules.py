@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 from uuid import UUID
 
 from pydantic import Field
 
+from alerting.domain.patterns import FieldMatch
 from alerting.services.rule_service.models.common import (
     AlertSeverity,
     ClientId,
@@ -65,9 +65,6 @@ class MatchRequest(RequestModel):
     source: MatchText
     name: MatchText
     client_id: ClientId | None = Field(None, description="admins: only this client's rules")
-
-
-FieldMatch = Literal["exact", "wildcard"]
 
 
 class MatchWhy(ResponseModel):

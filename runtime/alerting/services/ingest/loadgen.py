@@ -7,6 +7,11 @@ because a rerun with identical ids would be deduplicated downstream and measure 
 
 Each alert draws its fields in a fixed order from one ``random.Random``, so the sequence
 does not depend on how it is cut into batches.
+
+It lives in ingest, not in the domain: it is load-test tooling for ingest's front door,
+used by ingest's load jobs (``jobs``, validated by ``models``) and by ``alerting loadgen``,
+the same generator driven through ingest's HTTP API. Importing it pulls in nothing else
+of the service.
 """
 
 from __future__ import annotations
