@@ -11,8 +11,8 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
-from alerting.domain.delivery import Endpoint
-from alerting.domain.delivery_messages import Notification
+from alerting.domain.delivery import NotificationEndpoint
+from alerting.domain.delivery_messages import OutgoingNotification
 
 Pool: TypeAlias = "asyncpg.Pool[Any]"  # generic only to the type checker
 
@@ -161,7 +161,7 @@ WHERE n.ctid = ANY($1::tid[]) AND n.ctid = x.row
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    notification: Notification
+    notification: OutgoingNotification
     lease: datetime  # the claim's expiry: with claimed_by, it identifies this claim
     taken_over: bool  # it was another sender's expired claim
 
@@ -194,7 +194,7 @@ def _context(value: object) -> dict[str, str]:
 
 
 def _claim(row: asyncpg.Record) -> Claim:
-    n = Notification(
+    n = OutgoingNotification(
         notification_id=row["notification_id"],
         client_id=row["client_id"],
         alert_id=row["alert_id"],
@@ -221,12 +221,12 @@ async def claim_due(pool: Pool, owner: str, lease_s: float, limit: int) -> list[
     return [_claim(r) for r in rows]
 
 
-async def endpoints_for(pool: Pool, ids: Sequence[str]) -> dict[str, list[Endpoint]]:
+async def endpoints_for(pool: Pool, ids: Sequence[str]) -> dict[str, list[NotificationEndpoint]]:
     rows = await pool.fetch(ENDPOINTS, list(ids))
-    found: dict[str, list[Endpoint]] = {i: [] for i in ids}
+    found: dict[str, list[NotificationEndpoint]] = {i: [] for i in ids}
     for r in rows:
         found[r["notification_id"]].append(
-            Endpoint(
+            NotificationEndpoint(
                 endpoint_id=r["endpoint_id"],
                 type=r["type"],
                 value=r["value"],

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from alerting.adapters.kafka import Record
 from alerting.adapters.kafka.consumer import Rejected
+from alerting.channels import registry
 from alerting.config import SenderSettings
 from alerting.domain.delivery import Attempt, Decision, Outcome, Target, decide, targets
 from alerting.domain.model import NotificationReady
@@ -139,7 +140,10 @@ class Worker:
             log.warning("took over %d expired claim(s)", taken_over)
         ids = [c.notification.notification_id for c in claims]
         endpoints = await repo.endpoints_for(self._pool, ids)
-        plans = [self._plan(c, targets(endpoints[c.notification.notification_id])) for c in claims]
+        plans = [
+            self._plan(c, targets(endpoints[c.notification.notification_id], registry.identity))
+            for c in claims
+        ]
         tasks = [t for p in plans for t in p.tasks.values()]
         if tasks:
             budget = self._lease_s * LEASE_BUDGET - (self._clock() - started)
