@@ -9,13 +9,11 @@ import time
 from collections.abc import Callable
 
 from alerting.channels import registry
-from alerting.channels.base import Outbound
+from alerting.channels.base import HttpTransport, MailTransport, Outbound, UrlGate
 from alerting.config import Settings
 from alerting.domain.delivery import Attempt, Target
 from alerting.domain.delivery_messages import OutgoingNotification
 from alerting.domain.urls import Resolver, UnsafeUrl, check_url, system_resolver
-from alerting.services.sender.http_post import HttpPoster
-from alerting.services.sender.smtp import SmtpPool
 
 URL_CHECK_TTL_S = 5.0
 URL_CHECK_CACHE_SIZE = 10_000
@@ -59,9 +57,9 @@ class Channels:
     def __init__(
         self,
         settings: Settings,
-        http: HttpPoster,
-        smtp: SmtpPool,
-        guard: UrlGuard,
+        http: HttpTransport,  # HttpPoster
+        smtp: MailTransport,  # SmtpPool
+        guard: UrlGate,  # UrlGuard
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._outbound = Outbound(http, smtp, guard, settings.smtp.sender, wall_clock)
