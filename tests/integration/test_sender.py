@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from alerting.adapters.kafka import OutMessage
+from alerting.channels.builtin.webhook import verify
 from alerting.config import Settings, Topics
-from alerting.domain.delivery_messages import verify
 from tests.integration.rule_service_support import Api, start_service
 from tests.integration.sender_support import (
     Sender,

@@ -6,10 +6,11 @@ import random
 
 import pytest
 
+from alerting.channels import registry
 from alerting.domain.delivery import (
     Attempt,
     Decision,
-    Endpoint,
+    NotificationEndpoint,
     Outcome,
     backoff_s,
     classify_http,
@@ -155,14 +156,18 @@ def test_decide_no_endpoint() -> None:
 def test_targets_collapse_duplicates_and_keep_prior_outcomes() -> None:
     found = targets(
         [
-            Endpoint("e1", "email", "Ops@Example.com"),
-            Endpoint("e2", "email", "ops@example.com "),  # same mailbox, another rule
-            Endpoint("e1", "email", "Ops@Example.com"),  # same endpoint via two rules
-            Endpoint("e3", "webhook", "https://h.example/x", "s3", prior_status="SENT"),
-            Endpoint("e4", "webhook", "https://h.example/y", "s4", "FAILED", "HTTP 400"),
-            Endpoint("e5", "slack", "https://h.example/x", prior_status="RETRY"),
-            Endpoint("e6", "webhook", "https://h.example/x", "s6"),  # e3's URL already SENT
-        ]
+            NotificationEndpoint("e1", "email", "Ops@Example.com"),
+            NotificationEndpoint("e2", "email", "ops@example.com "),  # same mailbox, another rule
+            NotificationEndpoint("e1", "email", "Ops@Example.com"),  # same endpoint via two rules
+            NotificationEndpoint("e3", "webhook", "https://h.example/x", "s3", prior_status="SENT"),
+            NotificationEndpoint(
+                "e4", "webhook", "https://h.example/y", "s4", "FAILED", "HTTP 400"
+            ),
+            NotificationEndpoint("e5", "slack", "https://h.example/x", prior_status="RETRY"),
+            # e3's URL already SENT:
+            NotificationEndpoint("e6", "webhook", "https://h.example/x", "s6"),
+        ],
+        registry.identity,
     )
     assert [(t.type, t.endpoint_ids) for t in found] == [
         ("email", ("e1", "e2")),

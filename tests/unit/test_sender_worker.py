@@ -15,8 +15,8 @@ from prometheus_client import REGISTRY
 
 from alerting.adapters.kafka import Record
 from alerting.config import SenderSettings
-from alerting.domain.delivery import Attempt, Endpoint, Target
-from alerting.domain.delivery_messages import Notification
+from alerting.domain.delivery import Attempt, NotificationEndpoint, Target
+from alerting.domain.delivery_messages import OutgoingNotification
 from alerting.domain.model import NotificationReady
 from alerting.services.sender import worker
 from alerting.services.sender.store import Claim, DeliveryRow, Finish
@@ -62,7 +62,7 @@ class MemoryStore:
     def __init__(
         self,
         claims: Sequence[Claim] = (),
-        endpoints: dict[str, list[Endpoint]] | None = None,
+        endpoints: dict[str, list[NotificationEndpoint]] | None = None,
         lost: frozenset[str] = frozenset(),
         reading_endpoints: Callable[[], None] = lambda: None,
     ) -> None:
@@ -82,7 +82,7 @@ class MemoryStore:
         due = list(self.claimable)[:limit]
         return [self.claimable.pop(i) for i in due]
 
-    async def endpoints_for(self, ids: Sequence[str]) -> dict[str, list[Endpoint]]:
+    async def endpoints_for(self, ids: Sequence[str]) -> dict[str, list[NotificationEndpoint]]:
         self.reading_endpoints()
         return {i: list(self.endpoints.get(i, [])) for i in ids}
 
@@ -109,7 +109,7 @@ class ScriptedChannels:
         self.calls: list[tuple[str, str]] = []  # (notification id, target value)
         self.cancelled: list[str] = []
 
-    async def deliver(self, notification: Notification, target: Target) -> Attempt:
+    async def deliver(self, notification: OutgoingNotification, target: Target) -> Attempt:
         self.calls.append((notification.notification_id, target.value))
         answer = self.answers.get(target.value, Attempt.sent(200))
         if answer is HANG:
@@ -125,7 +125,7 @@ class ScriptedChannels:
 
 
 def claim(attempts: int = 1, taken_over: bool = False) -> Claim:
-    n = Notification(
+    n = OutgoingNotification(
         notification_id=str(uuid.uuid4()),
         client_id="acme",
         alert_id="a-1",
@@ -141,9 +141,11 @@ def claim(attempts: int = 1, taken_over: bool = False) -> Claim:
 
 def endpoint(
     endpoint_id: str, value: str, type: str = "webhook", prior: str | None = None
-) -> Endpoint:
+) -> NotificationEndpoint:
     error = "HTTP 404" if prior == "FAILED" else None
-    return Endpoint(endpoint_id, type, value, None, prior_status=prior, prior_error=error)
+    return NotificationEndpoint(
+        endpoint_id, type, value, None, prior_status=prior, prior_error=error
+    )
 
 
 def id_of(c: Claim) -> str:

@@ -9,7 +9,7 @@ next state.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
@@ -177,11 +177,11 @@ def _summary(results: Mapping[str, Attempt]) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class Endpoint:
+class NotificationEndpoint:
     """An enabled endpoint of a notification's rules, with its delivery record so far."""
 
     endpoint_id: str
-    type: str  # email | slack | webhook
+    type: str  # a channel name (alerting.channels): email, slack, webhook, ...
     value: str
     signing_secret: str | None = None
     prior_status: str | None = None  # the deliveries row's status, if any
@@ -209,20 +209,21 @@ class Target:
         return (self.type, self.value)
 
 
-def _identity(e: Endpoint) -> tuple[str, str]:
-    value = e.value.strip()
-    return (e.type, value.lower() if e.type == "email" else value)
+# (channel name, stripped value) -> the key two values of that channel are the same
+# destination by (an address's case does not matter, a URL's does). The channels know;
+# the domain is handed their answer so it names none of them.
+Identity = Callable[[str, str], str]
 
 
-def targets(endpoints: Iterable[Endpoint]) -> list[Target]:
+def targets(endpoints: Iterable[NotificationEndpoint], identity: Identity) -> list[Target]:
     """Distinct targets in first-seen order. A target any of whose endpoints already
     succeeded is never called again; one that failed permanently waits for a re-drive."""
-    groups: dict[tuple[str, str], list[Endpoint]] = {}
+    groups: dict[tuple[str, str], list[NotificationEndpoint]] = {}
     seen: set[str] = set()
     for e in endpoints:
         if e.endpoint_id not in seen:
             seen.add(e.endpoint_id)
-            groups.setdefault(_identity(e), []).append(e)
+            groups.setdefault((e.type, identity(e.type, e.value.strip())), []).append(e)
     result = []
     for members in groups.values():
         statuses = {m.prior_status for m in members}

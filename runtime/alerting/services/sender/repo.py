@@ -10,8 +10,8 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
-from alerting.domain.delivery import Endpoint
-from alerting.domain.delivery_messages import Notification
+from alerting.domain.delivery import NotificationEndpoint
+from alerting.domain.delivery_messages import OutgoingNotification
 from alerting.services.sender.store import Claim, DeliveryRow, Finish
 
 Pool: TypeAlias = "asyncpg.Pool[Any]"  # generic only to the type checker
@@ -167,7 +167,7 @@ def _context(value: object) -> dict[str, str]:
 
 
 def _claim(row: asyncpg.Record) -> Claim:
-    n = Notification(
+    n = OutgoingNotification(
         notification_id=row["notification_id"],
         client_id=row["client_id"],
         alert_id=row["alert_id"],
@@ -196,12 +196,12 @@ class PostgresSenderStore:
         rows = await self._pool.fetch(CLAIM_DUE, owner, lease_s, limit)
         return [_claim(r) for r in rows]
 
-    async def endpoints_for(self, ids: Sequence[str]) -> dict[str, list[Endpoint]]:
+    async def endpoints_for(self, ids: Sequence[str]) -> dict[str, list[NotificationEndpoint]]:
         rows = await self._pool.fetch(ENDPOINTS, list(ids))
-        found: dict[str, list[Endpoint]] = {i: [] for i in ids}
+        found: dict[str, list[NotificationEndpoint]] = {i: [] for i in ids}
         for r in rows:
             found[r["notification_id"]].append(
-                Endpoint(
+                NotificationEndpoint(
                     endpoint_id=r["endpoint_id"],
                     type=r["type"],
                     value=r["value"],

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from alerting.domain.delivery import Endpoint
-from alerting.domain.delivery_messages import Notification
+from alerting.domain.delivery import NotificationEndpoint
+from alerting.domain.delivery_messages import OutgoingNotification
 
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    notification: Notification
+    notification: OutgoingNotification
     lease: datetime  # the claim's expiry: with claimed_by, it identifies this claim
     taken_over: bool  # it was another sender's expired claim
 
@@ -55,7 +55,7 @@ class SenderStore(Protocol):
         """Claim due retries, overdue PENDING rows and expired claims, at most ``limit``."""
         ...
 
-    async def endpoints_for(self, ids: Sequence[str]) -> dict[str, list[Endpoint]]:
+    async def endpoints_for(self, ids: Sequence[str]) -> dict[str, list[NotificationEndpoint]]:
         """Each notification's enabled endpoints (every id is a key), with the delivery
         each already had from earlier claims."""
         ...

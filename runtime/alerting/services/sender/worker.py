@@ -23,9 +23,10 @@ from typing import Protocol
 
 from alerting.adapters.kafka import Record
 from alerting.adapters.kafka.consumer import Rejected
+from alerting.channels import registry
 from alerting.config import SenderSettings
 from alerting.domain.delivery import Attempt, Decision, Outcome, Target, decide, targets
-from alerting.domain.delivery_messages import Notification
+from alerting.domain.delivery_messages import OutgoingNotification
 from alerting.domain.model import NotificationReady
 from alerting.domain.token_bucket import RateLimiter
 from alerting.services.sender import metrics
@@ -55,7 +56,7 @@ class Dispatcher(Protocol):
     """Delivers one notification to one target and reports how it went; it does not
     retry (the worker's ``decide`` does, across claims) and should not raise."""
 
-    async def deliver(self, notification: Notification, target: Target) -> Attempt: ...
+    async def deliver(self, notification: OutgoingNotification, target: Target) -> Attempt: ...
 
 
 @dataclass
@@ -150,7 +151,10 @@ class Worker:
             log.warning("took over %d expired claim(s)", taken_over)
         ids = [c.notification.notification_id for c in claims]
         endpoints = await self._store.endpoints_for(ids)
-        plans = [self._plan(c, targets(endpoints[c.notification.notification_id])) for c in claims]
+        plans = [
+            self._plan(c, targets(endpoints[c.notification.notification_id], registry.identity))
+            for c in claims
+        ]
         tasks = [t for p in plans for t in p.tasks.values()]
         if tasks:
             budget = self._lease_s * LEASE_BUDGET - (self._clock() - started)

@@ -1,8 +1,7 @@
-"""Endpoints of a rule. A webhook's signing secret is returned once, at creation."""
+"""Endpoints of a rule. A signing secret (a channel that signs: webhooks) is shown once."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
 
 import asyncpg
@@ -45,7 +44,7 @@ async def create_endpoint(ctx: Ctx) -> EndpointCreated:
     rule_id = await _visible_rule(ctx)
     body = ctx.body(EndpointCreate)
     value = await _normalize(ctx, body.type, body.value)
-    secret = secrets.token_urlsafe(32) if body.type == "webhook" else None
+    secret = endpoint_values.new_signing_secret(body.type)
     try:
         row = await repo.insert(ctx.pool, uuid.uuid4(), rule_id, body.type, value, secret)
     except asyncpg.ForeignKeyViolationError:  # the rule was deleted meanwhile

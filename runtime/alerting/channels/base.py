@@ -1,0 +1,107 @@
+"""The contract of a delivery channel, and what the API and the sender hand to one.
+
+A channel is used on both sides of the platform: the rule-service validates an endpoint
+value and decides whether it gets a signing secret; the sender de-duplicates targets,
+renders a notification and delivers it. Both sides reach it through the registry by the
+endpoint's type name, so each channel is defined once, in its own module.
+
+Channels import the domain, never a service: the transports they deliver through are
+protocols here, implemented by the sender (``HttpPoster``, ``SmtpPool``, ``UrlGuard``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Protocol, TypeVar, runtime_checkable
+
+from alerting.adapters.dns import Resolver
+from alerting.domain.delivery import Attempt, Target
+from alerting.domain.delivery_messages import OutgoingNotification
+
+# What the schema accepts as endpoints.type and deliveries.endpoint_type (migration
+# 0003 checks the same pattern): enforced at registration, so a badly named channel
+# fails when the process starts instead of on its first INSERT.
+TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+Message_co = TypeVar("Message_co", covariant=True)
+
+
+class InvalidValue(ValueError):
+    """An endpoint value the channel cannot deliver to. The message is the API's 422
+    detail for the ``value`` field, so it is written for the caller."""
+
+
+@dataclass(frozen=True, slots=True)
+class UrlPolicy:
+    """How the API checks a URL value: whether private addresses are allowed, and the
+    resolver that finds out whether a host is one."""
+
+    allow_private: bool
+    resolver: Resolver
+
+
+class HttpTransport(Protocol):
+    async def post(
+        self, url: str, body: bytes, headers: dict[str, str], now_s: float
+    ) -> Attempt: ...
+
+
+class MailTransport(Protocol):
+    async def send(self, message: EmailMessage, recipient: str) -> Attempt: ...
+
+
+class UrlGate(Protocol):
+    async def refusal(self, url: str) -> str | None:
+        """Why ``url`` must not be called now, or None."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """What a sender process delivers through, shared by every channel: built once per
+    process, so a delivery costs no more than its own request."""
+
+    http: HttpTransport
+    mail: MailTransport
+    url_guard: UrlGate
+    mail_from: str  # the From of every email (and the envelope sender the pool uses)
+    wall_clock: Callable[[], float]  # unix seconds: signature timestamps, Date headers
+
+
+@runtime_checkable
+class Channel(Protocol[Message_co]):
+    """One delivery channel. ``Message_co`` is what it renders (an HTTP request, an
+    email), so rendering can be tested byte for byte without delivering."""
+
+    @property
+    def name(self) -> str:
+        """The endpoint type, e.g. ``webhook``: stored, shown and accepted by the API."""
+        ...
+
+    @property
+    def signed(self) -> bool:
+        """Whether an endpoint gets a signing secret at creation (shown once)."""
+        ...
+
+    async def validate(self, value: str, policy: UrlPolicy) -> str:
+        """The value to store, normalized; raise ``InvalidValue`` when it is not one."""
+        ...
+
+    def identity(self, value: str) -> str:
+        """The key two stripped values are the same destination by: endpoints with the
+        same (type, identity) get one message."""
+        ...
+
+    def render(
+        self, n: OutgoingNotification, target: Target, outbound: Outbound, now_s: float
+    ) -> Message_co:
+        """What ``deliver`` sends at wall-clock time ``now_s``; pure."""
+        ...
+
+    async def deliver(self, n: OutgoingNotification, target: Target, outbound: Outbound) -> Attempt:
+        """Render and send one message; the answer (or the failure) as an ``Attempt``.
+        Never raises for what a receiver does, and never retries: retries span claims."""
+        ...

@@ -1,0 +1,54 @@
+"""What every channel whose endpoint value is an http(s) URL shares (Slack, webhooks):
+the URL policy at the API, identity, and a POST through the URL guard.
+
+The API checks the URL when the endpoint is created; the sender checks it again before
+each request (through the guard's short cache), because DNS can change in between.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from alerting.adapters import dns
+from alerting.channels.base import InvalidValue, Outbound, UrlPolicy
+from alerting.domain.delivery import Attempt
+
+USER_AGENT = "alerting-sender/1"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """A rendered POST: what a URL channel's ``render`` returns."""
+
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+class UrlChannel:
+    """Validation and identity of a URL-valued channel; subclasses name it, render and
+    deliver (usually ``return await post(outbound, self.render(...))``)."""
+
+    signed = False
+
+    async def validate(self, value: str, policy: UrlPolicy) -> str:
+        allow, resolver = policy.allow_private, policy.resolver
+        try:
+            await dns.check_url(value, allow_private=allow, resolver=resolver)
+        except dns.UnsafeUrl as exc:
+            raise InvalidValue(f"URL {exc}") from None
+        return value
+
+    def identity(self, value: str) -> str:
+        # As is: a URL's path and query are case-sensitive, and often carry a token.
+        return value
+
+
+async def post(outbound: Outbound, request: HttpRequest) -> Attempt:
+    """POST unless the guard refuses the URL; a refusal is permanent (the URL needs fixing)."""
+    refusal = await outbound.url_guard.refusal(request.url)
+    if refusal is not None:
+        return Attempt.permanent(refusal)
+    return await outbound.http.post(
+        request.url, request.body, request.headers, now_s=outbound.wall_clock()
+    )

@@ -1,0 +1,65 @@
+"""The email channel: the message a recipient gets, address validation and identity."""
+
+from __future__ import annotations
+
+import dataclasses
+from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
+
+import pytest
+
+from alerting.channels.base import InvalidValue
+from alerting.channels.builtin.email import CHANNEL, message
+from alerting.domain.delivery_messages import OutgoingNotification
+from tests.unit.channel_support import NOW_S, PUBLIC, N, Recorded, target
+
+
+def email_message(n: OutgoingNotification, to: str, sender: str) -> EmailMessage:
+    """The message at a fixed time: the clock is the caller's (injected)."""
+    return message(n, to, sender, NOW_S)
+
+
+def test_email_subject_recipient_header_and_body() -> None:
+    msg = email_message(N, "oncall@acme.example", "alerts@alerting.local")
+    assert msg["Subject"] == "[HIGH] payments: checkout_errors"
+    assert msg["To"] == "oncall@acme.example" and msg["From"] == "alerts@alerting.local"
+    assert msg["X-Alerting-Notification-Id"] == N.notification_id
+    assert msg["Message-ID"].endswith("@alerting.local>")
+    named = email_message(N, "oncall@acme.example", "Alerts <alerts@acme.example>")
+    assert named["Message-ID"].endswith("@acme.example>")
+    text = msg.get_content()
+    assert "alert_id:        a-1" in text and "  region: eu" in text
+    assert "rules:           r-1, r-2" in text
+
+
+def test_newlines_in_alert_fields_cannot_inject_headers() -> None:
+    sneaky = dataclasses.replace(N, name="x\r\nBcc: evil@example.com")
+    msg = email_message(sneaky, "oncall@acme.example", "alerts@alerting.local")
+    assert msg["Subject"] == "[HIGH] payments: x Bcc: evil@example.com"
+    assert msg["Bcc"] is None
+
+
+def test_the_date_header_is_the_injected_wall_clock() -> None:
+    msg = message(N, "oncall@acme.example", "alerts@alerting.local", 86_400.0)
+    assert "\nDate: Fri, 02 Jan 1970 00:00:00 +0000\n" in msg.as_string()
+
+
+async def test_deliver_sends_to_the_target_from_the_configured_sender() -> None:
+    via = Recorded()
+    found = await CHANNEL.deliver(N, target("email", "oncall@acme.example"), via.outbound())
+    assert found == via.answer
+    [(sent, recipient)] = via.mails
+    assert recipient == "oncall@acme.example" and sent["From"] == "alerts@alerting.local"
+    assert parsedate_to_datetime(sent["Date"]).timestamp() == int(NOW_S)
+
+
+async def test_value_is_normalized_and_compared_case_insensitively() -> None:
+    assert await CHANNEL.validate("Ops@Example.com", PUBLIC) == "Ops@example.com"
+    assert CHANNEL.identity("Ops@example.com") == CHANNEL.identity("ops@EXAMPLE.com")
+    assert not CHANNEL.signed and CHANNEL.name == "email"
+
+
+@pytest.mark.parametrize("value", ["not-an-address", "a@"])
+async def test_an_invalid_address_is_refused_with_its_reason(value: str) -> None:
+    with pytest.raises(InvalidValue, match=r"^not a valid email address: "):
+        await CHANNEL.validate(value, PUBLIC)

@@ -1,0 +1,27 @@
+"""The Slack channel: the incoming-webhook payload, escaped for mrkdwn, and its request."""
+
+from __future__ import annotations
+
+import json
+
+from alerting.channels.builtin.slack import CHANNEL
+from alerting.channels.builtin.slack import body as slack_body
+from tests.unit.channel_support import NOW_S, N, Recorded, target
+
+
+def test_slack_payload_escapes_mrkdwn() -> None:
+    payload = json.loads(slack_body(N))
+    assert payload["text"] == "[HIGH] payments: checkout_errors"
+    section = payload["blocks"][1]["text"]["text"]
+    assert "*note:* &lt;b&gt;&amp;" in section and "*region:* eu" in section
+
+
+async def test_deliver_posts_the_payload_unsigned() -> None:
+    via = Recorded()
+    hook = "https://hooks.slack.com/services/T/B/x"
+    assert (await CHANNEL.deliver(N, target("slack", hook), via.outbound())) == via.answer
+    assert via.posts == [
+        (hook, slack_body(N), {"Content-Type": "application/json",
+                               "User-Agent": "alerting-sender/1"}, NOW_S),
+    ]  # fmt: skip
+    assert not CHANNEL.signed and CHANNEL.name == "slack"
