@@ -1,4 +1,5 @@
--- The whole schema of DESIGN section 4. Every timestamp is timestamptz.
+-- The platform's initial schema (docs/architecture.md describes where each table is
+-- used). Every timestamp is timestamptz.
 -- depends:
 
 CREATE TABLE clients (

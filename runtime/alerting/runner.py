@@ -38,9 +38,9 @@ def load_settings_or_exit() -> Settings:
         raise SystemExit(2) from None
 
 
-# Youngest-generation collections every 50,000 allocations instead of 700: a service's
-# heap holds whole batches in flight, which every pass walked again. Cyclic garbage is
-# still collected, just in fewer, larger passes.
+# Youngest-generation collections every 50,000 allocations (Python's default is 700): a
+# service's heap holds whole batches in flight, and every pass walks them again. Cyclic
+# garbage is still collected, just in fewer, larger passes.
 GC_THRESHOLDS = (50_000, 10, 10)
 
 

@@ -12,12 +12,10 @@ from alerting.config import Settings
 # Every statement is planned with its parameters' values. asyncpg prepares each one, and
 # from its sixth run Postgres may switch to a generic plan, made without the values and
 # kept until the table's statistics change: per-batch statements first run on tables
-# that are still (nearly) empty, and their generic plans were sequential scans or scans
-# of a whole partial index, kept as the table grew (nothing replans them while
-# autovacuum is off or behind). End to end that was half of Postgres' time. The price is
-# planning each statement (~0.2 ms per batch statement) and each foreign-key check, which
-# Postgres plans through the same cache: ~10 us per deliveries row, ~5 ms of Postgres
-# CPU per 500-notification batch. It is sent as a startup parameter: a pooler in front
+# that are still (nearly) empty, and a plan made then must not outlive the emptiness
+# (nothing replans it while autovacuum is off or behind). The price is planning each
+# statement and each foreign-key check, which Postgres plans through the same cache
+# (figures in docs/performance.md). It is sent as a startup parameter: a pooler in front
 # of Postgres (PgBouncer) must pass it through or ignore it (ignore_startup_parameters).
 SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
 

@@ -85,8 +85,8 @@ async def _measure_one(
     progress(f"sender: {n:,} {kind} notifications waiting; starting a sender")
     procs = Processes(bench.run_id, f"snd-{kind}")
     # Timed on what reaches the sink: the sender commits a ready batch once it is
-    # claimed, before its deliveries finish, and polling a count(*) of SENT rows every
-    # 50 ms cost Postgres more CPU than the sender's own statements.
+    # claimed, before its deliveries finish, and a count(*) of SENT rows polled often
+    # enough to time the run would load Postgres more than the sender's own statements.
     hook = HOOK if kind == "webhook" else None
     await sinks.clear()
     try:

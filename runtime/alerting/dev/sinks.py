@@ -72,9 +72,9 @@ ANSWER_HEADERS = [
 async def _record_hook(
     recorder: Recorder, name: str, scope: Scope, receive: Receive, send: Send
 ) -> None:
-    """``POST|PUT /hooks/<name>`` as bare ASGI. In the benchmarks the sink shares the
-    machine with the platform, and Starlette's routing, request and response objects
-    cost it more CPU per webhook than the sender spent making the request."""
+    """``POST|PUT /hooks/<name>`` as bare ASGI, ahead of Starlette's routing, request and
+    response objects: in the benchmarks the sink shares the machine with the platform,
+    so its CPU per webhook must stay well below the sender's."""
     chunks = []
     while True:
         message = await receive()

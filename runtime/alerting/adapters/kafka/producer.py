@@ -45,10 +45,9 @@ class BatchProducer:
 
         Messages are packed into one record batch per partition here, and each batch is
         closed before it is queued, so it goes out at once instead of after ``linger_ms``
-        (the caller waits for the acknowledgements anyway). Profiling showed the
-        per-message ``send`` (a future and a lookup per message) costing more than
-        matching. Partitions are the client's default (murmur2 of the key), so a key
-        lands where ``send`` would put it.
+        (the caller waits for the acknowledgements anyway), and no message costs a
+        future and a metadata look-up as aiokafka's ``send`` does. Partitions are the
+        client's default (murmur2 of the key), so a key lands where ``send`` would put it.
         """
         if not messages:
             return

@@ -6,10 +6,9 @@ again; otherwise those notifications would sit in PENDING until the sender's saf
 poll. Both halves run in one statement: the SELECT half sees the table as it was before
 the INSERT, so a row is never reported twice.
 
-The existing rows are looked up per input row (LATERAL, ``OFFSET 0`` so the planner
-cannot flatten it): as a join, the planner hashed every undelivered row of the table
-after a sequential scan, on every batch (22 ms at 50,000 rows, growing with the table;
-it made Postgres the busiest process of the end-to-end bench).
+The existing rows are looked up per input row by the unique index (LATERAL, ``OFFSET 0``
+so the planner cannot flatten it into a join over the table): the work per batch stays
+O(batch) whatever the table's size (docs/performance.md, second round).
 """
 
 from __future__ import annotations

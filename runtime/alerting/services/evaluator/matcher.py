@@ -2,8 +2,8 @@
 
 Every (client, rule ids) the index can answer with is encoded as AlertMatched's key and
 own fields when the rules load, in the loader's worker thread, so matching an alert
-costs look-ups and one bytes concatenation per match. Profiling showed encoding on the
-fly costing about as much as matching itself. The price is memory: a few hundred bytes
+costs look-ups and one bytes concatenation per match: nothing is encoded on the hot
+path (docs/performance.md, second round). The price is memory: a few hundred bytes
 per rule (about 25 MB at 100,000 rules). Matches merged from several keys (a client
 whose rules hit the same alert under different wildcards) are encoded when they occur.
 """

@@ -1,8 +1,8 @@
 """One pooled HTTP client for every webhook and Slack request of a sender process.
 
-aiohttp rather than httpx: profiling the sender showed httpcore's pool scanning every
-idle connection (a ``select`` per connection) on each request, which capped one process
-at a few hundred deliveries/s; aiohttp's pool and C parser cost a fraction of that.
+aiohttp rather than httpx: httpcore's pool checks every idle connection (a ``select``
+each) on each request, O(connections) per delivery; aiohttp's pool does not, and its
+parser is in C (the profile and figures are in docs/performance.md).
 
 The resolver is where the URL check becomes binding: the addresses a connection is made
 to are the ones that were checked, so a DNS answer that changes between the check and

@@ -1,6 +1,10 @@
 """The sender's SQL: claim with a lease, read endpoints, record outcomes. One statement
 per batch for each step (arrays in, rows out), never one round trip per notification.
-``PostgresSenderStore`` is the ``SenderStore`` the sender runs on."""
+``PostgresSenderStore`` is the ``SenderStore`` the sender runs on.
+
+Every statement's work is O(batch) whatever the size of the tables; the plans they
+replaced and the figures are in docs/performance.md, and
+tests/integration/test_batch_plans.py holds the plans to it."""
 
 from __future__ import annotations
 
@@ -30,8 +34,7 @@ DUE = (
 # SKIP LOCKED: a row another sender is locking right now is that sender's to claim, and
 # two claimers never wait on (or deadlock over) each other's rows. The CTE locks the
 # rows and reads the status they had, so a takeover of an expired claim is visible.
-# The UPDATE finds the locked rows by ctid (a TID scan): joined by id, the planner
-# preferred hashing the whole table, a scan per batch that grows with the table.
+# The UPDATE takes the locked rows by ctid (a TID scan): no join back by id to plan.
 CLAIM = """
 WITH picked AS (
     SELECT ctid, status FROM notifications
@@ -48,10 +51,8 @@ RETURNING n.notification_id::text, n.client_id, n.alert_id, n.severity, n.source
     n.attempts, n.claim_expires_at, picked.status AS previous_status
 """
 # A ready batch names its rows: each id is one primary-key probe (LATERAL), and the
-# UPDATE takes the locked rows by an array of ctids (a TID scan, no join to plan). With
-# `notification_id = ANY(...)` the planner read every PENDING row through the partial
-# index (`status = 'PENDING'` matches its predicate) and filtered them by id: work per
-# batch that grew with the backlog, exactly when the sender was behind.
+# UPDATE takes the locked rows by an array of ctids (a TID scan, no join to plan), so a
+# claim costs the same however large the PENDING backlog is.
 CLAIM_READY = f"""
 WITH picked AS (
     SELECT ids.id, n.ctid, n.status FROM unnest($3::uuid[]) AS ids(id)
@@ -78,11 +79,9 @@ CLAIM_DUE = CLAIM.format(where=DUE, limit="LIMIT $3")
 
 # Only endpoints of rules of the notification's own client: rule_ids come from Kafka,
 # and a wrong id must never route one tenant's alert to another tenant's endpoint.
-# The LATERAL subquery looks endpoints and prior deliveries up per notification by
-# index; OFFSET 0 keeps the planner from flattening it into hash joins over every
-# rule, endpoint and delivery row (work per batch growing with the tables). The
-# notifications are probed by id for the same reason: with `notification_id = ANY(...)`
-# and fresh statistics the planner read the whole table sequentially for 500 ids.
+# Each notification is probed by id, and its endpoints and prior deliveries are looked
+# up by index in a LATERAL subquery (OFFSET 0 keeps the planner from flattening it into
+# joins over whole tables): the work follows the batch, not the tables' sizes.
 ENDPOINTS = """
 SELECT x.notification_id::text, e.endpoint_id::text, e.type, e.value, e.signing_secret,
     e.prior_status, e.prior_error
@@ -121,12 +120,10 @@ WHERE d.status <> 'SENT'
 
 # An outcome is written in two statements of one transaction. HELD locks the rows this
 # very claim still holds (claimer and lease expiry both match: a claim that expired and
-# was taken over belongs to its new owner), each id one primary-key probe; FINISH then
-# updates the locked rows by ctid. Joined by id in one UPDATE, the plan depended on
-# statistics: the lease index offered every SENDING row (or every row of the batch's
-# lease: one claim gives the whole batch the same expiry), and once the prepared
-# statement went generic the planner looped over them for each input row, O(batch x in
-# flight): 100 us per notification, half of Postgres' time end to end.
+# was taken over belongs to its new owner). Each id is one primary-key probe, the claim
+# conditions outside it: the lease index must not be the way in, as one claim gives a
+# whole batch the same expiry. FINISH then updates the locked rows by ctid. Both stay
+# O(batch) however many claims are in flight.
 # Two statements, not one: a lock that waited for another transaction returns the row's
 # newest version, which the claim conditions are checked on, but a later part of the
 # same statement would look its ctid up in the statement's older snapshot and silently
