@@ -18,7 +18,7 @@ from alerting.config import Settings
 from alerting.domain.urls import system_resolver
 from alerting.http import serve
 from alerting.runner import run_service
-from alerting.services.outbox_relay import OutboxRelay
+from alerting.services.rule_service.outbox_relay import OutboxRelay
 from alerting.services.rule_service.app import create_app
 from alerting.services.rule_service.auth import Authenticator
 from alerting.services.rule_service.operation import Deps
