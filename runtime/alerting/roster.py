@@ -26,6 +26,12 @@ Role = Literal["http-api", "worker"]
 _EVERY_SERVICE = ("ALERTING_HTTP_HOST",)
 _LOGGING = ("ALERTING_LOG_*",)
 _EVERY_CONSUMER = ("ALERTING_KAFKA_*", "ALERTING_TOPIC_*", "ALERTING_CONSUMER_GROUP")
+# What the Kafka producer of a service that does not consume reads.
+_PRODUCER = (
+    "ALERTING_KAFKA_BOOTSTRAP",
+    "ALERTING_KAFKA_SECURITY_PROTOCOL",
+    "ALERTING_KAFKA_LINGER_MS",
+)
 
 
 @dataclass(frozen=True)
@@ -33,13 +39,18 @@ class Service:
     """One long-running service: how it is started, where it listens, what it reads."""
 
     name: str  # `alerting <name>`, the compose service, the ECS service, the log field
-    module: str  # the command module: `configure(parser)` and `run(args)`
     summary: str  # one line for `alerting --help`
     port: int  # default of ALERTING_<NAME>_PORT
     role: Role
     reads: tuple[str, ...]  # settings its own code reads (the shared ones are added)
     consumes: str | None = None  # the `Topics` field of the topic it consumes, if any
     routes: tuple[str, ...] = ()  # API gateway route keys served by an HTTP API
+
+    @property
+    def module(self) -> str:
+        """The command module (``configure(parser)``, ``run(args)``): by convention the
+        ``main`` of the service's package, named after the service."""
+        return f"alerting.services.{self.name.replace('-', '_')}.main"
 
     @property
     def port_setting(self) -> str:
@@ -60,7 +71,6 @@ class Service:
 
 RULE_SERVICE = Service(
     name="rule-service",
-    module="alerting.services.rule_service.main",
     summary="REST API for clients, rules, endpoints, notifications and keys",
     port=8081,
     role="http-api",
@@ -68,9 +78,7 @@ RULE_SERVICE = Service(
         "ALERTING_ADMIN_TOKEN",
         "ALERTING_ALLOW_PRIVATE_URLS",
         "ALERTING_POSTGRES_*",
-        "ALERTING_KAFKA_BOOTSTRAP",
-        "ALERTING_KAFKA_SECURITY_PROTOCOL",
-        "ALERTING_KAFKA_LINGER_MS",
+        *_PRODUCER,
         "ALERTING_TOPIC_RULE_CHANGED",
     ),
     # Everything the two other APIs do not claim: the gateway's catch-all.
@@ -78,23 +86,19 @@ RULE_SERVICE = Service(
 )
 INGEST = Service(
     name="ingest",
-    module="alerting.services.ingest.main",
     summary="HTTP API that accepts alerts and load-generator jobs",
     port=8082,
     role="http-api",
     reads=(
         "ALERTING_ADMIN_TOKEN",
         "ALERTING_POSTGRES_*",
-        "ALERTING_KAFKA_BOOTSTRAP",
-        "ALERTING_KAFKA_SECURITY_PROTOCOL",
-        "ALERTING_KAFKA_LINGER_MS",
+        *_PRODUCER,
         "ALERTING_TOPIC_ALERTS_NEW",
     ),
     routes=("ANY /api/v1/alerts", "ANY /api/v1/loadgen/{proxy+}"),
 )
 RULE_UPDATER = Service(
     name="rule-updater",
-    module="alerting.services.rule_updater.main",
     summary="keep the Redis rule snapshot equal to the enabled rules in Postgres",
     port=9101,
     role="worker",
@@ -108,7 +112,6 @@ RULE_UPDATER = Service(
 )
 EVALUATOR = Service(
     name="evaluator",
-    module="alerting.services.evaluator.main",
     summary="match posted alerts against the rule snapshot, one match per client",
     port=9102,
     role="worker",
@@ -117,7 +120,6 @@ EVALUATOR = Service(
 )
 AGGREGATOR = Service(
     name="aggregator",
-    module="alerting.services.aggregator.main",
     summary="store one notification per (client, alert) and announce it to the sender",
     port=9103,
     role="worker",
@@ -126,7 +128,6 @@ AGGREGATOR = Service(
 )
 SENDER = Service(
     name="sender",
-    module="alerting.services.sender.main",
     summary="deliver notifications by email, Slack and webhook, with retries",
     port=9104,
     role="worker",
@@ -141,7 +142,6 @@ SENDER = Service(
 )
 METRICS = Service(
     name="metrics",
-    module="alerting.services.metrics.main",
     summary="pipeline overview: throughput, consumer lag, notification states",
     port=8083,
     role="http-api",
