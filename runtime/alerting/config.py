@@ -471,7 +471,3 @@ def describe(names: Iterable[str]) -> str:
 
 KAFKA_VARS = expand(("ALERTING_KAFKA_*", "ALERTING_TOPIC_*"))
 POSTGRES_VARS = expand(("ALERTING_POSTGRES_*",))
-REDIS_VARS = expand(("ALERTING_REDIS_*",))
-SMTP_VARS = expand(("ALERTING_SMTP_*",))
-SENDER_VARS = expand(("ALERTING_SENDER_*",))
-LOG_VARS = expand(("ALERTING_LOG_*",))

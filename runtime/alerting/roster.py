@@ -4,7 +4,9 @@ Everything that lists the services reads this roster: the CLI's service commands
 ``ALERTING_<SERVICE>_PORT`` settings and ``Settings.ports``, the metrics service's
 default scrape targets, each service's ``--help``, and the deployment descriptions (the
 Pulumi stack's services, consumers, HTTP APIs and gateway routes; docker-compose.yml is
-checked against it). A new service is one entry here plus its package.
+checked against it). A new service is one entry here and its package
+``alerting.services.<name>``; the tests then ask for what only an operator can decide:
+its container in docker-compose.yml and its size in each Pulumi stack's config.
 
 Only the standard library is imported: the settings module, the CLI's ``--help``, the
 container health probe and the Pulumi program all import this, and none of them may

@@ -50,7 +50,7 @@ def service_command(service: str, main: ServiceMain) -> tuple[Configure, Run]:
 async def serve_api(app: ASGIApp, settings: Settings, service: str, stop: asyncio.Event) -> None:
     """Serve an HTTP API on its configured host and port until ``stop`` is set."""
     host, port = settings.http_host, settings.port(service)
-    logging.getLogger(f"alerting.{service.replace('-', '_')}").info(
-        "%s listening on http://%s:%d", service, host, port
-    )
+    # Logged under the service's own logger (alerting.rule_service, ...), as its module did.
+    log = logging.getLogger(f"alerting.{service.replace('-', '_')}")
+    log.info("%s listening on http://%s:%d", service, host, port)
     await serve(app, host, port, stop)
