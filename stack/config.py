@@ -14,7 +14,7 @@ from typing import Any, Literal, cast
 
 import pulumi
 
-from alerting.cli import SERVICE_NAMES
+from alerting import roster
 from components.service import Scaling
 
 # rule-updater is correct with concurrent instances (it compare-and-sets the snapshot
@@ -22,12 +22,12 @@ from components.service import Scaling
 # But the snapshot is global and rebuilt wholesale: a second instance adds no
 # throughput, only duplicate Postgres reconciles and CAS conflicts. So it runs exactly
 # one task (min = desired = max = 1) and never autoscales.
-RULE_UPDATER = "rule-updater"
+RULE_UPDATER = roster.RULE_UPDATER.name
 RULE_UPDATER_MAX_INSTANCES = 1
 
 # Services that consume Kafka in a consumer group: instances beyond the partition
 # count would sit idle, so their max may not exceed it.
-CONSUMERS = ("rule-updater", "evaluator", "aggregator", "sender")
+CONSUMERS = tuple(s.name for s in roster.CONSUMERS)
 
 
 class ConfigError(ValueError):
@@ -113,11 +113,11 @@ def parse(raw: Mapping[str, Any], region: str) -> StackConfig:
     image = _get(raw, "image", dict, {})
     services_raw = _get(raw, "services", dict)
 
-    missing = sorted(set(SERVICE_NAMES) - set(services_raw))
-    extra = sorted(set(services_raw) - set(SERVICE_NAMES))
+    missing = sorted(set(roster.NAMES) - set(services_raw))
+    extra = sorted(set(services_raw) - set(roster.NAMES))
     if missing or extra:
         raise ConfigError(f"alerting:services: missing {missing}, unknown {extra}")
-    services = {name: _service(name, services_raw[name]) for name in SERVICE_NAMES}
+    services = {name: _service(name, services_raw[name]) for name in roster.NAMES}
 
     updater = services[RULE_UPDATER].scaling
     if updater.max > RULE_UPDATER_MAX_INSTANCES or updater.min != updater.max:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pulumi
 
-from alerting.cli import SERVICE_NAMES
+from alerting import roster
 from components import (
     AppSecrets,
     AppSecretsArgs,
@@ -42,12 +42,13 @@ from stack.config import StackConfig, StackSecrets
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# Gateway routing: the ingest and metrics APIs by path, everything else to rule-service.
-ROUTES = (
-    GatewayRoute("ANY /api/v1/alerts", "ingest"),
-    GatewayRoute("ANY /api/v1/loadgen/{proxy+}", "ingest"),
-    GatewayRoute("GET /api/v1/pipeline", "metrics"),
-    GatewayRoute("$default", "rule-service"),
+# Gateway routing, from the roster's HTTP APIs, the catch-all last. A route's resource
+# name is its position, so a new order would replace the deployed routes.
+ROUTES = tuple(
+    sorted(
+        (GatewayRoute(key, s.name) for s in roster.HTTP_APIS for key in s.routes),
+        key=lambda r: r.route_key == "$default",
+    )
 )
 
 EXPORTS = (
@@ -170,7 +171,7 @@ def build(cfg: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
         log_level=cfg.log_level,
     )
     services: dict[str, AppService] = {}
-    for name in SERVICE_NAMES:
+    for name in roster.NAMES:
         svc = cfg.services[name]
         services[name] = AppService(
             f"svc-{name}",

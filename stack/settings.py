@@ -1,7 +1,8 @@
 """The `ALERTING_*` settings each task receives, derived from the runtime's own table.
 
 Variable names, defaults and which ones are secrets all come from
-`alerting.config.SETTINGS`, so the stack cannot drift from what the services read.
+`alerting.config.SETTINGS`, and each service's port and role from `alerting.roster`,
+so the stack cannot drift from what the services read.
 Plain values go to `environment`; secrets only ever as ECS `secrets` references.
 """
 
@@ -11,25 +12,23 @@ from collections.abc import Mapping
 
 import pulumi
 
+from alerting import roster
 from alerting.config import SETTINGS
 
 SECRET_NAMES: frozenset[str] = frozenset(s.env for s in SETTINGS if s.secret)
 _DEFAULTS = {s.env: s.default for s in SETTINGS}
 
 # Services answering HTTP API calls (through the gateway); the rest only serve health.
-HTTP_APIS = ("rule-service", "ingest", "metrics")
+HTTP_APIS = tuple(s.name for s in roster.HTTP_APIS)
 
 
 def port_variable(service: str) -> str:
-    return f"ALERTING_{service.upper().replace('-', '_')}_PORT"
+    return roster.named(service).port_setting
 
 
 def port(service: str) -> int:
     """The service's port: the runtime's default for its ALERTING_<SERVICE>_PORT."""
-    default = _DEFAULTS.get(port_variable(service))
-    if default is None:
-        raise KeyError(f"no port setting for service {service!r}")
-    return int(default)
+    return roster.named(service).port
 
 
 def common_environment(
@@ -73,9 +72,9 @@ def service_environment(
         # Only the HTTP APIs have Cloud Map names; per-task scraping of the workers is
         # the monitoring system's job (every task serves /metrics on its health port).
         env["ALERTING_METRICS_TARGETS"] = ",".join(
-            f"{name}=http://{name}.{dns_namespace}:{port(name)}"
-            for name in HTTP_APIS
-            if name != "metrics"
+            f"{s.name}=http://{s.name}.{dns_namespace}:{s.port}"
+            for s in roster.SCRAPED
+            if s.role == "http-api"
         )
     return env
 

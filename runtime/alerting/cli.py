@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from alerting import roster
+
 
 class CommandModule(Protocol):
     def configure(self, parser: argparse.ArgumentParser) -> None: ...
@@ -28,66 +30,24 @@ class Command:
     summary: str
 
 
-COMMANDS: tuple[Command, ...] = (
+# The platform's services come from the roster; these are the tools around them.
+TOOLS: tuple[Command, ...] = (
     Command("migrate", "alerting.commands.migrate", "apply the Postgres schema migrations"),
     Command("topics", "alerting.commands.topics", "create the Kafka topics and their .dlq twins"),
     Command("config", "alerting.commands.config", "check and print the settings"),
-    Command(
-        "rule-updater",
-        "alerting.services.rule_updater.main",
-        "keep the Redis rule snapshot equal to the enabled rules in Postgres",
-    ),
     Command("sinks", "alerting.commands.sinks", "run local SMTP and webhook sinks (development)"),
     Command(
-        "rule-service",
-        "alerting.services.rule_service.main",
-        "REST API for clients, rules, endpoints, notifications and keys",
-    ),
-    Command(
-        "ingest",
-        "alerting.services.ingest.main",
-        "HTTP API that accepts alerts and load-generator jobs",
-    ),
-    Command(
         "loadgen", "alerting.commands.loadgen", "post generated alerts to ingest at a given rate"
-    ),
-    Command(
-        "evaluator",
-        "alerting.services.evaluator.main",
-        "match posted alerts against the rule snapshot, one match per client",
-    ),
-    Command(
-        "aggregator",
-        "alerting.services.aggregator.main",
-        "store one notification per (client, alert) and announce it to the sender",
-    ),
-    Command(
-        "sender",
-        "alerting.services.sender.main",
-        "deliver notifications by email, Slack and webhook, with retries",
     ),
     Command("dev", "alerting.dev.main", "run the whole platform locally with its infrastructure"),
     Command("deploy", "alerting.deploy.cli", "roll out, migrate and report on AWS"),
     Command(
-        "metrics",
-        "alerting.services.metrics.main",
-        "pipeline overview: throughput, consumer lag, notification states",
-    ),
-    Command(
         "bench", "alerting.bench.main", "measure each stage's throughput and end-to-end latency"
     ),
 )
-
-# The platform's long-running services (DESIGN section 3). Deployment descriptions
-# (docker-compose.yml, the Pulumi stack) are checked against this list.
-SERVICE_NAMES: tuple[str, ...] = (
-    "rule-service",
-    "ingest",
-    "rule-updater",
-    "evaluator",
-    "aggregator",
-    "sender",
-    "metrics",
+COMMANDS: tuple[Command, ...] = (
+    *(Command(s.name, s.module, s.summary) for s in roster.SERVICES),
+    *TOOLS,
 )
 
 

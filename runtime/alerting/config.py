@@ -10,9 +10,11 @@ so the docs cannot drift from the code.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit, urlunsplit
+
+from alerting import roster
 
 
 class ConfigError(Exception):
@@ -142,13 +144,11 @@ SETTINGS: tuple[Setting, ...] = (
         "rule-updater: seconds between full comparisons of the snapshot with Postgres",
     ),
     Setting("ALERTING_HTTP_HOST", "0.0.0.0", "address the HTTP servers bind to"),  # noqa: S104
-    Setting("ALERTING_RULE_SERVICE_PORT", "8081", "rule-service HTTP port"),
-    Setting("ALERTING_INGEST_PORT", "8082", "ingest HTTP port"),
-    Setting("ALERTING_METRICS_PORT", "8083", "metrics service HTTP port"),
-    Setting("ALERTING_RULE_UPDATER_PORT", "9101", "rule-updater health/metrics port"),
-    Setting("ALERTING_EVALUATOR_PORT", "9102", "evaluator health/metrics port"),
-    Setting("ALERTING_AGGREGATOR_PORT", "9103", "aggregator health/metrics port"),
-    Setting("ALERTING_SENDER_PORT", "9104", "sender health/metrics port"),
+    # One port per roster entry; the HTTP APIs' ports first, then the workers' health ports.
+    *(
+        Setting(s.port_setting, str(s.port), s.port_help)
+        for s in sorted(roster.SERVICES, key=lambda s: s.role != "http-api")
+    ),
     Setting(
         "ALERTING_ADMIN_TOKEN",
         None,
@@ -223,6 +223,13 @@ class Topics:
 
     def all(self) -> tuple[str, ...]:
         return (self.alerts_new, self.rule_changed, self.alerts_matched, self.notifications_ready)
+
+    def consumed_by(self, service: roster.Service) -> str:
+        """The topic a consumer reads; the roster names it by this class's field."""
+        if service.consumes is None:
+            raise ValueError(f"{service.name} consumes no topic")
+        topic: str = getattr(self, service.consumes)
+        return topic
 
     @staticmethod
     def dlq(topic: str) -> str:
@@ -302,20 +309,10 @@ class Settings:
         return self.admin_token
 
 
-SERVICES_WITH_METRICS = (
-    "rule-service",
-    "ingest",
-    "rule-updater",
-    "evaluator",
-    "aggregator",
-    "sender",
-)
-
-
 def _targets(raw: str, ports: Mapping[str, int]) -> dict[str, str]:
-    """``name=url,name=url``; empty means every service on this host at its port."""
+    """``name=url,name=url``; empty means every scraped service on this host at its port."""
     if not raw.strip():
-        return {name: f"http://127.0.0.1:{ports[name]}" for name in SERVICES_WITH_METRICS}
+        return {s.name: f"http://127.0.0.1:{ports[s.name]}" for s in roster.SCRAPED}
     targets: dict[str, str] = {}
     for item in raw.split(","):
         name, sep, url = item.strip().partition("=")
@@ -349,18 +346,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     if admin_token is not None and len(admin_token) < 16:
         raise ConfigError("ALERTING_ADMIN_TOKEN must be at least 16 characters")
 
-    ports = {
-        service: integer(f"ALERTING_{service.upper().replace('-', '_')}_PORT", 1, 65535)
-        for service in (
-            "rule-service",
-            "ingest",
-            "metrics",
-            "rule-updater",
-            "evaluator",
-            "aggregator",
-            "sender",
-        )
-    }
+    ports = {s.name: integer(s.port_setting, 1, 65535) for s in roster.SERVICES}
     postgres_dsn = _url(
         "ALERTING_POSTGRES_DSN", get("ALERTING_POSTGRES_DSN"), ("postgresql", "postgres")
     )
@@ -454,21 +440,34 @@ def markdown_table() -> str:
     return "\n".join(rows)
 
 
-def describe(names: tuple[str, ...]) -> str:
-    """The settings a command reads, for its --help epilog."""
-    width = max(len(n) for n in names)
-    lines = ["settings (environment variables):"]
+def expand(names: Iterable[str]) -> tuple[str, ...]:
+    """Setting names, each once, with ``PREFIX*`` standing for every setting of that prefix
+    in table order (the roster lists groups that way, since it cannot import this module).
+
+    Raises KeyError for a name or prefix that matches no setting: a typo in a command's
+    list would otherwise drop a setting from its --help without a word.
+    """
+    found: dict[str, None] = {}
     for name in names:
-        s = _BY_ENV[name]
-        lines.append(f"  {name.ljust(width)}  {s.help} [default: {_shown_default(s)}]")
+        if name.endswith("*"):
+            group = [s.env for s in SETTINGS if s.env.startswith(name[:-1])]
+        else:
+            group = [name] if name in _BY_ENV else []
+        if not group:
+            raise KeyError(f"{name} names no setting")
+        found.update(dict.fromkeys(group))
+    return tuple(found)
+
+
+def describe(names: Iterable[str]) -> str:
+    """The settings a command reads, for its --help epilog (``PREFIX*`` allowed)."""
+    settings = [_BY_ENV[name] for name in expand(names)]
+    width = max(len(s.env) for s in settings)
+    lines = ["settings (environment variables):"]
+    for s in settings:
+        lines.append(f"  {s.env.ljust(width)}  {s.help} [default: {_shown_default(s)}]")
     return "\n".join(lines)
 
 
-KAFKA_VARS = tuple(
-    s.env for s in SETTINGS if s.env.startswith(("ALERTING_KAFKA_", "ALERTING_TOPIC_"))
-)
-POSTGRES_VARS = tuple(s.env for s in SETTINGS if s.env.startswith("ALERTING_POSTGRES_"))
-REDIS_VARS = tuple(s.env for s in SETTINGS if s.env.startswith("ALERTING_REDIS_"))
-SMTP_VARS = tuple(s.env for s in SETTINGS if s.env.startswith("ALERTING_SMTP_"))
-SENDER_VARS = tuple(s.env for s in SETTINGS if s.env.startswith("ALERTING_SENDER_"))
-LOG_VARS = ("ALERTING_LOG_LEVEL", "ALERTING_LOG_FORMAT")
+KAFKA_VARS = expand(("ALERTING_KAFKA_*", "ALERTING_TOPIC_*"))
+POSTGRES_VARS = expand(("ALERTING_POSTGRES_*",))

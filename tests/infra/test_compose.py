@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from alerting.cli import COMMANDS, SERVICE_NAMES
+from alerting import roster
+from alerting.cli import COMMANDS
+from alerting.roster import NAMES as SERVICE_NAMES
 
 REPO = Path(__file__).resolve().parents[2]
 INFRA = {
@@ -112,6 +114,17 @@ def test_metrics_scrapes_every_service_at_its_compose_name(compose: dict[str, An
     targets = config.load({"ALERTING_METRICS_TARGETS": raw}).metrics_targets
     ports = config.load({}).ports
     apps = _app_services(compose)
-    assert set(targets) == set(config.SERVICES_WITH_METRICS)
+    assert set(targets) == {s.name for s in roster.SCRAPED}
     for name, url in targets.items():
         assert url == f"http://{name}:{ports[name]}" and apps[name]["command"] == [name]
+
+
+def test_compose_runs_each_roster_service_at_its_port(compose: dict[str, Any]) -> None:
+    """A roster entry without its container (or with another port) fails here."""
+    apps = _app_services(compose)
+    long_running = {n for n, s in apps.items() if s.get("restart") != "no"}
+    assert long_running == set(roster.NAMES)
+    for service in roster.SERVICES:
+        container = apps[service.name]
+        assert container["command"] == [service.name]
+        assert container["ports"] == [f"{service.port}:{service.port}"], service.name

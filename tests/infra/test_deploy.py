@@ -18,8 +18,8 @@ import pytest
 from moto import mock_aws
 from moto.ecs import models as ecs_models
 
-from alerting.cli import SERVICE_NAMES
 from alerting.deploy import cli
+from alerting.roster import NAMES as SERVICE_NAMES
 
 REGION = "us-east-1"
 CLUSTER = "alerting-test"

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from alerting.cli import SERVICE_NAMES
+from alerting.roster import NAMES as SERVICE_NAMES
 from tests.infra.harness import SECRETS, build_stack, prod_config
 from tests.infra.moto_mocks import MotoMocks
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from alerting.cli import SERVICE_NAMES
+from alerting import roster
+from alerting.roster import NAMES as SERVICE_NAMES
 from stack import settings
 from stack.config import RULE_UPDATER_MAX_INSTANCES, ConfigError, parse
 from stack.program import EXPORTS
@@ -385,6 +386,33 @@ def test_metrics_scrapes_the_http_apis_by_their_cloud_map_names(prod: Built) -> 
         "rule-service=http://rule-service.alerting.internal:8081,"
         "ingest=http://ingest.alerting.internal:8082"
     )
+
+
+ROUTE = "aws:apigatewayv2/route:Route"
+DISCOVERY = "aws:servicediscovery/service:Service"
+
+
+def test_the_stack_declares_each_roster_service_as_the_roster_says(prod: Built) -> None:
+    """One roster entry is all a new service needs to be deployed: its task, port,
+    Cloud Map name (HTTP APIs only) and gateway routes all follow the roster."""
+    assert list(prod.exports["serviceNames"]) == list(roster.NAMES)
+    for service in roster.SERVICES:
+        (container,) = policy.containers(prod.named(f"svc-{service.name}", policy.TASKDEF))
+        assert container["portMappings"][0]["containerPort"] == service.port, service.name
+        env = {e["name"]: e["value"] for e in container["environment"]}
+        assert env[service.port_setting] == str(service.port), service.name
+    discoverable = {r.inputs["name"] for r in policy.of_type(prod.resources, DISCOVERY)}
+    assert discoverable & set(roster.NAMES) == {s.name for s in roster.HTTP_APIS}
+    integrations = {
+        f"integrations/{r.id}": r.name.removeprefix("alerting-api-")
+        for r in prod.resources
+        if r.typ == "aws:apigatewayv2/integration:Integration"
+    }
+    routed = {
+        r.inputs["routeKey"]: integrations[r.inputs["target"]]
+        for r in policy.of_type(prod.resources, ROUTE)
+    }
+    assert routed == {key: s.name for s in roster.HTTP_APIS for key in s.routes}
 
 
 def test_config_accepts_scalars_stored_as_text() -> None:

@@ -15,7 +15,7 @@ from alerting.adapters import postgres
 from alerting.adapters.kafka import BatchProducer, OutMessage
 from alerting.codec import decode_snapshot
 from alerting.config import Settings, Topics
-from alerting.services.outbox_relay import OutboxRelay
+from alerting.services.rule_service.outbox_relay import OutboxRelay
 from tests.kafka_helpers import make_topic, read_topic
 from tests.pipeline_support import eventually, produce
 from tests.processes import ServiceProcess

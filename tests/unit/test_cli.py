@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import argparse
+import importlib
 import os
 import subprocess
 import sys
 
 import pytest
 
-from alerting import cli
+from alerting import cli, config, roster
 
 
 def alerting(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -52,3 +54,19 @@ def test_bad_setting_stops_a_command_with_one_clear_line() -> None:
     assert done.stderr.strip().splitlines() == [
         "alerting: configuration error: ALERTING_KAFKA_PARTITIONS='lots' is not an integer"
     ]
+
+
+def test_every_roster_service_is_a_command_running_its_module() -> None:
+    commands = {c.name: c for c in cli.COMMANDS}
+    for service in roster.SERVICES:
+        assert commands[service.name] == cli.Command(service.name, service.module, service.summary)
+    assert len(commands) == len(cli.COMMANDS), "a tool and a service share a name"
+
+
+@pytest.mark.parametrize("service", roster.SERVICES, ids=roster.NAMES)
+def test_service_help_lists_the_settings_its_roster_entry_reads(service: roster.Service) -> None:
+    module: cli.CommandModule = importlib.import_module(service.module)
+    parser = argparse.ArgumentParser()
+    module.configure(parser)
+    listed = {line.split()[0] for line in (parser.epilog or "").splitlines()[1:]}
+    assert listed == set(config.expand(service.settings))

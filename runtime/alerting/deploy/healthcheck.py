@@ -2,7 +2,7 @@
 
 Used by the Dockerfile HEALTHCHECK, the ECS task definitions and docker-compose, so all
 three judge health the same way. The port is the service's ALERTING_<SERVICE>_PORT
-(default from the settings table). Without an argument the service is read from the
+(default from the service roster). Without an argument the service is read from the
 container's main process (`alerting <service>`); one-off tools count as healthy.
 Only the standard library: the probe runs every few seconds in every container.
 """
@@ -15,15 +15,14 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from alerting.config import SETTINGS
-
-_DEFAULTS = {s.env: s.default for s in SETTINGS}
+from alerting import roster
 
 
 def port_of(service: str) -> int | None:
-    env = f"ALERTING_{service.upper().replace('-', '_')}_PORT"
-    raw = os.environ.get(env) or _DEFAULTS.get(env)
-    return int(raw) if raw else None
+    entry = roster.BY_NAME.get(service)
+    if entry is None:
+        return None
+    return int(os.environ.get(entry.port_setting) or entry.port)
 
 
 def _main_process_service() -> str | None:

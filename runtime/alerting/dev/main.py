@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 
-from alerting import cli, codec, config, migrations
+from alerting import codec, config, migrations, roster
 from alerting.adapters import redis as redis_adapter
 from alerting.adapters.kafka import ensure_topics
 from alerting.commands.topics import all_topics
@@ -67,8 +67,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def running_services() -> list[str]:
-    registered = {c.name for c in cli.COMMANDS}
-    return [name for name in cli.SERVICE_NAMES if name in registered]
+    return list(roster.NAMES)
 
 
 def _prepare(args: argparse.Namespace, progress: infra.Progress, prepared: Environment) -> None:

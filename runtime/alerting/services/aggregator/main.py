@@ -8,7 +8,6 @@ are announced again, so nothing is lost and nothing is stored twice.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 from collections.abc import Sequence
@@ -17,15 +16,15 @@ from typing import Any
 import asyncpg
 from prometheus_client import Counter
 
-from alerting import codec, config, failpoints
+from alerting import codec, failpoints
 from alerting.adapters import postgres
 from alerting.adapters.kafka import BatchProducer, OutMessage, Record
 from alerting.adapters.kafka.consumer import Rejected
 from alerting.config import Settings
 from alerting.domain.model import AlertMatch, NotificationReady
-from alerting.runner import run_service
 from alerting.services.aggregator import store
 from alerting.services.aggregator.validation import unstorable
+from alerting.services.entry import service_command
 from alerting.services.stage import Stage, connect_pool, run_stage
 
 log = logging.getLogger("alerting.aggregator")
@@ -36,20 +35,6 @@ REANNOUNCED = Counter(
     "alerting_aggregator_notifications_reannounced_total",
     "Redelivered matches whose undelivered notification was announced again",
 )
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = config.describe(
-        (
-            *config.KAFKA_VARS,
-            "ALERTING_CONSUMER_GROUP",
-            "ALERTING_AGGREGATOR_BATCH_SIZE",
-            *config.POSTGRES_VARS,
-            "ALERTING_HTTP_HOST",
-            "ALERTING_AGGREGATOR_PORT",
-            *config.LOG_VARS,
-        )
-    )
 
 
 class Aggregator:
@@ -108,5 +93,4 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         await pool.close()
 
 
-def run(args: argparse.Namespace) -> int:
-    return run_service(NAME, main)
+configure, run = service_command(NAME, main)

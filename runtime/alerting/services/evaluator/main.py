@@ -8,17 +8,16 @@ absorbed by the aggregator's unique (client_id, alert_id)).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 
 from prometheus_client import Counter
 
-from alerting import codec, config
+from alerting import codec
 from alerting.adapters import redis as redis_adapter
 from alerting.adapters.kafka import BatchProducer, OutMessage, Record
 from alerting.config import Settings
-from alerting.runner import run_service
+from alerting.services.entry import service_command
 from alerting.services.evaluator.live_rules import LiveRules
 from alerting.services.stage import Stage, run_stage
 
@@ -27,20 +26,6 @@ NAME = "evaluator"
 
 MATCHES = Counter("alerting_evaluator_matches_total", "AlertMatched messages produced")
 UNMATCHED = Counter("alerting_evaluator_unmatched_alerts_total", "Alerts no rule matched")
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = config.describe(
-        (
-            *config.KAFKA_VARS,
-            "ALERTING_CONSUMER_GROUP",
-            "ALERTING_EVALUATOR_BATCH_SIZE",
-            *config.REDIS_VARS,
-            "ALERTING_HTTP_HOST",
-            "ALERTING_EVALUATOR_PORT",
-            *config.LOG_VARS,
-        )
-    )
 
 
 class Evaluator:
@@ -93,5 +78,4 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         await client.aclose()
 
 
-def run(args: argparse.Namespace) -> int:
-    return run_service(NAME, main)
+configure, run = service_command(NAME, main)

@@ -7,34 +7,18 @@ server finishes in-flight requests, jobs are cancelled, then the producer and po
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import logging
 
-from alerting import config
 from alerting.adapters.kafka import BatchProducer
 from alerting.adapters.postgres import create_pool, readiness
 from alerting.config import Settings
-from alerting.http import serve
-from alerting.runner import run_service
+from alerting.services.entry import serve_api, service_command
 from alerting.services.ingest.app import Ingest, create_app
 from alerting.services.ingest.jobs import JobManager
 from alerting.services.ingest.publish import AlertPublisher
 from alerting.services.rule_service.auth import Authenticator
 
-log = logging.getLogger("alerting.ingest")
 SERVICE = "ingest"
-READS = (
-    "ALERTING_ADMIN_TOKEN",
-    "ALERTING_HTTP_HOST",
-    "ALERTING_INGEST_PORT",
-    *config.POSTGRES_VARS,
-    "ALERTING_KAFKA_BOOTSTRAP",
-    "ALERTING_KAFKA_SECURITY_PROTOCOL",
-    "ALERTING_KAFKA_LINGER_MS",
-    "ALERTING_TOPIC_ALERTS_NEW",
-    *config.LOG_VARS,
-)
 
 
 async def main(settings: Settings, stop: asyncio.Event) -> None:
@@ -49,10 +33,8 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         Authenticator(pool, admin_token),
         {"kafka": publisher.check, "postgres": readiness(pool)},
     )
-    host, port = settings.http_host, settings.port(SERVICE)
-    log.info("ingest listening on http://%s:%d", host, port)
     try:
-        await asyncio.gather(serve(app, host, port, stop), publisher.connect(stop))
+        await asyncio.gather(serve_api(app, settings, SERVICE, stop), publisher.connect(stop))
     finally:
         stop.set()
         await jobs.close()
@@ -60,10 +42,4 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         await pool.close()
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = config.describe(READS)
-
-
-def run(args: argparse.Namespace) -> int:
-    del args
-    return run_service(SERVICE, main)
+configure, run = service_command(SERVICE, main)

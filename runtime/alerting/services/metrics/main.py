@@ -11,48 +11,37 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 from collections.abc import Mapping
 
-from alerting import config
+from alerting import config, roster
 from alerting.adapters.postgres import create_pool, readiness
 from alerting.config import Settings
-from alerting.http import serve
 from alerting.runner import run_service
+from alerting.services.entry import describe_settings, serve_api
 from alerting.services.metrics.app import create_app
 from alerting.services.metrics.compute import MeasuredStage
 from alerting.services.metrics.offsets import OffsetReader
 from alerting.services.metrics.sampler import Sampler
 from alerting.services.rule_service.auth import Authenticator
 
-log = logging.getLogger("alerting.metrics")
 NAME = "metrics"
-CONSUMERS = ("evaluator", "aggregator", "sender", "rule-updater")
-READS = (
-    "ALERTING_ADMIN_TOKEN",
-    "ALERTING_HTTP_HOST",
-    "ALERTING_METRICS_PORT",
-    "ALERTING_METRICS_TARGETS",
-    *config.POSTGRES_VARS,
-    *config.KAFKA_VARS,
-    *config.LOG_VARS,
+# The report follows an alert down its topics; consumers of any other topic (the rule
+# path) come after, in roster order.
+ALERT_PATH = ("alerts_new", "alerts_matched", "notifications_ready")
+_PIPELINE = sorted(
+    roster.CONSUMERS,
+    key=lambda s: ALERT_PATH.index(s.consumes) if s.consumes in ALERT_PATH else len(ALERT_PATH),
 )
+CONSUMERS = tuple(s.name for s in _PIPELINE)
 
 
 def pipeline_stages(settings: Settings, groups: Mapping[str, str]) -> list[MeasuredStage]:
     """ingest produces to alerts.new; each consuming stage commits on the topic it reads."""
     topics = settings.topics
-    read_by = {
-        "evaluator": topics.alerts_new,
-        "aggregator": topics.alerts_matched,
-        "sender": topics.notifications_ready,
-        "rule-updater": topics.rule_changed,
-    }
-    stages = [MeasuredStage("ingest", topics.alerts_new)]
-    for service in CONSUMERS:
-        stages.append(
-            MeasuredStage(service, read_by[service], groups.get(service, f"alerting-{service}"))
-        )
+    stages = [MeasuredStage(roster.INGEST.name, topics.alerts_new)]
+    for service in _PIPELINE:
+        group = groups.get(service.name, f"alerting-{service.name}")
+        stages.append(MeasuredStage(service.name, topics.consumed_by(service), group))
     return stages
 
 
@@ -82,7 +71,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="STAGE=GROUP",
         help="consumer group of a stage when not alerting-<stage> (repeatable)",
     )
-    parser.epilog = config.describe(READS)
+    describe_settings(parser, NAME)
 
 
 async def serve_pipeline(
@@ -116,10 +105,8 @@ async def serve_pipeline(
         asyncio.create_task(sampler.run(stop), name="sampler"),
         asyncio.create_task(reader.follow(stop), name="highwater-follower"),
     ]
-    host, port = settings.http_host, settings.port(NAME)
-    log.info("metrics listening on http://%s:%d", host, port)
     try:
-        await serve(app, host, port, stop)
+        await serve_api(app, settings, NAME, stop)
     finally:
         stop.set()
         for task in tasks:

@@ -6,37 +6,20 @@ in flight, the relay stops (and stops its producer), then the pool closes.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import logging
 
-from alerting import config
 from alerting.adapters.dns import system_resolver
 from alerting.adapters.kafka import BatchProducer
 from alerting.adapters.postgres import create_pool, readiness
 from alerting.config import Settings
-from alerting.http import serve
-from alerting.runner import run_service
-from alerting.services.outbox_relay import OutboxRelay
+from alerting.services.entry import serve_api, service_command
 from alerting.services.rule_service.app import create_app
 from alerting.services.rule_service.auth import Authenticator
 from alerting.services.rule_service.operation import Deps
+from alerting.services.rule_service.outbox_relay import OutboxRelay
 
-log = logging.getLogger("alerting.rule_service")
 SERVICE = "rule-service"
-READS = (
-    "ALERTING_ADMIN_TOKEN",
-    "ALERTING_HTTP_HOST",
-    "ALERTING_RULE_SERVICE_PORT",
-    "ALERTING_ALLOW_PRIVATE_URLS",
-    *config.POSTGRES_VARS,
-    "ALERTING_KAFKA_BOOTSTRAP",
-    "ALERTING_KAFKA_SECURITY_PROTOCOL",
-    "ALERTING_KAFKA_LINGER_MS",
-    "ALERTING_TOPIC_RULE_CHANGED",
-    *config.LOG_VARS,
-)
 
 
 async def main(settings: Settings, stop: asyncio.Event) -> None:
@@ -49,10 +32,8 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         deps = Deps(pool, settings, Authenticator(pool, admin_token), system_resolver)
         app = create_app(deps, {"postgres": readiness(pool), "outbox_relay": relay.check})
         relay_task = asyncio.create_task(relay.run(stop), name="outbox-relay")
-        host, port = settings.http_host, settings.port(SERVICE)
-        log.info("rule-service listening on http://%s:%d", host, port)
         try:
-            await serve(app, host, port, stop)
+            await serve_api(app, settings, SERVICE, stop)
         finally:
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):
@@ -62,10 +43,4 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         await pool.close()
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = config.describe(READS)
-
-
-def run(args: argparse.Namespace) -> int:
-    del args
-    return run_service(SERVICE, main)
+configure, run = service_command(SERVICE, main)

@@ -2,39 +2,22 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 
-from alerting import codec, config
+from alerting import codec
 from alerting.adapters import postgres
 from alerting.adapters import redis as redis_adapter
 from alerting.adapters.kafka import BatchProducer
 from alerting.aio import retry_until_stopped, sleep_unless
 from alerting.config import Settings
-from alerting.runner import run_service
+from alerting.services.entry import service_command
 from alerting.services.rule_updater.store import SnapshotStore
 from alerting.services.rule_updater.updater import SnapshotUpdater
 from alerting.services.stage import Stage, connect_pool, run_stage
 
 log = logging.getLogger("alerting.rule_updater")
 NAME = "rule-updater"
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = config.describe(
-        (
-            *config.KAFKA_VARS,
-            "ALERTING_CONSUMER_GROUP",
-            "ALERTING_BATCH_SIZE",
-            *config.POSTGRES_VARS,
-            *config.REDIS_VARS,
-            "ALERTING_RECONCILE_INTERVAL_S",
-            "ALERTING_HTTP_HOST",
-            "ALERTING_RULE_UPDATER_PORT",
-            *config.LOG_VARS,
-        )
-    )
 
 
 async def _reconcile_periodically(
@@ -85,5 +68,4 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         await pool.close()
 
 
-def run(args: argparse.Namespace) -> int:
-    return run_service(NAME, main)
+configure, run = service_command(NAME, main)

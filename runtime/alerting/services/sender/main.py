@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import os
 import socket
 import uuid
 
-from alerting import codec, config
+from alerting import codec
 from alerting.adapters import postgres
 from alerting.adapters.kafka import BatchProducer
 from alerting.aio import sleep_unless
 from alerting.config import Settings
-from alerting.runner import run_service
+from alerting.services.entry import service_command
 from alerting.services.sender.channels import Channels, UrlGuard
 from alerting.services.sender.http_post import HttpPoster
 from alerting.services.sender.repo import PostgresSenderStore
@@ -24,22 +23,6 @@ from alerting.services.stage import Stage, connect_pool, run_stage
 
 log = logging.getLogger("alerting.sender")
 NAME = "sender"
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = config.describe(
-        (
-            *config.KAFKA_VARS,
-            "ALERTING_CONSUMER_GROUP",
-            "ALERTING_BATCH_SIZE",
-            *config.POSTGRES_VARS,
-            *config.SMTP_VARS,
-            *config.SENDER_VARS,
-            "ALERTING_ALLOW_PRIVATE_URLS",
-            "ALERTING_HTTP_HOST",
-            *config.LOG_VARS,
-        )
-    )
 
 
 def instance_id() -> str:
@@ -93,5 +76,4 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         await pool.close()
 
 
-def run(args: argparse.Namespace) -> int:
-    return run_service(NAME, main)
+configure, run = service_command(NAME, main)
