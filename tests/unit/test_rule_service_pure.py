@@ -9,12 +9,12 @@ import pytest
 from pydantic import ValidationError
 
 from alerting.domain.model import RuleAction
-from alerting.services.rule_service import problems
 from alerting.services.rule_service.api.rules import action_for
 from alerting.services.rule_service.app import OPERATIONS, openapi_document
 from alerting.services.rule_service.matching import explain
 from alerting.services.rule_service.models.rules import RuleCreate
 from alerting.services.rule_service.repo.rules import RuleFields
+from alerting.web import problems
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import asyncio
 import logging
 
 from alerting import config
+from alerting.adapters.api_key_store import PostgresKeyStore
 from alerting.adapters.kafka import BatchProducer
 from alerting.adapters.postgres import create_pool, readiness
 from alerting.config import Settings
@@ -20,7 +21,7 @@ from alerting.runner import run_service
 from alerting.services.ingest.app import Ingest, create_app
 from alerting.services.ingest.jobs import JobManager
 from alerting.services.ingest.publish import AlertPublisher
-from alerting.services.rule_service.auth import Authenticator
+from alerting.web.bearer import bearer_authenticator
 
 log = logging.getLogger("alerting.ingest")
 SERVICE = "ingest"
@@ -46,7 +47,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     jobs = JobManager(publisher.publish)
     app = create_app(
         Ingest(publisher, jobs),
-        Authenticator(pool, admin_token),
+        bearer_authenticator(admin_token, PostgresKeyStore(pool)),
         {"kafka": publisher.check, "postgres": readiness(pool)},
     )
     host, port = settings.http_host, settings.port(SERVICE)

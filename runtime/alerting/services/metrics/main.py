@@ -15,6 +15,7 @@ import logging
 from collections.abc import Mapping
 
 from alerting import config
+from alerting.adapters.api_key_store import PostgresKeyStore
 from alerting.adapters.postgres import create_pool, readiness
 from alerting.config import Settings
 from alerting.http import serve
@@ -23,7 +24,7 @@ from alerting.services.metrics.app import create_app
 from alerting.services.metrics.compute import Stage
 from alerting.services.metrics.offsets import OffsetReader
 from alerting.services.metrics.sampler import Sampler
-from alerting.services.rule_service.auth import Authenticator
+from alerting.web.bearer import bearer_authenticator
 
 log = logging.getLogger("alerting.metrics")
 NAME = "metrics"
@@ -107,7 +108,7 @@ async def serve_pipeline(
     )
     app = create_app(
         sampler,
-        Authenticator(pool, admin_token),
+        bearer_authenticator(admin_token, PostgresKeyStore(pool)),
         {"postgres": readiness(pool), "kafka": reader.check},
     )
     tasks = [

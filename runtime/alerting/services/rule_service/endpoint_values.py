@@ -9,7 +9,7 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 
 from alerting.domain import urls
-from alerting.services.rule_service import problems
+from alerting.web import problems
 
 
 async def normalize(type_: str, value: str, *, allow_private: bool, resolver: urls.Resolver) -> str:

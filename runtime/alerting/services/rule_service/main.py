@@ -12,6 +12,7 @@ import contextlib
 import logging
 
 from alerting import config
+from alerting.adapters.api_key_store import PostgresKeyStore
 from alerting.adapters.kafka import BatchProducer
 from alerting.adapters.postgres import create_pool, readiness
 from alerting.config import Settings
@@ -20,8 +21,8 @@ from alerting.http import serve
 from alerting.runner import run_service
 from alerting.services.outbox_relay import OutboxRelay
 from alerting.services.rule_service.app import create_app
-from alerting.services.rule_service.auth import Authenticator
 from alerting.services.rule_service.operation import Deps
+from alerting.web.bearer import bearer_authenticator
 
 log = logging.getLogger("alerting.rule_service")
 SERVICE = "rule-service"
@@ -46,7 +47,8 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         # The relay starts the producer itself (waiting for the broker) and stops it.
         producer = BatchProducer(settings.kafka)
         relay = OutboxRelay(pool, producer, settings.topics.rule_changed)
-        deps = Deps(pool, settings, Authenticator(pool, admin_token), system_resolver)
+        auth = bearer_authenticator(admin_token, PostgresKeyStore(pool))
+        deps = Deps(pool, settings, auth, system_resolver)
         app = create_app(deps, {"postgres": readiness(pool), "outbox_relay": relay.check})
         relay_task = asyncio.create_task(relay.run(stop), name="outbox-relay")
         host, port = settings.http_host, settings.port(SERVICE)

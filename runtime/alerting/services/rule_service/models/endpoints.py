@@ -8,12 +8,8 @@ from uuid import UUID
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from alerting.services.rule_service.models.common import (
-    PageQuery,
-    RequestModel,
-    ResponseModel,
-    storable,
-)
+from alerting.services.rule_service.models.common import PageQuery
+from alerting.web.models import RequestModel, ResponseModel, storable
 
 EndpointType = Literal["email", "slack", "webhook"]
 EndpointValue = Annotated[
