@@ -46,6 +46,8 @@ REFUSALS: Mapping[Scope, str] = {
     Scope.TENANT: "ingest keys may only post alerts",
     Scope.INGEST: "client keys cannot post alerts; use an ingest key",
 }
+# The challenge names the bearer scheme whatever the backends: it is the one every API
+# client speaks; a browser app meets a 401 with its login page instead.
 MISSING_CREDENTIALS = "missing Authorization: Bearer <token>"
 
 
@@ -60,16 +62,12 @@ class Principal:
         return SCOPES[self.kind]
 
     @property
-    def is_admin(self) -> bool:
-        return self.kind == "admin"
-
-    @property
     def owner(self) -> str | None:
         """The client this caller is confined to; None for admins (no confinement)."""
         return self.client_id if self.kind == "client" else None
 
 
-ADMIN = Principal("admin")
+ADMIN_PRINCIPAL = Principal("admin")  # the one admin; no allocation per request
 
 
 def refusal(kind: Kind, required: Sequence[Scope]) -> str | None:

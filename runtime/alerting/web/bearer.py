@@ -11,7 +11,7 @@ import hmac
 from starlette.requests import HTTPConnection
 
 from alerting.domain import api_keys
-from alerting.web.auth import ADMIN, Authenticator, Principal
+from alerting.web.auth import ADMIN_PRINCIPAL, Authenticator, Principal
 from alerting.web.key_store import KeyStore
 from alerting.web.problems import unauthorized
 
@@ -32,7 +32,7 @@ class BearerTokenBackend:
             return None
         token = _token(header)
         if hmac.compare_digest(token.encode(), self._admin):
-            return ADMIN
+            return ADMIN_PRINCIPAL
         prefix = api_keys.prefix_of(token)
         if prefix is None:
             raise unauthorized("invalid token")
