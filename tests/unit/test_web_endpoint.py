@@ -72,11 +72,12 @@ def app_for(
 ) -> httpx.AsyncClient:
     endpoints = Endpoints(
         authenticator or bearer_authenticator(ADMIN_TOKEN, store),
+        requires,
         metrics=metrics,
         unverifiable=unverifiable,
         problem_for=problem_for,
     )
-    route = endpoints.route("POST", "/things/{thing}", whoami, requires=requires, max_body=max_body)
+    route = endpoints.route("POST", "/things/{thing}", whoami, max_body=max_body)
     transport = httpx.ASGITransport(app=problem_app([route]))
     return httpx.AsyncClient(transport=transport, base_url="http://test")
 
@@ -271,8 +272,8 @@ async def test_an_unexpected_error_is_a_bare_500_problem_and_routing_errors_are_
     async def broken(request: Request, caller: Principal, body: bytes) -> Response:
         raise RuntimeError("secret detail")
 
-    endpoints = Endpoints(bearer_authenticator(ADMIN_TOKEN, MemoryKeyStore()))
-    app = problem_app([endpoints.route("GET", "/broken", broken, requires=TENANT)])
+    endpoints = Endpoints(bearer_authenticator(ADMIN_TOKEN, MemoryKeyStore()), TENANT)
+    app = problem_app([endpoints.route("GET", "/broken", broken)])
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         response = await http.get("/broken", headers=bearer(ADMIN_TOKEN))
@@ -284,3 +285,21 @@ async def test_an_unexpected_error_is_a_bare_500_problem_and_routing_errors_are_
     assert (nowhere.status_code, nowhere.json()["detail"]) == (404, "no such route")
     assert wrong_method.status_code == 405
     assert wrong_method.headers["content-type"] == "application/problem+json"
+
+
+async def test_an_endpoint_requires_the_apis_scopes_unless_it_names_its_own() -> None:
+    store = MemoryKeyStore()
+    endpoints = Endpoints(bearer_authenticator(ADMIN_TOKEN, store), INGEST)
+    app = problem_app(
+        [
+            endpoints.route("GET", "/alerts", whoami),
+            endpoints.route("GET", "/rules", whoami, requires=TENANT),
+        ]
+    )
+    client = bearer(store.issue("client", "acme"))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        default = await http.get("/alerts", headers=client)
+        own = await http.get("/rules", headers=client)
+    assert (default.status_code, default.json()["detail"]) == (403, NOT_INGEST)
+    assert own.status_code == 200

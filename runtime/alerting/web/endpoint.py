@@ -51,6 +51,9 @@ class Endpoints:
     """One API's conventions, turning handlers into Starlette endpoints and routes."""
 
     authenticator: Authenticator
+    # The scopes an endpoint requires unless it says otherwise; there is no default, so
+    # an API cannot leave its endpoints open to every authenticated caller by omission.
+    requires: Sequence[Scope]
     metrics: RequestMetrics | None = None
     # Exceptions raised while credentials were being checked (the key store is down,
     # say); unmapped ones are handled like any other exception (``problem_for``).
@@ -64,12 +67,12 @@ class Endpoints:
         path: str,
         handler: RequestHandler,
         *,
-        requires: Sequence[Scope],
+        requires: Sequence[Scope] | None = None,
         max_body: int | None = None,
     ) -> Endpoint:
         """``handler`` behind the wrapper; ``max_body`` None means no body is read."""
         authenticate = self.authenticator.authenticate
-        refused = refusals(requires)
+        refused = refusals(self.requires if requires is None else requires)
         metrics, unverifiable, problem_for = self.metrics, self.unverifiable, self.problem_for
 
         async def handle(request: Request) -> Response:
@@ -111,7 +114,7 @@ class Endpoints:
         path: str,
         handler: RequestHandler,
         *,
-        requires: Sequence[Scope],
+        requires: Sequence[Scope] | None = None,
         max_body: int | None = None,
     ) -> Route:
         endpoint = self.endpoint(method, path, handler, requires=requires, max_body=max_body)

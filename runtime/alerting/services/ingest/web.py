@@ -19,7 +19,6 @@ METRICS = RequestMetrics.register(
     latency_help="ingest HTTP request latency (alerts: until Kafka acknowledged them)",
     buckets=(*LATENCY_BUCKETS, 10.0),
 )
-REQUIRES = (Scope.INGEST,)
 KEY_STORE_DOWN = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
@@ -31,4 +30,4 @@ def key_store_down(exc: Exception) -> ApiError | None:
 
 
 def endpoints(auth: Authenticator) -> Endpoints:
-    return Endpoints(auth, metrics=METRICS, unverifiable=key_store_down)
+    return Endpoints(auth, (Scope.INGEST,), metrics=METRICS, unverifiable=key_store_down)

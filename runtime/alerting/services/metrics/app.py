@@ -41,6 +41,6 @@ def create_app(
         age = round(time.monotonic() - report.taken_at, 3)
         return JSONResponse({**report.body, "sample_age_s": age})
 
-    wrapper = Endpoints(auth, unverifiable=cannot_verify)
-    route = wrapper.route("GET", "/api/v1/pipeline", pipeline, requires=(Scope.ADMIN,))
+    wrapper = Endpoints(auth, (Scope.ADMIN,), unverifiable=cannot_verify)
+    route = wrapper.route("GET", "/api/v1/pipeline", pipeline)
     return problem_app([route, *health_routes(checks)])

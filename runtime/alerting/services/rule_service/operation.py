@@ -124,7 +124,7 @@ class Operation:
 def routes(operations: Iterable[Operation], deps: Deps) -> list[Route]:
     """The operations behind the web layer's wrapper, with rule-service's metrics and
     Postgres errors (also while an API key is looked up) answered as what they mean."""
-    wrapper = Endpoints(deps.auth, metrics=METRICS, problem_for=database_problem)
+    wrapper = Endpoints(deps.auth, TENANT, metrics=METRICS, problem_for=database_problem)
     return [
         wrapper.route(
             op.method,
