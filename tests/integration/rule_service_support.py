@@ -19,14 +19,15 @@ import httpx
 import pytest
 
 from alerting import migrations
+from alerting.adapters.api_key_store import PostgresKeyStore
 from alerting.adapters.dns import Resolver, system_resolver
 from alerting.adapters.postgres import create_pool, readiness
 from alerting.config import Settings
 from alerting.dev.infra import free_port
 from alerting.http import serve
 from alerting.services.rule_service.app import create_app
-from alerting.services.rule_service.auth import Authenticator
 from alerting.services.rule_service.operation import Deps
+from alerting.web.bearer import bearer_authenticator
 from tests.conftest import create_database, drop_database, server_base
 
 __all__ = [
@@ -60,7 +61,8 @@ async def start_service(
 ) -> RunningService:
     """The rule-service app (without the relay) served by uvicorn on a free port."""
     port = free_port()
-    deps = Deps(pool, settings, Authenticator(pool, settings.require_admin_token()), resolver)
+    auth = bearer_authenticator(settings.require_admin_token(), PostgresKeyStore(pool))
+    deps = Deps(pool, settings, auth, resolver)
     app = create_app(deps, {"postgres": readiness(pool)})
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, "127.0.0.1", port, stop))

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from alerting.domain.model import Severity, stable_alert_id
 from alerting.services.ingest.app import parse_alerts
 from alerting.services.ingest.models import MAX_RATE, JobRequest
-from alerting.services.rule_service.problems import ApiError, from_validation
+from alerting.web.problems import ApiError, from_validation
 
 NOW = 1_700_000_000
 GOOD: dict[str, Any] = {"severity": "HIGH", "source": "payments", "name": "card_declined"}

@@ -10,11 +10,11 @@ from pydantic import ValidationError
 
 from alerting.domain.model import RuleAction
 from alerting.domain.patterns import explain
-from alerting.services.rule_service import problems
 from alerting.services.rule_service.api.rules import action_for
 from alerting.services.rule_service.app import OPERATIONS, openapi_document
 from alerting.services.rule_service.models.rules import RuleCreate
 from alerting.services.rule_service.repo.rules import RuleFields
+from alerting.web import problems
 
 
 @pytest.mark.parametrize(

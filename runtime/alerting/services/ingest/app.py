@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -28,14 +27,16 @@ from alerting.services.ingest.models import (
     JobRequest,
 )
 from alerting.services.ingest.publish import REJECTED, AlertPublisher, KafkaUnavailable
-from alerting.services.rule_service import problems
-from alerting.services.rule_service.auth import Authenticator, Principal
-from alerting.services.rule_service.operation import read_body
-from alerting.services.rule_service.problems import ApiError
+from alerting.web import problems
+from alerting.web.app import problem_app
+from alerting.web.auth import Authenticator, Principal
+from alerting.web.body import MAX_BODY_BYTES
+from alerting.web.problems import ApiError
 
 M = TypeVar("M", bound=BaseModel)
 # 1000 alerts with modest contexts; a batch is one Kafka request, kept well under its cap.
 MAX_ALERTS_BODY_BYTES = 1024 * 1024
+ALERTS = "/api/v1/alerts"
 JOBS = "/api/v1/loadgen/jobs"
 
 
@@ -70,17 +71,17 @@ class Ingest:
     jobs: JobManager
     clock: Callable[[], float] = time.time
 
-    async def post_alerts(self, request: Request, _: Principal) -> Response:
-        alerts = parse_alerts(await read_body(request, MAX_ALERTS_BODY_BYTES), int(self.clock()))
+    async def post_alerts(self, request: Request, caller: Principal, body: bytes) -> Response:
+        alerts = parse_alerts(body, int(self.clock()))
         try:
             await self.publisher.publish(alerts, "api")
         except KafkaUnavailable:
             detail = "Kafka is unavailable: the alerts were NOT accepted; retry"
-            raise web.unavailable(detail) from None
+            raise problems.unavailable(detail) from None
         return _json(AlertIds(alert_ids=[a.alert_id for a in alerts]), 202)
 
-    async def create_job(self, request: Request, _: Principal) -> Response:
-        spec = _validated(JobRequest, _json_body(await read_body(request)))
+    async def create_job(self, request: Request, caller: Principal, body: bytes) -> Response:
+        spec = _validated(JobRequest, _json_body(body))
         bound_error = spec.bound_error()
         if bound_error is not None:
             raise problems.invalid("count", bound_error)
@@ -91,13 +92,13 @@ class Ingest:
             raise ApiError(429, detail, headers={"Retry-After": "5"}) from None
         return _json(JobCreated(job_id=job.job_id), 202)
 
-    async def list_jobs(self, _: Request, __: Principal) -> Response:
+    async def list_jobs(self, request: Request, caller: Principal, body: bytes) -> Response:
         return _json(JobList(items=[job.status() for job in self.jobs.all()]))
 
-    async def get_job(self, request: Request, _: Principal) -> Response:
+    async def get_job(self, request: Request, caller: Principal, body: bytes) -> Response:
         return _json(_found(self.jobs.get(request.path_params["job_id"])).status())
 
-    async def cancel_job(self, request: Request, _: Principal) -> Response:
+    async def cancel_job(self, request: Request, caller: Principal, body: bytes) -> Response:
         job = _found(await self.jobs.cancel(request.path_params["job_id"]))
         return _json(job.status(), 202)
 
@@ -118,12 +119,13 @@ def _found(job: Job | None) -> Job:
 def create_app(
     ingest: Ingest, auth: Authenticator, checks: Mapping[str, ReadinessCheck]
 ) -> Starlette:
+    wrapper = web.endpoints(auth)
     routes: list[BaseRoute] = [
-        web.route("POST", "/api/v1/alerts", ingest.post_alerts, auth),
-        web.route("POST", JOBS, ingest.create_job, auth),
-        web.route("GET", JOBS, ingest.list_jobs, auth),
-        web.route("GET", JOBS + "/{job_id}", ingest.get_job, auth),
-        web.route("DELETE", JOBS + "/{job_id}", ingest.cancel_job, auth),
+        wrapper.route("POST", ALERTS, ingest.post_alerts, max_body=MAX_ALERTS_BODY_BYTES),
+        wrapper.route("POST", JOBS, ingest.create_job, max_body=MAX_BODY_BYTES),
+        wrapper.route("GET", JOBS, ingest.list_jobs),
+        wrapper.route("GET", JOBS + "/{job_id}", ingest.get_job),
+        wrapper.route("DELETE", JOBS + "/{job_id}", ingest.cancel_job),
         *health_routes(checks),
     ]
-    return Starlette(routes=routes, exception_handlers={HTTPException: problems.route_error})
+    return problem_app(routes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
+from alerting.adapters.api_key_store import PostgresKeyStore
 from alerting.adapters.kafka import BatchProducer
 from alerting.adapters.postgres import create_pool, readiness
 from alerting.config import Settings
@@ -16,7 +17,7 @@ from alerting.services.entry import serve_api, service_command
 from alerting.services.ingest.app import Ingest, create_app
 from alerting.services.ingest.jobs import JobManager
 from alerting.services.ingest.publish import AlertPublisher
-from alerting.services.rule_service.auth import Authenticator
+from alerting.web.bearer import bearer_authenticator
 
 SERVICE = "ingest"
 
@@ -30,7 +31,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     jobs = JobManager(publisher.publish)
     app = create_app(
         Ingest(publisher, jobs),
-        Authenticator(pool, admin_token),
+        bearer_authenticator(admin_token, PostgresKeyStore(pool)),
         {"kafka": publisher.check, "postgres": readiness(pool)},
     )
     try:

@@ -19,7 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from alerting.domain.model import Alert, Severity, stable_alert_id
 from alerting.services.ingest import loadgen
-from alerting.services.rule_service.models.common import RequestModel, ResponseModel, storable
+from alerting.web.models import RequestModel, ResponseModel, storable
 
 MAX_ALERTS = 1000
 MIN_EVENT_TS = 946_684_800  # 2000-01-01T00:00:00Z: older is a unit mistake, not an alert

@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import Mapping
 
 from alerting import config, roster
+from alerting.adapters.api_key_store import PostgresKeyStore
 from alerting.adapters.postgres import create_pool, readiness
 from alerting.config import Settings
 from alerting.runner import run_service
@@ -22,7 +23,7 @@ from alerting.services.metrics.app import create_app
 from alerting.services.metrics.compute import MeasuredStage
 from alerting.services.metrics.offsets import OffsetReader
 from alerting.services.metrics.sampler import Sampler
-from alerting.services.rule_service.auth import Authenticator
+from alerting.web.bearer import bearer_authenticator
 
 NAME = "metrics"
 # The report follows an alert down its topics; consumers of any other topic (the rule
@@ -98,7 +99,7 @@ async def serve_pipeline(
     )
     app = create_app(
         sampler,
-        Authenticator(pool, admin_token),
+        bearer_authenticator(admin_token, PostgresKeyStore(pool)),
         {"postgres": readiness(pool), "kafka": reader.check},
     )
     tasks = [

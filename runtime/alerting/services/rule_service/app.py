@@ -6,15 +6,15 @@ import json
 from collections.abc import Mapping
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from alerting.http import ReadinessCheck, health_routes
-from alerting.services.rule_service import openapi, problems
+from alerting.services.rule_service import openapi
 from alerting.services.rule_service.api import clients, endpoints, keys, match, notifications
 from alerting.services.rule_service.api import rules as rules_api
-from alerting.services.rule_service.operation import Ctx, Deps, Operation, endpoint
+from alerting.services.rule_service.operation import Ctx, Deps, Operation, routes
+from alerting.web.app import problem_app
 
 OPERATIONS: tuple[Operation, ...] = (
     *clients.OPERATIONS,
@@ -31,20 +31,17 @@ def openapi_document() -> dict[str, object]:
     return openapi.build(OPERATIONS, title="alerting rule-service", version=API_VERSION)
 
 
-def _openapi_route(deps: Deps) -> Route:
+def _openapi_operation() -> Operation:
+    """/openapi.json answers callers with a token, like every other operation."""
     body = json.dumps(openapi_document()).encode()
 
     async def get_openapi(_: Ctx) -> Response:
         return Response(body, media_type="application/json")
 
-    op = Operation("GET", "/openapi.json", get_openapi, "The OpenAPI document", "meta")
-    return Route(op.path, endpoint(op, deps), methods=["GET"])
+    return Operation("GET", "/openapi.json", get_openapi, "The OpenAPI document", "meta")
 
 
 def create_app(deps: Deps, checks: Mapping[str, ReadinessCheck]) -> Starlette:
-    routes: list[BaseRoute] = [
-        Route(op.path, endpoint(op, deps), methods=[op.method]) for op in OPERATIONS
-    ]
-    routes.append(_openapi_route(deps))
-    routes += health_routes(checks)
-    return Starlette(routes=routes, exception_handlers={HTTPException: problems.route_error})
+    app_routes: list[BaseRoute] = [*routes((*OPERATIONS, _openapi_operation()), deps)]
+    app_routes += health_routes(checks)
+    return problem_app(app_routes)

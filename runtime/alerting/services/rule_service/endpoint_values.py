@@ -12,7 +12,7 @@ import secrets
 from alerting.adapters import dns
 from alerting.channels import registry
 from alerting.channels.base import InvalidValue, UrlPolicy
-from alerting.services.rule_service import problems
+from alerting.web import problems
 
 
 async def normalize(type_: str, value: str, *, allow_private: bool, resolver: dns.Resolver) -> str:

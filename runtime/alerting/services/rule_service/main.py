@@ -9,15 +9,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from alerting.adapters.api_key_store import PostgresKeyStore
 from alerting.adapters.dns import system_resolver
 from alerting.adapters.kafka import BatchProducer
 from alerting.adapters.postgres import create_pool, readiness
 from alerting.config import Settings
 from alerting.services.entry import serve_api, service_command
 from alerting.services.rule_service.app import create_app
-from alerting.services.rule_service.auth import Authenticator
 from alerting.services.rule_service.operation import Deps
 from alerting.services.rule_service.outbox_relay import OutboxRelay
+from alerting.web.bearer import bearer_authenticator
 
 SERVICE = "rule-service"
 
@@ -29,7 +30,8 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         # The relay starts the producer itself (waiting for the broker) and stops it.
         producer = BatchProducer(settings.kafka)
         relay = OutboxRelay(pool, producer, settings.topics.rule_changed)
-        deps = Deps(pool, settings, Authenticator(pool, admin_token), system_resolver)
+        auth = bearer_authenticator(admin_token, PostgresKeyStore(pool))
+        deps = Deps(pool, settings, auth, system_resolver)
         app = create_app(deps, {"postgres": readiness(pool), "outbox_relay": relay.check})
         relay_task = asyncio.create_task(relay.run(stop), name="outbox-relay")
         try:

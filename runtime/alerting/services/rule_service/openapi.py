@@ -14,7 +14,7 @@ from pydantic.json_schema import models_json_schema
 
 from alerting.services.rule_service.models.common import CLIENT_ID_PATTERN, Problem
 from alerting.services.rule_service.operation import Operation
-from alerting.services.rule_service.problems import PROBLEM_JSON
+from alerting.web.problems import PROBLEM_JSON
 
 REF = "#/components/schemas/{model}"
 Mode = Literal["validation", "serialization"]

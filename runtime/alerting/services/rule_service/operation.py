@@ -1,47 +1,39 @@
-"""One declared operation = one route, its auth rule, its docs and its metrics.
+"""One declared operation = one route, its required scopes, its docs and its metrics.
 
-Each API module lists ``Operation``s; the app turns them into Starlette routes and the
-OpenAPI document is generated from the same declarations, so the two cannot disagree.
-The wrapper here is the only place that authenticates, reads bodies, maps errors to
-problem responses and records request metrics.
+Each API module lists ``Operation``s; the app turns them into Starlette routes through
+the web layer's endpoint wrapper (authentication, scopes, body, problems, metrics), and
+the OpenAPI document is generated from the same declarations, so the two cannot
+disagree.
 """
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
-from prometheus_client import Counter, Histogram
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from alerting.adapters.dns import Resolver
 from alerting.config import Settings
-from alerting.services.rule_service import problems
-from alerting.services.rule_service.auth import Authenticator, Principal, require_admin
-from alerting.services.rule_service.problems import ApiError
+from alerting.web import problems
+from alerting.web.auth import Authenticator, Principal, Scope
+from alerting.web.body import MAX_BODY_BYTES
+from alerting.web.database_errors import database_problem
+from alerting.web.endpoint import Endpoints, RequestHandler
+from alerting.web.request_metrics import RequestMetrics
 
-log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
-MAX_BODY_BYTES = 64 * 1024
-
-REQUESTS = Counter(
-    "alerting_rule_service_requests_total",
-    "rule-service HTTP requests",
-    ["method", "route", "status"],
-)
-LATENCY = Histogram(
-    "alerting_rule_service_request_seconds",
-    "rule-service HTTP request latency",
-    ["method", "route"],
-    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
-)
+METRICS = RequestMetrics.register("rule-service")
+# An ingest key is refused everywhere here (it may only post alerts); a client key is
+# confined to its own tenant by the handlers (``Principal.owner``).
+TENANT = (Scope.TENANT,)
+ADMIN_ONLY = (Scope.TENANT, Scope.ADMIN)
 
 
 @dataclass(frozen=True)
@@ -91,26 +83,32 @@ class Ctx:
             raise problems.from_validation(exc, "query") from None
 
 
-Handler = Callable[[Ctx], Awaitable[BaseModel | Response | None]]
+# What an operation's handler is: it returns a model (serialised with the operation's
+# status), a ready response, or None (an empty answer).
+OperationHandler = Callable[[Ctx], Awaitable[BaseModel | Response | None]]
 
 
 @dataclass(frozen=True)
 class Operation:
     method: str
     path: str
-    handler: Handler
+    handler: OperationHandler
     summary: str
     tag: str
     response: type[BaseModel] | None = None
     status: int = 200
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
-    admin_only: bool = False
+    admin_only: bool = False  # the admin token only; see ``requires``
     errors: tuple[int, ...] = ()
 
     @property
     def operation_id(self) -> str:
         return self.handler.__name__
+
+    @property
+    def requires(self) -> tuple[Scope, ...]:
+        return ADMIN_ONLY if self.admin_only else TENANT
 
     def error_statuses(self) -> list[int]:
         statuses = {401, 403, *self.errors}
@@ -123,62 +121,25 @@ class Operation:
         return sorted(statuses)
 
 
-async def read_body(request: Request, max_bytes: int = MAX_BODY_BYTES) -> bytes:
-    """The request body, refusing (413) more than ``max_bytes`` before reading it all."""
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
-        raise ApiError(413, f"request body is larger than {max_bytes} bytes")
-    content_type = request.headers.get("content-type", "application/json")
-    media = content_type.split(";", 1)[0].strip().lower()
-    if media != "application/json" and not media.endswith("+json"):
-        raise ApiError(415, "request body must be application/json")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise ApiError(413, f"request body is larger than {max_bytes} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+def routes(operations: Iterable[Operation], deps: Deps) -> list[Route]:
+    """The operations behind the web layer's wrapper, with rule-service's metrics and
+    Postgres errors (also while an API key is looked up) answered as what they mean."""
+    wrapper = Endpoints(deps.auth, TENANT, metrics=METRICS, problem_for=database_problem)
+    return [
+        wrapper.route(
+            op.method,
+            op.path,
+            _request_handler(op, deps),
+            requires=op.requires,
+            max_body=None if op.body is None else MAX_BODY_BYTES,
+        )
+        for op in operations
+    ]
 
 
-def _database_error(exc: Exception) -> ApiError | None:
-    """Constraint and data errors the request caused; None for anything else."""
-    if isinstance(exc, asyncpg.UniqueViolationError):
-        return problems.conflict("a resource with these values already exists")
-    if isinstance(exc, asyncpg.CheckViolationError | asyncpg.DataError):
-        return ApiError(422, "the values break a constraint", kind="validation-error")
-    if isinstance(exc, OSError | asyncpg.PostgresConnectionError | asyncpg.InterfaceError):
-        return ApiError(503, "database unavailable", headers={"Retry-After": "1"})
-    if isinstance(exc, asyncpg.TooManyConnectionsError | TimeoutError):
-        return ApiError(503, "database busy", headers={"Retry-After": "1"})
-    return None
-
-
-def endpoint(op: Operation, deps: Deps) -> Callable[[Request], Awaitable[Response]]:
-    async def handle(request: Request) -> Response:
-        started = time.perf_counter()
-        try:
-            principal = await deps.auth.authenticate(request.headers.get("authorization"))
-            if principal.kind == "ingest":
-                raise problems.forbidden("ingest keys may only post alerts")
-            if op.admin_only:
-                require_admin(principal)
-            raw = await read_body(request) if op.body is not None else b""
-            result = await op.handler(Ctx(request, principal, deps, raw))
-            response = _reply(result, op.status)
-        except ApiError as exc:
-            response = problems.render(exc)
-        except Exception as exc:  # the client gets a problem, the log gets the trace
-            mapped = _database_error(exc)
-            if mapped is None:
-                log.exception("%s %s failed", op.method, op.path)
-                response = problems.internal_error()
-            else:
-                response = problems.render(mapped)
-        REQUESTS.labels(op.method, op.path, str(response.status_code)).inc()
-        LATENCY.labels(op.method, op.path).observe(time.perf_counter() - started)
-        return response
+def _request_handler(op: Operation, deps: Deps) -> RequestHandler:
+    async def handle(request: Request, principal: Principal, body: bytes) -> Response:
+        return _reply(await op.handler(Ctx(request, principal, deps, body)), op.status)
 
     handle.__name__ = op.operation_id
     return handle

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncpg
 
-from alerting.services.rule_service import problems
 from alerting.services.rule_service.api import paging
 from alerting.services.rule_service.models.clients import (
     Client,
@@ -15,6 +14,7 @@ from alerting.services.rule_service.models.clients import (
 )
 from alerting.services.rule_service.operation import Ctx, Operation
 from alerting.services.rule_service.repo import clients as repo
+from alerting.web import problems
 
 KIND = "clients"
 

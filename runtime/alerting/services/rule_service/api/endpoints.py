@@ -6,7 +6,7 @@ import uuid
 
 import asyncpg
 
-from alerting.services.rule_service import endpoint_values, problems
+from alerting.services.rule_service import endpoint_values
 from alerting.services.rule_service.api import paging
 from alerting.services.rule_service.models.endpoints import (
     Endpoint,
@@ -19,6 +19,7 @@ from alerting.services.rule_service.models.endpoints import (
 from alerting.services.rule_service.operation import Ctx, Operation
 from alerting.services.rule_service.repo import endpoints as repo
 from alerting.services.rule_service.repo import rules as rules_repo
+from alerting.web import problems
 
 KIND = "endpoints"
 DUPLICATE = "this rule already has an endpoint of this type with this value"

@@ -7,7 +7,6 @@ import uuid
 import asyncpg
 
 from alerting.domain import api_keys
-from alerting.services.rule_service import problems
 from alerting.services.rule_service.api import paging
 from alerting.services.rule_service.models.keys import (
     ApiKey,
@@ -20,6 +19,7 @@ from alerting.services.rule_service.models.keys import (
 from alerting.services.rule_service.operation import Ctx, Operation
 from alerting.services.rule_service.repo import api_keys as repo
 from alerting.services.rule_service.repo import clients as clients_repo
+from alerting.web import problems
 
 KIND = "api-keys"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from alerting.services.rule_service import problems
 from alerting.services.rule_service.api import paging
 from alerting.services.rule_service.models.notifications import (
     Delivery,
@@ -13,6 +12,7 @@ from alerting.services.rule_service.models.notifications import (
 )
 from alerting.services.rule_service.operation import Ctx, Operation
 from alerting.services.rule_service.repo import notifications as repo
+from alerting.web import problems
 
 KIND = "notifications"
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from alerting.services.rule_service import cursor, problems
+from alerting.services.rule_service import cursor
 from alerting.services.rule_service.cursor import Position
+from alerting.web import problems
 
 
 def start_after(kind: str, token: str | None) -> Position | None:

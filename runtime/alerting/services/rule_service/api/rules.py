@@ -7,7 +7,6 @@ import uuid
 import asyncpg
 
 from alerting.domain.model import WILDCARD, RuleAction
-from alerting.services.rule_service import problems
 from alerting.services.rule_service.api import paging
 from alerting.services.rule_service.models.rules import (
     Rule,
@@ -19,6 +18,7 @@ from alerting.services.rule_service.models.rules import (
 from alerting.services.rule_service.operation import Ctx, Operation
 from alerting.services.rule_service.repo import rules as repo
 from alerting.services.rule_service.repo.rules import RuleFields
+from alerting.web import problems
 
 KIND = "rules"
 DUPLICATE = "this client already has a rule with the same severity, source and name"

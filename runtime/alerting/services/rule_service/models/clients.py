@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from alerting.services.rule_service.models.common import (
-    ClientId,
-    Name,
-    PageQuery,
-    RequestModel,
-    ResponseModel,
-)
+from alerting.services.rule_service.models.common import ClientId, Name, PageQuery
+from alerting.web.models import RequestModel, ResponseModel
 
 
 class ClientCreate(RequestModel):

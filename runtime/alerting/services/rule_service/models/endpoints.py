@@ -17,12 +17,8 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from alerting.channels import registry
-from alerting.services.rule_service.models.common import (
-    PageQuery,
-    RequestModel,
-    ResponseModel,
-    storable,
-)
+from alerting.services.rule_service.models.common import PageQuery
+from alerting.web.models import RequestModel, ResponseModel, storable
 
 
 def _channel_name(value: object) -> str:

@@ -8,12 +8,8 @@ from uuid import UUID
 
 from pydantic import Field
 
-from alerting.services.rule_service.models.common import (
-    Description,
-    PageQuery,
-    RequestModel,
-    ResponseModel,
-)
+from alerting.services.rule_service.models.common import Description, PageQuery
+from alerting.web.models import RequestModel, ResponseModel
 
 KeyScope = Literal["client", "ingest"]
 

@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from alerting.services.rule_service.models.common import ClientId, PageQuery, ResponseModel
+from alerting.services.rule_service.models.common import ClientId, PageQuery
+from alerting.web.models import ResponseModel
 
 NotificationStatus = Literal["PENDING", "SENDING", "RETRY", "SENT", "FAILED"]
 

@@ -13,11 +13,10 @@ from alerting.services.rule_service.models.common import (
     ClientId,
     MatchText,
     PageQuery,
-    RequestModel,
-    ResponseModel,
     RuleSeverity,
     Version,
 )
+from alerting.web.models import RequestModel, ResponseModel
 
 
 class RuleCreate(RequestModel):

@@ -1,4 +1,8 @@
-"""api_keys: only the prefix and a hash of the token are stored."""
+"""api_keys: only the prefix and a hash of the token are stored.
+
+Issuing, listing and revoking; the per-request lookup is the web layer's key store
+(``alerting.adapters.api_key_store``).
+"""
 
 from __future__ import annotations
 
@@ -10,21 +14,6 @@ from alerting.services.rule_service.cursor import Position
 from alerting.services.rule_service.repo.sql import Executor, Where
 
 COLUMNS = "key_id, prefix, scope, client_id, description, created_at, last_used_at, revoked_at"
-
-
-async def find_by_prefix(pool: Executor, prefix: str) -> asyncpg.Record | None:
-    return await pool.fetchrow(
-        "SELECT key_id, secret_hash, scope, client_id, revoked_at FROM api_keys WHERE prefix = $1",
-        prefix,
-    )
-
-
-async def touch(pool: Executor, key_id: UUID) -> None:
-    await pool.execute(
-        "UPDATE api_keys SET last_used_at = now() WHERE key_id = $1"
-        " AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
-        key_id,
-    )
 
 
 async def insert(

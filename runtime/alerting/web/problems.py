@@ -1,6 +1,6 @@
-"""RFC 9457 problem details: every error this API answers, and nothing else.
+"""RFC 9457 problem details: every error the platform's HTTP APIs answer, and nothing else.
 
-Handlers raise ``ApiError``; the operation wrapper turns it into an
+Handlers raise ``ApiError``; the endpoint wrapper turns it into an
 ``application/problem+json`` response. Unexpected exceptions become a bare 500 problem
 with no detail: a stack trace is for the log, never for the client.
 """
@@ -59,6 +59,11 @@ def forbidden(detail: str) -> ApiError:
 
 def conflict(detail: str, **extra: Any) -> ApiError:
     return ApiError(409, detail, extra=extra)
+
+
+def unavailable(detail: str) -> ApiError:
+    """A dependency is down: the caller may retry the same request shortly."""
+    return ApiError(503, detail, headers={"Retry-After": "1"})
 
 
 def field_path(loc: Sequence[int | str]) -> str:
