@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,7 +16,7 @@ from alerting.config import Settings, Topics
 from alerting.services.outbox_relay import OutboxRelay
 from tests.kafka_helpers import make_topic, read_topic
 from tests.pipeline_support import eventually, produce
-from tests.processes import ServiceProcess
+from tests.processes import ServiceProcess, ServiceProcesses
 
 pytestmark = pytest.mark.integration
 
@@ -34,12 +32,10 @@ def updater_env(base_env: dict[str, str], unique: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def updater_process(updater_env: dict[str, str], tmp_path: Path) -> Iterator[ServiceProcess]:
-    proc = ServiceProcess("rule-updater", updater_env, tmp_path)
-    try:
-        yield proc
-    finally:
-        proc.kill()
+def updater_process(
+    updater_env: dict[str, str], service_processes: ServiceProcesses
+) -> ServiceProcess:
+    return service_processes.new("rule-updater", updater_env)
 
 
 async def snapshot_rules(settings: Settings, prefix: str) -> tuple[int, set[str]]:
