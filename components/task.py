@@ -103,7 +103,7 @@ def ecs_task(
     containers = resolved.apply(
         lambda v: json.dumps(
             [
-                _container(
+                container_definition(
                     process,
                     image=v["image"],
                     environment=v["env"],
@@ -130,7 +130,7 @@ def ecs_task(
     return EcsTask(definition=definition, log_group=logs)
 
 
-def _container(
+def container_definition(
     process: Process,
     *,
     image: str,
