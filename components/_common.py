@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -13,9 +14,18 @@ import pulumi_aws as aws
 PKG = "alerting:components"
 
 
-def child(parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptions:
+def child(
+    parent: pulumi.Resource,
+    *,
+    ignore_changes: list[str] | None = None,
+    depends_on: Sequence[pulumi.Resource] | None = None,
+) -> pulumi.ResourceOptions:
     """Options for a child resource: parented, so it is named and deleted with its component."""
-    return pulumi.ResourceOptions(parent=parent, **kwargs)
+    return pulumi.ResourceOptions(
+        parent=parent,
+        ignore_changes=ignore_changes,
+        depends_on=None if depends_on is None else list(depends_on),
+    )
 
 
 def assume_role_policy(service: str) -> str:
@@ -81,7 +91,49 @@ def group_reachable_only_from(
     return group
 
 
-def refuse_plain_secrets(what: str, environment: Mapping[str, str], secrets: set[str]) -> None:
+@dataclass(frozen=True, kw_only=True)
+class StoreArgs:
+    """Where a data store (Postgres, Redis, Kafka) lives: the private subnets, and the one
+    security group whose tasks may reach it."""
+
+    vpc_id: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    client_security_group_id: pulumi.Input[str]
+
+
+def store_security_group(
+    name: str, args: StoreArgs, *, store: str, port: int, parent: pulumi.Resource
+) -> aws.ec2.SecurityGroup:
+    """The security group of a data store (Postgres, Redis, Kafka) that only the platform's
+    tasks may reach: every store says so in the same words, so the console reads alike."""
+    return group_reachable_only_from(
+        f"{name}-sg",
+        rule_name=f"{name}-from-services",
+        vpc_id=args.vpc_id,
+        source_group_id=args.client_security_group_id,
+        port=port,
+        description=f"{store}: only the platform services",
+        rule_description=f"{store} from the platform services",
+        parent=parent,
+    )
+
+
+def log_group(
+    resource_name: str, *, stream: str, retention_days: int, parent: pulumi.Resource
+) -> aws.cloudwatch.LogGroup:
+    """The CloudWatch group ``/alerting/<stack>/<stream>``: one per stack and source, so two
+    stacks in one account never mix logs, and every group has a retention (none = forever)."""
+    return aws.cloudwatch.LogGroup(
+        resource_name,
+        name=f"/alerting/{pulumi.get_stack()}/{stream}",
+        retention_in_days=retention_days,
+        opts=child(parent),
+    )
+
+
+def refuse_plain_secrets(
+    what: str, environment: Mapping[str, pulumi.Input[str]], secrets: AbstractSet[str]
+) -> None:
     """A secret in plain `environment` would be readable by anyone who can describe tasks."""
     leaked = sorted(set(environment) & secrets)
     if leaked:
@@ -104,7 +156,7 @@ def egress_anywhere(
 
 def log_configuration(
     log_group: pulumi.Input[str], region: pulumi.Input[str], prefix: str
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The awslogs driver block of an ECS container definition."""
     return {
         "logDriver": "awslogs",

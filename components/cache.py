@@ -7,22 +7,18 @@ it. Clients connect with `rediss://` and receive the token through ECS `secrets`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components._common import PKG, child, group_reachable_only_from
+from components._common import PKG, StoreArgs, child, store_security_group
 
 REDIS_PORT = 6379
 
 
 @dataclass(frozen=True)
-class CacheArgs:
-    vpc_id: pulumi.Input[str]
-    subnet_ids: Sequence[pulumi.Input[str]]
-    client_security_group_id: pulumi.Input[str]
+class CacheArgs(StoreArgs):
     node_type: str
     auth_token: pulumi.Input[str]
     replicas: int = 0
@@ -39,15 +35,8 @@ class Cache(pulumi.ComponentResource):
         self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(f"{PKG}:Cache", name, None, opts)
-        self.security_group = group_reachable_only_from(
-            f"{name}-sg",
-            rule_name=f"{name}-from-services",
-            vpc_id=args.vpc_id,
-            source_group_id=args.client_security_group_id,
-            port=REDIS_PORT,
-            description="Redis: only the platform services",
-            rule_description="Redis from the platform services",
-            parent=self,
+        self.security_group = store_security_group(
+            name, args, store="Redis", port=REDIS_PORT, parent=self
         )
         subnets = aws.elasticache.SubnetGroup(
             f"{name}-subnets",

@@ -8,22 +8,18 @@ Pulumi state or this program; tasks receive it through ECS `secrets` from that A
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components._common import PKG, child, group_reachable_only_from
+from components._common import PKG, StoreArgs, child, store_security_group
 
 POSTGRES_PORT = 5432
 
 
 @dataclass(frozen=True)
-class DatabaseArgs:
-    vpc_id: pulumi.Input[str]
-    subnet_ids: Sequence[pulumi.Input[str]]
-    client_security_group_id: pulumi.Input[str]
+class DatabaseArgs(StoreArgs):
     instance_class: str
     allocated_storage_gb: int
     max_allocated_storage_gb: int
@@ -48,15 +44,8 @@ class Database(pulumi.ComponentResource):
         if args.backup_retention_days < 1:
             raise ValueError("automated backups must be kept for at least one day")
 
-        self.security_group = group_reachable_only_from(
-            f"{name}-sg",
-            rule_name=f"{name}-from-services",
-            vpc_id=args.vpc_id,
-            source_group_id=args.client_security_group_id,
-            port=POSTGRES_PORT,
-            description="Postgres: only the platform services",
-            rule_description="Postgres from the platform services",
-            parent=self,
+        self.security_group = store_security_group(
+            name, args, store="Postgres", port=POSTGRES_PORT, parent=self
         )
         subnets = aws.rds.SubnetGroup(
             f"{name}-subnets",
@@ -100,7 +89,8 @@ class Database(pulumi.ComponentResource):
         self.address = self.instance.address
         self.port = self.instance.port
         self.master_secret_arn = self.instance.master_user_secrets.apply(
-            lambda secrets: secrets[0].secret_arn if secrets else ""
+            # RDS creates the secret with the instance, so its entry always carries an ARN.
+            lambda secrets: (secrets[0].secret_arn or "") if secrets else ""
         )
         self.register_outputs(
             {

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components._common import PKG, child, ingress_from_group
+from components._common import PKG, child, ingress_from_group, log_group
 
 
 @dataclass(frozen=True)
@@ -118,11 +118,8 @@ class Gateway(pulumi.ComponentResource):
                 target=integrations[route.service].id.apply(lambda i: f"integrations/{i}"),
                 opts=child(self),
             )
-        access_logs = aws.cloudwatch.LogGroup(
-            f"{name}-access",
-            name=f"/alerting/{pulumi.get_stack()}/gateway",
-            retention_in_days=args.log_retention_days,
-            opts=child(self),
+        access_logs = log_group(
+            f"{name}-access", stream="gateway", retention_days=args.log_retention_days, parent=self
         )
         stage = aws.apigatewayv2.Stage(
             f"{name}",

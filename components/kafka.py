@@ -12,15 +12,20 @@ that cannot accept a single broker's downtime.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 
-from components._common import PKG, child, env_list, group_reachable_only_from, log_configuration
+from components._common import (
+    PKG,
+    StoreArgs,
+    child,
+    group_reachable_only_from,
+    store_security_group,
+)
+from components.task import Process, ecs_task
 
 PLAINTEXT_PORT = 9092
 TLS_PORT = 9094
@@ -31,11 +36,8 @@ _DATA_DIR = "/var/lib/kafka/data"
 
 
 @dataclass(frozen=True)
-class KafkaArgs:
+class KafkaArgs(StoreArgs):
     mode: Literal["self-hosted", "msk"]
-    vpc_id: pulumi.Input[str]
-    subnet_ids: Sequence[pulumi.Input[str]]
-    client_security_group_id: pulumi.Input[str]
     partitions: int
     retention_hours: int
     region: str
@@ -66,15 +68,8 @@ class Kafka(pulumi.ComponentResource):
     ) -> None:
         super().__init__(f"{PKG}:Kafka", name, None, opts)
         port = PLAINTEXT_PORT if args.mode == "self-hosted" else TLS_PORT
-        self.security_group = group_reachable_only_from(
-            f"{name}-sg",
-            rule_name=f"{name}-from-services",
-            vpc_id=args.vpc_id,
-            source_group_id=args.client_security_group_id,
-            port=port,
-            description="Kafka: only the platform services",
-            rule_description="Kafka from the platform services",
-            parent=self,
+        self.security_group = store_security_group(
+            name, args, store="Kafka", port=port, parent=self
         )
         if args.mode == "self-hosted":
             self._self_hosted(name, args)
@@ -87,7 +82,9 @@ class Kafka(pulumi.ComponentResource):
         )
 
     def _self_hosted(self, name: str, args: KafkaArgs) -> None:
-        if None in (args.cluster_arn, args.capacity_provider, args.execution_role_arn):
+        cluster_arn, capacity_provider = args.cluster_arn, args.capacity_provider
+        execution_role_arn = args.execution_role_arn
+        if cluster_arn is None or capacity_provider is None or execution_role_arn is None:
             raise ValueError("self-hosted Kafka needs the cluster, capacity provider and role")
         if args.namespace_id is None or not args.namespace_name:
             raise ValueError("self-hosted Kafka needs a Cloud Map namespace")
@@ -135,12 +132,6 @@ class Kafka(pulumi.ComponentResource):
             ),
             opts=child(self),
         )
-        logs = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/alerting/{pulumi.get_stack()}/kafka",
-            retention_in_days=args.log_retention_days,
-            opts=child(self),
-        )
         env = {
             "KAFKA_NODE_ID": "1",
             "CLUSTER_ID": CLUSTER_ID,
@@ -159,43 +150,30 @@ class Kafka(pulumi.ComponentResource):
             "KAFKA_LOG_RETENTION_HOURS": str(args.retention_hours),
             "KAFKA_HEAP_OPTS": f"-Xms{args.memory // 2}m -Xmx{args.memory // 2}m",
         }
-        containers = pulumi.Output.all(logs.name).apply(
-            lambda v: json.dumps(
-                [
-                    {
-                        "name": "kafka",
-                        "image": KAFKA_IMAGE,
-                        "essential": True,
-                        "portMappings": [{"containerPort": PLAINTEXT_PORT, "protocol": "tcp"}],
-                        "environment": env_list(env),
-                        "mountPoints": [{"sourceVolume": "data", "containerPath": _DATA_DIR}],
-                        "logConfiguration": log_configuration(v[0], args.region, "kafka"),
-                        "healthCheck": {
-                            "command": [
-                                "CMD-SHELL",
-                                "/opt/kafka/bin/kafka-broker-api-versions.sh "
-                                f"--bootstrap-server localhost:{PLAINTEXT_PORT} >/dev/null",
-                            ],
-                            "interval": 30,
-                            "timeout": 10,
-                            "retries": 3,
-                            "startPeriod": 120,
-                        },
-                        "stopTimeout": 120,
-                        "ulimits": [{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}],
-                    }
-                ]
-            )
-        )
-        self.task_definition = aws.ecs.TaskDefinition(
-            f"{name}",
-            family=f"alerting-{pulumi.get_stack()}-kafka",
-            network_mode="awsvpc",
-            requires_compatibilities=["EC2"],
-            cpu=str(args.cpu),
-            memory=str(args.memory),
-            execution_role_arn=args.execution_role_arn,
-            container_definitions=containers,
+        task = ecs_task(
+            name,
+            args,
+            process=Process(
+                name="kafka",
+                port=PLAINTEXT_PORT,
+                mount_points=[{"sourceVolume": "data", "containerPath": _DATA_DIR}],
+                health_check={
+                    "command": [
+                        "CMD-SHELL",
+                        "/opt/kafka/bin/kafka-broker-api-versions.sh "
+                        f"--bootstrap-server localhost:{PLAINTEXT_PORT} >/dev/null",
+                    ],
+                    "interval": 30,
+                    "timeout": 10,
+                    "retries": 3,
+                    "startPeriod": 120,
+                },
+                stop_timeout=120,
+                ulimits=[{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}],
+            ),
+            image=KAFKA_IMAGE,
+            environment=env,
+            execution_role_arn=execution_role_arn,
             volumes=[
                 aws.ecs.TaskDefinitionVolumeArgs(
                     name="data",
@@ -208,8 +186,9 @@ class Kafka(pulumi.ComponentResource):
                     ),
                 )
             ],
-            opts=child(self),
+            parent=self,
         )
+        self.task_definition = task.definition
         discovery = aws.servicediscovery.Service(
             f"{name}-dns",
             name="kafka",
@@ -223,14 +202,14 @@ class Kafka(pulumi.ComponentResource):
         )
         self.service = aws.ecs.Service(
             f"{name}",
-            cluster=args.cluster_arn,
-            task_definition=self.task_definition.arn,
+            cluster=cluster_arn,
+            task_definition=task.definition.arn,
             desired_count=1,
             deployment_minimum_healthy_percent=0,
             deployment_maximum_percent=100,
             capacity_provider_strategies=[
                 aws.ecs.ServiceCapacityProviderStrategyArgs(
-                    capacity_provider=args.capacity_provider, weight=1
+                    capacity_provider=capacity_provider, weight=1
                 )
             ],
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(

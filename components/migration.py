@@ -11,37 +11,22 @@ A job has no health check: it is judged by its exit code, not by staying up.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components._common import (
-    PKG,
-    child,
-    env_list,
-    log_configuration,
-    refuse_plain_secrets,
-    secret_list,
-)
+from components._common import PKG, refuse_plain_secrets
+from components.task import PlatformTaskArgs, Process, platform_task
 
 CONTAINER = "migrate"
 SCRIPT = "alerting migrate && alerting topics"
 
 
-@dataclass(frozen=True)
-class MigrationTaskArgs:
-    image_ref: pulumi.Input[str]
-    execution_role_arn: pulumi.Input[str]
-    task_role_arn: pulumi.Input[str]
-    environment: Mapping[str, pulumi.Input[str]]
-    secrets: Mapping[str, pulumi.Input[str]]
-    secret_names: frozenset[str]
-    region: str
-    log_retention_days: int
+@dataclass(frozen=True, kw_only=True)
+class MigrationTaskArgs(PlatformTaskArgs):
+    """The platform task's arguments; the job adds nothing but smaller default sizes."""
+
     cpu: int = 256
     memory: int = 512
 
@@ -55,48 +40,8 @@ class MigrationTask(pulumi.ComponentResource):
     ) -> None:
         super().__init__(f"{PKG}:MigrationTask", name, None, opts)
         refuse_plain_secrets("migration", args.environment, args.secret_names)
-        stack = pulumi.get_stack()
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/alerting/{stack}/migrate",
-            retention_in_days=args.log_retention_days,
-            opts=child(self),
-        )
-
-        def container(v: dict[str, Any]) -> str:
-            return json.dumps(
-                [
-                    {
-                        "name": CONTAINER,
-                        "image": v["image"],
-                        "essential": True,
-                        "entryPoint": ["sh", "-c"],
-                        "command": [SCRIPT],
-                        "environment": env_list(v["env"]),
-                        "secrets": secret_list(v["secrets"]),
-                        "logConfiguration": log_configuration(
-                            v["log_group"], args.region, "migrate"
-                        ),
-                        "user": "10001",
-                    }
-                ]
-            )
-
-        self.task_definition = aws.ecs.TaskDefinition(
-            f"{name}",
-            family=f"alerting-{stack}-migrate",
-            network_mode="awsvpc",
-            requires_compatibilities=["EC2"],
-            cpu=str(args.cpu),
-            memory=str(args.memory),
-            execution_role_arn=args.execution_role_arn,
-            task_role_arn=args.task_role_arn,
-            container_definitions=pulumi.Output.all(
-                image=args.image_ref,
-                log_group=self.log_group.name,
-                env=dict(args.environment),
-                secrets=dict(args.secrets),
-            ).apply(container),
-            opts=child(self),
-        )
+        process = Process(name=CONTAINER, entry_point=["sh", "-c"], command=[SCRIPT])
+        task = platform_task(name, args, process, parent=self)
+        self.task_definition = task.definition
+        self.log_group = task.log_group
         self.register_outputs({"taskDefinitionArn": self.task_definition.arn})

@@ -65,54 +65,9 @@ class Network(pulumi.ComponentResource):
         igw = aws.ec2.InternetGateway(
             f"{name}-igw", vpc_id=self.vpc.id, tags={"Name": f"{name}-igw"}, opts=child(self)
         )
-        public_rt = aws.ec2.RouteTable(
-            f"{name}-public", vpc_id=self.vpc.id, tags={"Name": f"{name}-public"}, opts=child(self)
-        )
-        aws.ec2.Route(
-            f"{name}-public-default",
-            route_table_id=public_rt.id,
-            destination_cidr_block="0.0.0.0/0",
-            gateway_id=igw.id,
-            opts=child(self),
-        )
-
-        public: list[aws.ec2.Subnet] = []
-        private: list[aws.ec2.Subnet] = []
-        for i, az in enumerate(args.availability_zones):
-            pub = aws.ec2.Subnet(
-                f"{name}-public-{i}",
-                vpc_id=self.vpc.id,
-                cidr_block=public_cidrs[i],
-                availability_zone=az,
-                map_public_ip_on_launch=False,
-                tags={"Name": f"{name}-public-{az}", "tier": "public"},
-                opts=child(self),
-            )
-            aws.ec2.RouteTableAssociation(
-                f"{name}-public-{i}",
-                subnet_id=pub.id,
-                route_table_id=public_rt.id,
-                opts=child(self),
-            )
-            public.append(pub)
-            private.append(
-                aws.ec2.Subnet(
-                    f"{name}-private-{i}",
-                    vpc_id=self.vpc.id,
-                    cidr_block=private_cidrs[i],
-                    availability_zone=az,
-                    map_public_ip_on_launch=False,
-                    tags={"Name": f"{name}-private-{az}", "tier": "private"},
-                    opts=child(self),
-                )
-            )
-
-        private_rt = aws.ec2.RouteTable(
-            f"{name}-private",
-            vpc_id=self.vpc.id,
-            tags={"Name": f"{name}-private"},
-            opts=child(self),
-        )
+        public_rt, public = self._tier(name, "public", args.availability_zones, public_cidrs)
+        self._default_route(name, "public", public_rt, gateway_id=igw.id)
+        private_rt, private = self._tier(name, "private", args.availability_zones, private_cidrs)
         if args.nat_gateway:
             # One NAT gateway, not one per AZ: an AZ outage delays outbound deliveries
             # (they are retried) but halves the largest fixed cost of the stack.
@@ -124,20 +79,7 @@ class Network(pulumi.ComponentResource):
                 tags={"Name": f"{name}-nat"},
                 opts=child(self, depends_on=[igw]),
             )
-            aws.ec2.Route(
-                f"{name}-private-default",
-                route_table_id=private_rt.id,
-                destination_cidr_block="0.0.0.0/0",
-                nat_gateway_id=nat.id,
-                opts=child(self),
-            )
-        for i, subnet in enumerate(private):
-            aws.ec2.RouteTableAssociation(
-                f"{name}-private-{i}",
-                subnet_id=subnet.id,
-                route_table_id=private_rt.id,
-                opts=child(self),
-            )
+            self._default_route(name, "private", private_rt, nat_gateway_id=nat.id)
 
         self.services_security_group = aws.ec2.SecurityGroup(
             f"{name}-services",
@@ -170,4 +112,49 @@ class Network(pulumi.ComponentResource):
                 "servicesSecurityGroupId": self.services_security_group.id,
                 "namespaceId": self.namespace.id,
             }
+        )
+
+    def _tier(
+        self, name: str, tier: str, zones: Sequence[str], cidrs: Sequence[str]
+    ) -> tuple[aws.ec2.RouteTable, list[aws.ec2.Subnet]]:
+        """One subnet per zone, all on the tier's one route table."""
+        table = aws.ec2.RouteTable(
+            f"{name}-{tier}", vpc_id=self.vpc.id, tags={"Name": f"{name}-{tier}"}, opts=child(self)
+        )
+        subnets: list[aws.ec2.Subnet] = []
+        for i, (az, cidr) in enumerate(zip(zones, cidrs, strict=True)):
+            # No public IPs even in the public tier: only the NAT gateway lives there,
+            # and it gets its address from an Elastic IP.
+            subnet = aws.ec2.Subnet(
+                f"{name}-{tier}-{i}",
+                vpc_id=self.vpc.id,
+                cidr_block=cidr,
+                availability_zone=az,
+                map_public_ip_on_launch=False,
+                tags={"Name": f"{name}-{tier}-{az}", "tier": tier},
+                opts=child(self),
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-{tier}-{i}", subnet_id=subnet.id, route_table_id=table.id, opts=child(self)
+            )
+            subnets.append(subnet)
+        return table, subnets
+
+    def _default_route(
+        self,
+        name: str,
+        tier: str,
+        table: aws.ec2.RouteTable,
+        *,
+        gateway_id: pulumi.Input[str] | None = None,
+        nat_gateway_id: pulumi.Input[str] | None = None,
+    ) -> None:
+        """The tier's way out: the internet gateway (public) or the NAT gateway (private)."""
+        aws.ec2.Route(
+            f"{name}-{tier}-default",
+            route_table_id=table.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=gateway_id,
+            nat_gateway_id=nat_gateway_id,
+            opts=child(self),
         )

@@ -13,22 +13,14 @@ What every service gets, so no service can be deployed without it:
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components._common import (
-    PKG,
-    child,
-    env_list,
-    log_configuration,
-    refuse_plain_secrets,
-    secret_list,
-)
+from components._common import PKG, child, refuse_plain_secrets
+from components.task import PlatformTaskArgs, Process, platform_task
 
 # The image's entry point, repeated in the task definition so it reads `alerting <service>`.
 ENTRYPOINT = ["alerting"]
@@ -50,32 +42,22 @@ class Scaling:
 
 
 @dataclass(frozen=True)
-class AppServiceArgs:
+class AppServiceArgs(PlatformTaskArgs):
+    """One service: the platform task's arguments, plus where it runs and how it scales."""
+
     service: str
-    image_ref: pulumi.Input[str]
     port: int
     cluster_arn: pulumi.Input[str]
     cluster_name: pulumi.Input[str]
     capacity_provider: pulumi.Input[str]
     subnet_ids: Sequence[pulumi.Input[str]]
     security_group_ids: Sequence[pulumi.Input[str]]
-    execution_role_arn: pulumi.Input[str]
-    task_role_arn: pulumi.Input[str]
-    environment: Mapping[str, pulumi.Input[str]]
-    secrets: Mapping[str, pulumi.Input[str]]
-    # Names the runtime treats as secrets (alerting.config.SETTINGS with secret=True),
-    # passed in by the stack so this component never keeps its own copy of the list.
-    secret_names: frozenset[str]
     scaling: Scaling
-    cpu: int
-    memory: int
-    region: str
-    log_retention_days: int
     namespace_id: pulumi.Input[str] | None = None
     stop_timeout: int = 30
 
 
-def health_check(service: str) -> dict[str, Any]:
+def health_check(service: str) -> dict[str, object]:
     """Container health check: the image's probe GETs the service's /healthz."""
     return {
         "command": ["CMD", "python", "-m", "alerting.deploy.healthcheck", service],
@@ -98,32 +80,23 @@ class AppService(pulumi.ComponentResource):
     ) -> None:
         super().__init__(f"{PKG}:AppService", name, None, opts)
         refuse_plain_secrets(args.service, args.environment, args.secret_names)
-        stack = pulumi.get_stack()
 
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/alerting/{stack}/{args.service}",
-            retention_in_days=args.log_retention_days,
-            opts=child(self),
+        task = platform_task(
+            name,
+            args,
+            Process(
+                name=args.service,
+                entry_point=ENTRYPOINT,
+                command=[args.service],
+                port=args.port,
+                health_check=health_check(args.service),
+                stop_timeout=args.stop_timeout,
+                readonly_root_filesystem=False,
+            ),
+            parent=self,
         )
-        containers = pulumi.Output.all(
-            image=args.image_ref,
-            log_group=self.log_group.name,
-            env=dict(args.environment),
-            secrets=dict(args.secrets),
-        ).apply(lambda v: json.dumps([self._container(args, v)]))
-        self.task_definition = aws.ecs.TaskDefinition(
-            f"{name}",
-            family=f"alerting-{stack}-{args.service}",
-            network_mode="awsvpc",
-            requires_compatibilities=["EC2"],
-            cpu=str(args.cpu),
-            memory=str(args.memory),
-            execution_role_arn=args.execution_role_arn,
-            task_role_arn=args.task_role_arn,
-            container_definitions=containers,
-            opts=child(self),
-        )
+        self.task_definition = task.definition
+        self.log_group = task.log_group
 
         registries = None
         if args.namespace_id is not None:
@@ -214,21 +187,3 @@ class AppService(pulumi.ComponentResource):
                 "logGroup": self.log_group.name,
             }
         )
-
-    @staticmethod
-    def _container(args: AppServiceArgs, v: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "name": args.service,
-            "image": v["image"],
-            "essential": True,
-            "entryPoint": ENTRYPOINT,
-            "command": [args.service],
-            "portMappings": [{"containerPort": args.port, "protocol": "tcp"}],
-            "environment": env_list(v["env"]),
-            "secrets": secret_list(v["secrets"]),
-            "logConfiguration": log_configuration(v["log_group"], args.region, args.service),
-            "healthCheck": health_check(args.service),
-            "stopTimeout": args.stop_timeout,
-            "readonlyRootFilesystem": False,
-            "user": "10001",
-        }

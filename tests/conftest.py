@@ -11,9 +11,10 @@ Tests never start or stop servers themselves; they ask for these fixtures.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,13 +25,33 @@ from psycopg import sql
 from alerting import config, migrations
 from alerting.config import Settings
 from alerting.dev import infra
+from tests.processes import ServiceProcesses
 
 REPO = Path(__file__).resolve().parent.parent
 SESSION = uuid.uuid4().hex[:8]
 
 
-def _server_url(env_name: str, default: str) -> str:
-    return os.environ.get(env_name, default)
+@contextlib.contextmanager
+def shared_or_private_server(
+    env_name: str,
+    default: str,
+    answers: Callable[[str], bool],
+    start_private: Callable[[int], infra.Started],
+    private_url: str,
+) -> Iterator[str]:
+    """The server at ``$env_name`` (else ``default``) if it answers; otherwise a private one
+    on a free port for this session, its URL ``private_url`` with ``{port}`` filled in."""
+    url = os.environ.get(env_name, default)
+    if answers(url):
+        yield url
+        return
+    infra.ensure_packages(infra.Progress("[harness]"))
+    port = infra.free_port()
+    server = start_private(port)
+    try:
+        yield private_url.format(port=port)
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -41,32 +62,28 @@ def infra_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def postgres_server(infra_dir: Path) -> Iterator[str]:
     """Base URL (no database) of a Postgres server with trust or password auth."""
-    url = _server_url("ALERTING_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
-    if infra.postgres_answers(url + "/postgres"):
+    with shared_or_private_server(
+        "ALERTING_TEST_POSTGRES_URL",
+        "postgresql://postgres@127.0.0.1:5432",
+        answers=lambda url: infra.postgres_answers(url + "/postgres"),
+        start_private=lambda port: infra.start_postgres(
+            infra_dir / "pgdata", port, infra.Progress("[harness]")
+        ),
+        private_url="postgresql://postgres@127.0.0.1:{port}",
+    ) as url:
         yield url
-        return
-    infra.ensure_packages(infra.Progress("[harness]"))
-    port = infra.free_port()
-    server = infra.start_postgres(infra_dir / "pgdata", port, infra.Progress("[harness]"))
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
 def redis_server(infra_dir: Path) -> Iterator[str]:
-    url = _server_url("ALERTING_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    if infra.redis_answers(url):
+    with shared_or_private_server(
+        "ALERTING_TEST_REDIS_URL",
+        "redis://127.0.0.1:6379/0",
+        answers=infra.redis_answers,
+        start_private=lambda port: infra.start_redis(infra_dir / "redis", port),
+        private_url="redis://127.0.0.1:{port}/0",
+    ) as url:
         yield url
-        return
-    infra.ensure_packages(infra.Progress("[harness]"))
-    port = infra.free_port()
-    server = infra.start_redis(infra_dir / "redis", port)
-    try:
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -148,6 +165,15 @@ def settings(base_env: dict[str, str]) -> Settings:
 def unique() -> str:
     """A short unique token for names a single test creates (topics, groups, clients)."""
     return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def service_processes(tmp_path: Path) -> Iterator[ServiceProcesses]:
+    """Service processes for one test, logging under its tmp_path; all are killed when
+    the test ends. Request it after the fixtures that give the processes their database,
+    so the processes are gone before that database is dropped."""
+    with ServiceProcesses(tmp_path) as processes:
+        yield processes
 
 
 @pytest.fixture

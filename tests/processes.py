@@ -1,7 +1,14 @@
-"""Real service processes for tests: start `alerting <service>`, wait until ready, stop."""
+"""Real service processes for tests: start `alerting <service>`, wait until ready, stop.
+
+A process is killed when its scope ends, whatever the test did: the scope is a `with`
+block (``with ServiceProcess(...) as proc``) or, through the ``service_processes``
+fixture, the test. A leaked process would keep consuming the session's topics and
+change what later tests see.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -9,6 +16,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import TracebackType
 
 import httpx
 
@@ -16,6 +24,8 @@ from alerting.dev import infra
 
 
 class ServiceProcess:
+    """One `alerting <name>` process on a free port; killed on leaving its `with` block."""
+
     def __init__(
         self, name: str, env: Mapping[str, str], log_dir: Path, args: Sequence[str] = ()
     ) -> None:
@@ -75,3 +85,35 @@ class ServiceProcess:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
+
+    def __enter__(self) -> ServiceProcess:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.kill()
+
+
+class ServiceProcesses(contextlib.ExitStack):
+    """The processes one scope (a test) creates, all killed when it ends."""
+
+    def __init__(self, log_dir: Path) -> None:
+        super().__init__()
+        self.log_dir = log_dir
+
+    def new(self, name: str, env: Mapping[str, str], args: Sequence[str] = ()) -> ServiceProcess:
+        """A process, not yet started: the test decides when and how to wait for it."""
+        return self.enter_context(ServiceProcess(name, env, self.log_dir, args))
+
+    def start(self, name: str, env: Mapping[str, str]) -> ServiceProcess:
+        """A process, started and ready."""
+        return self.new(name, env).start()
+
+    def kill_all(self) -> None:
+        """Kill every process now, before the scope ends (say, before the broker they
+        use is stopped); processes created later are still killed at the end."""
+        self.close()

@@ -7,7 +7,6 @@ import asyncio
 import dataclasses
 import random
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from alerting.codec import decode_rule_change, decode_snapshot
 from alerting.config import Settings
 from alerting.dev import infra
 from tests.kafka_helpers import make_topic, read_topic
-from tests.processes import ServiceProcess
+from tests.processes import ServiceProcesses
 
 pytestmark = pytest.mark.e2e
 SEVERITIES = ["LOW", "MEDIUM", "HIGH", "CRITICAL", "*"]
@@ -42,24 +41,6 @@ def plane_env(base_env: dict[str, str], own_database: str, unique: str) -> dict[
 @pytest.fixture
 def plane_settings(plane_env: dict[str, str]) -> Settings:
     return config.load(plane_env)
-
-
-@pytest.fixture
-def processes(tmp_path: Path) -> Iterator[list[ServiceProcess]]:
-    started: list[ServiceProcess] = []
-    try:
-        yield started
-    finally:
-        for proc in started:
-            proc.kill()
-
-
-def start(
-    name: str, env: dict[str, str], tmp_path: Path, started: list[ServiceProcess]
-) -> ServiceProcess:
-    proc = ServiceProcess(name, env, tmp_path)
-    started.append(proc)
-    return proc.start()
 
 
 class Api:
@@ -147,15 +128,14 @@ def make_clients(api: Api, unique: str, n: int) -> list[str]:
 async def start_plane(
     env: dict[str, str],
     settings: Settings,
-    tmp_path: Path,
-    processes: list[ServiceProcess],
+    processes: ServiceProcesses,
     updaters: int = 1,
 ) -> Api:
     """rule-service and ``updaters`` rule-updaters on their own topic; the admin API."""
     await make_topic(settings.kafka, env["ALERTING_TOPIC_RULE_CHANGED"], partitions=3)
-    service = start("rule-service", env, tmp_path, processes)
+    service = processes.start("rule-service", env)
     for _ in range(updaters):
-        start("rule-updater", env, tmp_path, processes)
+        processes.start("rule-updater", env)
     return Api(service.url, env["ALERTING_ADMIN_TOKEN"])
 
 
@@ -163,12 +143,11 @@ async def start_plane(
 async def test_random_api_operations_leave_the_snapshot_equal_to_postgres(
     plane_settings: Settings,
     plane_env: dict[str, str],
-    tmp_path: Path,
-    processes: list[ServiceProcess],
+    service_processes: ServiceProcesses,
     unique: str,
     updaters: int,
 ) -> None:
-    api = await start_plane(plane_env, plane_settings, tmp_path, processes, updaters)
+    api = await start_plane(plane_env, plane_settings, service_processes, updaters)
     random_operations(api, make_clients(api, unique, 4), 1000, seed=10 + updaters)
     await snapshot_equals_postgres(plane_settings, plane_env["ALERTING_REDIS_KEY_PREFIX"], 60)
 
@@ -176,12 +155,11 @@ async def test_random_api_operations_leave_the_snapshot_equal_to_postgres(
 async def test_a_deleted_snapshot_is_rebuilt_by_reconcile(
     plane_settings: Settings,
     plane_env: dict[str, str],
-    tmp_path: Path,
-    processes: list[ServiceProcess],
+    service_processes: ServiceProcesses,
     unique: str,
 ) -> None:
     env = {**plane_env, "ALERTING_RECONCILE_INTERVAL_S": "1"}
-    api = await start_plane(env, plane_settings, tmp_path, processes)
+    api = await start_plane(env, plane_settings, service_processes)
     random_operations(api, make_clients(api, unique, 2), 100, seed=13)
     prefix = env["ALERTING_REDIS_KEY_PREFIX"]
     await snapshot_equals_postgres(plane_settings, prefix, 60)
@@ -199,15 +177,14 @@ async def test_outbox_event_committed_before_a_crash_is_published_after_restart(
     plane_settings: Settings,
     plane_env: dict[str, str],
     tmp_path: Path,
-    processes: list[ServiceProcess],
+    service_processes: ServiceProcesses,
     unique: str,
 ) -> None:
     # The broker is down while the rule is created, so the relay cannot publish the
     # committed outbox row; then rule-service is SIGKILLed. Nothing may be lost.
     port = infra.free_port()
     env = {**plane_env, "ALERTING_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}"}
-    proc = ServiceProcess("rule-service", env, tmp_path)
-    processes.append(proc)
+    proc = service_processes.new("rule-service", env)
     proc.start(ready_timeout=None)
     api = Api(proc.url, env["ALERTING_ADMIN_TOKEN"])
     deadline = time.monotonic() + 30
@@ -240,7 +217,7 @@ async def test_outbox_event_committed_before_a_crash_is_published_after_restart(
         try:
             kafka = dataclasses.replace(plane_settings.kafka, bootstrap=f"127.0.0.1:{port}")
             await make_topic(kafka, env["ALERTING_TOPIC_RULE_CHANGED"], partitions=3)
-            start("rule-service", env, tmp_path, processes)
+            service_processes.start("rule-service", env)
             events = await read_topic(kafka, env["ALERTING_TOPIC_RULE_CHANGED"], expected=1)
             changes = [decode_rule_change(m.value) for m in events]
             assert [(c.rule_id, c.action.value, c.version) for c in changes] == [
@@ -257,8 +234,7 @@ async def test_outbox_event_committed_before_a_crash_is_published_after_restart(
                 )
             assert published
         finally:
-            for p in processes:
-                p.kill()
+            service_processes.kill_all()
             broker.stop()
     finally:
         await conn.close()

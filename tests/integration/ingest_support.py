@@ -34,12 +34,9 @@ async def ingest(
     topic = f"{base_env['ALERTING_TOPIC_ALERTS_NEW']}.ingest-{uuid.uuid4().hex[:8]}"
     await make_topic(settings.kafka, topic, partitions=3)
     env = {**base_env, "ALERTING_TOPIC_ALERTS_NEW": topic}
-    proc = ServiceProcess("ingest", env, tmp_path_factory.mktemp("ingest"))
-    try:
+    with ServiceProcess("ingest", env, tmp_path_factory.mktemp("ingest")) as proc:
         await asyncio.to_thread(proc.start)
         yield proc
-    finally:
-        proc.kill()
 
 
 @pytest.fixture

@@ -105,13 +105,12 @@ async def running_sender(
             **extra,
         )
         own = await create_topics(env)
-        proc = ServiceProcess("sender", env, log_dir)
         pool = await postgres.create_pool(own)
         try:
-            await asyncio.to_thread(proc.start)
-            yield Sender(own, pool, proc)
+            with ServiceProcess("sender", env, log_dir) as proc:
+                await asyncio.to_thread(proc.start)
+                yield Sender(own, pool, proc)
         finally:
-            proc.kill()
             await pool.close()
 
 

@@ -4,7 +4,6 @@ insert and publish, poison to DLQ."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -16,7 +15,7 @@ from alerting.config import Settings, Topics
 from alerting.domain.model import Alert, AlertMatch, Severity
 from tests.kafka_helpers import read_topic
 from tests.pipeline_support import create_topics, eventually, isolated_env, produce
-from tests.processes import ServiceProcess
+from tests.processes import ServiceProcess, ServiceProcesses
 
 pytestmark = pytest.mark.integration
 
@@ -27,12 +26,8 @@ def env(base_env: dict[str, str], unique: str, own_database: str) -> dict[str, s
 
 
 @pytest.fixture
-def aggregator(env: dict[str, str], tmp_path: Path) -> Iterator[ServiceProcess]:
-    proc = ServiceProcess("aggregator", env, tmp_path)
-    try:
-        yield proc
-    finally:
-        proc.kill()
+def aggregator(env: dict[str, str], service_processes: ServiceProcesses) -> ServiceProcess:
+    return service_processes.new("aggregator", env)
 
 
 def match_message(
@@ -117,31 +112,25 @@ async def test_crash_between_insert_and_publish_announces_after_restart(
 ) -> None:
     settings = await create_topics(env)
     rule_id = str(uuid.uuid4())
-    crashing = ServiceProcess(
-        "aggregator", {**env, "ALERTING_FAILPOINT": "aggregator.after_insert:1"}, tmp_path
-    )
-    crashing.start()
-    try:
+    failing_env = {**env, "ALERTING_FAILPOINT": "aggregator.after_insert:1"}
+    with ServiceProcess("aggregator", failing_env, tmp_path) as crashing:
+        crashing.start()
         await produce(
             settings, [match_message(settings, "acme", f"c{i}", rule_id) for i in range(20)]
         )
         assert crashing.process is not None
         assert crashing.process.wait(30) == -9, crashing.logs()
-    finally:
-        crashing.kill()
     stored = await rows(env["ALERTING_POSTGRES_DSN"])
     assert stored, "the failpoint is after the INSERT: some rows must be committed"
     assert await read_topic(settings.kafka, settings.topics.notifications_ready, 1, 2) == []
 
-    restarted = ServiceProcess("aggregator", env, tmp_path).start()
-    try:
+    with ServiceProcess("aggregator", env, tmp_path) as restarted:
+        restarted.start()
         ids = await ready_ids(settings, expected=20)
         final = await rows(env["ALERTING_POSTGRES_DSN"])
         assert len(final) == 20
         assert {r["notification_id"] for r in final} == set(ids)
         assert {r["notification_id"] for r in stored} <= set(ids)
-    finally:
-        restarted.kill()
 
 
 async def test_poison_and_unstorable_matches_are_dead_lettered(

@@ -52,6 +52,14 @@ async def commit_reached(
         await asyncio.sleep(0.1)
 
 
+async def one_partition_topic(settings: Settings, name: str, unique: str) -> tuple[str, str]:
+    """A fresh topic ``<name>-<unique>`` with one partition (so offsets are totally
+    ordered) and a consumer group of its own; returns both names."""
+    topic, group = f"{name}-{unique}", f"g-{unique}"
+    await make_topic(settings.kafka, topic)
+    return topic, group
+
+
 @contextlib.asynccontextmanager
 async def running_loop(
     settings: Settings,
@@ -83,8 +91,7 @@ async def running_loop(
 async def test_failed_handler_leaves_batch_uncommitted_and_it_is_redelivered(
     settings: Settings, producer: BatchProducer, unique: str
 ) -> None:
-    topic, group = f"loop-{unique}", f"g-{unique}"
-    await make_topic(settings.kafka, topic)
+    topic, group = await one_partition_topic(settings, "loop", unique)
     await producer.send_batch([OutMessage(topic, None, str(i).encode()) for i in range(5)])
 
     calls: list[list[tuple[int, int]]] = []
@@ -115,8 +122,7 @@ async def test_failed_handler_leaves_batch_uncommitted_and_it_is_redelivered(
 async def test_poison_message_goes_to_dlq_and_the_next_good_one_is_processed(
     settings: Settings, producer: BatchProducer, unique: str
 ) -> None:
-    topic, group = f"poison-{unique}", f"g-{unique}"
-    await make_topic(settings.kafka, topic)
+    topic, group = await one_partition_topic(settings, "poison", unique)
     await producer.send_batch(
         [
             OutMessage(topic, b"k1", b"1"),
@@ -150,8 +156,7 @@ async def test_poison_message_goes_to_dlq_and_the_next_good_one_is_processed(
 async def test_records_the_handler_rejects_are_dead_lettered_not_retried(
     settings: Settings, producer: BatchProducer, unique: str
 ) -> None:
-    topic, group = f"reject-{unique}", f"g-{unique}"
-    await make_topic(settings.kafka, topic)
+    topic, group = await one_partition_topic(settings, "reject", unique)
     await producer.send_batch([OutMessage(topic, None, str(i).encode()) for i in range(4)])
     handled: list[int] = []
 

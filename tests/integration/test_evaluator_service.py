@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import gc
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +19,7 @@ from alerting.services.evaluator.live_rules import LiveRules
 from alerting.services.rule_updater.store import SnapshotStore
 from tests.kafka_helpers import read_topic
 from tests.pipeline_support import create_topics, eventually, isolated_env, produce
-from tests.processes import ServiceProcess
+from tests.processes import ServiceProcess, ServiceProcesses
 
 pytestmark = pytest.mark.integration
 
@@ -32,12 +30,8 @@ def env(base_env: dict[str, str], unique: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def evaluator(env: dict[str, str], tmp_path: Path) -> Iterator[ServiceProcess]:
-    proc = ServiceProcess("evaluator", env, tmp_path)
-    try:
-        yield proc
-    finally:
-        proc.kill()
+def evaluator(env: dict[str, str], service_processes: ServiceProcesses) -> ServiceProcess:
+    return service_processes.new("evaluator", env)
 
 
 async def publish_rules(settings: Settings, rules: list[MatchingRule]) -> int:

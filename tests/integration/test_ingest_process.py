@@ -22,8 +22,7 @@ async def test_without_kafka_it_is_not_ready_and_never_answers_202(
     base_env: dict[str, str], tmp_path: Path
 ) -> None:
     env = {**base_env, "ALERTING_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}"}
-    proc = ServiceProcess("ingest", env, tmp_path)
-    try:
+    with ServiceProcess("ingest", env, tmp_path) as proc:
         await asyncio.to_thread(proc.start, None)
         auth = {"Authorization": f"Bearer {env['ALERTING_ADMIN_TOKEN']}"}
         async with httpx.AsyncClient(base_url=proc.url, headers=auth, timeout=30) as http:
@@ -43,8 +42,6 @@ async def test_without_kafka_it_is_not_ready_and_never_answers_202(
             assert running["sent"] == 0
         assert await asyncio.to_thread(proc.terminate, 30.0) == 0
         assert "Traceback" not in proc.logs()
-    finally:
-        proc.kill()
 
 
 async def test_sigterm_with_a_job_running_exits_cleanly(

@@ -23,7 +23,7 @@ from alerting.config import Settings
 from alerting.dev.infra import free_port
 from alerting.domain import api_keys
 from alerting.services.rule_service.repo import api_keys as key_repo
-from tests.processes import ServiceProcess
+from tests.processes import ServiceProcess, ServiceProcesses
 
 pytestmark = pytest.mark.integration
 
@@ -86,12 +86,10 @@ def metrics_env(
 
 
 @pytest.fixture
-def metrics_process(metrics_env: dict[str, str], tmp_path: Path) -> Iterator[ServiceProcess]:
-    proc = ServiceProcess("metrics", metrics_env, tmp_path)
-    try:
-        yield proc
-    finally:
-        proc.kill()
+def metrics_process(
+    metrics_env: dict[str, str], service_processes: ServiceProcesses
+) -> ServiceProcess:
+    return service_processes.new("metrics", metrics_env)
 
 
 @pytest.fixture

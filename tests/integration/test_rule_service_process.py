@@ -5,7 +5,7 @@ URL check that refuses private targets when private URLs are not allowed."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -16,7 +16,7 @@ from alerting.config import Settings
 from alerting.domain.model import RuleAction
 from tests.integration.rule_service_support import fresh_database
 from tests.kafka_helpers import make_topic, read_topic
-from tests.processes import ServiceProcess
+from tests.processes import ServiceProcess, ServiceProcesses
 
 pytestmark = pytest.mark.integration
 
@@ -35,12 +35,10 @@ async def process_env(
 
 
 @pytest.fixture
-def rule_service(process_env: dict[str, str], tmp_path: Path) -> Iterator[ServiceProcess]:
-    proc = ServiceProcess("rule-service", process_env, tmp_path)
-    try:
-        yield proc
-    finally:
-        proc.kill()
+def rule_service(
+    process_env: dict[str, str], service_processes: ServiceProcesses
+) -> ServiceProcess:
+    return service_processes.new("rule-service", process_env)
 
 
 async def test_rule_changes_are_published_and_sigterm_exits_cleanly(
@@ -87,8 +85,7 @@ async def test_private_urls_are_refused_unless_allowed(
     process_env: dict[str, str], tmp_path: Path, unique: str
 ) -> None:
     env = {**process_env, "ALERTING_ALLOW_PRIVATE_URLS": "false"}
-    proc = ServiceProcess("rule-service", env, tmp_path)
-    try:
+    with ServiceProcess("rule-service", env, tmp_path) as proc:
         await asyncio.to_thread(proc.start)
         token = env["ALERTING_ADMIN_TOKEN"]
         async with httpx.AsyncClient(
@@ -120,5 +117,3 @@ async def test_private_urls_are_refused_unless_allowed(
             )
             assert public.status_code == 201, public.text
         assert await asyncio.to_thread(proc.terminate, 30.0) == 0
-    finally:
-        proc.kill()

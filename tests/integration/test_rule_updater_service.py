@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from asyncpg.pool import PoolConnectionProxy
 
 from alerting.adapters import postgres
 from alerting.adapters.kafka import BatchProducer, OutMessage
@@ -18,7 +18,7 @@ from alerting.config import Settings, Topics
 from alerting.services.rule_service.outbox_relay import OutboxRelay
 from tests.kafka_helpers import make_topic, read_topic
 from tests.pipeline_support import eventually, produce
-from tests.processes import ServiceProcess
+from tests.processes import ServiceProcess, ServiceProcesses
 
 pytestmark = pytest.mark.integration
 
@@ -34,12 +34,10 @@ def updater_env(base_env: dict[str, str], unique: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def updater_process(updater_env: dict[str, str], tmp_path: Path) -> Iterator[ServiceProcess]:
-    proc = ServiceProcess("rule-updater", updater_env, tmp_path)
-    try:
-        yield proc
-    finally:
-        proc.kill()
+def updater_process(
+    updater_env: dict[str, str], service_processes: ServiceProcesses
+) -> ServiceProcess:
+    return service_processes.new("rule-updater", updater_env)
 
 
 async def snapshot_rules(settings: Settings, prefix: str) -> tuple[int, set[str]]:
@@ -52,6 +50,20 @@ async def snapshot_rules(settings: Settings, prefix: str) -> tuple[int, set[str]
         return 0, set()
     snap = decode_snapshot(data)
     return snap.version, {r.rule_id for r in snap.rules}
+
+
+async def write_outbox_row(
+    conn: PoolConnectionProxy[Any], rule_id: str, client_id: str, action: str, version: int
+) -> None:
+    """The outbox row rule-service writes with a rule change, written here by hand so the
+    test drives the relay and the updater without rule-service's API."""
+    await conn.execute(
+        "INSERT INTO rule_outbox (rule_id, client_id, action, version) VALUES ($1, $2, $3, $4)",
+        rule_id,
+        client_id,
+        action,
+        version,
+    )
 
 
 async def test_outbox_events_reach_the_snapshot_and_poison_goes_to_dlq(
@@ -81,12 +93,7 @@ async def test_outbox_events_reach_the_snapshot_and_poison_goes_to_dlq(
                 rule_id,
                 client_id,
             )
-            await conn.execute(
-                "INSERT INTO rule_outbox (rule_id, client_id, action, version)"
-                " VALUES ($1, $2, 'CREATED', 1)",
-                rule_id,
-                client_id,
-            )
+            await write_outbox_row(conn, rule_id, client_id, "CREATED", 1)
             await conn.execute("SELECT pg_notify('rule_outbox', '')")
 
         async def has_rule() -> bool:
@@ -99,12 +106,7 @@ async def test_outbox_events_reach_the_snapshot_and_poison_goes_to_dlq(
         await produce(settings, [OutMessage(topic, b"bad", b"\x08\x96\x01garbage\xff")])
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute("UPDATE rules SET enabled = false WHERE rule_id = $1", rule_id)
-            await conn.execute(
-                "INSERT INTO rule_outbox (rule_id, client_id, action, version)"
-                " VALUES ($1, $2, 'DISABLED', 2)",
-                rule_id,
-                client_id,
-            )
+            await write_outbox_row(conn, rule_id, client_id, "DISABLED", 2)
 
         async def rule_gone() -> bool:
             return rule_id not in (await snapshot_rules(settings, prefix))[1]

@@ -96,11 +96,8 @@ async def test_sigkill_mid_delivery_is_taken_over_after_the_lease(
         assert row["status"] == "SENDING" and row["attempts"] == 1
         receiver.released.set()
 
-        second = ServiceProcess("sender", first.process.env, tmp_path)
-        try:
+        with ServiceProcess("sender", first.process.env, tmp_path) as second:
             await asyncio.to_thread(second.start)
             row = await reaches(first.pool, nid, "SENT")
             assert row["attempts"] == 2
             assert receiver.keys == [nid, nid]
-        finally:
-            second.kill()

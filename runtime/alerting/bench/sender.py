@@ -5,6 +5,7 @@ SMTP sink. The endpoint rate limit is lifted for the run (environment.CHILD_DEFA
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -30,27 +31,32 @@ OUTCOMES = """SELECT status, last_error, count(*) AS n FROM notifications WHERE 
 GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 4"""
 
 
-async def _prepare(
-    settings: Settings,
-    pool: asyncpg.Pool[Any],
-    kind: str,
-    value: str,
-    n: int,
-    clients: int,
-    seed: int,
-) -> str:
-    """n notifications of ``clients`` clients whose one rule has one ``kind`` endpoint,
-    announced on the ready topic; the alert id prefix that finds them."""
+@dataclass(frozen=True)
+class Batch:
+    """One timed run: ``n`` notifications to ``clients`` clients, each client's one rule
+    with one endpoint of channel ``kind`` at ``value``."""
+
+    kind: str
+    value: str
+    n: int
+    clients: int
+    seed: int
+
+
+async def _prepare(settings: Settings, pool: asyncpg.Pool[Any], batch: Batch) -> str:
+    """The batch's notifications, announced on the ready topic; the alert id prefix
+    that finds them."""
+    kind, clients = batch.kind, batch.clients
     prefix = f"snd-{kind}-"
     spec = RuleSetSpec(clients=clients, rules_per_client=1, wildcard_share=0)
-    rule_set = rules(spec, seed=seed, clients_prefix=f"{kind}-c")
-    await loading.insert_rules(pool, rule_set, kind, value)
+    rule_set = rules(spec, seed=batch.seed, clients_prefix=f"{kind}-c")
+    await loading.insert_rules(pool, rule_set, kind, batch.value)
     now = int(time.time())
     matches = [
         AlertMatch(
             Alert(f"{prefix}{i}", Severity.HIGH, "bench", "sender", now), r.client_id, (r.rule_id,)
         )
-        for i in range(n)
+        for i in range(batch.n)
         for r in (rule_set[i % clients],)
     ]
     pending = await loading.insert_notifications(pool, matches)
@@ -67,21 +73,14 @@ async def _prepare(
 
 
 async def _measure_one(
-    bench: BenchEnv,
-    sinks: Sinks,
-    pool: asyncpg.Pool[Any],
-    kind: str,
-    value: str,
-    n: int,
-    clients: int,
-    seed: int,
-    progress: Progress,
+    bench: BenchEnv, sinks: Sinks, pool: asyncpg.Pool[Any], batch: Batch, progress: Progress
 ) -> dict[str, Any]:
+    kind, n = batch.kind, batch.n
     # Each channel has its own topics: its sender's group must see only its own messages.
     env = {**bench.scope(f"snd-{kind}"), **sinks.env()}
     settings = config.load(env)
     await loading.create_topics(settings)
-    prefix = await _prepare(settings, pool, kind, value, n, clients, seed)
+    prefix = await _prepare(settings, pool, batch)
     progress(f"sender: {n:,} {kind} notifications waiting; starting a sender")
     procs = Processes(bench.run_id, f"snd-{kind}")
     # Timed on what reaches the sink: the sender commits a ready batch once it is
@@ -113,17 +112,14 @@ async def measure(
     pool = await asyncpg.create_pool(bench.settings.postgres_dsn, min_size=1, max_size=2)
     out = []
     try:
-        cases = (
-            ("webhook", sinks.hook(HOOK), plan.sender_webhooks, 11),
-            ("email", "bench@example.com", plan.sender_emails, 12),
+        clients = plan.sender_clients
+        batches = (
+            Batch("webhook", sinks.hook(HOOK), plan.sender_webhooks, clients, seed=11),
+            Batch("email", "bench@example.com", plan.sender_emails, clients, seed=12),
         )
-        for kind, value, n, seed in cases:
-            out.append(
-                await _measure_one(
-                    bench, sinks, pool, kind, value, n, plan.sender_clients, seed, progress
-                )
-            )
-            progress(f"sender, {kind}s: {out[-1]['figure']}")
+        for batch in batches:
+            out.append(await _measure_one(bench, sinks, pool, batch, progress))
+            progress(f"sender, {batch.kind}s: {out[-1]['figure']}")
     finally:
         await pool.close()
     return out

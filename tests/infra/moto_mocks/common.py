@@ -34,6 +34,12 @@ def tags(inputs: dict[str, Any], key: str = "Key", value: str = "Value") -> list
     return [{key: k, value: v} for k, v in (inputs.get("tags") or {}).items()]
 
 
+def same_named(inputs: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """Inputs boto3 takes unchanged under the same name, capitalised (apiId -> ApiId): the
+    handlers spell out only the parameters a translation actually changes."""
+    return {key[0].upper() + key[1:]: inputs[key] for key in keys}
+
+
 def drop_none(d: dict[str, Any]) -> dict[str, Any]:
     """boto3 refuses None for optional parameters; the provider simply omits them."""
     return {k: v for k, v in d.items() if v is not None}

@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.validate import validate_parameters
 
-from tests.infra.moto_mocks.common import Ctx, drop_none, physical_name
+from tests.infra.moto_mocks.common import Ctx, drop_none, physical_name, same_named
 
 
 def role(ctx: Ctx, name: str, i: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -296,11 +296,13 @@ def ecs_service(ctx: Ctx, name: str, i: dict[str, Any]) -> tuple[str, dict[str, 
     return svc["serviceArn"], {"name": sname, "arn": svc["serviceArn"]}
 
 
+# What names one scalable dimension: its target and its policies both carry it.
+_SCALABLE = ("serviceNamespace", "resourceId", "scalableDimension")
+
+
 def scaling_target(ctx: Ctx, name: str, i: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     ctx.client("application-autoscaling").register_scalable_target(
-        ServiceNamespace=i["serviceNamespace"],
-        ResourceId=i["resourceId"],
-        ScalableDimension=i["scalableDimension"],
+        **same_named(i, *_SCALABLE),
         MinCapacity=int(i["minCapacity"]),
         MaxCapacity=int(i["maxCapacity"]),
     )
@@ -312,10 +314,7 @@ def scaling_policy(ctx: Ctx, name: str, i: dict[str, Any]) -> tuple[str, dict[st
     pname = physical_name(name, i, 255)
     resp = ctx.client("application-autoscaling").put_scaling_policy(
         PolicyName=pname,
-        ServiceNamespace=i["serviceNamespace"],
-        ResourceId=i["resourceId"],
-        ScalableDimension=i["scalableDimension"],
-        PolicyType=i["policyType"],
+        **same_named(i, *_SCALABLE, "policyType"),
         TargetTrackingScalingPolicyConfiguration={
             "TargetValue": float(t["targetValue"]),
             "PredefinedMetricSpecification": {

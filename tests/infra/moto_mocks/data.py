@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
-from tests.infra.moto_mocks.common import Ctx, drop_none, physical_name
+from tests.infra.moto_mocks.common import Ctx, drop_none, physical_name, same_named
 
 
 def _lower_id(name: str, inputs: dict[str, Any], max_len: int) -> str:
     return physical_name(name, inputs, max_len).lower()
 
 
-def db_subnet_group(ctx: Ctx, name: str, i: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _subnet_group(
+    create: Callable[..., Any], prefix: str, name: str, i: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """RDS and ElastiCache subnet groups: one API, each service's prefix on its names."""
     gname = _lower_id(name, i, 255)
-    ctx.client("rds").create_db_subnet_group(
-        DBSubnetGroupName=gname,
-        DBSubnetGroupDescription=i.get("description", "Managed by Pulumi"),
-        SubnetIds=i["subnetIds"],
+    create(
+        **{
+            f"{prefix}SubnetGroupName": gname,
+            f"{prefix}SubnetGroupDescription": i.get("description", "Managed by Pulumi"),
+            "SubnetIds": i["subnetIds"],
+        }
     )
     return gname, {"name": gname}
+
+
+def db_subnet_group(ctx: Ctx, name: str, i: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return _subnet_group(ctx.client("rds").create_db_subnet_group, "DB", name, i)
 
 
 def db_parameter_group(ctx: Ctx, name: str, i: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -89,13 +99,7 @@ def db_instance(ctx: Ctx, name: str, i: dict[str, Any]) -> tuple[str, dict[str, 
 
 
 def cache_subnet_group(ctx: Ctx, name: str, i: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    gname = _lower_id(name, i, 255)
-    ctx.client("elasticache").create_cache_subnet_group(
-        CacheSubnetGroupName=gname,
-        CacheSubnetGroupDescription=i.get("description", "Managed by Pulumi"),
-        SubnetIds=i["subnetIds"],
-    )
-    return gname, {"name": gname}
+    return _subnet_group(ctx.client("elasticache").create_cache_subnet_group, "Cache", name, i)
 
 
 def replication_group(ctx: Ctx, name: str, i: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -103,18 +107,21 @@ def replication_group(ctx: Ctx, name: str, i: dict[str, Any]) -> tuple[str, dict
     rg = ctx.client("elasticache").create_replication_group(
         ReplicationGroupId=gid,
         ReplicationGroupDescription=i["description"],
-        Engine=i["engine"],
-        EngineVersion=i["engineVersion"],
         CacheNodeType=i["nodeType"],
         NumCacheClusters=int(i["numCacheClusters"]),
-        AutomaticFailoverEnabled=i["automaticFailoverEnabled"],
         MultiAZEnabled=i["multiAzEnabled"],
         Port=int(i["port"]),
         CacheSubnetGroupName=i["subnetGroupName"],
-        SecurityGroupIds=i["securityGroupIds"],
-        AtRestEncryptionEnabled=i["atRestEncryptionEnabled"],
-        TransitEncryptionEnabled=i["transitEncryptionEnabled"],
-        AuthToken=i["authToken"],
+        **same_named(
+            i,
+            "engine",
+            "engineVersion",
+            "automaticFailoverEnabled",
+            "securityGroupIds",
+            "atRestEncryptionEnabled",
+            "transitEncryptionEnabled",
+            "authToken",
+        ),
         SnapshotRetentionLimit=int(i["snapshotRetentionLimit"]),
     )["ReplicationGroup"]
     address = rg["NodeGroups"][0]["PrimaryEndpoint"]["Address"]

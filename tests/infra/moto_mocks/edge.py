@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.infra.moto_mocks.common import Ctx, physical_name
+from tests.infra.moto_mocks.common import Ctx, physical_name, same_named
 
 
 def namespace(ctx: Ctx, name: str, i: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -52,13 +52,16 @@ def api(ctx: Ctx, name: str, i: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 def integration(ctx: Ctx, name: str, i: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     resp = ctx.client("apigatewayv2").create_integration(
-        ApiId=i["apiId"],
-        IntegrationType=i["integrationType"],
-        IntegrationMethod=i["integrationMethod"],
-        IntegrationUri=i["integrationUri"],
-        ConnectionType=i["connectionType"],
-        ConnectionId=i["connectionId"],
-        PayloadFormatVersion=i["payloadFormatVersion"],
+        **same_named(
+            i,
+            "apiId",
+            "integrationType",
+            "integrationMethod",
+            "integrationUri",
+            "connectionType",
+            "connectionId",
+            "payloadFormatVersion",
+        ),
         TimeoutInMillis=int(i["timeoutMilliseconds"]),
     )
     return resp["IntegrationId"], {}

@@ -22,6 +22,11 @@ class RuleFields:
     name: str
     enabled: bool
 
+    def params(self) -> tuple[str, str, str, bool]:
+        """The values in the order INSERT and UPDATE list their columns (severity,
+        source, name, enabled), so both statements bind the same list."""
+        return (self.severity, self.source, self.name, self.enabled)
+
 
 async def insert(conn: Conn, rule_id: UUID, client_id: str, fields: RuleFields) -> asyncpg.Record:
     async with conn.transaction():
@@ -30,10 +35,7 @@ async def insert(conn: Conn, rule_id: UUID, client_id: str, fields: RuleFields) 
             f" VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}",
             rule_id,
             client_id,
-            fields.severity,
-            fields.source,
-            fields.name,
-            fields.enabled,
+            *fields.params(),
         )
         assert row is not None
         await outbox.record(
@@ -76,10 +78,7 @@ async def update(
         "UPDATE rules SET severity = $2, source = $3, name = $4, enabled = $5,"
         f" version = version + 1, updated_at = now() WHERE rule_id = $1 RETURNING {COLUMNS}",
         rule_id,
-        fields.severity,
-        fields.source,
-        fields.name,
-        fields.enabled,
+        *fields.params(),
     )
     assert row is not None
     await outbox.record(
