@@ -15,6 +15,11 @@
 -- NOT VALID: every existing row satisfied the dropped checks, which imply the new ones, so
 -- validating would only re-scan the tables (deliveries grows with traffic) under this
 -- ALTER's exclusive lock. New and updated rows are checked all the same.
+--
+-- The ALTERs take ACCESS EXCLUSIVE on deliveries, the sender's busiest table: queued behind
+-- a long transaction, they would stall every sender queued behind them. A short
+-- lock_timeout makes the migration fail instead (and `alerting migrate` can be re-run).
+SET LOCAL lock_timeout = '5s';
 
 ALTER TABLE endpoints
     DROP CONSTRAINT endpoints_type_check,

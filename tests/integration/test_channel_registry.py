@@ -24,6 +24,7 @@ from alerting.domain.delivery_messages import OutgoingNotification
 from alerting.domain.model import NotificationReady
 from alerting.services.sender.channels import Channels, UrlGuard
 from alerting.services.sender.http_post import HttpPoster
+from alerting.services.sender.repo import PostgresSenderStore
 from alerting.services.sender.smtp import SmtpPool
 from alerting.services.sender.worker import Worker
 from tests.integration.rule_service_support import Api, fresh_database, start_service
@@ -90,7 +91,9 @@ async def deliver_once(db: Settings, pool: asyncpg.Pool[Any], ids: list[str]) ->
     """The real sender path: claim the ready notifications, deliver, record the outcome."""
     http = HttpPoster(4, 5.0, allow_private=True)
     smtp = SmtpPool(db.smtp, 1, 5.0)
-    worker = Worker(pool, Channels(db, http, smtp, UrlGuard(True)), db.sender, "test:1")
+    worker = Worker(
+        PostgresSenderStore(pool), Channels(db, http, smtp, UrlGuard(True)), db.sender, "test:1"
+    )
     try:
         await worker.handle_ready([ready(i, "acme") for i in ids])
         await worker.drain()

@@ -123,6 +123,10 @@ class ScriptedChannels:
         assert isinstance(answer, Attempt)
         return answer
 
+    def identity(self, endpoint_type: str, value: str) -> str:
+        # Like the email channel's: addresses that differ only in case are one target.
+        return value.lower() if endpoint_type == "email" else value
+
 
 def claim(attempts: int = 1, taken_over: bool = False) -> Claim:
     n = OutgoingNotification(

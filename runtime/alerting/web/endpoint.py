@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 # A handler gets the request, the authenticated caller and the body (empty unless the
 # endpoint reads one), and answers a response; errors it raises are the wrapper's.
 RequestHandler = Callable[[Request, Principal, bytes], Awaitable[Response]]
-Endpoint = Callable[[Request], Awaitable[Response]]
+AsgiEndpoint = Callable[[Request], Awaitable[Response]]
 # An exception the wrapper caught -> the problem to answer, or None: not one to name.
 ErrorMapping = Callable[[Exception], ApiError | None]
 NO_BODY = b""
@@ -69,7 +69,7 @@ class Endpoints:
         *,
         requires: Sequence[Scope] | None = None,
         max_body: int | None = None,
-    ) -> Endpoint:
+    ) -> AsgiEndpoint:
         """``handler`` behind the wrapper; ``max_body`` None means no body is read."""
         authenticate = self.authenticator.authenticate
         refused = refusals(self.requires if requires is None else requires)

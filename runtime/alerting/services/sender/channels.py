@@ -71,3 +71,6 @@ class Channels:
         if channel is None:
             return Attempt.permanent(f"unknown endpoint type {target.type!r}")
         return await channel.deliver(n, target, self._outbound)
+
+    def identity(self, endpoint_type: str, value: str) -> str:
+        return registry.identity(endpoint_type, value)

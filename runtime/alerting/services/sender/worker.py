@@ -23,7 +23,6 @@ from typing import Protocol
 
 from alerting.adapters.kafka import Record
 from alerting.adapters.kafka.consumer import Rejected
-from alerting.channels import registry
 from alerting.config import SenderSettings
 from alerting.domain.delivery import Attempt, Decision, Outcome, Target, decide, targets
 from alerting.domain.delivery_messages import OutgoingNotification
@@ -57,6 +56,10 @@ class Dispatcher(Protocol):
     retry (the worker's ``decide`` does, across claims) and should not raise."""
 
     async def deliver(self, notification: OutgoingNotification, target: Target) -> Attempt: ...
+
+    def identity(self, endpoint_type: str, value: str) -> str:
+        """What makes two endpoints one target (``domain.delivery.Identity``)."""
+        ...
 
 
 @dataclass
@@ -151,8 +154,9 @@ class Worker:
             log.warning("took over %d expired claim(s)", taken_over)
         ids = [c.notification.notification_id for c in claims]
         endpoints = await self._store.endpoints_for(ids)
+        identity = self._channels.identity
         plans = [
-            self._plan(c, targets(endpoints[c.notification.notification_id], registry.identity))
+            self._plan(c, targets(endpoints[c.notification.notification_id], identity))
             for c in claims
         ]
         tasks = [t for p in plans for t in p.tasks.values()]

@@ -9,9 +9,8 @@ from uuid import UUID
 from pydantic import Field
 
 from alerting.services.rule_service.models.common import Description, PageQuery
+from alerting.web.key_store import KeyScope
 from alerting.web.models import RequestModel, ResponseModel
-
-KeyScope = Literal["client", "ingest"]
 
 
 class ClientKeyCreate(RequestModel):
