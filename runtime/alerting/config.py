@@ -155,6 +155,18 @@ SETTINGS: tuple[Setting, ...] = (
         "admin bearer token (>= 16 chars); required by the HTTP APIs",
         secret=True,
     ),
+    Setting(
+        "ALERTING_API_KEY_REFRESH_S",
+        "30",
+        "ingest: seconds a verified API key is used before Postgres is asked again (the"
+        " longest a revocation takes while Postgres answers; 0: ask on every request)",
+    ),
+    Setting(
+        "ALERTING_API_KEY_MAX_STALE_S",
+        "900",
+        "ingest: while Postgres cannot answer, keys it answered for within this many"
+        " seconds keep working (>= the refresh interval)",
+    ),
     Setting("ALERTING_SMTP_HOST", "127.0.0.1", "SMTP server host"),
     Setting("ALERTING_SMTP_PORT", "1025", "SMTP server port"),
     Setting("ALERTING_SMTP_USERNAME", "", "SMTP username (empty: no auth)"),
@@ -289,6 +301,8 @@ class Settings:
     http_host: str
     ports: Mapping[str, int]
     admin_token: str | None = field(repr=False)
+    api_key_refresh_s: int
+    api_key_max_stale_s: int
     smtp: SmtpSettings
     sender: SenderSettings
     metrics_targets: Mapping[str, str]
@@ -346,6 +360,14 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     if admin_token is not None and len(admin_token) < 16:
         raise ConfigError("ALERTING_ADMIN_TOKEN must be at least 16 characters")
 
+    api_key_refresh_s = integer("ALERTING_API_KEY_REFRESH_S", 0, 3600)
+    api_key_max_stale_s = integer("ALERTING_API_KEY_MAX_STALE_S", 0, 86_400)
+    if api_key_max_stale_s < api_key_refresh_s:
+        raise ConfigError(
+            f"ALERTING_API_KEY_MAX_STALE_S={api_key_max_stale_s} must be at least"
+            f" ALERTING_API_KEY_REFRESH_S={api_key_refresh_s}"
+        )
+
     ports = {s.name: integer(s.port_setting, 1, 65535) for s in roster.SERVICES}
     postgres_dsn = _url(
         "ALERTING_POSTGRES_DSN", get("ALERTING_POSTGRES_DSN"), ("postgresql", "postgres")
@@ -392,6 +414,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         http_host=get("ALERTING_HTTP_HOST").strip(),
         ports=ports,
         admin_token=admin_token,
+        api_key_refresh_s=api_key_refresh_s,
+        api_key_max_stale_s=api_key_max_stale_s,
         smtp=SmtpSettings(
             host=get("ALERTING_SMTP_HOST").strip(),
             port=integer("ALERTING_SMTP_PORT", 1, 65535),

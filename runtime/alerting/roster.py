@@ -93,6 +93,7 @@ INGEST = Service(
     role="http-api",
     reads=(
         "ALERTING_ADMIN_TOKEN",
+        "ALERTING_API_KEY_*",
         "ALERTING_POSTGRES_*",
         *_PRODUCER,
         "ALERTING_TOPIC_ALERTS_NEW",

@@ -22,18 +22,23 @@ from tests.kafka_helpers import make_topic, read_topic
 from tests.pipeline_support import eventually
 from tests.processes import ServiceProcess
 
-__all__ = ["admin_http", "ingest", "make_key", "posted", "wait_for_job"]
+__all__ = ["admin_http", "ingest", "ingest_env", "make_key", "posted", "wait_for_job"]
+
+
+async def ingest_env(base_env: dict[str, str], settings: Settings) -> dict[str, str]:
+    """The session's settings with a private alerts topic: the session's alerts.new is
+    consumed by the evaluator suites, which must not see (or count) the alerts these
+    tests post."""
+    topic = f"{base_env['ALERTING_TOPIC_ALERTS_NEW']}.ingest-{uuid.uuid4().hex[:8]}"
+    await make_topic(settings.kafka, topic, partitions=3)
+    return {**base_env, "ALERTING_TOPIC_ALERTS_NEW": topic}
 
 
 @pytest.fixture(scope="module")
 async def ingest(
     base_env: dict[str, str], settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ServiceProcess]:
-    """A private alerts topic: the session's alerts.new is consumed by the evaluator suites,
-    which must not see (or count) the alerts these tests post."""
-    topic = f"{base_env['ALERTING_TOPIC_ALERTS_NEW']}.ingest-{uuid.uuid4().hex[:8]}"
-    await make_topic(settings.kafka, topic, partitions=3)
-    env = {**base_env, "ALERTING_TOPIC_ALERTS_NEW": topic}
+    env = await ingest_env(base_env, settings)
     with ServiceProcess("ingest", env, tmp_path_factory.mktemp("ingest")) as proc:
         await asyncio.to_thread(proc.start)
         yield proc

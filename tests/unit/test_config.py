@@ -96,3 +96,12 @@ def test_a_service_batch_size_overrides_the_shared_one_for_its_consumer() -> Non
     kafka = config.load({"ALERTING_BATCH_SIZE": "300"}).kafka
     assert consumer_options(kafka, "g")["max_poll_records"] == 300
     assert consumer_options(kafka, "g", kafka.evaluator_batch_size)["max_poll_records"] == 2000
+
+
+def test_api_key_cache_intervals_default_and_the_staleness_covers_the_refresh() -> None:
+    defaults = config.load({})
+    assert (defaults.api_key_refresh_s, defaults.api_key_max_stale_s) == (30, 900)
+    tuned = config.load({"ALERTING_API_KEY_REFRESH_S": "0", "ALERTING_API_KEY_MAX_STALE_S": "0"})
+    assert (tuned.api_key_refresh_s, tuned.api_key_max_stale_s) == (0, 0)
+    with pytest.raises(ConfigError, match="ALERTING_API_KEY_MAX_STALE_S=20 must be at least"):
+        config.load({"ALERTING_API_KEY_REFRESH_S": "30", "ALERTING_API_KEY_MAX_STALE_S": "20"})

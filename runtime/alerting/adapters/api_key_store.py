@@ -1,8 +1,11 @@
 """The API keys in Postgres, as the web layer's ``KeyStore``.
 
-One indexed lookup by key prefix per request, so a revocation takes effect at once on
-every instance. ``last_used_at`` is written at most once a minute per key and process,
-so a busy client does not turn every read into a write. Issuing, listing and revoking
+One indexed lookup by key prefix per call, so a revocation takes effect at once where
+every request asks (rule-service). Ingest puts ``CachedKeyStore``
+(``alerting.web.key_cache``) in front: it asks again after a refresh interval and
+answers from what it has while Postgres is ``UNAVAILABLE``. ``last_used_at`` is written
+at most once a minute per key and process, so a busy client does not turn every read
+into a write. Issuing, listing and revoking
 keys is rule-service's (``rule_service.repo.api_keys``).
 """
 
@@ -18,6 +21,17 @@ from alerting.web.key_store import StoredKey
 
 TOUCH_INTERVAL_S = 60.0
 MAX_TOUCHED = 10_000  # bounded memory however many keys there are
+# What the pool raises when Postgres cannot answer at all (stopped, restarting,
+# unreachable, out of connections), as opposed to a statement that is wrong: only then
+# may a cache answer from what Postgres said before.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,  # the connection was lost, or the pool is closing
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,  # shutting down, starting up
+    asyncpg.InsufficientResourcesError,  # too many connections
+)
 
 
 class PostgresKeyStore:

@@ -1,8 +1,9 @@
 """Where API keys are looked up: a protocol, so the web layer does not care how.
 
 The Postgres implementation is ``alerting.adapters.api_key_store``. A store that keeps
-answering while Postgres is down (a bounded, expiring cache of verified keys, say) wraps
-another store behind this same protocol; the authenticator does not change.
+answering while Postgres is down (``alerting.web.key_cache``: a bounded, expiring cache
+of verified keys) wraps another store behind this same protocol; the authenticator does
+not change.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from alerting.adapters.api_key_store import PostgresKeyStore
+from alerting.adapters import api_key_store
 from alerting.adapters.kafka import BatchProducer
 from alerting.adapters.postgres import create_pool, readiness
 from alerting.config import Settings
@@ -18,6 +18,7 @@ from alerting.services.ingest.app import Ingest, create_app
 from alerting.services.ingest.jobs import JobManager
 from alerting.services.ingest.publish import AlertPublisher
 from alerting.web.bearer import bearer_authenticator
+from alerting.web.key_cache import CachedKeyStore
 
 SERVICE = "ingest"
 
@@ -27,11 +28,20 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     # API keys are looked up in Postgres; min_size=0 lets ingest start (and take the
     # admin token) while the database is still coming up.
     pool = await create_pool(settings, min_size=0)
+    # Alert intake must not stop with Postgres: verified keys are cached, asked for
+    # again every refresh interval and used for up to the maximum staleness when
+    # Postgres cannot answer (docs/ingest.md, "Keys during a Postgres outage").
+    keys = CachedKeyStore(
+        api_key_store.PostgresKeyStore(pool),
+        refresh_s=settings.api_key_refresh_s,
+        max_stale_s=settings.api_key_max_stale_s,
+        unavailable=api_key_store.UNAVAILABLE,
+    )
     publisher = AlertPublisher(BatchProducer(settings.kafka), settings.topics.alerts_new)
     jobs = JobManager(publisher.publish)
     app = create_app(
         Ingest(publisher, jobs),
-        bearer_authenticator(admin_token, PostgresKeyStore(pool)),
+        bearer_authenticator(admin_token, keys),
         {"kafka": publisher.check, "postgres": readiness(pool)},
     )
     try:
