@@ -79,6 +79,13 @@ def cache_over(
     )
 
 
+async def looked_up(cache: CachedKeyStore, store: FakeStore) -> tuple[str, StoredKey]:
+    """A new key of ``store`` that ``cache`` has just looked up: (prefix, key)."""
+    prefix, key = store.issue()
+    assert await cache.find(prefix) == key
+    return prefix, key
+
+
 @pytest.fixture
 def store() -> FakeStore:
     return FakeStore()
@@ -93,8 +100,7 @@ async def test_a_fresh_entry_is_used_without_asking_the_store(
     store: FakeStore, clock: Clock
 ) -> None:
     cache = cache_over(store, clock)
-    prefix, key = store.issue()
-    assert await cache.find(prefix) == key
+    prefix, key = await looked_up(cache, store)
     clock.advance(REFRESH_S - 0.1)
     assert await cache.find(prefix) == key
     assert store.asked == [prefix]
@@ -104,8 +110,7 @@ async def test_a_cached_key_keeps_working_while_the_store_is_down(
     store: FakeStore, clock: Clock
 ) -> None:
     cache = cache_over(store, clock)
-    prefix, key = store.issue()
-    await cache.find(prefix)
+    prefix, key = await looked_up(cache, store)
     store.down = OUTAGE
     for _ in range(5):  # past the refresh interval: the store is asked, and fails
         clock.advance(REFRESH_S)
@@ -117,8 +122,7 @@ async def test_a_revocation_is_seen_once_the_entry_is_older_than_the_refresh_int
     store: FakeStore, clock: Clock
 ) -> None:
     cache = cache_over(store, clock)
-    prefix, key = store.issue()
-    await cache.find(prefix)
+    prefix, key = await looked_up(cache, store)
     store.keys[prefix] = replace(key, revoked=True)
     clock.advance(REFRESH_S - 0.1)
     assert await cache.find(prefix) == key  # the documented delay
@@ -133,8 +137,7 @@ async def test_a_revocation_is_seen_once_the_entry_is_older_than_the_refresh_int
 
 async def test_a_deleted_key_is_forgotten_at_the_refresh(store: FakeStore, clock: Clock) -> None:
     cache = cache_over(store, clock)
-    prefix, _ = store.issue()
-    await cache.find(prefix)
+    prefix, _ = await looked_up(cache, store)
     del store.keys[prefix]
     clock.advance(REFRESH_S)
     assert await cache.find(prefix) is None
@@ -147,8 +150,7 @@ async def test_the_maximum_staleness_is_enforced_from_the_last_answer(
     store: FakeStore, clock: Clock
 ) -> None:
     cache = cache_over(store, clock)
-    prefix, key = store.issue()
-    await cache.find(prefix)
+    prefix, key = await looked_up(cache, store)
     clock.advance(REFRESH_S)
     await cache.find(prefix)  # answered: the entry's age starts again here
     store.down = OUTAGE
@@ -167,8 +169,7 @@ async def test_after_a_failure_the_store_is_left_alone_for_a_while(
 ) -> None:
     """An outage costs one failed lookup a second, not one per request."""
     cache = cache_over(store, clock)
-    prefix, key = store.issue()
-    await cache.find(prefix)
+    prefix, key = await looked_up(cache, store)
     store.down = OUTAGE
     clock.advance(REFRESH_S)
     for _ in range(10):
@@ -188,8 +189,7 @@ async def test_a_store_that_does_not_answer_in_time_counts_as_down(
     store: FakeStore, clock: Clock
 ) -> None:
     cache = cache_over(store, clock, patience_s=0.05)
-    prefix, key = store.issue()
-    await cache.find(prefix)
+    prefix, key = await looked_up(cache, store)
     store.gate = asyncio.Event()  # an unreachable server: connections hang
     clock.advance(REFRESH_S)
     assert await asyncio.wait_for(cache.find(prefix), 2) == key
@@ -203,8 +203,7 @@ async def test_an_error_that_is_not_an_outage_is_raised_even_with_an_entry(
 ) -> None:
     """A bug in the store must not be papered over by old answers."""
     cache = cache_over(store, clock)
-    prefix, _ = store.issue()
-    await cache.find(prefix)
+    prefix, _ = await looked_up(cache, store)
     store.down = KeyError("a bug, not an outage")
     clock.advance(REFRESH_S)
     with pytest.raises(KeyError):
@@ -232,8 +231,7 @@ async def test_unknown_prefixes_are_not_cached_and_take_no_room(
     store: FakeStore, clock: Clock
 ) -> None:
     cache = cache_over(store, clock, max_keys=1)
-    prefix, key = store.issue()
-    await cache.find(prefix)
+    prefix, key = await looked_up(cache, store)
     unknown = [api_keys.generate().prefix for _ in range(50)]
     for other in unknown:
         assert await cache.find(other) is None
