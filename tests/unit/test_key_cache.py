@@ -280,6 +280,7 @@ async def test_touch_reaches_the_store_and_an_outage_does_not_fail_it(
     assert store.touched == [key_id]
     store.down = OUTAGE
     await cache.touch(key_id)
+    clock.advance(RETRY_S)
     store.down = KeyError("a bug, not an outage")
     with pytest.raises(KeyError):
         await cache.touch(key_id)
