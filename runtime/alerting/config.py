@@ -155,6 +155,13 @@ SETTINGS: tuple[Setting, ...] = (
         "admin bearer token (>= 16 chars); required by the HTTP APIs",
         secret=True,
     ),
+    Setting(
+        "ALERTING_CURSOR_KEY",
+        None,
+        "rule-service: key (>= 16 chars) of the MAC on list cursors; unset: derived from"
+        " the admin token",
+        secret=True,
+    ),
     Setting("ALERTING_SMTP_HOST", "127.0.0.1", "SMTP server host"),
     Setting("ALERTING_SMTP_PORT", "1025", "SMTP server port"),
     Setting("ALERTING_SMTP_USERNAME", "", "SMTP username (empty: no auth)"),
@@ -289,6 +296,7 @@ class Settings:
     http_host: str
     ports: Mapping[str, int]
     admin_token: str | None = field(repr=False)
+    cursor_key: str | None = field(repr=False)
     smtp: SmtpSettings
     sender: SenderSettings
     metrics_targets: Mapping[str, str]
@@ -346,6 +354,10 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     if admin_token is not None and len(admin_token) < 16:
         raise ConfigError("ALERTING_ADMIN_TOKEN must be at least 16 characters")
 
+    cursor_key = get("ALERTING_CURSOR_KEY") or None
+    if cursor_key is not None and len(cursor_key) < 16:
+        raise ConfigError("ALERTING_CURSOR_KEY must be at least 16 characters")
+
     ports = {s.name: integer(s.port_setting, 1, 65535) for s in roster.SERVICES}
     postgres_dsn = _url(
         "ALERTING_POSTGRES_DSN", get("ALERTING_POSTGRES_DSN"), ("postgresql", "postgres")
@@ -392,6 +404,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         http_host=get("ALERTING_HTTP_HOST").strip(),
         ports=ports,
         admin_token=admin_token,
+        cursor_key=cursor_key,
         smtp=SmtpSettings(
             host=get("ALERTING_SMTP_HOST").strip(),
             port=integer("ALERTING_SMTP_PORT", 1, 65535),

@@ -111,7 +111,8 @@ class Ingest:
         return _json(JobList(items=[job.status() for job in self.jobs.of(job_owner(caller))]))
 
     async def get_job(self, request: Request, caller: Principal, body: bytes) -> Response:
-        return _json(_found(self.jobs.get(request.path_params["job_id"], job_owner(caller))).status())
+        job = self.jobs.get(request.path_params["job_id"], job_owner(caller))
+        return _json(_found(job).status())
 
     async def cancel_job(self, request: Request, caller: Principal, body: bytes) -> Response:
         job = _found(await self.jobs.cancel(request.path_params["job_id"], job_owner(caller)))
