@@ -167,6 +167,13 @@ SETTINGS: tuple[Setting, ...] = (
         "ingest: while Postgres cannot answer, keys it answered for within this many"
         " seconds keep working (>= the refresh interval)",
     ),
+    Setting(
+        "ALERTING_CURSOR_KEY",
+        None,
+        "rule-service: key (>= 16 chars) of the MAC on list cursors; unset: derived from"
+        " the admin token",
+        secret=True,
+    ),
     Setting("ALERTING_SMTP_HOST", "127.0.0.1", "SMTP server host"),
     Setting("ALERTING_SMTP_PORT", "1025", "SMTP server port"),
     Setting("ALERTING_SMTP_USERNAME", "", "SMTP username (empty: no auth)"),
@@ -303,6 +310,7 @@ class Settings:
     admin_token: str | None = field(repr=False)
     api_key_refresh_s: int
     api_key_max_stale_s: int
+    cursor_key: str | None = field(repr=False)
     smtp: SmtpSettings
     sender: SenderSettings
     metrics_targets: Mapping[str, str]
@@ -367,6 +375,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             f"ALERTING_API_KEY_MAX_STALE_S={api_key_max_stale_s} must be at least"
             f" ALERTING_API_KEY_REFRESH_S={api_key_refresh_s}"
         )
+    cursor_key = get("ALERTING_CURSOR_KEY") or None
+    if cursor_key is not None and len(cursor_key) < 16:
+        raise ConfigError("ALERTING_CURSOR_KEY must be at least 16 characters")
 
     ports = {s.name: integer(s.port_setting, 1, 65535) for s in roster.SERVICES}
     postgres_dsn = _url(
@@ -416,6 +427,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         admin_token=admin_token,
         api_key_refresh_s=api_key_refresh_s,
         api_key_max_stale_s=api_key_max_stale_s,
+        cursor_key=cursor_key,
         smtp=SmtpSettings(
             host=get("ALERTING_SMTP_HOST").strip(),
             port=integer("ALERTING_SMTP_PORT", 1, 65535),

@@ -78,6 +78,7 @@ RULE_SERVICE = Service(
     role="http-api",
     reads=(
         "ALERTING_ADMIN_TOKEN",
+        "ALERTING_CURSOR_KEY",
         "ALERTING_ALLOW_PRIVATE_URLS",
         "ALERTING_POSTGRES_*",
         *_PRODUCER,

@@ -26,6 +26,7 @@ from alerting.config import Settings
 from alerting.dev.infra import free_port
 from alerting.http import serve
 from alerting.services.rule_service.app import create_app
+from alerting.services.rule_service.cursor import Cursors
 from alerting.services.rule_service.operation import Deps
 from alerting.web.bearer import bearer_authenticator
 from tests.conftest import create_database, drop_database, server_base
@@ -62,7 +63,7 @@ async def start_service(
     """The rule-service app (without the relay) served by uvicorn on a free port."""
     port = free_port()
     auth = bearer_authenticator(settings.require_admin_token(), PostgresKeyStore(pool))
-    deps = Deps(pool, settings, auth, resolver)
+    deps = Deps(pool, settings, auth, resolver, Cursors.for_settings(settings))
     app = create_app(deps, {"postgres": readiness(pool)})
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, "127.0.0.1", port, stop))

@@ -13,7 +13,14 @@ import pytest
 
 from alerting.config import Settings
 from alerting.dev.infra import free_port
-from tests.integration.ingest_support import admin_http, ingest, posted, topic_of, wait_for_job
+from tests.integration.ingest_support import (
+    admin_http,
+    ingest,
+    make_key,
+    posted,
+    topic_of,
+    wait_for_job,
+)
 from tests.processes import ServiceProcess
 
 __all__ = ["admin_http", "ingest"]
@@ -99,6 +106,31 @@ async def test_too_many_jobs_at_once_is_refused(admin_http: httpx.AsyncClient) -
     finally:
         for job_id in started:
             await admin_http.delete(f"{JOBS}/{job_id}")
+
+
+async def test_loadgen_needs_the_admin_token(
+    admin_http: httpx.AsyncClient, ingest: ServiceProcess, settings: Settings
+) -> None:
+    """An ingest key posts alerts, but gets 403 on every load-generator route: it can
+    neither start a job nor list, read or cancel the admin's."""
+    created = await admin_http.post(JOBS, json={"rate": 1, "count": 1000})
+    job_id = created.json()["job_id"]
+    ingest_key = {"Authorization": f"Bearer {await make_key(settings, 'ingest')}"}
+    try:
+        async with httpx.AsyncClient(base_url=ingest.url, headers=ingest_key) as http:
+            answers = {
+                "POST": await http.post(JOBS, json={"rate": 50_000, "count": 10_000_000}),
+                "GET list": await http.get(JOBS),
+                "GET one": await http.get(f"{JOBS}/{job_id}"),
+                "DELETE": await http.delete(f"{JOBS}/{job_id}"),
+            }
+            for route, answer in answers.items():
+                assert answer.status_code == 403, (route, answer.status_code, answer.text)
+                assert answer.headers["content-type"] == "application/problem+json"
+                assert "admin token" in answer.json()["detail"], route
+        assert (await admin_http.get(f"{JOBS}/{job_id}")).json()["state"] == "running"
+    finally:
+        await admin_http.delete(f"{JOBS}/{job_id}")
 
 
 def loadgen(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

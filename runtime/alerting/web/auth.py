@@ -29,9 +29,9 @@ Kind = Literal["admin", "client", "ingest"]
 class Scope(StrEnum):
     """What a caller may do; each endpoint lists the scopes it requires."""
 
-    ADMIN = "admin"  # every tenant's resources and the platform's own (keys, pipeline)
+    ADMIN = "admin"  # every tenant's resources and the platform's own (keys, pipeline, loadgen)
     TENANT = "tenant"  # a tenant's clients, rules, endpoints, notifications and keys
-    INGEST = "ingest"  # post alerts and run load-generator jobs
+    INGEST = "ingest"  # post alerts (load-generator jobs need ADMIN)
 
 
 SCOPES: Mapping[Kind, frozenset[Scope]] = {

@@ -1,4 +1,9 @@
-"""The ingest HTTP API: alerts in, load-generator jobs, health and metrics."""
+"""The ingest HTTP API: alerts in, load-generator jobs, health and metrics.
+
+Alerts take the admin token or an ingest key. Load-generator jobs take the admin token
+only: a job produces up to 50,000 alerts/s from inside ingest, an operator's tool that
+an upstream system's key must not reach.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +34,7 @@ from alerting.services.ingest.models import (
 from alerting.services.ingest.publish import REJECTED, AlertPublisher, KafkaUnavailable
 from alerting.web import problems
 from alerting.web.app import problem_app
-from alerting.web.auth import Authenticator, Principal
+from alerting.web.auth import Authenticator, Principal, Scope
 from alerting.web.body import MAX_BODY_BYTES
 from alerting.web.problems import ApiError
 
@@ -38,6 +43,7 @@ M = TypeVar("M", bound=BaseModel)
 MAX_ALERTS_BODY_BYTES = 1024 * 1024
 ALERTS = "/api/v1/alerts"
 JOBS = "/api/v1/loadgen/jobs"
+LOADGEN_REQUIRES = (Scope.ADMIN,)
 
 
 def _validated(model: type[M], data: Any) -> M:
@@ -59,6 +65,15 @@ def parse_alerts(raw: bytes, now: int) -> list[Alert]:
         REJECTED.labels("invalid").inc(len(listed) if isinstance(listed, list) else 1)
         raise
     return [item.to_alert(now) for item in items]
+
+
+def job_owner(caller: Principal) -> str:
+    """Who a job belongs to: the API key that started it, or "admin" for the admin token.
+
+    The key rather than its client: two keys of one tenant are two callers, and a
+    revoked key's jobs are nobody else's.
+    """
+    return "admin" if caller.key_id is None else f"key:{caller.key_id}"
 
 
 def _json(model: BaseModel, status: int = 200) -> Response:
@@ -86,20 +101,21 @@ class Ingest:
         if bound_error is not None:
             raise problems.invalid("count", bound_error)
         try:
-            job = self.jobs.start(spec)
+            job = self.jobs.start(spec, job_owner(caller))
         except TooManyJobs as exc:
             detail = f"{exc}; cancel one or wait"
             raise ApiError(429, detail, headers={"Retry-After": "5"}) from None
         return _json(JobCreated(job_id=job.job_id), 202)
 
     async def list_jobs(self, request: Request, caller: Principal, body: bytes) -> Response:
-        return _json(JobList(items=[job.status() for job in self.jobs.all()]))
+        return _json(JobList(items=[job.status() for job in self.jobs.of(job_owner(caller))]))
 
     async def get_job(self, request: Request, caller: Principal, body: bytes) -> Response:
-        return _json(_found(self.jobs.get(request.path_params["job_id"])).status())
+        job = self.jobs.get(request.path_params["job_id"], job_owner(caller))
+        return _json(_found(job).status())
 
     async def cancel_job(self, request: Request, caller: Principal, body: bytes) -> Response:
-        job = _found(await self.jobs.cancel(request.path_params["job_id"]))
+        job = _found(await self.jobs.cancel(request.path_params["job_id"], job_owner(caller)))
         return _json(job.status(), 202)
 
 
@@ -120,12 +136,13 @@ def create_app(
     ingest: Ingest, auth: Authenticator, checks: Mapping[str, ReadinessCheck]
 ) -> Starlette:
     wrapper = web.endpoints(auth)
+    admin = LOADGEN_REQUIRES
     routes: list[BaseRoute] = [
         wrapper.route("POST", ALERTS, ingest.post_alerts, max_body=MAX_ALERTS_BODY_BYTES),
-        wrapper.route("POST", JOBS, ingest.create_job, max_body=MAX_BODY_BYTES),
-        wrapper.route("GET", JOBS, ingest.list_jobs),
-        wrapper.route("GET", JOBS + "/{job_id}", ingest.get_job),
-        wrapper.route("DELETE", JOBS + "/{job_id}", ingest.cancel_job),
+        wrapper.route("POST", JOBS, ingest.create_job, requires=admin, max_body=MAX_BODY_BYTES),
+        wrapper.route("GET", JOBS, ingest.list_jobs, requires=admin),
+        wrapper.route("GET", JOBS + "/{job_id}", ingest.get_job, requires=admin),
+        wrapper.route("DELETE", JOBS + "/{job_id}", ingest.cancel_job, requires=admin),
         *health_routes(checks),
     ]
     return problem_app(routes)

@@ -3,6 +3,13 @@
 Producing from inside the process (not through our own HTTP API) measures the pipeline
 behind ingest rather than the load generator's HTTP client. Bounded everywhere: a few
 jobs at once, a capped rate and count (the request model), a short history.
+
+A job belongs to whoever started it (``owner``, an opaque caller identity the HTTP layer
+chooses): the manager answers a caller about its own jobs only, and another owner's job
+is as good as absent. Today only the admin may start jobs, so that is one owner; the
+isolation is here, not in the routes' scopes, so that it stays right the day another
+kind of caller is let in. The running-job limit stays per process: it protects ingest,
+whoever asks.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ class TooManyJobs(Exception):
 @dataclass
 class Job:
     job_id: str
+    owner: str
     request: JobRequest
     spec: loadgen.LoadSpec
     batch_size: int
@@ -91,12 +99,13 @@ class JobManager:
         self._max_running = max_running
         self._jobs: dict[str, Job] = {}
 
-    def start(self, request: JobRequest) -> Job:
+    def start(self, request: JobRequest, owner: str) -> Job:
         running = sum(1 for j in self._jobs.values() if j.state == "running")
         if running >= self._max_running:
             raise TooManyJobs(f"at most {self._max_running} load-generator jobs run at once")
         job = Job(
             job_id=str(uuid.uuid4()),
+            owner=owner,
             request=request,
             spec=spec_of(request),
             batch_size=request.batch_size or loadgen.default_batch(request.rate),
@@ -107,15 +116,19 @@ class JobManager:
         self._forget_old()
         return job
 
-    def get(self, job_id: str) -> Job | None:
-        return self._jobs.get(job_id)
-
-    def all(self) -> list[Job]:
-        return sorted(self._jobs.values(), key=lambda j: j.started_mono, reverse=True)
-
-    async def cancel(self, job_id: str) -> Job | None:
-        """Ask the job to stop and wait for it (at most one send in flight)."""
+    def get(self, job_id: str, owner: str) -> Job | None:
+        """The job if it exists and is ``owner``'s; None alike for unknown and foreign,
+        so a caller cannot learn that another owner's job id exists."""
         job = self._jobs.get(job_id)
+        return job if job is not None and job.owner == owner else None
+
+    def of(self, owner: str) -> list[Job]:
+        """``owner``'s jobs, newest first."""
+        return [job for job in self._newest_first() if job.owner == owner]
+
+    async def cancel(self, job_id: str, owner: str) -> Job | None:
+        """Ask ``owner``'s job to stop and wait for it (at most one send in flight)."""
+        job = self.get(job_id, owner)
         if job is not None and job.task is not None:
             job.cancel.set()
             with contextlib.suppress(TimeoutError):
@@ -128,8 +141,11 @@ class JobManager:
         tasks = [j.task for j in self._jobs.values() if j.task is not None]
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    def _newest_first(self) -> list[Job]:
+        return sorted(self._jobs.values(), key=lambda j: j.started_mono, reverse=True)
+
     def _forget_old(self) -> None:
-        finished = [j for j in self.all() if j.state != "running"]
+        finished = [j for j in self._newest_first() if j.state != "running"]
         for job in finished[KEEP_FINISHED:]:
             del self._jobs[job.job_id]
 

@@ -2,7 +2,8 @@
 
 Callers authenticate as on rule-service (same tokens, same key table); only the scope
 differs: here the admin token and ingest keys are welcome and a client key is 403, since
-a tenant must not inject alerts that other tenants' rules would match.
+a tenant must not inject alerts that other tenants' rules would match. Load-generator
+jobs need the admin token (``app.LOADGEN_REQUIRES``).
 """
 
 from __future__ import annotations

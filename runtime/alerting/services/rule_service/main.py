@@ -16,6 +16,7 @@ from alerting.adapters.postgres import create_pool, readiness
 from alerting.config import Settings
 from alerting.services.entry import serve_api, service_command
 from alerting.services.rule_service.app import create_app
+from alerting.services.rule_service.cursor import Cursors
 from alerting.services.rule_service.operation import Deps
 from alerting.services.rule_service.outbox_relay import OutboxRelay
 from alerting.web.bearer import bearer_authenticator
@@ -31,7 +32,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         producer = BatchProducer(settings.kafka)
         relay = OutboxRelay(pool, producer, settings.topics.rule_changed)
         auth = bearer_authenticator(admin_token, PostgresKeyStore(pool))
-        deps = Deps(pool, settings, auth, system_resolver)
+        deps = Deps(pool, settings, auth, system_resolver, Cursors.for_settings(settings))
         app = create_app(deps, {"postgres": readiness(pool), "outbox_relay": relay.check})
         relay_task = asyncio.create_task(relay.run(stop), name="outbox-relay")
         try:

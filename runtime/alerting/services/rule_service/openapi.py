@@ -74,6 +74,14 @@ def _path_parameters(path: str) -> list[dict[str, Any]]:
     ]
 
 
+NO_STORE_HEADER = {
+    "Cache-Control": {
+        "description": "the answer carries a secret: no cache may keep it",
+        "schema": {"type": "string", "const": "no-store"},
+    }
+}
+
+
 def build(operations: Iterable[Operation], *, title: str, version: str) -> dict[str, Any]:
     ops = list(operations)
     wanted: list[tuple[type[BaseModel], Mode]] = [(Problem, "serialization")]
@@ -95,6 +103,8 @@ def build(operations: Iterable[Operation], *, title: str, version: str) -> dict[
                 "description": DESCRIPTIONS[op.status],
                 "content": {"application/json": {"schema": refs[(op.response, "serialization")]}},
             }
+        if op.carries_secret:
+            responses[str(op.status)]["headers"] = NO_STORE_HEADER
         for status in op.error_statuses():
             responses[str(status)] = {
                 "description": DESCRIPTIONS[status],

@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from alerting.adapters.dns import Resolver
 from alerting.config import Settings
+from alerting.services.rule_service.cursor import Cursors
 from alerting.web import problems
 from alerting.web.auth import Authenticator, Principal, Scope
 from alerting.web.body import MAX_BODY_BYTES
@@ -44,6 +45,7 @@ class Deps:
     settings: Settings
     auth: Authenticator
     resolver: Resolver
+    cursors: Cursors  # issues and checks list cursors (``Cursors.for_settings``)
 
 
 class Ctx:
@@ -101,6 +103,9 @@ class Operation:
     query: type[BaseModel] | None = None
     admin_only: bool = False  # the admin token only; see ``requires``
     errors: tuple[int, ...] = ()
+    # The answer carries a secret (a token, a signing secret, a URL that is a credential):
+    # it says ``Cache-Control: no-store`` so no browser or proxy cache keeps a copy.
+    carries_secret: bool = False
 
     @property
     def operation_id(self) -> str:
@@ -137,9 +142,17 @@ def routes(operations: Iterable[Operation], deps: Deps) -> list[Route]:
     ]
 
 
+NO_STORE = {"Cache-Control": "no-store"}
+
+
 def _request_handler(op: Operation, deps: Deps) -> RequestHandler:
+    extra_headers = NO_STORE if op.carries_secret else None
+
     async def handle(request: Request, principal: Principal, body: bytes) -> Response:
-        return _reply(await op.handler(Ctx(request, principal, deps, body)), op.status)
+        response = _reply(await op.handler(Ctx(request, principal, deps, body)), op.status)
+        if extra_headers is not None:
+            response.headers.update(extra_headers)
+        return response
 
     handle.__name__ = op.operation_id
     return handle

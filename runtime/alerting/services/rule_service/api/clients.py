@@ -41,10 +41,10 @@ async def list_clients(ctx: Ctx) -> ClientPage:
     rows = await repo.page(
         ctx.pool,
         only=ctx.principal.owner,
-        after=paging.start_after(KIND, q.cursor),
+        after=paging.start_after(ctx, KIND, q.cursor),
         limit=q.limit + 1,
     )
-    items, next_cursor = paging.split(KIND, rows, q.limit, "client_id")
+    items, next_cursor = paging.split(ctx, KIND, rows, q.limit, "client_id")
     return ClientPage(items=[Client.model_validate(i) for i in items], next_cursor=next_cursor)
 
 

@@ -59,9 +59,9 @@ async def list_endpoints(ctx: Ctx) -> EndpointPage:
     rule_id = await _visible_rule(ctx)
     q = ctx.query(EndpointQuery)
     rows = await repo.page(
-        ctx.pool, rule_id=rule_id, after=paging.start_after(KIND, q.cursor), limit=q.limit + 1
+        ctx.pool, rule_id=rule_id, after=paging.start_after(ctx, KIND, q.cursor), limit=q.limit + 1
     )
-    items, next_cursor = paging.split(KIND, rows, q.limit, "endpoint_id")
+    items, next_cursor = paging.split(ctx, KIND, rows, q.limit, "endpoint_id")
     return EndpointPage(items=[Endpoint.model_validate(i) for i in items], next_cursor=next_cursor)
 
 
@@ -102,13 +102,18 @@ async def delete_endpoint(ctx: Ctx) -> None:
 OF_RULE = "/api/v1/rules/{rule_id}/endpoints"
 ONE = "/api/v1/endpoints/{endpoint_id}"
 TAG = "endpoints"
+# Every answer with an endpoint carries a secret: its value may be a credential (a Slack
+# incoming-webhook URL is one; webhook URLs often hold a token), and creating a signing
+# channel's endpoint returns its signing secret.
 OPERATIONS = (
     Operation("POST", OF_RULE, create_endpoint, "Add an endpoint to a rule", TAG,
-              response=EndpointCreated, status=201, body=EndpointCreate, errors=(409,)),
+              response=EndpointCreated, status=201, body=EndpointCreate, errors=(409,),
+              carries_secret=True),
     Operation("GET", OF_RULE, list_endpoints, "List a rule's endpoints", TAG,
-              response=EndpointPage, query=EndpointQuery),
-    Operation("GET", ONE, get_endpoint, "Get an endpoint", TAG, response=Endpoint),
+              response=EndpointPage, query=EndpointQuery, carries_secret=True),
+    Operation("GET", ONE, get_endpoint, "Get an endpoint", TAG, response=Endpoint,
+              carries_secret=True),
     Operation("PATCH", ONE, update_endpoint, "Change an endpoint's value or enabled flag", TAG,
-              response=Endpoint, body=EndpointUpdate, errors=(409,)),
+              response=Endpoint, body=EndpointUpdate, errors=(409,), carries_secret=True),
     Operation("DELETE", ONE, delete_endpoint, "Delete an endpoint", TAG, status=204),
 )  # fmt: skip

@@ -51,10 +51,10 @@ async def _page(ctx: Ctx, client_id: str | None, scope: str | None) -> ApiKeyPag
         ctx.pool,
         client_id=client_id,
         scope=scope or q.scope,
-        after=paging.start_after(KIND, q.cursor),
+        after=paging.start_after(ctx, KIND, q.cursor),
         limit=q.limit + 1,
     )
-    items, next_cursor = paging.split(KIND, rows, q.limit, "key_id")
+    items, next_cursor = paging.split(ctx, KIND, rows, q.limit, "key_id")
     return ApiKeyPage(items=[ApiKey.model_validate(i) for i in items], next_cursor=next_cursor)
 
 
@@ -93,14 +93,16 @@ TAG = "api-keys"
 OPERATIONS = (
     Operation("POST", OF_CLIENT, create_client_key,
               "Issue a client-scoped key (admin); the token is shown once", TAG,
-              response=ApiKeyCreated, status=201, body=ClientKeyCreate, admin_only=True),
+              response=ApiKeyCreated, status=201, body=ClientKeyCreate, admin_only=True,
+              carries_secret=True),
     Operation("GET", OF_CLIENT, list_client_keys, "List a client's keys (no secrets)", TAG,
               response=ApiKeyPage, query=ApiKeyQuery),
     Operation("DELETE", OF_CLIENT + "/{key_id}", revoke_client_key, "Revoke a client's key",
               TAG, status=204),
     Operation("POST", BASE, create_ingest_key,
               "Issue an ingest-scoped key (admin); the token is shown once", TAG,
-              response=ApiKeyCreated, status=201, body=IngestKeyCreate, admin_only=True),
+              response=ApiKeyCreated, status=201, body=IngestKeyCreate, admin_only=True,
+              carries_secret=True),
     Operation("GET", BASE, list_keys, "List every key (admin, no secrets)", TAG,
               response=ApiKeyPage, query=ApiKeyQuery, admin_only=True),
     Operation("DELETE", BASE + "/{key_id}", revoke_key, "Revoke any key (admin)", TAG,

@@ -26,10 +26,10 @@ async def list_notifications(ctx: Ctx) -> NotificationPage:
         ctx.pool,
         client_id=owner or q.client_id,
         status=q.status,
-        after=paging.start_after(KIND, q.cursor),
+        after=paging.start_after(ctx, KIND, q.cursor),
         limit=q.limit + 1,
     )
-    items, next_cursor = paging.split(KIND, rows, q.limit, "notification_id")
+    items, next_cursor = paging.split(ctx, KIND, rows, q.limit, "notification_id")
     return NotificationPage(
         items=[Notification.model_validate(i) for i in items], next_cursor=next_cursor
     )

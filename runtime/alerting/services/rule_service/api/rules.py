@@ -73,10 +73,10 @@ async def list_rules(ctx: Ctx) -> RulePage:
         ctx.pool,
         client_id=owner or q.client_id,
         enabled=q.enabled,
-        after=paging.start_after(KIND, q.cursor),
+        after=paging.start_after(ctx, KIND, q.cursor),
         limit=q.limit + 1,
     )
-    items, next_cursor = paging.split(KIND, rows, q.limit, "rule_id")
+    items, next_cursor = paging.split(ctx, KIND, rows, q.limit, "rule_id")
     return RulePage(items=[Rule.model_validate(i) for i in items], next_cursor=next_cursor)
 
 
