@@ -44,6 +44,12 @@ class Finish:
     refund: bool
 
 
+class StoreUnavailable(Exception):
+    """The database could not be reached: a connection refused, lost or timed out, or
+    none to be had. The same operation may succeed when tried again; any other error
+    (a bug, a broken constraint) is raised as itself, because trying again cannot help."""
+
+
 class SenderStore(Protocol):
     """Claims with a lease, the endpoints to deliver to, and the outcomes of a batch."""
 

@@ -17,7 +17,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -44,6 +44,7 @@ LEASE_BUDGET = 0.8
 # is claimed while this one's requests are in flight, not after this one's statements
 # and slowest request are done.
 READY_BATCHES_IN_FLIGHT = 2
+WRITE_DEADLINE = 0.95
 EXHAUSTED = Decision(
     Outcome.FAILED,
     error="gave up: every claim expired before an outcome was written"
@@ -80,6 +81,7 @@ class Worker:
         owner: str,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._store = store
         self._channels = channels
