@@ -43,9 +43,8 @@ def test_every_attempt_of_a_notification_carries_one_message_id() -> None:
     other_address = message(N, "dba@acme.example", "alerts@acme.example", NOW_S)
     assert other_address["Message-ID"] == first["Message-ID"]
     other = dataclasses.replace(N, notification_id="0b7c4a52-1d2e-4f60-8a71-9c3e5d2f4b18")
-    assert message(other, "oncall@acme.example", "alerts@acme.example", NOW_S)[
-        "Message-ID"
-    ] == (f"<{other.notification_id}@acme.example>")
+    another = message(other, "oncall@acme.example", "alerts@acme.example", NOW_S)
+    assert another["Message-ID"] == f"<{other.notification_id}@acme.example>"
 
 
 def test_newlines_in_alert_fields_cannot_inject_headers() -> None:

@@ -119,9 +119,10 @@ class FlakyStore(MemoryStore):
         failures: float,
         try_s: float = 0.0,
         error: Exception | None = None,
-        **kwargs: object,
+        claims: Sequence[Claim] = (),
+        endpoints: dict[str, list[NotificationEndpoint]] | None = None,
     ) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        super().__init__(claims, endpoints)
         self.clock = clock
         self.failures = failures
         self.try_s = try_s
