@@ -19,15 +19,14 @@ import pytest
 from prometheus_client import REGISTRY
 
 from alerting.adapters import postgres
-from alerting.adapters.kafka import Record
 from alerting.config import Settings
 from alerting.domain.delivery import Attempt, Target
 from alerting.domain.delivery_messages import OutgoingNotification
-from alerting.domain.model import NotificationReady
 from alerting.services.sender.repo import PostgresSenderStore
 from alerting.services.sender.worker import Worker
 from tests.integration.rule_service_support import fresh_database
 from tests.integration.sender_support import insert_notification, webhook_rule
+from tests.integration.test_sender_pipelining import ready
 from tests.tcp_link import TcpLink, tcp_link
 
 pytestmark = pytest.mark.integration
@@ -106,10 +105,7 @@ async def test_an_outcome_lost_to_an_outage_is_written_when_postgres_answers(
                 "outage-test:1",
             )
             failures = metric("alerting_sender_outcome_write_failures_total")
-            records = [
-                Record("ready", 0, i, b"acme", NotificationReady(nid, "acme", f"a-{nid}"), 0)
-                for i, nid in enumerate(ids)
-            ]
+            records = [ready(nid, offset) for offset, nid in enumerate(ids)]
             assert await sender.handle_ready(records) == []
             await asyncio.wait_for(sender.drain(), 15)
 

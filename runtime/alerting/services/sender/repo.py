@@ -161,6 +161,9 @@ WHERE n.ctid = ANY($1::tid[]) AND n.ctid = x.row
 # mid-statement (PostgresConnectionError, InterfaceError "connection is closed"), no
 # connection slot, and a server shutting down, restarting or terminating its backends
 # (57P01-57P03). A constraint or a bug is none of these, and is not worth a retry.
+# (asyncpg also raises a bare InterfaceError for misuse, e.g. a wrong argument count:
+# such a bug would be retried until the lease ends, then taken over as it is today;
+# tests/integration/test_sender_repo.py runs every statement, so it does not ship.)
 UNAVAILABLE = (
     OSError,
     TimeoutError,
