@@ -32,6 +32,21 @@ def test_email_subject_recipient_header_and_body() -> None:
     assert "rules:           r-1, r-2" in text
 
 
+def test_every_attempt_of_a_notification_carries_one_message_id() -> None:
+    """A re-send (a retry, a takeover after a lost outcome write) must fold into the
+    first one in the recipient's mail client: the id is the notification's, at the
+    sender's domain, whatever the time of the attempt. Every recipient of a notification
+    gets that one id too: it is one message, sent to each address on its own."""
+    first = message(N, "oncall@acme.example", "Alerts <alerts@acme.example>", NOW_S)
+    again = message(N, "oncall@acme.example", "Alerts <alerts@acme.example>", NOW_S + 90)
+    assert first["Message-ID"] == again["Message-ID"] == f"<{N.notification_id}@acme.example>"
+    other_address = message(N, "dba@acme.example", "alerts@acme.example", NOW_S)
+    assert other_address["Message-ID"] == first["Message-ID"]
+    other = dataclasses.replace(N, notification_id="0b7c4a52-1d2e-4f60-8a71-9c3e5d2f4b18")
+    another = message(other, "oncall@acme.example", "alerts@acme.example", NOW_S)
+    assert another["Message-ID"] == f"<{other.notification_id}@acme.example>"
+
+
 def test_newlines_in_alert_fields_cannot_inject_headers() -> None:
     sneaky = dataclasses.replace(N, name="x\r\nBcc: evil@example.com")
     msg = email_message(sneaky, "oncall@acme.example", "alerts@alerting.local")

@@ -1,11 +1,14 @@
 """The sender's Worker over an in-memory store, a scripted dispatcher and a fake clock:
-the lease budget, exhaustion, rate-limit deferral and what a batch records. (The SQL
-behind the real store is tested against Postgres in tests/integration/test_sender_repo.py.)"""
+the lease budget, exhaustion, rate-limit deferral, what a batch records, and an outcome
+write retried while the claim holds. (The SQL behind the real store is tested against
+Postgres in tests/integration/test_sender_repo.py.)"""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
+import math
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -19,8 +22,8 @@ from alerting.domain.delivery import Attempt, NotificationEndpoint, Target
 from alerting.domain.delivery_messages import OutgoingNotification
 from alerting.domain.model import NotificationReady
 from alerting.services.sender import worker
-from alerting.services.sender.store import Claim, DeliveryRow, Finish
-from alerting.services.sender.worker import EXHAUSTED, LEASE_BUDGET, Worker
+from alerting.services.sender.store import Claim, DeliveryRow, Finish, StoreUnavailable
+from alerting.services.sender.worker import EXHAUSTED, LEASE_BUDGET, WRITE_DEADLINE, Worker
 
 LEASE = datetime(2030, 1, 1, tzinfo=UTC)
 OWNER = "test:1"
@@ -43,9 +46,16 @@ NO_ANSWER = "no answer within the claim lease"
 class FakeClock:
     def __init__(self) -> None:
         self.now = 1000.0
+        self.slept: list[float] = []
 
     def __call__(self) -> float:
         return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        """The worker's backoff sleep: time passes at once (the loop still turns)."""
+        self.slept.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
 
 
 @dataclasses.dataclass
@@ -96,6 +106,39 @@ class MemoryStore:
     def only(self) -> Recorded:
         [recorded] = self.recorded
         return recorded
+
+
+class FlakyStore(MemoryStore):
+    """A store whose outcome writes fail ``failures`` times with ``error`` (by default a
+    lost connection), each failed try costing ``try_s`` of the clock (as a connect
+    timeout would), before they land. ``tries`` holds the clock at each try."""
+
+    def __init__(
+        self,
+        clock: FakeClock,
+        failures: float,
+        try_s: float = 0.0,
+        error: Exception | None = None,
+        claims: Sequence[Claim] = (),
+        endpoints: dict[str, list[NotificationEndpoint]] | None = None,
+    ) -> None:
+        super().__init__(claims, endpoints)
+        self.clock = clock
+        self.failures = failures
+        self.try_s = try_s
+        self.error = error or StoreUnavailable("ConnectionRefusedError: connection refused")
+        self.tries: list[float] = []
+
+    async def record_outcomes(
+        self, owner: str, deliveries: Sequence[DeliveryRow], finishes: Sequence[Finish]
+    ) -> int:
+        self.tries.append(self.clock.now)
+        if self.failures > 0:
+            self.failures -= 1
+            self.clock.now += self.try_s
+            await asyncio.sleep(0)
+            raise self.error
+        return await super().record_outcomes(owner, deliveries, finishes)
 
 
 HANG = object()  # an answer that never comes: the receiver holds the connection open
@@ -166,12 +209,14 @@ def make_worker(
     clock: FakeClock | None = None,
     **settings: int,
 ) -> Worker:
+    clock = clock or FakeClock()
     return Worker(
         store,
         channels,
         dataclasses.replace(SETTINGS, **settings),
         OWNER,
-        clock=clock or FakeClock(),
+        clock=clock,
+        sleep=clock.sleep,
     )
 
 
@@ -348,3 +393,135 @@ async def test_ready_records_are_claimed_through_the_store_and_delivered() -> No
     assert await busy.poll_once(10) == 1
     assert store.claim_calls[-1] == ("due", OWNER, 30.0, 10)
     assert store.recorded[-1].finishes[0].notification_id == id_of(second)
+
+
+def outage_claims(n: int) -> tuple[list[Claim], dict[str, list[NotificationEndpoint]]]:
+    claims = [claim() for _ in range(n)]
+    return claims, {id_of(c): [endpoint(f"e-{i}", f"https://{i}.example")] for i, c in
+                    enumerate(claims)}  # fmt: skip
+
+
+async def test_an_outcome_write_failing_on_a_lost_connection_is_retried_while_the_claim_holds(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The database went away after the receivers were called: the outcome is written
+    when it answers again, within the lease, and nobody is called twice."""
+    clock = FakeClock()
+    claims, endpoints = outage_claims(2)
+    store = FlakyStore(clock, failures=3, try_s=5.0, endpoints=endpoints)
+    channels = ScriptedChannels()
+    failed_tries = metric("alerting_sender_outcome_write_failures_total")
+    abandoned = metric("alerting_sender_outcomes_abandoned_total")
+    sent = metric("alerting_sender_notifications_total", status="SENT")
+    with caplog.at_level(logging.INFO, logger=worker.__name__):
+        await make_worker(store, channels, clock).deliver(claims, "ready")
+
+    assert len(channels.calls) == 2  # each receiver once
+    assert len(store.tries) == 4 and clock.slept  # three failures, backed off, then written
+    assert [f.status for f in store.only.finishes] == ["SENT", "SENT"]
+    assert [f.lease for f in store.only.finishes] == [LEASE, LEASE]  # the same claim
+    assert metric("alerting_sender_outcome_write_failures_total") == failed_tries + 3
+    assert metric("alerting_sender_outcomes_abandoned_total") == abandoned
+    assert metric("alerting_sender_notifications_total", status="SENT") == sent + 2
+    # one line when it starts failing and one when it lands, not one per try
+    assert len(caplog.records) == 2, [r.getMessage() for r in caplog.records]
+    assert "ConnectionRefusedError" in caplog.records[0].getMessage()
+
+
+async def test_an_outcome_write_failing_until_the_lease_ends_is_given_up_and_counted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FakeClock()
+    started = clock.now
+    claims, endpoints = outage_claims(2)
+    store = FlakyStore(clock, failures=math.inf, try_s=1.0, endpoints=endpoints)
+    abandoned = metric("alerting_sender_outcomes_abandoned_total")
+    with caplog.at_level(logging.INFO, logger=worker.__name__):
+        await make_worker(store, ScriptedChannels(), clock).deliver(claims, "poll")
+
+    assert store.recorded == []
+    # every try began before the lease's end, the last one close to the safety margin
+    lease_end = started + SETTINGS.lease_s
+    assert all(t <= started + SETTINGS.lease_s * WRITE_DEADLINE for t in store.tries)
+    assert store.tries[-1] >= lease_end - 3.0 and clock.now < lease_end
+    assert metric("alerting_sender_outcomes_abandoned_total") == abandoned + 2
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2 and "gave up" in messages[1], messages
+
+
+async def test_an_outcome_write_error_other_than_a_lost_connection_is_not_retried() -> None:
+    clock = FakeClock()
+    claims, endpoints = outage_claims(1)
+    store = FlakyStore(clock, failures=1, error=ValueError("a bug"), endpoints=endpoints)
+    with pytest.raises(ValueError, match="a bug"):
+        await make_worker(store, ScriptedChannels(), clock).deliver(claims, "poll")
+    assert len(store.tries) == 1 and clock.slept == []
+
+
+async def test_the_lease_is_counted_from_before_the_claim_statement() -> None:
+    """The database set the expiry at its now() during the claim statement: a slow claim
+    eats into the lease, so the retries' deadline is counted from before it was sent."""
+    clock = FakeClock()
+    claims, endpoints = outage_claims(1)
+
+    class SlowClaim(FlakyStore):
+        async def claim_due(self, owner: str, lease_s: float, limit: int) -> list[Claim]:
+            self.clock.now += 10.0
+            return await super().claim_due(owner, lease_s, limit)
+
+    store = SlowClaim(clock, failures=math.inf, try_s=1.0, claims=claims, endpoints=endpoints)
+    started = clock.now
+    await make_worker(store, ScriptedChannels(), clock).poll_once(10)
+    assert store.tries and store.tries[-1] <= started + SETTINGS.lease_s * WRITE_DEADLINE
+
+
+async def test_ready_batches_retrying_their_write_keep_their_slots() -> None:
+    """Back-pressure: while the database is away, a third ready batch is not claimed
+    (so its Kafka offsets are not committed) until a retrying batch is written."""
+    clock = FakeClock()
+    claims, endpoints = outage_claims(3)
+    store = FlakyStore(clock, failures=math.inf, claims=claims, endpoints=endpoints)
+    channels = ScriptedChannels()
+    busy = make_worker(store, channels, clock, lease_s=3600)
+
+    def ready(c: Claim) -> list[Record[NotificationReady]]:
+        value = NotificationReady(id_of(c), "acme", "a")
+        return [Record("nr", 0, 0, b"acme", value, 0)]
+
+    await busy.handle_ready(ready(claims[0]))
+    await busy.handle_ready(ready(claims[1]))
+    third = asyncio.create_task(busy.handle_ready(ready(claims[2])))
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert len(store.tries) > 2 and not third.done()
+    assert [call[1] for call in store.claim_calls] == [[id_of(claims[0])], [id_of(claims[1])]]
+
+    store.failures = 0  # the database is back
+    await asyncio.wait_for(third, 2)
+    await busy.drain()
+    assert len(channels.calls) == 3
+    assert sorted(f.notification_id for r in store.recorded for f in r.finishes) == sorted(
+        id_of(c) for c in claims
+    )
+
+
+async def test_drain_gives_up_a_write_stuck_beyond_the_lease() -> None:
+    """A try that never answers (a dead connection) must not hold shutdown forever:
+    draining waits one lease at most, then counts the stuck batch as abandoned."""
+    clock = FakeClock()
+    claims, endpoints = outage_claims(1)
+
+    class Stuck(MemoryStore):
+        async def record_outcomes(
+            self, owner: str, deliveries: Sequence[DeliveryRow], finishes: Sequence[Finish]
+        ) -> int:
+            await asyncio.Event().wait()
+            return 0
+
+    store = Stuck(claims=claims, endpoints=endpoints)
+    busy = make_worker(store, ScriptedChannels(), clock, lease_s=1)
+    abandoned = metric("alerting_sender_outcomes_abandoned_total")
+    value = NotificationReady(id_of(claims[0]), "acme", "a")
+    await busy.handle_ready([Record("nr", 0, 0, b"acme", value, 0)])
+    await asyncio.wait_for(busy.drain(), 3)
+    assert metric("alerting_sender_outcomes_abandoned_total") == abandoned + 1

@@ -8,7 +8,7 @@ mailbox, which gets one message.
 from __future__ import annotations
 
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formatdate, parseaddr
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -35,6 +35,20 @@ def text(n: OutgoingNotification) -> str:
     return "\n".join(lines) + "\n"
 
 
+def message_id(n: OutgoingNotification, sender: str) -> str:
+    """One id per notification, the same on every attempt, so a mail client folds a
+    re-send (a retry, or a takeover after an outcome write was lost) into the first.
+
+    Unique as RFC 5322 asks: the notification id is a UUID, and the domain is the
+    sender's own (no resolver look-up for this host's name, as ``make_msgid`` would do
+    per email). Every recipient of one notification gets the same id: it is one message
+    to several addresses (sent to each on its own, but that is the transport's choice),
+    which RFC 5322 lets share one id; a mailbox reached through two of the addresses
+    keeps one copy."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "alerting.invalid"
+    return f"<{n.notification_id}@{domain}>"
+
+
 def message(n: OutgoingNotification, to: str, sender: str, now_s: float) -> EmailMessage:
     """The email to ``to``, dated ``now_s`` (the caller's wall clock: rendering is pure)."""
     msg = EmailMessage()
@@ -42,10 +56,7 @@ def message(n: OutgoingNotification, to: str, sender: str, now_s: float) -> Emai
     msg["To"] = to
     msg["Subject"] = n.title
     msg["Date"] = formatdate(now_s, usegmt=True)
-    # The sender's own domain: without one, make_msgid asks the resolver for this
-    # host's FQDN on every call, a look-up per email.
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "alerting.invalid"
-    msg["Message-ID"] = make_msgid(idstring=n.notification_id.replace("-", ""), domain=domain)
+    msg["Message-ID"] = message_id(n, sender)
     msg["X-Alerting-Notification-Id"] = n.notification_id
     msg.set_content(text(n))
     return msg

@@ -32,6 +32,16 @@ LOST_CLAIMS = Counter(
     "alerting_sender_lost_claims_total",
     "Outcomes not written because the claim had expired and been taken over meanwhile",
 )
+OUTCOME_WRITE_FAILURES = Counter(
+    "alerting_sender_outcome_write_failures_total",
+    "Tries of a batch's outcome write that failed because Postgres was away (tried again"
+    " while the claim holds)",
+)
+OUTCOMES_ABANDONED = Counter(
+    "alerting_sender_outcomes_abandoned_total",
+    "Notifications delivered whose outcome could not be written before their lease ended"
+    " (they are taken over and delivered again)",
+)
 NOTIFICATIONS = Counter(
     "alerting_sender_notifications_total", "Notification outcomes written, by status", ["status"]
 )

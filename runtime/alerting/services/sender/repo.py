@@ -16,7 +16,7 @@ import asyncpg
 
 from alerting.domain.delivery import NotificationEndpoint
 from alerting.domain.delivery_messages import OutgoingNotification
-from alerting.services.sender.store import Claim, DeliveryRow, Finish
+from alerting.services.sender.store import Claim, DeliveryRow, Finish, StoreUnavailable
 
 Pool: TypeAlias = "asyncpg.Pool[Any]"  # generic only to the type checker
 
@@ -156,6 +156,26 @@ WHERE n.ctid = ANY($1::tid[]) AND n.ctid = x.row
 """
 
 
+# What Postgres being away looks like to a client: refused, reset or timed out sockets
+# (OSError, TimeoutError: the pool's connect and command timeouts), a connection lost
+# mid-statement (PostgresConnectionError, InterfaceError "connection is closed"), no
+# connection slot, and a server shutting down, restarting or terminating its backends
+# (57P01-57P03). A constraint or a bug is none of these, and is not worth a retry.
+# (asyncpg also raises a bare InterfaceError for misuse, e.g. a wrong argument count:
+# such a bug would be retried until the lease ends, then taken over as it is today;
+# tests/integration/test_sender_repo.py runs every statement, so it does not ship.)
+UNAVAILABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.CannotConnectNowError,
+)
+
+
 def _context(value: object) -> dict[str, str]:
     # The aggregator writes a JSON object of strings; anything else is shown, not fatal.
     if isinstance(value, dict):
@@ -212,7 +232,20 @@ class PostgresSenderStore:
     async def record_outcomes(
         self, owner: str, deliveries: Sequence[DeliveryRow], finishes: Sequence[Finish]
     ) -> int:
-        """One transaction: the delivery rows, then HELD and FINISH (see above)."""
+        """One transaction: the delivery rows, then HELD and FINISH (see above). Raises
+        ``StoreUnavailable`` when Postgres is away: the worker tries again.
+
+        Trying again is safe even when the COMMIT went through and only its answer was
+        lost: a SENT delivery is not rewritten, and HELD finds no claim left to finish
+        (the retry reports 0 held; other delivery rows count one attempt more)."""
+        try:
+            return await self._record(owner, deliveries, finishes)
+        except UNAVAILABLE as exc:
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+    async def _record(
+        self, owner: str, deliveries: Sequence[DeliveryRow], finishes: Sequence[Finish]
+    ) -> int:
         # Rows are locked in id order: two senders recording the same taken-over rows (the
         # late owner and the new one) then wait for each other instead of deadlocking.
         deliveries = sorted(deliveries, key=lambda d: (d.notification_id, d.endpoint_id))

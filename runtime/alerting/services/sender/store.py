@@ -44,6 +44,12 @@ class Finish:
     refund: bool
 
 
+class StoreUnavailable(Exception):
+    """The database could not be reached: a connection refused, lost or timed out, or
+    none to be had. The same operation may succeed when tried again; any other error
+    (a bug, a broken constraint) is raised as itself, because trying again cannot help."""
+
+
 class SenderStore(Protocol):
     """Claims with a lease, the endpoints to deliver to, and the outcomes of a batch."""
 
@@ -65,5 +71,7 @@ class SenderStore(Protocol):
     ) -> int:
         """Write the batch's delivery rows and notification outcomes at once. Only a
         claim that still holds its row writes an outcome (one taken over meanwhile is its
-        new owner's); return how many did."""
+        new owner's); return how many did. ``StoreUnavailable`` when the database is
+        away: the worker tries again while the claims hold, so a repeat must be safe
+        (it is: a repeat finds no claim left to finish, and SENT deliveries stay)."""
         ...

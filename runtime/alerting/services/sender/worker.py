@@ -6,6 +6,10 @@ process-wide semaphore, and must finish well inside the claim lease: whatever is
 in flight at the deadline is cancelled and counted as a transient failure, so another
 sender never takes over a claim this one is still working on.
 
+Once the receivers were called, the outcome must be written, or another sender calls
+them again when the lease runs out: an outcome write that fails because the database
+is away is tried again, with backoff, for as long as the claim holds (``_write``).
+
 The worker reaches the database only through a ``SenderStore`` and the receivers only
 through a ``Dispatcher``, so this logic is unit-tested with fakes and a fake clock.
 """
@@ -17,7 +21,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -29,7 +33,13 @@ from alerting.domain.delivery_messages import OutgoingNotification
 from alerting.domain.model import NotificationReady
 from alerting.domain.token_bucket import RateLimiter
 from alerting.services.sender import metrics
-from alerting.services.sender.store import Claim, DeliveryRow, Finish, SenderStore
+from alerting.services.sender.store import (
+    Claim,
+    DeliveryRow,
+    Finish,
+    SenderStore,
+    StoreUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +54,19 @@ LEASE_BUDGET = 0.8
 # is claimed while this one's requests are in flight, not after this one's statements
 # and slowest request are done.
 READY_BATCHES_IN_FLIGHT = 2
+# An outcome write the database cannot take is tried again until this share of the
+# lease. The lease's end is the database's now() during the claim plus lease_s; it is
+# counted here on this process's monotonic clock from just before the claim statement
+# was sent, which is never later than that now(), so no skew between the two clocks
+# can make a retry outlive the claim. The rest of the lease is the margin for the last
+# try's own round trip and for the clocks' rates (a takeover needs the lease to have
+# ended by the database's clock). Past it, another sender may take the claim over at
+# any moment and deliver again: the outcome of a late write would no longer decide.
+WRITE_DEADLINE = 0.95
+# Backoff between tries of an outcome write: doubling from the first, capped, with
+# equal jitter, so the senders of a fleet do not all hit a recovering database at once.
+WRITE_RETRY_FIRST_S = 0.1
+WRITE_RETRY_MAX_S = 2.0
 EXHAUSTED = Decision(
     Outcome.FAILED,
     error="gave up: every claim expired before an outcome was written"
@@ -80,6 +103,7 @@ class Worker:
         owner: str,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._store = store
         self._channels = channels
@@ -87,6 +111,7 @@ class Worker:
         self.owner = owner
         self._rng = rng or random.Random()
         self._clock = clock
+        self._sleep = sleep  # the write's backoff: a fake clock's in the unit tests
         self._limiter = RateLimiter(settings.rate_per_s, settings.rate_burst, clock)
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._ready_batches = asyncio.Semaphore(READY_BATCHES_IN_FLIGHT)
@@ -104,20 +129,28 @@ class Worker:
             except ValueError:
                 rejected.append(Rejected(r, "notification_id is not a UUID"))
         if ids:
+            # A batch keeps its slot until its outcome is written or given up, retries
+            # during an outage included: a third batch then waits here, unclaimed and
+            # uncommitted, instead of piling up claims the database cannot finish.
             await self._ready_batches.acquire()
             try:
+                claimed_at = self._clock()
                 claims = await self._store.claim_ready(list(ids), self.owner, self._lease_s)
             except BaseException:
                 self._ready_batches.release()
                 raise
-            task = asyncio.create_task(self._deliver_claimed(claims))
+            task = asyncio.create_task(self._deliver_claimed(claims, claimed_at))
             self._delivering.add(task)
             task.add_done_callback(self._delivering.discard)
         return rejected
 
-    async def _deliver_claimed(self, claims: Sequence[Claim]) -> None:
+    async def _deliver_claimed(self, claims: Sequence[Claim], claimed_at: float) -> None:
         try:
-            await self.deliver(claims, "ready")
+            await self.deliver(claims, "ready", claimed_at)
+        except asyncio.CancelledError:
+            # only drain() cancels, when the batch outlived its lease (a try hanging)
+            metrics.OUTCOMES_ABANDONED.inc(len(claims))
+            raise
         except Exception:
             log.exception(
                 "delivering %d claimed notification(s) failed; they are taken over when"
@@ -129,24 +162,44 @@ class Worker:
 
     async def drain(self) -> None:
         """Wait for the ready batches still delivering: on shutdown, before the pool and
-        the HTTP session close under them."""
+        the HTTP session close under them. At most one lease: a batch gives up its
+        deliveries and its outcome write within its lease, so one still running then
+        hangs on a connection that will not answer; it is cancelled (the claim is taken
+        over, as after a crash). Real time, not the injected clock: this is a backstop."""
+        deadline = asyncio.get_running_loop().time() + self._lease_s
         while self._delivering:
-            await asyncio.gather(*self._delivering, return_exceptions=True)
+            left = deadline - asyncio.get_running_loop().time()
+            _, stuck = await asyncio.wait(set(self._delivering), timeout=max(left, 0.0))
+            if stuck and left <= 0:
+                log.warning(
+                    "%d batch(es) still running a lease after shutdown began: abandoned,"
+                    " their claims are taken over when the lease runs out",
+                    len(stuck),
+                )
+                for task in stuck:
+                    task.cancel()
+                await asyncio.wait(stuck)
 
     async def poll_once(self, limit: int) -> int:
         """Claim and deliver one batch of due work; return how many were claimed."""
+        claimed_at = self._clock()
         claims = await self._store.claim_due(self.owner, self._lease_s, limit)
-        await self.deliver(claims, "poll")
+        await self.deliver(claims, "poll", claimed_at)
         return len(claims)
 
     @property
     def _lease_s(self) -> float:
         return float(self._settings.lease_s)
 
-    async def deliver(self, claims: Sequence[Claim], path: str) -> None:
+    async def deliver(
+        self, claims: Sequence[Claim], path: str, claimed_at: float | None = None
+    ) -> None:
+        """Deliver ``claims`` (taken by one claim statement, so sharing one lease) and
+        write what happened. ``claimed_at``: the clock just before that statement was
+        sent, where the lease is counted from (now, when not given)."""
         if not claims:
             return
-        started = self._clock()
+        started = self._clock() if claimed_at is None else claimed_at
         metrics.CLAIMED.labels(path).inc(len(claims))
         taken_over = sum(c.taken_over for c in claims)
         if taken_over:
@@ -168,7 +221,7 @@ class Worker:
             if late:
                 await asyncio.wait(late)
                 log.warning("%d deliveries did not finish within the lease budget", len(late))
-        await self._record(plans)
+        await self._record(plans, started + self._lease_s * WRITE_DEADLINE)
 
     def _plan(self, claim: Claim, found: list[Target]) -> _Plan:
         plan = _Plan(claim, found)
@@ -199,7 +252,7 @@ class Worker:
         metrics.DELIVERIES.labels(target.type, attempt.outcome.value).inc()
         return attempt
 
-    async def _record(self, plans: list[_Plan]) -> None:
+    async def _record(self, plans: list[_Plan], deadline: float) -> None:
         deliveries: list[DeliveryRow] = []
         finishes: list[Finish] = []
         for plan in plans:
@@ -227,7 +280,10 @@ class Worker:
                     decision.refund_attempt,
                 )
             )
-        held = await self._store.record_outcomes(self.owner, deliveries, finishes)
+        held = await self._write(deliveries, finishes, deadline)
+        if held is None:
+            metrics.OUTCOMES_ABANDONED.inc(len(finishes))
+            return
         for f in finishes:
             metrics.NOTIFICATIONS.labels(f.status).inc()
         if held < len(finishes):
@@ -238,6 +294,49 @@ class Worker:
         failed = sum(f.status == Outcome.FAILED for f in finishes)
         if failed:
             log.warning("%d notification(s) FAILED in this batch", failed)
+
+    async def _write(
+        self, deliveries: list[DeliveryRow], finishes: list[Finish], deadline: float
+    ) -> int | None:
+        """Record the batch, trying again while the database is away and the claims
+        hold (until ``deadline``); None when given up. Two log lines at most per batch
+        (the first failure, then landed or given up): an outage is not a traceback
+        per try. Any error but ``StoreUnavailable`` is raised at once."""
+        failures = 0
+        first_failure = 0.0
+        backoff = WRITE_RETRY_FIRST_S
+        while True:
+            try:
+                held = await self._store.record_outcomes(self.owner, deliveries, finishes)
+            except StoreUnavailable as exc:
+                metrics.OUTCOME_WRITE_FAILURES.inc()
+                failures += 1
+                now = self._clock()
+                left = deadline - now
+                if failures == 1:
+                    first_failure = now
+                    log.warning(
+                        "cannot write the outcomes of %d notification(s) (%s): trying again"
+                        " for %.1f s, while their claim holds",
+                        len(finishes), exc, max(left, 0.0),
+                    )  # fmt: skip
+                if left <= 0:
+                    log.error(
+                        "gave up writing the outcomes of %d notification(s) after %d tries"
+                        " (%s): their claim is taken over when the lease runs out, and"
+                        " their receivers are called again",
+                        len(finishes), failures, exc,
+                    )  # fmt: skip
+                    return None
+                await self._sleep(min(self._rng.uniform(backoff / 2, backoff), left))
+                backoff = min(backoff * 2, WRITE_RETRY_MAX_S)
+                continue
+            if failures:
+                log.info(
+                    "wrote the outcomes of %d notification(s) after %d failed tries (%.1f s)",
+                    len(finishes), failures, self._clock() - first_failure,
+                )  # fmt: skip
+            return held
 
     def _decision(self, plan: _Plan, results: dict[str, Attempt]) -> Decision:
         if plan.exhausted:
