@@ -3,7 +3,7 @@ the receivers were called and the outcome cannot be written. It is written once
 Postgres answers again, within the lease, and nothing is delivered twice.
 
 The worker runs in this process over the real store and a real pool whose connections
-go through a TCP link the test cuts (open connections closed, new ones refused) and
+go through a TCP proxy the test cuts (open connections reset, new ones refused) and
 mends: the shared Postgres is never stopped, so parallel sessions are unaffected."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
@@ -27,7 +27,7 @@ from alerting.services.sender.worker import Worker
 from tests.integration.rule_service_support import fresh_database
 from tests.integration.sender_support import insert_notification, webhook_rule
 from tests.integration.test_sender_pipelining import ready
-from tests.tcp_link import TcpLink, tcp_link
+from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +38,7 @@ class ReceiverThatOutlivesTheDatabase:
     """Answers 200 to every delivery; the first one takes Postgres away for ``OUTAGE_S``,
     so the batch's outcome write meets the outage (as in the incident)."""
 
-    def __init__(self, link: TcpLink) -> None:
+    def __init__(self, link: TcpProxy) -> None:
         self.link = link
         self.calls: list[str] = []
         self.mending: asyncio.Task[None] | None = None
@@ -52,18 +52,10 @@ class ReceiverThatOutlivesTheDatabase:
 
     async def _mend_later(self) -> None:
         await asyncio.sleep(OUTAGE_S)
-        await self.link.mend()
+        await self.link.restore()
 
     def identity(self, endpoint_type: str, value: str) -> str:
         return value
-
-
-def through(dsn: str, port: int) -> str:
-    """``dsn`` with its host and port replaced by the link's."""
-    parts = urlsplit(dsn)
-    credentials = parts.netloc.rpartition("@")[0]
-    netloc = f"{credentials}@127.0.0.1:{port}" if credentials else f"127.0.0.1:{port}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 @pytest.fixture
@@ -92,9 +84,9 @@ async def test_an_outcome_lost_to_an_outage_is_written_when_postgres_answers(
     rule, _ = await webhook_rule(pool, "acme", "https://hook.example/outage")
     ids = [await insert_notification(pool, "acme", [rule]) for _ in range(3)]
     dsn = urlsplit(db.postgres_dsn)
-    async with tcp_link(dsn.hostname or "127.0.0.1", dsn.port or 5432) as link:
+    async with TcpProxy(dsn.hostname or "127.0.0.1", dsn.port or 5432) as link:
         cut_pool = await postgres.create_pool(
-            dataclasses.replace(db, postgres_dsn=through(db.postgres_dsn, link.port))
+            dataclasses.replace(db, postgres_dsn=link.url(db.postgres_dsn))
         )
         try:
             receiver = ReceiverThatOutlivesTheDatabase(link)
