@@ -17,21 +17,12 @@ from uuid import UUID
 
 import asyncpg
 
+from alerting.adapters import postgres
 from alerting.web.key_store import StoredKey
 
 TOUCH_INTERVAL_S = 60.0
 MAX_TOUCHED = 10_000  # bounded memory however many keys there are
-# What the pool raises when Postgres cannot answer at all (stopped, restarting,
-# unreachable, out of connections), as opposed to a statement that is wrong: only then
-# may a cache answer from what Postgres said before.
-UNAVAILABLE: tuple[type[Exception], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.InterfaceError,  # the connection was lost, or the pool is closing
-    asyncpg.PostgresConnectionError,
-    asyncpg.OperatorInterventionError,  # shutting down, starting up
-    asyncpg.InsufficientResourcesError,  # too many connections
-)
+UNAVAILABLE = postgres.UNAVAILABLE  # what a key cache may answer through
 
 
 class PostgresKeyStore:

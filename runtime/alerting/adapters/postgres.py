@@ -19,6 +19,23 @@ from alerting.config import Settings
 # of Postgres (PgBouncer) must pass it through or ignore it (ignore_startup_parameters).
 SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
 
+# What Postgres being away looks like to a client, as opposed to a statement that is
+# wrong: refused, reset or timed-out sockets (the pool's connect and command timeouts), a
+# connection lost mid-statement or a pool closing (InterfaceError; asyncpg also raises a
+# bare one for misuse such as a wrong argument count, which the statement tests catch), a
+# server shutting down, restarting or terminating its backends (57P01-57P03, operator
+# intervention), no connection slot (insufficient resources). Callers that can answer
+# from what they had (the key cache) or try again later (the sender's outcome write) catch
+# exactly these; a constraint violation or a bug is none of them.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.InsufficientResourcesError,
+)
+
 
 async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")

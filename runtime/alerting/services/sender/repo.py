@@ -14,6 +14,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
+from alerting.adapters.postgres import UNAVAILABLE
 from alerting.domain.delivery import NotificationEndpoint
 from alerting.domain.delivery_messages import OutgoingNotification
 from alerting.services.sender.store import Claim, DeliveryRow, Finish, StoreUnavailable
@@ -156,26 +157,6 @@ WHERE n.ctid = ANY($1::tid[]) AND n.ctid = x.row
 """
 
 
-# What Postgres being away looks like to a client: refused, reset or timed out sockets
-# (OSError, TimeoutError: the pool's connect and command timeouts), a connection lost
-# mid-statement (PostgresConnectionError, InterfaceError "connection is closed"), no
-# connection slot, and a server shutting down, restarting or terminating its backends
-# (57P01-57P03). A constraint or a bug is none of these, and is not worth a retry.
-# (asyncpg also raises a bare InterfaceError for misuse, e.g. a wrong argument count:
-# such a bug would be retried until the lease ends, then taken over as it is today;
-# tests/integration/test_sender_repo.py runs every statement, so it does not ship.)
-UNAVAILABLE = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.CannotConnectNowError,
-)
-
-
 def _context(value: object) -> dict[str, str]:
     # The aggregator writes a JSON object of strings; anything else is shown, not fatal.
     if isinstance(value, dict):
@@ -240,7 +221,7 @@ class PostgresSenderStore:
         (the retry reports 0 held; other delivery rows count one attempt more)."""
         try:
             return await self._record(owner, deliveries, finishes)
-        except UNAVAILABLE as exc:
+        except UNAVAILABLE as exc:  # Postgres away: the same write may land once it is back
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
     async def _record(
