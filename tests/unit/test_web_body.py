@@ -55,11 +55,14 @@ def test_many_shallow_structures_are_not_deep() -> None:
         '["\\"' + "[" * 200 + '"]',  # an escaped quote does not end the string
         '["\\\\\\"[[[' + "[" * 200 + '"]',  # nor does one after an escaped backslash
         '{"a\\\\": "' + "[" * 200 + '"}',  # an escaped backslash then the closing quote
+        '["' + "[" * 200 + '","' + "]" * 200 + '",""]',  # strings side by side
+        '[["]", "[", "", "{"]]',
     ],
 )
 def test_brackets_in_strings_do_not_count(text: str) -> None:
     assert json.loads(text) is not None  # each is valid JSON
-    assert not nests_deeper(text.encode(), limit=3)
+    assert not nests_deeper(text.encode(), limit=2)
+    assert nests_deeper(f"[{text}]".encode(), limit=2) is text.startswith("[[")
 
 
 @pytest.mark.parametrize(
