@@ -109,3 +109,12 @@ def test_a_refused_key_is_named_with_escapes_not_raw() -> None:
         ("context.ho\\u000ast[key]", "control character U+000A (LF) is not allowed")
     ]
     assert field_path(("alerts", 3, "context", "host", "[key]")) == "alerts[3].context.host[key]"
+
+
+def test_every_refused_character_is_unprintable() -> None:
+    """``violation`` skips the search for printable text; that is only right while no
+    refused character is printable."""
+    candidates = [*range(0x2100), *range(0xD800, 0xE000)]  # every refused range is here
+    for policy in (STORABLE, LABEL, VALUE):
+        refused = [chr(c) for c in candidates if policy.refused.match(chr(c))]
+        assert refused and not [c for c in refused if c.isprintable()]
