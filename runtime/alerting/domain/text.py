@@ -5,8 +5,9 @@ feed there starts a line the caller wrote ("rules: ..." that no rule produced), 
 C0/C1 controls drive terminals, and bidi overrides (U+202E) make text read differently
 from what it is. Postgres text, for its part, holds neither NUL nor lone surrogates.
 
-The policies are one regular expression each (one C-level search per string on the
-ingest hot path); ``Violation`` names the first offending character by code point so a
+Each policy is one compiled character class; on the ingest hot path a string costs one
+C-level ``isprintable`` scan, and the search runs only when that finds something.
+``CharacterPolicy.violation`` names the first refused character by code point, so a
 422 says exactly what to remove.
 """
 
