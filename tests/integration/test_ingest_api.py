@@ -137,3 +137,58 @@ async def test_metrics_count_accepted_and_rejected_alerts(admin_http: httpx.Asyn
     assert 'alerting_ingest_alerts_accepted_total{via="api"}' in text
     assert 'alerting_ingest_alerts_rejected_total{reason="invalid"}' in text
     assert 'alerting_ingest_request_seconds_bucket{le="0.002",method="POST"' in text
+
+
+DEEP = b"[" * 2000 + b"]" * 2000  # 4 KB: what answered 500 with a traceback per request
+
+
+async def test_deeply_nested_json_is_a_400_naming_the_limit_with_no_traceback(
+    admin_http: httpx.AsyncClient, ingest: ServiceProcess
+) -> None:
+    logged = ingest.log_path.stat().st_size
+    deep_object = b'{"alerts": ' + b"[" * 65 + b"]" * 65 + b"}"
+    for body in (DEEP, deep_object):
+        response = await admin_http.post(ALERTS, content=body)
+        assert response.status_code == 400, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["detail"] == "request body nests deeper than 64 levels"
+    with ingest.log_path.open("rb") as log:
+        log.seek(logged)
+        assert b"Traceback" not in log.read()
+
+
+# One character of each class that would forge a line or reorder text in an email or a
+# Slack message, where it appears.
+FORGED = [
+    pytest.param({"source": "db\nrules: all"}, "alerts[0].source", "U+000A", id="LF"),
+    pytest.param({"name": "disk\r\nSubject: x"}, "alerts[0].name", "U+000D", id="CR"),
+    pytest.param({"context": {"host": "\x1b[31mred"}}, "alerts[0].context.host", "U+001B", id="C0"),
+    pytest.param({"context": {"k\x85": "v"}}, "alerts[0].context.k\\u0085[key]", "U+0085", id="C1"),
+    pytest.param({"name": "txt.exe\u202egpj"}, "alerts[0].name", "U+202E", id="bidi-override"),
+    pytest.param({"context": {"a": "\u2066x"}}, "alerts[0].context.a", "U+2066", id="isolate"),
+    pytest.param({"severity": "HIGH\n"}, "alerts[0].severity", "U+000A", id="severity"),
+    pytest.param({"name": "   "}, "alerts[0].name", "only whitespace", id="whitespace-only"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("change", "field", "message"), FORGED)
+async def test_forging_characters_are_a_422_naming_the_field(
+    admin_http: httpx.AsyncClient, change: dict[str, object], field: str, message: str
+) -> None:
+    alert = {"severity": "LOW", "source": "s", "name": "n", **change}
+    response = await admin_http.post(ALERTS, json={"alerts": [alert]})
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["errors"]
+    assert error["field"] == field
+    assert message in error["message"]
+    assert response.json()["detail"].startswith(f"{field}: ")
+
+
+async def test_a_tab_in_a_context_value_is_accepted(
+    admin_http: httpx.AsyncClient, ingest: ServiceProcess, settings: Settings
+) -> None:
+    alert = {"severity": "LOW", "source": "s", "name": "tab", "context": {"cmd": "ls\t-l"}}
+    accepted = await admin_http.post(ALERTS, json=alert)
+    assert accepted.status_code == 202, accepted.text
+    ((_, found),) = await posted(settings.kafka, topic_of(ingest), accepted.json()["alert_ids"])
+    assert found.context == {"cmd": "ls\t-l"}

@@ -181,3 +181,23 @@ async def test_loadgen_against_nothing_says_so(base_env: dict[str, str]) -> None
     assert done.returncode == 1
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"alerting loadgen: cannot connect to {url}: ConnectError")
+
+
+async def test_a_deeply_nested_job_request_is_a_400_with_no_traceback(
+    admin_http: httpx.AsyncClient, ingest: ServiceProcess
+) -> None:
+    logged = ingest.log_path.stat().st_size
+    response = await admin_http.post(JOBS, content=b"[" * 2000 + b"]" * 2000)
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == "request body nests deeper than 64 levels"
+    with ingest.log_path.open("rb") as log:
+        log.seek(logged)
+        assert b"Traceback" not in log.read()
+
+
+async def test_a_job_cannot_name_forging_sources(admin_http: httpx.AsyncClient) -> None:
+    job = {"rate": 10, "count": 1, "sources": {"db\nrules: all": 1}}
+    response = await admin_http.post(JOBS, json=job)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "sources"
+    assert "U+000A" in response.json()["errors"][0]["message"]

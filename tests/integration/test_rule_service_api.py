@@ -78,6 +78,19 @@ async def test_malformed_wrong_type_and_huge_bodies_are_4xx(admin: Api) -> None:
     assert_problem(await admin.get("/api/v1/nowhere"), 404)
 
 
+@pytest.mark.parametrize("depth", [65, 100, 2000])
+async def test_deeply_nested_json_is_a_400_naming_the_limit(
+    admin: Api, depth: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Refused before parsing, with the same limit and message as every other API (the
+    parser's own limit, 200 levels, used to answer a 422 or "recursion limit exceeded")."""
+    nested = b'{"client_id": "deep", "name": ' + b"[" * depth + b"]" * depth + b"}"
+    for body in (b"[" * depth + b"]" * depth, nested):
+        problem = assert_problem(await admin.post("/api/v1/clients", content=body), 400)
+        assert problem["detail"] == "request body nests deeper than 64 levels"
+    assert not [r for r in caplog.records if r.exc_info]
+
+
 async def test_client_list_paginates_with_a_stable_cursor(admin: Api) -> None:
     tag = uuid.uuid4().hex[:6]
     for i in range(5):

@@ -78,3 +78,17 @@ async def test_value_is_normalized_and_compared_case_insensitively() -> None:
 async def test_an_invalid_address_is_refused_with_its_reason(value: str) -> None:
     with pytest.raises(InvalidValue, match=r"^not a valid email address: "):
         await CHANNEL.validate(value, PUBLIC)
+
+
+def test_stored_control_characters_cannot_forge_body_lines() -> None:
+    """Ingest refuses them; a notification stored before it did is shown escaped."""
+    forged = dataclasses.replace(
+        N, source="db\nrules:           none", context={"host\r": "web\u202e1", "cmd": "a\tb"}
+    )
+    text = email_message(forged, "oncall@acme.example", "alerts@alerting.local").get_content()
+    assert "source:          db\\u000arules:           none" in text
+    assert "  host\\u000d: web\\u202e1" in text and "  cmd: a\tb" in text
+    assert [line for line in text.splitlines() if line.startswith("rules:")] == [
+        "rules:           r-1, r-2"
+    ]
+    assert "\u202e" not in text and "\r" not in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from alerting.channels.builtin.slack import CHANNEL
@@ -25,3 +26,16 @@ async def test_deliver_posts_the_payload_unsigned() -> None:
                                "User-Agent": "alerting-sender/1"}, NOW_S),
     ]  # fmt: skip
     assert not CHANNEL.signed and CHANNEL.name == "slack"
+
+
+def test_stored_control_characters_cannot_forge_slack_lines() -> None:
+    """Ingest refuses them; a notification stored before it did is shown escaped."""
+    forged = dataclasses.replace(
+        N, name="x\u202egpj", context={"region": "eu\n*severity:* LOW", "k\x1b": "v"}
+    )
+    payload = json.loads(slack_body(forged))
+    section = payload["blocks"][1]["text"]["text"]
+    assert "*region:* eu\\u000a*severity:* LOW" in section and "*k\\u001b:* v" in section
+    assert len(section.splitlines()) == 2 + len(forged.context)
+    assert payload["text"] == "[HIGH] payments: x\\u202egpj"
+    assert payload["blocks"][0]["text"]["text"] == "[HIGH] payments: x\\u202egpj"

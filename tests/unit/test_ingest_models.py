@@ -15,6 +15,7 @@ from alerting.web.problems import ApiError, from_validation
 
 NOW = 1_700_000_000
 GOOD: dict[str, Any] = {"severity": "HIGH", "source": "payments", "name": "card_declined"}
+TOO_DEEP = "request body nests deeper than 64 levels"
 
 
 def parse(body: object) -> list[Any]:
@@ -164,3 +165,65 @@ def test_job_distributions_are_normalised() -> None:
         {"rate": 5, "count": 1, "severities": {"high": 2, "HIGH": 1, "low": 1}}
     )
     assert request.severities == {"HIGH": 3.0, "LOW": 1.0}
+
+
+# One character of each class that could forge a line or reorder text in a notification.
+FORGING = [
+    ("\n", "U+000A"),
+    ("\r", "U+000D"),
+    ("\x1b", "U+001B"),
+    ("\x7f", "U+007F"),
+    ("\x85", "U+0085"),
+    ("\u2028", "U+2028"),
+    ("\u202e", "U+202E"),
+    ("\u2067", "U+2067"),
+]
+
+
+@pytest.mark.parametrize(("char", "code"), FORGING, ids=[code for _, code in FORGING])
+def test_forging_characters_are_refused_in_every_text_field(char: str, code: str) -> None:
+    bodies = {
+        "severity": {**GOOD, "severity": f"HIGH{char}"},
+        "source": {**GOOD, "source": f"db{char}rules: forged"},
+        "name": {**GOOD, "name": f"{char}disk"},
+        "context.host": {**GOOD, "context": {"host": f"web-1{char}"}},
+        # the key is the caller's text: the field names it with the character escaped
+        f"context.k\\u{ord(char):04x}[key]": {**GOOD, "context": {f"k{char}": "v"}},
+    }
+    for field, body in bodies.items():
+        error = refused({"alerts": [GOOD, body]})
+        assert error.status == 422, field
+        assert error.errors == [(f"alerts[1].{field}", error.errors[0][1])]
+        assert f"{code}" in error.errors[0][1] and "is not allowed" in error.errors[0][1]
+
+
+def test_the_detail_names_the_field_and_the_character() -> None:
+    error = refused({"alerts": [GOOD, GOOD, GOOD, {**GOOD, "context": {"host": "a\nb"}}]})
+    assert error.detail == "alerts[3].context.host: control character U+000A (LF) is not allowed"
+
+
+def test_a_tab_is_allowed_in_context_values_only() -> None:
+    (alert,) = parse({**GOOD, "context": {"cmd": "ls\t-l"}})
+    assert alert.context == {"cmd": "ls\t-l"}
+    assert refused({**GOOD, "name": "a\tb"}).errors[0][0] == "name"
+    assert refused({**GOOD, "context": {"a\tb": "v"}}).errors[0][0] == "context.a\\u0009b[key]"
+
+
+@pytest.mark.parametrize("field", ["source", "name"])
+def test_whitespace_only_names_are_refused(field: str) -> None:
+    error = refused({**GOOD, field: "   "})
+    assert error.errors == [(field, "must not be only whitespace")]
+
+
+def test_loadgen_sources_and_names_follow_the_same_policy() -> None:
+    for weights, message in [({"a\nb": 1}, "U+000A"), ({"  ": 1}, "only whitespace")]:
+        with pytest.raises(ValidationError) as info:
+            JobRequest.model_validate({"rate": 1, "count": 1, "names": weights})
+        error = from_validation(info.value, "body")
+        assert error.errors[0][0] == "names" and message in error.errors[0][1]
+
+
+def test_deeply_nested_json_is_a_400_not_a_recursion_error() -> None:
+    with pytest.raises(ApiError) as info:
+        parse_alerts(b"[" * 100_000 + b"]" * 100_000, NOW)
+    assert (info.value.status, info.value.detail) == (400, TOO_DEEP)

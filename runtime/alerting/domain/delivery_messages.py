@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from alerting.domain.text import VALUE
+
 
 @dataclass(frozen=True, slots=True)
 class OutgoingNotification:
@@ -34,5 +36,12 @@ class OutgoingNotification:
         return f"[{self.severity}] {_one_line(self.source)}: {_one_line(self.name)}"
 
 
+def shown(text: str) -> str:
+    """Caller-supplied text as a channel may show it. Ingest refuses line breaks, other
+    controls and bidi overrides, but a row stored before it did must not forge lines
+    or reorder text either: each such character is written as its escape (``\\u000a``)."""
+    return VALUE.neutralised(text)
+
+
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return shown(" ".join(text.split()))

@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import BaseModel, ConfigDict
+from pydantic_core import PydanticCustomError
+
+from alerting.domain.text import LABEL, STORABLE, VALUE, CharacterPolicy
 
 
-def storable(value: str) -> str:
-    """Postgres text holds neither NUL nor lone surrogates; refuse them up front (422)
-    instead of failing in the driver (500)."""
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
-    return value
+def checked_by(policy: CharacterPolicy) -> Callable[[str], str]:
+    """A string field validator refusing what ``policy`` refuses, with the policy's
+    message as the field's 422.
+
+    Every text field of every API goes through one of these, so what a character is
+    refused for is decided once (``alerting.domain.text``)."""
+
+    def check(value: str) -> str:
+        violation = policy.violation(value)
+        if violation is not None:
+            raise PydanticCustomError("text", violation)
+        return value
+
+    return check
+
+
+# Postgres text holds neither NUL nor lone surrogates; refuse them up front (422)
+# instead of failing in the driver (500).
+storable = checked_by(STORABLE)
+# What a notification shows as a label (an alert's source and name, a context key): one
+# line, no controls or bidi overrides, and something visible.
+label = checked_by(LABEL)
+# A context value: one line too, but a tab is allowed (see ``alerting.domain.text``).
+value_text = checked_by(VALUE)
 
 
 class RequestModel(BaseModel):

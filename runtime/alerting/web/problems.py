@@ -17,6 +17,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from alerting.domain.text import LABEL
+
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://alerting.dev/problems/"
 
@@ -67,13 +69,19 @@ def unavailable(detail: str) -> ApiError:
 
 
 def field_path(loc: Sequence[int | str]) -> str:
-    """A pydantic location as a client writes it: ``alerts[3].severity``."""
+    """A pydantic location as a client writes it: ``alerts[3].severity``, and
+    ``context.host[key]`` for a refused mapping key. A key is the caller's text: its
+    control characters are written as escapes, so the field's name cannot forge lines
+    in whatever shows the error."""
     path = ""
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
+        elif part == "[key]":
+            path += part
         elif part != "__root__":
-            path += f".{part}" if path else part
+            shown = LABEL.neutralised(part)
+            path += f".{shown}" if path else shown
     return path
 
 

@@ -14,7 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from alerting.channels.base import Channel, InvalidValue, Outbound, UrlPolicy
 from alerting.domain.delivery import Attempt, Target
-from alerting.domain.delivery_messages import OutgoingNotification
+from alerting.domain.delivery_messages import OutgoingNotification, shown
 
 
 def text(n: OutgoingNotification) -> str:
@@ -22,8 +22,8 @@ def text(n: OutgoingNotification) -> str:
         n.title,
         "",
         f"severity:        {n.severity}",
-        f"source:          {n.source}",
-        f"name:            {n.name}",
+        f"source:          {shown(n.source)}",
+        f"name:            {shown(n.name)}",
         f"alert_id:        {n.alert_id}",
         f"event_ts:        {formatdate(n.event_ts, usegmt=True)} ({n.event_ts})",
         f"client_id:       {n.client_id}",
@@ -31,7 +31,8 @@ def text(n: OutgoingNotification) -> str:
         f"rules:           {', '.join(n.rule_ids)}",
     ]
     if n.context:
-        lines += ["", "context:"] + [f"  {k}: {v}" for k, v in sorted(n.context.items())]
+        context = sorted(n.context.items())
+        lines += ["", "context:"] + [f"  {shown(k)}: {shown(v)}" for k, v in context]
     return "\n".join(lines) + "\n"
 
 

@@ -11,13 +11,14 @@ import json
 from alerting.channels.base import Channel, Outbound
 from alerting.channels.http_url import USER_AGENT, HttpRequest, UrlChannel, post
 from alerting.domain.delivery import Attempt, Target
-from alerting.domain.delivery_messages import OutgoingNotification
+from alerting.domain.delivery_messages import OutgoingNotification, shown
 
 HEADERS = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
 
 
 def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """mrkdwn escapes, and no line breaks or bidi overrides (``shown``)."""
+    return shown(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def body(n: OutgoingNotification) -> bytes:

@@ -35,7 +35,7 @@ from alerting.services.ingest.publish import REJECTED, AlertPublisher, KafkaUnav
 from alerting.web import problems
 from alerting.web.app import problem_app
 from alerting.web.auth import Authenticator, Principal, Scope
-from alerting.web.body import MAX_BODY_BYTES
+from alerting.web.body import MAX_BODY_BYTES, too_deep
 from alerting.web.problems import ApiError
 
 M = TypeVar("M", bound=BaseModel)
@@ -124,6 +124,10 @@ def _json_body(raw: bytes) -> Any:
         return json.loads(raw)
     except ValueError as exc:
         raise ApiError(400, f"request body is not valid JSON: {exc}", kind="bad-json") from None
+    except RecursionError:
+        # read_body refused deep bodies already; this is for text its byte scan cannot
+        # read (json.loads also takes UTF-16 and UTF-32), never a 500.
+        raise too_deep() from None
 
 
 def _found(job: Job | None) -> Job:

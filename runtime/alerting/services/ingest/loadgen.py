@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from alerting.domain.model import WILDCARD, Alert, Severity
+from alerting.domain.text import LABEL
 
 MAX_CHOICES = 100
 MAX_TEXT = 200
@@ -87,8 +88,9 @@ def check_text(value: str, what: str) -> str:
         raise SpecError(f"{what}: {value[:40]!r} must be 1 to {MAX_TEXT} characters")
     if value == WILDCARD:
         raise SpecError(f"{what}: '*' is a rule wildcard, not an alert value")
-    if "\x00" in value:
-        raise SpecError(f"{what}: must not contain NUL characters")
+    violation = LABEL.violation(value)
+    if violation is not None:
+        raise SpecError(f"{what}: {value[:40]!r}: {violation}")
     return value
 
 

@@ -3,7 +3,9 @@
 Everything an alert carries ends up in a Kafka message and later in Postgres (the
 notification's text and jsonb columns), so the limits are enforced here, at the edge,
 with a message naming the field: NUL characters, for one, would pass protobuf and then
-break the aggregator's INSERT far from the caller who sent them.
+break the aggregator's INSERT far from the caller who sent them, and a line feed in a
+name would write lines of the caller's choosing into every email and Slack message the
+alert causes (``alerting.domain.text`` says which characters are refused and why).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pydantic_core import PydanticCustomError
 
 from alerting.domain.model import Alert, Severity, stable_alert_id
 from alerting.services.ingest import loadgen
-from alerting.web.models import RequestModel, ResponseModel, storable
+from alerting.web.models import RequestModel, ResponseModel, label, value_text
 
 MAX_ALERTS = 1000
 MIN_EVENT_TS = 946_684_800  # 2000-01-01T00:00:00Z: older is a unit mistake, not an alert
@@ -43,7 +45,9 @@ def _not_wildcard(value: str) -> str:
 
 
 def _upper(value: Any) -> Any:
-    return value.strip().upper() if isinstance(value, str) else value
+    """Any case and surrounding spaces, but no control characters: a severity with a
+    line feed is a forged one, refused like in every other text field."""
+    return label(value).strip().upper() if isinstance(value, str) else value
 
 
 def parse_event_ts(value: Any, now: Callable[[], float] = time.time) -> int | None:
@@ -72,14 +76,12 @@ def parse_event_ts(value: Any, now: Callable[[], float] = time.time) -> int | No
 AlertText = Annotated[
     str,
     StringConstraints(min_length=1, max_length=loadgen.MAX_TEXT),
-    AfterValidator(storable),
+    AfterValidator(label),
     AfterValidator(_not_wildcard),
 ]
 AlertId = Annotated[str, StringConstraints(pattern=ALERT_ID_PATTERN)]
-ContextKey = Annotated[
-    str, StringConstraints(min_length=1, max_length=128), AfterValidator(storable)
-]
-ContextValue = Annotated[str, StringConstraints(max_length=1024), AfterValidator(storable)]
+ContextKey = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(label)]
+ContextValue = Annotated[str, StringConstraints(max_length=1024), AfterValidator(value_text)]
 EventTs = Annotated[int | None, BeforeValidator(parse_event_ts)]
 
 
