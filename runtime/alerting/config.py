@@ -204,7 +204,11 @@ SETTINGS: tuple[Setting, ...] = (
         "1000",
         "sender: how often due retries and expired claims are looked for",
     ),
-    Setting("ALERTING_SENDER_HTTP_TIMEOUT_S", "10", "sender: webhook/Slack request timeout"),
+    Setting(
+        "ALERTING_SENDER_HTTP_TIMEOUT_S",
+        "10",
+        "sender: webhook/Slack timeout to connect, then again for the answer",
+    ),
     Setting(
         "ALERTING_SENDER_RATE_PER_S",
         "50",
