@@ -24,6 +24,7 @@ from alerting.domain.model import NotificationReady
 from alerting.services.sender import worker
 from alerting.services.sender.store import Claim, DeliveryRow, Finish, StoreUnavailable
 from alerting.services.sender.worker import EXHAUSTED, LEASE_BUDGET, WRITE_DEADLINE, Worker
+from tests.unit.channel_support import N
 
 LEASE = datetime(2030, 1, 1, tzinfo=UTC)
 OWNER = "test:1"
@@ -172,17 +173,7 @@ class ScriptedChannels:
 
 
 def claim(attempts: int = 1, taken_over: bool = False) -> Claim:
-    n = OutgoingNotification(
-        notification_id=str(uuid.uuid4()),
-        client_id="acme",
-        alert_id="a-1",
-        severity="critical",
-        source="db",
-        name="disk full",
-        event_ts=1_700_000_000,
-        rule_ids=("r-1",),
-        attempts=attempts,
-    )
+    n = dataclasses.replace(N, notification_id=str(uuid.uuid4()), attempts=attempts)
     return Claim(n, LEASE, taken_over)
 
 
