@@ -68,6 +68,10 @@ def service_environment(
 ) -> dict[str, pulumi.Input[str]]:
     env = dict(common)
     env[port_variable(service)] = str(port(service))
+    if roster.named(service) in roster.PRODUCERS:
+        # Both brokers the stack runs (self-hosted Apache Kafka, MSK) accept idempotent
+        # producing, so a producer retry cannot write a duplicate. Off only for Tansu.
+        env["ALERTING_KAFKA_IDEMPOTENCE"] = "true"
     if service == "metrics" and dns_namespace:
         # Only the HTTP APIs have Cloud Map names; per-task scraping of the workers is
         # the monitoring system's job (every task serves /metrics on its health port).

@@ -102,6 +102,12 @@ SETTINGS: tuple[Setting, ...] = (
         "longest a fetch waits for data; bounds produce-to-consume latency",
     ),
     Setting("ALERTING_KAFKA_LINGER_MS", "5", "producer linger: how long a batch may wait to fill"),
+    Setting(
+        "ALERTING_KAFKA_IDEMPOTENCE",
+        "false",
+        "idempotent producing (no duplicates on producer retries); true on Apache Kafka"
+        " and MSK, false for Tansu, which rejects it",
+    ),
     Setting("ALERTING_TOPIC_ALERTS_NEW", "alerts.new", "topic of posted alerts"),
     Setting("ALERTING_TOPIC_RULE_CHANGED", "rule.changed", "topic of rule change events"),
     Setting("ALERTING_TOPIC_ALERTS_MATCHED", "alerts.matched", "topic of (alert, client) matches"),
@@ -273,6 +279,7 @@ class KafkaSettings:
     evaluator_batch_size: int
     aggregator_batch_size: int
     consumer_group: str | None
+    idempotence: bool  # ALERTING_KAFKA_IDEMPOTENCE: see producer_options
 
 
 @dataclass(frozen=True)
@@ -414,6 +421,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             evaluator_batch_size=integer("ALERTING_EVALUATOR_BATCH_SIZE", 1, 100_000),
             aggregator_batch_size=integer("ALERTING_AGGREGATOR_BATCH_SIZE", 1, 100_000),
             consumer_group=get("ALERTING_CONSUMER_GROUP").strip() or None,
+            idempotence=_bool("ALERTING_KAFKA_IDEMPOTENCE", get("ALERTING_KAFKA_IDEMPOTENCE")),
         ),
         topics=Topics(
             alerts_new=topic("ALERTING_TOPIC_ALERTS_NEW"),

@@ -33,6 +33,7 @@ _PRODUCER = (
     "ALERTING_KAFKA_BOOTSTRAP",
     "ALERTING_KAFKA_SECURITY_PROTOCOL",
     "ALERTING_KAFKA_LINGER_MS",
+    "ALERTING_KAFKA_IDEMPOTENCE",
 )
 
 
@@ -47,6 +48,8 @@ class Service:
     reads: tuple[str, ...]  # settings its own code reads (the shared ones are added)
     consumes: str | None = None  # the `Topics` field of the topic it consumes, if any
     routes: tuple[str, ...] = ()  # API gateway route keys served by an HTTP API
+    # Its own code produces to Kafka (every consumer also does: dead letters).
+    produces: bool = False
 
     @property
     def module(self) -> str:
@@ -84,6 +87,7 @@ RULE_SERVICE = Service(
         *_PRODUCER,
         "ALERTING_TOPIC_RULE_CHANGED",
     ),
+    produces=True,  # the outbox relay publishes rule changes
     # Everything the two other APIs do not claim: the gateway's catch-all.
     routes=("$default",),
 )
@@ -99,6 +103,7 @@ INGEST = Service(
         *_PRODUCER,
         "ALERTING_TOPIC_ALERTS_NEW",
     ),
+    produces=True,
     routes=("ANY /api/v1/alerts", "ANY /api/v1/loadgen/{proxy+}"),
 )
 RULE_UPDATER = Service(
@@ -175,6 +180,10 @@ BY_NAME: dict[str, Service] = {s.name: s for s in SERVICES}
 
 HTTP_APIS: tuple[Service, ...] = tuple(s for s in SERVICES if s.role == "http-api")
 CONSUMERS: tuple[Service, ...] = tuple(s for s in SERVICES if s.consumes is not None)
+# Every service that builds a Kafka producer: the consumers (run_stage's producer writes
+# their output and dead letters) and the APIs that publish. Deployments turn idempotent
+# producing on for exactly these.
+PRODUCERS: tuple[Service, ...] = tuple(s for s in SERVICES if s.consumes or s.produces)
 # The metrics service scrapes every other service's /metrics by default.
 SCRAPED: tuple[Service, ...] = tuple(s for s in SERVICES if s is not METRICS)
 

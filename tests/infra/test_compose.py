@@ -128,3 +128,11 @@ def test_compose_runs_each_roster_service_at_its_port(compose: dict[str, Any]) -
         container = apps[service.name]
         assert container["command"] == [service.name]
         assert container["ports"] == [f"{service.port}:{service.port}"], service.name
+
+
+def test_every_producing_service_produces_idempotently(compose: dict[str, Any]) -> None:
+    """apache/kafka accepts idempotence; the runtime default (off) is for Tansu only."""
+    services = compose["services"]
+    for service in roster.PRODUCERS:
+        env = services[service.name]["environment"]
+        assert env.get("ALERTING_KAFKA_IDEMPOTENCE") == "true", service.name

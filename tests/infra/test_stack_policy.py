@@ -415,6 +415,18 @@ def test_the_stack_declares_each_roster_service_as_the_roster_says(prod: Built) 
     assert routed == {key: s.name for s in roster.HTTP_APIS for key in s.routes}
 
 
+@pytest.mark.parametrize("overrides", [None, {"alerting:kafka": {"mode": "msk", "partitions": 6}}])
+def test_producing_services_produce_idempotently(overrides: dict[str, Any] | None) -> None:
+    """Self-hosted Apache Kafka and MSK both accept idempotence (Tansu, the tests' broker,
+    does not, hence the runtime's default of off)."""
+    built = Built(overrides)
+    for service in roster.SERVICES:
+        (container,) = policy.containers(built.named(f"svc-{service.name}", policy.TASKDEF))
+        env = {e["name"]: e["value"] for e in container["environment"]}
+        wanted = "true" if service in roster.PRODUCERS else None
+        assert env.get("ALERTING_KAFKA_IDEMPOTENCE") == wanted, service.name
+
+
 def test_config_accepts_scalars_stored_as_text() -> None:
     raw = {k.split(":", 1)[1]: v for k, v in prod_config().items() if k.startswith("alerting:")}
     raw["image"] = {"build": "false", "tag": "abc123"}

@@ -46,13 +46,18 @@ def consumer_options(
 def producer_options(kafka: KafkaSettings) -> dict[str, Any]:
     """acks=all so an acknowledged message survives a broker loss.
 
-    Idempotence stays off: it adds nothing to our at-least-once design (consumers
-    dedupe) and the local Tansu broker rejects it.
+    Idempotence follows ``ALERTING_KAFKA_IDEMPOTENCE``. On (Apache Kafka, MSK) the
+    broker drops a batch the producer re-sends after a lost answer, so a producer retry
+    cannot write a duplicate. Off (the default) because the Tansu broker the tests and
+    ``alerting dev`` run on rejects it; consumers dedupe either way (at-least-once).
+    aiokafka refuses idempotence unless acks is all, which it always is here, and keeps
+    at most one produce request in flight per broker by design (it has no
+    max-in-flight option), so per-partition order survives a retry either way.
     """
     return {
         **client_options(kafka),
         "acks": "all",
-        "enable_idempotence": False,
+        "enable_idempotence": kafka.idempotence,
         "linger_ms": kafka.linger_ms,
         "max_batch_size": 256 * 1024,
         "max_request_size": 4 * 1024 * 1024,
