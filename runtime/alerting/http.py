@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable, Generator, Mapping
 
@@ -19,6 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
+
+log = logging.getLogger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 
@@ -52,28 +55,39 @@ def health_routes(
     registry: CollectorRegistry = REGISTRY,
     timeout_s: float = 2.0,
 ) -> list[BaseRoute]:
-    """/healthz (the process answers), /readyz (each dependency answers), /metrics."""
+    """/healthz (the process answers), /readyz (each dependency answers), /metrics.
+
+    /readyz answers 200 ``{"status": "ready"}`` or 503 ``{"status": "not ready"}`` and
+    nothing more; which check failed and why is logged when that changes.
+    """
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    # The per-check outcome names hosts, ports and driver errors: useful to an operator,
+    # a map for an attacker. /readyz is unauthenticated (probes carry no token), so it
+    # answers the verdict only and the details go to the log, once per change of the
+    # set of failing checks rather than once per probe.
+    failing_before: frozenset[str] | None = None
+
     async def readyz(_: Request) -> Response:
-        results: dict[str, str] = {}
-        ready = True
+        nonlocal failing_before
+        problems: dict[str, str] = {}
         for name, check in checks.items():
             started = time.perf_counter()
             try:
                 await asyncio.wait_for(check(), timeout_s)
-                results[name] = "ok"
             except Exception as exc:  # a readiness probe reports, it never raises
-                ready = False
-                results[name] = f"{type(exc).__name__}: {exc}"[:300] or type(exc).__name__
-            if time.perf_counter() - started > timeout_s:
-                results[name] += " (slow)"
-        return JSONResponse(
-            {"status": "ready" if ready else "not ready", "checks": results},
-            status_code=200 if ready else 503,
-        )
+                problems[name] = f"{type(exc).__name__}: {exc}"[:300] or type(exc).__name__
+                if time.perf_counter() - started > timeout_s:
+                    problems[name] += " (slow)"
+        failing = frozenset(problems)
+        if failing != failing_before:
+            _log_readiness(problems, first=failing_before is None)
+            failing_before = failing
+        if problems:
+            return JSONResponse({"status": "not ready"}, status_code=503)
+        return JSONResponse({"status": "ready"})
 
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
@@ -83,6 +97,14 @@ def health_routes(
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
+
+
+def _log_readiness(problems: Mapping[str, str], first: bool) -> None:
+    if problems:
+        details = "; ".join(f"{name}: {error}" for name, error in sorted(problems.items()))
+        log.warning("not ready: %s", details)
+    elif not first:  # "ready" at the first probe is the expected start, not news
+        log.info("ready again: every check passes")
 
 
 def health_app(checks: Mapping[str, ReadinessCheck]) -> Starlette:

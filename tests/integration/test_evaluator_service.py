@@ -72,7 +72,8 @@ async def test_waits_for_the_snapshot_then_emits_one_match_per_client(
             return 0
 
     assert await eventually(readiness) == 503  # up, but no rules yet: not ready
-    assert "rules" in httpx.get(f"{evaluator.url}/readyz").json()["checks"]
+    # Which check fails is logged, no longer served (issue 13, item 12).
+    assert httpx.get(f"{evaluator.url}/readyz").json() == {"status": "not ready"}
     # An alert posted before the rules exist must wait for them, not be dropped.
     await produce(settings, [alert_message(settings, "early", "HIGH", "db")])
 

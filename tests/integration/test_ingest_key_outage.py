@@ -111,3 +111,22 @@ async def test_a_key_revoked_while_postgres_answers_is_refused_within_the_refres
     assert accepted.status_code == 202, accepted.text
     await revoke(pg, key)
     assert await seconds_until_refused(ingest_http, key) <= REFRESH_S + SLACK_S
+
+
+async def test_ingest_stays_ready_while_postgres_is_unreachable(
+    ingest_http: httpx.AsyncClient, postgres_proxy: TcpProxy, settings: Settings
+) -> None:
+    """Ready means "can accept alerts" (issue 13, item 12): with Kafka up and Postgres cut
+    the admin token and cached keys are still accepted, so /readyz must stay 200."""
+    assert (await ingest_http.get("/readyz")).status_code == 200
+    await postgres_proxy.cut()
+    try:
+        for _ in range(3):  # a pool check would fail at once against a cut proxy
+            ready = await ingest_http.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            assert ready.json() == {"status": "ready"}
+            await asyncio.sleep(0.3)
+        admin = await post(ingest_http, settings.require_admin_token())
+        assert admin.status_code == 202, admin.text
+    finally:
+        await postgres_proxy.restore()

@@ -50,7 +50,8 @@ async def test_rule_changes_are_published_and_sigterm_exits_cleanly(
     auth = {"Authorization": f"Bearer {settings.require_admin_token()}"}
     async with httpx.AsyncClient(base_url=rule_service.url, headers=auth) as http:
         ready = await http.get("/readyz")
-        assert ready.json()["checks"] == {"postgres": "ok", "outbox_relay": "ok"}
+        assert ready.status_code == 200  # the checks are logged, not served (issue 13, 12)
+        assert ready.json() == {"status": "ready"}
         client = {"client_id": f"proc-{unique}", "name": "p"}
         assert (await http.post("/api/v1/clients", json=client)).status_code == 201
         rule = (

@@ -126,3 +126,28 @@ async def test_outbox_events_reach_the_snapshot_and_poison_goes_to_dlq(
         await pool.execute("DELETE FROM clients WHERE client_id = $1", client_id)
         await pool.close()
     assert updater_process.terminate() == 0, updater_process.logs()
+
+
+async def test_not_ready_while_redis_holds_no_snapshot_and_ready_once_it_does(
+    settings: Settings,
+    updater_env: dict[str, str],
+    updater_process: ServiceProcess,
+) -> None:
+    """Evaluators cannot load rules without the snapshot, so the updater is not ready
+    while Redis lacks it (issue 13, item 12), e.g. after a Redis flush or restart."""
+    prefix = updater_env["ALERTING_REDIS_KEY_PREFIX"]
+    await make_topic(settings.kafka, updater_env["ALERTING_TOPIC_RULE_CHANGED"])
+    await asyncio.to_thread(updater_process.start)  # waits for 200 from /readyz
+    client = aioredis.Redis.from_url(settings.redis_url)
+    try:
+        snapshot = await client.get(f"{prefix}rules:snapshot")
+        assert snapshot is not None
+        await client.delete(f"{prefix}rules:snapshot")  # the reconcile is an hour away
+        async with httpx.AsyncClient(base_url=updater_process.url, timeout=10) as http:
+            missing = await http.get("/readyz")
+            assert missing.status_code == 503
+            assert missing.json() == {"status": "not ready"}
+            await client.set(f"{prefix}rules:snapshot", snapshot)
+            assert (await http.get("/readyz")).status_code == 200
+    finally:
+        await client.aclose()

@@ -11,7 +11,7 @@ import asyncio
 
 from alerting.adapters import api_key_store
 from alerting.adapters.kafka import BatchProducer
-from alerting.adapters.postgres import create_pool, readiness
+from alerting.adapters.postgres import create_pool
 from alerting.config import Settings
 from alerting.services.entry import serve_api, service_command
 from alerting.services.ingest.app import Ingest, create_app
@@ -42,7 +42,10 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     app = create_app(
         Ingest(publisher, jobs),
         bearer_authenticator(admin_token, keys),
-        {"kafka": publisher.check, "postgres": readiness(pool)},
+        # Ready means "can accept alerts": the producer. Postgres is not a readiness
+        # dependency: the admin token and cached keys keep working through its outage,
+        # and a 503 from /readyz would take ingest out of its load balancer for nothing.
+        {"kafka": publisher.check},
     )
     try:
         await asyncio.gather(serve_api(app, settings, SERVICE, stop), publisher.connect(stop))

@@ -44,6 +44,9 @@ class SnapshotStore:
         data = await self._redis.get(self._keys.snapshot)
         return data if isinstance(data, bytes) else None
 
+    async def holds_snapshot(self) -> bool:
+        return bool(await self._redis.exists(self._keys.snapshot))
+
     async def update(self, rebuild: Rebuild, attempts: int = 20) -> int | None:
         """Run ``rebuild(pipe, current_version)`` under WATCH and write what it returns.
 

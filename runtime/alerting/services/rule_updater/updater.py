@@ -149,5 +149,10 @@ class SnapshotUpdater:
         return rejected
 
     async def check(self) -> None:
+        """Ready means evaluators can load rules: the first reconcile is done AND Redis
+        holds the snapshot now (a flushed or restarted Redis loses it until the next
+        change or reconcile writes it again)."""
         if not self.reconciled:
             raise RuntimeError("initial reconcile with Postgres not done yet")
+        if not await self._store.holds_snapshot():
+            raise RuntimeError(f"Redis holds no rule snapshot at {self._keys.snapshot}")
