@@ -87,6 +87,11 @@ def _with_password(url: str, password: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+# The most alerts one POST may carry (ingest's ``MAX_ALERTS``): the ingest token bucket
+# must hold at least this many, or a valid batch could never fit and its 429 would ask
+# for a retry that can never succeed.
+LARGEST_ALERT_BATCH = 1000
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ALERTING_KAFKA_BOOTSTRAP", "127.0.0.1:9092", "Kafka bootstrap servers, comma separated"
@@ -221,6 +226,36 @@ SETTINGS: tuple[Setting, ...] = (
         "sender: sustained requests per second per endpoint (token bucket)",
     ),
     Setting("ALERTING_SENDER_RATE_BURST", "100", "sender: token bucket size per endpoint"),
+    # Tenant quotas (docs/quotas.md): they bound what one tenant or one key can make the
+    # pipeline carry: the rule snapshot every evaluator holds, the deliveries per
+    # notification, the alerts per second.
+    Setting(
+        "ALERTING_QUOTA_RULES_PER_CLIENT",
+        "1000",
+        "rule-service: most rules (enabled or not) one client may have; admins included",
+    ),
+    Setting(
+        "ALERTING_QUOTA_ENDPOINTS_PER_RULE",
+        "20",
+        "rule-service: most endpoints one rule may have (deliveries per notification)",
+    ),
+    Setting(
+        "ALERTING_QUOTA_API_KEYS_PER_CLIENT",
+        "20",
+        "rule-service: most active (not revoked) client keys one client may have",
+    ),
+    Setting(
+        "ALERTING_QUOTA_INGEST_ALERTS_PER_S",
+        "2000",
+        "ingest: sustained alerts per second one ingest key may post, per ingest process"
+        " (token bucket; a batch of N costs N; the admin token is not limited)",
+    ),
+    Setting(
+        "ALERTING_QUOTA_INGEST_BURST",
+        "20000",
+        "ingest: token bucket size per ingest key, in alerts (at least 1000, the largest"
+        " batch, so every valid batch can fit)",
+    ),
     Setting(
         "ALERTING_METRICS_TARGETS",
         "",
@@ -308,6 +343,17 @@ class SenderSettings:
 
 
 @dataclass(frozen=True)
+class QuotaSettings:
+    """Tenant quotas (``ALERTING_QUOTA_*``, docs/quotas.md)."""
+
+    rules_per_client: int
+    endpoints_per_rule: int
+    api_keys_per_client: int
+    ingest_alerts_per_s: int
+    ingest_burst: int
+
+
+@dataclass(frozen=True)
 class Settings:
     kafka: KafkaSettings
     topics: Topics
@@ -324,6 +370,7 @@ class Settings:
     cursor_key: str | None = field(repr=False)
     smtp: SmtpSettings
     sender: SenderSettings
+    quotas: QuotaSettings
     metrics_targets: Mapping[str, str]
     allow_private_urls: bool
     failpoint: str
@@ -460,6 +507,13 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             rate_burst=integer("ALERTING_SENDER_RATE_BURST", 1, 1_000_000),
             smtp_pool_size=integer("ALERTING_SMTP_POOL_SIZE", 1, 100),
             smtp_timeout_s=integer("ALERTING_SMTP_TIMEOUT_S", 1, 300),
+        ),
+        quotas=QuotaSettings(
+            rules_per_client=integer("ALERTING_QUOTA_RULES_PER_CLIENT", 1, 1_000_000),
+            endpoints_per_rule=integer("ALERTING_QUOTA_ENDPOINTS_PER_RULE", 1, 10_000),
+            api_keys_per_client=integer("ALERTING_QUOTA_API_KEYS_PER_CLIENT", 1, 10_000),
+            ingest_alerts_per_s=integer("ALERTING_QUOTA_INGEST_ALERTS_PER_S", 1, 10_000_000),
+            ingest_burst=integer("ALERTING_QUOTA_INGEST_BURST", LARGEST_ALERT_BATCH, 1_000_000_000),
         ),
         metrics_targets=_targets(get("ALERTING_METRICS_TARGETS"), ports),
         allow_private_urls=_bool("ALERTING_ALLOW_PRIVATE_URLS", get("ALERTING_ALLOW_PRIVATE_URLS")),

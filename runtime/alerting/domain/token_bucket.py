@@ -1,4 +1,5 @@
-"""Per-endpoint rate limiting: a token bucket over an injected clock (tests use a fake one)."""
+"""Rate limiting by token bucket over an injected clock (tests use a fake one): the
+sender's per-endpoint pacing and ingest's alerts per second per key."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from collections.abc import Callable, Hashable
 
 
 class TokenBucket:
-    """``burst`` tokens at most, refilled at ``rate_per_s``; one request costs one token."""
+    """``burst`` tokens at most, refilled at ``rate_per_s``; ``reserve`` costs one token,
+    ``take`` as many as the caller says."""
 
     __slots__ = ("_clock", "_last", "_tokens", "burst", "rate_per_s")
 
@@ -35,6 +37,19 @@ class TokenBucket:
         self._tokens -= 1.0
         return wait
 
+    def take(self, cost: float) -> float:
+        """Take ``cost`` tokens at once if they are all here (0.0), or take nothing and
+        answer the seconds until they would be: a batch is admitted whole or not at all,
+        and the answer is what a Retry-After should say. A cost above ``burst`` could
+        never fit; the caller must bound it (ValueError)."""
+        if not 0 < cost <= self.burst:
+            raise ValueError(f"cost {cost} must be in (0, burst={self.burst}]")
+        self._refill()
+        if self._tokens >= cost:
+            self._tokens -= cost
+            return 0.0
+        return (cost - self._tokens) / self.rate_per_s
+
     def wait_s(self) -> float:
         """Seconds until a token would be free for a new reservation."""
         self._refill()
@@ -48,7 +63,8 @@ class TokenBucket:
 
 class RateLimiter:
     """One bucket per key, created on first use; idle (full) buckets are dropped once the
-    table grows past ``max_keys``, so memory stays bounded however many endpoints exist."""
+    table grows past ``max_keys``, so memory stays bounded however many keys (endpoints,
+    API keys) exist: beyond ``max_keys`` only the buckets still refilling are kept."""
 
     def __init__(
         self, rate_per_s: float, burst: int, clock: Callable[[], float], max_keys: int = 10_000

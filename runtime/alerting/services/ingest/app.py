@@ -32,6 +32,7 @@ from alerting.services.ingest.models import (
     JobRequest,
 )
 from alerting.services.ingest.publish import REJECTED, AlertPublisher, KafkaUnavailable
+from alerting.services.ingest.rate import KeyRateLimit
 from alerting.web import problems
 from alerting.web.app import problem_app
 from alerting.web.auth import Authenticator, Principal, Scope
@@ -84,10 +85,13 @@ def _json(model: BaseModel, status: int = 200) -> Response:
 class Ingest:
     publisher: AlertPublisher
     jobs: JobManager
+    rate: KeyRateLimit  # alerts per second per ingest key
     clock: Callable[[], float] = time.time
 
     async def post_alerts(self, request: Request, caller: Principal, body: bytes) -> Response:
         alerts = parse_alerts(body, int(self.clock()))
+        # After parsing: a batch costs what it carries, and an invalid one costs nothing.
+        self.rate.admit(caller, len(alerts))
         try:
             await self.publisher.publish(alerts, "api")
         except KafkaUnavailable:

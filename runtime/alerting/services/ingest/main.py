@@ -17,6 +17,7 @@ from alerting.services.entry import serve_api, service_command
 from alerting.services.ingest.app import Ingest, create_app
 from alerting.services.ingest.jobs import JobManager
 from alerting.services.ingest.publish import AlertPublisher
+from alerting.services.ingest.rate import KeyRateLimit
 from alerting.web.bearer import bearer_authenticator
 from alerting.web.key_cache import CachedKeyStore
 
@@ -40,7 +41,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     publisher = AlertPublisher(BatchProducer(settings.kafka), settings.topics.alerts_new)
     jobs = JobManager(publisher.publish)
     app = create_app(
-        Ingest(publisher, jobs),
+        Ingest(publisher, jobs, KeyRateLimit.for_settings(settings.quotas)),
         bearer_authenticator(admin_token, keys),
         # Ready means "can accept alerts": the producer. Postgres is not a readiness
         # dependency: the admin token and cached keys keep working through its outage,

@@ -19,11 +19,13 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
+from alerting.config import LARGEST_ALERT_BATCH
 from alerting.domain.model import Alert, Severity, stable_alert_id
 from alerting.services.ingest import loadgen
 from alerting.web.models import RequestModel, ResponseModel, label, value_text
 
-MAX_ALERTS = 1000
+# config holds the number: the per-key token bucket must be at least this large.
+MAX_ALERTS = LARGEST_ALERT_BATCH
 MIN_EVENT_TS = 946_684_800  # 2000-01-01T00:00:00Z: older is a unit mistake, not an alert
 MAX_FUTURE_S = 86_400  # clock skew we tolerate; further ahead is a unit mistake too
 MAX_CONTEXT_ENTRIES = 32

@@ -34,7 +34,8 @@ DESCRIPTIONS = {
     401: "Missing, invalid or revoked token",
     403: "The token lacks the needed scope",
     404: "No such resource (or another tenant's)",
-    409: "Conflict: duplicate, stale version, or wrong state",
+    409: "Conflict: duplicate, stale version, wrong state, or a quota reached"
+    " (`quota`, `limit`, `count`)",
     413: "Body too large",
     415: "Body is not application/json",
     422: "Validation error; `errors` names the fields",

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from alerting.adapters.dns import Resolver
 from alerting.config import Settings
 from alerting.services.rule_service.cursor import Cursors
+from alerting.services.rule_service.repo.quotas import QuotaExceeded
 from alerting.web import problems
 from alerting.web.auth import Authenticator, Principal, Scope
 from alerting.web.body import MAX_BODY_BYTES
@@ -129,7 +130,7 @@ class Operation:
 def routes(operations: Iterable[Operation], deps: Deps) -> list[Route]:
     """The operations behind the web layer's wrapper, with rule-service's metrics and
     Postgres errors (also while an API key is looked up) answered as what they mean."""
-    wrapper = Endpoints(deps.auth, TENANT, metrics=METRICS, problem_for=database_problem)
+    wrapper = Endpoints(deps.auth, TENANT, metrics=METRICS, problem_for=_problem_for)
     return [
         wrapper.route(
             op.method,
@@ -140,6 +141,20 @@ def routes(operations: Iterable[Operation], deps: Deps) -> list[Route]:
         )
         for op in operations
     ]
+
+
+def _problem_for(exc: Exception) -> problems.ApiError | None:
+    if isinstance(exc, QuotaExceeded):
+        return quota_exceeded(exc)
+    return database_problem(exc)
+
+
+def quota_exceeded(exc: QuotaExceeded) -> problems.ApiError:
+    """409: the request is valid and allowed, but conflicts with the parent's current
+    state (it already has the most children it may have); it succeeds once one is
+    deleted (docs/quotas.md says why 409 rather than 403 or 422)."""
+    extra = {"quota": exc.quota.name, "limit": exc.limit, "count": exc.count}
+    return problems.ApiError(409, str(exc), kind="quota-exceeded", extra=extra)
 
 
 NO_STORE = {"Cache-Control": "no-store"}

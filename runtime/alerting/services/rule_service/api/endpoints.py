@@ -18,6 +18,7 @@ from alerting.services.rule_service.models.endpoints import (
 )
 from alerting.services.rule_service.operation import Ctx, Operation
 from alerting.services.rule_service.repo import endpoints as repo
+from alerting.services.rule_service.repo import quotas
 from alerting.services.rule_service.repo import rules as rules_repo
 from alerting.web import problems
 
@@ -46,8 +47,10 @@ async def create_endpoint(ctx: Ctx) -> EndpointCreated:
     body = ctx.body(EndpointCreate)
     value = await _normalize(ctx, body.type, body.value)
     secret = endpoint_values.new_signing_secret(body.type)
+    limit = ctx.deps.settings.quotas.endpoints_per_rule
     try:
-        row = await repo.insert(ctx.pool, uuid.uuid4(), rule_id, body.type, value, secret)
+        async with quotas.counted(ctx.pool, quotas.ENDPOINTS_PER_RULE, rule_id, limit) as conn:
+            row = await repo.insert(conn, uuid.uuid4(), rule_id, body.type, value, secret)
     except asyncpg.ForeignKeyViolationError:  # the rule was deleted meanwhile
         raise problems.not_found("rule") from None
     except asyncpg.UniqueViolationError:

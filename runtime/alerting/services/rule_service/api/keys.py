@@ -19,6 +19,7 @@ from alerting.services.rule_service.models.keys import (
 from alerting.services.rule_service.operation import Ctx, Operation
 from alerting.services.rule_service.repo import api_keys as repo
 from alerting.services.rule_service.repo import clients as clients_repo
+from alerting.services.rule_service.repo import quotas
 from alerting.web import problems
 
 KIND = "api-keys"
@@ -26,10 +27,13 @@ KIND = "api-keys"
 
 async def _issue(ctx: Ctx, scope: str, client_id: str | None, description: str) -> ApiKeyCreated:
     key = api_keys.generate()
+    # Ingest keys belong to no client and are not counted (``claim`` skips a None parent).
+    limit = ctx.deps.settings.quotas.api_keys_per_client
     try:
-        row = await repo.insert(
-            ctx.pool, uuid.uuid4(), key.prefix, key.secret_hash, scope, client_id, description
-        )
+        async with quotas.counted(ctx.pool, quotas.API_KEYS_PER_CLIENT, client_id, limit) as conn:
+            row = await repo.insert(
+                conn, uuid.uuid4(), key.prefix, key.secret_hash, scope, client_id, description
+            )
     except asyncpg.ForeignKeyViolationError:
         raise problems.not_found("client") from None
     return ApiKeyCreated.model_validate({**dict(row), "token": key.token})
@@ -94,7 +98,7 @@ OPERATIONS = (
     Operation("POST", OF_CLIENT, create_client_key,
               "Issue a client-scoped key (admin); the token is shown once", TAG,
               response=ApiKeyCreated, status=201, body=ClientKeyCreate, admin_only=True,
-              carries_secret=True),
+              errors=(409,), carries_secret=True),
     Operation("GET", OF_CLIENT, list_client_keys, "List a client's keys (no secrets)", TAG,
               response=ApiKeyPage, query=ApiKeyQuery),
     Operation("DELETE", OF_CLIENT + "/{key_id}", revoke_client_key, "Revoke a client's key",

@@ -16,6 +16,7 @@ from alerting.services.rule_service.models.rules import (
     RuleUpdate,
 )
 from alerting.services.rule_service.operation import Ctx, Operation
+from alerting.services.rule_service.repo import quotas
 from alerting.services.rule_service.repo import rules as repo
 from alerting.services.rule_service.repo.rules import RuleFields
 from alerting.web import problems
@@ -53,7 +54,8 @@ async def create_rule(ctx: Ctx) -> Rule:
         raise problems.not_found("client")
     fields = RuleFields(body.severity, body.source, body.name, body.enabled)
     check_not_all_wildcards(fields)
-    async with ctx.pool.acquire() as conn:
+    limit = ctx.deps.settings.quotas.rules_per_client
+    async with quotas.counted(ctx.pool, quotas.RULES_PER_CLIENT, body.client_id, limit) as conn:
         try:
             row = await repo.insert(conn, uuid.uuid4(), body.client_id, fields)
         except asyncpg.ForeignKeyViolationError:

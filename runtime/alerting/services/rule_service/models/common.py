@@ -7,17 +7,20 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from alerting.web.models import ProblemDetails, QueryModel, storable
+from alerting.web.models import ProblemDetails, QueryModel, label, value_text
 
 MAX_BIGINT = 2**63 - 1
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 
-MatchText = Annotated[
-    str, StringConstraints(min_length=1, max_length=200), AfterValidator(storable)
-]
-Description = Annotated[str, StringConstraints(max_length=200), AfterValidator(storable)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(storable)]
+# Text fields follow ingest's policy (``alerting.domain.text``): a rule's source and
+# name are compared with an alert's, and what ingest refuses could never match; a
+# client's name and a key's description reach operators' screens and logs, where a line
+# feed or a bidi override forges what they read.
+MatchText = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(label)]
+# Free text, one line: a tab is allowed, as in an alert's context values.
+Description = Annotated[str, StringConstraints(max_length=200), AfterValidator(value_text)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(label)]
 ClientId = Annotated[str, StringConstraints(pattern=CLIENT_ID_PATTERN)]
 Version = Annotated[int, Field(ge=1, le=MAX_BIGINT)]
 RuleSeverity = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL", "*"]
@@ -37,3 +40,8 @@ class Problem(ProblemDetails):
     current_version: int | None = Field(
         None, description="on a stale PATCH (409): the rule's current version"
     )
+    quota: str | None = Field(
+        None, description="on a quota reached (409): which one, e.g. rules_per_client"
+    )
+    limit: int | None = Field(None, description="on a quota reached (409): the most allowed")
+    count: int | None = Field(None, description="on a quota reached (409): how many exist")

@@ -18,7 +18,7 @@ from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from alerting.channels import registry
 from alerting.services.rule_service.models.common import PageQuery
-from alerting.web.models import RequestModel, ResponseModel, storable
+from alerting.web.models import RequestModel, ResponseModel, label
 
 
 def _channel_name(value: object) -> str:
@@ -48,8 +48,10 @@ class _RegisteredChannel:
 
 
 EndpointType = Annotated[str, _RegisteredChannel()]
+# An address or URL: no control, separator or bidi character, and not blank (a tab or a
+# line feed in one is a mistake or a header injection, never a real address).
 EndpointValue = Annotated[
-    str, StringConstraints(min_length=1, max_length=2048), AfterValidator(storable)
+    str, StringConstraints(min_length=1, max_length=2048), AfterValidator(label)
 ]
 
 
