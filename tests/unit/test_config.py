@@ -5,6 +5,7 @@ import pytest
 from alerting import config
 from alerting.adapters.kafka.options import consumer_options
 from alerting.config import ConfigError
+from alerting.services.ingest import models as ingest_models
 
 
 def test_defaults_load_without_any_environment() -> None:
@@ -105,3 +106,21 @@ def test_api_key_cache_intervals_default_and_the_staleness_covers_the_refresh() 
     assert (tuned.api_key_refresh_s, tuned.api_key_max_stale_s) == (0, 0)
     with pytest.raises(ConfigError, match="ALERTING_API_KEY_MAX_STALE_S=20 must be at least"):
         config.load({"ALERTING_API_KEY_REFRESH_S": "30", "ALERTING_API_KEY_MAX_STALE_S": "20"})
+
+
+def test_quota_defaults_and_a_burst_that_holds_the_largest_batch() -> None:
+    quotas = config.load({}).quotas
+    assert quotas == config.QuotaSettings(
+        rules_per_client=1000,
+        endpoints_per_rule=20,
+        api_keys_per_client=20,
+        ingest_alerts_per_s=2000,
+        ingest_burst=20_000,
+    )
+    assert ingest_models.MAX_ALERTS == config.LARGEST_ALERT_BATCH
+    with pytest.raises(ConfigError, match=r"ALERTING_QUOTA_INGEST_BURST=999 is out of range"):
+        config.load({"ALERTING_QUOTA_INGEST_BURST": "999"})
+    with pytest.raises(ConfigError, match="ALERTING_QUOTA_RULES_PER_CLIENT=0"):
+        config.load({"ALERTING_QUOTA_RULES_PER_CLIENT": "0"})
+    tuned = config.load({"ALERTING_QUOTA_ENDPOINTS_PER_RULE": "3"}).quotas
+    assert tuned.endpoints_per_rule == 3

@@ -54,3 +54,17 @@ def test_limiter_keeps_one_bucket_per_key_and_drops_idle_ones() -> None:
 def test_invalid_bucket() -> None:
     with pytest.raises(ValueError, match="rate_per_s"):
         TokenBucket(0, 1, FakeClock())
+
+
+def test_take_admits_a_batch_whole_or_not_at_all_and_says_when_it_fits() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate_per_s=100, burst=1000, clock=clock)
+    assert bucket.take(1000) == 0.0  # the whole burst at once
+    assert bucket.take(300) == pytest.approx(3.0)  # 300 tokens at 100/s
+    assert bucket.take(1) == pytest.approx(0.01)  # the refused batch took nothing
+    clock.now += 2.0
+    assert bucket.take(300) == pytest.approx(1.0)  # 200 here, 100 more to come
+    clock.now += 1.0
+    assert bucket.take(300) == 0.0
+    with pytest.raises(ValueError, match="burst"):
+        bucket.take(1001)  # could never fit
