@@ -128,8 +128,9 @@ class Operation:
 
 
 def routes(operations: Iterable[Operation], deps: Deps) -> list[Route]:
-    """The operations behind the web layer's wrapper, with rule-service's metrics and
-    Postgres errors (also while an API key is looked up) answered as what they mean."""
+    """The operations behind the web layer's wrapper, with rule-service's metrics; a
+    quota reached and Postgres errors (also while an API key is looked up) are answered
+    as what they mean."""
     wrapper = Endpoints(deps.auth, TENANT, metrics=METRICS, problem_for=_problem_for)
     return [
         wrapper.route(
