@@ -4,7 +4,10 @@ logged without flooding the log (docs/security.md).
 The bearer backend asks ``check`` before it verifies anything (the admin token
 included: otherwise guessing it would be unthrottled), and tells ``failed`` about every
 wrong credential. Over a limit the answer is 429 with ``Retry-After``, before the key
-lookup and the digest: a flood costs a dictionary lookup per request.
+lookup and the digest: a flood costs a dictionary lookup per request. Requests verified
+concurrently all pass ``check`` before their failures are counted, so a burst may
+exceed a limit by its concurrency; the bucket then runs that far below empty and the
+block lasts that much longer, so over time guesses still come at the limit's rate.
 
 Both limits hold for valid credentials too, since a blocked request is refused before
 its token is looked at. That is the lock-out trade-off: an address is blocked as a
@@ -16,11 +19,12 @@ limit first); a distributed attack can, for as long as it lasts and at most
 does not protect it from guessing; it caps the work and log volume of a flood aimed at
 one key, and an operator who prefers availability sets it to 0.
 
-Logging: the first failure of a source or prefix logs a line; after that, one summary
-line per key and window ("N failed authentications from A in the last 60 s"). All lines
-share one budget per window; what the budget does not cover is counted and summarised
-in one line per window. The token is never logged, nor the Authorization header: a
-line names the source, the key prefix (the public half of a key) and why it failed.
+Logging: the first failure of a source logs a line (naming the key prefix tried); then
+one summary line per source or prefix and window ("N failed authentications from A in
+the last 60 s"). All lines share one budget per window; what the budget does not cover
+is counted and summarised in one line per window. The token is never logged, nor the
+Authorization header: a line names the source, the key prefix (the public half of a
+key) and why it failed.
 """
 
 from __future__ import annotations
@@ -87,17 +91,19 @@ class FailedAuthGuard:
         self._sources = FailureTable(
             FailureLimit(policy.failures_per_source, window),
             clock,
-            partial(self._summary, "from"),
+            partial(self._summary, "from", True),
             report_every_s=window,
         )
+        # A prefix's first failure is not a line of its own: the source's first line
+        # names it, and a flood of made-up prefixes would otherwise be a line each.
         self._prefixes = FailureTable(
             FailureLimit(policy.failures_per_prefix, window),
             clock,
-            partial(self._summary, "with key prefix"),
+            partial(self._summary, "with key prefix", False),
             report_every_s=window,
         )
         self._lines = TokenBucket(LOG_LINES_PER_WINDOW / window, LOG_LINES_PER_WINDOW, clock)
-        self._first: list[str] = []  # keys whose first failure the current request is
+        self._first = False  # the current request is its source's first failure
         self._unlogged = 0  # failures the line budget did not cover, since ...
         self._unlogged_since = clock()
 
@@ -115,7 +121,7 @@ class FailedAuthGuard:
     def failed(self, source: str, prefix: str | None, reason: str) -> None:
         """Count a failed authentication; log it if it is the first of its source or
         prefix (the summaries come from the tables)."""
-        self._first.clear()
+        self._first = False
         self._sources.failed(source)
         if prefix is not None:
             self._prefixes.failed(prefix)
@@ -123,11 +129,10 @@ class FailedAuthGuard:
             shown = prefix or "none"
             message = "failed authentication from %s (key prefix %s): %s"
             self._line(1, message, source, shown, reason)
-            self._first.clear()
 
-    def _summary(self, preposition: str, report: Report) -> None:
+    def _summary(self, preposition: str, itemised: bool, report: Report) -> None:
         if report.first:
-            self._first.append(report.key)  # one line for the request, in ``failed``
+            self._first = self._first or itemised  # the line is written by ``failed``
             return
         self._line(
             report.failed + report.blocked,

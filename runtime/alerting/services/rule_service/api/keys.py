@@ -8,6 +8,7 @@ import asyncpg
 
 from alerting.domain import api_keys
 from alerting.services.rule_service.api import paging
+from alerting.services.rule_service.audit_trail import audited
 from alerting.services.rule_service.models.keys import (
     ApiKey,
     ApiKeyCreated,
@@ -26,12 +27,21 @@ KIND = "api-keys"
 
 async def _issue(ctx: Ctx, scope: str, client_id: str | None, description: str) -> ApiKeyCreated:
     key = api_keys.generate()
-    try:
-        row = await repo.insert(
-            ctx.pool, uuid.uuid4(), key.prefix, key.secret_hash, scope, client_id, description
-        )
-    except asyncpg.ForeignKeyViolationError:
-        raise problems.not_found("client") from None
+    async with audited(ctx) as change:
+        try:
+            row = await repo.insert(
+                change.conn,
+                uuid.uuid4(),
+                key.prefix,
+                key.secret_hash,
+                scope,
+                client_id,
+                description,
+            )
+        except asyncpg.ForeignKeyViolationError:
+            raise problems.not_found("client") from None
+        # The prefix is the key's public half: it names the key in logs and audit rows.
+        change.record("key.create", row["key_id"], client_id, scope=scope, prefix=key.prefix)
     return ApiKeyCreated.model_validate({**dict(row), "token": key.token})
 
 
@@ -68,9 +78,7 @@ async def list_client_keys(ctx: Ctx) -> ApiKeyPage:
 
 
 async def revoke_client_key(ctx: Ctx) -> None:
-    client_id = await _visible_client(ctx)
-    if not await repo.revoke(ctx.pool, ctx.path_id("key_id", "API key"), client_id):
-        raise problems.not_found("API key")
+    await _revoke(ctx, await _visible_client(ctx))
 
 
 async def create_ingest_key(ctx: Ctx) -> ApiKeyCreated:
@@ -83,8 +91,18 @@ async def list_keys(ctx: Ctx) -> ApiKeyPage:
 
 
 async def revoke_key(ctx: Ctx) -> None:
-    if not await repo.revoke(ctx.pool, ctx.path_id("key_id", "API key"), None):
-        raise problems.not_found("API key")
+    await _revoke(ctx, None)
+
+
+async def _revoke(ctx: Ctx, client_id: str | None) -> None:
+    """Revoke the path's key (of ``client_id`` when given); revoking again is a no-op
+    that answers the same and is recorded again."""
+    key_id = ctx.path_id("key_id", "API key")
+    async with audited(ctx) as change:
+        revoked = await repo.revoke(change.conn, key_id, client_id)
+        if revoked is None:
+            raise problems.not_found("API key")
+        change.record("key.revoke", key_id, revoked["client_id"], prefix=revoked["prefix"])
 
 
 OF_CLIENT = "/api/v1/clients/{client_id}/api-keys"
