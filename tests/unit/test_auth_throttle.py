@@ -173,13 +173,15 @@ def test_the_log_has_a_budget_and_summarises_what_it_left_out(
 @dataclass
 class OneKeyStore:
     token: str = field(default_factory=lambda: api_keys.generate().token)
+    revoked: bool = False
     finds: int = 0
 
     async def find(self, prefix: str) -> StoredKey | None:
         self.finds += 1
         if prefix != api_keys.prefix_of(self.token):
             return None
-        return StoredKey(uuid.uuid4(), api_keys.digest(self.token), "client", "acme", False)
+        digest = api_keys.digest(self.token)
+        return StoredKey(uuid.uuid4(), digest, "client", "acme", self.revoked)
 
     async def touch(self, key_id: uuid.UUID) -> None:
         return None
@@ -216,3 +218,30 @@ async def test_a_blocked_source_is_refused_before_any_verification() -> None:
         clock.now += 20
         ok = await http.get("/x", headers={"Authorization": f"Bearer {store.token}"})
         assert ok.status_code == 200
+
+
+async def test_every_wrong_api_key_takes_the_same_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unknown prefix is verified against a dummy digest and a revoked key's secret
+    is verified too, so none answers sooner than a wrong secret, nor differently."""
+    compared: list[str] = []
+    real = api_keys.matches
+
+    def spy(token: str, secret_hash: str) -> bool:
+        compared.append(secret_hash)
+        return real(token, secret_hash)
+
+    monkeypatch.setattr(api_keys, "matches", spy)
+    live, revoked = OneKeyStore(), OneKeyStore(revoked=True)
+    g, _ = guard(per_source=100)
+    answers = []
+    for store, token in [
+        (live, f"alk_{'0' * 12}_secret"),  # unknown prefix
+        (live, f"alk_{api_keys.prefix_of(live.token)}_secret"),  # wrong secret
+        (revoked, revoked.token),  # the right secret of a revoked key
+    ]:
+        async with app(store, g) as http:
+            answers.append(await http.get("/x", headers={"Authorization": f"Bearer {token}"}))
+    assert [a.status_code for a in answers] == [401, 401, 401]
+    assert answers[0].json() == answers[1].json() == answers[2].json()
+    stored = [api_keys.DUMMY_HASH, api_keys.digest(live.token), api_keys.digest(revoked.token)]
+    assert compared == stored
