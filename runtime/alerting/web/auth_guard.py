@@ -91,19 +91,16 @@ class FailedAuthGuard:
         self._sources = FailureTable(
             FailureLimit(policy.failures_per_source, window),
             clock,
-            partial(self._summary, "from", True),
+            partial(self._summary, "from"),
             report_every_s=window,
         )
-        # A prefix's first failure is not a line of its own: the source's first line
-        # names it, and a flood of made-up prefixes would otherwise be a line each.
         self._prefixes = FailureTable(
             FailureLimit(policy.failures_per_prefix, window),
             clock,
-            partial(self._summary, "with key prefix", False),
+            partial(self._summary, "with key prefix"),
             report_every_s=window,
         )
         self._lines = TokenBucket(LOG_LINES_PER_WINDOW / window, LOG_LINES_PER_WINDOW, clock)
-        self._first = False  # the current request is its source's first failure
         self._unlogged = 0  # failures the line budget did not cover, since ...
         self._unlogged_since = clock()
 
@@ -119,21 +116,19 @@ class FailedAuthGuard:
             raise blocked(wait)
 
     def failed(self, source: str, prefix: str | None, reason: str) -> None:
-        """Count a failed authentication; log it if it is the first of its source or
-        prefix (the summaries come from the tables)."""
-        self._first = False
-        self._sources.failed(source)
+        """Count a failed authentication; log it if it is its source's first (the
+        summaries come from the tables). A prefix's first failure is no line of its
+        own: the source's line names it, and a flood of made-up prefixes would
+        otherwise be a line each."""
+        first = self._sources.failed(source)
         if prefix is not None:
             self._prefixes.failed(prefix)
-        if self._first:
+        if first:
             shown = prefix or "none"
             message = "failed authentication from %s (key prefix %s): %s"
             self._line(1, message, source, shown, reason)
 
-    def _summary(self, preposition: str, itemised: bool, report: Report) -> None:
-        if report.first:
-            self._first = self._first or itemised  # the line is written by ``failed``
-            return
+    def _summary(self, preposition: str, report: Report) -> None:
         self._line(
             report.failed + report.blocked,
             "%d failed authentications %s %s in the last %.0f s (%d more refused with 429)",
@@ -156,8 +151,8 @@ class FailedAuthGuard:
             self._unlogged += failures
         if self._unlogged and now - self._unlogged_since >= self._window_s:
             log.warning(
-                "%d more failed authentications in the last %.0f s were not itemised"
-                " (log budget: %d lines per %.0f s)",
+                "%d more failed (or refused) authentications in the last %.0f s were not"
+                " itemised (log budget: %d lines per %.0f s)",
                 self._unlogged,
                 now - self._unlogged_since,
                 LOG_LINES_PER_WINDOW,

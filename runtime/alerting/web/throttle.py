@@ -6,10 +6,10 @@ is due. So a caller gets ``failures`` wrong guesses at once and then one per
 ``window_s / failures`` seconds, however hard it pushes; a blocked attempt takes no
 token (it is refused before anything is verified), so it does not extend the block.
 
-The table also keeps what the log needs (``Report``): the first failure of a key, then
-how many failures and blocked attempts it saw since its last report, handed out at most
-once per ``report_every_s``. Summaries are produced when the key is next touched or
-evicted, not by a timer: the table has no task of its own.
+The table also keeps what the log needs: ``failed`` says whether it was the key's first
+failure, and a ``Report`` says how many failures and blocked attempts a key saw since
+its last one, handed out at most once per ``report_every_s``. Reports are produced when
+the key is next touched or evicted, not by a timer: the table has no task of its own.
 
 Memory is bounded: at most ``max_entries`` keys, least recently touched evicted first.
 An attacker rotating addresses therefore cannot grow it, only push out old entries
@@ -40,11 +40,10 @@ class FailureLimit:
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """What the log should say about one key: its first failure (``first``), or how
-    many failures and blocked attempts it saw over the last ``span_s`` seconds."""
+    """How many failures and blocked attempts one key saw over the last ``span_s``
+    seconds."""
 
     key: str
-    first: bool
     failed: int
     blocked: int
     span_s: float
@@ -92,18 +91,20 @@ class FailureTable:
             self._maybe_summarise(key, entry)
         return wait
 
-    def failed(self, key: str) -> None:
-        """Count a failed authentication of ``key``."""
+    def failed(self, key: str) -> bool:
+        """Count a failed authentication of ``key``; True when it is the key's first
+        (as far as the table remembers), which no report will include."""
         entry = self._entries.get(key)
+        first = entry is None
         if entry is None:
             entry = self._add(key)
-            self._report(Report(key, first=True, failed=1, blocked=0, span_s=0.0))
         else:
             self._entries.move_to_end(key)
             entry.failed += 1
             self._maybe_summarise(key, entry)
         if entry.bucket is not None:
             entry.bucket.reserve(max_wait_s=float("inf"))
+        return first
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -129,6 +130,6 @@ class FailureTable:
         now = self._clock()
         if entry.failed or entry.blocked:
             span = now - entry.reported_at
-            self._report(Report(key, False, entry.failed, entry.blocked, span))
+            self._report(Report(key, entry.failed, entry.blocked, span))
         entry.failed = entry.blocked = 0
         entry.reported_at = now
