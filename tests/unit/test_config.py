@@ -46,6 +46,10 @@ def test_defaults_load_without_any_environment() -> None:
         ({"ALERTING_TOPIC_ALERTS_NEW": "bad topic!"}, "ALERTING_TOPIC_ALERTS_NEW"),
         ({"ALERTING_ADMIN_TOKEN": "short"}, "ALERTING_ADMIN_TOKEN"),
         ({"ALERTING_KAFKA_SECURITY_PROTOCOL": "SASL"}, "ALERTING_KAFKA_SECURITY_PROTOCOL"),
+        ({"ALERTING_AUTH_FAILURES_PER_SOURCE": "-1"}, "ALERTING_AUTH_FAILURES_PER_SOURCE"),
+        ({"ALERTING_AUTH_FAILURES_PER_PREFIX": "many"}, "ALERTING_AUTH_FAILURES_PER_PREFIX"),
+        ({"ALERTING_AUTH_FAILURE_WINDOW_S": "0"}, "ALERTING_AUTH_FAILURE_WINDOW_S"),
+        ({"ALERTING_TRUSTED_PROXY_HOPS": "11"}, "ALERTING_TRUSTED_PROXY_HOPS"),
     ],
 )
 def test_invalid_setting_is_named_in_one_line(env: dict[str, str], named: str) -> None:
@@ -105,3 +109,12 @@ def test_api_key_cache_intervals_default_and_the_staleness_covers_the_refresh() 
     assert (tuned.api_key_refresh_s, tuned.api_key_max_stale_s) == (0, 0)
     with pytest.raises(ConfigError, match="ALERTING_API_KEY_MAX_STALE_S=20 must be at least"):
         config.load({"ALERTING_API_KEY_REFRESH_S": "30", "ALERTING_API_KEY_MAX_STALE_S": "20"})
+
+
+def test_failed_authentication_limits_default_to_the_documented_values() -> None:
+    """A bearer backend built without settings (``FailedAuthGuard()``) uses the dataclass
+    defaults: they must be the settings' defaults."""
+    throttle = config.load({}).auth_throttle
+    assert throttle == config.AuthThrottleSettings()
+    assert (throttle.failures_per_source, throttle.failures_per_prefix) == (20, 100)
+    assert (throttle.window_s, throttle.trusted_proxy_hops) == (60, 0)
