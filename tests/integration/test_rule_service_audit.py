@@ -159,3 +159,22 @@ async def test_the_audit_row_and_the_change_commit_together(
     finally:
         name = f"refuse_{doomed.replace('-', '_')}"
         await rs_pg.execute(f"DROP TRIGGER {name} ON audit_log; DROP FUNCTION {name}()")
+
+
+async def test_the_request_id_is_recorded_when_it_looks_like_one(
+    admin: Api, new_client: NewClient
+) -> None:
+    cid, tenant = await new_client("audit")
+    await tenant.ok(
+        "PATCH", f"/api/v1/clients/{cid}", 200, json={"name": "a"},
+        headers={"X-Request-Id": "Jc5d0jHkoAMESnQ="},
+    )  # fmt: skip
+    await tenant.ok(
+        "PATCH", f"/api/v1/clients/{cid}", 200, json={"name": "b"},
+        headers={"X-Request-Id": "two words\tand a tab"},
+    )  # fmt: skip
+    updates = await audit_of(admin, cid, action="client.update")
+    assert [(r["details"]["name"], r["request_id"]) for r in updates] == [
+        ("a", "Jc5d0jHkoAMESnQ="),
+        ("b", None),  # the caller's text, not an id: not kept
+    ]
