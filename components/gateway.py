@@ -18,6 +18,15 @@ import pulumi_aws as aws
 
 from components._common import PKG, child, ingress_from_group, log_group
 
+# HTTP proxies between a caller and a task: the API itself (the VPC link is a network
+# path, not a proxy). It appends the caller's address to X-Forwarded-For, so the tasks
+# trust exactly that many entries from the right (ALERTING_TRUSTED_PROXY_HOPS); entries
+# further left are the caller's own text.
+PROXY_HOPS = 1
+# Every request reaches the task with the gateway's request id, replacing any the caller
+# sent: the audit log records it, so an audit row leads to the gateway's access log line.
+REQUEST_ID_MAPPING = {"overwrite:header.X-Request-Id": "$context.requestId"}
+
 
 @dataclass(frozen=True)
 class GatewayRoute:
@@ -106,6 +115,7 @@ class Gateway(pulumi.ComponentResource):
                 connection_id=link.id,
                 payload_format_version="1.0",
                 timeout_milliseconds=29000,
+                request_parameters=REQUEST_ID_MAPPING,
                 opts=child(self),
             )
             for service, target in sorted(args.targets.items())

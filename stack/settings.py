@@ -14,6 +14,7 @@ import pulumi
 
 from alerting import roster
 from alerting.config import SETTINGS
+from components.gateway import PROXY_HOPS
 
 SECRET_NAMES: frozenset[str] = frozenset(s.env for s in SETTINGS if s.secret)
 _DEFAULTS = {s.env: s.default for s in SETTINGS}
@@ -72,6 +73,10 @@ def service_environment(
         # Both brokers the stack runs (self-hosted Apache Kafka, MSK) accept idempotent
         # producing, so a producer retry cannot write a duplicate. Off only for Tansu.
         env["ALERTING_KAFKA_IDEMPOTENCE"] = "true"
+    if service in HTTP_APIS:
+        # Callers reach the APIs through the gateway: their address is its X-Forwarded-For
+        # entry, and failed authentications are throttled per that address.
+        env["ALERTING_TRUSTED_PROXY_HOPS"] = str(PROXY_HOPS)
     if service == "metrics" and dns_namespace:
         # Only the HTTP APIs have Cloud Map names; per-task scraping of the workers is
         # the monitoring system's job (every task serves /metrics on its health port).

@@ -179,6 +179,30 @@ SETTINGS: tuple[Setting, ...] = (
         " seconds keep working (>= the refresh interval)",
     ),
     Setting(
+        "ALERTING_AUTH_FAILURES_PER_SOURCE",
+        "20",
+        "HTTP APIs: failed authentications a source address may make per window before"
+        " its requests answer 429 (0: no limit); docs/security.md",
+    ),
+    Setting(
+        "ALERTING_AUTH_FAILURES_PER_PREFIX",
+        "100",
+        "HTTP APIs: failed authentications with one API key prefix, from any address, per"
+        " window before that key's requests answer 429 (0: no limit)",
+    ),
+    Setting(
+        "ALERTING_AUTH_FAILURE_WINDOW_S",
+        "60",
+        "HTTP APIs: the window of the failure limits, and the interval of the failure"
+        " summaries in the log",
+    ),
+    Setting(
+        "ALERTING_TRUSTED_PROXY_HOPS",
+        "0",
+        "HTTP APIs: proxies in front whose X-Forwarded-For entries are trusted; the source"
+        " address is the entry this many from the right (0: the peer address)",
+    ),
+    Setting(
         "ALERTING_CURSOR_KEY",
         None,
         "rule-service: key (>= 16 chars) of the MAC on list cursors; unset: derived from"
@@ -354,6 +378,17 @@ class QuotaSettings:
 
 
 @dataclass(frozen=True)
+class AuthThrottleSettings:
+    """Failed-authentication limits of the HTTP APIs (``alerting.web.auth_guard``); the
+    defaults are the settings' defaults."""
+
+    failures_per_source: int = 20
+    failures_per_prefix: int = 100
+    window_s: int = 60
+    trusted_proxy_hops: int = 0
+
+
+@dataclass(frozen=True)
 class Settings:
     kafka: KafkaSettings
     topics: Topics
@@ -368,6 +403,7 @@ class Settings:
     api_key_refresh_s: int
     api_key_max_stale_s: int
     cursor_key: str | None = field(repr=False)
+    auth_throttle: AuthThrottleSettings
     smtp: SmtpSettings
     sender: SenderSettings
     quotas: QuotaSettings
@@ -487,6 +523,12 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         api_key_refresh_s=api_key_refresh_s,
         api_key_max_stale_s=api_key_max_stale_s,
         cursor_key=cursor_key,
+        auth_throttle=AuthThrottleSettings(
+            failures_per_source=integer("ALERTING_AUTH_FAILURES_PER_SOURCE", 0, 1_000_000),
+            failures_per_prefix=integer("ALERTING_AUTH_FAILURES_PER_PREFIX", 0, 1_000_000),
+            window_s=integer("ALERTING_AUTH_FAILURE_WINDOW_S", 1, 3600),
+            trusted_proxy_hops=integer("ALERTING_TRUSTED_PROXY_HOPS", 0, 10),
+        ),
         smtp=SmtpSettings(
             host=get("ALERTING_SMTP_HOST").strip(),
             port=integer("ALERTING_SMTP_PORT", 1, 65535),

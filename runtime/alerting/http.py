@@ -34,9 +34,19 @@ class EmbeddedServer(uvicorn.Server):
 
 async def serve(app: ASGIApp, host: str, port: int, stop: asyncio.Event) -> None:
     """Serve ``app`` until ``stop`` is set."""
-    server = EmbeddedServer(
-        uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
+    # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from loopback
+    # peers as the client address. Whose forwarded addresses to trust is one setting,
+    # ALERTING_TRUSTED_PROXY_HOPS, applied by the web layer (alerting.web.auth_guard).
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        proxy_headers=False,
     )
+    server = EmbeddedServer(config)
     task = asyncio.create_task(server.serve())
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)

@@ -427,6 +427,26 @@ def test_producing_services_produce_idempotently(overrides: dict[str, Any] | Non
         assert env.get("ALERTING_KAFKA_IDEMPOTENCE") == wanted, service.name
 
 
+def test_http_apis_trust_the_gateways_forwarded_address_and_request_id(prod: Built) -> None:
+    """Behind API Gateway a task's peer is the VPC link, so failed authentications are
+    counted per the address the gateway appended to X-Forwarded-For (one hop); the
+    workers serve no API and are left at the default. The gateway also hands each
+    request its id, which the audit log records."""
+    for service in roster.SERVICES:
+        (container,) = policy.containers(prod.named(f"svc-{service.name}", policy.TASKDEF))
+        env = {e["name"]: e["value"] for e in container["environment"]}
+        wanted = "1" if service in roster.HTTP_APIS else None
+        assert env.get("ALERTING_TRUSTED_PROXY_HOPS") == wanted, service.name
+    integrations = [
+        r for r in prod.resources if r.typ == "aws:apigatewayv2/integration:Integration"
+    ]
+    assert integrations
+    for integration in integrations:
+        assert integration.inputs["requestParameters"] == {
+            "overwrite:header.X-Request-Id": "$context.requestId"
+        }
+
+
 def test_config_accepts_scalars_stored_as_text() -> None:
     raw = {k.split(":", 1)[1]: v for k, v in prod_config().items() if k.startswith("alerting:")}
     raw["image"] = {"build": "false", "tag": "abc123"}

@@ -28,6 +28,7 @@ from alerting.http import serve
 from alerting.services.rule_service.app import create_app
 from alerting.services.rule_service.cursor import Cursors
 from alerting.services.rule_service.operation import Deps
+from alerting.web.auth_guard import FailedAuthGuard
 from alerting.web.bearer import bearer_authenticator
 from tests.conftest import create_database, drop_database, server_base
 
@@ -62,7 +63,8 @@ async def start_service(
 ) -> RunningService:
     """The rule-service app (without the relay) served by uvicorn on a free port."""
     port = free_port()
-    auth = bearer_authenticator(settings.require_admin_token(), PostgresKeyStore(pool))
+    guard = FailedAuthGuard(settings.auth_throttle)
+    auth = bearer_authenticator(settings.require_admin_token(), PostgresKeyStore(pool), guard)
     deps = Deps(pool, settings, auth, resolver, Cursors.for_settings(settings))
     app = create_app(deps, {"postgres": readiness(pool)})
     stop = asyncio.Event()

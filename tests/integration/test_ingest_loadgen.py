@@ -159,7 +159,7 @@ async def test_the_loadgen_command_posts_through_the_api(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--token", "wrong-token"), "HTTP 401 Unauthorized: invalid token"),
+        (("--token", "wrong-token"), "HTTP 401 Unauthorized: invalid or revoked token"),
         (("--name", "*"), "'*' is a rule wildcard"),
         (("--severity", "HIGH=x"), "weight 'x' of 'HIGH' is not a number"),
     ],

@@ -160,6 +160,7 @@ ADMIN_ONLY_ROUTES = [
     ("POST", "/api/v1/api-keys", {"scope": "ingest"}),
     ("GET", "/api/v1/api-keys", None),
     ("DELETE", "/api/v1/api-keys/{ingest_key_id}", None),
+    ("GET", "/api/v1/audit", None),
 ]
 ALL_ROUTES = [
     *OTHER_TENANT_ROUTES,

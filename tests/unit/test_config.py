@@ -47,6 +47,10 @@ def test_defaults_load_without_any_environment() -> None:
         ({"ALERTING_TOPIC_ALERTS_NEW": "bad topic!"}, "ALERTING_TOPIC_ALERTS_NEW"),
         ({"ALERTING_ADMIN_TOKEN": "short"}, "ALERTING_ADMIN_TOKEN"),
         ({"ALERTING_KAFKA_SECURITY_PROTOCOL": "SASL"}, "ALERTING_KAFKA_SECURITY_PROTOCOL"),
+        ({"ALERTING_AUTH_FAILURES_PER_SOURCE": "-1"}, "ALERTING_AUTH_FAILURES_PER_SOURCE"),
+        ({"ALERTING_AUTH_FAILURES_PER_PREFIX": "many"}, "ALERTING_AUTH_FAILURES_PER_PREFIX"),
+        ({"ALERTING_AUTH_FAILURE_WINDOW_S": "0"}, "ALERTING_AUTH_FAILURE_WINDOW_S"),
+        ({"ALERTING_TRUSTED_PROXY_HOPS": "11"}, "ALERTING_TRUSTED_PROXY_HOPS"),
     ],
 )
 def test_invalid_setting_is_named_in_one_line(env: dict[str, str], named: str) -> None:
@@ -124,3 +128,12 @@ def test_quota_defaults_and_a_burst_that_holds_the_largest_batch() -> None:
         config.load({"ALERTING_QUOTA_RULES_PER_CLIENT": "0"})
     tuned = config.load({"ALERTING_QUOTA_ENDPOINTS_PER_RULE": "3"}).quotas
     assert tuned.endpoints_per_rule == 3
+
+
+def test_failed_authentication_limits_default_to_the_documented_values() -> None:
+    """A bearer backend built without settings (``FailedAuthGuard()``) uses the dataclass
+    defaults: they must be the settings' defaults."""
+    throttle = config.load({}).auth_throttle
+    assert throttle == config.AuthThrottleSettings()
+    assert (throttle.failures_per_source, throttle.failures_per_prefix) == (20, 100)
+    assert (throttle.window_s, throttle.trusted_proxy_hops) == (60, 0)

@@ -305,7 +305,7 @@ async def test_the_secret_is_checked_on_every_request_while_the_store_is_down(
     store.keys[new.prefix] = StoredKey(uuid.uuid4(), new.secret_hash, "ingest", None, False)
     backend = BearerTokenBackend("admin-token-for-tests", cache_over(store, clock))
     assert await backend.authenticate(connection(new.token)) == Principal(
-        "ingest", None, store.keys[new.prefix].key_id
+        "ingest", None, store.keys[new.prefix].key_id, new.prefix
     )
     store.down = OUTAGE
     clock.advance(REFRESH_S)

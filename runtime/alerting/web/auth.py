@@ -56,6 +56,7 @@ class Principal:
     kind: Kind
     client_id: str | None = None
     key_id: UUID | None = None
+    prefix: str | None = None  # the API key's public prefix: who it was, in the audit log
 
     @property
     def scopes(self) -> frozenset[Scope]:

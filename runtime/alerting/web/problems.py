@@ -8,6 +8,7 @@ with no detail: a stack trace is for the log, never for the client.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -61,6 +62,11 @@ def forbidden(detail: str) -> ApiError:
 
 def conflict(detail: str, **extra: Any) -> ApiError:
     return ApiError(409, detail, extra=extra)
+
+
+def too_many_requests(detail: str, retry_after_s: float) -> ApiError:
+    """The caller must slow down: ``Retry-After`` in whole seconds, at least 1."""
+    return ApiError(429, detail, headers={"Retry-After": str(max(1, math.ceil(retry_after_s)))})
 
 
 def unavailable(detail: str) -> ApiError:

@@ -18,6 +18,7 @@ from alerting.services.ingest.app import Ingest, create_app
 from alerting.services.ingest.jobs import JobManager
 from alerting.services.ingest.publish import AlertPublisher
 from alerting.services.ingest.rate import KeyRateLimit
+from alerting.web.auth_guard import FailedAuthGuard
 from alerting.web.bearer import bearer_authenticator
 from alerting.web.key_cache import CachedKeyStore
 
@@ -42,7 +43,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     jobs = JobManager(publisher.publish)
     app = create_app(
         Ingest(publisher, jobs, KeyRateLimit.for_settings(settings.quotas)),
-        bearer_authenticator(admin_token, keys),
+        bearer_authenticator(admin_token, keys, FailedAuthGuard(settings.auth_throttle)),
         # Ready means "can accept alerts": the producer. Postgres is not a readiness
         # dependency: the admin token and cached keys keep working through its outage,
         # and a 503 from /readyz would take ingest out of its load balancer for nothing.

@@ -23,6 +23,7 @@ from alerting.services.metrics.app import create_app
 from alerting.services.metrics.compute import MeasuredStage
 from alerting.services.metrics.offsets import OffsetReader
 from alerting.services.metrics.sampler import Sampler
+from alerting.web.auth_guard import FailedAuthGuard
 from alerting.web.bearer import bearer_authenticator
 
 NAME = "metrics"
@@ -99,7 +100,9 @@ async def serve_pipeline(
     )
     app = create_app(
         sampler,
-        bearer_authenticator(admin_token, PostgresKeyStore(pool)),
+        bearer_authenticator(
+            admin_token, PostgresKeyStore(pool), FailedAuthGuard(settings.auth_throttle)
+        ),
         {"postgres": readiness(pool), "kafka": reader.check},
     )
     tasks = [

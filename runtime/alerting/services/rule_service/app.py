@@ -11,7 +11,14 @@ from starlette.routing import BaseRoute
 
 from alerting.http import ReadinessCheck, health_routes
 from alerting.services.rule_service import openapi
-from alerting.services.rule_service.api import clients, endpoints, keys, match, notifications
+from alerting.services.rule_service.api import (
+    audit,
+    clients,
+    endpoints,
+    keys,
+    match,
+    notifications,
+)
 from alerting.services.rule_service.api import rules as rules_api
 from alerting.services.rule_service.operation import Ctx, Deps, Operation, routes
 from alerting.web.app import problem_app
@@ -23,6 +30,7 @@ OPERATIONS: tuple[Operation, ...] = (
     *endpoints.OPERATIONS,
     *notifications.OPERATIONS,
     *keys.OPERATIONS,
+    *audit.OPERATIONS,
 )
 API_VERSION = "1.0.0"
 

@@ -19,6 +19,7 @@ from alerting.services.rule_service.app import create_app
 from alerting.services.rule_service.cursor import Cursors
 from alerting.services.rule_service.operation import Deps
 from alerting.services.rule_service.outbox_relay import OutboxRelay
+from alerting.web.auth_guard import FailedAuthGuard
 from alerting.web.bearer import bearer_authenticator
 
 SERVICE = "rule-service"
@@ -31,7 +32,9 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         # The relay starts the producer itself (waiting for the broker) and stops it.
         producer = BatchProducer(settings.kafka)
         relay = OutboxRelay(pool, producer, settings.topics.rule_changed)
-        auth = bearer_authenticator(admin_token, PostgresKeyStore(pool))
+        auth = bearer_authenticator(
+            admin_token, PostgresKeyStore(pool), FailedAuthGuard(settings.auth_throttle)
+        )
         deps = Deps(pool, settings, auth, system_resolver, Cursors.for_settings(settings))
         app = create_app(deps, {"postgres": readiness(pool), "outbox_relay": relay.check})
         relay_task = asyncio.create_task(relay.run(stop), name="outbox-relay")

@@ -39,6 +39,7 @@ DESCRIPTIONS = {
     413: "Body too large",
     415: "Body is not application/json",
     422: "Validation error; `errors` names the fields",
+    429: "Too many failed authentications from this address or with this key; see Retry-After",
 }
 
 

@@ -117,7 +117,8 @@ class Operation:
         return ADMIN_ONLY if self.admin_only else TENANT
 
     def error_statuses(self) -> list[int]:
-        statuses = {401, 403, *self.errors}
+        # 429: every operation authenticates, and failed authentications are throttled.
+        statuses = {401, 403, 429, *self.errors}
         if self.body is not None:
             statuses |= {400, 413, 415, 422}
         if self.query is not None:

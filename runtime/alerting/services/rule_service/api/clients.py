@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from alerting.services.rule_service.api import paging
+from alerting.services.rule_service.audit_trail import audited
 from alerting.services.rule_service.models.clients import (
     Client,
     ClientCreate,
@@ -29,10 +30,12 @@ def _visible_id(ctx: Ctx) -> str:
 
 async def create_client(ctx: Ctx) -> Client:
     body = ctx.body(ClientCreate)
-    try:
-        row = await repo.insert(ctx.pool, body.client_id, body.name)
-    except asyncpg.UniqueViolationError:
-        raise problems.conflict(f"client {body.client_id!r} already exists") from None
+    async with audited(ctx) as change:
+        try:
+            row = await repo.insert(change.conn, body.client_id, body.name)
+        except asyncpg.UniqueViolationError:
+            raise problems.conflict(f"client {body.client_id!r} already exists") from None
+        change.record("client.create", body.client_id, body.client_id, name=body.name)
     return Client.model_validate(dict(row))
 
 
@@ -58,16 +61,20 @@ async def get_client(ctx: Ctx) -> Client:
 async def update_client(ctx: Ctx) -> Client:
     client_id = _visible_id(ctx)
     body = ctx.body(ClientUpdate)
-    row = await repo.rename(ctx.pool, client_id, body.name)
-    if row is None:
-        raise problems.not_found("client")
+    async with audited(ctx) as change:
+        row = await repo.rename(change.conn, client_id, body.name)
+        if row is None:
+            raise problems.not_found("client")
+        change.record("client.update", client_id, client_id, name=body.name)
     return Client.model_validate(dict(row))
 
 
 async def delete_client(ctx: Ctx) -> None:
-    async with ctx.pool.acquire() as conn:
-        if not await repo.delete(conn, ctx.path("client_id")):
+    client_id = ctx.path("client_id")
+    async with audited(ctx) as change:
+        if not await repo.delete(change.conn, client_id):
             raise problems.not_found("client")
+        change.record("client.delete", client_id, client_id)
 
 
 BASE = "/api/v1/clients"

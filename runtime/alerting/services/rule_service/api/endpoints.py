@@ -8,6 +8,7 @@ import asyncpg
 
 from alerting.services.rule_service import endpoint_values
 from alerting.services.rule_service.api import paging
+from alerting.services.rule_service.audit_trail import audited
 from alerting.services.rule_service.models.endpoints import (
     Endpoint,
     EndpointCreate,
@@ -26,11 +27,11 @@ KIND = "endpoints"
 DUPLICATE = "this rule already has an endpoint of this type with this value"
 
 
-async def _visible_rule(ctx: Ctx) -> uuid.UUID:
-    rule_id = ctx.path_id("rule_id", "rule")
-    if await rules_repo.get(ctx.pool, rule_id, ctx.principal.owner) is None:
+async def _visible_rule(ctx: Ctx) -> asyncpg.Record:
+    rule = await rules_repo.get(ctx.pool, ctx.path_id("rule_id", "rule"), ctx.principal.owner)
+    if rule is None:
         raise problems.not_found("rule")
-    return rule_id
+    return rule
 
 
 async def _normalize(ctx: Ctx, type_: str, value: str) -> str:
@@ -43,23 +44,33 @@ async def _normalize(ctx: Ctx, type_: str, value: str) -> str:
 
 
 async def create_endpoint(ctx: Ctx) -> EndpointCreated:
-    rule_id = await _visible_rule(ctx)
+    rule = await _visible_rule(ctx)
+    rule_id = rule["rule_id"]
     body = ctx.body(EndpointCreate)
     value = await _normalize(ctx, body.type, body.value)
     secret = endpoint_values.new_signing_secret(body.type)
-    limit = ctx.deps.settings.quotas.endpoints_per_rule
-    try:
-        async with quotas.counted(ctx.pool, quotas.ENDPOINTS_PER_RULE, rule_id, limit) as conn:
-            row = await repo.insert(conn, uuid.uuid4(), rule_id, body.type, value, secret)
-    except asyncpg.ForeignKeyViolationError:  # the rule was deleted meanwhile
-        raise problems.not_found("rule") from None
-    except asyncpg.UniqueViolationError:
-        raise problems.conflict(DUPLICATE) from None
+    async with audited(ctx) as change:
+        limit = ctx.deps.settings.quotas.endpoints_per_rule
+        await quotas.claim(change.conn, quotas.ENDPOINTS_PER_RULE, rule_id, limit)
+        try:
+            row = await repo.insert(change.conn, uuid.uuid4(), rule_id, body.type, value, secret)
+        except asyncpg.ForeignKeyViolationError:  # the rule was deleted meanwhile
+            raise problems.not_found("rule") from None
+        except asyncpg.UniqueViolationError:
+            raise problems.conflict(DUPLICATE) from None
+        # Not the value: it may be a credential (a Slack webhook URL). Nor the secret.
+        change.record(
+            "endpoint.create",
+            row["endpoint_id"],
+            rule["client_id"],
+            rule_id=str(rule_id),
+            type=body.type,
+        )
     return EndpointCreated.model_validate({**dict(row), "signing_secret": secret})
 
 
 async def list_endpoints(ctx: Ctx) -> EndpointPage:
-    rule_id = await _visible_rule(ctx)
+    rule_id = (await _visible_rule(ctx))["rule_id"]
     q = ctx.query(EndpointQuery)
     rows = await repo.page(
         ctx.pool, rule_id=rule_id, after=paging.start_after(ctx, KIND, q.cursor), limit=q.limit + 1
@@ -87,19 +98,34 @@ async def update_endpoint(ctx: Ctx) -> Endpoint:
     if body.value is not None and body.value != value:
         value = await _normalize(ctx, current["type"], body.value)
     enabled = current["enabled"] if body.enabled is None else body.enabled
-    try:
-        row = await repo.update(ctx.pool, current["endpoint_id"], value, enabled)
-    except asyncpg.UniqueViolationError:
-        raise problems.conflict(DUPLICATE) from None
-    if row is None:
-        raise problems.not_found("endpoint")
+    async with audited(ctx) as change:
+        try:
+            row = await repo.update(change.conn, current["endpoint_id"], value, enabled)
+        except asyncpg.UniqueViolationError:
+            raise problems.conflict(DUPLICATE) from None
+        if row is None:
+            raise problems.not_found("endpoint")
+        change.record(
+            "endpoint.update",
+            row["endpoint_id"],
+            current["client_id"],
+            enabled=enabled,
+            value_changed=value != current["value"],
+        )
     return Endpoint.model_validate(dict(row))
 
 
 async def delete_endpoint(ctx: Ctx) -> None:
     current = await _visible_endpoint(ctx)
-    if not await repo.delete(ctx.pool, current["endpoint_id"]):
-        raise problems.not_found("endpoint")
+    async with audited(ctx) as change:
+        if not await repo.delete(change.conn, current["endpoint_id"]):
+            raise problems.not_found("endpoint")
+        change.record(
+            "endpoint.delete",
+            current["endpoint_id"],
+            current["client_id"],
+            rule_id=str(current["rule_id"]),
+        )
 
 
 OF_RULE = "/api/v1/rules/{rule_id}/endpoints"

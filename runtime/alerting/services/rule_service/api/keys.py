@@ -8,6 +8,7 @@ import asyncpg
 
 from alerting.domain import api_keys
 from alerting.services.rule_service.api import paging
+from alerting.services.rule_service.audit_trail import audited
 from alerting.services.rule_service.models.keys import (
     ApiKey,
     ApiKeyCreated,
@@ -27,15 +28,24 @@ KIND = "api-keys"
 
 async def _issue(ctx: Ctx, scope: str, client_id: str | None, description: str) -> ApiKeyCreated:
     key = api_keys.generate()
-    # Ingest keys belong to no client and are not counted (``claim`` skips a None parent).
-    limit = ctx.deps.settings.quotas.api_keys_per_client
-    try:
-        async with quotas.counted(ctx.pool, quotas.API_KEYS_PER_CLIENT, client_id, limit) as conn:
+    async with audited(ctx) as change:
+        # Ingest keys belong to no client and are not counted (``claim`` skips a None parent).
+        limit = ctx.deps.settings.quotas.api_keys_per_client
+        await quotas.claim(change.conn, quotas.API_KEYS_PER_CLIENT, client_id, limit)
+        try:
             row = await repo.insert(
-                conn, uuid.uuid4(), key.prefix, key.secret_hash, scope, client_id, description
+                change.conn,
+                uuid.uuid4(),
+                key.prefix,
+                key.secret_hash,
+                scope,
+                client_id,
+                description,
             )
-    except asyncpg.ForeignKeyViolationError:
-        raise problems.not_found("client") from None
+        except asyncpg.ForeignKeyViolationError:
+            raise problems.not_found("client") from None
+        # The prefix is the key's public half: it names the key in logs and audit rows.
+        change.record("key.create", row["key_id"], client_id, scope=scope, prefix=key.prefix)
     return ApiKeyCreated.model_validate({**dict(row), "token": key.token})
 
 
@@ -72,9 +82,7 @@ async def list_client_keys(ctx: Ctx) -> ApiKeyPage:
 
 
 async def revoke_client_key(ctx: Ctx) -> None:
-    client_id = await _visible_client(ctx)
-    if not await repo.revoke(ctx.pool, ctx.path_id("key_id", "API key"), client_id):
-        raise problems.not_found("API key")
+    await _revoke(ctx, await _visible_client(ctx))
 
 
 async def create_ingest_key(ctx: Ctx) -> ApiKeyCreated:
@@ -87,8 +95,18 @@ async def list_keys(ctx: Ctx) -> ApiKeyPage:
 
 
 async def revoke_key(ctx: Ctx) -> None:
-    if not await repo.revoke(ctx.pool, ctx.path_id("key_id", "API key"), None):
-        raise problems.not_found("API key")
+    await _revoke(ctx, None)
+
+
+async def _revoke(ctx: Ctx, client_id: str | None) -> None:
+    """Revoke the path's key (of ``client_id`` when given); revoking again is a no-op
+    that answers the same and is recorded again."""
+    key_id = ctx.path_id("key_id", "API key")
+    async with audited(ctx) as change:
+        revoked = await repo.revoke(change.conn, key_id, client_id)
+        if revoked is None:
+            raise problems.not_found("API key")
+        change.record("key.revoke", key_id, revoked["client_id"], prefix=revoked["prefix"])
 
 
 OF_CLIENT = "/api/v1/clients/{client_id}/api-keys"

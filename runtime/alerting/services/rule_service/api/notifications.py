@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alerting.services.rule_service.api import paging
+from alerting.services.rule_service.audit_trail import audited
 from alerting.services.rule_service.models.notifications import (
     Delivery,
     Notification,
@@ -48,7 +49,10 @@ async def get_notification(ctx: Ctx) -> NotificationDetail:
 
 async def retry_notification(ctx: Ctx) -> Notification:
     notification_id = ctx.path_id("notification_id", "notification")
-    row = await repo.retry_failed(ctx.pool, notification_id, ctx.principal.owner)
+    async with audited(ctx) as change:
+        row = await repo.retry_failed(change.conn, notification_id, ctx.principal.owner)
+        if row is not None:
+            change.record("notification.retry", notification_id, row["client_id"])
     if row is not None:
         return Notification.model_validate(dict(row))
     current = await repo.get(ctx.pool, notification_id, ctx.principal.owner)

@@ -22,11 +22,17 @@ def start_after(ctx: Ctx, kind: str, token: str | None) -> Position | None:
 
 
 def split(
-    ctx: Ctx, kind: str, rows: Sequence[Any], limit: int, id_column: str
+    ctx: Ctx,
+    kind: str,
+    rows: Sequence[Any],
+    limit: int,
+    id_column: str,
+    time_column: str = "created_at",
 ) -> tuple[list[dict[str, Any]], str | None]:
     """The page's items (as dicts) and the cursor of the next page, if there is one."""
     items = [dict(r) for r in rows[:limit]]
     if len(rows) <= limit:
         return items, None
     last = items[-1]
-    return items, ctx.deps.cursors.encode(kind, Position(last["created_at"], str(last[id_column])))
+    position = Position(last[time_column], str(last[id_column]))
+    return items, ctx.deps.cursors.encode(kind, position)

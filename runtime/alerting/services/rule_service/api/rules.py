@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 
 import asyncpg
 
 from alerting.domain.model import WILDCARD, RuleAction
 from alerting.services.rule_service.api import paging
+from alerting.services.rule_service.audit_trail import audited
 from alerting.services.rule_service.models.rules import (
     Rule,
     RuleCreate,
@@ -54,14 +56,16 @@ async def create_rule(ctx: Ctx) -> Rule:
         raise problems.not_found("client")
     fields = RuleFields(body.severity, body.source, body.name, body.enabled)
     check_not_all_wildcards(fields)
-    limit = ctx.deps.settings.quotas.rules_per_client
-    async with quotas.counted(ctx.pool, quotas.RULES_PER_CLIENT, body.client_id, limit) as conn:
+    async with audited(ctx) as change:
+        limit = ctx.deps.settings.quotas.rules_per_client
+        await quotas.claim(change.conn, quotas.RULES_PER_CLIENT, body.client_id, limit)
         try:
-            row = await repo.insert(conn, uuid.uuid4(), body.client_id, fields)
+            row = await repo.insert(change.conn, uuid.uuid4(), body.client_id, fields)
         except asyncpg.ForeignKeyViolationError:
             raise problems.not_found("client") from None
         except asyncpg.UniqueViolationError:
             raise problems.conflict(DUPLICATE) from None
+        change.record("rule.create", row["rule_id"], body.client_id, **asdict(fields))
     return Rule.model_validate(dict(row))
 
 
@@ -94,7 +98,8 @@ async def update_rule(ctx: Ctx) -> Rule:
     and answers 409 with the current version; a no-op PATCH keeps the version."""
     rule_id = ctx.path_id("rule_id", "rule")
     body = ctx.body(RuleUpdate)
-    async with ctx.pool.acquire() as conn, conn.transaction():
+    async with audited(ctx) as change:
+        conn = change.conn
         current = await repo.get(conn, rule_id, ctx.principal.owner, for_update=True)
         if current is None:
             raise problems.not_found("rule")
@@ -118,14 +123,18 @@ async def update_rule(ctx: Ctx) -> Rule:
                 row = await repo.update(conn, rule_id, new, action_for(old, new))
         except asyncpg.UniqueViolationError:
             raise problems.conflict(DUPLICATE) from None
+        changed = {k: v for k, v in asdict(new).items() if v != getattr(old, k)}
+        change.record("rule.update", rule_id, row["client_id"], version=row["version"], **changed)
     return Rule.model_validate(dict(row))
 
 
 async def delete_rule(ctx: Ctx) -> None:
-    async with ctx.pool.acquire() as conn:
-        rule_id = ctx.path_id("rule_id", "rule")
-        if not await repo.delete(conn, rule_id, ctx.principal.owner):
+    rule_id = ctx.path_id("rule_id", "rule")
+    async with audited(ctx) as change:
+        client_id = await repo.delete(change.conn, rule_id, ctx.principal.owner)
+        if client_id is None:
             raise problems.not_found("rule")
+        change.record("rule.delete", rule_id, client_id)
 
 
 BASE = "/api/v1/rules"

@@ -56,12 +56,13 @@ async def page(
     )
 
 
-async def revoke(conn: Executor, key_id: UUID, client_id: str | None) -> bool:
-    """Revoke a key (idempotent); False when no such key (of that client)."""
+async def revoke(conn: Executor, key_id: UUID, client_id: str | None) -> asyncpg.Record | None:
+    """Revoke a key (idempotent): its client_id and prefix; None when no such key (of
+    that client)."""
     where = Where().add("key_id = {}", key_id).equal("client_id", client_id)
     row: asyncpg.Record | None = await conn.fetchrow(
         "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
-        f"{where.sql()} RETURNING key_id",
+        f"{where.sql()} RETURNING client_id, prefix",
         *where.args,
     )
-    return row is not None
+    return row

@@ -36,9 +36,11 @@ async def insert(
 
 
 async def get(conn: Executor, endpoint_id: UUID, owner: str | None) -> asyncpg.Record | None:
+    """The endpoint and the client of its rule (for the audit log)."""
     where = Where().add("e.endpoint_id = {}", endpoint_id).equal("r.client_id", owner)
     return await conn.fetchrow(
-        f"SELECT {COLUMNS} FROM endpoints e JOIN rules r ON r.rule_id = e.rule_id{where.sql()}",
+        f"SELECT {COLUMNS}, r.client_id FROM endpoints e"
+        f" JOIN rules r ON r.rule_id = e.rule_id{where.sql()}",
         *where.args,
     )
 

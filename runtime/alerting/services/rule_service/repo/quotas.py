@@ -9,12 +9,7 @@ would let both see "one below the limit" and both insert.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
-
-import asyncpg
 
 from alerting.services.rule_service.repo.sql import Conn
 
@@ -76,14 +71,3 @@ async def claim(conn: Conn, quota: CountQuota, parent_id: object, limit: int) ->
     count: int = await conn.fetchval(quota.count_sql, parent_id)
     if count >= limit:
         raise QuotaExceeded(quota, parent_id, limit, count)
-
-
-@asynccontextmanager
-async def counted(
-    pool: asyncpg.Pool[Any], quota: CountQuota, parent_id: object, limit: int
-) -> AsyncIterator[Conn]:
-    """A connection in a transaction in which one more child of ``parent_id`` fits:
-    insert it there (``async with counted(...) as conn: await repo.insert(conn, ...)``)."""
-    async with pool.acquire() as conn, conn.transaction():
-        await claim(conn, quota, parent_id, limit)
-        yield conn

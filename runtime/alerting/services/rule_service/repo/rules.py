@@ -87,21 +87,23 @@ async def update(
     return row
 
 
-async def delete(conn: Conn, rule_id: UUID, owner: str | None) -> bool:
-    """Delete a rule (its endpoints cascade); the DELETED row carries version + 1, so it
-    orders after every earlier change of the rule."""
+async def delete(conn: Conn, rule_id: UUID, owner: str | None) -> str | None:
+    """Delete a rule (its endpoints cascade): the client it belonged to, None when there
+    was no such rule (of ``owner``). The DELETED row carries version + 1, so it orders
+    after every earlier change of the rule."""
     where = Where().add("rule_id = {}", rule_id).equal("client_id", owner)
     async with conn.transaction():
         row: asyncpg.Record | None = await conn.fetchrow(
             f"DELETE FROM rules{where.sql()} RETURNING client_id, version", *where.args
         )
         if row is None:
-            return False
+            return None
         await outbox.record(
             conn,
             [outbox.OutboxEntry(rule_id, row["client_id"], RuleAction.DELETED, row["version"] + 1)],
         )
-    return True
+    client_id: str = row["client_id"]
+    return client_id
 
 
 async def matching(
