@@ -45,9 +45,11 @@ async def create_endpoint(ctx: Ctx) -> EndpointCreated:
     rule_id = await _visible_rule(ctx)
     body = ctx.body(EndpointCreate)
     value = await _normalize(ctx, body.type, body.value)
-    secret = endpoint_values.new_signing_secret(body.type)
+    endpoint_id = uuid.uuid4()
+    secret = endpoint_values.new_signing_secret(body.type)  # shown in this answer only
+    stored = endpoint_values.sealed_secret(secret, endpoint_id, ctx.deps.settings)
     try:
-        row = await repo.insert(ctx.pool, uuid.uuid4(), rule_id, body.type, value, secret)
+        row = await repo.insert(ctx.pool, endpoint_id, rule_id, body.type, value, stored)
     except asyncpg.ForeignKeyViolationError:  # the rule was deleted meanwhile
         raise problems.not_found("rule") from None
     except asyncpg.UniqueViolationError:
