@@ -104,7 +104,7 @@ SECRET_KEY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 SECRET_KEYS_FORMAT = "<key id>:<base64 of 32 bytes>[,<key id>:<key>...]"  # noqa: S105
 
 
-def _secret_keys(raw: str) -> tuple[SecretKey, ...] | None:
+def parse_secret_keys(raw: str) -> tuple[SecretKey, ...] | None:
     """``ALERTING_SECRET_KEYS``: the first key seals, all open. Errors name the item and
     its key id, never a key's text."""
     env = "ALERTING_SECRET_KEYS"
@@ -508,7 +508,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         api_key_refresh_s=api_key_refresh_s,
         api_key_max_stale_s=api_key_max_stale_s,
         cursor_key=cursor_key,
-        secret_keys=_secret_keys(get("ALERTING_SECRET_KEYS")),
+        secret_keys=parse_secret_keys(get("ALERTING_SECRET_KEYS")),
         smtp=SmtpSettings(
             host=get("ALERTING_SMTP_HOST").strip(),
             port=integer("ALERTING_SMTP_PORT", 1, 65535),
