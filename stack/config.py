@@ -15,8 +15,7 @@ from typing import Any, Literal, cast
 import pulumi
 
 from alerting import roster
-from alerting.config import ConfigError as RuntimeConfigError
-from alerting.config import parse_secret_keys
+from alerting.secret_keys import parse_secret_keys
 from components.service import Scaling
 
 # rule-updater is correct with concurrent instances (it compare-and-sets the snapshot
@@ -204,8 +203,8 @@ def check_secret_keys(keys: str) -> str:
     # Its messages name the item and key id, never a key.
     try:
         parsed = parse_secret_keys(keys)
-    except RuntimeConfigError as exc:
-        raise ConfigError(f"alerting:secretKeys: {exc}") from None
+    except ValueError as exc:
+        raise ConfigError(f"alerting:secretKeys {exc}") from None
     if parsed is None:
         raise ConfigError("alerting:secretKeys is empty (`alerting secrets new-key` makes one)")
     return keys

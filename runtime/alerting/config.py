@@ -9,15 +9,14 @@ so the docs cannot drift from the code.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from alerting import roster
+from alerting.secret_keys import FORMAT as SECRET_KEYS_FORMAT
+from alerting.secret_keys import SecretKey, parse_secret_keys
 
 
 class ConfigError(Exception):
@@ -88,52 +87,6 @@ def _with_password(url: str, password: str) -> str:
     if parts.port:
         netloc += f":{parts.port}"
     return urlunsplit(parts._replace(netloc=netloc))
-
-
-@dataclass(frozen=True)
-class SecretKey:
-    """One key of ``ALERTING_SECRET_KEYS``: the id stored with each value it seals."""
-
-    key_id: str
-    key: bytes = field(repr=False)
-
-
-SECRET_KEY_BYTES = 32  # AES-256
-# The id is written into every sealed value (``v1:<id>:...``): no ``:`` or ``,`` in it.
-SECRET_KEY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
-SECRET_KEYS_FORMAT = "<key id>:<base64 of 32 bytes>[,<key id>:<key>...]"  # noqa: S105
-
-
-def parse_secret_keys(raw: str) -> tuple[SecretKey, ...] | None:
-    """``ALERTING_SECRET_KEYS``: the first key seals, all open. Errors name the item and
-    its key id, never a key's text."""
-    env = "ALERTING_SECRET_KEYS"
-    if not raw.strip():
-        return None
-    keys: list[SecretKey] = []
-    for number, item in enumerate(raw.split(","), start=1):
-        key_id, sep, text = item.strip().partition(":")
-        if not sep or not text.strip():
-            raise ConfigError(f"{env} item {number} must be <key id>:<base64 key>")
-        if not SECRET_KEY_ID.fullmatch(key_id):
-            # Not echoed: a malformed item may be a key pasted in the wrong place.
-            raise ConfigError(
-                f"{env} item {number}: the key id must be 1-32 letters, digits, '.', '_' or '-'"
-            )
-        try:
-            # Either base64 alphabet: `openssl rand -base64 32` or a URL-safe generator.
-            key = base64.b64decode(text.strip().replace("-", "+").replace("_", "/"), validate=True)
-        except (binascii.Error, ValueError):
-            raise ConfigError(f"{env} key {key_id!r} is not valid base64") from None
-        if len(key) != SECRET_KEY_BYTES:
-            raise ConfigError(
-                f"{env} key {key_id!r} decodes to {len(key)} bytes; AES-256 needs"
-                f" {SECRET_KEY_BYTES} (`alerting secrets new-key` makes one)"
-            )
-        if any(k.key_id == key_id for k in keys):
-            raise ConfigError(f"{env} lists key id {key_id!r} twice")
-        keys.append(SecretKey(key_id, key))
-    return tuple(keys)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -410,6 +363,13 @@ class Settings:
         return self.secret_keys
 
 
+def _secret_keys(raw: str) -> tuple[SecretKey, ...] | None:
+    try:
+        return parse_secret_keys(raw)
+    except ValueError as exc:
+        raise ConfigError(f"ALERTING_SECRET_KEYS {exc}") from None
+
+
 def _targets(raw: str, ports: Mapping[str, int]) -> dict[str, str]:
     """``name=url,name=url``; empty means every scraped service on this host at its port."""
     if not raw.strip():
@@ -508,7 +468,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         api_key_refresh_s=api_key_refresh_s,
         api_key_max_stale_s=api_key_max_stale_s,
         cursor_key=cursor_key,
-        secret_keys=parse_secret_keys(get("ALERTING_SECRET_KEYS")),
+        secret_keys=_secret_keys(get("ALERTING_SECRET_KEYS")),
         smtp=SmtpSettings(
             host=get("ALERTING_SMTP_HOST").strip(),
             port=integer("ALERTING_SMTP_PORT", 1, 65535),

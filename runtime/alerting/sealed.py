@@ -32,7 +32,8 @@ from typing import Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from alerting.config import SecretKey, Settings
+from alerting.config import Settings
+from alerting.secret_keys import SecretKey
 
 VERSION: Final = "v1"
 PREFIX: Final = f"{VERSION}:"

@@ -129,8 +129,8 @@ def test_only_the_keyring_execution_role_may_read_it(resources: list[Recorded]) 
     ("raw", "message"),
     [
         ("", "alerting:secretKeys is empty"),
-        ("prod1:c2hvcnQ=", "alerting:secretKeys: ALERTING_SECRET_KEYS key 'prod1' decodes to 5"),
-        ("no-key-id", "alerting:secretKeys: ALERTING_SECRET_KEYS item 1 must be"),
+        ("prod1:c2hvcnQ=", "alerting:secretKeys key 'prod1' decodes to 5"),
+        ("no-key-id", "alerting:secretKeys item 1 must be"),
     ],
 )
 def test_a_keyring_the_services_would_refuse_fails_the_stack(raw: str, message: str) -> None:

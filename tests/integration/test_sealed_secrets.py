@@ -22,9 +22,10 @@ import pytest
 from alerting.adapters import postgres
 from alerting.adapters.kafka import Record
 from alerting.channels.builtin.webhook import verify
-from alerting.config import SecretKey, Settings
+from alerting.config import Settings
 from alerting.domain.model import NotificationReady
 from alerting.sealed import ENDPOINT_SIGNING_SECRET, Keyring
+from alerting.secret_keys import SecretKey
 from alerting.services.sender.channels import Channels, UrlGuard
 from alerting.services.sender.http_post import HttpPoster
 from alerting.services.sender.repo import PostgresSenderStore

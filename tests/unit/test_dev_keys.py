@@ -6,7 +6,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from alerting import config
+from alerting import config, secret_keys
 from alerting.dev.keys import FILE_NAME, dev_secret_keys
 
 
@@ -15,7 +15,7 @@ def test_a_generated_key_is_kept_private_and_reused(tmp_path: Path) -> None:
     keys, generated = dev_secret_keys({}, data_dir)
     assert generated
     (key,) = config.load({"ALERTING_SECRET_KEYS": keys}).require_secret_keys()
-    assert key.key_id == "dev" and len(key.key) == config.SECRET_KEY_BYTES
+    assert key.key_id == "dev" and len(key.key) == secret_keys.KEY_BYTES
     assert stat.S_IMODE((data_dir / FILE_NAME).stat().st_mode) == 0o600
     # The next start opens what the previous one sealed: the same key, not a new one.
     assert dev_secret_keys({}, data_dir) == (keys, False)

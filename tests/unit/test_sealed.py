@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from alerting import config
-from alerting.config import ConfigError, SecretKey
+from alerting.config import ConfigError
 from alerting.sealed import (
     ENDPOINT_SIGNING_SECRET,
     Keyring,
@@ -16,6 +16,7 @@ from alerting.sealed import (
     is_sealed,
     key_id_of,
 )
+from alerting.secret_keys import SecretKey
 
 KEY_A = bytes(range(32))
 KEY_B = bytes(range(100, 132))

@@ -10,10 +10,10 @@ from typing import Any, cast
 import pytest
 
 from alerting import config
-from alerting.config import SecretKey
 from alerting.domain.delivery import Outcome, Target
 from alerting.domain.delivery_messages import OutgoingNotification
 from alerting.sealed import ENDPOINT_SIGNING_SECRET, Keyring
+from alerting.secret_keys import SecretKey
 from alerting.services.sender.channels import Channels
 from alerting.services.sender.repo import Pool, PostgresSenderStore
 

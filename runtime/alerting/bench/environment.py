@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg import sql
 
-from alerting import config, migrations
+from alerting import config, migrations, secret_keys
 from alerting.config import Settings
 from alerting.dev import infra
 
@@ -86,7 +86,7 @@ def prepare(environ: dict[str, str], data_dir: Path, progress: infra.Progress) -
     # A key for the run (its database is dropped after it): the sender opens sealed secrets.
     env.setdefault(
         "ALERTING_SECRET_KEYS",
-        f"bench:{base64.b64encode(os.urandom(config.SECRET_KEY_BYTES)).decode()}",
+        f"bench:{base64.b64encode(os.urandom(secret_keys.KEY_BYTES)).decode()}",
     )
     settings = config.load(env)
     run_id = secrets.token_hex(3)

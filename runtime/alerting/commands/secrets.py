@@ -29,7 +29,7 @@ from typing import Any
 
 import asyncpg
 
-from alerting import config
+from alerting import config, secret_keys
 from alerting.aio import one_line
 from alerting.config import ConfigError
 from alerting.runner import load_settings_or_exit
@@ -80,11 +80,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _new_key(key_id: str | None) -> int:
     key_id = key_id or time.strftime("k%Y%m%d%H%M", time.gmtime())
-    if not config.SECRET_KEY_ID.fullmatch(key_id):
+    if not secret_keys.KEY_ID.fullmatch(key_id):
         print("alerting secrets: --key-id must be 1-32 letters, digits, '.', '_' or '-'",
               file=sys.stderr)  # fmt: skip
         return 2
-    key = base64.b64encode(os.urandom(config.SECRET_KEY_BYTES)).decode()
+    key = base64.b64encode(os.urandom(secret_keys.KEY_BYTES)).decode()
     print(f"{key_id}:{key}")
     return 0
 
