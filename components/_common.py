@@ -12,6 +12,8 @@ import pulumi_aws as aws
 
 # Every component's type token lives under this package name.
 PKG = "alerting:components"
+# What every ECS execution role needs: pull images, write logs.
+EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 
 
 def child(

@@ -20,7 +20,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components._common import PKG, assume_role_policy, child, egress_anywhere
+from components._common import (
+    EXECUTION_POLICY_ARN,
+    PKG,
+    assume_role_policy,
+    child,
+    egress_anywhere,
+)
 
 AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
 
@@ -184,7 +190,8 @@ class EcsCluster(pulumi.ComponentResource):
         )
 
         # Shared by every task: the execution role pulls images, writes logs and reads
-        # the secrets (policy added by AppSecrets); the task role grants the application
+        # the secrets (policy added by AppSecrets; the keyring's readers get their own
+        # role from AppSecrets); the task role grants the application
         # nothing, because the services call no AWS API.
         self.execution_role = aws.iam.Role(
             f"{name}-task-execution",
@@ -194,7 +201,7 @@ class EcsCluster(pulumi.ComponentResource):
         aws.iam.RolePolicyAttachment(
             f"{name}-task-execution",
             role=self.execution_role.name,
-            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
+            policy_arn=EXECUTION_POLICY_ARN,
             opts=child(self),
         )
         self.task_role = aws.iam.Role(

@@ -2,8 +2,15 @@
 
 Tasks never see a secret in plain `environment`: the ECS agent fetches each one with
 the task execution role and injects it as a variable at start. This component stores
-the operator-supplied secrets (admin token, Redis auth token, SMTP password), adds the
-RDS-managed master secret, and grants the execution role read access to exactly these.
+the operator-supplied secrets (admin token, Redis auth token, SMTP password, the keyring
+that seals stored endpoint secrets), adds the RDS-managed master secret, and grants the
+execution role read access to exactly these.
+
+The keyring is read by fewer tasks than the rest (the services whose code seals or opens
+endpoint secrets), so it gets its own execution role: ``keyring_execution_role`` may
+read the shared secrets and the keyring, the shared execution role never the keyring.
+A task definition that names the shared role cannot be given the keyring, whatever its
+`secrets` list says: the agent would be refused at start.
 
 `env` maps each ``ALERTING_*`` variable to its ECS `valueFrom`; the RDS secret is a JSON
 document, so its entry selects the ``password`` key (``<arn>:password::``).
@@ -17,7 +24,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components._common import PKG, child
+from components._common import EXECUTION_POLICY_ARN, PKG, assume_role_policy, child
 
 
 @dataclass(frozen=True)
@@ -27,12 +34,18 @@ class AppSecretsArgs:
     database_secret_arn: pulumi.Input[str]
     admin_token: pulumi.Input[str]
     redis_auth_token: pulumi.Input[str]
+    # ALERTING_SECRET_KEYS: `<key id>:<base64 key>[,...]`, validated by the stack config.
+    secret_keys: pulumi.Input[str]
     smtp_password: pulumi.Input[str] | None = None
     recovery_window_days: int = 7
 
 
+KEYRING = "ALERTING_SECRET_KEYS"
+
+
 class AppSecrets(pulumi.ComponentResource):
     env: dict[str, pulumi.Output[str]]
+    keyring_execution_role: aws.iam.Role
 
     def __init__(
         self, name: str, args: AppSecretsArgs, opts: pulumi.ResourceOptions | None = None
@@ -41,12 +54,13 @@ class AppSecrets(pulumi.ComponentResource):
         stored: dict[str, tuple[str, pulumi.Input[str]]] = {
             "ALERTING_ADMIN_TOKEN": ("admin-token", args.admin_token),
             "ALERTING_REDIS_PASSWORD": ("redis-auth-token", args.redis_auth_token),
+            KEYRING: ("secret-keys", args.secret_keys),
         }
         if args.smtp_password is not None:
             stored["ALERTING_SMTP_PASSWORD"] = ("smtp-password", args.smtp_password)
 
         self.env = {}
-        arns: list[pulumi.Output[str]] = []
+        arns: list[pulumi.Output[str]] = []  # what the shared execution role may read
         for env_name, (short, value) in stored.items():
             secret = aws.secretsmanager.Secret(
                 f"{name}-{short}",
@@ -62,7 +76,8 @@ class AppSecrets(pulumi.ComponentResource):
                 opts=child(self),
             )
             self.env[env_name] = secret.arn
-            arns.append(secret.arn)
+            if env_name != KEYRING:
+                arns.append(secret.arn)
 
         db_arn = pulumi.Output.from_input(args.database_secret_arn)
         self.env["ALERTING_POSTGRES_PASSWORD"] = db_arn.apply(lambda arn: f"{arn}:password::")
@@ -74,7 +89,28 @@ class AppSecrets(pulumi.ComponentResource):
             policy=pulumi.Output.all(*arns).apply(_read_policy),
             opts=child(self),
         )
-        self.register_outputs({"env": self.env})
+
+        self.keyring_execution_role = aws.iam.Role(
+            f"{name}-keyring-execution",
+            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
+            description="ECS execution role of the tasks that seal or open endpoint secrets",
+            opts=child(self),
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-keyring-execution",
+            role=self.keyring_execution_role.name,
+            policy_arn=EXECUTION_POLICY_ARN,
+            opts=child(self),
+        )
+        aws.iam.RolePolicy(
+            f"{name}-keyring-read",
+            role=self.keyring_execution_role.name,
+            policy=pulumi.Output.all(*arns, self.env[KEYRING]).apply(_read_policy),
+            opts=child(self),
+        )
+        self.register_outputs(
+            {"env": self.env, "keyringExecutionRole": self.keyring_execution_role.arn}
+        )
 
 
 def _read_policy(arns: list[str]) -> str:

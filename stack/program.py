@@ -154,6 +154,7 @@ def build(cfg: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
             database_secret_arn=db.master_secret_arn,
             admin_token=secrets.admin_token,
             redis_auth_token=secrets.redis_auth_token,
+            secret_keys=secrets.secret_keys,
             smtp_password=secrets.smtp_password,
         ),
     )
@@ -184,7 +185,11 @@ def build(cfg: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
                 capacity_provider=cluster.capacity_provider.name,
                 subnet_ids=net.private_subnet_ids,
                 security_group_ids=[services_sg],
-                execution_role_arn=cluster.execution_role.arn,
+                execution_role_arn=(
+                    app_secrets.keyring_execution_role.arn
+                    if name in settings.HOLDS_KEYRING
+                    else cluster.execution_role.arn
+                ),
                 task_role_arn=cluster.task_role.arn,
                 environment=settings.service_environment(name, common, cfg.dns_namespace),
                 secrets=settings.service_secrets(name, app_secrets.env),

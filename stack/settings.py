@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import pulumi
 
 from alerting import roster
-from alerting.config import SETTINGS
+from alerting.config import SETTINGS, expand
 from components.gateway import PROXY_HOPS
 
 SECRET_NAMES: frozenset[str] = frozenset(s.env for s in SETTINGS if s.secret)
@@ -21,6 +21,14 @@ _DEFAULTS = {s.env: s.default for s in SETTINGS}
 
 # Services answering HTTP API calls (through the gateway); the rest only serve health.
 HTTP_APIS = tuple(s.name for s in roster.HTTP_APIS)
+
+# The keyring sealing stored endpoint secrets goes only to the services whose code reads
+# it, as the roster lists (rule-service seals, the sender opens); their tasks run with
+# the one execution role allowed to fetch it (components.secrets.AppSecrets).
+KEYRING = "ALERTING_SECRET_KEYS"
+HOLDS_KEYRING: frozenset[str] = frozenset(
+    s.name for s in roster.SERVICES if KEYRING in expand(s.settings)
+)
 
 
 def port_variable(service: str) -> str:
@@ -91,12 +99,15 @@ def service_environment(
 def service_secrets(
     service: str, available: Mapping[str, pulumi.Input[str]]
 ) -> dict[str, pulumi.Input[str]]:
-    """Least privilege: only the HTTP APIs get the admin token, only the sender SMTP's."""
+    """Least privilege: only the HTTP APIs get the admin token, only the sender SMTP's,
+    only the services that seal or open endpoint secrets the keyring."""
     wanted = {"ALERTING_POSTGRES_PASSWORD", "ALERTING_REDIS_PASSWORD"}
     if service in HTTP_APIS:
         wanted.add("ALERTING_ADMIN_TOKEN")
     if service == "sender":
         wanted.add("ALERTING_SMTP_PASSWORD")
+    if service in HOLDS_KEYRING:
+        wanted.add(KEYRING)
     return {k: v for k, v in available.items() if k in wanted}
 
 

@@ -150,6 +150,7 @@ def base_env(database_url: str, redis_server: str, kafka_bootstrap: str) -> dict
         "ALERTING_TOPIC_ALERTS_MATCHED": f"{prefix}.alerts.matched",
         "ALERTING_TOPIC_NOTIFICATIONS_READY": f"{prefix}.notifications.ready",
         "ALERTING_ADMIN_TOKEN": f"test-admin-token-{SESSION}",
+        "ALERTING_SECRET_KEYS": "test:YWxlcnRpbmctdGVzdC1zdWl0ZS1zZWFsaW5nLWtleSE=",
         "ALERTING_ALLOW_PRIVATE_URLS": "true",
         "ALERTING_HTTP_HOST": "127.0.0.1",
         "ALERTING_LOG_FORMAT": "text",

@@ -35,6 +35,9 @@ TOOLS: tuple[Command, ...] = (
     Command("migrate", "alerting.commands.migrate", "apply the Postgres schema migrations"),
     Command("topics", "alerting.commands.topics", "create the Kafka topics and their .dlq twins"),
     Command("config", "alerting.commands.config", "check and print the settings"),
+    Command(
+        "secrets", "alerting.commands.secrets", "seal stored endpoint secrets; rotate their key"
+    ),
     Command("sinks", "alerting.commands.sinks", "run local SMTP and webhook sinks (development)"),
     Command(
         "loadgen", "alerting.commands.loadgen", "post generated alerts to ingest at a given rate"

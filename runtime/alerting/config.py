@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from alerting import roster
+from alerting.secret_keys import FORMAT as SECRET_KEYS_FORMAT
+from alerting.secret_keys import SecretKey, parse_secret_keys
 
 
 class ConfigError(Exception):
@@ -207,6 +209,14 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "rule-service: key (>= 16 chars) of the MAC on list cursors; unset: derived from"
         " the admin token",
+        secret=True,
+    ),
+    Setting(
+        "ALERTING_SECRET_KEYS",
+        None,
+        f"keys sealing stored endpoint secrets (AES-256-GCM), `{SECRET_KEYS_FORMAT}`: the"
+        " first seals, all open; required by rule-service and sender (see docs/deployment.md,"
+        " key rotation)",
         secret=True,
     ),
     Setting("ALERTING_SMTP_HOST", "127.0.0.1", "SMTP server host"),
@@ -404,6 +414,7 @@ class Settings:
     api_key_max_stale_s: int
     cursor_key: str | None = field(repr=False)
     auth_throttle: AuthThrottleSettings
+    secret_keys: tuple[SecretKey, ...] | None = field(repr=False)
     smtp: SmtpSettings
     sender: SenderSettings
     quotas: QuotaSettings
@@ -423,6 +434,23 @@ class Settings:
         if not self.admin_token:
             raise ConfigError("ALERTING_ADMIN_TOKEN is required (set it to a random secret)")
         return self.admin_token
+
+    def require_secret_keys(self) -> tuple[SecretKey, ...]:
+        # No fallback to storing plain text: a missing key must stop the process at
+        # start, not quietly leave every new credential readable in the database.
+        if not self.secret_keys:
+            raise ConfigError(
+                "ALERTING_SECRET_KEYS is required (it seals stored endpoint secrets;"
+                " `alerting secrets new-key` makes one)"
+            )
+        return self.secret_keys
+
+
+def _secret_keys(raw: str) -> tuple[SecretKey, ...] | None:
+    try:
+        return parse_secret_keys(raw)
+    except ValueError as exc:
+        raise ConfigError(f"ALERTING_SECRET_KEYS {exc}") from None
 
 
 def _targets(raw: str, ports: Mapping[str, int]) -> dict[str, str]:
@@ -529,6 +557,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             window_s=integer("ALERTING_AUTH_FAILURE_WINDOW_S", 1, 3600),
             trusted_proxy_hops=integer("ALERTING_TRUSTED_PROXY_HOPS", 0, 10),
         ),
+        secret_keys=_secret_keys(get("ALERTING_SECRET_KEYS")),
         smtp=SmtpSettings(
             host=get("ALERTING_SMTP_HOST").strip(),
             port=integer("ALERTING_SMTP_PORT", 1, 65535),

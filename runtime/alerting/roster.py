@@ -82,6 +82,7 @@ RULE_SERVICE = Service(
     reads=(
         "ALERTING_ADMIN_TOKEN",
         "ALERTING_CURSOR_KEY",
+        "ALERTING_SECRET_KEYS",
         "ALERTING_ALLOW_PRIVATE_URLS",
         "ALERTING_QUOTA_RULES_PER_CLIENT",
         "ALERTING_QUOTA_ENDPOINTS_PER_RULE",
@@ -149,6 +150,7 @@ SENDER = Service(
         "ALERTING_POSTGRES_*",
         "ALERTING_SMTP_*",
         "ALERTING_SENDER_*",
+        "ALERTING_SECRET_KEYS",
         "ALERTING_ALLOW_PRIVATE_URLS",
     ),
     consumes="notifications_ready",

@@ -32,6 +32,7 @@ class DevRun:
     dsn: str
     sink_port: int
     smtp_port: int
+    data_dir: Path
     lines: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -124,7 +125,7 @@ def dev(postgres_server: str, redis_server: str, tmp_path: Path) -> Iterator[Dev
         text=True,
         start_new_session=True,
     )
-    run = DevRun(process, f"{postgres_server}/{database}", sink_port, smtp_port)
+    run = DevRun(process, f"{postgres_server}/{database}", sink_port, smtp_port, tmp_path)
     try:
         yield run
     finally:
@@ -164,7 +165,14 @@ def test_dev_reaches_ready_prints_demo_and_ctrl_c_leaves_nothing(dev: DevRun) ->
             (api_keys.prefix_of(key.group(1)),),
         ).fetchone()
         outbox = conn.execute("SELECT count(*) FROM rule_outbox WHERE client_id='demo'").fetchone()
+        hook_secret = conn.execute(
+            "SELECT e.signing_secret FROM endpoints e JOIN rules r USING (rule_id)"
+            " WHERE r.client_id = 'demo' AND e.type = 'webhook'"
+        ).fetchone()
     assert rule == ("HIGH", "payments", "*")
+    # Sealed with the key dev generated and keeps with its data (the sender opens it).
+    assert hook_secret and hook_secret[0].startswith("v1:dev:")
+    assert (dev.data_dir / "secret-keys").read_text().startswith("dev:")
     assert endpoint_types == {"webhook", "email"}
     assert stored and api_keys.matches(key.group(1), stored[0])
     assert outbox == (1,)

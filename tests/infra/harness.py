@@ -33,6 +33,8 @@ SECRETS = {
     "alerting:adminToken": "admin-token-SENTINEL-0123456789abcdef",
     "alerting:redisAuthToken": "redis-token-SENTINEL-0123456789abcdef",
     "alerting:smtpPassword": "smtp-password-SENTINEL-0123456789",
+    # base64 of the 32 bytes "keyring-SENTINEL-0123456789abcde"
+    "alerting:secretKeys": "prod1:a2V5cmluZy1TRU5USU5FTC0wMTIzNDU2Nzg5YWJjZGU=",
 }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from alerting import roster
+from alerting import config, roster
 from alerting.cli import COMMANDS
 from alerting.roster import NAMES as SERVICE_NAMES
 
@@ -108,8 +108,6 @@ def test_the_port_checker_can_fail(compose: dict[str, Any]) -> None:
 
 
 def test_metrics_scrapes_every_service_at_its_compose_name(compose: dict[str, Any]) -> None:
-    from alerting import config
-
     raw = compose["services"]["metrics"]["environment"]["ALERTING_METRICS_TARGETS"]
     targets = config.load({"ALERTING_METRICS_TARGETS": raw}).metrics_targets
     ports = config.load({}).ports
@@ -136,3 +134,24 @@ def test_every_producing_service_produces_idempotently(compose: dict[str, Any]) 
     for service in roster.PRODUCERS:
         env = services[service.name]["environment"]
         assert env.get("ALERTING_KAFKA_IDEMPOTENCE") == "true", service.name
+
+
+def _compose_default(value: str) -> str:
+    """``${NAME:-default}`` as compose resolves it with NAME unset; other text as is."""
+    if value.startswith("${") and ":-" in value:
+        return value[value.index(":-") + 2 : -1]
+    return value
+
+
+def test_the_services_that_store_secrets_start_with_the_compose_defaults(
+    compose: dict[str, Any],
+) -> None:
+    """rule-service and the sender refuse to start without a keyring: compose gives them
+    one (a local default) that the settings accept."""
+    for name in ("rule-service", "sender"):
+        env = {
+            k: _compose_default(str(v)) for k, v in compose["services"][name]["environment"].items()
+        }
+        settings = config.load(env)
+        assert settings.require_secret_keys(), name
+        assert settings.require_admin_token(), name

@@ -138,6 +138,35 @@ def test_secrets_hold_the_configured_values(deployed: Deployed) -> None:
     assert value == SECRETS["alerting:adminToken"]
 
 
+def _readable_by(iam: Any, role_arn: str) -> set[str]:
+    """The secret ARNs a role's inline policies let it read."""
+    role = role_arn.rsplit("/", 1)[-1]
+    found: set[str] = set()
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        for statement in document["Statement"]:
+            if "secretsmanager:GetSecretValue" in statement["Action"]:
+                found |= set(statement["Resource"])
+    return found
+
+
+def test_the_keyring_is_fetched_only_by_the_tasks_that_read_it(deployed: Deployed) -> None:
+    sm, iam = deployed.client("secretsmanager"), deployed.client("iam")
+    by_name = {s["Name"]: s["ARN"] for s in sm.list_secrets()["SecretList"]}
+    keyring = next(arn for name, arn in by_name.items() if "/secret-keys-" in name)
+    assert sm.get_secret_value(SecretId=keyring)["SecretString"] == SECRETS["alerting:secretKeys"]
+    for name, taskdef in _task_definitions(deployed).items():
+        if name not in SERVICE_NAMES:
+            continue
+        (container,) = taskdef["containerDefinitions"]
+        injected = {s["name"]: s["valueFrom"] for s in container["secrets"]}
+        may_read = keyring in _readable_by(iam, taskdef["executionRoleArn"])
+        holds = name in ("rule-service", "sender")
+        assert (injected.get("ALERTING_SECRET_KEYS") == keyring) is holds, name
+        assert may_read is holds, name
+        assert "ALERTING_SECRET_KEYS" not in {e["name"] for e in container["environment"]}
+
+
 def _task_definitions(deployed: Deployed) -> dict[str, dict[str, Any]]:
     ecs = deployed.client("ecs")
     cluster = deployed.exports["clusterName"]

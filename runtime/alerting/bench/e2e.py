@@ -22,6 +22,7 @@ from alerting.bench.ruleset import RuleSetSpec, rules
 from alerting.bench.sinks import Sinks
 from alerting.bench.stats import Throughput, summarize
 from alerting.dev.infra import Progress
+from alerting.sealed import Keyring
 
 HOOK = "bench-e2e"
 DRAIN_POLL_S = 0.5
@@ -99,7 +100,9 @@ async def measure(bench: BenchEnv, plan: Plan, sinks: Sinks, progress: Progress)
     pool = await asyncpg.create_pool(settings.postgres_dsn, min_size=1, max_size=2)
     procs = Processes(bench.run_id, "e2e")
     try:
-        await loading.insert_rules(pool, rule_set, "webhook", sinks.hook(HOOK))
+        await loading.insert_rules(
+            pool, rule_set, "webhook", sinks.hook(HOOK), Keyring.from_settings(settings)
+        )
         await loading.write_snapshot(settings, rule_set)
         progress(f"end to end: {spec.total:,} rules loaded; starting {', '.join(SERVICES)}")
         for name in SERVICES:

@@ -24,6 +24,7 @@ from alerting.bench.sinks import Sinks
 from alerting.config import Settings
 from alerting.dev.infra import Progress
 from alerting.domain.model import Alert, AlertMatch, NotificationReady, Severity
+from alerting.sealed import Keyring
 
 HOOK = "bench-sender"
 SENT = "SELECT count(*) FROM notifications WHERE status = 'SENT' AND alert_id LIKE $1"
@@ -50,7 +51,7 @@ async def _prepare(settings: Settings, pool: asyncpg.Pool[Any], batch: Batch) ->
     prefix = f"snd-{kind}-"
     spec = RuleSetSpec(clients=clients, rules_per_client=1, wildcard_share=0)
     rule_set = rules(spec, seed=batch.seed, clients_prefix=f"{kind}-c")
-    await loading.insert_rules(pool, rule_set, kind, batch.value)
+    await loading.insert_rules(pool, rule_set, kind, batch.value, Keyring.from_settings(settings))
     now = int(time.time())
     matches = [
         AlertMatch(

@@ -29,8 +29,10 @@ from alerting.adapters.kafka import ensure_topics
 from alerting.commands.topics import all_topics
 from alerting.config import ConfigError, Settings
 from alerting.dev import infra
+from alerting.dev.keys import FILE_NAME, dev_secret_keys
 from alerting.dev.seed import Demo, seed_demo
 from alerting.dev.supervisor import Supervisor, report_death
+from alerting.sealed import Keyring
 
 SINK_HTTP_PORT = 8090
 DEV_DEFAULTS = {
@@ -61,7 +63,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.epilog = (
         "Reads every ALERTING_* setting (see `alerting config --markdown`); it sets\n"
-        "ALERTING_ALLOW_PRIVATE_URLS=true and generates ALERTING_ADMIN_TOKEN when unset.\n"
+        "ALERTING_ALLOW_PRIVATE_URLS=true and generates ALERTING_ADMIN_TOKEN when unset,\n"
+        "and ALERTING_SECRET_KEYS once (kept in <data dir>/secret-keys) when unset.\n"
         "Postgres, Redis and Kafka are used where they answer at the configured addresses."
     )
 
@@ -211,7 +214,9 @@ async def _supervise(args: argparse.Namespace, prepared: Environment) -> int:
         # puts the demo rule into the snapshot the evaluator warms up from.
         conn = await asyncpg.connect(s.postgres_dsn)
         try:
-            demo = await seed_demo(conn, f"http://127.0.0.1:{args.sink_port}/hooks/demo")
+            demo = await seed_demo(
+                conn, f"http://127.0.0.1:{args.sink_port}/hooks/demo", Keyring.from_settings(s)
+            )
         finally:
             await conn.close()
         sink_argv = ["sinks", "--http-port", str(args.sink_port)]
@@ -261,6 +266,9 @@ def run(args: argparse.Namespace) -> int:
     if not env.get("ALERTING_ADMIN_TOKEN"):
         env["ALERTING_ADMIN_TOKEN"] = secrets.token_urlsafe(24)
         generated = True
+    env["ALERTING_SECRET_KEYS"], new_key = dev_secret_keys(env, args.data_dir.resolve())
+    if new_key:
+        progress(f"generated the key sealing endpoint secrets: {args.data_dir / FILE_NAME}")
     try:
         prepared = Environment(env, config.load(env), admin_token_generated=generated)
     except ConfigError as exc:

@@ -1,4 +1,5 @@
 """The demo tenant `make dev` creates: a client, a rule, webhook + email endpoints, a key.
+The webhook's signing secret is stored sealed, as the rule-service stores it.
 
 Written straight to Postgres (with the rule's outbox row in the same transaction, as
 the rule-service does) so the demo exists even before any API is running. Re-running
@@ -15,6 +16,7 @@ from typing import Any
 import asyncpg
 
 from alerting.domain import api_keys
+from alerting.sealed import ENDPOINT_SIGNING_SECRET, Keyring
 
 DEMO_CLIENT = "demo"
 DEMO_RULE = ("HIGH", "payments", "*")
@@ -30,7 +32,7 @@ class Demo:
     email: str
 
 
-async def seed_demo(conn: asyncpg.Connection[Any], webhook_url: str) -> Demo:
+async def seed_demo(conn: asyncpg.Connection[Any], webhook_url: str, keyring: Keyring) -> Demo:
     severity, source, name = DEMO_RULE
     async with conn.transaction():
         await conn.execute(
@@ -64,17 +66,33 @@ async def seed_demo(conn: asyncpg.Connection[Any], webhook_url: str) -> Demo:
                 source,
                 name,
             )
+        hook_id = uuid.uuid4()
         await conn.execute(
             "INSERT INTO endpoints (endpoint_id, rule_id, type, value, signing_secret)"
             " VALUES ($1, $2, 'webhook', $3, $4), ($5, $2, 'email', $6, NULL)"
             " ON CONFLICT (rule_id, type, value) DO NOTHING",
-            uuid.uuid4(),
+            hook_id,
             rule_id,
             webhook_url,
-            secrets.token_urlsafe(32),
+            keyring.seal(secrets.token_urlsafe(32), ENDPOINT_SIGNING_SECRET.binding(hook_id)),
             uuid.uuid4(),
             DEMO_EMAIL,
         )
+        # An earlier run's webhook row may be sealed with a key this run does not hold
+        # (another data dir, the same database): its secret is never shown, so it is
+        # simply replaced by one sealed with this run's key.
+        kept = await conn.fetchval(
+            "SELECT endpoint_id FROM endpoints WHERE rule_id = $1 AND type = 'webhook'"
+            " AND value = $2",
+            rule_id,
+            webhook_url,
+        )
+        if kept != hook_id:
+            await conn.execute(
+                "UPDATE endpoints SET signing_secret = $2 WHERE endpoint_id = $1",
+                kept,
+                keyring.seal(secrets.token_urlsafe(32), ENDPOINT_SIGNING_SECRET.binding(kept)),
+            )
         key = api_keys.generate()
         await conn.execute(
             "INSERT INTO api_keys (key_id, prefix, secret_hash, scope, client_id, description)"

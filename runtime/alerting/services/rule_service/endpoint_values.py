@@ -1,4 +1,5 @@
-"""An endpoint's value and secret, by its type: what the type's channel accepts.
+"""An endpoint's value and secret, by its type: what the type's channel accepts, and the
+form its secret is stored in (sealed, ``alerting.sealed``).
 
 The channel validates (an email address, an http(s) URL resolved against the private
 address policy, ...); this module turns its refusal into the API's 422 problem, so the
@@ -8,10 +9,13 @@ channels know nothing of HTTP answers.
 from __future__ import annotations
 
 import secrets
+from uuid import UUID
 
 from alerting.adapters import dns
 from alerting.channels import registry
 from alerting.channels.base import InvalidValue, UrlPolicy
+from alerting.config import Settings
+from alerting.sealed import ENDPOINT_SIGNING_SECRET, Keyring
 from alerting.web import problems
 
 
@@ -31,3 +35,12 @@ async def normalize(type_: str, value: str, *, allow_private: bool, resolver: dn
 def new_signing_secret(type_: str) -> str | None:
     """A fresh secret for a channel that signs its requests (shown once), else None."""
     return secrets.token_urlsafe(32) if registry.get(type_).signed else None
+
+
+def sealed_secret(secret: str | None, endpoint_id: UUID, settings: Settings) -> str | None:
+    """What the endpoints row stores for ``secret``: sealed under the current key and
+    bound to the row, so the database never holds it readable."""
+    if secret is None:
+        return None
+    keyring = Keyring.from_settings(settings)
+    return keyring.seal(secret, ENDPOINT_SIGNING_SECRET.binding(endpoint_id))

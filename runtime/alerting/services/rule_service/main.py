@@ -27,6 +27,7 @@ SERVICE = "rule-service"
 
 async def main(settings: Settings, stop: asyncio.Event) -> None:
     admin_token = settings.require_admin_token()
+    settings.require_secret_keys()  # endpoint secrets are stored sealed, never in plain text
     pool = await create_pool(settings)
     try:
         # The relay starts the producer itself (waiting for the broker) and stops it.

@@ -70,6 +70,14 @@ class Channels:
         channel = registry.find(target.type)
         if channel is None:
             return Attempt.permanent(f"unknown endpoint type {target.type!r}")
+        if channel.signed and not target.signing_secret:
+            # Never an unsigned request to a receiver that verifies. Transient: the usual
+            # cause is a key missing from this sender's ALERTING_SECRET_KEYS (a roll-out
+            # in progress), which a retry after the fix gets past.
+            return Attempt.transient(
+                "the endpoint's signing secret cannot be opened with ALERTING_SECRET_KEYS"
+                " (the sender's log names the key id)"
+            )
         return await channel.deliver(n, target, self._outbound)
 
     def identity(self, endpoint_type: str, value: str) -> str:

@@ -13,6 +13,7 @@ from alerting.adapters import postgres
 from alerting.adapters.kafka import BatchProducer
 from alerting.aio import sleep_unless
 from alerting.config import Settings
+from alerting.sealed import Keyring
 from alerting.services.entry import service_command
 from alerting.services.sender.channels import Channels, UrlGuard
 from alerting.services.sender.http_post import HttpPoster
@@ -43,6 +44,7 @@ async def poll(worker: Worker, batch_size: int, interval_s: float, stop: asyncio
 
 
 async def main(settings: Settings, stop: asyncio.Event) -> None:
+    keyring = Keyring.from_settings(settings)  # ConfigError at start when unset
     pool = await connect_pool(settings, stop)
     if pool is None:
         return
@@ -51,7 +53,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     )
     smtp = SmtpPool(settings.smtp, settings.sender.smtp_pool_size, settings.sender.smtp_timeout_s)
     channels = Channels(settings, http, smtp, UrlGuard(settings.allow_private_urls))
-    worker = Worker(PostgresSenderStore(pool), channels, settings.sender, instance_id())
+    worker = Worker(PostgresSenderStore(pool, keyring), channels, settings.sender, instance_id())
     interval_s = settings.sender.poll_interval_ms / 1000
 
     async def poll_due(stop: asyncio.Event) -> None:

@@ -9,6 +9,7 @@ tests/integration/test_batch_plans.py holds the plans to it."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from typing import Any, TypeAlias
 
@@ -17,9 +18,18 @@ import asyncpg
 from alerting.adapters.postgres import UNAVAILABLE
 from alerting.domain.delivery import NotificationEndpoint
 from alerting.domain.delivery_messages import OutgoingNotification
+from alerting.sealed import ENDPOINT_SIGNING_SECRET, Keyring, SealError, is_sealed
 from alerting.services.sender.store import Claim, DeliveryRow, Finish, StoreUnavailable
 
 Pool: TypeAlias = "asyncpg.Pool[Any]"  # generic only to the type checker
+log = logging.getLogger(__name__)
+
+# Opened signing secrets kept per process, by (endpoint id, stored value): a batch's
+# endpoints are mostly the ones of the batches before it, so a delivery pays a dict read,
+# not a decryption. The stored value is part of the key (a fresh nonce per seal), so a
+# re-sealed or changed secret is a miss, never a stale hit. Cleared when full: bounded
+# memory however many endpoints exist.
+OPENED_CACHE_SIZE = 10_000
 
 CLAIMABLE = (
     "(status = 'PENDING'"
@@ -183,8 +193,12 @@ def _claim(row: asyncpg.Record) -> Claim:
 class PostgresSenderStore:
     """The ``SenderStore`` over a connection pool: the statements above, one per step."""
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, keyring: Keyring | None = None) -> None:
+        """``keyring`` opens sealed signing secrets (the sender passes the configured
+        one); without it only rows written before sealing (plain text) open."""
         self._pool = pool
+        self._keyring = keyring
+        self._opened: dict[tuple[str, str], str | None] = {}
 
     async def claim_ready(self, ids: Sequence[str], owner: str, lease_s: float) -> list[Claim]:
         rows = await self._pool.fetch(CLAIM_READY, owner, lease_s, list(ids))
@@ -203,12 +217,37 @@ class PostgresSenderStore:
                     endpoint_id=r["endpoint_id"],
                     type=r["type"],
                     value=r["value"],
-                    signing_secret=r["signing_secret"],
+                    signing_secret=self._open(r["endpoint_id"], r["signing_secret"]),
                     prior_status=r["prior_status"],
                     prior_error=r["prior_error"],
                 )
             )
         return found
+
+    def _open(self, endpoint_id: str, stored: str | None) -> str | None:
+        """The endpoint's signing secret; None when it cannot be opened, which the
+        sender's channels turn into a retried failure (never an unsigned request)."""
+        if stored is None:
+            return None
+        key = (endpoint_id, stored)
+        try:
+            return self._opened[key]
+        except KeyError:
+            pass
+        binding = ENDPOINT_SIGNING_SECRET.binding(endpoint_id)
+        try:
+            if self._keyring is None:
+                opened = None if is_sealed(stored) else stored
+            else:
+                opened = self._keyring.open(stored, binding)
+        except SealError as exc:
+            # Once per stored value (then cached): names the key id, never a secret.
+            log.error("endpoint %s: signing secret cannot be opened: %s", endpoint_id, exc)
+            opened = None
+        if len(self._opened) >= OPENED_CACHE_SIZE:
+            self._opened.clear()
+        self._opened[key] = opened
+        return opened
 
     async def record_outcomes(
         self, owner: str, deliveries: Sequence[DeliveryRow], finishes: Sequence[Finish]

@@ -48,12 +48,14 @@ async def create_endpoint(ctx: Ctx) -> EndpointCreated:
     rule_id = rule["rule_id"]
     body = ctx.body(EndpointCreate)
     value = await _normalize(ctx, body.type, body.value)
-    secret = endpoint_values.new_signing_secret(body.type)
+    endpoint_id = uuid.uuid4()
+    secret = endpoint_values.new_signing_secret(body.type)  # shown in this answer only
+    stored = endpoint_values.sealed_secret(secret, endpoint_id, ctx.deps.settings)
     async with audited(ctx) as change:
         limit = ctx.deps.settings.quotas.endpoints_per_rule
         await quotas.claim(change.conn, quotas.ENDPOINTS_PER_RULE, rule_id, limit)
         try:
-            row = await repo.insert(change.conn, uuid.uuid4(), rule_id, body.type, value, secret)
+            row = await repo.insert(change.conn, endpoint_id, rule_id, body.type, value, stored)
         except asyncpg.ForeignKeyViolationError:  # the rule was deleted meanwhile
             raise problems.not_found("rule") from None
         except asyncpg.UniqueViolationError:

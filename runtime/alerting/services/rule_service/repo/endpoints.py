@@ -1,5 +1,5 @@
-"""endpoints; ownership is the owning rule's client. The signing secret is written here
-and never selected again."""
+"""endpoints; ownership is the owning rule's client. The signing secret is written here,
+sealed (``endpoint_values.sealed_secret``), and never selected again."""
 
 from __future__ import annotations
 
