@@ -83,4 +83,6 @@ def test_the_roster_and_settings_import_no_service_code() -> None:
         "print(sorted(m for m in sys.modules if m.startswith('alerting')))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "['alerting', 'alerting.config', 'alerting.roster']"
+    # secret_keys: the keyring's format, stdlib only, shared with the Pulumi stack config.
+    expected = ["alerting", "alerting.config", "alerting.roster", "alerting.secret_keys"]
+    assert done.stdout.strip() == str(expected)
