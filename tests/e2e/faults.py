@@ -65,13 +65,38 @@ class PrivateServers:
         return f"127.0.0.1:{self.proxy.port}"
 
     async def start(self) -> None:
-        await asyncio.to_thread(self.start_postgres)
-        await asyncio.to_thread(self._create_database)
-        self.start_redis()
+        await asyncio.to_thread(self._first_start)
         self.kafka = await asyncio.to_thread(
             infra.start_tansu, self.kafka_port, self.root, self.proxy.port
         )
         await self.proxy.start()
+
+    def _first_start(self, tries: int = 3) -> None:
+        """Postgres and Redis on free ports. A port found free may be taken by someone
+        else before our server binds it (the machine runs other tests): the server
+        then exits while the port answers, for the other owner. Such a start is tried
+        again on new ports."""
+        for attempt in range(tries):
+            try:
+                self.start_postgres()
+                self._create_database()
+                self.start_redis()
+                if not infra.redis_answers(self.redis_url) or not self._alive():
+                    raise infra.InfraError("a private server lost its port")
+                return
+            except (infra.InfraError, psycopg.Error):
+                for server in (self.redis, self.postgres):
+                    if server is not None:
+                        server.stop()
+                if attempt == tries - 1:
+                    raise
+                self.pg_port, self.redis_port = infra.free_port(), infra.free_port()
+
+    def _alive(self) -> bool:
+        servers = (self.postgres, self.redis)
+        return all(
+            s is not None and s.process is not None and s.process.poll() is None for s in servers
+        )
 
     def start_postgres(self) -> None:
         """Start (or start again: the data directory is kept) the private cluster."""
@@ -93,7 +118,9 @@ class PrivateServers:
     def _create_database(self) -> None:
         base = f"postgresql://postgres@127.0.0.1:{self.pg_port}"
         with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {DATABASE}")
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
+            if exists.fetchone() is None:  # made by an earlier try that lost its Redis port
+                conn.execute(f"CREATE DATABASE {DATABASE}")
         migrations.apply(self.dsn)
 
     def env(self, base_env: dict[str, str]) -> dict[str, str]:
