@@ -39,6 +39,7 @@ from tests.e2e.faults import (
     wait_all_delivered,
 )
 from tests.e2e.pipeline import Pipeline
+from tests.pipeline_support import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -62,9 +63,15 @@ async def faulty(base_env: dict[str, str], unique: str, tmp_path: Path) -> Async
     servers = PrivateServers()
     try:
         await servers.start()
-        # The default lease: a 20 s outage fits inside a claim, as in production.
+        # The default lease: a 20 s outage fits inside a claim, as in production. A
+        # reconcile every 10 s (30 by default) rewrites a snapshot Redis lost.
         pipeline = Pipeline(
-            servers.env(base_env), unique, servers.dsn, tmp_path, ALERTING_SENDER_LEASE_S="60"
+            servers.env(base_env),
+            unique,
+            servers.dsn,
+            tmp_path,
+            ALERTING_SENDER_LEASE_S="60",
+            ALERTING_RECONCILE_INTERVAL_S="10",
         )
         try:
             yield Faulty(servers, pipeline)
@@ -158,16 +165,37 @@ async def test_postgres_stopped_for_20s(faulty: Faulty, unique: str) -> None:
 
 
 async def test_redis_stopped_for_20s_and_restarted_empty(faulty: Faulty, unique: str) -> None:
-    servers = faulty.servers
+    servers, pipeline = faulty.servers, faulty.pipeline
+    snapshot_back_at: list[float] = []
+
+    async def snapshot_back() -> bool:
+        """The rule-updater is ready only while Redis holds the rule snapshot."""
+        ready = await pipeline.http.get(f"{pipeline.url('rule-updater')}/readyz")
+        if ready.status_code == 200:
+            snapshot_back_at.append(time.time())
+        return ready.status_code == 200
+
+    watching: list[asyncio.Task[object]] = []
 
     async def stop() -> None:
         await asyncio.to_thread(servers.stop_redis)
 
     async def restore() -> None:
         await asyncio.to_thread(servers.start_redis)
+        # Watched from now on, beside the run: the snapshot is written by the next
+        # reconcile, long before every alert is delivered.
+        what = "the rule snapshot back in Redis"
+        watching.append(asyncio.create_task(eventually(snapshot_back, timeout=120, what=what)))
 
     outcome = await run_through(faulty, unique, stop, restore)
     assert set(outcome.posting.statuses) == {202}, "an ingest key was refused"
+    await watching[0]
+    print(f"snapshot back in Redis {snapshot_back_at[0] - outcome.restored_at:.1f}s after restore")
+    # and a rule made now reaches the evaluators
+    client = f"faults-{pipeline.settings.topics.alerts_new}"
+    body = {"client_id": client, "severity": "LOW", "source": "after", "name": "*"}
+    await pipeline.api("POST", "/api/v1/rules", json=body)
+    await pipeline.wait_rules_live(2)
 
 
 async def test_broker_unreachable_for_20s(faulty: Faulty, unique: str) -> None:
