@@ -49,6 +49,7 @@ class DependencyLog:
         self._clock = clock
         self._expected = expected
         self._down_since: float | None = None
+        self._up_since = float("-inf")
         self._reminded_at = 0.0
         self._failures = 0
         # (error type, message) -> when last logged with its traceback, and repeats since
@@ -58,10 +59,18 @@ class DependencyLog:
     def down(self) -> bool:
         return self._down_since is not None
 
-    def failed(self, exc: BaseException) -> None:
-        """A try failed with ``exc``."""
+    def began(self) -> float:
+        """When a try begins, for ``failed(began=...)``."""
+        return self._clock()
+
+    def failed(self, exc: BaseException, began: float | None = None) -> None:
+        """A try failed with ``exc``. Where tries run side by side (ingest's requests),
+        ``began`` says when this one started: one that started before the recovery was
+        logged failed during the outage already logged, so it is not a new one."""
         now = self._clock()
         first = self._down_since is None
+        if first and began is not None and began < self._up_since:
+            return
         if self._down_since is None:
             self._down_since, self._reminded_at, self._failures = now, now, 0
         down_since = self._down_since
@@ -86,6 +95,7 @@ class DependencyLog:
             self.what, self._clock() - self._down_since, self._failures,
         )  # fmt: skip
         self._down_since = None
+        self._up_since = self._clock()
         self._failures = 0
         self._unexpected.clear()
 

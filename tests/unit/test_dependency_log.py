@@ -177,3 +177,25 @@ def test_library_bugs_keep_their_traceback_and_the_services_lines_pass(clock: Cl
         own = _record("alerting.sender", "polling failed", (), ConnectionRefusedError())
         assert quiet.filter(own)
         assert own.exc_info is not None  # the services decide for themselves
+
+
+def test_tries_side_by_side_that_began_before_the_recovery_are_not_a_new_outage(
+    state: DependencyLog, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ingest's requests wait for the broker side by side: when it is back, the first to
+    succeed logs the recovery, and those still timing out had begun during the outage."""
+    caplog.set_level(logging.INFO)
+    waiting = [state.began() for _ in range(5)]
+    state.failed(TimeoutError(), waiting[0])
+    clock.now += 20
+    state.ok()
+    clock.now += 0.1
+    for began in waiting[1:]:
+        state.failed(TimeoutError(), began)
+    assert not state.down
+    state.failed(TimeoutError(), state.began())  # begun after the recovery: a new outage
+    assert [m for _, m, _ in records(caplog)] == [
+        "polling (Postgres) unavailable: TimeoutError",
+        "polling (Postgres) recovered after 20.0 s (1 failed tries)",
+        "polling (Postgres) unavailable: TimeoutError",
+    ]

@@ -65,11 +65,12 @@ class AlertPublisher:
         messages = [
             OutMessage(self._topic, a.alert_id.encode(), codec.encode_alert(a)) for a in alerts
         ]
+        began = self._kafka.began()
         try:
             await asyncio.wait_for(self._producer.send_batch(messages), self._timeout_s)
         except Exception as exc:  # whatever failed, these alerts are not acknowledged
             REJECTED.labels("kafka_unavailable").inc(len(alerts))
-            self._kafka.failed(exc)
+            self._kafka.failed(exc, began)
             raise KafkaUnavailable(one_line(exc)) from exc
         self._kafka.ok()
         ACCEPTED.labels(via).inc(len(alerts))
