@@ -238,11 +238,12 @@ def pids(pipeline: Pipeline) -> dict[str, int]:
 
 def dead(pipeline: Pipeline) -> dict[str, int | None]:
     """Services whose process exited (with its code): none may, through any fault."""
-    return {
-        name: proc.process.poll()
-        for name, proc in pipeline.procs.items()
-        if proc.process is None or proc.process.poll() is not None
-    }
+    exited: dict[str, int | None] = {}
+    for name, proc in pipeline.procs.items():
+        code = proc.process.poll() if proc.process is not None else -1
+        if code is not None:
+            exited[name] = code
+    return exited
 
 
 @dataclass
@@ -268,7 +269,7 @@ def _alert_of(mail: dict[str, Any]) -> str:
     for line in mail["body"].splitlines():
         key, _, value = line.partition(":")
         if key == "alert_id":
-            return value.strip()
+            return str(value).strip()
     raise AssertionError(f"no alert id in email: {mail['body'][:300]!r}")
 
 
