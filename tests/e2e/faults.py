@@ -251,6 +251,7 @@ class Delivered:
     webhooks: Counter[str]  # alert id -> webhook calls
     emails: Counter[str]  # alert id -> emails
     first_webhook_after: float | None  # wall time of the first webhook after the restore
+    last: float | None  # wall time of the last webhook or email: when the backlog was done
 
 
 async def delivered(pipeline: Pipeline, restored_at: float) -> Delivered:
@@ -261,6 +262,7 @@ async def delivered(pipeline: Pipeline, restored_at: float) -> Delivered:
         Counter(c["body"]["alert_id"] for c in calls),
         Counter(_alert_of(m) for m in mails),
         min(after, default=None),
+        max((x["received_at"] for x in [*calls, *mails]), default=None),
     )
 
 

@@ -120,7 +120,8 @@ async def run_through(faulty: Faulty, unique: str, stop: Action, restore: Action
     first_202 = min((t for t in posting.accepted_at if t >= restored_at), default=None)
     print(
         f"\nrecovery after restore: first webhook {_since(got.first_webhook_after, restored_at)},"
-        f" first 202 {_since(first_202, restored_at)};"
+        f" first 202 {_since(first_202, restored_at)},"
+        f" everything delivered {_since(got.last, restored_at)};"
         f" ingest answers {dict(posting.statuses)}, Retry-After obeyed"
         f" {len(posting.retried_after)}x, transport errors {dict(posting.errors)};"
         f" log lines outage..recovery+{AFTER_RECOVERY_S:.0f}s {log_lines}"

@@ -80,13 +80,16 @@ class LiveRules:
         state = DependencyLog(log, "loading the rule snapshot (Redis)")
         while not stop.is_set():
             try:
-                if await self.refresh() or self.matcher is not None:
+                loaded = await self.refresh() or self.matcher is not None
+            except Exception as exc:  # Redis down or a corrupt snapshot: keep waiting
+                state.failed(exc)
+            else:
+                state.ok()
+                if loaded:
                     return True
                 if not waited:
                     log.warning("no rule snapshot in Redis yet (is rule-updater running?)")
                     waited = True
-            except Exception as exc:  # Redis down or a corrupt snapshot: keep waiting
-                state.failed(exc)
             await sleep_unless(stop, self._poll_interval_s)
         return False
 
