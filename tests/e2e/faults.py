@@ -64,12 +64,24 @@ class PrivateServers:
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.proxy.port}"
 
-    async def start(self) -> None:
+    async def start(self, tries: int = 3) -> None:
         await asyncio.to_thread(self._first_start)
-        self.kafka = await asyncio.to_thread(
-            infra.start_tansu, self.kafka_port, self.root, self.proxy.port
-        )
-        await self.proxy.start()
+        for attempt in range(tries):  # the same race as below, for the broker and proxy
+            try:
+                self.kafka = await asyncio.to_thread(
+                    infra.start_tansu, self.kafka_port, self.root, self.proxy.port
+                )
+                await self.proxy.start()
+                if not _running(self.kafka):
+                    raise infra.InfraError("the broker lost its port")
+                return
+            except (infra.InfraError, OSError):
+                if self.kafka is not None:
+                    await asyncio.to_thread(self.kafka.stop)
+                if attempt == tries - 1:
+                    raise
+                self.kafka_port, self.proxy.port = infra.free_port(), infra.free_port()
+                self.proxy.target_port = self.kafka_port
 
     def _first_start(self, tries: int = 3) -> None:
         """Postgres and Redis on free ports. A port found free may be taken by someone
@@ -93,10 +105,7 @@ class PrivateServers:
                 self.pg_port, self.redis_port = infra.free_port(), infra.free_port()
 
     def _alive(self) -> bool:
-        servers = (self.postgres, self.redis)
-        return all(
-            s is not None and s.process is not None and s.process.poll() is None for s in servers
-        )
+        return _running(self.postgres) and _running(self.redis)
 
     def start_postgres(self) -> None:
         """Start (or start again: the data directory is kept) the private cluster."""
@@ -137,6 +146,10 @@ class PrivateServers:
             if server is not None:
                 await asyncio.to_thread(server.stop)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _running(server: infra.Started | None) -> bool:
+    return server is not None and server.process is not None and server.process.poll() is None
 
 
 # --- the run ----------------------------------------------------------------------

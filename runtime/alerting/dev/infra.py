@@ -225,7 +225,22 @@ def start_postgres(data_dir: Path, port: int, progress: Progress) -> Started:
         log_path,
         user,
     )
-    return _listening("postgres", port, process, log_path, 30, "Postgres")
+    started = _listening("postgres", port, process, log_path, 30, "Postgres")
+    _wait_accepting(started, f"postgresql://postgres@127.0.0.1:{port}/postgres", 30)
+    return started
+
+
+def _wait_accepting(started: Started, dsn: str, timeout: float) -> None:
+    """Postgres listens before it accepts sessions: until its startup (or the recovery
+    after a crash) is done it answers "the database system is starting up"."""
+    deadline = time.monotonic() + timeout
+    while not postgres_answers(dsn):
+        if time.monotonic() > deadline or (
+            started.process is not None and started.process.poll() is not None
+        ):
+            started.stop()
+            raise InfraError(f"Postgres did not accept connections within {timeout:.0f}s")
+        time.sleep(0.1)
 
 
 # --- Redis ----------------------------------------------------------------------
