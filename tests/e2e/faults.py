@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import psycopg
 
@@ -319,3 +320,26 @@ def lines(path: Path) -> int:
     with contextlib.suppress(FileNotFoundError):
         return path.read_bytes().count(b"\n")
     return 0
+
+
+async def late(pipeline: Pipeline, restored_at: float, after_s: float = 30.0) -> str:
+    """The notifications sent more than ``after_s`` after the restore: when they were
+    created and how many tries they took, relative to the restore (the recovery's tail)."""
+    conn = await asyncpg.connect(pipeline.settings.postgres_dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT extract(epoch FROM created_at) - $1 AS created, attempts,"
+            " extract(epoch FROM sent_at) - $1 AS sent FROM notifications"
+            " WHERE sent_at > to_timestamp($1 + $2) ORDER BY sent_at",
+            restored_at,
+            after_s,
+        )
+    finally:
+        await conn.close()
+    if not rows:
+        return f"none sent later than {after_s:.0f}s after the restore"
+    shown = ", ".join(
+        f"created {r['created']:+.0f}s/{r['attempts']} tries/sent {r['sent']:+.0f}s"
+        for r in rows[:5]
+    )
+    return f"{len(rows)} sent later than {after_s:.0f}s after the restore, e.g. {shown}"

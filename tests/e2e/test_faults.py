@@ -30,6 +30,7 @@ from tests.e2e.faults import (
     PrivateServers,
     dead,
     delivered,
+    late,
     lines,
     make_alerts,
     pids,
@@ -47,8 +48,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 ALERTS = 3_000
 BATCH = 50
-POSTING_S = 16.0
-OUTAGE_AT_S = 4.0
+POSTING_S = 30.0  # alerts go in before, during and after the outage
+OUTAGE_AT_S = 5.0
 OUTAGE_S = 20.0
 AFTER_RECOVERY_S = 10.0  # the log-volume window runs on this long after the restore
 MAX_LOG_LINES = 50
@@ -124,7 +125,8 @@ async def run_through(faulty: Faulty, unique: str, stop: Action, restore: Action
         f" everything delivered {_since(got.last, restored_at)};"
         f" ingest answers {dict(posting.statuses)}, Retry-After obeyed"
         f" {len(posting.retried_after)}x, transport errors {dict(posting.errors)};"
-        f" log lines outage..recovery+{AFTER_RECOVERY_S:.0f}s {log_lines}"
+        f" log lines outage..recovery+{AFTER_RECOVERY_S:.0f}s {log_lines};"
+        f" {await late(pipeline, restored_at)}"
     )
     duplicated_hooks = {a: n for a, n in got.webhooks.items() if n > 1}
     duplicated_mails = {a: n for a, n in got.emails.items() if n > 1}
