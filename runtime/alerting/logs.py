@@ -28,11 +28,12 @@ class JsonFormatter(logging.Formatter):
 
 
 class LibraryRepeats(logging.Filter):
-    """The client libraries' own lines about an outage, tamed: asyncpg's pool logs a
-    traceback each time it fails to reconnect, aiokafka an ERROR per failed connect.
-    A record of a logger outside ``alerting`` whose exception is an expected outage
-    loses its traceback (the reason is kept on the line), and the same message (by
-    logger and format string) passes at most once per ``every_s``. The services' own
+    """The client libraries' own lines, tamed: asyncpg's pool logs a traceback each
+    time it fails to reconnect, aiokafka an ERROR per failed connect, aiosmtpd a line
+    per command. A record of a logger outside ``alerting`` passes at most once per
+    ``every_s`` for the same message (by logger and format string, so a library bug
+    still shows, just not once per request), and one whose exception is an expected
+    outage loses its traceback (the reason is kept on the line). The services' own
     records pass untouched: they log state changes already (``DependencyLog``)."""
 
     def __init__(
