@@ -329,17 +329,20 @@ async def late(pipeline: Pipeline, restored_at: float, after_s: float = 30.0) ->
     try:
         rows = await conn.fetch(
             "SELECT extract(epoch FROM created_at) - $1 AS created, attempts,"
+            " extract(epoch FROM claim_expires_at) - $3 - $1 AS claimed,"
             " extract(epoch FROM sent_at) - $1 AS sent FROM notifications"
             " WHERE sent_at > to_timestamp($1 + $2) ORDER BY sent_at",
             restored_at,
             after_s,
+            pipeline.settings.sender.lease_s,
         )
     finally:
         await conn.close()
     if not rows:
         return f"none sent later than {after_s:.0f}s after the restore"
     shown = ", ".join(
-        f"created {r['created']:+.0f}s/{r['attempts']} tries/sent {r['sent']:+.0f}s"
-        for r in rows[:5]
+        f"created {r['created']:+.0f}s/claimed {r['claimed']:+.0f}s/{r['attempts']} tries/"
+        f"sent {r['sent']:+.0f}s"
+        for r in rows[:: max(1, len(rows) // 5)]
     )
     return f"{len(rows)} sent later than {after_s:.0f}s after the restore, e.g. {shown}"
