@@ -57,6 +57,10 @@ class TcpProxy:
         except OSError:
             to_client.transport.abort()
             return
+        if self._server is None:  # cut while this connection was being opened
+            to_client.transport.abort()
+            to_server.transport.abort()
+            return
         self._open.update((to_client, to_server))
         try:
             await asyncio.gather(_pipe(client, to_server), _pipe(server, to_client))

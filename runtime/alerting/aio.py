@@ -35,15 +35,17 @@ async def retry_until_stopped(
     treated as fatal: orchestrators restart crashed containers, but a crash loop hides
     the one useful log line, "waiting for X".
     """
+    from alerting.dependency_log import DependencyLog  # it builds on this module
+
     delay = 0.5
+    state = DependencyLog(log, what)
     while not stop.is_set():
         try:
             await attempt()
+            state.ok()
             return True
         except Exception as exc:  # any failure to reach a dependency is retried
-            log.warning(
-                "%s failed (%s: %s); retrying in %.1fs", what, type(exc).__name__, exc, delay
-            )
+            state.failed(exc)
             if await sleep_unless(stop, delay):
                 break
             delay = min(delay * 2, max_delay_s)

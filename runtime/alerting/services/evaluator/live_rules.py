@@ -23,6 +23,7 @@ from prometheus_client import Gauge
 from alerting import codec
 from alerting.adapters.redis import Keys
 from alerting.aio import one_line, sleep_unless
+from alerting.dependency_log import DependencyLog
 from alerting.services.evaluator.matcher import Matcher
 
 log = logging.getLogger(__name__)
@@ -76,31 +77,37 @@ class LiveRules:
     async def wait_loaded(self, stop: asyncio.Event) -> bool:
         """Warm start: wait (never give up) for a snapshot; False if stopped first."""
         waited = False
+        state = DependencyLog(log, "loading the rule snapshot (Redis)")
         while not stop.is_set():
             try:
-                if await self.refresh() or self.matcher is not None:
+                loaded = await self.refresh() or self.matcher is not None
+            except Exception as exc:  # Redis down or a corrupt snapshot: keep waiting
+                state.failed(exc)
+            else:
+                state.ok()
+                if loaded:
                     return True
                 if not waited:
                     log.warning("no rule snapshot in Redis yet (is rule-updater running?)")
                     waited = True
-            except Exception as exc:  # Redis down or a corrupt snapshot: keep waiting
-                log.warning("cannot load the rule snapshot (%s); retrying", one_line(exc))
             await sleep_unless(stop, self._poll_interval_s)
         return False
 
     async def follow(self, stop: asyncio.Event) -> None:
         """Refresh on every announced version, polling as the fallback, until stopped."""
+        state = DependencyLog(log, "following rule changes (Redis)")
         while not stop.is_set():
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._keys.version_channel)
                 await self._catch_up()
+                state.ok()
                 while not stop.is_set():
                     message = await pubsub.get_message(timeout=self._poll_interval_s)
                     if message is not None or await self._redis_version() != self.version:
                         await self.refresh()
             except Exception as exc:  # never let a Redis hiccup stop matching
-                log.warning("rule refresh failed (%s); retrying", one_line(exc))
+                state.failed(exc)
                 await sleep_unless(stop, self._poll_interval_s)
             finally:
                 try:

@@ -17,6 +17,7 @@ from prometheus_client import Counter
 from alerting import codec
 from alerting.adapters.kafka import BatchProducer, OutMessage
 from alerting.aio import one_line, retry_until_stopped
+from alerting.dependency_log import DependencyLog
 from alerting.domain.model import Alert
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class AlertPublisher:
         self._topic = topic
         self._timeout_s = timeout_s
         self.connected = False
+        self._kafka = DependencyLog(log, "producing alerts (Kafka)")
 
     async def connect(self, stop: asyncio.Event) -> bool:
         """Start the producer, retrying until the broker answers or ``stop`` is set."""
@@ -63,10 +65,12 @@ class AlertPublisher:
         messages = [
             OutMessage(self._topic, a.alert_id.encode(), codec.encode_alert(a)) for a in alerts
         ]
+        began = self._kafka.began()
         try:
             await asyncio.wait_for(self._producer.send_batch(messages), self._timeout_s)
         except Exception as exc:  # whatever failed, these alerts are not acknowledged
             REJECTED.labels("kafka_unavailable").inc(len(alerts))
-            log.warning("producing %d alert(s) failed: %s", len(alerts), one_line(exc))
+            self._kafka.failed(exc, began)
             raise KafkaUnavailable(one_line(exc)) from exc
+        self._kafka.ok()
         ACCEPTED.labels(via).inc(len(alerts))

@@ -26,8 +26,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from alerting.adapters.kafka.options import client_options
-from alerting.aio import one_line, sleep_unless
+from alerting.aio import sleep_unless
 from alerting.config import KafkaSettings
+from alerting.dependency_log import DependencyLog
 
 log = logging.getLogger(__name__)
 FETCH_WAIT_MS = 500
@@ -93,6 +94,7 @@ class OffsetReader:
 
     async def follow(self, stop: asyncio.Event) -> None:
         """Keep fetching so highwater marks stay fresh; skip whatever was fetched."""
+        state = DependencyLog(log, "fetching highwater marks (Kafka)")
         while not stop.is_set():
             consumer = self._consumer
             if consumer is None or not self._assigned:
@@ -101,9 +103,10 @@ class OffsetReader:
             try:
                 fetched = await consumer.getmany(timeout_ms=FETCH_WAIT_MS)
             except KafkaError as exc:  # reported through staleness; keep following
-                log.warning("fetching highwater marks failed: %s", one_line(exc))
+                state.failed(exc)
                 await sleep_unless(stop, 1.0)
                 continue
+            state.ok()
             for tp, records in fetched.items():
                 highwater = consumer.highwater(tp)
                 if highwater is not None and records[-1].offset + 1 < highwater:

@@ -21,6 +21,7 @@ from prometheus_client import Counter
 
 from alerting.aio import one_line, sleep_unless
 from alerting.config import Topics
+from alerting.dependency_log import DependencyLog
 from alerting.services.metrics.compute import MeasuredStage, OffsetsSample, Window, stage_report
 from alerting.services.metrics.counts import read_counts
 from alerting.services.metrics.offsets import OffsetReader
@@ -62,11 +63,14 @@ class Sampler:
         self.latest: Report | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
+        state = DependencyLog(log, "sampling round")
         while not stop.is_set():
             try:
                 await self.sample_once()
-            except Exception:  # a bug in one round must not end the sampling
-                log.exception("sampling round failed")
+            except Exception as exc:  # a bug in one round must not end the sampling
+                state.failed(exc)
+            else:
+                state.ok()
             if await sleep_unless(stop, self.interval_s):
                 return
 

@@ -20,6 +20,7 @@ from prometheus_client import Counter, Gauge
 from alerting import codec
 from alerting.adapters.kafka import BatchProducer, OutMessage
 from alerting.aio import retry_until_stopped
+from alerting.dependency_log import DependencyLog
 from alerting.domain.model import RuleAction, RuleChange
 from alerting.services.rule_service.repo.outbox import CHANNEL
 
@@ -104,6 +105,7 @@ class OutboxRelay:
             return
         self._producer_started = True
         listener = await self._listen(stop)
+        state = DependencyLog(log, "outbox relay (Postgres, Kafka)")
         try:
             while not stop.is_set():
                 self._wake.clear()  # before publishing: a commit from now on wakes us again
@@ -112,7 +114,9 @@ class OutboxRelay:
                         pass
                     await self.backlog()
                 except Exception as exc:  # broker or database hiccup: retry on next tick
-                    log.warning("outbox relay: publish failed (%s); will retry", exc)
+                    state.failed(exc)
+                else:
+                    state.ok()
                 await self._idle(stop)
         finally:
             if listener is not None:

@@ -11,6 +11,7 @@ from alerting.adapters import redis as redis_adapter
 from alerting.adapters.kafka import BatchProducer
 from alerting.aio import retry_until_stopped, sleep_unless
 from alerting.config import Settings
+from alerting.dependency_log import DependencyLog
 from alerting.services.entry import service_command
 from alerting.services.rule_updater.store import SnapshotStore
 from alerting.services.rule_updater.updater import SnapshotUpdater
@@ -23,11 +24,14 @@ NAME = "rule-updater"
 async def _reconcile_periodically(
     updater: SnapshotUpdater, interval_s: float, stop: asyncio.Event
 ) -> None:
+    state = DependencyLog(log, "periodic reconcile (Postgres, Redis)")
     while not await sleep_unless(stop, interval_s):
         try:
             await updater.reconcile()
-        except Exception:
-            log.exception("periodic reconcile failed; will retry")
+        except Exception as exc:  # tried again at the next interval
+            state.failed(exc)
+        else:
+            state.ok()
 
 
 async def main(settings: Settings, stop: asyncio.Event) -> None:

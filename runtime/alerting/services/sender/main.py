@@ -13,6 +13,7 @@ from alerting.adapters import postgres
 from alerting.adapters.kafka import BatchProducer
 from alerting.aio import sleep_unless
 from alerting.config import Settings
+from alerting.dependency_log import DependencyLog
 from alerting.sealed import Keyring
 from alerting.services.entry import service_command
 from alerting.services.sender.channels import Channels, UrlGuard
@@ -33,12 +34,15 @@ def instance_id() -> str:
 
 async def poll(worker: Worker, batch_size: int, interval_s: float, stop: asyncio.Event) -> None:
     """Due retries, overdue PENDING rows and expired claims; a full batch polls again at once."""
+    postgres = DependencyLog(log, "polling for due notifications (Postgres)")
     while not stop.is_set():
         try:
             claimed = await worker.poll_once(batch_size)
-        except Exception:
-            log.exception("polling for due notifications failed; will retry")
+        except Exception as exc:  # logged by kind: an outage in a line, a bug in full
+            postgres.failed(exc)
             claimed = 0
+        else:
+            postgres.ok()
         if claimed < batch_size and await sleep_unless(stop, interval_s):
             return
 

@@ -28,6 +28,7 @@ from typing import Protocol
 from alerting.adapters.kafka import Record
 from alerting.adapters.kafka.consumer import Rejected
 from alerting.config import SenderSettings
+from alerting.dependency_log import DependencyLog
 from alerting.domain.delivery import Attempt, Decision, Outcome, Target, decide, targets
 from alerting.domain.delivery_messages import OutgoingNotification
 from alerting.domain.model import NotificationReady
@@ -116,6 +117,7 @@ class Worker:
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._ready_batches = asyncio.Semaphore(READY_BATCHES_IN_FLIGHT)
         self._delivering: set[asyncio.Task[None]] = set()
+        self._claimed_log = DependencyLog(log, "delivering claimed notifications", clock=clock)
 
     async def handle_ready(self, records: list[Record[NotificationReady]]) -> list[Rejected]:
         """ConsumeLoop handler: claim what is claimable and start delivering it; raise
@@ -151,12 +153,10 @@ class Worker:
             # only drain() cancels, when the batch outlived its lease (a try hanging)
             metrics.OUTCOMES_ABANDONED.inc(len(claims))
             raise
-        except Exception:
-            log.exception(
-                "delivering %d claimed notification(s) failed; they are taken over when"
-                " their lease runs out",
-                len(claims),
-            )
+        except Exception as exc:  # their lease runs out, then a poll takes them over
+            self._claimed_log.failed(exc)
+        else:
+            self._claimed_log.ok()
         finally:
             self._ready_batches.release()
 
