@@ -180,6 +180,12 @@ SETTINGS: tuple[Setting, ...] = (
         " the admin token",
         secret=True,
     ),
+    Setting(
+        "ALERTING_CLIENT_PURGE_BATCH",
+        "1000",
+        "rule-service: notifications of a deleted client removed per transaction (with their"
+        " deliveries); the DELETE request removes up to 10 batches, a background loop the rest",
+    ),
     Setting("ALERTING_SMTP_HOST", "127.0.0.1", "SMTP server host"),
     Setting("ALERTING_SMTP_PORT", "1025", "SMTP server port"),
     Setting("ALERTING_SMTP_USERNAME", "", "SMTP username (empty: no auth)"),
@@ -322,6 +328,7 @@ class Settings:
     api_key_refresh_s: int
     api_key_max_stale_s: int
     cursor_key: str | None = field(repr=False)
+    client_purge_batch: int
     smtp: SmtpSettings
     sender: SenderSettings
     metrics_targets: Mapping[str, str]
@@ -440,6 +447,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         api_key_refresh_s=api_key_refresh_s,
         api_key_max_stale_s=api_key_max_stale_s,
         cursor_key=cursor_key,
+        client_purge_batch=integer("ALERTING_CLIENT_PURGE_BATCH", 1, 100_000),
         smtp=SmtpSettings(
             host=get("ALERTING_SMTP_HOST").strip(),
             port=integer("ALERTING_SMTP_PORT", 1, 65535),

@@ -78,7 +78,15 @@ async def insert_rules(
         await _insert_rules(conn, rules, kind, value)
 
 
-async def _insert_rules(conn: Any, rules: Sequence[MatchingRule], kind: str, value: str) -> None:
+async def insert_matching_rules(pool: asyncpg.Pool[Any], rules: Sequence[MatchingRule]) -> None:
+    """Clients and rules without endpoints: what the aggregator checks a match against."""
+    async with pool.acquire() as conn, conn.transaction():
+        await _insert_rules(conn, rules, None, "")
+
+
+async def _insert_rules(
+    conn: Any, rules: Sequence[MatchingRule], kind: str | None, value: str
+) -> None:
     await conn.execute(INSERT_CLIENTS, sorted({r.client_id for r in rules}))
     for i in range(0, len(rules), CHUNK):
         chunk = rules[i : i + CHUNK]
@@ -90,7 +98,8 @@ async def _insert_rules(conn: Any, rules: Sequence[MatchingRule], kind: str, val
             [r.source for r in chunk],
             [r.name for r in chunk],
         )
-        await conn.execute(INSERT_ENDPOINTS, [r.rule_id for r in chunk], kind, value)
+        if kind is not None:
+            await conn.execute(INSERT_ENDPOINTS, [r.rule_id for r in chunk], kind, value)
 
 
 async def insert_notifications(

@@ -9,6 +9,16 @@ the INSERT, so a row is never reported twice.
 The existing rows are looked up per input row by the unique index (LATERAL, ``OFFSET 0``
 so the planner cannot flatten it into a join over the table): the work per batch stays
 O(batch) whatever the table's size (docs/performance.md, second round).
+
+Only matches whose client still exists and at least one of whose rules is still that
+client's are stored (``live``): a match already in Kafka when its client was deleted
+(the evaluator's snapshot lags a deletion by the outbox and the rule-updater) must not
+leave a row behind the deletion's purge, nor land in a re-created client of the same
+id, whose rules have new ids. The client row is key-share locked, as inserting a rule
+does: a deletion (which locks it FOR UPDATE) waits for a batch that got there first, so
+the purge that follows it sees that batch's rows; a batch that comes second finds no
+client and stores nothing. Each input row costs a primary-key probe of ``clients`` and
+of ``rules`` per rule id (docs/performance.md, client deletion).
 """
 
 from __future__ import annotations
@@ -32,6 +42,16 @@ WITH input AS (
         $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
         $7::bigint[], $8::text[]
     ) AS t(client_id, alert_id, severity, source, name, context, event_ts, rule_ids)
+), live AS (
+    SELECT i.* FROM input i
+    CROSS JOIN LATERAL (
+        SELECT 1 FROM clients c WHERE c.client_id = i.client_id FOR KEY SHARE
+    ) c
+    WHERE EXISTS (
+        SELECT 1 FROM rules r
+        WHERE r.rule_id = ANY(string_to_array(i.rule_ids, ',')::uuid[])
+            AND r.client_id = i.client_id
+    )
 ), inserted AS (
     INSERT INTO notifications (
         notification_id, client_id, alert_id, severity, source, name, context, event_ts,
@@ -40,14 +60,14 @@ WITH input AS (
     SELECT gen_random_uuid(), client_id, alert_id, severity, source, name, context::jsonb,
            to_timestamp(event_ts), string_to_array(rule_ids, ',')::uuid[], 'PENDING',
            now() + interval '{READY_GRACE}'
-    FROM input
+    FROM live
     ON CONFLICT (client_id, alert_id) DO NOTHING
     RETURNING notification_id, client_id, alert_id
 )
 SELECT notification_id, client_id, alert_id, true AS created FROM inserted
 UNION ALL
 SELECT n.notification_id, n.client_id, n.alert_id, false
-FROM input i
+FROM live i
 CROSS JOIN LATERAL (
     SELECT notification_id, client_id, alert_id FROM notifications n
     WHERE n.client_id = i.client_id AND n.alert_id = i.alert_id
