@@ -13,6 +13,8 @@ from typing import Any, TypeAlias
 import asyncpg
 import pytest
 
+from alerting import codec
+from alerting.adapters.kafka import OutMessage
 from alerting.config import Settings
 from alerting.domain.model import Alert, AlertMatch, Severity
 from alerting.services.aggregator import store as aggregator
@@ -25,7 +27,9 @@ from alerting.services.sender.store import DeliveryRow, Finish
 from tests.integration.rule_service_support import *  # noqa: F403
 from tests.integration.rule_service_support import Api, start_service
 from tests.integration.sender_support import add_endpoint, insert_notification, seed_rule
-from tests.pipeline_support import eventually
+from tests.kafka_helpers import read_topic
+from tests.pipeline_support import create_topics, eventually, isolated_env, produce
+from tests.processes import ServiceProcesses
 
 pytestmark = pytest.mark.integration
 
@@ -267,3 +271,41 @@ async def test_an_outcome_racing_the_purge_of_its_notification_is_settled_withou
     finally:
         await purge.close()
     assert await left_of(rule_pool, cid, [nid]) == (0, 0)
+
+
+async def test_the_aggregator_process_skips_a_deleted_clients_matches_and_moves_on(
+    base_env: dict[str, str],
+    unique: str,
+    own_database: str,
+    service_processes: ServiceProcesses,
+) -> None:
+    env = isolated_env(base_env, unique, ALERTING_POSTGRES_DSN=own_database)
+    settings = await create_topics(env)
+    pool = await asyncpg.create_pool(own_database, min_size=1, max_size=2)
+    try:
+        cid = new_id()
+        old_rule = await seed_rule(pool, cid)
+        await delete_client(pool, cid)
+        assert await ClientPurger(pool, 10).purge(cid) is True
+        new_rule = await seed_rule(pool, cid)  # re-created, before the old matches drain
+        topic = settings.topics.alerts_matched
+        stale = [match(cid, f"a{i}", old_rule) for i in range(5)]
+        fresh = match(cid, "a0", new_rule)
+        await produce(
+            settings,
+            [OutMessage(topic, cid.encode(), codec.encode_match(m)) for m in [*stale, fresh]],
+        )
+        aggregator = service_processes.new("aggregator", env)
+        aggregator.start()
+        out = await read_topic(settings.kafka, settings.topics.notifications_ready, 1, 30)
+        [ready] = [codec.decode_notification_ready(m.value) for m in out]
+        stored = await pool.fetch(
+            "SELECT notification_id::text, alert_id, rule_ids::text[] AS rule_ids"
+            " FROM notifications WHERE client_id = $1",
+            cid,
+        )
+        assert [(r["alert_id"], r["rule_ids"]) for r in stored] == [("a0", [new_rule])]
+        assert ready.notification_id == stored[0]["notification_id"]
+        assert aggregator.terminate() == 0, aggregator.logs()
+    finally:
+        await pool.close()

@@ -11,7 +11,7 @@ so the planner cannot flatten it into a join over the table): the work per batch
 O(batch) whatever the table's size (docs/performance.md, second round).
 
 Only matches whose client still exists and at least one of whose rules is still that
-client's are stored (``live``): a match already in Kafka when its client was deleted
+client's are stored, with those rules only (``checked``, ``live``): a match already in Kafka when its client was deleted
 (the evaluator's snapshot lags a deletion by the outbox and the rule-updater) must not
 leave a row behind the deletion's purge, nor land in a re-created client of the same
 id, whose rules have new ids. The client row is key-share locked, as inserting a rule
@@ -42,23 +42,29 @@ WITH input AS (
         $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
         $7::bigint[], $8::text[]
     ) AS t(client_id, alert_id, severity, source, name, context, event_ts, rule_ids)
-), live AS (
-    SELECT i.* FROM input i
+), checked AS (
+    SELECT i.client_id, i.alert_id, i.severity, i.source, i.name, i.context, i.event_ts,
+        ARRAY(
+            SELECT u.id FROM unnest(string_to_array(i.rule_ids, ',')::uuid[])
+                WITH ORDINALITY AS u(id, k)
+            WHERE EXISTS (
+                SELECT 1 FROM rules r WHERE r.rule_id = u.id AND r.client_id = i.client_id
+            )
+            ORDER BY u.k
+        ) AS rule_ids
+    FROM input i
     CROSS JOIN LATERAL (
         SELECT 1 FROM clients c WHERE c.client_id = i.client_id FOR KEY SHARE
     ) c
-    WHERE EXISTS (
-        SELECT 1 FROM rules r
-        WHERE r.rule_id = ANY(string_to_array(i.rule_ids, ',')::uuid[])
-            AND r.client_id = i.client_id
-    )
+), live AS (
+    SELECT * FROM checked WHERE cardinality(rule_ids) > 0
 ), inserted AS (
     INSERT INTO notifications (
         notification_id, client_id, alert_id, severity, source, name, context, event_ts,
         rule_ids, status, next_attempt_at
     )
     SELECT gen_random_uuid(), client_id, alert_id, severity, source, name, context::jsonb,
-           to_timestamp(event_ts), string_to_array(rule_ids, ',')::uuid[], 'PENDING',
+           to_timestamp(event_ts), rule_ids, 'PENDING',
            now() + interval '{READY_GRACE}'
     FROM live
     ON CONFLICT (client_id, alert_id) DO NOTHING
