@@ -210,11 +210,7 @@ async def test_a_deletion_waits_for_an_aggregator_batch_that_reached_the_client_
     try:
         tx = batch.transaction()
         await tx.start()
-        m = match(cid, "a1", rule)
-        await batch.fetch(
-            aggregator.UPSERT, [cid], ["a1"], ["HIGH"], ["db"], ["disk"], ["{}"],
-            [m.alert.event_ts], [rule],
-        )  # fmt: skip
+        await aggregator.upsert_in(batch, [match(cid, "a1", rule)])
         deleting = asyncio.create_task(delete_client(rule_pool, cid))
         await eventually(lambda: lock_waiters(rule_pool), 30, "the deletion waiting")
         assert not deleting.done()

@@ -10,15 +10,17 @@ The existing rows are looked up per input row by the unique index (LATERAL, ``OF
 so the planner cannot flatten it into a join over the table): the work per batch stays
 O(batch) whatever the table's size (docs/performance.md, second round).
 
-Only matches whose client still exists and at least one of whose rules is still that
-client's are stored, with those rules only (``checked``, ``live``): a match already in Kafka when its client was deleted
+Only matches at least one of whose rules still exists and is the client's are stored,
+with those rules only (``live``): a match already in Kafka when its client was deleted
 (the evaluator's snapshot lags a deletion by the outbox and the rule-updater) must not
 leave a row behind the deletion's purge, nor land in a re-created client of the same
-id, whose rules have new ids. The client row is key-share locked, as inserting a rule
-does: a deletion (which locks it FOR UPDATE) waits for a batch that got there first, so
-the purge that follows it sees that batch's rows; a batch that comes second finds no
-client and stores nothing. Each input row costs a primary-key probe of ``clients`` and
-of ``rules`` per rule id (docs/performance.md, client deletion).
+id, whose rules have new ids. Each input row costs primary-key probes of ``rules``
+(docs/performance.md, client deletion). The batch runs under the shared
+``CLIENT_DELETION_LOCK``, taken in its own statement so the upsert's snapshot is
+taken after it: a deletion waits for the batches already running, whose rows its purge
+then sees, and the batches after it see the rules gone. A row lock on the client would
+do the same, but costs a write to the client's row per batch (measured: about 10 % of
+the statement at 1,000 clients).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 
 import asyncpg
 
+from alerting.adapters.postgres import CLIENT_DELETION_LOCK
 from alerting.domain.model import AlertMatch
 
 # How long a new notification waits for its NotificationReady before the sender's
@@ -42,22 +45,14 @@ WITH input AS (
         $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
         $7::bigint[], $8::text[]
     ) AS t(client_id, alert_id, severity, source, name, context, event_ts, rule_ids)
-), checked AS (
+), live AS (
     SELECT i.client_id, i.alert_id, i.severity, i.source, i.name, i.context, i.event_ts,
         ARRAY(
-            SELECT u.id FROM unnest(string_to_array(i.rule_ids, ',')::uuid[])
-                WITH ORDINALITY AS u(id, k)
-            WHERE EXISTS (
-                SELECT 1 FROM rules r WHERE r.rule_id = u.id AND r.client_id = i.client_id
-            )
-            ORDER BY u.k
+            SELECT r.rule_id FROM rules r
+            WHERE r.rule_id = ANY(string_to_array(i.rule_ids, ',')::uuid[])
+                AND r.client_id = i.client_id
         ) AS rule_ids
     FROM input i
-    CROSS JOIN LATERAL (
-        SELECT 1 FROM clients c WHERE c.client_id = i.client_id FOR KEY SHARE
-    ) c
-), live AS (
-    SELECT * FROM checked WHERE cardinality(rule_ids) > 0
 ), inserted AS (
     INSERT INTO notifications (
         notification_id, client_id, alert_id, severity, source, name, context, event_ts,
@@ -66,14 +61,14 @@ WITH input AS (
     SELECT gen_random_uuid(), client_id, alert_id, severity, source, name, context::jsonb,
            to_timestamp(event_ts), rule_ids, 'PENDING',
            now() + interval '{READY_GRACE}'
-    FROM live
+    FROM live WHERE cardinality(rule_ids) > 0
     ON CONFLICT (client_id, alert_id) DO NOTHING
     RETURNING notification_id, client_id, alert_id
 )
 SELECT notification_id, client_id, alert_id, true AS created FROM inserted
 UNION ALL
 SELECT n.notification_id, n.client_id, n.alert_id, false
-FROM live i
+FROM input i
 CROSS JOIN LATERAL (
     SELECT notification_id, client_id, alert_id FROM notifications n
     WHERE n.client_id = i.client_id AND n.alert_id = i.alert_id
@@ -108,7 +103,16 @@ def merge(matches: Sequence[AlertMatch]) -> list[AlertMatch]:
 
 
 async def upsert(pool: asyncpg.Pool[Any], matches: Sequence[AlertMatch]) -> list[Pending]:
-    rows = await pool.fetch(
+    """Store a batch in a transaction of its own (``upsert_in``)."""
+    async with pool.acquire() as conn, conn.transaction():
+        return await upsert_in(conn, matches)
+
+
+async def upsert_in(conn: Any, matches: Sequence[AlertMatch]) -> list[Pending]:
+    """Store a batch in ``conn``'s open transaction, under the shared client deletion
+    lock (held until that transaction ends)."""
+    await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", CLIENT_DELETION_LOCK)
+    rows = await conn.fetch(
         UPSERT,
         [m.client_id for m in matches],
         [m.alert.alert_id for m in matches],

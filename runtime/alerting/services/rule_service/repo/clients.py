@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from alerting.adapters.postgres import CLIENT_DELETION_LOCK
 from alerting.domain.model import RuleAction
 from alerting.services.rule_service.cursor import Position
 from alerting.services.rule_service.repo import outbox
@@ -68,12 +69,13 @@ async def delete(conn: Conn, client_id: str) -> bool:
 
     The client row is locked first: inserting a rule takes a key-share lock on it, so
     no rule can be added between reading the rules and deleting the client. The
-    aggregator takes the same key-share lock to insert a notification, so once this
-    commits no notification of the client can appear any more: the purge, which starts
-    after it, sees them all.
+    deletion lock waits for the aggregator's batches in flight and holds new ones back
+    until this commits (``CLIENT_DELETION_LOCK``): from then on no notification of the
+    client can appear, so the purge, which starts after it, sees them all.
     """
     async with conn.transaction():
         await conn.execute(ID_LOCK, client_id)
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", CLIENT_DELETION_LOCK)
         found = await conn.fetchval(
             "SELECT 1 FROM clients WHERE client_id = $1 FOR UPDATE", client_id
         )
