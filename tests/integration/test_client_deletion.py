@@ -305,3 +305,23 @@ async def test_the_aggregator_process_skips_a_deleted_clients_matches_and_moves_
         assert aggregator.terminate() == 0, aggregator.logs()
     finally:
         await pool.close()
+
+
+async def test_the_aggregators_rule_check_probes_rule_ids_not_the_clients_rules(
+    rule_pool: Pool,
+) -> None:
+    cid = new_id()
+    rule = await seed_rule(rule_pool, cid)
+    await rule_pool.execute(  # a large tenant: scanning its rules per match would be slow
+        "INSERT INTO rules (rule_id, client_id, severity, source, name)"
+        " SELECT gen_random_uuid(), $1, 'LOW', 's', 'n' || i FROM generate_series(1, 3000) i",
+        cid,
+    )
+    await rule_pool.execute("ANALYZE rules")
+    n = 200
+    args = [[cid] * n, [f"p{i}" for i in range(n)], ["HIGH"] * n, ["s"] * n, ["n"] * n]
+    args += [["{}"] * n, [1_700_000_000] * n, [rule] * n]
+    async with rule_pool.acquire() as conn, conn.transaction():
+        plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + aggregator.UPSERT, *args))
+    assert "rules_pkey" in plan, plan
+    assert "rules_client_idx" not in plan and "Seq Scan on rules" not in plan, plan
