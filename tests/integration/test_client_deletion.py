@@ -25,7 +25,7 @@ from alerting.services.rule_service.repo.purge import PURGE_BATCH
 from alerting.services.sender.repo import PostgresSenderStore
 from alerting.services.sender.store import DeliveryRow, Finish
 from tests.integration.rule_service_support import *  # noqa: F403
-from tests.integration.rule_service_support import Api, start_service
+from tests.integration.rule_service_support import Api, fresh_database, start_service
 from tests.integration.sender_support import add_endpoint, insert_notification, seed_rule
 from tests.kafka_helpers import read_topic
 from tests.pipeline_support import create_topics, eventually, isolated_env, produce
@@ -325,3 +325,30 @@ async def test_the_aggregators_rule_check_probes_rule_ids_not_the_clients_rules(
         plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + aggregator.UPSERT, *args))
     assert "rules_pkey" in plan, plan
     assert "rules_client_idx" not in plan and "Seq Scan on rules" not in plan, plan
+
+
+async def test_the_rule_service_process_finishes_a_large_purge_in_the_background(
+    base_env: dict[str, str], settings: Settings, service_processes: ServiceProcesses
+) -> None:
+    async with fresh_database(settings) as own:
+        env = {**base_env, "ALERTING_POSTGRES_DSN": own.postgres_dsn}
+        env["ALERTING_CLIENT_PURGE_BATCH"] = "3"  # the request removes 30 of 100
+        process = service_processes.new("rule-service", env)
+        await asyncio.to_thread(process.start)
+        pool = await asyncpg.create_pool(own.postgres_dsn, min_size=1, max_size=2)
+        try:
+            cid = new_id()
+            ids = await seed_notifications(pool, cid, 100, await seed_rule(pool, cid))
+            admin = Api(process.url, settings.require_admin_token())
+            await admin.ok("DELETE", f"/api/v1/clients/{cid}", 204)
+            assert await left_of(pool, cid, ids) == (70, 70)
+
+            async def purged() -> bool:
+                return await left_of(pool, cid, ids) == (0, 0)
+
+            await eventually(purged, 60, "the background purge")
+            await admin.ok("POST", "/api/v1/clients", 201, json={"client_id": cid, "name": "N"})
+        finally:
+            await pool.close()
+        assert process.terminate() == 0, process.logs()
+        assert "its notifications are purged" in process.logs()
