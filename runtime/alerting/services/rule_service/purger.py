@@ -55,14 +55,20 @@ class ClientPurger:
         a sender holds right now are left (False: a later pass goes on)."""
         batches = 0
         removed = 0
+        active = True  # the rows a sender may still claim first (repo.purge.ACTIVE)
         try:
             while max_batches is None or batches < max_batches:
                 if stop is not None and stop.is_set():
                     return False
-                deleted = await repo.delete_batch(self._pool, client_id, self._batch_size)
-                batches += 1
+                deleted = await repo.delete_batch(
+                    self._pool, client_id, self._batch_size, active=active
+                )
                 removed += deleted
-                if deleted < self._batch_size:
+                if deleted or not active:  # a look for active rows that found none is free
+                    batches += 1
+                if active:
+                    active = deleted == self._batch_size
+                elif deleted < self._batch_size:
                     if await repo.finish(self._pool, client_id):
                         log.info("deleted client %s: its notifications are purged", client_id)
                         return True

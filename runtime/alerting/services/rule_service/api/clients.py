@@ -11,6 +11,7 @@ import logging
 
 import asyncpg
 
+from alerting.adapters.postgres import UNAVAILABLE
 from alerting.services.rule_service.api import paging
 from alerting.services.rule_service.models.clients import (
     Client,
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 KIND = "clients"
 # What a create of an id still being purged is told to wait: about one purge pass.
 PURGE_RETRY_AFTER_S = 5
+# A purge in the request that fails leaves its work to the background loop.
+PURGE_ERRORS: tuple[type[Exception], ...] = (asyncpg.PostgresError, *UNAVAILABLE)
 
 
 def _visible_id(ctx: Ctx) -> str:
@@ -94,7 +97,7 @@ async def delete_client(ctx: Ctx) -> None:
     purger = ClientPurger(ctx.pool, ctx.deps.settings.client_purge_batch)
     try:
         await purger.purge(client_id, REQUEST_BATCHES)
-    except (asyncpg.PostgresError, OSError) as exc:
+    except PURGE_ERRORS as exc:
         log.warning("deleted client %s: purge deferred to the background (%s)", client_id, exc)
 
 
