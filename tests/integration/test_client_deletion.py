@@ -224,13 +224,12 @@ async def test_a_deletion_waits_for_an_aggregator_batch_that_reached_the_client_
     rule = await seed_rule(rule_pool, cid)
     batch = await asyncpg.connect(rs_settings.postgres_dsn)
     try:
-        tx = batch.transaction()
-        await tx.start()
-        await aggregator.upsert_in(batch, [match(cid, "a1", rule)])
+        await batch.execute(aggregator.BEGIN_LOCKED)
+        await aggregator.insert_batch(batch, [match(cid, "a1", rule)])
         deleting = asyncio.create_task(delete_client(rule_pool, cid))
         await eventually(lambda: lock_waiters(rule_pool), 30, "the deletion waiting")
         assert not deleting.done()
-        await tx.commit()
+        await batch.execute("COMMIT")
         await asyncio.wait_for(deleting, 30)
     finally:
         await batch.close()

@@ -18,7 +18,7 @@ id, whose rules have new ids. Each input row costs a primary-key probe of ``rule
 rule id (``OFFSET 0``: never a scan of the client's rules, which may be thousands), once
 (``MATERIALIZED``); docs/performance.md has the figures.
 
-The batch runs under the shared ``CLIENT_DELETION_LOCK``, taken in its own statement so
+The batch runs under the shared ``CLIENT_DELETION_LOCK``, taken in a statement of its own so
 that the upsert's snapshot is taken after it: a deletion waits for the batches already
 running, whose rows its purge then sees, and the batches after it see the rules gone. A
 key-share lock on each client's row would do the same, but writes to that row in every
@@ -106,16 +106,28 @@ def merge(matches: Sequence[AlertMatch]) -> list[AlertMatch]:
     return list(merged.values())
 
 
+# BEGIN and the shared lock in one round trip (a simple query): the batch's upsert is the
+# aggregator's every database trip, and each added one is latency per batch.
+BEGIN_LOCKED = f"BEGIN; SELECT pg_advisory_xact_lock_shared({CLIENT_DELETION_LOCK})"
+
+
 async def upsert(pool: asyncpg.Pool[Any], matches: Sequence[AlertMatch]) -> list[Pending]:
-    """Store a batch in a transaction of its own (``upsert_in``)."""
-    async with pool.acquire() as conn, conn.transaction():
-        return await upsert_in(conn, matches)
+    """Store a batch: BEGIN with the shared client deletion lock, the upsert, COMMIT."""
+    async with pool.acquire() as conn:
+        await conn.execute(BEGIN_LOCKED)
+        try:
+            pending = await insert_batch(conn, matches)
+        except BaseException:
+            if not conn.is_closed():
+                await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
+    return pending
 
 
-async def upsert_in(conn: Any, matches: Sequence[AlertMatch]) -> list[Pending]:
-    """Store a batch in ``conn``'s open transaction, under the shared client deletion
-    lock (held until that transaction ends)."""
-    await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", CLIENT_DELETION_LOCK)
+async def insert_batch(conn: Any, matches: Sequence[AlertMatch]) -> list[Pending]:
+    """The upsert alone, in ``conn``'s transaction, which holds the shared client
+    deletion lock already (``BEGIN_LOCKED``)."""
     rows = await conn.fetch(
         UPSERT,
         [m.client_id for m in matches],
