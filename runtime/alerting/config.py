@@ -219,6 +219,12 @@ SETTINGS: tuple[Setting, ...] = (
         " key rotation)",
         secret=True,
     ),
+    Setting(
+        "ALERTING_CLIENT_PURGE_BATCH",
+        "1000",
+        "rule-service: notifications of a deleted client removed per transaction (with their"
+        " deliveries); the DELETE request removes up to 10 batches, a background loop the rest",
+    ),
     Setting("ALERTING_SMTP_HOST", "127.0.0.1", "SMTP server host"),
     Setting("ALERTING_SMTP_PORT", "1025", "SMTP server port"),
     Setting("ALERTING_SMTP_USERNAME", "", "SMTP username (empty: no auth)"),
@@ -415,6 +421,7 @@ class Settings:
     cursor_key: str | None = field(repr=False)
     auth_throttle: AuthThrottleSettings
     secret_keys: tuple[SecretKey, ...] | None = field(repr=False)
+    client_purge_batch: int
     smtp: SmtpSettings
     sender: SenderSettings
     quotas: QuotaSettings
@@ -558,6 +565,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             trusted_proxy_hops=integer("ALERTING_TRUSTED_PROXY_HOPS", 0, 10),
         ),
         secret_keys=_secret_keys(get("ALERTING_SECRET_KEYS")),
+        client_purge_batch=integer("ALERTING_CLIENT_PURGE_BATCH", 1, 100_000),
         smtp=SmtpSettings(
             host=get("ALERTING_SMTP_HOST").strip(),
             port=integer("ALERTING_SMTP_PORT", 1, 65535),

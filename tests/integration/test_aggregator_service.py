@@ -42,6 +42,24 @@ def match_message(
     return OutMessage(settings.topics.alerts_matched, client.encode(), codec.encode_match(match))
 
 
+async def seed_rules(dsn: str, client: str, *rule_ids: str) -> None:
+    """The client and rules a match names: the aggregator stores only matches of rules
+    that still exist (a deleted client's matches still in Kafka store nothing)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(
+            "INSERT INTO clients (client_id, name) VALUES ($1, $1) ON CONFLICT DO NOTHING", client
+        )
+        await conn.execute(
+            "INSERT INTO rules (rule_id, client_id, severity, source, name)"
+            " SELECT r, $2, 'HIGH', 'db', r::text FROM unnest($1::uuid[]) AS r",
+            list(rule_ids),
+            client,
+        )
+    finally:
+        await conn.close()
+
+
 async def rows(dsn: str) -> list[asyncpg.Record]:
     conn = await asyncpg.connect(dsn)
     try:
@@ -63,6 +81,8 @@ async def test_one_notification_per_client_and_alert_however_often_matched(
 ) -> None:
     settings = await create_topics(env)
     r1, r2, r3 = (str(uuid.uuid4()) for _ in range(3))
+    await seed_rules(env["ALERTING_POSTGRES_DSN"], "acme", r1, r2)
+    await seed_rules(env["ALERTING_POSTGRES_DSN"], "bolt", r3)
     aggregator.start()
     await produce(
         settings,
@@ -112,6 +132,7 @@ async def test_crash_between_insert_and_publish_announces_after_restart(
 ) -> None:
     settings = await create_topics(env)
     rule_id = str(uuid.uuid4())
+    await seed_rules(env["ALERTING_POSTGRES_DSN"], "acme", rule_id)
     failing_env = {**env, "ALERTING_FAILPOINT": "aggregator.after_insert:1"}
     with ServiceProcess("aggregator", failing_env, tmp_path) as crashing:
         crashing.start()
@@ -137,6 +158,8 @@ async def test_poison_and_unstorable_matches_are_dead_lettered(
     env: dict[str, str], aggregator: ServiceProcess
 ) -> None:
     settings = await create_topics(env)
+    rule_id = str(uuid.uuid4())
+    await seed_rules(env["ALERTING_POSTGRES_DSN"], "acme", rule_id)
     aggregator.start()
     topic = settings.topics.alerts_matched
     await produce(
@@ -144,8 +167,8 @@ async def test_poison_and_unstorable_matches_are_dead_lettered(
         [
             OutMessage(topic, b"garbage", b"\x0a\xff\xff\xff"),
             match_message(settings, "acme", "bad-rule", "not-a-uuid"),
-            match_message(settings, "acme", "nul", str(uuid.uuid4()), context={"k": "a\x00b"}),
-            match_message(settings, "acme", "good", str(uuid.uuid4())),
+            match_message(settings, "acme", "nul", rule_id, context={"k": "a\x00b"}),
+            match_message(settings, "acme", "good", rule_id),
         ],
     )
     dead = await read_topic(settings.kafka, Topics.dlq(topic), expected=3)

@@ -59,3 +59,13 @@ def readiness(pool: asyncpg.Pool[Any]) -> Any:
         await pool.fetchval("SELECT 1")
 
     return check
+
+
+# Deleting a client and storing notifications exclude each other through this advisory
+# lock (a transaction-level one, so it ends with the transaction): the aggregator's batch
+# holds it shared, a client deletion exclusively. A deletion thus waits for the batches
+# in flight (one statement each) and the batches after it see the deletion, so the purge
+# that follows the deletion finds every row of the client there will ever be. One key for
+# all clients: deletions are rare admin actions, and a per-client key would take one lock
+# table entry per client of a batch. The key is "clidel" in ASCII.
+CLIENT_DELETION_LOCK = 0x636C6964656C

@@ -27,12 +27,19 @@ async def measure(bench: BenchEnv, plan: Plan, progress: Progress) -> list[dict[
     settings = config.load(env)
     n = plan.aggregator_matches
     spec = plan.spec(plan.e2e_rules, 1)
-    index = RuleIndex(rules(spec))
+    rule_set = rules(spec)
+    index = RuleIndex(rule_set)
     prefix = f"agg-{bench.run_id}-"
     batch = alerts(spec, n, prefix, int(time.time()))
     matches = [m for alert in batch for m in index.matches_for(alert)]
     topic = settings.topics.alerts_matched
     await loading.create_topics(settings)
+    # The aggregator stores only matches of rules that exist (services/aggregator/store.py).
+    pool = await asyncpg.create_pool(settings.postgres_dsn, min_size=1, max_size=2)
+    try:
+        await loading.insert_matching_rules(pool, rule_set)
+    finally:
+        await pool.close()
     await loading.produce(
         settings,
         [OutMessage(topic, m.client_id.encode(), codec.encode_match(m)) for m in matches],
@@ -53,6 +60,10 @@ async def measure(bench: BenchEnv, plan: Plan, progress: Progress) -> list[dict[
         # Left PENDING, they would be claimed by the next stages' senders once their
         # grace expired, and fail there for want of endpoints, skewing those figures.
         await conn.execute("DELETE FROM notifications WHERE alert_id LIKE $1", prefix + "%")
+        await conn.execute(
+            "DELETE FROM clients WHERE client_id = ANY($1::text[])",
+            sorted({r.client_id for r in rule_set}),
+        )
     finally:
         await conn.close()
     if stored != n:

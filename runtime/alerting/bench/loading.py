@@ -86,6 +86,12 @@ async def insert_rules(
         await _insert_rules(conn, rules, kind, value, keyring)
 
 
+async def insert_matching_rules(pool: asyncpg.Pool[Any], rules: Sequence[MatchingRule]) -> None:
+    """Clients and rules without endpoints: what the aggregator checks a match against."""
+    async with pool.acquire() as conn, conn.transaction():
+        await _insert_rules(conn, rules, None, "", None)
+
+
 def _endpoint_secrets(ids: Sequence[uuid.UUID], kind: str, keyring: Keyring) -> list[str | None]:
     if kind != "webhook":
         return [None] * len(ids)
@@ -95,7 +101,11 @@ def _endpoint_secrets(ids: Sequence[uuid.UUID], kind: str, keyring: Keyring) -> 
 
 
 async def _insert_rules(
-    conn: Any, rules: Sequence[MatchingRule], kind: str, value: str, keyring: Keyring
+    conn: Any,
+    rules: Sequence[MatchingRule],
+    kind: str | None,
+    value: str,
+    keyring: Keyring | None,
 ) -> None:
     await conn.execute(INSERT_CLIENTS, sorted({r.client_id for r in rules}))
     for i in range(0, len(rules), CHUNK):
@@ -108,6 +118,8 @@ async def _insert_rules(
             [r.source for r in chunk],
             [r.name for r in chunk],
         )
+        if kind is None or keyring is None:
+            continue
         ids = [uuid.uuid4() for _ in chunk]
         await conn.execute(
             INSERT_ENDPOINTS,

@@ -1,7 +1,9 @@
-"""`alerting rule-service`: the REST API and, next to it, the outbox relay.
+"""`alerting rule-service`: the REST API and, next to it, the outbox relay and the purge
+of deleted clients' notifications.
 
 Shutdown order on SIGTERM: the HTTP server stops taking requests and finishes the ones
-in flight, the relay stops (and stops its producer), then the pool closes.
+in flight, the relay stops (and stops its producer) and the purge ends its batch, then
+the pool closes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from alerting.services.rule_service.app import create_app
 from alerting.services.rule_service.cursor import Cursors
 from alerting.services.rule_service.operation import Deps
 from alerting.services.rule_service.outbox_relay import OutboxRelay
+from alerting.services.rule_service.purger import ClientPurger
 from alerting.web.auth_guard import FailedAuthGuard
 from alerting.web.bearer import bearer_authenticator
 
@@ -39,12 +42,15 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         deps = Deps(pool, settings, auth, system_resolver, Cursors.for_settings(settings))
         app = create_app(deps, {"postgres": readiness(pool), "outbox_relay": relay.check})
         relay_task = asyncio.create_task(relay.run(stop), name="outbox-relay")
+        purger = ClientPurger(pool, settings.client_purge_batch)
+        purge_task = asyncio.create_task(purger.run(stop), name="client-purge")
         try:
             await serve_api(app, settings, SERVICE, stop)
         finally:
             stop.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay_task
+            for task in (relay_task, purge_task):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await producer.stop()  # idempotent; covers a broker never reached before stop
     finally:
         await pool.close()

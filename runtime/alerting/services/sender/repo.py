@@ -117,12 +117,21 @@ ORDER BY x.notification_id, e.created_at, e.endpoint_id
 
 # A SENT delivery is never downgraded: a slow sender whose lease was taken over may
 # report late, and the endpoint must not be called again because of it.
+# Only rows of notifications that still exist are written: a deleted client's are purged
+# while its last claims may be in flight (rule_service/purger.py), and a delivery row
+# for one would fail the foreign key and the whole outcome write with it. The
+# notification is key-share locked first (the lock the foreign-key check takes anyway),
+# so a purge cannot delete it between this check and the insert: the purge skips locked
+# rows and takes them in a later batch, cascading to the rows written here.
 RECORD_DELIVERIES = """
 INSERT INTO deliveries AS d (notification_id, endpoint_id, endpoint_type, status, attempts,
     last_error, response_code)
 SELECT x.n, x.e, x.t, x.s, 1, x.err, x.code
 FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::int[])
     AS x(n, e, t, s, err, code)
+CROSS JOIN LATERAL (
+    SELECT 1 FROM notifications WHERE notification_id = x.n FOR KEY SHARE
+) alive
 ON CONFLICT (notification_id, endpoint_id) DO UPDATE
 SET status = EXCLUDED.status, attempts = d.attempts + 1, last_error = EXCLUDED.last_error,
     response_code = EXCLUDED.response_code, updated_at = now()
@@ -142,15 +151,19 @@ WHERE d.status <> 'SENT'
 # The lock is the one an UPDATE takes anyway (NO KEY UPDATE): FOR UPDATE would also wait
 # for the key-share locks of other senders' deliveries INSERTs (their foreign-key checks)
 # on a taken-over row.
+# A finish whose row is gone (NULL ctid: its client was deleted and purged while it was
+# in flight) has nothing left to write and no other claimer to hand over to: it is
+# settled, not lost.
 HELD = """
-SELECT x.i, n.ctid
+SELECT x.i, n.ctid,
+    coalesce(n.status = 'SENDING' AND n.claimed_by = $1 AND n.claim_expires_at = x.lease,
+        false) AS held
 FROM unnest($2::uuid[], $3::timestamptz[]) WITH ORDINALITY AS x(id, lease, i)
-CROSS JOIN LATERAL (
+LEFT JOIN LATERAL (
     SELECT ctid, status, claimed_by, claim_expires_at FROM notifications
     WHERE notification_id = x.id
     FOR NO KEY UPDATE
-) n
-WHERE n.status = 'SENDING' AND n.claimed_by = $1 AND n.claim_expires_at = x.lease
+) n ON true
 """
 FINISH = """
 UPDATE notifications n
@@ -252,8 +265,10 @@ class PostgresSenderStore:
     async def record_outcomes(
         self, owner: str, deliveries: Sequence[DeliveryRow], finishes: Sequence[Finish]
     ) -> int:
-        """One transaction: the delivery rows, then HELD and FINISH (see above). Raises
-        ``StoreUnavailable`` when Postgres is away: the worker tries again.
+        """One transaction: the delivery rows, then HELD and FINISH (see above). Returns
+        the finishes written plus those whose notification no longer exists (settled:
+        see HELD). Raises ``StoreUnavailable`` when Postgres is away: the worker tries
+        again.
 
         Trying again is safe even when the COMMIT went through and only its answer was
         lost: a SENT delivery is not rewritten, and HELD finds no claim left to finish
@@ -286,9 +301,10 @@ class PostgresSenderStore:
             rows = await conn.fetch(
                 HELD, owner, [f.notification_id for f in finishes], [f.lease for f in finishes]
             )
-            held = [(r["ctid"], finishes[r["i"] - 1]) for r in rows]
+            gone = sum(r["ctid"] is None for r in rows)
+            held = [(r["ctid"], finishes[r["i"] - 1]) for r in rows if r["held"]]
             if not held:
-                return 0
+                return gone
             status = await conn.execute(
                 FINISH,
                 [row for row, _ in held],
@@ -297,4 +313,4 @@ class PostgresSenderStore:
                 [f.error for _, f in held],
                 [1 if f.refund else 0 for _, f in held],
             )
-        return int(status.rsplit(" ", 1)[-1])
+        return int(status.rsplit(" ", 1)[-1]) + gone

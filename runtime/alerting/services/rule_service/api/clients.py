@@ -1,9 +1,17 @@
-"""Clients: admins create and delete them; a client key sees and renames only its own."""
+"""Clients: admins create and delete them; a client key sees and renames only its own.
+
+Deleting a client is immediate for the API (a tombstone hides its notifications in the
+same transaction) and its notifications are removed in small batches after the answer
+for large tenants (``purger.py``); the id can be created again once they are all gone.
+"""
 
 from __future__ import annotations
 
+import logging
+
 import asyncpg
 
+from alerting.adapters.postgres import UNAVAILABLE
 from alerting.services.rule_service.api import paging
 from alerting.services.rule_service.audit_trail import audited
 from alerting.services.rule_service.models.clients import (
@@ -14,10 +22,17 @@ from alerting.services.rule_service.models.clients import (
     ClientUpdate,
 )
 from alerting.services.rule_service.operation import Ctx, Operation
+from alerting.services.rule_service.purger import REQUEST_BATCHES, ClientPurger
 from alerting.services.rule_service.repo import clients as repo
 from alerting.web import problems
 
+log = logging.getLogger(__name__)
+
 KIND = "clients"
+# What a create of an id still being purged is told to wait: about one purge pass.
+PURGE_RETRY_AFTER_S = 5
+# A purge in the request that fails leaves its work to the background loop.
+PURGE_ERRORS: tuple[type[Exception], ...] = (asyncpg.PostgresError, *UNAVAILABLE)
 
 
 def _visible_id(ctx: Ctx) -> str:
@@ -35,6 +50,13 @@ async def create_client(ctx: Ctx) -> Client:
             row = await repo.insert(change.conn, body.client_id, body.name)
         except asyncpg.UniqueViolationError:
             raise problems.conflict(f"client {body.client_id!r} already exists") from None
+        except repo.BeingDeleted:
+            error = problems.conflict(
+                f"client {body.client_id!r} was deleted and its notifications are still being"
+                " removed; create it again once they are gone"
+            )
+            error.headers["Retry-After"] = str(PURGE_RETRY_AFTER_S)
+            raise error from None
         change.record("client.create", body.client_id, body.client_id, name=body.name)
     return Client.model_validate(dict(row))
 
@@ -75,6 +97,13 @@ async def delete_client(ctx: Ctx) -> None:
         if not await repo.delete(change.conn, client_id):
             raise problems.not_found("client")
         change.record("client.delete", client_id, client_id)
+    # The deletion is committed and the API already hides the notifications; removing
+    # them is best effort here, and whatever is left is the background purge's.
+    purger = ClientPurger(ctx.pool, ctx.deps.settings.client_purge_batch)
+    try:
+        await purger.purge(client_id, REQUEST_BATCHES)
+    except PURGE_ERRORS as exc:
+        log.warning("deleted client %s: purge deferred to the background (%s)", client_id, exc)
 
 
 BASE = "/api/v1/clients"
@@ -88,6 +117,9 @@ OPERATIONS = (
     Operation("GET", ONE, get_client, "Get a client", TAG, response=Client),
     Operation("PATCH", ONE, update_client, "Rename a client", TAG, response=Client,
               body=ClientUpdate),
-    Operation("DELETE", ONE, delete_client, "Delete a client, its rules, endpoints and keys "
-              "(admin)", TAG, status=204, admin_only=True),
+    Operation("DELETE", ONE, delete_client, "Delete a client with its rules, endpoints, keys"
+              " and notifications (admin). Its notifications vanish from the API at once and"
+              " are removed in small batches, a large tenant's after the answer; the id can"
+              " be created again (409 with Retry-After until then) once they are gone",
+              TAG, status=204, admin_only=True),
 )  # fmt: skip

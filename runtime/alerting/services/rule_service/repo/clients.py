@@ -1,23 +1,40 @@
-"""clients; deleting one deletes its rules, each with a DELETED outbox row."""
+"""clients; deleting one deletes its rules, each with a DELETED outbox row, and leaves a
+tombstone (``deleted_clients``) until its notifications are purged (``repo/purge.py``)."""
 
 from __future__ import annotations
 
 import asyncpg
 
+from alerting.adapters.postgres import CLIENT_DELETION_LOCK
 from alerting.domain.model import RuleAction
 from alerting.services.rule_service.cursor import Position
 from alerting.services.rule_service.repo import outbox
 from alerting.services.rule_service.repo.sql import Conn, Executor, Where
 
 COLUMNS = "client_id, name, created_at, updated_at"
+# Creating and deleting one client_id are serialized by this transaction-level advisory
+# lock (the two-key form, a key space apart from the outbox relay's one-key lock): a
+# create that raced a delete would otherwise not see the delete's uncommitted tombstone.
+ID_LOCK = "SELECT pg_advisory_xact_lock(1668049262, hashtext($1))"  # b"clin"
 
 
-async def insert(conn: Executor, client_id: str, name: str) -> asyncpg.Record:
-    row: asyncpg.Record | None = await conn.fetchrow(
-        f"INSERT INTO clients (client_id, name) VALUES ($1, $2) RETURNING {COLUMNS}",
-        client_id,
-        name,
-    )
+class BeingDeleted(Exception):
+    """The client_id still has a tombstone: its old notifications are being purged."""
+
+
+async def insert(conn: Conn, client_id: str, name: str) -> asyncpg.Record:
+    """Raise ``BeingDeleted`` while a deleted client of that id is still being purged,
+    so a re-created client starts empty (and is not de-duplicated against old rows);
+    ``asyncpg.UniqueViolationError`` when it exists."""
+    async with conn.transaction():
+        await conn.execute(ID_LOCK, client_id)
+        if await conn.fetchval("SELECT 1 FROM deleted_clients WHERE client_id = $1", client_id):
+            raise BeingDeleted(client_id)
+        row: asyncpg.Record | None = await conn.fetchrow(
+            f"INSERT INTO clients (client_id, name) VALUES ($1, $2) RETURNING {COLUMNS}",
+            client_id,
+            name,
+        )
     assert row is not None
     return row
 
@@ -47,12 +64,18 @@ async def rename(conn: Executor, client_id: str, name: str) -> asyncpg.Record | 
 
 
 async def delete(conn: Conn, client_id: str) -> bool:
-    """Delete a client, its rules (one DELETED outbox row each), endpoints and keys.
+    """Delete a client, its rules (one DELETED outbox row each), endpoints and keys, and
+    tombstone its notifications (``repo/purge.py`` removes them later, in batches).
 
     The client row is locked first: inserting a rule takes a key-share lock on it, so
-    no rule can be added between reading the rules and deleting the client.
+    no rule can be added between reading the rules and deleting the client. The
+    deletion lock waits for the aggregator's batches in flight and holds new ones back
+    until this commits (``CLIENT_DELETION_LOCK``): from then on no notification of the
+    client can appear, so the purge, which starts after it, sees them all.
     """
     async with conn.transaction():
+        await conn.execute(ID_LOCK, client_id)
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", CLIENT_DELETION_LOCK)
         found = await conn.fetchval(
             "SELECT 1 FROM clients WHERE client_id = $1 FOR UPDATE", client_id
         )
@@ -69,4 +92,8 @@ async def delete(conn: Conn, client_id: str) -> bool:
             ],
         )
         await conn.execute("DELETE FROM clients WHERE client_id = $1", client_id)
+        await conn.execute(
+            "INSERT INTO deleted_clients (client_id) VALUES ($1) ON CONFLICT DO NOTHING",
+            client_id,
+        )
     return True

@@ -1,4 +1,8 @@
-"""notifications and deliveries: read, and re-drive a FAILED one."""
+"""notifications and deliveries: read, and re-drive a FAILED one.
+
+A deleted client's notifications are hidden from every statement here (``LIVE``) from
+the moment of the deletion, while the purge removes them batch by batch.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,9 @@ COLUMNS = (
     "notification_id, client_id, alert_id, severity, source, name, context, event_ts,"
     " rule_ids, status, attempts, next_attempt_at, last_error, created_at, updated_at, sent_at"
 )
+# Not a tombstoned client's (migration 0004): one probe of a table holding only the
+# clients whose purge is still running.
+LIVE = "NOT EXISTS (SELECT 1 FROM deleted_clients dc WHERE dc.client_id = notifications.client_id)"
 DELIVERY_COLUMNS = (
     "endpoint_id, endpoint_type, status, attempts, last_error, response_code,"
     " created_at, updated_at"
@@ -21,6 +28,7 @@ DELIVERY_COLUMNS = (
 
 async def get(conn: Executor, notification_id: UUID, owner: str | None) -> asyncpg.Record | None:
     where = Where().add("notification_id = {}", notification_id).equal("client_id", owner)
+    where.add(LIVE)
     return await conn.fetchrow(f"SELECT {COLUMNS} FROM notifications{where.sql()}", *where.args)
 
 
@@ -40,7 +48,7 @@ async def page(
     after: Position | None,
     limit: int,
 ) -> list[asyncpg.Record]:
-    where = Where().equal("client_id", client_id).equal("status", status)
+    where = Where().equal("client_id", client_id).equal("status", status).add(LIVE)
     where.after("created_at", "notification_id", after, "uuid")
     return await conn.fetch(
         f"SELECT {COLUMNS} FROM notifications{where.sql()}"
@@ -60,7 +68,7 @@ async def retry_failed(
     again, while SENT ones stay SENT and are never called twice. None when not FAILED.
     """
     where = Where().add("notification_id = {}", notification_id).equal("client_id", owner)
-    where.add("status = 'FAILED'")
+    where.add("status = 'FAILED'").add(LIVE)
     return await conn.fetchrow(
         "WITH redriven AS ("
         " UPDATE notifications SET status = 'RETRY', next_attempt_at = now(), attempts = 0,"
