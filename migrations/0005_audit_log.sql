@@ -1,5 +1,5 @@
 -- Who changed what, when: one row per change made through the rule-service API.
--- depends: 0003_endpoint_types_from_channels
+-- depends: 0004_client_deletion
 --
 -- Rows are written in the transaction of the change they record (a change that rolls
 -- back leaves no row) and are never updated. No foreign keys: the history of a deleted

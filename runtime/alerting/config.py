@@ -565,7 +565,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             trusted_proxy_hops=integer("ALERTING_TRUSTED_PROXY_HOPS", 0, 10),
         ),
         secret_keys=_secret_keys(get("ALERTING_SECRET_KEYS")),
-        client_purge_batch=integer("ALERTING_CLIENT_PURGE_BATCH", 1, 100_000),
+        client_purge_batch=integer("ALERTING_CLIENT_PURGE_BATCH", 1, 10_000),
         smtp=SmtpSettings(
             host=get("ALERTING_SMTP_HOST").strip(),
             port=integer("ALERTING_SMTP_PORT", 1, 65535),

@@ -31,8 +31,9 @@ class LibraryRepeats(logging.Filter):
     """The client libraries' own lines, tamed: asyncpg's pool logs a traceback each
     time it fails to reconnect, aiokafka an ERROR per failed connect, aiosmtpd a line
     per command. A record of a logger outside ``alerting`` passes at most once per
-    ``every_s`` for the same message (by logger and format string, so a library bug
-    still shows, just not once per request), and one whose exception is an expected
+    ``every_s`` for the same message (by logger and format string, and for an unexpected
+    exception its type and text too, so each library bug still shows, just not once per
+    request), and one whose exception is an expected
     outage loses its traceback (the reason is kept on the line). The services' own
     records pass untouched: they log state changes already (``DependencyLog``)."""
 
@@ -46,12 +47,18 @@ class LibraryRepeats(logging.Filter):
         self._expected = expected
         self._every_s = every_s
         self._clock = clock
-        self._passed_at: dict[tuple[str, str], float] = {}
+        self._passed_at: dict[tuple[str, ...], float] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name == "alerting" or record.name.startswith("alerting."):
             return True
-        key = (record.name, str(record.msg))
+        exc = record.exc_info[1] if record.exc_info else None
+        expected = exc is not None and self._expected(exc)
+        key: tuple[str, ...] = (record.name, str(record.msg))
+        if exc is not None and not expected:
+            # One format ("Exception in ASGI application") carries every kind of bug: a
+            # different error is a different line, or one would hide the other.
+            key += (type(exc).__name__, str(exc)[:200])
         now = self._clock()
         passed_at = self._passed_at.get(key)
         if passed_at is not None and now - passed_at < self._every_s:
@@ -59,8 +66,7 @@ class LibraryRepeats(logging.Filter):
         if len(self._passed_at) >= 1000:  # formats are few; a bound all the same
             self._passed_at.clear()
         self._passed_at[key] = now
-        exc = record.exc_info[1] if record.exc_info else None
-        if exc is not None and self._expected(exc):
+        if exc is not None and expected:
             reason = " ".join(str(exc).split()) or type(exc).__name__
             record.msg = f"{record.getMessage()} ({type(exc).__name__}: {reason})"
             record.args = None

@@ -165,6 +165,10 @@ async def test_postgres_stopped_for_20s(faulty: Faulty, unique: str) -> None:
 
     outcome = await run_through(faulty, unique, stop, restore)
     assert set(outcome.posting.statuses) == {202}, "an ingest key was refused"
+    assert_quiet(outcome)
+
+
+def assert_quiet(outcome: Outcome) -> None:
     noisy = {name: n for name, n in outcome.log_lines.items() if n >= MAX_LOG_LINES}
     assert not noisy, f"services that logged {MAX_LOG_LINES}+ lines in the outage: {noisy}"
 
@@ -194,6 +198,7 @@ async def test_redis_stopped_for_20s_and_restarted_empty(faulty: Faulty, unique:
 
     outcome = await run_through(faulty, unique, stop, restore)
     assert set(outcome.posting.statuses) == {202}, "an ingest key was refused"
+    assert_quiet(outcome)
     await watching[0]
     print(f"snapshot back in Redis {snapshot_back_at[0] - outcome.restored_at:.1f}s after restore")
     # and a rule made now reaches the evaluators
@@ -207,4 +212,8 @@ async def test_broker_unreachable_for_20s(faulty: Faulty, unique: str) -> None:
     proxy = faulty.servers.proxy
     outcome = await run_through(faulty, unique, proxy.cut, proxy.restore)
     assert set(outcome.posting.statuses) <= {202, 503}
+    # The cut was felt: ingest could not publish while it lasted (a cut that did nothing
+    # would pass everything else).
+    assert outcome.posting.statuses[503] > 0, "ingest never answered 503 during the cut"
     assert len(outcome.posting.retried_after) == outcome.posting.statuses[503]
+    assert_quiet(outcome)

@@ -209,10 +209,13 @@ async def test_matches_of_a_deleted_client_store_nothing_even_once_it_is_re_crea
     assert [(r["alert_id"], r["rule_ids"]) for r in stored] == [("a1", [new_rule])]
 
 
-async def lock_waiters(pool: Pool) -> int:
+async def lock_waiters(pool: Pool, event: str | None = None) -> int:
+    """Sessions of this database waiting on a lock (of kind ``event``, e.g. 'advisory')."""
     count: int = await pool.fetchval(
         "SELECT count(*) FROM pg_stat_activity"
         " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        " AND ($1::text IS NULL OR wait_event = $1)",
+        event,
     )
     return count
 
@@ -227,7 +230,7 @@ async def test_a_deletion_waits_for_an_aggregator_batch_that_reached_the_client_
         await batch.execute(aggregator.BEGIN_LOCKED)
         await aggregator.insert_batch(batch, [match(cid, "a1", rule)])
         deleting = asyncio.create_task(delete_client(rule_pool, cid))
-        await eventually(lambda: lock_waiters(rule_pool), 30, "the deletion waiting")
+        await eventually(lambda: lock_waiters(rule_pool, "advisory"), 30, "the deletion waiting")
         assert not deleting.done()
         await batch.execute("COMMIT")
         await asyncio.wait_for(deleting, 30)
@@ -237,6 +240,24 @@ async def test_a_deletion_waits_for_an_aggregator_batch_that_reached_the_client_
     assert await left_of(rule_pool, cid, []) == (1, 0)
     assert await ClientPurger(rule_pool, 10).purge(cid) is True
     assert await left_of(rule_pool, cid, []) == (0, 0)
+
+
+async def test_deleting_a_client_that_does_not_exist_never_waits_for_the_aggregator(
+    rs_settings: Settings, rule_pool: Pool
+) -> None:
+    """The deletion lock is shared by every tenant's aggregator batches: a 404 must not
+    queue behind them (nor hold them back)."""
+    cid = new_id()
+    rule = await seed_rule(rule_pool, cid)
+    batch = await asyncpg.connect(rs_settings.postgres_dsn)
+    try:
+        await batch.execute(aggregator.BEGIN_LOCKED)
+        await aggregator.insert_batch(batch, [match(cid, "a1", rule)])
+        async with rule_pool.acquire() as conn:
+            assert await asyncio.wait_for(clients_repo.delete(conn, new_id()), 30) is False
+        await batch.execute("COMMIT")
+    finally:
+        await batch.close()
 
 
 async def claimed(pool: Pool, client_id: str) -> tuple[str, str, Finish]:

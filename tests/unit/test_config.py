@@ -137,3 +137,9 @@ def test_failed_authentication_limits_default_to_the_documented_values() -> None
     assert throttle == config.AuthThrottleSettings()
     assert (throttle.failures_per_source, throttle.failures_per_prefix) == (20, 100)
     assert (throttle.window_s, throttle.trusted_proxy_hops) == (60, 0)
+
+
+def test_a_client_purge_batch_stays_a_short_transaction() -> None:
+    assert config.load({}).client_purge_batch == 1000
+    with pytest.raises(ConfigError, match="ALERTING_CLIENT_PURGE_BATCH=10001 is out of range"):
+        config.load({"ALERTING_CLIENT_PURGE_BATCH": "10001"})

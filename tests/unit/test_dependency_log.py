@@ -179,6 +179,16 @@ def test_library_bugs_keep_their_traceback_and_the_services_lines_pass(clock: Cl
         assert own.exc_info is not None  # the services decide for themselves
 
 
+def test_different_library_bugs_under_one_format_each_show(clock: Clock) -> None:
+    """uvicorn logs every application error under one format: a second, different bug in
+    the same interval must not be hidden behind the first; the same one repeated is."""
+    quiet = LibraryRepeats(is_outage, every_s=30, clock=clock)
+    fmt = "Exception in ASGI application"
+    assert quiet.filter(_record("uvicorn.error", fmt, (), KeyError("x")))
+    assert quiet.filter(_record("uvicorn.error", fmt, (), ValueError("bad")))
+    assert not quiet.filter(_record("uvicorn.error", fmt, (), KeyError("x")))
+
+
 def test_tries_side_by_side_that_began_before_the_recovery_are_not_a_new_outage(
     state: DependencyLog, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -19,7 +19,8 @@ from typing import Any
 import asyncpg
 from prometheus_client import Counter, Gauge
 
-from alerting.aio import one_line, sleep_unless
+from alerting.aio import sleep_unless
+from alerting.dependency_log import DependencyLog
 from alerting.services.rule_service.repo import purge as repo
 
 log = logging.getLogger(__name__)
@@ -89,16 +90,14 @@ class ClientPurger:
 
     async def run(self, stop: asyncio.Event) -> None:
         """The background loop: a pass every ``INTERVAL_S`` until ``stop``. A database
-        that does not answer is one warning per outage, not a traceback per pass."""
-        failing = False
+        that does not answer is one line per state change (``DependencyLog``), not a
+        traceback per pass; the next pass resumes where a failed one stopped."""
+        state = DependencyLog(log, "purging deleted clients (Postgres)")
         while not stop.is_set():
             try:
                 await self.purge_pending(stop)
-                if failing:
-                    log.info("client purge: the database answers again")
-                failing = False
-            except Exception as exc:  # the next pass resumes where this one stopped
-                if not failing:
-                    log.warning("client purge: pass failed (%s); will retry", one_line(exc))
-                failing = True
+            except Exception as exc:
+                state.failed(exc)
+            else:
+                state.ok()
             await sleep_unless(stop, INTERVAL_S)

@@ -69,13 +69,17 @@ async def delete(conn: Conn, client_id: str) -> bool:
 
     The client row is locked first: inserting a rule takes a key-share lock on it, so
     no rule can be added between reading the rules and deleting the client. The
-    deletion lock waits for the aggregator's batches in flight and holds new ones back
-    until this commits (``CLIENT_DELETION_LOCK``): from then on no notification of the
-    client can appear, so the purge, which starts after it, sees them all.
+    deletion lock (``CLIENT_DELETION_LOCK``, shared by every aggregator batch) comes
+    last, once the client is known to exist and its rows are already deleted: a 404 or a
+    wait for row locks never holds back the aggregator's batches of every tenant. It
+    waits for the batches in flight (which saw the rules and commit their rows before
+    it is granted) and holds new ones back until this commits (they then see the rules
+    gone): no notification of the client can appear after it, so the purge, which
+    starts after the commit, sees them all. Aggregator batches take no row locks, so
+    holding the rules' delete locks while waiting for them cannot deadlock.
     """
     async with conn.transaction():
         await conn.execute(ID_LOCK, client_id)
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", CLIENT_DELETION_LOCK)
         found = await conn.fetchval(
             "SELECT 1 FROM clients WHERE client_id = $1 FOR UPDATE", client_id
         )
@@ -92,6 +96,7 @@ async def delete(conn: Conn, client_id: str) -> bool:
             ],
         )
         await conn.execute("DELETE FROM clients WHERE client_id = $1", client_id)
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", CLIENT_DELETION_LOCK)
         await conn.execute(
             "INSERT INTO deleted_clients (client_id) VALUES ($1) ON CONFLICT DO NOTHING",
             client_id,
