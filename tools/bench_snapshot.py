@@ -47,7 +47,7 @@ async def main(n: int, changes: int) -> None:
     state = SnapshotState.of(0, rules(n))
     print(f"built a snapshot of {len(state):,} rules in {time.perf_counter() - started:.2f}s")
     try:
-        await store.update(lambda _pipe, v: _serialize(state, v))
+        await store.update(lambda _pipe, _current, v: _serialize(state, v))
         in_memory: list[float] = []
         end_to_end: list[float] = []
         for i in range(changes):
@@ -57,7 +57,7 @@ async def main(n: int, changes: int) -> None:
             data = state.serialize(state.version + 1)
             in_memory.append(time.perf_counter() - t0)
 
-            async def rebuild(_pipe: Any, _version: int, data: bytes = data) -> bytes:
+            async def rebuild(_pipe: Any, _current: int, _new: int, data: bytes = data) -> bytes:
                 return data
 
             t0 = time.perf_counter()
@@ -73,7 +73,7 @@ async def main(n: int, changes: int) -> None:
 
 
 async def _serialize(state: SnapshotState, version: int) -> bytes:
-    return state.serialize(version + 1)
+    return state.serialize(version)
 
 
 if __name__ == "__main__":

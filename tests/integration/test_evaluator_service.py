@@ -40,8 +40,8 @@ async def publish_rules(settings: Settings, rules: list[MatchingRule]) -> int:
     try:
         store = SnapshotStore(client, Keys(settings.redis_key_prefix))
 
-        async def rebuild(_pipe: Any, version: int) -> bytes:
-            return codec.encode_snapshot(RuleSnapshot(version + 1, tuple(rules)))
+        async def rebuild(_pipe: Any, _current: int, version: int) -> bytes:
+            return codec.encode_snapshot(RuleSnapshot(version, tuple(rules)))
 
         version = await store.update(rebuild)
         assert version is not None

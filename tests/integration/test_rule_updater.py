@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import random
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
@@ -18,6 +18,7 @@ from alerting.adapters.redis import Keys
 from alerting.codec import decode_snapshot
 from alerting.config import Settings
 from alerting.domain.model import MatchingRule
+from alerting.services.evaluator.live_rules import LiveRules
 from alerting.services.rule_updater.store import SnapshotStore
 from alerting.services.rule_updater.updater import SnapshotUpdater
 
@@ -47,8 +48,9 @@ async def env(own_settings: Settings, unique: str) -> AsyncIterator[dict[str, An
         await pool.close()
 
 
-def updater(env: dict[str, Any]) -> SnapshotUpdater:
-    return SnapshotUpdater(env["pool"], SnapshotStore(env["redis"], env["keys"]), env["keys"])
+def updater(env: dict[str, Any], clock_ms: Callable[[], int] | None = None) -> SnapshotUpdater:
+    store = SnapshotStore(env["redis"], env["keys"], *([clock_ms] if clock_ms else []))
+    return SnapshotUpdater(env["pool"], store, env["keys"])
 
 
 async def enabled_in_postgres(pool: asyncpg.Pool[Any], client_id: str) -> dict[str, MatchingRule]:
@@ -111,8 +113,8 @@ async def test_reconcile_builds_the_snapshot_and_rebuilds_it_when_deleted(
     rng = random.Random(1)
     for _ in range(40):
         await random_operation(env["pool"], env["client_id"], rng)
-    up = updater(env)
-    assert await up.reconcile() == 1
+    up = updater(env, clock_ms=lambda: 1_700_000_000_000)
+    assert await up.reconcile() == 1_700_000_000_000, "an empty Redis starts at the clock"
     version, rules = await in_redis(env)
     assert rules == await enabled_in_postgres(env["pool"], env["client_id"])
     assert await up.reconcile() is None, "no drift: nothing rewritten"
@@ -218,3 +220,72 @@ async def test_a_stale_read_cannot_land_after_another_updater_decided_no_change(
     _, rules = await in_redis(env)
     assert rule_id not in rules
     assert rules == await enabled_in_postgres(env["pool"], env["client_id"])
+
+
+async def insert_rule(env: dict[str, Any], source: str) -> str:
+    rule_id = str(uuid.uuid4())
+    await env["pool"].execute(
+        "INSERT INTO rules (rule_id, client_id, severity, source, name)"
+        " VALUES ($1, $2, 'HIGH', $3, '*')",
+        rule_id,
+        env["client_id"],
+        source,
+    )
+    return rule_id
+
+
+async def wipe_redis_and_change_the_rules(env: dict[str, Any]) -> str:
+    """Redis loses the session's keys (a restart without persistence) while the evaluator
+    keeps its rules; then the rules change in Postgres. Returns the new rule's id."""
+    await env["redis"].delete(env["keys"].snapshot, env["keys"].version, env["keys"].decisions)
+    await env["pool"].execute("DELETE FROM rules WHERE client_id = $1", env["client_id"])
+    return await insert_rule(env, "after-the-wipe")
+
+
+def matched_rule_ids(live: LiveRules, source: str) -> set[str]:
+    """The rules the evaluator's matcher answers with for a HIGH alert from ``source``."""
+    assert live.matcher is not None
+    found = live.matcher.index.match("HIGH", source, "disk_full")
+    return {rule_id for rule_ids in found.values() for rule_id in rule_ids}
+
+
+@pytest.mark.parametrize("restarted", [False, True], ids=["same-updater", "restarted-updater"])
+async def test_a_snapshot_rebuilt_after_redis_lost_its_data_reaches_the_evaluators(
+    env: dict[str, Any], restarted: bool
+) -> None:
+    """The rebuilt snapshot must not reuse a version an evaluator holds with other rules:
+    the evaluator reloads only when the version differs, so it would keep matching the
+    old rules until the next change (the updater may itself have restarted meanwhile)."""
+    before = await insert_rule(env, "before-the-wipe")
+    up = updater(env)
+    held = await up.reconcile()
+    live = LiveRules(env["redis"], env["keys"])
+    assert await live.refresh() and live.version == held
+    assert matched_rule_ids(live, "before-the-wipe") == {before}
+
+    added = await wipe_redis_and_change_the_rules(env)
+    rebuilt = await (updater(env) if restarted else up).reconcile()
+
+    assert await live.refresh(), "the evaluator must load the rebuilt snapshot"
+    assert rebuilt is not None and rebuilt > held, "versions stay monotonic across the wipe"
+    assert live.version == rebuilt
+    assert matched_rule_ids(live, "after-the-wipe") == {added}
+    assert matched_rule_ids(live, "before-the-wipe") == set(), "the old rules are gone"
+
+
+async def test_after_a_wipe_the_updater_continues_above_its_own_versions_whatever_the_clock(
+    env: dict[str, Any],
+) -> None:
+    """The writer's memory alone keeps the rebuilt version new, even with a clock stuck
+    far behind the versions already written."""
+    await insert_rule(env, "before-the-wipe")
+    up = updater(env, clock_ms=lambda: 5)
+    for i in range(3):
+        await insert_rule(env, f"more-{i}")
+        await up.reconcile()
+    live = LiveRules(env["redis"], env["keys"])
+    assert await live.refresh() and live.version == 7
+
+    added = await wipe_redis_and_change_the_rules(env)
+    assert await up.reconcile() == 8
+    assert await live.refresh() and matched_rule_ids(live, "after-the-wipe") == {added}

@@ -55,8 +55,8 @@ async def write_snapshot(settings: Settings, rules: Sequence[MatchingRule]) -> i
     try:
         snapshot = SnapshotStore(client, redis_adapter.keys(settings))
 
-        async def rebuild(_pipe: Any, version: int) -> bytes:
-            return SnapshotState.of(version, rules).serialize(version + 1)
+        async def rebuild(_pipe: Any, _current: int, version: int) -> bytes:
+            return SnapshotState.of(version, rules).serialize(version)
 
         version = await snapshot.update(rebuild)
         assert version is not None

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from alerting import codec, config, migrations, roster
 from alerting.adapters import redis as redis_adapter
@@ -144,6 +145,19 @@ async def _wait_ready(
     return list(pending)
 
 
+def evaluator_rules_version(metrics: str) -> float | None:
+    """The snapshot version an evaluator's /metrics says it matches with (None: not yet).
+
+    Parsed, not compared as text: versions are unix milliseconds after an empty Redis
+    (services/rule_updater/store.py), which the exposition writes as ``1.79e+12``.
+    """
+    for family in text_string_to_metric_families(metrics):
+        for sample in family.samples:
+            if sample.name == "alerting_evaluator_rules_version":
+                return float(sample.value)
+    return None
+
+
 async def _demo_rule_live(s: Settings, demo: Demo, stop: asyncio.Event) -> bool:
     """Until the evaluator matches with a snapshot holding the demo rule, so the curl
     printed next is answered by a notification, not silently matched against nothing."""
@@ -158,8 +172,8 @@ async def _demo_rule_live(s: Settings, demo: Demo, stop: asyncio.Event) -> bool:
                 if isinstance(data, bytes):
                     snapshot = codec.decode_snapshot(data)
                     if any(r.rule_id == demo.rule_id for r in snapshot.rules):
-                        wanted = f"alerting_evaluator_rules_version {float(snapshot.version)}"
-                        if wanted in (await http.get(metrics_url)).text.splitlines():
+                        metrics = (await http.get(metrics_url)).text
+                        if evaluator_rules_version(metrics) == snapshot.version:
                             return True
                 await asyncio.sleep(0.2)
     finally:

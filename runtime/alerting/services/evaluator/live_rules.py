@@ -47,8 +47,10 @@ class LiveRules:
         if not isinstance(data, bytes):
             return False
         snapshot = await asyncio.to_thread(codec.decode_snapshot, data)
-        # != rather than <: a Redis that lost its data restarts versions at 1, and the
-        # rebuilt snapshot is then the truth even though its number is smaller.
+        # Equality is the whole test, so a rebuilt snapshot must never reuse a version we
+        # may hold: after Redis loses its data the rule-updater starts above every version
+        # written before (services/rule_updater/store.py). != rather than <: a snapshot
+        # with a smaller number (a Redis restored from an old dump) is still the truth.
         if self.matcher is not None and snapshot.version == self.version:
             return False
         started = time.perf_counter()

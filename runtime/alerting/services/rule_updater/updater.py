@@ -85,13 +85,13 @@ class SnapshotUpdater:
         started = time.perf_counter()
         written: list[SnapshotState] = []
 
-        async def rebuild(pipe: Any, version: int) -> bytes | None:
+        async def rebuild(pipe: Any, version: int, new_version: int) -> bytes | None:
             written.clear()
             state = await build(pipe, version)
             if state is None:
                 return None
             written.append(state)
-            return state.serialize(version + 1)
+            return state.serialize(new_version)
 
         version = await self._store.update(rebuild)
         if written:
