@@ -12,7 +12,9 @@ Tests never start or stop servers themselves; they ask for these fixtures.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -25,10 +27,25 @@ from psycopg import sql
 from alerting import config, migrations
 from alerting.config import Settings
 from alerting.dev import infra
+from tests.ports import free_port
 from tests.processes import ServiceProcesses
 
 REPO = Path(__file__).resolve().parent.parent
 SESSION = uuid.uuid4().hex[:8]
+
+
+@contextlib.contextmanager
+def machine_lock(name: str) -> Iterator[None]:
+    """Held by one process of the machine at a time. Every xdist worker finds the
+    machine's servers missing at once; apt-get run by all of them together fails on
+    dpkg's lock, so one installs and the others then find the packages there."""
+    path = Path(tempfile.gettempdir()) / f"alerting-tests-{name}.lock"
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager
@@ -45,8 +62,9 @@ def shared_or_private_server(
     if answers(url):
         yield url
         return
-    infra.ensure_packages(infra.Progress("[harness]"))
-    port = infra.free_port()
+    with machine_lock("packages"):
+        infra.ensure_packages(infra.Progress("[harness]"))
+    port = free_port()
     server = start_private(port)
     try:
         yield private_url.format(port=port)
@@ -88,7 +106,7 @@ def redis_server(infra_dir: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap(infra_dir: Path) -> Iterator[str]:
-    port = infra.free_port()
+    port = free_port()
     broker = infra.start_tansu(port, infra_dir)
     try:
         yield f"127.0.0.1:{port}"

@@ -17,8 +17,8 @@ import httpx
 
 from alerting import config
 from alerting.config import Settings
-from alerting.dev import infra
 from tests.pipeline_support import create_topics, eventually, isolated_env
+from tests.ports import free_port
 from tests.processes import ServiceProcess
 
 DATA_PLANE = ("rule-service", "rule-updater", "ingest", "evaluator", "aggregator", "sender")
@@ -35,7 +35,7 @@ class Tenant:
 
 class Pipeline:
     def __init__(self, base_env: dict[str, str], unique: str, dsn: str, log_dir: Path) -> None:
-        self.smtp_port = infra.free_port()
+        self.smtp_port = free_port()
         self.env = isolated_env(
             base_env,
             unique,

@@ -23,13 +23,13 @@ from alerting.adapters.api_key_store import PostgresKeyStore
 from alerting.adapters.dns import Resolver, system_resolver
 from alerting.adapters.postgres import create_pool, readiness
 from alerting.config import Settings
-from alerting.dev.infra import free_port
 from alerting.http import serve
 from alerting.services.rule_service.app import create_app
 from alerting.services.rule_service.cursor import Cursors
 from alerting.services.rule_service.operation import Deps
 from alerting.web.bearer import bearer_authenticator
 from tests.conftest import create_database, drop_database, server_base
+from tests.ports import free_port
 
 __all__ = [
     "Api",

@@ -20,9 +20,9 @@ from alerting.adapters.kafka import ensure_topics
 from alerting.adapters.kafka.options import client_options, producer_options
 from alerting.commands.topics import all_topics
 from alerting.config import Settings
-from alerting.dev.infra import free_port
 from alerting.domain import api_keys
 from alerting.services.rule_service.repo import api_keys as key_repo
+from tests.ports import free_port
 from tests.processes import ServiceProcess, ServiceProcesses
 
 pytestmark = pytest.mark.integration
