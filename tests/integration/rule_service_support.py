@@ -140,12 +140,20 @@ async def service(
         await running.close()
 
 
+# uvicorn closes a connection idle for 5 s, and httpx keeps one for 5 s by default: a
+# session-long client could send on a connection the server is closing that moment
+# (httpx.ReadError, seen under xdist load). Idle connections are dropped well before.
+CLIENT_LIMITS = httpx.Limits(keepalive_expiry=1.0)
+
+
 class Api:
     """An httpx client bound to one token."""
 
     def __init__(self, base_url: str, token: str | None) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.client = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10)
+        self.client = httpx.AsyncClient(
+            base_url=base_url, headers=headers, timeout=10, limits=CLIENT_LIMITS
+        )
         self.token = token
 
     def as_token(self, token: str | None) -> Api:
