@@ -1,5 +1,8 @@
 """Test harness: real Postgres, Redis and a Kafka-protocol broker, isolated per session.
 
+Each pytest-xdist worker is a session of its own (SESSION is drawn per process), so
+everything below is per worker too; ports come from the worker's block (tests/ports.py).
+
 * Postgres: the server at ALERTING_TEST_POSTGRES_URL (default the local one); when it
   does not answer, a private server is started. Each session gets a fresh database.
 * Redis: the server at ALERTING_TEST_REDIS_URL, or a private one; each session gets
@@ -14,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -78,14 +82,27 @@ def infra_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(infra_dir: Path) -> Iterator[str]:
+def postgres_dir() -> Iterator[Path]:
+    """Where a private Postgres keeps its cluster, one per worker. Not under pytest's
+    temporary tree: that is private to the user running pytest, and as root the cluster
+    runs as the `postgres` user, which could not reach it."""
+    root = Path(tempfile.mkdtemp(prefix="alerting-test-pg-"))
+    root.chmod(0o755)
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(postgres_dir: Path) -> Iterator[str]:
     """Base URL (no database) of a Postgres server with trust or password auth."""
     with shared_or_private_server(
         "ALERTING_TEST_POSTGRES_URL",
         "postgresql://postgres@127.0.0.1:5432",
         answers=lambda url: infra.postgres_answers(url + "/postgres"),
         start_private=lambda port: infra.start_postgres(
-            infra_dir / "pgdata", port, infra.Progress("[harness]")
+            postgres_dir / "pgdata", port, infra.Progress("[harness]")
         ),
         private_url="postgresql://postgres@127.0.0.1:{port}",
     ) as url:
