@@ -5,6 +5,17 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 STAMP := .venv/.synced
+# The suite runs on pytest-xdist workers, each with its own database, Redis prefix,
+# broker and ports (tests/conftest.py, tests/ports.py). Most tests wait on processes and
+# sockets, so more workers than cores pay; the count and the mode were measured on a
+# 2-core box (README, "Tests"). Whole files go to a worker (module fixtures such as a
+# Pulumi build or a service process are made once), in collection order: the few long
+# e2e files start first, on different workers, instead of last. TEST_WORKERS=0 runs in
+# one process. -rfE: the summary names every failed test whichever worker ran it;
+# -p no:cacheprovider: no .pytest_cache in the checkout.
+TEST_WORKERS ?= 4
+PYTEST := .venv/bin/pytest -q -p no:cacheprovider -rfE
+XDIST := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: help install dev test lint typecheck unit infra integration proto readme bench-snapshot fmt clean fuzz bench
 
@@ -33,17 +44,17 @@ lint: $(STAMP) ## ruff lint and format check
 typecheck: $(STAMP) ## mypy on the runtime package
 	.venv/bin/mypy
 
-test: lint typecheck ## lint, typecheck and the whole test suite
-	.venv/bin/pytest -q -p no:cacheprovider
+test: lint typecheck ## lint, typecheck and the whole test suite (in parallel, TEST_WORKERS)
+	$(PYTEST) $(XDIST)
 
 unit: $(STAMP) ## unit tests only (no servers)
-	.venv/bin/pytest -q tests/unit
+	$(PYTEST) $(XDIST) tests/unit
 
 infra: $(STAMP) ## infrastructure tests (Pulumi mocks, moto, Dockerfile, compose)
-	.venv/bin/pytest -q tests/infra
+	$(PYTEST) $(XDIST) tests/infra
 
-integration: $(STAMP) ## integration and e2e tests
-	.venv/bin/pytest -q tests/integration tests/e2e
+integration: $(STAMP) ## integration and e2e tests (in parallel, TEST_WORKERS)
+	$(PYTEST) $(XDIST) tests/e2e tests/integration
 
 FUZZ_URL ?= http://127.0.0.1:8081
 FUZZ_SECONDS ?= 300

@@ -1,5 +1,8 @@
 """Test harness: real Postgres, Redis and a Kafka-protocol broker, isolated per session.
 
+Each pytest-xdist worker is a session of its own (SESSION is drawn per process), so
+everything below is per worker too; ports come from the worker's block (tests/ports.py).
+
 * Postgres: the server at ALERTING_TEST_POSTGRES_URL (default the local one); when it
   does not answer, a private server is started. Each session gets a fresh database.
 * Redis: the server at ALERTING_TEST_REDIS_URL, or a private one; each session gets
@@ -12,7 +15,10 @@ Tests never start or stop servers themselves; they ask for these fixtures.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -25,10 +31,25 @@ from psycopg import sql
 from alerting import config, migrations
 from alerting.config import Settings
 from alerting.dev import infra
+from tests.ports import free_port
 from tests.processes import ServiceProcesses
 
 REPO = Path(__file__).resolve().parent.parent
 SESSION = uuid.uuid4().hex[:8]
+
+
+@contextlib.contextmanager
+def machine_lock(name: str) -> Iterator[None]:
+    """Held by one process of the machine at a time. Every xdist worker finds the
+    machine's servers missing at once; apt-get run by all of them together fails on
+    dpkg's lock, so one installs and the others then find the packages there."""
+    path = Path(tempfile.gettempdir()) / f"alerting-tests-{name}.lock"
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager
@@ -45,8 +66,9 @@ def shared_or_private_server(
     if answers(url):
         yield url
         return
-    infra.ensure_packages(infra.Progress("[harness]"))
-    port = infra.free_port()
+    with machine_lock("packages"):
+        infra.ensure_packages(infra.Progress("[harness]"))
+    port = free_port()
     server = start_private(port)
     try:
         yield private_url.format(port=port)
@@ -60,14 +82,27 @@ def infra_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(infra_dir: Path) -> Iterator[str]:
+def postgres_dir() -> Iterator[Path]:
+    """Where a private Postgres keeps its cluster, one per worker. Not under pytest's
+    temporary tree: that is private to the user running pytest, and as root the cluster
+    runs as the `postgres` user, which could not reach it."""
+    root = Path(tempfile.mkdtemp(prefix="alerting-test-pg-"))
+    root.chmod(0o755)
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(postgres_dir: Path) -> Iterator[str]:
     """Base URL (no database) of a Postgres server with trust or password auth."""
     with shared_or_private_server(
         "ALERTING_TEST_POSTGRES_URL",
         "postgresql://postgres@127.0.0.1:5432",
         answers=lambda url: infra.postgres_answers(url + "/postgres"),
         start_private=lambda port: infra.start_postgres(
-            infra_dir / "pgdata", port, infra.Progress("[harness]")
+            postgres_dir / "pgdata", port, infra.Progress("[harness]")
         ),
         private_url="postgresql://postgres@127.0.0.1:{port}",
     ) as url:
@@ -88,7 +123,7 @@ def redis_server(infra_dir: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap(infra_dir: Path) -> Iterator[str]:
-    port = infra.free_port()
+    port = free_port()
     broker = infra.start_tansu(port, infra_dir)
     try:
         yield f"127.0.0.1:{port}"

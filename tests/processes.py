@@ -20,7 +20,7 @@ from types import TracebackType
 
 import httpx
 
-from alerting.dev import infra
+from tests.ports import free_port
 
 
 class ServiceProcess:
@@ -31,7 +31,7 @@ class ServiceProcess:
     ) -> None:
         self.name = name
         self.args = list(args)
-        self.port = infra.free_port()
+        self.port = free_port()
         port_var = f"ALERTING_{name.upper().replace('-', '_')}_PORT"
         self.env = {**os.environ, **env, port_var: str(self.port), "PYTHONUNBUFFERED": "1"}
         self.log_path = log_dir / f"{name}-{self.port}.log"

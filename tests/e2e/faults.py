@@ -44,11 +44,11 @@ class PrivateServers:
         # are root, and pytest's directories are private to the user that made them.
         self.root = Path(tempfile.mkdtemp(prefix="alerting-faults-"))
         self.root.chmod(0o755)
-        self.pg_port = infra.free_port()
-        self.redis_port = infra.free_port()
-        self.kafka_port = infra.free_port()
+        self.pg_port = free_port()
+        self.redis_port = free_port()
+        self.kafka_port = free_port()
         self.proxy = TcpProxy("127.0.0.1", self.kafka_port)
-        self.proxy.port = infra.free_port()
+        self.proxy.port = free_port()
         self.postgres: infra.Started | None = None
         self.redis: infra.Started | None = None
         self.kafka: infra.Started | None = None
@@ -81,7 +81,7 @@ class PrivateServers:
                     await asyncio.to_thread(self.kafka.stop)
                 if attempt == tries - 1:
                     raise
-                self.kafka_port, self.proxy.port = infra.free_port(), infra.free_port()
+                self.kafka_port, self.proxy.port = free_port(), free_port()
                 self.proxy.target_port = self.kafka_port
 
     def _first_start(self, tries: int = 3) -> None:
@@ -103,7 +103,7 @@ class PrivateServers:
                         server.stop()
                 if attempt == tries - 1:
                     raise
-                self.pg_port, self.redis_port = infra.free_port(), infra.free_port()
+                self.pg_port, self.redis_port = free_port(), free_port()
 
     def _alive(self) -> bool:
         return _running(self.postgres) and _running(self.redis)

@@ -17,8 +17,8 @@ import httpx
 
 from alerting import config
 from alerting.config import Settings
-from alerting.dev import infra
 from tests.pipeline_support import create_topics, eventually, isolated_env
+from tests.ports import free_port
 from tests.processes import ServiceProcess
 
 DATA_PLANE = ("rule-service", "rule-updater", "ingest", "evaluator", "aggregator", "sender")
@@ -38,7 +38,7 @@ class Pipeline:
         self, base_env: dict[str, str], unique: str, dsn: str, log_dir: Path, **extra: str
     ) -> None:
         """``extra`` settings override the test defaults below (say, a longer lease)."""
-        self.smtp_port = infra.free_port()
+        self.smtp_port = free_port()
         defaults = {
             "ALERTING_POSTGRES_DSN": dsn,
             "ALERTING_SMTP_PORT": str(self.smtp_port),

@@ -27,7 +27,11 @@ def test_quick_bench_writes_every_figure_and_cleans_up(
     argv = ["bench", "--quick", "--scale", "0.05", "--out", str(out)]
     done = subprocess.run(
         [sys.executable, "-m", "alerting", *argv],
-        env={**os.environ, **base_env, "ALERTING_REDIS_KEY_PREFIX": "bench-test:"},
+        env={
+            **os.environ,
+            **base_env,
+            "ALERTING_REDIS_KEY_PREFIX": f"{base_env['ALERTING_REDIS_KEY_PREFIX']}bench:",
+        },
         capture_output=True,
         text=True,
         timeout=180,

@@ -20,6 +20,7 @@ from alerting.codec import decode_rule_change, decode_snapshot
 from alerting.config import Settings
 from alerting.dev import infra
 from tests.kafka_helpers import make_topic, read_topic
+from tests.ports import free_port
 from tests.processes import ServiceProcesses
 
 pytestmark = pytest.mark.e2e
@@ -182,7 +183,7 @@ async def test_outbox_event_committed_before_a_crash_is_published_after_restart(
 ) -> None:
     # The broker is down while the rule is created, so the relay cannot publish the
     # committed outbox row; then rule-service is SIGKILLed. Nothing may be lost.
-    port = infra.free_port()
+    port = free_port()
     env = {**plane_env, "ALERTING_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}"}
     proc = service_processes.new("rule-service", env)
     proc.start(ready_timeout=None)

@@ -18,9 +18,9 @@ import httpx
 import psycopg
 import pytest
 
-from alerting.dev import infra
 from alerting.domain import api_keys
 from tests.conftest import drop_database
+from tests.ports import free_port
 
 pytestmark = pytest.mark.e2e
 READY = "=== alerting dev is ready"
@@ -87,7 +87,7 @@ def alive(pid: int) -> bool:
 @pytest.fixture
 def dev(postgres_server: str, redis_server: str, tmp_path: Path) -> Iterator[DevRun]:
     database = f"alerting_dev_{uuid.uuid4().hex[:8]}"
-    kafka_port, sink_port, smtp_port = (infra.free_port() for _ in range(3))
+    kafka_port, sink_port, smtp_port = (free_port() for _ in range(3))
     env = {
         **os.environ,
         "ALERTING_POSTGRES_DSN": f"{postgres_server}/{database}",
@@ -107,7 +107,7 @@ def dev(postgres_server: str, redis_server: str, tmp_path: Path) -> Iterator[Dev
         "AGGREGATOR",
         "SENDER",
     ):
-        env[f"ALERTING_{name}_PORT"] = str(infra.free_port())
+        env[f"ALERTING_{name}_PORT"] = str(free_port())
     process = subprocess.Popen(
         [
             sys.executable,

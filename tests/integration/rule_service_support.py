@@ -23,7 +23,6 @@ from alerting.adapters.api_key_store import PostgresKeyStore
 from alerting.adapters.dns import Resolver, system_resolver
 from alerting.adapters.postgres import create_pool, readiness
 from alerting.config import Settings
-from alerting.dev.infra import free_port
 from alerting.http import serve
 from alerting.services.rule_service.app import create_app
 from alerting.services.rule_service.cursor import Cursors
@@ -31,6 +30,7 @@ from alerting.services.rule_service.operation import Deps
 from alerting.web.auth_guard import FailedAuthGuard
 from alerting.web.bearer import bearer_authenticator
 from tests.conftest import create_database, drop_database, server_base
+from tests.ports import free_port
 
 __all__ = [
     "Api",
@@ -142,12 +142,20 @@ async def service(
         await running.close()
 
 
+# uvicorn closes a connection idle for 5 s, and httpx keeps one for 5 s by default: a
+# session-long client could send on a connection the server is closing that moment
+# (httpx.ReadError, seen under xdist load). Idle connections are dropped well before.
+CLIENT_LIMITS = httpx.Limits(keepalive_expiry=1.0)
+
+
 class Api:
     """An httpx client bound to one token."""
 
     def __init__(self, base_url: str, token: str | None) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.client = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10)
+        self.client = httpx.AsyncClient(
+            base_url=base_url, headers=headers, timeout=10, limits=CLIENT_LIMITS
+        )
         self.token = token
 
     def as_token(self, token: str | None) -> Api:

@@ -22,12 +22,12 @@ from alerting import codec
 from alerting.adapters import postgres
 from alerting.adapters.kafka import OutMessage
 from alerting.config import Settings
-from alerting.dev.infra import free_port
 from alerting.dev.sinks import Recorder, start_smtp, webhook_app
 from alerting.domain.model import NotificationReady
 from alerting.http import serve
 from tests.integration.rule_service_support import fresh_database, wait_healthy
 from tests.pipeline_support import create_topics, eventually, isolated_env, produce
+from tests.ports import free_port
 from tests.processes import ServiceProcess
 
 

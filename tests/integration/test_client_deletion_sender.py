@@ -16,7 +16,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from alerting.config import Settings
-from alerting.dev.infra import free_port
 from alerting.http import serve
 from alerting.services.rule_service.purger import ClientPurger
 from alerting.services.rule_service.repo import clients as clients_repo
@@ -31,6 +30,7 @@ from tests.integration.sender_support import (
     seed_rule,
 )
 from tests.pipeline_support import eventually
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 

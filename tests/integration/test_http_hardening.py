@@ -16,10 +16,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from alerting.dev.infra import free_port
 from tests.integration.ingest_support import admin_http, ingest
 from tests.integration.rule_service_support import *  # noqa: F403
 from tests.integration.rule_service_support import Api, NewClient
+from tests.ports import free_port
 from tests.processes import ServiceProcess, ServiceProcesses
 
 __all__ = ["admin_http", "ingest"]

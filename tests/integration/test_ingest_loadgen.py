@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from alerting.config import Settings
-from alerting.dev.infra import free_port
 from tests.integration.ingest_support import (
     admin_http,
     ingest,
@@ -21,6 +20,7 @@ from tests.integration.ingest_support import (
     topic_of,
     wait_for_job,
 )
+from tests.ports import free_port
 from tests.processes import ServiceProcess
 
 __all__ = ["admin_http", "ingest"]

@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from alerting.dev.infra import free_port
 from tests.integration.ingest_support import ingest
 from tests.integration.rule_service_support import wait_healthy
+from tests.ports import free_port
 from tests.processes import ServiceProcess
 
 __all__ = ["ingest"]

@@ -20,9 +20,9 @@ from alerting.adapters.kafka import ensure_topics
 from alerting.adapters.kafka.options import client_options, producer_options
 from alerting.commands.topics import all_topics
 from alerting.config import Settings
-from alerting.dev.infra import free_port
 from alerting.domain import api_keys
 from alerting.services.rule_service.repo import api_keys as key_repo
+from tests.ports import free_port
 from tests.processes import ServiceProcess, ServiceProcesses
 
 pytestmark = pytest.mark.integration
@@ -86,10 +86,20 @@ def metrics_env(
 
 
 @pytest.fixture
+def evaluator_group(unique: str) -> str:
+    """The group whose lag the test sets. Not the default `alerting-evaluator`: on the
+    session's broker a killed evaluator of an earlier test stays a member of that group
+    (Tansu does not evict it within minutes), and the broker refuses a commit from
+    outside a group that has members. The default names are in test_pipeline_metrics."""
+    return f"mx{unique}-evaluator"
+
+
+@pytest.fixture
 def metrics_process(
-    metrics_env: dict[str, str], service_processes: ServiceProcesses
+    metrics_env: dict[str, str], evaluator_group: str, service_processes: ServiceProcesses
 ) -> ServiceProcess:
-    return service_processes.new("metrics", metrics_env)
+    args = ["--group", f"evaluator={evaluator_group}"]
+    return service_processes.new("metrics", metrics_env, args)
 
 
 @pytest.fixture
@@ -115,14 +125,14 @@ async def produce(settings: Settings, *per_partition: int) -> None:
         await producer.stop()
 
 
-async def produce_and_commit(settings: Settings) -> None:
+async def produce_and_commit(settings: Settings, group: str) -> None:
     """PER_PARTITION messages on alerts.new; the evaluator's group commits COMMITTED."""
     await ensure_topics(settings.kafka, all_topics(settings))
     await produce(settings, *PER_PARTITION)
     topic = settings.topics.alerts_new
     # A manually assigned consumer commits for the group without joining it.
     consumer = AIOKafkaConsumer(
-        **client_options(settings.kafka), group_id="alerting-evaluator", enable_auto_commit=False
+        **client_options(settings.kafka), group_id=group, enable_auto_commit=False
     )
     await consumer.start()
     try:
@@ -185,10 +195,11 @@ async def pipeline_when(
 async def test_pipeline_reports_lag_statuses_and_service_health(
     metrics_env: dict[str, str],
     metrics_process: ServiceProcess,
+    evaluator_group: str,
     own_pg: asyncpg.Connection[Any],
 ) -> None:
     settings = config.load(metrics_env)
-    await produce_and_commit(settings)
+    await produce_and_commit(settings, evaluator_group)
     client_token = await fill_database(own_pg)
     metrics_process.start()
     admin = {"Authorization": f"Bearer {metrics_env['ALERTING_ADMIN_TOKEN']}"}
@@ -218,7 +229,7 @@ async def test_pipeline_reports_lag_statuses_and_service_health(
         assert stages["ingest"]["produced_total"] == produced
         assert stages["evaluator"] | {"consumed_per_s": None} == {
             "stage": "evaluator",
-            "group": "alerting-evaluator",
+            "group": evaluator_group,
             "topic": settings.topics.alerts_new,
             "produced_total": produced,
             "committed_total": sum(COMMITTED.values()),

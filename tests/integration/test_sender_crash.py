@@ -14,7 +14,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from alerting.config import Settings
-from alerting.dev.infra import free_port
 from alerting.http import serve
 from tests.integration.rule_service_support import wait_healthy
 from tests.integration.sender_support import (
@@ -27,6 +26,7 @@ from tests.integration.sender_support import (
     webhook_rule,
 )
 from tests.pipeline_support import eventually
+from tests.ports import free_port
 from tests.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
