@@ -28,6 +28,7 @@ from alerting import migrations
 from alerting.dev import infra
 from tests.e2e.pipeline import DATA_PLANE, Pipeline
 from tests.pipeline_support import create_topics, eventually
+from tests.ports import free_port
 from tests.processes import ServiceProcess
 from tests.tcp_proxy import TcpProxy
 
