@@ -323,6 +323,12 @@ def lines(path: Path) -> int:
     return 0
 
 
+def _rel(seconds: float | None) -> str:
+    """A time relative to the restore; None where the row no longer says (a sent row's
+    lease may be cleared)."""
+    return "?" if seconds is None else f"{seconds:+.0f}s"
+
+
 async def late(pipeline: Pipeline, restored_at: float, after_s: float = 30.0) -> str:
     """The notifications sent more than ``after_s`` after the restore: when they were
     created and how many tries they took, relative to the restore (the recovery's tail)."""
@@ -342,8 +348,8 @@ async def late(pipeline: Pipeline, restored_at: float, after_s: float = 30.0) ->
     if not rows:
         return f"none sent later than {after_s:.0f}s after the restore"
     shown = ", ".join(
-        f"created {r['created']:+.0f}s/claimed {r['claimed']:+.0f}s/{r['attempts']} tries/"
-        f"sent {r['sent']:+.0f}s"
+        f"created {_rel(r['created'])}/claimed {_rel(r['claimed'])}/{r['attempts']} tries/"
+        f"sent {_rel(r['sent'])}"
         for r in rows[:: max(1, len(rows) // 5)]
     )
     return f"{len(rows)} sent later than {after_s:.0f}s after the restore, e.g. {shown}"
