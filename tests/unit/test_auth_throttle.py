@@ -126,6 +126,12 @@ def connection(peer: str, forwarded: list[str] | None = None) -> HTTPConnection:
         (1, "10.0.0.9", [], "10.0.0.9"),
         (0, "2001:db8::1", [], "2001:db8::/64"),  # one IPv6 subscriber is one source
         (1, "10.0.0.9", ["2001:db8:0:0:ffff::2"], "2001:db8::/64"),
+        # A dual-stack listener (host ::) sees IPv4 callers as IPv4-mapped addresses:
+        # each is its own IPv4 source, not one shared ::/64 with localhost.
+        (0, "::ffff:1.2.3.4", [], "1.2.3.4"),
+        (0, "::ffff:9.9.9.9", [], "9.9.9.9"),
+        (1, "10.0.0.9", ["::ffff:5.6.7.8"], "5.6.7.8"),
+        (0, "::1", [], "::1"),  # loopback is itself, not the /64 of ::
     ],
 )  # fmt: skip
 def test_source_address(hops: int, peer: str, forwarded: list[str], source: str) -> None:

@@ -68,12 +68,18 @@ def source_address(conn: HTTPConnection, trusted_hops: int) -> str:
 
 
 def _grouped(text: str) -> str | None:
+    """The source an address counts as: an IPv4 address itself (also when a dual-stack
+    listener shows it IPv4-mapped, ``::ffff:a.b.c.d``: otherwise every IPv4 caller would
+    share the /64 of ``::``), IPv6 loopback itself, any other IPv6 address its /64."""
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
         return None
-    if address.version == 6:
-        return str(ipaddress.ip_network(f"{address}/{IPV6_GROUP}", strict=False))
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        if not address.is_loopback:
+            return str(ipaddress.ip_network(f"{address}/{IPV6_GROUP}", strict=False))
     return str(address)
 
 
