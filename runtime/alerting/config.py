@@ -190,7 +190,8 @@ SETTINGS: tuple[Setting, ...] = (
         "ALERTING_AUTH_FAILURES_PER_PREFIX",
         "100",
         "HTTP APIs: failed authentications with one API key prefix, from any address, per"
-        " window before that key's requests answer 429 (0: no limit)",
+        " window before that key's further wrong secrets answer 429 instead of 401 (the"
+        " right secret still passes; 0: no limit)",
     ),
     Setting(
         "ALERTING_AUTH_FAILURE_WINDOW_S",

@@ -28,6 +28,14 @@ Role = Literal["http-api", "worker"]
 _EVERY_SERVICE = ("ALERTING_HTTP_HOST",)
 _LOGGING = ("ALERTING_LOG_*",)
 _EVERY_CONSUMER = ("ALERTING_KAFKA_*", "ALERTING_TOPIC_*", "ALERTING_CONSUMER_GROUP")
+# What every HTTP API's authentication reads: the failed-authentication guard
+# (alerting/web/auth_guard.py), built by each API's main from settings.auth_throttle.
+_EVERY_HTTP_API = (
+    "ALERTING_AUTH_FAILURES_PER_SOURCE",
+    "ALERTING_AUTH_FAILURES_PER_PREFIX",
+    "ALERTING_AUTH_FAILURE_WINDOW_S",
+    "ALERTING_TRUSTED_PROXY_HOPS",
+)
 # What the Kafka producer of a service that does not consume reads.
 _PRODUCER = (
     "ALERTING_KAFKA_BOOTSTRAP",
@@ -70,7 +78,8 @@ class Service:
     def settings(self) -> tuple[str, ...]:
         """Every setting the running service reads, for its ``--help`` (may hold ``*``)."""
         shared = _EVERY_CONSUMER if self.consumes else ()
-        listed = (*shared, *self.reads, *_EVERY_SERVICE, self.port_setting, *_LOGGING)
+        api = _EVERY_HTTP_API if self.role == "http-api" else ()
+        listed = (*shared, *self.reads, *api, *_EVERY_SERVICE, self.port_setting, *_LOGGING)
         return tuple(dict.fromkeys(listed))
 
 
@@ -87,6 +96,7 @@ RULE_SERVICE = Service(
         "ALERTING_QUOTA_RULES_PER_CLIENT",
         "ALERTING_QUOTA_ENDPOINTS_PER_RULE",
         "ALERTING_QUOTA_API_KEYS_PER_CLIENT",
+        "ALERTING_CLIENT_PURGE_BATCH",
         "ALERTING_POSTGRES_*",
         *_PRODUCER,
         "ALERTING_TOPIC_RULE_CHANGED",

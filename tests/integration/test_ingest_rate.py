@@ -1,17 +1,20 @@
 """Alerts per second per ingest key on a real `alerting ingest` process: over the rate a
 batch is a 429 problem with Retry-After and nothing of it is published; other keys and
-the admin token go on."""
+the admin token go on; batches refused for a broker outage (503) cost no rate."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from alerting.config import Settings
+from alerting.dev.infra import free_port
 from tests.integration.ingest_support import ingest_env, make_key, posted
+from tests.integration.rule_service_support import wait_healthy
 from tests.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
@@ -81,3 +84,32 @@ async def test_a_key_over_its_rate_gets_429_and_nothing_is_published(
     other_ids = [f"other-{unique}-{i}" for i in range(5)]
     found = await posted(settings.kafka, topic, [*over_ids, *other_ids])
     assert sorted(k.decode() for k, _ in found) == sorted(other_ids)
+
+
+async def test_batches_refused_for_a_broker_outage_cost_no_rate(
+    base_env: dict[str, str], settings: Settings, tmp_path: Path
+) -> None:
+    """A client retrying one full burst through an outage gets 503 each time, never 429:
+    a batch the broker did not accept gives its tokens back."""
+    env = {
+        **base_env,
+        "ALERTING_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",  # no broker there
+        "ALERTING_QUOTA_INGEST_ALERTS_PER_S": "1",
+        "ALERTING_QUOTA_INGEST_BURST": str(BURST),
+    }
+    key = await make_key(settings, "ingest")
+    with ServiceProcess("ingest", env, tmp_path) as proc:
+        await asyncio.to_thread(proc.start, None)  # never ready without a broker
+        await wait_healthy(proc.url)
+        async with httpx.AsyncClient(base_url=proc.url, timeout=30) as http:
+            statuses = [
+                (
+                    await http.post(
+                        ALERTS,
+                        json=batch(f"outage-{attempt}", BURST),
+                        headers={"Authorization": f"Bearer {key}"},
+                    )
+                ).status_code
+                for attempt in range(3)
+            ]
+    assert statuses == [503, 503, 503]

@@ -126,6 +126,12 @@ def connection(peer: str, forwarded: list[str] | None = None) -> HTTPConnection:
         (1, "10.0.0.9", [], "10.0.0.9"),
         (0, "2001:db8::1", [], "2001:db8::/64"),  # one IPv6 subscriber is one source
         (1, "10.0.0.9", ["2001:db8:0:0:ffff::2"], "2001:db8::/64"),
+        # A dual-stack listener (host ::) sees IPv4 callers as IPv4-mapped addresses:
+        # each is its own IPv4 source, not one shared ::/64 with localhost.
+        (0, "::ffff:1.2.3.4", [], "1.2.3.4"),
+        (0, "::ffff:9.9.9.9", [], "9.9.9.9"),
+        (1, "10.0.0.9", ["::ffff:5.6.7.8"], "5.6.7.8"),
+        (0, "::1", [], "::1"),  # loopback is itself, not the /64 of ::
     ],
 )  # fmt: skip
 def test_source_address(hops: int, peer: str, forwarded: list[str], source: str) -> None:
@@ -138,21 +144,22 @@ def guard(per_source: int = 3, per_prefix: int = 5) -> tuple[FailedAuthGuard, Fa
     return FailedAuthGuard(policy, clock), clock
 
 
-def test_the_guard_answers_429_with_retry_after_per_source_and_per_prefix() -> None:
+def test_the_guard_blocks_a_source_and_marks_a_prefix_failure_over_its_limit() -> None:
     g, _ = guard(per_source=3, per_prefix=5)
     for _ in range(3):
-        g.check("1.1.1.1", "aaaaaaaaaaaa")
-        g.failed("1.1.1.1", "aaaaaaaaaaaa", "wrong secret")
+        g.check("1.1.1.1")
+        assert g.failed("1.1.1.1", "aaaaaaaaaaaa", "wrong secret") == 0.0
     with pytest.raises(ApiError) as blocked:
-        g.check("1.1.1.1", None)
+        g.check("1.1.1.1")
     assert blocked.value.status == 429 and blocked.value.headers == {"Retry-After": "20"}
-    g.check("2.2.2.2", "bbbbbbbbbbbb")  # another address, another key: free
+    g.check("2.2.2.2")  # another address: free
     for source in ("2.2.2.2", "3.3.3.3"):  # the prefix's limit needs more than one address
-        g.failed(source, "aaaaaaaaaaaa", "wrong secret")
-    with pytest.raises(ApiError) as prefix_blocked:
-        g.check("4.4.4.4", "aaaaaaaaaaaa")
-    assert prefix_blocked.value.status == 429
-    assert prefix_blocked.value.headers == {"Retry-After": "12"}  # 5 per 60 s
+        assert g.failed(source, "aaaaaaaaaaaa", "wrong secret") == 0.0
+    # The prefix is over its limit: a source is not refused for carrying it (check takes
+    # no prefix), but its next failure with it is reported blocked: 429, not 401.
+    g.check("4.4.4.4")
+    assert g.failed("4.4.4.4", "aaaaaaaaaaaa", "wrong secret") == pytest.approx(12.0)  # 5/60 s
+    assert g.failed("4.4.4.4", "bbbbbbbbbbbb", "wrong secret") == 0.0  # another key: free
 
 
 def test_the_log_has_a_budget_and_summarises_what_it_left_out(
@@ -218,6 +225,28 @@ async def test_a_blocked_source_is_refused_before_any_verification() -> None:
         clock.now += 20
         ok = await http.get("/x", headers={"Authorization": f"Bearer {store.token}"})
         assert ok.status_code == 200
+
+
+async def test_a_blocked_prefix_still_admits_its_right_secret() -> None:
+    """Prefixes are public, so a prefix over its limit must not lock its holder out:
+    the token is still verified (the source limit bounds that work); the right secret
+    passes, a wrong one answers 429 with Retry-After instead of 401."""
+    store = OneKeyStore()
+    g, clock = guard(per_source=100, per_prefix=3)
+    prefix = api_keys.prefix_of(store.token)
+    wrong = {"Authorization": f"Bearer alk_{prefix}_wrong-secret"}
+    right = {"Authorization": f"Bearer {store.token}"}
+    async with app(store, g) as http:
+        assert [(await http.get("/x", headers=wrong)).status_code for _ in range(3)] == [401] * 3
+        finds = store.finds
+        refused = await http.get("/x", headers=wrong)
+        assert refused.status_code == 429 and refused.headers["retry-after"] == "20"
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert store.finds == finds + 1  # verified, not refused unseen
+        assert (await http.get("/x", headers=right)).status_code == 200
+        assert (await http.get("/x", headers=wrong)).status_code == 429
+        clock.now += 20
+        assert (await http.get("/x", headers=wrong)).status_code == 401  # a token is due
 
 
 async def test_every_wrong_api_key_takes_the_same_path(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -68,3 +68,15 @@ def test_take_admits_a_batch_whole_or_not_at_all_and_says_when_it_fits() -> None
     assert bucket.take(300) == 0.0
     with pytest.raises(ValueError, match="burst"):
         bucket.take(1001)  # could never fit
+
+
+def test_refund_gives_tokens_back_but_never_beyond_the_burst() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate_per_s=100, burst=1000, clock=clock)
+    assert bucket.take(1000) == 0.0
+    bucket.refund(1000)  # the batch was not accepted after all
+    assert bucket.take(1000) == 0.0
+    clock.now += 5.0  # 500 refilled
+    bucket.refund(800)
+    assert bucket.full
+    assert bucket.take(1000) == 0.0 and bucket.take(1) > 0  # capped at the burst: not 1300

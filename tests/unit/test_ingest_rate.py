@@ -1,13 +1,20 @@
-"""Alerts per second per ingest key: the 429, who is limited, and bounded memory."""
+"""Alerts per second per ingest key: the 429, who is limited, bounded memory, and the
+refund of batches the broker did not accept."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from typing import cast
 
 import pytest
+from starlette.requests import Request
 
+from alerting.adapters.kafka import BatchProducer
 from alerting.config import QuotaSettings
+from alerting.services.ingest.app import Ingest
+from alerting.services.ingest.jobs import JobManager
+from alerting.services.ingest.publish import AlertPublisher
 from alerting.services.ingest.rate import KeyRateLimit
 from alerting.web.auth import ADMIN_PRINCIPAL, Principal
 from alerting.web.problems import ApiError, render
@@ -87,3 +94,34 @@ def test_the_limit_comes_from_the_quota_settings() -> None:
     )
     limit = KeyRateLimit.for_settings(quotas)
     assert (limit.rate_per_s, limit.burst) == (7, 1234)
+
+
+def test_a_refund_gives_an_unaccepted_batch_back_up_to_the_burst() -> None:
+    limit = KeyRateLimit(rate_per_s=1, burst=1000, clock=FakeClock())
+    key = ingest_key()
+    limit.admit(key, 1000)
+    limit.refund(key, 1000)
+    limit.admit(key, 1000)  # the refunded batch fits again at once
+    limit.refund(key, 1000)
+    limit.refund(key, 1000)  # more than was taken: capped at the burst
+    limit.admit(key, 1000)
+    with pytest.raises(ApiError):
+        limit.admit(key, 1)
+    limit.refund(ADMIN_PRINCIPAL, 1000)  # the admin token has no bucket: nothing to give
+
+
+async def test_batches_answered_503_do_not_drain_the_key_rate() -> None:
+    """During a broker outage a client retries the same batch after Retry-After; the
+    503s must not spend its rate, or after recovery it gets 429 for alerts never
+    accepted."""
+    limit = KeyRateLimit(rate_per_s=1, burst=1000, clock=FakeClock())
+    down = AlertPublisher(cast(BatchProducer, None), "alerts.new")  # never connected
+    ingest = Ingest(down, JobManager(down.publish), limit)
+    key = ingest_key()
+    body = json.dumps({"alerts": [{"severity": "LOW", "source": "s", "name": "n"}] * 1000}).encode()
+    request = Request({"type": "http", "method": "POST", "path": "/", "headers": []})
+    for _ in range(3):
+        with pytest.raises(ApiError) as refused:
+            await ingest.post_alerts(request, key, body)
+        assert refused.value.status == 503
+    limit.admit(key, 1000)  # still the whole burst

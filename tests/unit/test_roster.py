@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import inspect
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -86,3 +90,62 @@ def test_the_roster_and_settings_import_no_service_code() -> None:
     # secret_keys: the keyring's format, stdlib only, shared with the Pulumi stack config.
     expected = ["alerting", "alerting.config", "alerting.roster", "alerting.secret_keys"]
     assert done.stdout.strip() == str(expected)
+
+
+def _settings_groups() -> dict[str, set[str]]:
+    """Each ``Settings`` field and the ALERTING_* variables ``config.load`` builds it
+    from (directly, or through a local it assigned first), read from load's source."""
+    body = ast.parse(inspect.getsource(config.load)).body[0]
+    assert isinstance(body, ast.FunctionDef)
+
+    def names_in(node: ast.AST) -> set[str]:
+        return {
+            n.value
+            for n in ast.walk(node)
+            if isinstance(n, ast.Constant)
+            and isinstance(n.value, str)
+            and n.value.startswith("ALERTING_")
+        }
+
+    assigned: dict[str, set[str]] = {}
+    for node in ast.walk(body):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    assigned.setdefault(target.id, set()).update(names_in(node.value))
+    (built,) = [
+        n
+        for n in ast.walk(body)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "Settings"
+    ]
+    groups: dict[str, set[str]] = {}
+    for keyword in built.keywords:
+        assert keyword.arg is not None
+        found = names_in(keyword.value)
+        for name in ast.walk(keyword.value):
+            if isinstance(name, ast.Name):
+                found |= assigned.get(name.id, set())
+        groups[keyword.arg] = found
+    return groups
+
+
+@pytest.mark.parametrize("service", roster.SERVICES, ids=roster.NAMES)
+def test_the_roster_lists_every_settings_group_the_service_code_reads(
+    service: roster.Service,
+) -> None:
+    """What ``--help`` shows comes from the roster: a group of settings the service's
+    code reads (``settings.auth_throttle``, ``settings.client_purge_batch``, ...) must
+    have at least one of its variables listed there (a group may be read in part, as
+    rule-service reads only its own quotas)."""
+    package = Path(config.__file__).parent / "services" / service.name.replace("-", "_")
+    source = "\n".join(p.read_text() for p in sorted(package.rglob("*.py")))
+    read = set(re.findall(r"\bsettings\.(\w+)", source))
+    groups = _settings_groups()
+    assert {"auth_throttle", "client_purge_batch"} <= set(groups)  # the parse found them
+    listed = set(config.expand(service.settings))
+    missing = {
+        field: sorted(groups[field])
+        for field in read & set(groups)
+        if groups[field] and not groups[field] & listed
+    }
+    assert not missing, f"{service.name} reads these but its roster entry lists none: {missing}"

@@ -8,7 +8,7 @@ from collections.abc import Callable, Hashable
 
 class TokenBucket:
     """``burst`` tokens at most, refilled at ``rate_per_s``; ``reserve`` costs one token,
-    ``take`` as many as the caller says."""
+    ``take`` as many as the caller says, ``refund`` gives some back."""
 
     __slots__ = ("_clock", "_last", "_tokens", "burst", "rate_per_s")
 
@@ -49,6 +49,13 @@ class TokenBucket:
             self._tokens -= cost
             return 0.0
         return (cost - self._tokens) / self.rate_per_s
+
+    def refund(self, cost: float) -> None:
+        """Give back ``cost`` tokens taken for work that did not happen (a batch the
+        broker did not accept), never beyond ``burst``: a refund restores what was
+        taken, it is no credit for later."""
+        self._refill()
+        self._tokens = min(float(self.burst), self._tokens + cost)
 
     def wait_s(self) -> float:
         """Seconds until a token would be free for a new reservation."""

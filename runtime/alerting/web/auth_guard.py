@@ -1,23 +1,23 @@
 """Failed authentications: throttled per source address and per API key prefix, and
 logged without flooding the log (docs/security.md).
 
-The bearer backend asks ``check`` before it verifies anything (the admin token
-included: otherwise guessing it would be unthrottled), and tells ``failed`` about every
-wrong credential. Over a limit the answer is 429 with ``Retry-After``, before the key
-lookup and the digest: a flood costs a dictionary lookup per request. Requests verified
-concurrently all pass ``check`` before their failures are counted, so a burst may
-exceed a limit by its concurrency; the bucket then runs that far below empty and the
-block lasts that much longer, so over time guesses still come at the limit's rate.
+The bearer backend asks ``check`` with the source before it verifies anything (the
+admin token included: otherwise guessing it would be unthrottled), and tells ``failed``
+about every wrong credential. A source over its limit gets 429 with ``Retry-After``
+before the key lookup and the digest: a flood from it costs a dictionary lookup per
+request. Requests verified concurrently all pass ``check`` before their failures are
+counted, so a burst may exceed a limit by its concurrency; the bucket then runs that far
+below empty and the block lasts that much longer, so over time guesses still come at the
+limit's rate.
 
-Both limits hold for valid credentials too, since a blocked request is refused before
-its token is looked at. That is the lock-out trade-off: an address is blocked as a
-whole (a client behind the NAT of an attacker shares its fate), and a prefix is
-blocked for everyone using it. The per-prefix limit is therefore set well above the
-per-source one, so one address cannot lock a victim's key out (it is stopped by its own
-limit first); a distributed attack can, for as long as it lasts and at most
-``window / limit`` seconds after. The secret is 256 random bits, so the prefix limit
-does not protect it from guessing; it caps the work and log volume of a flood aimed at
-one key, and an operator who prefers availability sets it to 0.
+The per-prefix limit counts failures only. Prefixes are public (listings, logs, audit
+rows), so refusing a blocked prefix unseen would let anyone with enough sources lock a
+tenant's key out; instead the token is still verified (the source limit bounds that
+work), the right secret goes through, and a wrong one answers 429 instead of 401. The
+secret is 256 random bits, so the prefix limit does not protect it from guessing; it
+tells a flood aimed at one key to back off and caps its log lines, and an operator can
+set it to 0. A source is blocked as a whole, valid credentials included: a client behind
+the NAT of an attacker shares its fate.
 
 Logging: the first failure of a source logs a line (naming the key prefix tried); then
 one summary line per source or prefix and window ("N failed authentications from A in
@@ -68,12 +68,18 @@ def source_address(conn: HTTPConnection, trusted_hops: int) -> str:
 
 
 def _grouped(text: str) -> str | None:
+    """The source an address counts as: an IPv4 address itself (also when a dual-stack
+    listener shows it IPv4-mapped, ``::ffff:a.b.c.d``: otherwise every IPv4 caller would
+    share the /64 of ``::``), IPv6 loopback itself, any other IPv6 address its /64."""
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
         return None
-    if address.version == 6:
-        return str(ipaddress.ip_network(f"{address}/{IPV6_GROUP}", strict=False))
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        if not address.is_loopback:
+            return str(ipaddress.ip_network(f"{address}/{IPV6_GROUP}", strict=False))
     return str(address)
 
 
@@ -107,26 +113,33 @@ class FailedAuthGuard:
     def source_of(self, conn: HTTPConnection) -> str:
         return source_address(conn, self._hops)
 
-    def check(self, source: str, prefix: str | None) -> None:
-        """Raise 429 when ``source`` or ``prefix`` is over its limit."""
+    def check(self, source: str) -> None:
+        """Raise 429 when ``source`` is over its limit. The prefix is not asked here:
+        it is public, so a block on it must not refuse its holder's right secret."""
         wait = self._sources.blocked_for(source)
-        if not wait and prefix is not None:
-            wait = self._prefixes.blocked_for(prefix)
         if wait:
             raise blocked(wait)
 
-    def failed(self, source: str, prefix: str | None, reason: str) -> None:
+    def failed(self, source: str, prefix: str | None, reason: str) -> float:
         """Count a failed authentication; log it if it is its source's first (the
         summaries come from the tables). A prefix's first failure is no line of its
         own: the source's line names it, and a flood of made-up prefixes would
-        otherwise be a line each."""
+        otherwise be a line each.
+
+        Returns the seconds ``prefix`` is blocked for (0.0: it is not), in which case
+        the failure answers 429 rather than 401. Such a failure takes nothing from the
+        prefix's bucket (it does not lengthen the block), only from the source's."""
         first = self._sources.failed(source)
+        wait = 0.0
         if prefix is not None:
-            self._prefixes.failed(prefix)
+            wait = self._prefixes.blocked_for(prefix)
+            if not wait:
+                self._prefixes.failed(prefix)
         if first:
             shown = prefix or "none"
             message = "failed authentication from %s (key prefix %s): %s"
             self._line(1, message, source, shown, reason)
+        return wait
 
     def _summary(self, preposition: str, report: Report) -> None:
         self._line(

@@ -7,7 +7,9 @@ Every wrong token gets the same answer, whatever was wrong (not a key, an unknow
 prefix, a revoked key, a wrong secret), and takes the same path as far as that is
 reasonable: an unknown prefix is verified against a dummy digest, a revoked key's
 secret is verified too. Failures are counted, throttled and logged by the
-``FailedAuthGuard`` (docs/security.md), which is asked before anything is verified.
+``FailedAuthGuard`` (docs/security.md): a source over its limit is refused before
+anything is verified; a key prefix over its limit only turns a wrong secret's 401 into
+429, since the prefix is public and its holder must still get in.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from starlette.requests import HTTPConnection
 
 from alerting.domain import api_keys
 from alerting.web.auth import ADMIN_PRINCIPAL, Authenticator, Principal
-from alerting.web.auth_guard import FailedAuthGuard
+from alerting.web.auth_guard import FailedAuthGuard, blocked
 from alerting.web.key_store import KeyStore
 from alerting.web.problems import unauthorized
 
@@ -46,14 +48,14 @@ class BearerTokenBackend:
         source = self._guard.source_of(conn)
         token = _token(header)
         prefix = api_keys.prefix_of(token) if token is not None and _plausible(token) else None
-        self._guard.check(source, prefix)
+        self._guard.check(source)
         if token is None:
             self._guard.failed(source, None, "not a bearer token")
             raise unauthorized(NOT_BEARER)
         principal, why = await self._verify(token, prefix)
         if principal is None:
-            self._guard.failed(source, prefix, why)
-            raise unauthorized(INVALID_TOKEN)
+            wait = self._guard.failed(source, prefix, why)
+            raise blocked(wait) if wait else unauthorized(INVALID_TOKEN)
         return principal
 
     async def _verify(self, token: str, prefix: str | None) -> tuple[Principal | None, str]:

@@ -4,7 +4,8 @@ Each key has a token bucket of ``failures`` tokens refilled over ``window_s``: a
 authentication takes a token, and a key without one is *blocked* until the next token
 is due. So a caller gets ``failures`` wrong guesses at once and then one per
 ``window_s / failures`` seconds, however hard it pushes; a blocked attempt takes no
-token (it is refused before anything is verified), so it does not extend the block.
+token (a blocked source is refused before anything is verified; a wrong secret with a
+blocked prefix is answered 429 uncounted), so it does not extend the block.
 
 The table also keeps what the log needs: ``failed`` says whether it was the key's first
 failure, and a ``Report`` says how many failures and blocked attempts a key saw since

@@ -95,6 +95,7 @@ class Ingest:
         try:
             await self.publisher.publish(alerts, "api")
         except KafkaUnavailable:
+            self.rate.refund(caller, len(alerts))  # not accepted: the retry must not pay twice
             detail = "Kafka is unavailable: the alerts were NOT accepted; retry"
             raise problems.unavailable(detail) from None
         return _json(AlertIds(alert_ids=[a.alert_id for a in alerts]), 202)

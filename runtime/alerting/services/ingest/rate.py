@@ -2,10 +2,11 @@
 
 One token bucket per ingest key, in this process: a batch of N alerts costs N tokens
 and is admitted whole or refused whole (429, nothing published), with a Retry-After
-saying when it would fit. The limit is per process, so N ingest replicas behind a
-load balancer admit up to N times the rate; sharing the buckets (Redis) would put a
-round trip on every post, for a limit that exists to stop a runaway sender rather than
-to meter one exactly.
+saying when it would fit. A batch admitted but then not accepted by the broker (503)
+gets its tokens back, so retrying through an outage costs no rate. The limit is per
+process, so N ingest replicas behind a load balancer admit up to N times the rate;
+sharing the buckets (Redis) would put a round trip on every post, for a limit that
+exists to stop a runaway sender rather than to meter one exactly.
 
 The admin token is not limited: the benchmark and ``alerting loadgen`` use it, and
 an operator is not the runaway upstream system a quota protects against.
@@ -63,6 +64,15 @@ class KeyRateLimit:
             headers={"Retry-After": str(retry_after)},
             extra={"quota": QUOTA, "limit": self.rate_per_s, "burst": self.burst},
         )
+
+    def refund(self, caller: Principal, count: int) -> None:
+        """Give back what ``admit`` took for alerts that were then not accepted (the
+        broker was down: 503). Without it, a client retrying through an outage would
+        drain its bucket with batches never accepted and get 429 once the broker is
+        back. Capped at the burst (the bucket may have refilled meanwhile)."""
+        if caller.kind == "admin" or caller.key_id is None:
+            return
+        self._limiter.bucket(caller.key_id).refund(count)
 
     def __len__(self) -> int:
         return len(self._limiter)
