@@ -16,7 +16,7 @@ from alerting.sealed import (
     is_sealed,
     key_id_of,
 )
-from alerting.secret_keys import SecretKey
+from alerting.secret_keys import SecretKey, new_entry, parse_secret_keys
 
 KEY_A = bytes(range(32))
 KEY_B = bytes(range(100, 132))
@@ -136,3 +136,12 @@ def test_a_bad_keyring_is_refused_with_a_precise_line_that_holds_no_key(
     assert message in text and "ALERTING_SECRET_KEYS" in text and "\n" not in text
     for key in (KEY_A, KEY_B, b"x" * 16):
         assert b64(key) not in text and base64.urlsafe_b64encode(key).decode() not in text
+
+
+def test_a_new_entry_is_a_fresh_key_the_keyring_accepts() -> None:
+    first, second = new_entry("k_2027"), new_entry("k_2027")
+    parsed = parse_secret_keys(f"{first},{second.replace('k_2027', 'other', 1)}")
+    assert parsed is not None and parsed[0].key_id == "k_2027" and len(parsed[0].key) == 32
+    assert first != second  # random per call
+    with pytest.raises(ValueError, match="key id"):
+        new_entry("no:colons")
