@@ -70,7 +70,8 @@ async def sender(
     sinks: Sinks,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Sender]:
-    """A sender in the middle of a rotation: the new key first, the session's after it."""
+    """A sender in the middle of a rotation (docs/deployment.md, step 2 on): the new key
+    first, the session's after it."""
     rotating = f"{NEW},{base_env['ALERTING_SECRET_KEYS']}"
     log_dir = tmp_path_factory.mktemp("sealed-sender")
     async with running_sender(
@@ -221,7 +222,7 @@ async def test_rotation_reseals_old_and_legacy_rows_while_both_keys_open(
         lost_id, uuid.UUID(other_rule), lost,
     )  # fmt: skip
 
-    # During the rotation (new key first, old after it) old and legacy rows both work.
+    # During the rotation (step 2: new key first, old after it) old and legacy rows work.
     hooks = {sealed_hook: sealed_secret, legacy_hook: legacy_secret}
     await delivered_signed(sender, sinks, client_id, rule_id, hooks)
 
