@@ -12,7 +12,7 @@ from components.database import Database, DatabaseArgs
 from components.gateway import Gateway, GatewayArgs, GatewayRoute
 from components.image import ServiceImage, ServiceImageArgs
 from components.kafka import Kafka, KafkaArgs
-from components.migration import MigrationTask, MigrationTaskArgs
+from components.migration import MigrationTask, MigrationTaskArgs, SecretsTask
 from components.network import Network, NetworkArgs
 from components.secrets import AppSecrets, AppSecretsArgs
 from components.service import AppService, AppServiceArgs, Scaling
@@ -38,6 +38,7 @@ __all__ = [
     "Network",
     "NetworkArgs",
     "Scaling",
+    "SecretsTask",
     "ServiceImage",
     "ServiceImageArgs",
 ]

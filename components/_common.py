@@ -46,6 +46,24 @@ def assume_role_policy(service: str) -> str:
     )
 
 
+def execution_role(
+    name: str, *, parent: pulumi.Resource, description: str | None = None
+) -> aws.iam.Role:
+    """An ECS task execution role with what every one needs (pull images, write logs):
+    the role and its policy attachment are both named ``name``. What secrets it may read
+    is granted separately (components.secrets.AppSecrets)."""
+    role = aws.iam.Role(
+        name,
+        assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
+        description=description,
+        opts=child(parent),
+    )
+    aws.iam.RolePolicyAttachment(
+        name, role=role.name, policy_arn=EXECUTION_POLICY_ARN, opts=child(parent)
+    )
+    return role
+
+
 def ingress_from_group(
     name: str,
     *,

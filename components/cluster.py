@@ -21,11 +21,11 @@ import pulumi
 import pulumi_aws as aws
 
 from components._common import (
-    EXECUTION_POLICY_ARN,
     PKG,
     assume_role_policy,
     child,
     egress_anywhere,
+    execution_role,
 )
 
 AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
@@ -193,17 +193,7 @@ class EcsCluster(pulumi.ComponentResource):
         # the secrets (policy added by AppSecrets; the keyring's readers get their own
         # role from AppSecrets); the task role grants the application
         # nothing, because the services call no AWS API.
-        self.execution_role = aws.iam.Role(
-            f"{name}-task-execution",
-            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
-            opts=child(self),
-        )
-        aws.iam.RolePolicyAttachment(
-            f"{name}-task-execution",
-            role=self.execution_role.name,
-            policy_arn=EXECUTION_POLICY_ARN,
-            opts=child(self),
-        )
+        self.execution_role = execution_role(f"{name}-task-execution", parent=self)
         self.task_role = aws.iam.Role(
             f"{name}-task",
             assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components._common import EXECUTION_POLICY_ARN, PKG, assume_role_policy, child
+from components._common import PKG, child, execution_role
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class AppSecretsArgs:
     recovery_window_days: int = 7
 
 
+# The keyring's variable: the stack's settings (stack.settings) import it from here.
 KEYRING = "ALERTING_SECRET_KEYS"
 
 
@@ -90,17 +91,10 @@ class AppSecrets(pulumi.ComponentResource):
             opts=child(self),
         )
 
-        self.keyring_execution_role = aws.iam.Role(
+        self.keyring_execution_role = execution_role(
             f"{name}-keyring-execution",
-            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
+            parent=self,
             description="ECS execution role of the tasks that seal or open endpoint secrets",
-            opts=child(self),
-        )
-        aws.iam.RolePolicyAttachment(
-            f"{name}-keyring-execution",
-            role=self.keyring_execution_role.name,
-            policy_arn=EXECUTION_POLICY_ARN,
-            opts=child(self),
         )
         aws.iam.RolePolicy(
             f"{name}-keyring-read",

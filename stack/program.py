@@ -33,6 +33,7 @@ from components import (
     MigrationTaskArgs,
     Network,
     NetworkArgs,
+    SecretsTask,
     ServiceImage,
     ServiceImageArgs,
 )
@@ -64,6 +65,7 @@ EXPORTS = (
     "redisEndpoint",
     "kafkaBootstrap",
     "migrationTaskDefinitionArn",
+    "secretsTaskDefinitionArn",
     "privateSubnetIds",
     "servicesSecurityGroupId",
 )
@@ -215,6 +217,21 @@ def build(cfg: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
             log_retention_days=cfg.log_retention_days,
         ),
     )
+    # Re-sealing after a key rotation needs the keyring, which the migration task's
+    # shared execution role may not fetch: its own one-off task, with the keyring's role.
+    secrets_task = SecretsTask(
+        "secrets",
+        MigrationTaskArgs(
+            image_ref=image.image_ref,
+            execution_role_arn=app_secrets.keyring_execution_role.arn,
+            task_role_arn=cluster.task_role.arn,
+            environment=common,
+            secrets=settings.secrets_task_secrets(app_secrets.env),
+            secret_names=settings.SECRET_NAMES,
+            region=cfg.region,
+            log_retention_days=cfg.log_retention_days,
+        ),
+    )
     targets = {}
     for name in settings.HTTP_APIS:
         discovery = services[name].discovery
@@ -245,6 +262,7 @@ def build(cfg: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
         "redisEndpoint": cache.address.apply(lambda a: f"{a}:6379"),
         "kafkaBootstrap": kafka.bootstrap,
         "migrationTaskDefinitionArn": migration.task_definition.arn,
+        "secretsTaskDefinitionArn": secrets_task.task_definition.arn,
         "privateSubnetIds": net.private_subnet_ids,
         "servicesSecurityGroupId": services_sg,
     }

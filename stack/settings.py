@@ -15,6 +15,7 @@ import pulumi
 from alerting import roster
 from alerting.config import SETTINGS, expand
 from components.gateway import PROXY_HOPS
+from components.secrets import KEYRING
 
 SECRET_NAMES: frozenset[str] = frozenset(s.env for s in SETTINGS if s.secret)
 _DEFAULTS = {s.env: s.default for s in SETTINGS}
@@ -25,7 +26,6 @@ HTTP_APIS = tuple(s.name for s in roster.HTTP_APIS)
 # The keyring sealing stored endpoint secrets goes only to the services whose code reads
 # it, as the roster lists (rule-service seals, the sender opens); their tasks run with
 # the one execution role allowed to fetch it (components.secrets.AppSecrets).
-KEYRING = "ALERTING_SECRET_KEYS"
 HOLDS_KEYRING: frozenset[str] = frozenset(
     s.name for s in roster.SERVICES if KEYRING in expand(s.settings)
 )
@@ -113,3 +113,10 @@ def service_secrets(
 
 def migration_secrets(available: Mapping[str, pulumi.Input[str]]) -> dict[str, pulumi.Input[str]]:
     return {k: v for k, v in available.items() if k == "ALERTING_POSTGRES_PASSWORD"}
+
+
+def secrets_task_secrets(
+    available: Mapping[str, pulumi.Input[str]],
+) -> dict[str, pulumi.Input[str]]:
+    """`alerting secrets rotate` reads Postgres and opens and seals with the keyring."""
+    return {k: v for k, v in available.items() if k in {"ALERTING_POSTGRES_PASSWORD", KEYRING}}

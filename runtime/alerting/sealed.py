@@ -81,9 +81,10 @@ def key_id_of(stored: str) -> str | None:
 class Keyring:
     """The configured keys: the first seals, every one opens.
 
-    Rotation is a list edit: put the new key first and roll the services (new values
-    are sealed with it, old ones still open), run ``alerting secrets rotate`` (every
-    stored value re-sealed with it), then drop the old key.
+    Rotation is two list edits (docs/deployment.md): add the new key after the old one
+    and roll the services, so all of them open it before any seals with it; then move it
+    first and roll again; ``alerting secrets rotate`` re-seals every stored value with
+    it, after which the old key can be dropped.
     """
 
     def __init__(self, keys: tuple[SecretKey, ...]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -23,6 +24,14 @@ class SecretKey:
 
     key_id: str
     key: bytes = field(repr=False)
+
+
+def new_entry(key_id: str) -> str:
+    """A keyring entry ``<key id>:<base64 key>`` holding a fresh random key: what
+    `alerting secrets new-key`, `make dev` and the bench put in ALERTING_SECRET_KEYS."""
+    if not KEY_ID.fullmatch(key_id):
+        raise ValueError("the key id must be 1-32 letters, digits, '.', '_' or '-'")
+    return f"{key_id}:{base64.b64encode(os.urandom(KEY_BYTES)).decode()}"
 
 
 def parse_secret_keys(raw: str) -> tuple[SecretKey, ...] | None:

@@ -41,7 +41,8 @@ DATA_PORTS = {5432: "Postgres", 6379: "Redis", 9092: "Kafka", 9094: "Kafka TLS"}
 OPEN_CIDRS = {"0.0.0.0/0", "::/0"}
 # Third-party images a task may run (pinned); everything else must be the platform image.
 THIRD_PARTY_IMAGES = {"apache/kafka:3.9.1"}
-ONE_OFF_FAMILY_SUFFIX = "-migrate"
+# One-off jobs (judged by exit code, no health check): the migration and secrets tasks.
+ONE_OFF_FAMILY_SUFFIXES = ("-migrate", "-secrets")
 
 
 @dataclass(frozen=True)
@@ -254,7 +255,7 @@ def check_task_definitions(
                 problems.append(f"{where}: no CloudWatch log group")
             elif not groups[group].inputs.get("retentionInDays"):
                 problems.append(f"{where}: log group {group} keeps logs forever")
-            if not family.endswith(ONE_OFF_FAMILY_SUFFIX) and not c.get("healthCheck"):
+            if not family.endswith(ONE_OFF_FAMILY_SUFFIXES) and not c.get("healthCheck"):
                 problems.append(f"{where}: no health check")
             plain = {e["name"] for e in c.get("environment") or []}
             problems += [

@@ -1,7 +1,8 @@
 """The keyring sealing stored endpoint secrets (ALERTING_SECRET_KEYS) in the prod stack:
 a Secrets Manager secret holding the configured value, injected as an ECS secret into
-the tasks whose code reads it (the roster says rule-service and sender) and no other,
-fetched by an execution role of their own, and never a plain environment variable."""
+the tasks whose code reads it (the roster says rule-service and sender, plus the
+one-off `alerting secrets rotate` task) and no other, fetched by an execution role of
+their own, and never a plain environment variable."""
 
 from __future__ import annotations
 
@@ -78,7 +79,7 @@ def test_only_the_services_that_read_it_get_it_and_never_in_plain_text(
             for secret in container.get("secrets") or []:
                 if secret["name"] == KEYRING:
                     injected[container["name"]] = secret["valueFrom"]
-    assert injected == {name: arn for name in settings.HOLDS_KEYRING}
+    assert injected == {name: arn for name in {*settings.HOLDS_KEYRING, "secrets"}}
 
 
 def _readable(policy_json: str) -> set[str]:
@@ -123,6 +124,34 @@ def test_only_the_keyring_execution_role_may_read_it(resources: list[Recorded]) 
     for name, role_arn in roles.items():
         wanted = keyring_role if name in settings.HOLDS_KEYRING else shared_role
         assert role_arn == wanted.outputs["arn"], name
+
+
+def test_a_one_off_task_runs_the_rotation_with_the_keyring_role() -> None:
+    """`alerting secrets rotate` on AWS: the migration task's shared role may not fetch
+    the keyring, so the stack defines a task of its own, and exports its ARN."""
+    mocks = RecordingMocks()
+    exports = build_stack(mocks, prod_config())
+    task = named(mocks.resources, policy.TASKDEF, "secrets")
+    assert exports["secretsTaskDefinitionArn"] == task.outputs["arn"]
+    assert task.inputs["family"] == "alerting-prod-secrets"
+    keyring_role = named(mocks.resources, ROLE, "alerting-secrets-keyring-execution")
+    assert task.inputs["executionRoleArn"] == keyring_role.outputs["arn"]
+    (container,) = policy.containers(task)
+    assert container["name"] == "secrets"
+    assert container["entryPoint"] + container["command"] == ["alerting", "secrets", "rotate"]
+    injected = {s["name"]: s["valueFrom"] for s in container["secrets"]}
+    assert set(injected) == {KEYRING, "ALERTING_POSTGRES_PASSWORD"}
+    assert injected[KEYRING] == keyring_arn(mocks.resources)
+    plain = {e["name"]: e["value"] for e in container["environment"]}
+    assert KEYRING not in plain and "ALERTING_POSTGRES_DSN" in plain
+    assert (
+        SECRETS["alerting:secretKeys"].split(":", 1)[1] not in task.inputs["containerDefinitions"]
+    )
+    # The migration task stays on the shared role, without the keyring.
+    migrate = named(mocks.resources, policy.TASKDEF, "migrate")
+    shared_role = named(mocks.resources, ROLE, "alerting-task-execution")
+    assert migrate.inputs["executionRoleArn"] == shared_role.outputs["arn"]
+    assert KEYRING not in migrate.inputs["containerDefinitions"]
 
 
 @pytest.mark.parametrize(

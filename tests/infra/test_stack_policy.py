@@ -232,7 +232,8 @@ def test_task_definitions_use_one_image_logs_health_checks_and_secret_refs(prod:
     for name in SERVICE_NAMES:
         assert commands[name] == ["alerting", name]
     assert commands["migrate"] == ["sh", "-c", "alerting migrate && alerting topics"]
-    assert len(taskdefs) == len(SERVICE_NAMES) + 2  # + kafka broker + migration job
+    assert commands["secrets"] == ["alerting", "secrets", "rotate"]
+    assert len(taskdefs) == len(SERVICE_NAMES) + 3  # + kafka broker + migration + secrets jobs
 
 
 def test_every_service_rolls_back_a_failed_deployment(prod: Built) -> None:

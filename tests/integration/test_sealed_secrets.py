@@ -70,7 +70,8 @@ async def sender(
     sinks: Sinks,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Sender]:
-    """A sender in the middle of a rotation: the new key first, the session's after it."""
+    """A sender in the middle of a rotation (docs/deployment.md, step 2 on): the new key
+    first, the session's after it."""
     rotating = f"{NEW},{base_env['ALERTING_SECRET_KEYS']}"
     log_dir = tmp_path_factory.mktemp("sealed-sender")
     async with running_sender(
@@ -221,7 +222,7 @@ async def test_rotation_reseals_old_and_legacy_rows_while_both_keys_open(
         lost_id, uuid.UUID(other_rule), lost,
     )  # fmt: skip
 
-    # During the rotation (new key first, old after it) old and legacy rows both work.
+    # During the rotation (step 2: new key first, old after it) old and legacy rows work.
     hooks = {sealed_hook: sealed_secret, legacy_hook: legacy_secret}
     await delivered_signed(sender, sinks, client_id, rule_id, hooks)
 
@@ -271,3 +272,39 @@ def test_services_that_store_or_read_secrets_refuse_to_start_without_keys(
     )
     assert done.returncode == 2, done
     assert "ALERTING_SECRET_KEYS is required" in done.stderr
+
+
+async def test_rotation_compares_key_ids_exactly_even_with_underscores(
+    own_database: str,
+) -> None:
+    """'_' is allowed in a key id and is a LIKE wildcard: a value sealed under 'kx1' is
+    not current when the current key is 'k_1', so rotate must re-seal it (status would
+    otherwise exit 1 for ever)."""
+    old, new = SecretKey("kx1", bytes(range(32))), SecretKey("k_1", NEW_KEY)
+    ring = ",".join(f"{k.key_id}:{base64.b64encode(k.key).decode()}" for k in (new, old))
+    env = {"ALERTING_POSTGRES_DSN": own_database, "ALERTING_SECRET_KEYS": ring}
+    endpoint_id = uuid.uuid4()
+    binding = ENDPOINT_SIGNING_SECRET.binding(endpoint_id)
+    pool = await asyncpg.create_pool(own_database, min_size=1, max_size=1)
+    assert pool is not None
+    try:
+        rule_id = await seed_rule(pool, f"us-{endpoint_id.hex[:8]}")
+        await pool.execute(
+            "INSERT INTO endpoints (endpoint_id, rule_id, type, value, signing_secret)"
+            " VALUES ($1, $2, 'webhook', 'http://127.0.0.1:9/u', $3)",
+            endpoint_id, uuid.UUID(rule_id), Keyring((old,)).seal("s3cret", binding),
+        )  # fmt: skip
+
+        before = await asyncio.to_thread(run_secrets, env, "status")
+        assert before.returncode == 1, before
+        rotated = await asyncio.to_thread(run_secrets, env, "rotate")
+        assert rotated.returncode == 0, rotated
+        assert "endpoints.signing_secret: done, 1 re-sealed" in rotated.stdout
+        row = await stored(pool, str(endpoint_id))
+        assert row.startswith("v1:k_1:")
+        assert Keyring((new,)).open(row, binding) == "s3cret"
+        after = await asyncio.to_thread(run_secrets, env, "status")
+        assert after.returncode == 0, after
+        assert after.stdout.strip() == "endpoints.signing_secret: 1 k_1 (current)"
+    finally:
+        await pool.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from itertools import pairwise
 
 import pytest
 
@@ -16,7 +17,7 @@ from alerting.sealed import (
     is_sealed,
     key_id_of,
 )
-from alerting.secret_keys import SecretKey
+from alerting.secret_keys import SecretKey, new_entry, parse_secret_keys
 
 KEY_A = bytes(range(32))
 KEY_B = bytes(range(100, 132))
@@ -136,3 +137,34 @@ def test_a_bad_keyring_is_refused_with_a_precise_line_that_holds_no_key(
     assert message in text and "ALERTING_SECRET_KEYS" in text and "\n" not in text
     for key in (KEY_A, KEY_B, b"x" * 16):
         assert b64(key) not in text and base64.urlsafe_b64encode(key).decode() not in text
+
+
+def test_a_new_entry_is_a_fresh_key_the_keyring_accepts() -> None:
+    first, second = new_entry("k_2027"), new_entry("k_2027")
+    parsed = parse_secret_keys(f"{first},{second.replace('k_2027', 'other', 1)}")
+    assert parsed is not None and parsed[0].key_id == "k_2027" and len(parsed[0].key) == 32
+    assert first != second  # random per call
+    with pytest.raises(ValueError, match="key id"):
+        new_entry("no:colons")
+
+
+def _roll_is_safe(before: Keyring, after: Keyring) -> bool:
+    """During a roll-out tasks of both keyrings run side by side: whatever one seals,
+    every other must open."""
+    sealed = [before.seal("s", ROW), after.seal("s", ROW)]
+    try:
+        return all(r.open(v, ROW) == "s" for r in (before, after) for v in sealed)
+    except SealError:
+        return False
+
+
+def test_the_documented_rotation_never_seals_with_a_key_a_running_task_lacks() -> None:
+    """docs/deployment.md: add the new key second and roll, move it first and roll,
+    re-seal, drop the old key and roll. Putting it first at once is not safe: a new
+    rule-service task would seal with a key the old sender tasks cannot open."""
+    old, new = ("old", KEY_A), ("new", KEY_B)
+    steps = [ring(old), ring(old, new), ring(new, old)]
+    assert all(_roll_is_safe(a, b) for a, b in pairwise(steps))
+    # After `rotate` nothing is left under the old key, so dropping it is safe too.
+    assert _roll_is_safe(ring(new, old), ring(new))
+    assert not _roll_is_safe(ring(old), ring(new, old))

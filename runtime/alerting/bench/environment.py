@@ -8,8 +8,6 @@ data, and a case's counts see only that case's messages.
 
 from __future__ import annotations
 
-import base64
-import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,10 +82,7 @@ def prepare(environ: dict[str, str], data_dir: Path, progress: infra.Progress) -
     env = {**CHILD_DEFAULTS, **environ}
     env.setdefault("ALERTING_ADMIN_TOKEN", secrets.token_urlsafe(24))
     # A key for the run (its database is dropped after it): the sender opens sealed secrets.
-    env.setdefault(
-        "ALERTING_SECRET_KEYS",
-        f"bench:{base64.b64encode(os.urandom(secret_keys.KEY_BYTES)).decode()}",
-    )
+    env.setdefault("ALERTING_SECRET_KEYS", secret_keys.new_entry("bench"))
     settings = config.load(env)
     run_id = secrets.token_hex(3)
     parts = urlsplit(settings.postgres_dsn)

@@ -3,13 +3,10 @@
 ``rotate`` re-seals every stored secret (``alerting.sealed.SEALED_COLUMNS``) that is not
 sealed with the current key, the first of ``ALERTING_SECRET_KEYS``: rows written before
 sealing (plain text) and rows sealed with an older key alike. It is the migration to
-sealed storage and the rotation procedure at once (docs/deployment.md):
-
-1. ``alerting secrets new-key``; put its output first in ALERTING_SECRET_KEYS, keeping
-   the old key after it; roll rule-service and the sender (new secrets are sealed with
-   the new key; old ones still open);
-2. ``alerting secrets rotate``: every stored secret re-sealed with the new key;
-3. once ``alerting secrets status`` shows nothing under the old key, remove it and roll.
+sealed storage and the rotation procedure at once (docs/deployment.md, "Secrets at
+rest and key rotation"): the new key is first added after the old one and rolled out,
+so every service can open what any other seals, then moved first and rolled out again;
+``rotate`` then re-seals, and ``status`` exits 0 once the old key may be dropped.
 
 Batches are small transactions in id order, so the command holds few row locks at a
 time, can be stopped and re-run at any point (it only touches what is not current yet),
@@ -20,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import os
 import sys
 import time
 from collections import Counter
@@ -84,23 +79,25 @@ def _new_key(key_id: str | None) -> int:
         print("alerting secrets: --key-id must be 1-32 letters, digits, '.', '_' or '-'",
               file=sys.stderr)  # fmt: skip
         return 2
-    key = base64.b64encode(os.urandom(secret_keys.KEY_BYTES)).decode()
-    print(f"{key_id}:{key}")
+    print(secret_keys.new_entry(key_id))
     return 0
 
 
 def _select(column: SealedColumn) -> str:
     # Names come from SEALED_COLUMNS (code, not input). NO KEY UPDATE is the lock the
-    # UPDATE takes anyway: it does not wait for the sender's deliveries INSERTs, whose
-    # foreign-key checks hold key-share locks on the endpoints they deliver to.
-    # Keyset pagination on the primary key: each batch is an index range, never a
-    # re-scan of the rows already done.
-    key, typ = column.id_column, column.id_type
+    # UPDATE (of a non-key column) takes anyway; FOR UPDATE would also wait for the
+    # key-share locks of foreign-key checks, should a table ever reference the sealed
+    # rows (none does: deliveries.endpoint_id has no foreign key, see migration 0001).
+    # The key id is compared exactly (split_part), never with LIKE: '_' is allowed in
+    # key ids and would be a wildcard there. Keyset pagination on the primary key: each
+    # batch is an index range, never a re-scan of the rows already done.
+    key, typ, col = column.id_column, column.id_type, column.column
     return (
-        f"SELECT {key} AS id, {column.column} AS stored FROM {column.table}"
-        f" WHERE {column.column} IS NOT NULL AND {column.column} NOT LIKE $1"
-        f" AND ($2::{typ} IS NULL OR {key} > $2::{typ})"
-        f" ORDER BY {key} LIMIT $3 FOR NO KEY UPDATE"
+        f"SELECT {key} AS id, {col} AS stored FROM {column.table}"
+        f" WHERE {col} IS NOT NULL"
+        f" AND (NOT starts_with({col}, $1) OR split_part({col}, ':', 2) <> $2)"
+        f" AND ($3::{typ} IS NULL OR {key} > $3::{typ})"
+        f" ORDER BY {key} LIMIT $4 FOR NO KEY UPDATE"
     )
 
 
@@ -142,14 +139,13 @@ async def _rotate_column(
     unopened: Counter[str],
 ) -> None:
     name = f"{column.table}.{column.column}"
-    current = f"{PREFIX}{keyring.current}:%"
     select, update = _select(column), _update(column)
     after: object = None
     done = 0
     print(f"{name}: re-sealing with key {keyring.current!r}", flush=True)
     while True:
         async with conn.transaction():
-            rows = await conn.fetch(select, current, after, batch_size)
+            rows = await conn.fetch(select, PREFIX, keyring.current, after, batch_size)
             if not rows:
                 break
             after = rows[-1]["id"]

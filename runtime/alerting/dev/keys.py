@@ -8,11 +8,10 @@ read back on the next start; ALERTING_SECRET_KEYS from the environment always wi
 
 from __future__ import annotations
 
-import base64
 import os
 from pathlib import Path
 
-from alerting.secret_keys import KEY_BYTES
+from alerting.secret_keys import new_entry
 
 FILE_NAME = "secret-keys"
 KEY_ID = "dev"
@@ -27,7 +26,7 @@ def dev_secret_keys(environ: dict[str, str], data_dir: Path) -> tuple[str, bool]
     if path.exists():
         return path.read_text().strip(), False
     data_dir.mkdir(parents=True, exist_ok=True)
-    keys = f"{KEY_ID}:{base64.b64encode(os.urandom(KEY_BYTES)).decode()}"
+    keys = new_entry(KEY_ID)
     # Created with its final mode: the key is never readable by others, not even briefly.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as file:
