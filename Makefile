@@ -12,7 +12,9 @@ STAMP := .venv/.synced
 # Pulumi build or a service process are made once), in collection order: the few long
 # e2e files start first, on different workers, instead of last. TEST_WORKERS=0 runs in
 # one process. -rfE: the summary names every failed test whichever worker ran it;
-# -p no:cacheprovider: no .pytest_cache in the checkout.
+# -p no:cacheprovider: no .pytest_cache in the checkout. Tests marked `alone` (a
+# receiver that must answer within a tight timeout) run after the others, in one
+# process: under four workers on two cores its own CPU share, not the code, decides.
 TEST_WORKERS ?= 4
 PYTEST := .venv/bin/pytest -q -p no:cacheprovider -rfE
 XDIST := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
@@ -45,7 +47,8 @@ typecheck: $(STAMP) ## mypy on the runtime package
 	.venv/bin/mypy
 
 test: lint typecheck ## lint, typecheck and the whole test suite (in parallel, TEST_WORKERS)
-	$(PYTEST) $(XDIST)
+	@status=0; $(PYTEST) $(XDIST) -m "not alone" || status=$$?; \
+	$(PYTEST) -m alone || status=$$?; exit $$status
 
 unit: $(STAMP) ## unit tests only (no servers)
 	$(PYTEST) $(XDIST) tests/unit
@@ -54,7 +57,8 @@ infra: $(STAMP) ## infrastructure tests (Pulumi mocks, moto, Dockerfile, compose
 	$(PYTEST) $(XDIST) tests/infra
 
 integration: $(STAMP) ## integration and e2e tests (in parallel, TEST_WORKERS)
-	$(PYTEST) $(XDIST) tests/e2e tests/integration
+	@status=0; $(PYTEST) $(XDIST) -m "not alone" tests/e2e tests/integration || status=$$?; \
+	$(PYTEST) -m alone tests/e2e tests/integration || status=$$?; exit $$status
 
 FUZZ_URL ?= http://127.0.0.1:8081
 FUZZ_SECONDS ?= 300
