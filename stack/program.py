@@ -204,32 +204,32 @@ def build(cfg: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
                 namespace_id=net.namespace.id if name in settings.HTTP_APIS else None,
             ),
         )
-    migration = MigrationTask(
-        "migrate",
-        MigrationTaskArgs(
+
+    def one_off(
+        execution_role_arn: pulumi.Output[str], secrets: dict[str, pulumi.Input[str]]
+    ) -> MigrationTaskArgs:
+        return MigrationTaskArgs(
             image_ref=image.image_ref,
-            execution_role_arn=cluster.execution_role.arn,
+            execution_role_arn=execution_role_arn,
             task_role_arn=cluster.task_role.arn,
             environment=common,
-            secrets=settings.migration_secrets(app_secrets.env),
+            secrets=secrets,
             secret_names=settings.SECRET_NAMES,
             region=cfg.region,
             log_retention_days=cfg.log_retention_days,
-        ),
+        )
+
+    migration = MigrationTask(
+        "migrate",
+        one_off(cluster.execution_role.arn, settings.migration_secrets(app_secrets.env)),
     )
     # Re-sealing after a key rotation needs the keyring, which the migration task's
     # shared execution role may not fetch: its own one-off task, with the keyring's role.
     secrets_task = SecretsTask(
         "secrets",
-        MigrationTaskArgs(
-            image_ref=image.image_ref,
-            execution_role_arn=app_secrets.keyring_execution_role.arn,
-            task_role_arn=cluster.task_role.arn,
-            environment=common,
-            secrets=settings.secrets_task_secrets(app_secrets.env),
-            secret_names=settings.SECRET_NAMES,
-            region=cfg.region,
-            log_retention_days=cfg.log_retention_days,
+        one_off(
+            app_secrets.keyring_execution_role.arn,
+            settings.secrets_task_secrets(app_secrets.env),
         ),
     )
     targets = {}

@@ -6,8 +6,10 @@ sender."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -220,22 +222,32 @@ async def lock_waiters(pool: Pool, event: str | None = None) -> int:
     return count
 
 
+@contextlib.asynccontextmanager
+async def batch_in_flight(
+    settings: Settings, pool: Pool, client_id: str
+) -> AsyncIterator[asyncpg.Connection[Any]]:
+    """An aggregator batch that stored a match of the client and has not committed (it
+    holds the shared deletion lock); closed, so rolled back unless committed, at the end."""
+    rule = await seed_rule(pool, client_id)
+    batch = await asyncpg.connect(settings.postgres_dsn)
+    try:
+        await batch.execute(aggregator.BEGIN_LOCKED)
+        await aggregator.insert_batch(batch, [match(client_id, "a1", rule)])
+        yield batch
+    finally:
+        await batch.close()
+
+
 async def test_a_deletion_waits_for_an_aggregator_batch_that_reached_the_client_first(
     rs_settings: Settings, rule_pool: Pool
 ) -> None:
     cid = new_id()
-    rule = await seed_rule(rule_pool, cid)
-    batch = await asyncpg.connect(rs_settings.postgres_dsn)
-    try:
-        await batch.execute(aggregator.BEGIN_LOCKED)
-        await aggregator.insert_batch(batch, [match(cid, "a1", rule)])
+    async with batch_in_flight(rs_settings, rule_pool, cid) as batch:
         deleting = asyncio.create_task(delete_client(rule_pool, cid))
         await eventually(lambda: lock_waiters(rule_pool, "advisory"), 30, "the deletion waiting")
         assert not deleting.done()
         await batch.execute("COMMIT")
         await asyncio.wait_for(deleting, 30)
-    finally:
-        await batch.close()
     # The batch's row committed before the deletion, so the purge finds it.
     assert await left_of(rule_pool, cid, []) == (1, 0)
     assert await ClientPurger(rule_pool, 10).purge(cid) is True
@@ -247,17 +259,10 @@ async def test_deleting_a_client_that_does_not_exist_never_waits_for_the_aggrega
 ) -> None:
     """The deletion lock is shared by every tenant's aggregator batches: a 404 must not
     queue behind them (nor hold them back)."""
-    cid = new_id()
-    rule = await seed_rule(rule_pool, cid)
-    batch = await asyncpg.connect(rs_settings.postgres_dsn)
-    try:
-        await batch.execute(aggregator.BEGIN_LOCKED)
-        await aggregator.insert_batch(batch, [match(cid, "a1", rule)])
+    async with batch_in_flight(rs_settings, rule_pool, new_id()) as batch:
         async with rule_pool.acquire() as conn:
             assert await asyncio.wait_for(clients_repo.delete(conn, new_id()), 30) is False
         await batch.execute("COMMIT")
-    finally:
-        await batch.close()
 
 
 async def claimed(pool: Pool, client_id: str) -> tuple[str, str, Finish]:
