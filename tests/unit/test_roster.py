@@ -87,8 +87,15 @@ def test_the_roster_and_settings_import_no_service_code() -> None:
         "print(sorted(m for m in sys.modules if m.startswith('alerting')))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    # secret_keys: the keyring's format, stdlib only, shared with the Pulumi stack config.
-    expected = ["alerting", "alerting.config", "alerting.roster", "alerting.secret_keys"]
+    # secret_keys: the keyring's format, stdlib only, shared with the Pulumi stack config;
+    # settings_table: the list of settings, which config parses.
+    expected = [
+        "alerting",
+        "alerting.config",
+        "alerting.roster",
+        "alerting.secret_keys",
+        "alerting.settings_table",
+    ]
     assert done.stdout.strip() == str(expected)
 
 
