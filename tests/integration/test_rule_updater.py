@@ -201,13 +201,7 @@ async def test_a_stale_read_cannot_land_after_another_updater_decided_no_change(
     the reconcile must not then write the deleted rule back."""
     first = updater(env)
     await first.reconcile()
-    rule_id = str(uuid.uuid4())
-    await env["pool"].execute(
-        "INSERT INTO rules (rule_id, client_id, severity, source, name)"
-        " VALUES ($1, $2, 'HIGH', 'db', '*')",
-        rule_id,
-        env["client_id"],
-    )
+    rule_id = await insert_rule(env, "db")
     slow = PausedAfterReading(env)
     reconciling = asyncio.create_task(slow.reconcile())
     await asyncio.wait_for(slow.has_read.wait(), 10)

@@ -64,9 +64,21 @@ def conflict(detail: str, **extra: Any) -> ApiError:
     return ApiError(409, detail, extra=extra)
 
 
-def too_many_requests(detail: str, retry_after_s: float) -> ApiError:
+def retry_after(seconds: float) -> int:
+    """A wait as ``Retry-After`` says it: whole seconds, rounded up, at least 1."""
+    return max(1, math.ceil(seconds))
+
+
+def too_many_requests(
+    detail: str,
+    retry_after_s: float,
+    *,
+    kind: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> ApiError:
     """The caller must slow down: ``Retry-After`` in whole seconds, at least 1."""
-    return ApiError(429, detail, headers={"Retry-After": str(max(1, math.ceil(retry_after_s)))})
+    headers = {"Retry-After": str(retry_after(retry_after_s))}
+    return ApiError(429, detail, kind=kind, extra=extra, headers=headers)
 
 
 def unavailable(detail: str) -> ApiError:

@@ -14,15 +14,14 @@ an operator is not the runaway upstream system a quota protects against.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 
 from alerting.config import QuotaSettings
 from alerting.domain.token_bucket import RateLimiter
 from alerting.services.ingest.publish import REJECTED
+from alerting.web import problems
 from alerting.web.auth import Principal
-from alerting.web.problems import ApiError
 
 QUOTA = "ingest_alerts_per_s"
 # Keys are issued by admins and live in Postgres, so the buckets are as many as the
@@ -55,13 +54,12 @@ class KeyRateLimit:
         if wait_s <= 0:
             return
         REJECTED.labels("rate_limited").inc(count)
-        retry_after = max(1, math.ceil(wait_s))
-        raise ApiError(
-            429,
+        raise problems.too_many_requests(
             f"this ingest key may post {self.rate_per_s} alerts/s (bursts of {self.burst});"
-            f" these {count} alerts were NOT accepted and fit again in {retry_after} s",
+            f" these {count} alerts were NOT accepted and fit again in"
+            f" {problems.retry_after(wait_s)} s",
+            wait_s,
             kind="rate-limited",
-            headers={"Retry-After": str(retry_after)},
             extra={"quota": QUOTA, "limit": self.rate_per_s, "burst": self.burst},
         )
 
