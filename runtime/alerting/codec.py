@@ -8,6 +8,7 @@ or stalling a consumer.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import NamedTuple, TypeVar
 
@@ -18,6 +19,8 @@ from google.protobuf.message import Message
 from alerting.domain.model import (
     Alert,
     AlertMatch,
+    AlertStatus,
+    ChangedEntity,
     MatchingRule,
     NotificationReady,
     RuleAction,
@@ -25,7 +28,19 @@ from alerting.domain.model import (
     RuleSnapshot,
     Severity,
 )
+from alerting.domain.silences import (
+    InvalidSilence,
+    Matcher,
+    MatchOp,
+    Schedule,
+    Silence,
+    WeeklyRange,
+    ms_of,
+    utc_from_ms,
+)
 from alerting.v1 import messages_pb2 as pb
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
@@ -56,6 +71,11 @@ def _require(kind: str, **fields: str) -> None:
 # Plain dicts, built once: protobuf's enum helpers are too slow for the per-alert path.
 _SEVERITY_OF_NUMBER: dict[int, Severity] = {int(pb.Severity.Value(s.value)): s for s in Severity}
 _NUMBER_OF_SEVERITY = {s: pb.Severity.ValueType(n) for n, s in _SEVERITY_OF_NUMBER.items()}
+_STATUS_OF_NUMBER: dict[int, AlertStatus] = {
+    int(pb.FIRING): AlertStatus.FIRING,
+    int(pb.RESOLVED): AlertStatus.RESOLVED,
+}
+_NUMBER_OF_STATUS = {s: pb.AlertStatus.ValueType(n) for n, s in _STATUS_OF_NUMBER.items()}
 
 
 def _severity(value: int) -> Severity:
@@ -74,6 +94,15 @@ def _fill_alert(msg: pb.AlertNew | pb.AlertMatched, alert: Alert) -> None:
     msg.name = alert.name
     if alert.context:
         msg.context.update(alert.context)
+    if alert.status is not AlertStatus.FIRING:  # FIRING is the default: not on the wire
+        msg.status = _NUMBER_OF_STATUS[alert.status]
+
+
+def _status(value: int) -> AlertStatus:
+    found = _STATUS_OF_NUMBER.get(value)
+    if found is None:
+        raise DecodeError(f"status {value} is not firing or resolved")
+    return found
 
 
 def _checked_severity(msg: pb.AlertNew | pb.AlertMatched) -> Severity:
@@ -92,6 +121,7 @@ def _alert_from(msg: pb.AlertNew | pb.AlertMatched) -> Alert:
         name=msg.name,
         event_ts=msg.event_ts,
         context=dict(msg.context),
+        status=_status(msg.status),
     )
 
 
@@ -106,7 +136,9 @@ def decode_alert(data: bytes) -> Alert:
 
 
 def encode_match(match: AlertMatch) -> bytes:
-    msg = pb.AlertMatched(client_id=match.client_id, rule_ids=match.rule_ids)
+    msg = pb.AlertMatched(
+        client_id=match.client_id, rule_ids=match.rule_ids, silence_ids=match.silence_ids
+    )
     _fill_alert(msg, match.alert)
     return msg.SerializeToString()
 
@@ -131,6 +163,8 @@ def decode_wire_alert(data: bytes) -> WireAlert:
     """``decode_alert``'s checks, keeping the bytes instead of building an ``Alert``."""
     msg = _parse(pb.AlertNew(), data)
     severity = _checked_severity(msg).value
+    if msg.status:
+        _status(msg.status)
     if unknown_fields.UnknownFieldSet(msg):
         # A field this schema does not know may be number 8 or 9 of AlertMatched, and
         # would turn into a client id or rule id downstream: only known fields go on.
@@ -139,9 +173,18 @@ def decode_wire_alert(data: bytes) -> WireAlert:
     return WireAlert(severity, msg.source, msg.name, data)
 
 
-def encode_match_fields(client_id: str, rule_ids: Sequence[str]) -> bytes:
+def encode_match_fields(
+    client_id: str, rule_ids: Sequence[str], silence_ids: Sequence[str] = ()
+) -> bytes:
     """AlertMatched's own fields, to append to a ``WireAlert.wire``."""
-    return pb.AlertMatched(client_id=client_id, rule_ids=rule_ids).SerializeToString()
+    return pb.AlertMatched(
+        client_id=client_id, rule_ids=rule_ids, silence_ids=silence_ids
+    ).SerializeToString()
+
+
+def decode_alert_context(wire: bytes) -> dict[str, str]:
+    """The context of a ``WireAlert.wire``: read only when a silence needs it."""
+    return dict(pb.AlertNew.FromString(wire).context)
 
 
 def decode_match(data: bytes) -> AlertMatch:
@@ -149,7 +192,7 @@ def decode_match(data: bytes) -> AlertMatch:
     _require("AlertMatched", client_id=msg.client_id)
     if not msg.rule_ids:
         raise DecodeError("AlertMatched.rule_ids is empty")
-    return AlertMatch(_alert_from(msg), msg.client_id, tuple(msg.rule_ids))
+    return AlertMatch(_alert_from(msg), msg.client_id, tuple(msg.rule_ids), tuple(msg.silence_ids))
 
 
 def encode_rule_change(change: RuleChange) -> bytes:
@@ -160,6 +203,7 @@ def encode_rule_change(change: RuleChange) -> bytes:
         version=change.version,
         updated_at=change.updated_at_ms,
         schema_version=SCHEMA_VERSION,
+        entity=pb.ChangedEntity.Value(change.entity.value),
     ).SerializeToString()
 
 
@@ -168,12 +212,15 @@ def decode_rule_change(data: bytes) -> RuleChange:
     _require("RuleChanged", rule_id=msg.rule_id, client_id=msg.client_id)
     if msg.action == pb.RULE_ACTION_UNSPECIFIED or msg.action not in pb.RuleAction.values():
         raise DecodeError(f"RuleChanged.action {msg.action} is not a known action")
+    if msg.entity not in pb.ChangedEntity.values():
+        raise DecodeError(f"RuleChanged.entity {msg.entity} is not a known entity")
     return RuleChange(
         rule_id=msg.rule_id,
         client_id=msg.client_id,
         action=RuleAction(pb.RuleAction.Name(msg.action)),
         version=msg.version,
         updated_at_ms=msg.updated_at,
+        entity=ChangedEntity(pb.ChangedEntity.Name(msg.entity)),
     )
 
 
@@ -197,6 +244,52 @@ def decode_notification_ready(data: bytes) -> NotificationReady:
     return NotificationReady(msg.notification_id, msg.client_id, msg.alert_id)
 
 
+def silence_message(silence: Silence, version: int = 0) -> pb.SnapshotSilence:
+    """A silence as the snapshot carries it."""
+    schedule = silence.schedule
+    return pb.SnapshotSilence(
+        silence_id=silence.silence_id,
+        client_id=silence.client_id,
+        matchers=[
+            pb.SilenceMatcher(name=m.name, op=m.op.value, value=m.value) for m in silence.matchers
+        ],
+        starts_at=ms_of(silence.starts_at),
+        ends_at=0 if silence.ends_at is None else ms_of(silence.ends_at),
+        time_zone="" if schedule is None else schedule.time_zone,
+        weekly=[]
+        if schedule is None
+        else [
+            pb.WeeklyRange(
+                days=sorted(r.days), start_minute=r.start_minute, end_minute=r.end_minute
+            )
+            for r in schedule.ranges
+        ],
+        version=version,
+    )
+
+
+def silence_from_message(msg: pb.SnapshotSilence) -> Silence:
+    """``silence_message`` inverted; ``InvalidSilence`` when it does not validate."""
+    schedule = None
+    if msg.time_zone:
+        schedule = Schedule(
+            msg.time_zone,
+            tuple(WeeklyRange(frozenset(r.days), r.start_minute, r.end_minute) for r in msg.weekly),
+        )
+    try:
+        matchers = tuple(Matcher(m.name, MatchOp(m.op), m.value) for m in msg.matchers)
+    except ValueError as exc:  # an unknown op
+        raise InvalidSilence("matchers", str(exc)) from None
+    return Silence(
+        silence_id=msg.silence_id,
+        client_id=msg.client_id,
+        matchers=matchers,
+        starts_at=utc_from_ms(msg.starts_at),
+        ends_at=utc_from_ms(msg.ends_at) if msg.ends_at else None,
+        schedule=schedule,
+    )
+
+
 def encode_snapshot(snapshot: RuleSnapshot) -> bytes:
     return pb.RuleSnapshot(
         version=snapshot.version,
@@ -212,15 +305,25 @@ def encode_snapshot(snapshot: RuleSnapshot) -> bytes:
             )
             for r in snapshot.rules
         ],
+        silences=[silence_message(s) for s in snapshot.silences],
     ).SerializeToString()
 
 
 def decode_snapshot(data: bytes) -> RuleSnapshot:
     msg = _parse(pb.RuleSnapshot(), data)
+    silences: list[Silence] = []
+    for s in msg.silences:
+        try:
+            silences.append(silence_from_message(s))
+        except InvalidSilence as exc:
+            # rule-service validated it; one bad entry must not cost every evaluator its
+            # whole new snapshot (and with it every rule change since the last one).
+            log.error("silence %s in the snapshot is skipped: %s", s.silence_id, exc)
     return RuleSnapshot(
         version=msg.version,
         built_at_ms=msg.built_at,
         rules=tuple(
             MatchingRule(r.rule_id, r.client_id, r.severity, r.source, r.name) for r in msg.rules
         ),
+        silences=tuple(silences),
     )

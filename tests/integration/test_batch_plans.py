@@ -124,7 +124,7 @@ async def test_the_aggregator_looks_up_existing_rows_by_index(
     ]
     plan = await plan_of(pool, mode, UPSERT, *args)
     assert "Seq Scan on notifications" not in plan, plan
-    assert "notifications_client_alert_unique" in plan, plan
+    assert "notifications_episode_unique" in plan, plan
 
 
 @pytest.mark.parametrize("mode", PLANS)

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from alerting.domain.silences import Silence
+
 WILDCARD = "*"
 
 
@@ -15,6 +17,13 @@ class Severity(StrEnum):
     MEDIUM = "MEDIUM"
     HIGH = "HIGH"
     CRITICAL = "CRITICAL"
+
+
+class AlertStatus(StrEnum):
+    """An alert's lifecycle state as its source reports it (docs/lifecycle.md)."""
+
+    FIRING = "firing"
+    RESOLVED = "resolved"
 
 
 class RuleAction(StrEnum):
@@ -32,24 +41,35 @@ class Alert:
     name: str
     event_ts: int  # unix seconds
     context: Mapping[str, str] = field(default_factory=dict)
+    status: AlertStatus = AlertStatus.FIRING
 
 
 @dataclass(frozen=True, slots=True)
 class AlertMatch:
-    """One alert matched for one client, with every rule of that client that matched."""
+    """One alert matched for one client, with every rule of that client that matched and
+    the client's silences that were active for it (sorted; empty: not silenced)."""
 
     alert: Alert
     client_id: str
     rule_ids: tuple[str, ...]
+    silence_ids: tuple[str, ...] = ()
+
+
+class ChangedEntity(StrEnum):
+    """What a ``RuleChange`` names: silences travel the rules' outbox and topic too."""
+
+    RULE = "RULE"
+    SILENCE = "SILENCE"
 
 
 @dataclass(frozen=True, slots=True)
 class RuleChange:
-    rule_id: str
+    rule_id: str  # the silence's id when ``entity`` is SILENCE
     client_id: str
     action: RuleAction
     version: int
     updated_at_ms: int
+    entity: ChangedEntity = ChangedEntity.RULE
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +101,7 @@ class RuleSnapshot:
     version: int
     rules: tuple[MatchingRule, ...]
     built_at_ms: int = 0
+    silences: tuple[Silence, ...] = ()
 
 
 def stable_alert_id(severity: Severity, source: str, name: str, event_ts: int) -> str:

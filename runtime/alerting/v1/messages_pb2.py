@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61lerting/v1/messages.proto\x12\x0b\x61lerting.v1\"\xf2\x01\n\x08\x41lertNew\x12\x10\n\x08\x61lert_id\x18\x01 \x01(\t\x12\x16\n\x0eschema_version\x18\x02 \x01(\r\x12\x10\n\x08\x65vent_ts\x18\x03 \x01(\x03\x12\'\n\x08severity\x18\x04 \x01(\x0e\x32\x15.alerting.v1.Severity\x12\x0e\n\x06source\x18\x05 \x01(\t\x12\x0c\n\x04name\x18\x06 \x01(\t\x12\x33\n\x07\x63ontext\x18\x07 \x03(\x0b\x32\".alerting.v1.AlertNew.ContextEntry\x1a.\n\x0c\x43ontextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x9f\x02\n\x0c\x41lertMatched\x12\x10\n\x08\x61lert_id\x18\x01 \x01(\t\x12\x16\n\x0eschema_version\x18\x02 \x01(\r\x12\x10\n\x08\x65vent_ts\x18\x03 \x01(\x03\x12\'\n\x08severity\x18\x04 \x01(\x0e\x32\x15.alerting.v1.Severity\x12\x0e\n\x06source\x18\x05 \x01(\t\x12\x0c\n\x04name\x18\x06 \x01(\t\x12\x37\n\x07\x63ontext\x18\x07 \x03(\x0b\x32&.alerting.v1.AlertMatched.ContextEntry\x12\x11\n\tclient_id\x18\x08 \x01(\t\x12\x10\n\x08rule_ids\x18\t \x03(\t\x1a.\n\x0c\x43ontextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x97\x01\n\x0bRuleChanged\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\'\n\x06\x61\x63tion\x18\x03 \x01(\x0e\x32\x17.alerting.v1.RuleAction\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12\x12\n\nupdated_at\x18\x05 \x01(\x03\x12\x16\n\x0eschema_version\x18\x06 \x01(\r\"i\n\x11NotificationReady\x12\x17\n\x0fnotification_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x10\n\x08\x61lert_id\x18\x03 \x01(\t\x12\x16\n\x0eschema_version\x18\x04 \x01(\r\"b\n\x0cSnapshotRule\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x10\n\x08severity\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\"s\n\x0cRuleSnapshot\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12\x16\n\x0eschema_version\x18\x02 \x01(\r\x12(\n\x05rules\x18\x03 \x03(\x0b\x32\x19.alerting.v1.SnapshotRule\x12\x10\n\x08\x62uilt_at\x18\x04 \x01(\x03*Q\n\x08Severity\x12\x18\n\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x07\n\x03LOW\x10\x01\x12\n\n\x06MEDIUM\x10\x02\x12\x08\n\x04HIGH\x10\x03\x12\x0c\n\x08\x43RITICAL\x10\x04*^\n\nRuleAction\x12\x1b\n\x17RULE_ACTION_UNSPECIFIED\x10\x00\x12\x0b\n\x07\x43REATED\x10\x01\x12\x0b\n\x07UPDATED\x10\x02\x12\x0b\n\x07\x44\x45LETED\x10\x03\x12\x0c\n\x08\x44ISABLED\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61lerting/v1/messages.proto\x12\x0b\x61lerting.v1\"\x9c\x02\n\x08\x41lertNew\x12\x10\n\x08\x61lert_id\x18\x01 \x01(\t\x12\x16\n\x0eschema_version\x18\x02 \x01(\r\x12\x10\n\x08\x65vent_ts\x18\x03 \x01(\x03\x12\'\n\x08severity\x18\x04 \x01(\x0e\x32\x15.alerting.v1.Severity\x12\x0e\n\x06source\x18\x05 \x01(\t\x12\x0c\n\x04name\x18\x06 \x01(\t\x12\x33\n\x07\x63ontext\x18\x07 \x03(\x0b\x32\".alerting.v1.AlertNew.ContextEntry\x12(\n\x06status\x18\n \x01(\x0e\x32\x18.alerting.v1.AlertStatus\x1a.\n\x0c\x43ontextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xde\x02\n\x0c\x41lertMatched\x12\x10\n\x08\x61lert_id\x18\x01 \x01(\t\x12\x16\n\x0eschema_version\x18\x02 \x01(\r\x12\x10\n\x08\x65vent_ts\x18\x03 \x01(\x03\x12\'\n\x08severity\x18\x04 \x01(\x0e\x32\x15.alerting.v1.Severity\x12\x0e\n\x06source\x18\x05 \x01(\t\x12\x0c\n\x04name\x18\x06 \x01(\t\x12\x37\n\x07\x63ontext\x18\x07 \x03(\x0b\x32&.alerting.v1.AlertMatched.ContextEntry\x12\x11\n\tclient_id\x18\x08 \x01(\t\x12\x10\n\x08rule_ids\x18\t \x03(\t\x12(\n\x06status\x18\n \x01(\x0e\x32\x18.alerting.v1.AlertStatus\x12\x13\n\x0bsilence_ids\x18\x0b \x03(\t\x1a.\n\x0c\x43ontextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xc3\x01\n\x0bRuleChanged\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\'\n\x06\x61\x63tion\x18\x03 \x01(\x0e\x32\x17.alerting.v1.RuleAction\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12\x12\n\nupdated_at\x18\x05 \x01(\x03\x12\x16\n\x0eschema_version\x18\x06 \x01(\r\x12*\n\x06\x65ntity\x18\x07 \x01(\x0e\x32\x1a.alerting.v1.ChangedEntity\"i\n\x11NotificationReady\x12\x17\n\x0fnotification_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x10\n\x08\x61lert_id\x18\x03 \x01(\t\x12\x16\n\x0eschema_version\x18\x04 \x01(\r\"s\n\x0cSnapshotRule\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x10\n\x08severity\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\x12\x0f\n\x07version\x18\x06 \x01(\x03\"9\n\x0eSilenceMatcher\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\n\n\x02op\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\t\"E\n\x0bWeeklyRange\x12\x0c\n\x04\x64\x61ys\x18\x01 \x03(\r\x12\x14\n\x0cstart_minute\x18\x02 \x01(\r\x12\x12\n\nend_minute\x18\x03 \x01(\r\"\xd9\x01\n\x0fSnapshotSilence\x12\x12\n\nsilence_id\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12-\n\x08matchers\x18\x03 \x03(\x0b\x32\x1b.alerting.v1.SilenceMatcher\x12\x11\n\tstarts_at\x18\x04 \x01(\x03\x12\x0f\n\x07\x65nds_at\x18\x05 \x01(\x03\x12\x11\n\ttime_zone\x18\x06 \x01(\t\x12(\n\x06weekly\x18\x07 \x03(\x0b\x32\x18.alerting.v1.WeeklyRange\x12\x0f\n\x07version\x18\x08 \x01(\x03\"\xa3\x01\n\x0cRuleSnapshot\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12\x16\n\x0eschema_version\x18\x02 \x01(\r\x12(\n\x05rules\x18\x03 \x03(\x0b\x32\x19.alerting.v1.SnapshotRule\x12\x10\n\x08\x62uilt_at\x18\x04 \x01(\x03\x12.\n\x08silences\x18\x05 \x03(\x0b\x32\x1c.alerting.v1.SnapshotSilence*Q\n\x08Severity\x12\x18\n\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x07\n\x03LOW\x10\x01\x12\n\n\x06MEDIUM\x10\x02\x12\x08\n\x04HIGH\x10\x03\x12\x0c\n\x08\x43RITICAL\x10\x04*\'\n\x0b\x41lertStatus\x12\n\n\x06\x46IRING\x10\x00\x12\x0c\n\x08RESOLVED\x10\x01*^\n\nRuleAction\x12\x1b\n\x17RULE_ACTION_UNSPECIFIED\x10\x00\x12\x0b\n\x07\x43REATED\x10\x01\x12\x0b\n\x07UPDATED\x10\x02\x12\x0b\n\x07\x44\x45LETED\x10\x03\x12\x0c\n\x08\x44ISABLED\x10\x04*&\n\rChangedEntity\x12\x08\n\x04RULE\x10\x00\x12\x0b\n\x07SILENCE\x10\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,24 +35,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ALERTNEW_CONTEXTENTRY']._serialized_options = b'8\001'
   _globals['_ALERTMATCHED_CONTEXTENTRY']._loaded_options = None
   _globals['_ALERTMATCHED_CONTEXTENTRY']._serialized_options = b'8\001'
-  _globals['_SEVERITY']._serialized_start=1056
-  _globals['_SEVERITY']._serialized_end=1137
-  _globals['_RULEACTION']._serialized_start=1139
-  _globals['_RULEACTION']._serialized_end=1233
+  _globals['_SEVERITY']._serialized_start=1621
+  _globals['_SEVERITY']._serialized_end=1702
+  _globals['_ALERTSTATUS']._serialized_start=1704
+  _globals['_ALERTSTATUS']._serialized_end=1743
+  _globals['_RULEACTION']._serialized_start=1745
+  _globals['_RULEACTION']._serialized_end=1839
+  _globals['_CHANGEDENTITY']._serialized_start=1841
+  _globals['_CHANGEDENTITY']._serialized_end=1879
   _globals['_ALERTNEW']._serialized_start=44
-  _globals['_ALERTNEW']._serialized_end=286
-  _globals['_ALERTNEW_CONTEXTENTRY']._serialized_start=240
-  _globals['_ALERTNEW_CONTEXTENTRY']._serialized_end=286
-  _globals['_ALERTMATCHED']._serialized_start=289
-  _globals['_ALERTMATCHED']._serialized_end=576
-  _globals['_ALERTMATCHED_CONTEXTENTRY']._serialized_start=240
-  _globals['_ALERTMATCHED_CONTEXTENTRY']._serialized_end=286
-  _globals['_RULECHANGED']._serialized_start=579
-  _globals['_RULECHANGED']._serialized_end=730
-  _globals['_NOTIFICATIONREADY']._serialized_start=732
-  _globals['_NOTIFICATIONREADY']._serialized_end=837
-  _globals['_SNAPSHOTRULE']._serialized_start=839
-  _globals['_SNAPSHOTRULE']._serialized_end=937
-  _globals['_RULESNAPSHOT']._serialized_start=939
-  _globals['_RULESNAPSHOT']._serialized_end=1054
+  _globals['_ALERTNEW']._serialized_end=328
+  _globals['_ALERTNEW_CONTEXTENTRY']._serialized_start=282
+  _globals['_ALERTNEW_CONTEXTENTRY']._serialized_end=328
+  _globals['_ALERTMATCHED']._serialized_start=331
+  _globals['_ALERTMATCHED']._serialized_end=681
+  _globals['_ALERTMATCHED_CONTEXTENTRY']._serialized_start=282
+  _globals['_ALERTMATCHED_CONTEXTENTRY']._serialized_end=328
+  _globals['_RULECHANGED']._serialized_start=684
+  _globals['_RULECHANGED']._serialized_end=879
+  _globals['_NOTIFICATIONREADY']._serialized_start=881
+  _globals['_NOTIFICATIONREADY']._serialized_end=986
+  _globals['_SNAPSHOTRULE']._serialized_start=988
+  _globals['_SNAPSHOTRULE']._serialized_end=1103
+  _globals['_SILENCEMATCHER']._serialized_start=1105
+  _globals['_SILENCEMATCHER']._serialized_end=1162
+  _globals['_WEEKLYRANGE']._serialized_start=1164
+  _globals['_WEEKLYRANGE']._serialized_end=1233
+  _globals['_SNAPSHOTSILENCE']._serialized_start=1236
+  _globals['_SNAPSHOTSILENCE']._serialized_end=1453
+  _globals['_RULESNAPSHOT']._serialized_start=1456
+  _globals['_RULESNAPSHOT']._serialized_end=1619
 # @@protoc_insertion_point(module_scope)

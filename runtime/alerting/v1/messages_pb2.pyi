@@ -42,6 +42,24 @@ HIGH: Severity.ValueType  # 3
 CRITICAL: Severity.ValueType  # 4
 Global___Severity: _TypeAlias = Severity  # noqa: Y015
 
+class _AlertStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AlertStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AlertStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    FIRING: _AlertStatus.ValueType  # 0
+    RESOLVED: _AlertStatus.ValueType  # 1
+
+class AlertStatus(_AlertStatus, metaclass=_AlertStatusEnumTypeWrapper):
+    """An alert's lifecycle state (docs/lifecycle.md). FIRING is 0 so that messages written
+    before the field existed decode as firing.
+    """
+
+FIRING: AlertStatus.ValueType  # 0
+RESOLVED: AlertStatus.ValueType  # 1
+Global___AlertStatus: _TypeAlias = AlertStatus  # noqa: Y015
+
 class _RuleAction:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -63,9 +81,27 @@ DELETED: RuleAction.ValueType  # 3
 DISABLED: RuleAction.ValueType  # 4
 Global___RuleAction: _TypeAlias = RuleAction  # noqa: Y015
 
+class _ChangedEntity:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ChangedEntityEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ChangedEntity.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    RULE: _ChangedEntity.ValueType  # 0
+    SILENCE: _ChangedEntity.ValueType  # 1
+
+class ChangedEntity(_ChangedEntity, metaclass=_ChangedEntityEnumTypeWrapper): ...
+
+RULE: ChangedEntity.ValueType  # 0
+SILENCE: ChangedEntity.ValueType  # 1
+Global___ChangedEntity: _TypeAlias = ChangedEntity  # noqa: Y015
+
 @_typing.final
 class AlertNew(_message.Message):
-    """Topic alerts.new, key alert_id."""
+    """Topic alerts.new, key alert_id.
+    Field numbers are shared with AlertMatched (the evaluator appends AlertMatched's own
+    fields to these bytes), so a new field here takes a number AlertMatched does not use.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -96,6 +132,7 @@ class AlertNew(_message.Message):
     SOURCE_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
     CONTEXT_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
     alert_id: _builtins.str
     schema_version: _builtins.int
     event_ts: _builtins.int
@@ -103,6 +140,7 @@ class AlertNew(_message.Message):
     severity: Global___Severity.ValueType
     source: _builtins.str
     name: _builtins.str
+    status: Global___AlertStatus.ValueType
     @_builtins.property
     def context(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     def __init__(
@@ -115,10 +153,11 @@ class AlertNew(_message.Message):
         source: _builtins.str = ...,
         name: _builtins.str = ...,
         context: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        status: Global___AlertStatus.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alert_id", b"alert_id", "context", b"context", "event_ts", b"event_ts", "name", b"name", "schema_version", b"schema_version", "severity", b"severity", "source", b"source"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alert_id", b"alert_id", "context", b"context", "event_ts", b"event_ts", "name", b"name", "schema_version", b"schema_version", "severity", b"severity", "source", b"source", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -161,6 +200,8 @@ class AlertMatched(_message.Message):
     CONTEXT_FIELD_NUMBER: _builtins.int
     CLIENT_ID_FIELD_NUMBER: _builtins.int
     RULE_IDS_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    SILENCE_IDS_FIELD_NUMBER: _builtins.int
     alert_id: _builtins.str
     schema_version: _builtins.int
     event_ts: _builtins.int
@@ -168,10 +209,17 @@ class AlertMatched(_message.Message):
     source: _builtins.str
     name: _builtins.str
     client_id: _builtins.str
+    status: Global___AlertStatus.ValueType
     @_builtins.property
     def context(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     @_builtins.property
     def rule_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def silence_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The client's silences (and maintenance windows) active for this alert when it was
+        matched, sorted; empty when none applies.
+        """
+
     def __init__(
         self,
         *,
@@ -184,10 +232,12 @@ class AlertMatched(_message.Message):
         context: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         client_id: _builtins.str = ...,
         rule_ids: _abc.Iterable[_builtins.str] | None = ...,
+        status: Global___AlertStatus.ValueType = ...,
+        silence_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alert_id", b"alert_id", "client_id", b"client_id", "context", b"context", "event_ts", b"event_ts", "name", b"name", "rule_ids", b"rule_ids", "schema_version", b"schema_version", "severity", b"severity", "source", b"source"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alert_id", b"alert_id", "client_id", b"client_id", "context", b"context", "event_ts", b"event_ts", "name", b"name", "rule_ids", b"rule_ids", "schema_version", b"schema_version", "severity", b"severity", "silence_ids", b"silence_ids", "source", b"source", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -207,6 +257,7 @@ class RuleChanged(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     SCHEMA_VERSION_FIELD_NUMBER: _builtins.int
+    ENTITY_FIELD_NUMBER: _builtins.int
     rule_id: _builtins.str
     client_id: _builtins.str
     action: Global___RuleAction.ValueType
@@ -214,6 +265,8 @@ class RuleChanged(_message.Message):
     updated_at: _builtins.int
     """unix milliseconds"""
     schema_version: _builtins.int
+    entity: Global___ChangedEntity.ValueType
+    """What rule_id names: a rule, or a silence (same topic, same ordering, same outbox)."""
     def __init__(
         self,
         *,
@@ -223,10 +276,11 @@ class RuleChanged(_message.Message):
         version: _builtins.int = ...,
         updated_at: _builtins.int = ...,
         schema_version: _builtins.int = ...,
+        entity: Global___ChangedEntity.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "client_id", b"client_id", "rule_id", b"rule_id", "schema_version", b"schema_version", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "client_id", b"client_id", "entity", b"entity", "rule_id", b"rule_id", "schema_version", b"schema_version", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -275,11 +329,14 @@ class SnapshotRule(_message.Message):
     SEVERITY_FIELD_NUMBER: _builtins.int
     SOURCE_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
     rule_id: _builtins.str
     client_id: _builtins.str
     severity: _builtins.str
     source: _builtins.str
     name: _builtins.str
+    version: _builtins.int
+    """the rule's version in Postgres when it was written here"""
     def __init__(
         self,
         *,
@@ -288,14 +345,121 @@ class SnapshotRule(_message.Message):
         severity: _builtins.str = ...,
         source: _builtins.str = ...,
         name: _builtins.str = ...,
+        version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "name", b"name", "rule_id", b"rule_id", "severity", b"severity", "source", b"source"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "name", b"name", "rule_id", b"rule_id", "severity", b"severity", "source", b"source", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SnapshotRule: _TypeAlias = SnapshotRule  # noqa: Y015
+
+@_typing.final
+class SilenceMatcher(_message.Message):
+    """One matcher of a silence: name is severity, source, name or context.<key>."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    OP_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    op: _builtins.str
+    """"=", "!=", "=~", "!~" """
+    value: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        op: _builtins.str = ...,
+        value: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "op", b"op", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SilenceMatcher: _TypeAlias = SilenceMatcher  # noqa: Y015
+
+@_typing.final
+class WeeklyRange(_message.Message):
+    """A weekly range of a maintenance window, in the window's time zone: the days it starts
+    on (0 = Monday .. 6 = Sunday) and minutes since local midnight; end <= start spans
+    midnight into the next day.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DAYS_FIELD_NUMBER: _builtins.int
+    START_MINUTE_FIELD_NUMBER: _builtins.int
+    END_MINUTE_FIELD_NUMBER: _builtins.int
+    start_minute: _builtins.int
+    end_minute: _builtins.int
+    @_builtins.property
+    def days(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def __init__(
+        self,
+        *,
+        days: _abc.Iterable[_builtins.int] | None = ...,
+        start_minute: _builtins.int = ...,
+        end_minute: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["days", b"days", "end_minute", b"end_minute", "start_minute", b"start_minute"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WeeklyRange: _TypeAlias = WeeklyRange  # noqa: Y015
+
+@_typing.final
+class SnapshotSilence(_message.Message):
+    """A silence or maintenance window that is active now or later."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SILENCE_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    MATCHERS_FIELD_NUMBER: _builtins.int
+    STARTS_AT_FIELD_NUMBER: _builtins.int
+    ENDS_AT_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    WEEKLY_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    silence_id: _builtins.str
+    client_id: _builtins.str
+    starts_at: _builtins.int
+    """unix milliseconds"""
+    ends_at: _builtins.int
+    """unix milliseconds; 0: no end (a window without an end date)"""
+    time_zone: _builtins.str
+    """IANA name; set only for maintenance windows"""
+    version: _builtins.int
+    @_builtins.property
+    def matchers(self) -> _containers.RepeatedCompositeFieldContainer[Global___SilenceMatcher]: ...
+    @_builtins.property
+    def weekly(self) -> _containers.RepeatedCompositeFieldContainer[Global___WeeklyRange]: ...
+    def __init__(
+        self,
+        *,
+        silence_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        matchers: _abc.Iterable[Global___SilenceMatcher] | None = ...,
+        starts_at: _builtins.int = ...,
+        ends_at: _builtins.int = ...,
+        time_zone: _builtins.str = ...,
+        weekly: _abc.Iterable[Global___WeeklyRange] | None = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "ends_at", b"ends_at", "matchers", b"matchers", "silence_id", b"silence_id", "starts_at", b"starts_at", "time_zone", b"time_zone", "version", b"version", "weekly", b"weekly"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SnapshotSilence: _TypeAlias = SnapshotSilence  # noqa: Y015
 
 @_typing.final
 class RuleSnapshot(_message.Message):
@@ -307,12 +471,15 @@ class RuleSnapshot(_message.Message):
     SCHEMA_VERSION_FIELD_NUMBER: _builtins.int
     RULES_FIELD_NUMBER: _builtins.int
     BUILT_AT_FIELD_NUMBER: _builtins.int
+    SILENCES_FIELD_NUMBER: _builtins.int
     version: _builtins.int
     schema_version: _builtins.int
     built_at: _builtins.int
     """unix milliseconds"""
     @_builtins.property
     def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___SnapshotRule]: ...
+    @_builtins.property
+    def silences(self) -> _containers.RepeatedCompositeFieldContainer[Global___SnapshotSilence]: ...
     def __init__(
         self,
         *,
@@ -320,10 +487,11 @@ class RuleSnapshot(_message.Message):
         schema_version: _builtins.int = ...,
         rules: _abc.Iterable[Global___SnapshotRule] | None = ...,
         built_at: _builtins.int = ...,
+        silences: _abc.Iterable[Global___SnapshotSilence] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["built_at", b"built_at", "rules", b"rules", "schema_version", b"schema_version", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["built_at", b"built_at", "rules", b"rules", "schema_version", b"schema_version", "silences", b"silences", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -80,7 +80,7 @@ WITH input AS (
            to_timestamp(event_ts), rule_ids, 'PENDING',
            now() + interval '{READY_GRACE}'
     FROM live WHERE cardinality(rule_ids) > 0
-    ON CONFLICT (client_id, alert_id) DO NOTHING
+    ON CONFLICT (client_id, alert_id, episode, kind) DO NOTHING
     RETURNING notification_id, client_id, alert_id
 )
 SELECT notification_id, client_id, alert_id, true AS created FROM inserted

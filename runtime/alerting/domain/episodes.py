@@ -1,0 +1,62 @@
+"""Episodes: the reference model of which notification rows an alert's events make.
+
+An episode of (client, alert_id) opens with a firing and closes with a resolved:
+
+- a firing with no episode, or after the latest episode was resolved, opens episode
+  n + 1 and makes its ``firing`` row; a firing while an episode is open makes nothing
+  (Prometheus re-sends a firing alert every evaluation interval);
+- a firing older than the resolved that closed the latest episode (``event_ts`` before
+  it) is a late re-send of that episode and makes nothing;
+- a resolved while an episode is open makes that episode's ``resolved`` row; a resolved
+  with no open episode (a repeat, or one that arrived before its firing) makes nothing.
+
+The aggregator enforces this in SQL with database constraints (unique per client,
+alert, episode and kind); this model is what property tests hold that SQL to. No I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from alerting.domain.model import AlertStatus
+
+
+class Kind(StrEnum):
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeRow:
+    episode: int
+    kind: Kind
+    event_ts: int
+
+
+@dataclass
+class AlertEpisodes:
+    """The rows of one (client, alert_id), in the order they were made."""
+
+    rows: list[EpisodeRow] = field(default_factory=list)
+
+    @property
+    def open_episode(self) -> int | None:
+        if self.rows and self.rows[-1].kind is Kind.FIRING:
+            return self.rows[-1].episode
+        return None
+
+    def apply(self, status: AlertStatus, event_ts: int) -> EpisodeRow | None:
+        """The row this event makes (None: nothing new), recorded."""
+        last = self.rows[-1] if self.rows else None
+        row: EpisodeRow | None = None
+        if status is AlertStatus.FIRING:
+            if last is None:
+                row = EpisodeRow(1, Kind.FIRING, event_ts)
+            elif last.kind is Kind.RESOLVED and event_ts >= last.event_ts:
+                row = EpisodeRow(last.episode + 1, Kind.FIRING, event_ts)
+        elif last is not None and last.kind is Kind.FIRING:
+            row = EpisodeRow(last.episode, Kind.RESOLVED, event_ts)
+        if row is not None:
+            self.rows.append(row)
+        return row
