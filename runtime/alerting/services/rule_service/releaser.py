@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -83,21 +83,27 @@ class SilenceReleaser:
         # settled, and purged with the client's other rows.
         inactive = [i for i in ids if i not in known or not known[i].active_at(now)]
         while inactive:
-            taken = await self._batch(inactive, now, done)
+            taken = await self._batch(inactive, known.keys(), now, done)
             if taken < self._batch_size:
                 break
         return done
 
-    async def _batch(self, silence_ids: Sequence[UUID], now: datetime, done: Released) -> int:
+    async def _batch(
+        self,
+        silence_ids: Sequence[UUID],
+        known: Collection[UUID],
+        now: datetime,
+        done: Released,
+    ) -> int:
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await repo.lock_batch(conn, silence_ids, self._batch_size)
             if not rows:
                 return 0
-            open_rows = [r for r in rows if not r["resolved"]]
+            open_rows = [r for r in rows if _open(r, known)]
             clients = sorted({r["client_id"] for r in open_rows})
             active = await silences_repo.active(conn, clients, now, ACTIVE_PER_BATCH)
             index = SilenceIndex(silences_repo.to_domain(r) for r in active)
-            decisions = [_decide(r, index, now) for r in rows]
+            decisions = [_decide(r, _open(r, known), index, now) for r in rows]
             await repo.apply(conn, decisions)
         for _, action, _ in decisions:
             DECIDED.labels(OUTCOMES[action]).inc()
@@ -123,10 +129,17 @@ class SilenceReleaser:
             await sleep_unless(stop, self._interval_s)
 
 
+def _open(row: asyncpg.Record, known: Collection[UUID]) -> bool:
+    """Still to deliver if nothing else mutes it: its episode is not resolved, and its
+    silence exists (one that is gone went with its deleted client, whose rows are
+    purged, never sent)."""
+    return not row["resolved"] and row["silence_id"] in known
+
+
 def _decide(
-    row: asyncpg.Record, index: SilenceIndex, now: datetime
+    row: asyncpg.Record, is_open: bool, index: SilenceIndex, now: datetime
 ) -> tuple[UUID, str, UUID | None]:
-    if row["resolved"]:
+    if not is_open:
         return row["notification_id"], repo.SETTLE, None
     context = row["context"] or {}
     alert = AlertFields(row["severity"], row["source"], row["name"], lambda: context)

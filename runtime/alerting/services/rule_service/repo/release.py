@@ -33,7 +33,7 @@ SELECT silence_id FROM ids WHERE silence_id IS NOT NULL LIMIT $1
 # locks the firing row to read its status) is taken by a later pass, which then sees the
 # resolved row; and a row this takes first makes that insert wait, then read PENDING.
 LOCK_BATCH = f"""
-SELECT n.notification_id, n.client_id, n.severity, n.source, n.name, n.context,
+SELECT n.notification_id, n.client_id, n.silence_id, n.severity, n.source, n.name, n.context,
     EXISTS (SELECT 1 FROM notifications r WHERE r.firing_id = n.notification_id) AS resolved
 FROM notifications n
 WHERE n.silence_id = ANY($1::uuid[]) AND n.{RELEASABLE.replace(" AND ", " AND n.")}
