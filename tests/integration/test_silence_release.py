@@ -8,7 +8,6 @@ every tenant's rows."""
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ import pytest
 
 from alerting.adapters.postgres import create_pool
 from alerting.config import Settings
+from alerting.services.rule_service import releaser as releaser_module
 from alerting.services.rule_service.releaser import Released, SilenceReleaser
 from tests.integration.rule_service_support import fresh_database
 from tests.pipeline_support import eventually
@@ -202,4 +202,19 @@ async def test_the_loop_releases_in_the_background(pool: asyncpg.Pool[Any]) -> N
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
-    assert json.dumps(str((await state(pool, muted))["silence_id"])) == json.dumps(str(ending))
+    assert (await state(pool, muted))["silence_id"] == ending
+
+
+async def test_a_pass_pages_through_every_silence(
+    pool: asyncpg.Pool[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(releaser_module, "SILENCES_PER_PASS", 2)
+    now = datetime.now(UTC)
+    cid = await client(pool)
+    hour = timedelta(hours=1)
+    for _ in range(3):  # active ones take room in the pages too
+        await row(pool, cid, await silence(pool, cid, PROD, now - hour, now + hour))
+    ended = [await silence(pool, cid, DB, now - hour, now - timedelta(minutes=1)) for _ in range(5)]
+    rows = [await row(pool, cid, s) for s in ended]
+    assert await releaser(pool).release_pass() == Released(released=5)
+    assert {(await state(pool, r))["status"] for r in rows} == {"PENDING"}

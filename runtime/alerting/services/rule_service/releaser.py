@@ -32,7 +32,7 @@ from alerting.services.rule_service.repo import silences as silences_repo
 
 log = logging.getLogger(__name__)
 
-# Silences looked at per pass, and the active silences read per batch's clients.
+# Silences looked at per page of a pass, and active silences read per batch's clients.
 SILENCES_PER_PASS = 1000
 ACTIVE_PER_BATCH = 100_000
 
@@ -70,23 +70,30 @@ class SilenceReleaser:
         self._clock = clock
 
     async def release_pass(self) -> Released:
-        """One look at every silence holding unsettled suppressed rows; the rows of
-        those no longer active are decided, batch by batch."""
+        """One look at every silence holding unsettled suppressed rows (a page of
+        ``SILENCES_PER_PASS`` at a time); the rows of those no longer active are
+        decided, batch by batch."""
         now = self._clock()
         done = Released()
-        ids = await repo.candidates(self._pool, SILENCES_PER_PASS)
-        if not ids:
-            return done
-        known = {r["silence_id"]: silences_repo.to_domain(r) for r in
-                 await silences_repo.by_ids(self._pool, ids)}  # fmt: skip
+        after = repo.FIRST
+        while True:
+            ids = await repo.candidates(self._pool, after, SILENCES_PER_PASS)
+            if ids:
+                await self._release(ids, now, done)
+            if len(ids) < SILENCES_PER_PASS:
+                return done
+            after = ids[-1]
+
+    async def _release(self, ids: Sequence[UUID], now: datetime, done: Released) -> None:
+        rows = await silences_repo.by_ids(self._pool, ids)
+        known = {r["silence_id"]: silences_repo.to_domain(r) for r in rows}
         # A silence that is gone went with its client (deleted): its rows are only
         # settled, and purged with the client's other rows.
         inactive = [i for i in ids if i not in known or not known[i].active_at(now)]
         while inactive:
             taken = await self._batch(inactive, known.keys(), now, done)
             if taken < self._batch_size:
-                break
-        return done
+                return
 
     async def _batch(
         self,
