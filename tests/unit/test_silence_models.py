@@ -144,3 +144,18 @@ def test_a_stored_silence_reads_back_as_the_answer() -> None:
     assert Silence.of(row, to_domain(row), now + timedelta(hours=2)).state == "pending"
     assert answer.matchers[0].model_dump() == {"name": "context.env", "op": "=~",
                                                "value": "prod|live"}  # fmt: skip
+
+
+def test_the_openapi_document_describes_the_silence_routes() -> None:
+    from alerting.services.rule_service.app import openapi_document
+
+    paths: Any = openapi_document()["paths"]
+    assert set(paths["/api/v1/silences"]) == {"get", "post"}
+    assert set(paths["/api/v1/silences/{silence_id}"]) == {"get", "patch", "delete"}
+    listing = paths["/api/v1/silences"]["get"]
+    assert {p["name"] for p in listing["parameters"]} == {"limit", "cursor", "client_id", "state"}
+    one = paths["/api/v1/silences/{silence_id}"]["patch"]
+    assert one["parameters"][0]["schema"] == {"type": "string", "format": "uuid"}
+    assert {"404", "409", "422"} <= set(one["responses"])
+    match = paths["/api/v1/match"]["post"]["responses"]["200"]["content"]["application/json"]
+    assert match["schema"]["$ref"].endswith("/MatchResponse")
