@@ -9,6 +9,9 @@ that silence; every other row becomes PENDING and due now, so the sender's polle
 delivers it. Each batch is one short transaction that locks its rows (``SKIP LOCKED``)
 and then updates them, so it serialises with the aggregator writing the episode's
 resolved row. The clock is injected: the domain decides with the ``now`` it is given.
+
+What starts a release is time (an end, an expiry, a window's range), not a change of
+matchers: rows a silence muted before a PATCH narrowed it stay muted until it is over.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ DECIDED = Counter(
     "Suppressed notifications whose silence stopped muting them, by what became of them",
     ["outcome"],
 )
-OUTCOMES = {repo.RELEASE: "released", repo.KEEP: "still_muted", repo.SETTLE: "resolved"}
+OUTCOMES = {repo.RELEASE: "released", repo.KEEP: "still_muted", repo.SETTLE: "settled"}
 
 
 def utc_now() -> datetime:
