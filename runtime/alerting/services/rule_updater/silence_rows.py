@@ -56,7 +56,7 @@ def silence_of(row: Mapping[str, Any]) -> Silence:
     )
 
 
-def _entry(row: Mapping[str, Any]) -> pb.SnapshotSilence | None:
+def entry_of(row: Mapping[str, Any]) -> pb.SnapshotSilence | None:
     try:
         return codec.silence_message(silence_of(row), row["version"])
     except (InvalidSilence, KeyError, TypeError) as exc:
@@ -69,7 +69,7 @@ def _entry(row: Mapping[str, Any]) -> pb.SnapshotSilence | None:
 async def not_over(pool: asyncpg.Pool[Any]) -> dict[str, pb.SnapshotSilence]:
     """Every silence not over yet, by id."""
     rows = await pool.fetch(f"SELECT {_COLUMNS} FROM silences WHERE {NOT_OVER}")
-    entries = {r["silence_id"]: _entry(r) for r in rows}
+    entries = {r["silence_id"]: entry_of(r) for r in rows}
     return {k: v for k, v in entries.items() if v is not None}
 
 
@@ -82,5 +82,5 @@ async def current(
         list(silence_ids),
     )
     found: dict[str, pb.SnapshotSilence | None] = dict.fromkeys(silence_ids)
-    found.update({r["silence_id"]: _entry(r) for r in rows})
+    found.update({r["silence_id"]: entry_of(r) for r in rows})
     return found
