@@ -62,6 +62,10 @@ class Matcher:
                 answer = self._answer(client_id, rule_ids)
             key, fields, silenced = answer
             if silenced is not None:
+                only = silenced.only_table
+                if only is not None and only[1].get(only[0](alert)) is None:
+                    out.append((key, alert.wire + fields))
+                    continue
                 if at is None:
                     at = Instant(datetime.now(UTC))
                 muting = silenced.muting(alert, at)
