@@ -7,12 +7,13 @@ path (docs/performance.md, second round). The price is memory: a few hundred byt
 per rule (about 25 MB at 100,000 rules). Matches merged from several keys (a client
 whose rules hit the same alert under different wildcards) are encoded when they occur.
 
-Silences ride along in the same snapshot, compiled with the rules (``silencing``): a
-matched client with none costs one dict look-up; for one with silences, the ids of
-those muting the alert at the batch's instant go into the match
-(AlertMatched.silence_ids), and the alert's context is decoded from its bytes only if
-a candidate silence reads it (once per alert, however many do). An unmuted match is
-byte-identical to one without silences.
+Silences ride along in the same snapshot, compiled with the rules (``silencing``) and
+held in each pre-encoded answer: a matched client with none costs nothing more; for
+one with silences, the ids of those muting the alert at the batch's instant go into
+the match (AlertMatched.silence_ids), and the alert's context is decoded from its bytes
+only if a candidate silence reads it (once per alert, however many do). An unmuted
+match is byte-identical to one without silences. What this costs: docs/performance.md
+("Silences in the evaluator").
 """
 
 from __future__ import annotations
