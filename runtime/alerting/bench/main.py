@@ -24,7 +24,7 @@ import psycopg
 
 from alerting import config
 from alerting.aio import one_line
-from alerting.bench import aggregator, e2e, evaluator, matching, results, sender, sinks
+from alerting.bench import aggregator, e2e, evaluator, hot_path, matching, results, sender, sinks
 from alerting.bench.environment import BenchEnv, prepare
 from alerting.bench.plan import FULL, QUICK, Plan
 from alerting.bench.processes import BenchError, Processes
@@ -83,6 +83,7 @@ async def _stages(
         stages["matching"] = matching.measure(plan, progress)
     if "evaluator" in only:
         stages["evaluator"] = await evaluator.measure(bench, plan, progress)
+        stages["evaluator"] += hot_path.measure(plan, progress)
     if "aggregator" in only:
         stages["aggregator"] = await aggregator.measure(bench, plan, progress)
     if "sender" not in only and "e2e" not in only:

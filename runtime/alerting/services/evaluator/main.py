@@ -1,15 +1,17 @@
 """`alerting evaluator`: alerts.new -> match against the rule snapshot -> alerts.matched.
 
 One `AlertMatched` per (alert, client), keyed by client_id so one client's matches stay
-ordered on one partition. The batch's matches are produced and acknowledged before the
-consume loop commits the alerts, so a crash at any point re-reads them (duplicates are
-absorbed by the aggregator's unique (client_id, alert_id)).
+ordered on one partition, naming the client's silences that mute the alert (the
+aggregator stores such a notification SUPPRESSED). The batch's matches are produced
+and acknowledged before the consume loop commits the alerts, so a crash at any point
+re-reads them (duplicates are absorbed by the aggregator's unique constraint).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 
 from prometheus_client import Counter
 
@@ -19,6 +21,7 @@ from alerting.adapters.kafka import BatchProducer, OutMessage, Record
 from alerting.config import Settings
 from alerting.services.entry import service_command
 from alerting.services.evaluator.live_rules import LiveRules
+from alerting.services.evaluator.silencing import Instant
 from alerting.services.stage import Stage, run_stage
 
 log = logging.getLogger("alerting.evaluator")
@@ -39,10 +42,11 @@ class Evaluator:
         if matcher is None:
             raise RuntimeError("no rule index loaded")  # cannot happen: consumption waits
         topic = self._topic
+        at = Instant(datetime.now(UTC))  # one instant decides every silence of the batch
         out: list[OutMessage] = []
         unmatched = 0
         for record in records:
-            found = matcher.matches(record.value)
+            found = matcher.matches(record.value, at)
             if not found:
                 unmatched += 1
             for key, value in found:
