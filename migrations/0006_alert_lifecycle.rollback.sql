@@ -3,7 +3,7 @@
 ALTER TABLE rule_outbox DROP COLUMN entity;
 DROP TABLE silences;
 ALTER TABLE endpoints DROP COLUMN send_resolved;
-DROP INDEX notifications_suppressed_idx;
+DROP INDEX notifications_release_idx;
 DROP INDEX notifications_firing_idx;
 DELETE FROM notifications WHERE kind <> 'firing' OR episode <> 1;
 UPDATE notifications SET status = 'FAILED', last_error = 'suppressed by a silence'
@@ -15,6 +15,7 @@ ALTER TABLE notifications
     ADD CONSTRAINT notifications_status_check
         CHECK (status IN ('PENDING', 'SENDING', 'RETRY', 'SENT', 'FAILED')),
     DROP CONSTRAINT notifications_resolved_names_firing,
+    DROP COLUMN suppression_settled_at,
     DROP COLUMN silence_id,
     DROP COLUMN firing_id,
     DROP COLUMN episode,

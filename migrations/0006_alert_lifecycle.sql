@@ -15,6 +15,12 @@ ALTER TABLE notifications
     ADD COLUMN firing_id uuid,
     -- The silence that muted a SUPPRESSED row (kept after release, for the audit).
     ADD COLUMN silence_id uuid,
+    -- A suppressed firing row whose episode was resolved stays SUPPRESSED for good (it
+    -- is never sent). Once rule-service's releaser has seen such a row under an inactive
+    -- silence it marks it settled, so the release index below holds only rows that may
+    -- still be released: the releaser's work per pass follows those, not every row ever
+    -- suppressed.
+    ADD COLUMN suppression_settled_at timestamptz,
     ADD CONSTRAINT notifications_resolved_names_firing
         CHECK ((kind = 'resolved') = (firing_id IS NOT NULL)),
     DROP CONSTRAINT notifications_status_check,
@@ -26,9 +32,9 @@ ALTER TABLE notifications
 -- The resolved row of a firing row (wake-ups when the firing is delivered, the API's
 -- episode view).
 CREATE INDEX notifications_firing_idx ON notifications (firing_id) WHERE firing_id IS NOT NULL;
--- Rows muted by a silence, for their release when it ends.
-CREATE INDEX notifications_suppressed_idx ON notifications (silence_id)
-    WHERE status = 'SUPPRESSED';
+-- Rows muted by a silence that may still be released when it ends.
+CREATE INDEX notifications_release_idx ON notifications (silence_id)
+    WHERE status = 'SUPPRESSED' AND kind = 'firing' AND suppression_settled_at IS NULL;
 
 ALTER TABLE endpoints ADD COLUMN send_resolved boolean NOT NULL DEFAULT true;
 

@@ -1,7 +1,7 @@
 """The release of suppressed notifications (``releaser.py``): the statements.
 
 Only unsettled SUPPRESSED firing rows are looked at (``notifications_release_idx``,
-migration 0007): a row whose episode was resolved while suppressed is settled the first
+migration 0006): a row whose episode was resolved while suppressed is settled the first
 time it is seen under an inactive silence, and never read again.
 """
 
