@@ -7,8 +7,16 @@ An episode of (client, alert_id) opens with a firing and closes with a resolved:
   (Prometheus re-sends a firing alert every evaluation interval);
 - a firing older than the resolved that closed the latest episode (``event_ts`` before
   it) is a late re-send of that episode and makes nothing;
-- a resolved while an episode is open makes that episode's ``resolved`` row; a resolved
-  with no open episode (a repeat, or one that arrived before its firing) makes nothing.
+- a resolved while an episode is open makes that episode's ``resolved`` row, unless it
+  is older than the firing that opened it (``event_ts`` before it): that is a late
+  re-send of an earlier episode's resolved and makes nothing; a resolved with no open
+  episode (a repeat, or one that arrived before its firing) makes nothing.
+
+The two ``event_ts`` rules make a replay harmless: a consumer killed after storing or
+producing a batch and before committing its offsets gets the batch again, and its
+events (say the resolved of episode 1 and the firing that opened episode 2) must not
+close episode 2 and open a third. With increasing ``event_ts`` per alert, replaying any
+window of events already applied makes nothing.
 
 The aggregator enforces this in SQL with database constraints (unique per client,
 alert, episode and kind); this model is what property tests hold that SQL to. No I/O.
@@ -55,7 +63,7 @@ class AlertEpisodes:
                 row = EpisodeRow(1, Kind.FIRING, event_ts)
             elif last.kind is Kind.RESOLVED and event_ts >= last.event_ts:
                 row = EpisodeRow(last.episode + 1, Kind.FIRING, event_ts)
-        elif last is not None and last.kind is Kind.FIRING:
+        elif last is not None and last.kind is Kind.FIRING and event_ts >= last.event_ts:
             row = EpisodeRow(last.episode, Kind.RESOLVED, event_ts)
         if row is not None:
             self.rows.append(row)
