@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from alerting.config import Settings
-from alerting.domain.model import Severity
+from alerting.domain.model import AlertStatus, Severity
 from tests.integration.ingest_support import admin_http, ingest, make_key, posted, topic_of
 from tests.processes import ServiceProcess
 
@@ -62,6 +62,35 @@ async def test_the_same_alert_twice_gets_the_same_id(
     assert first == again
     found = await posted(settings.kafka, topic_of(ingest), first)
     assert [key.decode() for key, _ in found] == first * 2  # both produced; deduped downstream
+
+
+async def test_a_resolved_alert_reaches_the_topic_with_its_firings_id(
+    admin_http: httpx.AsyncClient, ingest: ServiceProcess, settings: Settings, unique: str
+) -> None:
+    alert = {"severity": "HIGH", "source": f"rs-{unique}", "name": "n", "event_ts": 1_700_000_000}
+    fired = (await admin_http.post(ALERTS, json=alert)).json()["alert_ids"]
+    resolved = await admin_http.post(ALERTS, json={**alert, "status": "resolved"})
+    assert resolved.status_code == 202, resolved.text
+    assert resolved.json()["alert_ids"] == fired
+    found = await posted(settings.kafka, topic_of(ingest), fired)
+    assert [a.status for _, a in found] == [AlertStatus.FIRING, AlertStatus.RESOLVED]
+
+
+async def test_a_resolved_alert_without_its_firings_identity_is_a_422(
+    admin_http: httpx.AsyncClient,
+) -> None:
+    good = {"severity": "LOW", "source": "s", "name": "n"}
+    unnamed = await admin_http.post(
+        ALERTS, json={"alerts": [good, good, good, {**good, "status": "resolved"}]}
+    )
+    assert unnamed.status_code == 422
+    assert unnamed.headers["content-type"] == "application/problem+json"
+    [error] = unnamed.json()["errors"]
+    assert error["field"] == "alerts[3].status"
+    assert "needs the alert_id (or the event_ts)" in error["message"]
+    unknown = await admin_http.post(ALERTS, json={**good, "status": "ok", "alert_id": "x"})
+    assert unknown.status_code == 422
+    assert [e["field"] for e in unknown.json()["errors"]] == ["status"]
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from alerting.domain.model import Severity, stable_alert_id
+from alerting.domain.model import AlertStatus, Severity, stable_alert_id
 from alerting.services.ingest.app import parse_alerts
-from alerting.services.ingest.models import MAX_RATE, JobRequest
+from alerting.services.ingest.models import MAX_RATE, RESOLVED_NEEDS_ID, JobRequest
 from alerting.web.problems import ApiError, from_validation
 
 NOW = 1_700_000_000
@@ -42,6 +42,41 @@ def test_a_batch_keeps_order_and_given_ids() -> None:
     assert alerts[1].event_ts == NOW - 5
     expected = stable_alert_id(Severity.HIGH, "payments", "card_declined", NOW - 5)
     assert alerts[1].alert_id == expected
+
+
+def test_status_is_firing_unless_resolved_is_said() -> None:
+    firing, resolved = parse(
+        {"alerts": [GOOD, {**GOOD, "status": "resolved", "alert_id": "ext-1"}]}
+    )
+    assert firing.status is AlertStatus.FIRING
+    assert (resolved.status, resolved.alert_id) == (AlertStatus.RESOLVED, "ext-1")
+    assert parse({**GOOD, "status": "firing"})[0].status is AlertStatus.FIRING
+
+
+def test_a_resolved_alert_without_an_id_derives_its_firings_id_from_event_ts() -> None:
+    (firing,) = parse({**GOOD, "event_ts": NOW - 60})
+    (resolved,) = parse({**GOOD, "event_ts": NOW - 60, "status": "resolved"})
+    assert resolved.alert_id == firing.alert_id
+    assert resolved.status is AlertStatus.RESOLVED
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"status": "resolved"}, "alerts[1].status", RESOLVED_NEEDS_ID),
+        ({"status": "RESOLVED", "alert_id": "x"}, "alerts[1].status", "'firing' or 'resolved'"),
+        ({"status": "ok"}, "alerts[1].status", "'firing' or 'resolved'"),
+        ({"status": None}, "alerts[1].status", "'firing' or 'resolved'"),
+        ({"status": 1}, "alerts[1].status", "'firing' or 'resolved'"),
+        # the alert_id's own error, not a second one about the missing id
+        ({"status": "resolved", "alert_id": "a b"}, "alerts[1].alert_id", "should match"),
+    ],
+)
+def test_a_bad_status_is_named(change: dict[str, Any], field: str, message: str) -> None:
+    error = refused({"alerts": [GOOD, {**GOOD, **change}]})
+    assert error.status == 422
+    assert [f for f, _ in error.errors] == [field]
+    assert message in error.errors[0][1]
 
 
 @pytest.mark.parametrize(

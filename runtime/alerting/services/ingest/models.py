@@ -16,11 +16,18 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from alerting.config import LARGEST_ALERT_BATCH
-from alerting.domain.model import Alert, Severity, stable_alert_id
+from alerting.domain.model import Alert, AlertStatus, Severity, stable_alert_id
 from alerting.services.ingest import loadgen
 from alerting.web.models import RequestModel, ResponseModel, label, value_text
 
@@ -33,6 +40,7 @@ ALERT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 MAX_RATE = 50_000.0
 MAX_COUNT = 10_000_000
 MAX_DURATION_S = 86_400.0
+RESOLVED_NEEDS_ID = "a resolved alert needs the alert_id (or the event_ts) of its firing"
 
 
 def _invalid(message: str) -> PydanticCustomError:
@@ -98,12 +106,30 @@ class AlertIn(RequestModel):
     context: dict[ContextKey, ContextValue] = Field(
         default_factory=dict, max_length=MAX_CONTEXT_ENTRIES
     )
+    # Declared last: its check reads alert_id and event_ts, validated before it.
+    status: AlertStatus = Field(
+        AlertStatus.FIRING,
+        description="firing (default) or resolved: closes the episode its firing opened",
+    )
+
+    @field_validator("status")
+    @classmethod
+    def _resolved_names_its_firing(cls, status: AlertStatus, info: ValidationInfo) -> AlertStatus:
+        """A resolved alert must carry the identity of its firing: the derived id hashes
+        event_ts, and "now" would name a new alert with no episode to close. (A field that
+        failed its own validation is absent from ``info.data`` and already reported.)"""
+        given = {k: info.data.get(k, "invalid") for k in ("alert_id", "event_ts")}
+        if status is AlertStatus.RESOLVED and all(v is None for v in given.values()):
+            raise _invalid(RESOLVED_NEEDS_ID)
+        return status
 
     def to_alert(self, now: int) -> Alert:
         """The domain alert. Without an event_ts a retried POST gets a new id: give one."""
         event_ts = now if self.event_ts is None else self.event_ts
         alert_id = self.alert_id or stable_alert_id(self.severity, self.source, self.name, event_ts)
-        return Alert(alert_id, self.severity, self.source, self.name, event_ts, self.context)
+        return Alert(
+            alert_id, self.severity, self.source, self.name, event_ts, self.context, self.status
+        )
 
 
 class AlertBatch(RequestModel):
