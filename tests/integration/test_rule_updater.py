@@ -19,6 +19,7 @@ from alerting.codec import decode_snapshot
 from alerting.config import Settings
 from alerting.domain.model import MatchingRule
 from alerting.services.evaluator.live_rules import LiveRules
+from alerting.services.rule_updater.snapshot import SnapshotState
 from alerting.services.rule_updater.store import SnapshotStore
 from alerting.services.rule_updater.updater import SnapshotUpdater
 
@@ -283,3 +284,87 @@ async def test_after_a_wipe_the_updater_continues_above_its_own_versions_whateve
     added = await wipe_redis_and_change_the_rules(env)
     assert await up.reconcile() == 8
     assert await live.refresh() and matched_rule_ids(live, "after-the-wipe") == {added}
+
+
+async def insert_silence(
+    env: dict[str, Any], ends_in: str | None = "1 hour", starts_in: str = "-1 minute"
+) -> str:
+    """A silence row as rule-service writes it (``ends_in`` None: a weekly window)."""
+    silence_id = str(uuid.uuid4())
+    window = ends_in is None
+    await env["pool"].execute(
+        "INSERT INTO silences (silence_id, client_id, matchers, starts_at, ends_at,"
+        " time_zone, weekly, created_by)"
+        " VALUES ($1, $2, $3, now() + $4::text::interval, now() + $5::text::interval,"
+        " $6, $7, 'admin')",
+        silence_id,
+        env["client_id"],
+        [{"name": "source", "op": "=", "value": "db"}],
+        starts_in,
+        ends_in,
+        "Europe/Paris" if window else None,
+        [{"days": [0, 6], "start_minute": 60, "end_minute": 120}] if window else None,
+    )
+    return silence_id
+
+
+async def silences_in_redis(env: dict[str, Any]) -> dict[str, int]:
+    """The snapshot's silences: id -> version."""
+    data = await env["redis"].get(env["keys"].snapshot)
+    return {s.silence_id: s.version for s in SnapshotState.parse(data).silences().values()}
+
+
+async def test_silences_not_over_are_in_the_snapshot_and_follow_their_changes(
+    env: dict[str, Any],
+) -> None:
+    active = await insert_silence(env)
+    pending = await insert_silence(env, ends_in="2 hours", starts_in="1 hour")
+    window = await insert_silence(env, ends_in=None)
+    await insert_silence(env, ends_in="-1 minute", starts_in="-1 hour")  # over: left out
+    up = updater(env)
+    await up.reconcile()
+    assert await silences_in_redis(env) == {active: 1, pending: 1, window: 1}
+    live = LiveRules(env["redis"], env["keys"])
+    assert await live.refresh() and live.matcher is not None
+    assert len(live.matcher.silences) == 3
+    assert {
+        s.silence_id for s in decode_snapshot(await env["redis"].get(env["keys"].snapshot)).silences
+    } == {active, pending, window}, "every entry decodes for the evaluators"
+
+    await env["pool"].execute(
+        "UPDATE silences SET matchers = $2, version = 2 WHERE silence_id = $1",
+        active,
+        [{"name": "name", "op": "=~", "value": "disk_.*"}],
+    )
+    assert await up.apply_changes([], [active]) is not None
+    assert (await silences_in_redis(env))[active] == 2
+    assert await up.apply_changes([], [active]) is None, "a replayed change is no change"
+
+    # DELETE in the API expires the silence now: it leaves the snapshot with its change.
+    await env["pool"].execute(
+        "UPDATE silences SET ends_at = now(), expired_at = now(), version = 3"
+        " WHERE silence_id = $1",
+        active,
+    )
+    gone = str(uuid.uuid4())  # a change for a silence Postgres never had
+    assert await up.apply_changes([], [active, gone]) is not None
+    assert await silences_in_redis(env) == {pending: 1, window: 1}
+    assert await up.reconcile() is None, "the changes left it equal to Postgres"
+
+
+async def test_a_silence_that_ends_is_dropped_by_the_next_reconcile(
+    env: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    rule_id = await insert_rule(env, "db")
+    ending = await insert_silence(env, ends_in="300 milliseconds")
+    staying = await insert_silence(env)
+    up = updater(env)
+    written = await up.reconcile()
+    assert await silences_in_redis(env) == {ending: 1, staying: 1}
+    await asyncio.sleep(0.5)
+    dropped = await up.reconcile()
+    assert dropped is not None and written is not None and dropped > written
+    assert await silences_in_redis(env) == {staying: 1}
+    _, rules = await in_redis(env)
+    assert set(rules) == {rule_id}, "the rules are kept as they were"
+    assert "drifted" not in caplog.text, "an ended silence is not drift"

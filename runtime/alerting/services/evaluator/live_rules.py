@@ -29,6 +29,9 @@ from alerting.services.evaluator.matcher import Matcher
 log = logging.getLogger(__name__)
 
 RULES_LOADED = Gauge("alerting_evaluator_rules", "Enabled rules in the evaluator's index")
+SILENCES_LOADED = Gauge(
+    "alerting_evaluator_silences", "Silences (not over) in the evaluator's index"
+)
 RULES_VERSION = Gauge("alerting_evaluator_rules_version", "Snapshot version being matched")
 
 
@@ -54,7 +57,7 @@ class LiveRules:
         if self.matcher is not None and snapshot.version == self.version:
             return False
         started = time.perf_counter()
-        matcher = await asyncio.to_thread(Matcher, snapshot.rules)
+        matcher = await asyncio.to_thread(Matcher, snapshot.rules, snapshot.silences)
         self.matcher, self.version = matcher, snapshot.version
         # The matcher is a million long-lived objects at 100,000 rules, and every batch
         # promotes its short-lived ones into the oldest generation, so full collections
@@ -62,12 +65,14 @@ class LiveRules:
         # by reference counting when a newer matcher replaces it (it holds no cycles).
         gc.freeze()
         RULES_LOADED.set(len(matcher))
+        SILENCES_LOADED.set(len(matcher.silences))
         RULES_VERSION.set(snapshot.version)
         self.loaded.set()
         log.info(
-            "rules version %d loaded: %d rules in %.0f ms",
+            "rules version %d loaded: %d rules, %d silences in %.0f ms",
             snapshot.version,
             len(matcher),
+            len(matcher.silences),
             (time.perf_counter() - started) * 1000,
         )
         return True

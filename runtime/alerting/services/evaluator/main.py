@@ -1,15 +1,17 @@
 """`alerting evaluator`: alerts.new -> match against the rule snapshot -> alerts.matched.
 
 One `AlertMatched` per (alert, client), keyed by client_id so one client's matches stay
-ordered on one partition. The batch's matches are produced and acknowledged before the
-consume loop commits the alerts, so a crash at any point re-reads them (duplicates are
-absorbed by the aggregator's unique (client_id, alert_id)).
+ordered on one partition, naming the client's silences that mute the alert (the
+aggregator stores such a notification SUPPRESSED). The batch's matches are produced
+and acknowledged before the consume loop commits the alerts, so a crash at any point
+re-reads them (duplicates are absorbed by the aggregator's unique constraint).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 
 from prometheus_client import Counter
 
@@ -39,10 +41,11 @@ class Evaluator:
         if matcher is None:
             raise RuntimeError("no rule index loaded")  # cannot happen: consumption waits
         topic = self._topic
+        now = datetime.now(UTC)  # one instant decides every silence of the batch
         out: list[OutMessage] = []
         unmatched = 0
         for record in records:
-            found = matcher.matches(record.value)
+            found = matcher.matches(record.value, now)
             if not found:
                 unmatched += 1
             for key, value in found:

@@ -6,22 +6,32 @@ costs look-ups and one bytes concatenation per match: nothing is encoded on the 
 path (docs/performance.md, second round). The price is memory: a few hundred bytes
 per rule (about 25 MB at 100,000 rules). Matches merged from several keys (a client
 whose rules hit the same alert under different wildcards) are encoded when they occur.
+
+Silences ride along in the same snapshot: a matched client with none costs one set
+look-up; for one with silences, the ids of those muting the alert at the batch's
+``now`` go into the match (AlertMatched.silence_ids), and the alert's context is
+decoded from its bytes only if one of the client's candidate silences reads it (once
+per alert, however many do). An unmuted match is byte-identical to one without
+silences.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from alerting import codec
 from alerting.domain.matching import RuleIndex
 from alerting.domain.model import MatchingRule
+from alerting.domain.silences import AlertFields, Silence, SilenceIndex
 
 Encoded = tuple[bytes, bytes]  # (message key, AlertMatched fields 8-9)
 
 
 class Matcher:
-    def __init__(self, rules: Iterable[MatchingRule]) -> None:
+    def __init__(self, rules: Iterable[MatchingRule], silences: Iterable[Silence] = ()) -> None:
         self.index = RuleIndex(rules)
+        self.silences = SilenceIndex(silences)
         self._keys: dict[str, bytes] = {}
         # Keyed by the rule ids alone: a rule belongs to one client, so its ids name the
         # client too, and ``match`` hands back these very tuples (an identity hit).
@@ -32,19 +42,47 @@ class Matcher:
     def __len__(self) -> int:
         return len(self.index)
 
-    def matches(self, alert: codec.WireAlert) -> list[Encoded]:
-        """One (key, AlertMatched bytes) per matching client; empty when none matches."""
+    def matches(self, alert: codec.WireAlert, now: datetime | None = None) -> list[Encoded]:
+        """One (key, AlertMatched bytes) per matching client; empty when none matches.
+
+        ``now`` decides which silences are active; the evaluator reads it once per batch.
+        """
         found = self.index.match(alert.severity, alert.source, alert.name)
         out: list[Encoded] = []
+        silences = self.silences
+        fields: AlertFields | None = None
         for client_id, rule_ids in found.items():
+            if silences.has_client(client_id):
+                if fields is None:
+                    fields = _fields(alert)
+                muting = silences.muting(client_id, fields, now or datetime.now(UTC))
+                if muting:
+                    fields_bytes = codec.encode_match_fields(client_id, rule_ids, muting)
+                    out.append((self._key(client_id), alert.wire + fields_bytes))
+                    continue
             encoded = self._encoded.get(rule_ids)
             if encoded is None:
                 encoded = self._encode(client_id, rule_ids)
             out.append((encoded[0], alert.wire + encoded[1]))
         return out
 
-    def _encode(self, client_id: str, rule_ids: tuple[str, ...]) -> Encoded:
+    def _key(self, client_id: str) -> bytes:
         key = self._keys.get(client_id)
         if key is None:
             key = self._keys[client_id] = client_id.encode()
-        return key, codec.encode_match_fields(client_id, rule_ids)
+        return key
+
+    def _encode(self, client_id: str, rule_ids: tuple[str, ...]) -> Encoded:
+        return self._key(client_id), codec.encode_match_fields(client_id, rule_ids)
+
+
+def _fields(alert: codec.WireAlert) -> AlertFields:
+    """What silences read of ``alert``, its context decoded on the first call only."""
+    decoded: list[dict[str, str]] = []
+
+    def context() -> dict[str, str]:
+        if not decoded:
+            decoded.append(codec.decode_alert_context(alert.wire))
+        return decoded[0]
+
+    return AlertFields(alert.severity, alert.source, alert.name, context)

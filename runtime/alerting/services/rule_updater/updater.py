@@ -1,8 +1,11 @@
-"""Applies rule changes and reconciliations to the snapshot; the service's core loop body.
+"""Applies rule and silence changes and reconciliations to the snapshot; the service's
+core loop body.
 
-Every change is applied as "make these rules look like Postgres says now", read inside
-the store's WATCH window, so replayed, reordered or concurrent events all converge on
-Postgres' state.
+Every change is applied as "make these rules (silences) look like Postgres says now",
+read inside the store's WATCH window, so replayed, reordered or concurrent events all
+converge on Postgres' state. Silences that end drop out at the next reconcile: an
+ended silence mutes nothing anyway (evaluators check its bounds), so this only keeps
+the snapshot small.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from alerting.adapters.kafka import Record
 from alerting.adapters.kafka.consumer import Rejected
 from alerting.adapters.redis import Keys
 from alerting.codec import DecodeError
-from alerting.domain.model import MatchingRule, RuleChange
+from alerting.domain.model import ChangedEntity, MatchingRule, RuleChange
+from alerting.services.rule_updater import silence_rows
 from alerting.services.rule_updater.snapshot import SnapshotState
 from alerting.services.rule_updater.store import SnapshotStore
 
@@ -28,6 +32,7 @@ log = logging.getLogger(__name__)
 
 SNAPSHOT_VERSION = Gauge("alerting_snapshot_version", "Version of the rule snapshot last written")
 SNAPSHOT_RULES = Gauge("alerting_snapshot_rules", "Enabled rules in the snapshot")
+SNAPSHOT_SILENCES = Gauge("alerting_snapshot_silences", "Silences not over in the snapshot")
 APPLY_SECONDS = Histogram(
     "alerting_snapshot_apply_seconds",
     "Time to apply a batch of rule changes (or a reconcile) to the snapshot",
@@ -98,17 +103,28 @@ class SnapshotUpdater:
             self._state = written[0]
             SNAPSHOT_VERSION.set(self._state.version)
             SNAPSHOT_RULES.set(len(self._state))
+            SNAPSHOT_SILENCES.set(self._state.silence_count)
         APPLY_SECONDS.labels(kind).observe(time.perf_counter() - started)
         return version
 
-    async def apply_changes(self, rule_ids: Sequence[str]) -> int | None:
-        """Bring the given rules up to date; return the version written (None: no change)."""
+    async def _whole(self, version: int) -> SnapshotState:
+        rules = await self._enabled_rules()
+        return SnapshotState.of(version, rules, (await silence_rows.not_over(self._pool)).values())
+
+    async def apply_changes(
+        self, rule_ids: Sequence[str], silence_ids: Sequence[str] = ()
+    ) -> int | None:
+        """Bring the given rules and silences up to date; return the version written
+        (None: no change)."""
 
         async def build(pipe: Any, version: int) -> SnapshotState | None:
             state = await self._state_at(pipe, version)
             if state is None:  # no usable snapshot: rebuild it whole
-                return SnapshotState.of(version, await self._enabled_rules())
-            if state.apply(await self._current(rule_ids)):
+                return await self._whole(version)
+            changed = bool(rule_ids) and state.apply(await self._current(rule_ids))
+            if silence_ids:
+                changed |= state.apply_silences(await silence_rows.current(self._pool, silence_ids))
+            if changed:
                 return state
             self._state = state  # unchanged and still equal to Redis
             return None
@@ -121,13 +137,21 @@ class SnapshotUpdater:
         async def build(pipe: Any, version: int) -> SnapshotState | None:
             exists = await pipe.exists(self._keys.snapshot)
             rules = await self._enabled_rules()
+            silences = await silence_rows.not_over(self._pool)
             state = await self._state_at(pipe, version) if exists else None
             if state is not None and state.rules() == {r.rule_id: r for r in rules}:
-                self._state = state
-                return None
+                held = state.silences()
+                if held == silences:
+                    self._state = state
+                    return None
+                if any(held.get(k) != v for k, v in silences.items()):
+                    log.warning("snapshot silences drifted from Postgres at version %d", version)
+                # Ended silences (the usual difference) are dropped without a warning.
+                state.apply_silences({k: silences.get(k) for k in held.keys() | silences.keys()})
+                return state
             if state is not None or exists:
                 log.warning("snapshot drifted from Postgres at version %d: rebuilding", version)
-            return SnapshotState.of(version, rules)
+            return SnapshotState.of(version, rules, silences.values())
 
         version = await self._write("reconcile", build)
         self.reconciled = True
@@ -136,16 +160,19 @@ class SnapshotUpdater:
     async def handle(self, records: list[Record[RuleChange]]) -> Sequence[Rejected]:
         """ConsumeLoop handler: one snapshot write per batch, however many changes."""
         rejected: list[Rejected] = []
-        rule_ids: list[str] = []
+        ids: dict[ChangedEntity, list[str]] = {e: [] for e in ChangedEntity}
         for record in records:
             try:
                 uuid.UUID(record.value.rule_id)
             except ValueError:
                 rejected.append(Rejected(record, "RuleChanged.rule_id is not a UUID"))
                 continue
-            rule_ids.append(record.value.rule_id)
-        if rule_ids:
-            await self.apply_changes(list(dict.fromkeys(rule_ids)))
+            ids[record.value.entity].append(record.value.rule_id)
+        rule_ids, silence_ids = ids[ChangedEntity.RULE], ids[ChangedEntity.SILENCE]
+        if rule_ids or silence_ids:
+            await self.apply_changes(
+                list(dict.fromkeys(rule_ids)), list(dict.fromkeys(silence_ids))
+            )
         return rejected
 
     async def check(self) -> None:

@@ -1,0 +1,149 @@
+"""The evaluator's Matcher marks each client's match with the silences that mute it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from alerting import codec
+from alerting.domain.model import Alert, MatchingRule, Severity
+from alerting.domain.silences import Matcher as On
+from alerting.domain.silences import MatchOp, Schedule, Silence, WeeklyRange
+from alerting.services.evaluator import matcher as matcher_module
+from alerting.services.evaluator.matcher import Matcher
+
+# A Monday, 10:00 UTC (11:00 in Paris).
+NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+RULES = [
+    MatchingRule("ra", "acme", "HIGH", "db", "*"),
+    MatchingRule("rb", "bolt", "HIGH", "db", "*"),
+]
+
+
+def silence(
+    silence_id: str,
+    *matchers: On,
+    client: str = "acme",
+    starts_at: datetime = NOW - HOUR,
+    ends_at: datetime | None = NOW + HOUR,
+    schedule: Schedule | None = None,
+) -> Silence:
+    return Silence(silence_id, client, matchers, starts_at, ends_at, schedule)
+
+
+def wire(context: dict[str, str] | None = None, source: str = "db") -> codec.WireAlert:
+    alert = Alert("a-1", Severity.HIGH, source, "disk_full", 1_700_000_000, context or {})
+    return codec.decode_wire_alert(codec.encode_alert(alert))
+
+
+def muted_by(matcher: Matcher, alert: codec.WireAlert, now: datetime = NOW) -> dict[str, tuple]:
+    out = {}
+    for key, value in matcher.matches(alert, now):
+        match = codec.decode_match(value)
+        assert key == match.client_id.encode()
+        out[match.client_id] = match.silence_ids
+    return out
+
+
+@pytest.fixture
+def context_reads(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Every context decode the matcher asks the codec for."""
+    reads: list[bytes] = []
+    real = codec.decode_alert_context
+
+    def counted(data: bytes) -> dict[str, str]:
+        reads.append(data)
+        return real(data)
+
+    monkeypatch.setattr(matcher_module.codec, "decode_alert_context", counted)
+    return reads
+
+
+def test_a_matching_active_silence_is_named_and_an_unrelated_one_is_not() -> None:
+    matcher = Matcher(
+        RULES,
+        [
+            silence("s-db", On("source", MatchOp.EQUAL, "db")),
+            silence("s-re", On("name", MatchOp.REGEX, "disk_.*")),
+            silence("s-web", On("source", MatchOp.EQUAL, "web")),
+        ],
+    )
+    assert muted_by(matcher, wire()) == {"acme": ("s-db", "s-re"), "bolt": ()}
+
+
+def test_another_clients_silence_never_applies() -> None:
+    matcher = Matcher(RULES, [silence("s-bolt", On("source", MatchOp.EQUAL, "db"), client="bolt")])
+    assert muted_by(matcher, wire()) == {"acme": (), "bolt": ("s-bolt",)}
+    only_acme = Matcher(RULES[:1], [silence("s-z", On("source", MatchOp.EQUAL, "db"), client="z")])
+    assert muted_by(only_acme, wire()) == {"acme": ()}
+
+
+def test_time_bounds_hold_start_inclusive_end_exclusive() -> None:
+    matcher = Matcher(RULES, [silence("s1", On("source", MatchOp.EQUAL, "db"))])
+    assert muted_by(matcher, wire(), NOW - HOUR)["acme"] == ("s1",)
+    assert muted_by(matcher, wire(), NOW - HOUR - timedelta(milliseconds=1))["acme"] == ()
+    assert muted_by(matcher, wire(), NOW + HOUR - timedelta(milliseconds=1))["acme"] == ("s1",)
+    assert muted_by(matcher, wire(), NOW + HOUR)["acme"] == ()
+
+
+def test_a_maintenance_window_mutes_only_inside_its_ranges() -> None:
+    # Mondays 11:00-12:00 Paris time (10:00-11:00 UTC in January), no end date.
+    window = Schedule("Europe/Paris", (WeeklyRange(frozenset({0}), 11 * 60, 12 * 60),))
+    matcher = Matcher(
+        RULES, [silence("w1", On("source", MatchOp.EQUAL, "db"), ends_at=None, schedule=window)]
+    )
+    assert muted_by(matcher, wire(), NOW)["acme"] == ("w1",)
+    assert muted_by(matcher, wire(), NOW + HOUR)["acme"] == ()
+    assert muted_by(matcher, wire(), NOW + timedelta(days=7, minutes=30))["acme"] == ("w1",)
+    assert muted_by(matcher, wire(), NOW + timedelta(days=1))["acme"] == ()
+
+
+def test_the_context_is_decoded_once_and_only_when_a_silence_reads_it(
+    context_reads: list[bytes],
+) -> None:
+    matcher = Matcher(
+        RULES,
+        [
+            silence("s-eu", On("context.region", MatchOp.REGEX, "eu-.*")),
+            silence("s-eu2", On("context.region", MatchOp.NOT_EQUAL, "us-1")),
+        ],
+    )
+    assert muted_by(matcher, wire({"region": "eu-west"}))["acme"] == ("s-eu", "s-eu2")
+    assert len(context_reads) == 1, "two silences, one decode"
+    context_reads.clear()
+    assert muted_by(matcher, wire({"region": "us-1"}))["acme"] == ()
+    assert muted_by(matcher, wire())["acme"] == ("s-eu2",), "a missing key reads as empty"
+    assert len(context_reads) == 2
+
+
+def test_the_context_is_not_decoded_when_no_silence_of_the_client_needs_it(
+    context_reads: list[bytes],
+) -> None:
+    matcher = Matcher(
+        RULES,
+        [
+            silence("s-db", On("source", MatchOp.EQUAL, "db")),
+            # bolt's context silence is never consulted for acme, and bolt filed under
+            # another source is never a candidate.
+            silence(
+                "s-b",
+                On("source", MatchOp.EQUAL, "web"),
+                On("context.k", MatchOp.EQUAL, "v"),
+                client="bolt",
+            ),
+        ],
+    )
+    assert muted_by(matcher, wire({"k": "v"})) == {"acme": ("s-db",), "bolt": ()}
+    assert context_reads == []
+    assert muted_by(Matcher(RULES), wire({"k": "v"})) == {"acme": (), "bolt": ()}
+    assert context_reads == []
+
+
+def test_unmuted_matches_are_byte_identical_to_those_without_silences() -> None:
+    alert = wire({"k": "v"})
+    plain = Matcher(RULES).matches(alert, NOW)
+    with_other = Matcher(RULES, [silence("s", On("source", MatchOp.EQUAL, "web"))])
+    assert with_other.matches(alert, NOW) == plain
+    assert len(with_other.silences) == 1
