@@ -98,6 +98,7 @@ RULE_SERVICE = Service(
         "ALERTING_QUOTA_API_KEYS_PER_CLIENT",
         "ALERTING_CLIENT_PURGE_BATCH",
         "ALERTING_POSTGRES_*",
+        "ALERTING_REDIS_*",  # whether changes are live (the evaluators' heartbeats)
         *_PRODUCER,
         "ALERTING_TOPIC_RULE_CHANGED",
     ),
