@@ -162,19 +162,17 @@ async def test_a_silence_suppresses_and_its_expiry_releases_open_episodes_only(
     assert kinds == ["firing", "resolved"]
 
 
-def covering_now(zone: str) -> dict[str, Any]:
-    """A weekly range of every day, from an hour before now to an hour after, on the
-    zone's wall clock (past midnight when it has to)."""
+def every_day(zone: str, start_h: int, end_h: int) -> dict[str, Any]:
+    """A weekly range of every day, from ``start_h`` to ``end_h`` hours from now on the
+    zone's wall clock (past midnight when it has to: an end before the start)."""
     local = datetime.now(ZoneInfo(zone))
-    start, end = local - timedelta(hours=1), local + timedelta(hours=1)
-    return {"days": DAYS, "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"}
-
-
-def later_today(zone: str) -> dict[str, Any]:
-    """Two to three hours from now on the zone's wall clock, on every day: not now."""
-    local = datetime.now(ZoneInfo(zone))
-    start, end = local + timedelta(hours=2), local + timedelta(hours=3)
-    return {"days": DAYS, "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"}
+    start, end = local + timedelta(hours=start_h), local + timedelta(hours=end_h)
+    end_text = f"{end:%H:%M}"
+    return {
+        "days": DAYS,
+        "start": f"{start:%H:%M}",
+        "end": "24:00" if end_text == "00:00" else end_text,
+    }
 
 
 async def test_a_weekly_window_in_another_zone_suppresses_inside_only(
@@ -192,7 +190,7 @@ async def test_a_weekly_window_in_another_zone_suppresses_inside_only(
         pipeline,
         acme,
         matchers=[equal("name", "late")],
-        schedule={"time_zone": "Asia/Kathmandu", "ranges": [covering_now("Asia/Kathmandu")]},
+        schedule={"time_zone": "Asia/Kathmandu", "ranges": [every_day("Asia/Kathmandu", -1, 1)]},
         comment="nightly backup",
     )
     assert inside["state"] == "active"
@@ -200,7 +198,7 @@ async def test_a_weekly_window_in_another_zone_suppresses_inside_only(
         pipeline,
         acme,
         matchers=[equal("name", "slow")],
-        schedule={"time_zone": "America/St_Johns", "ranges": [later_today("America/St_Johns")]},
+        schedule={"time_zone": "America/St_Johns", "ranges": [every_day("America/St_Johns", 2, 3)]},
     )
     assert outside["state"] != "active"
 
