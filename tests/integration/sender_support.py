@@ -129,20 +129,26 @@ async def seed_rule(pool: asyncpg.Pool[Any], client_id: str) -> str:
     return rule_id
 
 
-async def add_endpoint(pool: asyncpg.Pool[Any], rule_id: str, kind: str, value: str) -> str:
+async def add_endpoint(
+    pool: asyncpg.Pool[Any], rule_id: str, kind: str, value: str, send_resolved: bool = True
+) -> str:
     """Insert an endpoint; return its signing secret (webhooks) or its id."""
     endpoint_id = uuid.uuid4()
     secret = secrets.token_hex(16) if kind == "webhook" else None
     await pool.execute(
-        "INSERT INTO endpoints (endpoint_id, rule_id, type, value, signing_secret)"
-        " VALUES ($1, $2, $3, $4, $5)",
-        endpoint_id, uuid.UUID(rule_id), kind, value, secret,
+        "INSERT INTO endpoints (endpoint_id, rule_id, type, value, signing_secret,"
+        " send_resolved) VALUES ($1, $2, $3, $4, $5, $6)",
+        endpoint_id, uuid.UUID(rule_id), kind, value, secret, send_resolved,
     )  # fmt: skip
     return secret or str(endpoint_id)
 
 
 async def insert_notification(
-    pool: asyncpg.Pool[Any], client_id: str, rule_ids: list[str], **columns: Any
+    pool: asyncpg.Pool[Any],
+    client_id: str,
+    rule_ids: list[str],
+    due_in_s: float = 30,
+    **columns: Any,
 ) -> str:
     """A notification as the aggregator writes it: PENDING, due only in 30 s (so a quick
     delivery proves the ready message was used). ``columns`` override, e.g. a claim."""
@@ -162,10 +168,33 @@ async def insert_notification(
     params = ", ".join(f"${i}" for i in range(1, len(values) + 1))
     await pool.execute(
         f"INSERT INTO notifications ({names}, event_ts, next_attempt_at)"
-        f" VALUES ({params}, to_timestamp(1700000000), now() + interval '30 seconds')",
+        f" VALUES ({params}, to_timestamp(1700000000),"
+        f" now() + make_interval(secs => ${len(values) + 1}))",
         *values.values(),
+        due_in_s,
     )
     return notification_id
+
+
+async def insert_resolved(
+    pool: asyncpg.Pool[Any], firing_id: str, due_in_s: float = 300, **columns: Any
+) -> str:
+    """The resolved notification of ``firing_id``'s episode, as the aggregator writes
+    it: same client, alert, episode and rule_ids, ``firing_id`` naming the firing row.
+    Due in 5 minutes by default: the aggregator's safety net while the firing one is
+    still being delivered (its FINISH wakes the resolved one)."""
+    firing = await pool.fetchrow(
+        "SELECT client_id, alert_id, episode, rule_ids FROM notifications"
+        " WHERE notification_id = $1",
+        uuid.UUID(firing_id),
+    )
+    assert firing is not None
+    columns = {"name": "checkout_errors_resolved", **columns}
+    return await insert_notification(
+        pool, firing["client_id"], [str(r) for r in firing["rule_ids"]], due_in_s,
+        alert_id=firing["alert_id"], episode=firing["episode"], kind="resolved",
+        firing_id=uuid.UUID(firing_id), **columns,
+    )  # fmt: skip
 
 
 async def webhook_rule(pool: asyncpg.Pool[Any], client_id: str, url: str) -> tuple[str, str]:

@@ -45,6 +45,16 @@ async def fill(pool: asyncpg.Pool[Any]) -> None:
         "     WHEN i % 100 = 1 THEN 'SENDING' ELSE 'SENT' END AS status) s",
         LEASE,
     )
+    # Resolved rows (issue 14): one per tenth firing row, waiting for it when it is not
+    # final yet.
+    await pool.execute(
+        "INSERT INTO notifications (notification_id, client_id, alert_id, severity, source,"
+        " name, event_ts, rule_ids, status, next_attempt_at, kind, firing_id)"
+        " SELECT gen_random_uuid(), client_id, alert_id, 'HIGH', 's', 'n', now(), '{}',"
+        " CASE WHEN status IN ('SENT', 'FAILED') THEN 'SENT' ELSE 'PENDING' END,"
+        " now() + interval '5 minutes', 'resolved', notification_id"
+        " FROM notifications WHERE alert_id LIKE '%0'"
+    )
     await pool.execute("ANALYZE notifications")
 
 
@@ -139,6 +149,19 @@ async def test_a_ready_claim_probes_its_ids_instead_of_reading_the_backlog(
 
 
 @pytest.mark.parametrize("mode", PLANS)
+async def test_a_ready_claim_of_resolved_rows_probes_their_firing_rows_by_key(
+    pool: asyncpg.Pool[Any], mode: str
+) -> None:
+    rows = await pool.fetch(
+        "SELECT notification_id::text FROM notifications WHERE kind = 'resolved' LIMIT 500"
+    )
+    plan = await plan_of(pool, mode, CLAIM_READY, "me", 30.0, [r[0] for r in rows])
+    assert "Index Scan using notifications_pkey" in plan, plan
+    assert "hashed SubPlan" not in plan, plan  # never a hash of every unfinished row
+    assert "Seq Scan on notifications" not in plan, plan
+
+
+@pytest.mark.parametrize("mode", PLANS)
 async def test_an_outcome_probes_its_ids_instead_of_reading_every_claim_in_flight(
     pool: asyncpg.Pool[Any], mode: str
 ) -> None:
@@ -151,19 +174,24 @@ async def test_an_outcome_probes_its_ids_instead_of_reading_every_claim_in_fligh
     rows = await pool.fetch(
         "SELECT ctid FROM notifications WHERE notification_id = ANY($1::uuid[])", ids
     )
-    args = [[r["ctid"] for r in rows], ["SENT"] * n, [0] * n, [None] * n, [0] * n]
+    args = [[r["ctid"] for r in rows], ["SENT"] * n, [0] * n, [None] * n, [0] * n, ids]
     plan = await plan_of(pool, mode, FINISH, *args)
     assert "Tid Scan on notifications" in plan, plan
+    assert "notifications_firing_idx" in plan, plan  # the wake-ups: a probe per firing row
     assert "Seq Scan on notifications" not in plan, plan
 
 
 @pytest.mark.parametrize("mode", PLANS)
 async def test_endpoints_are_found_per_notification(pool: asyncpg.Pool[Any], mode: str) -> None:
     ids = await ids_in(pool, "SENDING")
-    plan = await plan_of(pool, mode, ENDPOINTS, ids)
+    resolved = await pool.fetch(
+        "SELECT notification_id::text FROM notifications WHERE kind = 'resolved' LIMIT 100"
+    )
+    plan = await plan_of(pool, mode, ENDPOINTS, ids + [r[0] for r in resolved])
     assert "Index Scan using notifications_pkey" in plan, plan
     assert "Seq Scan on notifications" not in plan, plan
     assert "Seq Scan on deliveries" not in plan, plan
+    assert "hashed SubPlan" not in plan, plan
 
 
 async def test_service_connections_plan_every_statement_with_its_values(

@@ -21,7 +21,7 @@ def email_message(n: OutgoingNotification, to: str, sender: str) -> EmailMessage
 
 def test_email_subject_recipient_header_and_body() -> None:
     msg = email_message(N, "oncall@acme.example", "alerts@alerting.local")
-    assert msg["Subject"] == "[HIGH] payments: checkout_errors"
+    assert msg["Subject"] == "[FIRING] [HIGH] payments: checkout_errors"
     assert msg["To"] == "oncall@acme.example" and msg["From"] == "alerts@alerting.local"
     assert msg["X-Alerting-Notification-Id"] == N.notification_id
     assert msg["Message-ID"].endswith("@alerting.local>")
@@ -30,6 +30,14 @@ def test_email_subject_recipient_header_and_body() -> None:
     text = msg.get_content()
     assert "alert_id:        a-1" in text and "  region: eu" in text
     assert "rules:           r-1, r-2" in text
+    assert "status:          firing (episode 1)" in text
+
+
+def test_a_resolved_email_says_so_first() -> None:
+    resolved = dataclasses.replace(N, kind="resolved", episode=3)
+    msg = email_message(resolved, "oncall@acme.example", "alerts@alerting.local")
+    assert msg["Subject"] == "[RESOLVED] [HIGH] payments: checkout_errors"
+    assert "status:          resolved (episode 3)" in msg.get_content()
 
 
 def test_every_attempt_of_a_notification_carries_one_message_id() -> None:
@@ -50,7 +58,7 @@ def test_every_attempt_of_a_notification_carries_one_message_id() -> None:
 def test_newlines_in_alert_fields_cannot_inject_headers() -> None:
     sneaky = dataclasses.replace(N, name="x\r\nBcc: evil@example.com")
     msg = email_message(sneaky, "oncall@acme.example", "alerts@alerting.local")
-    assert msg["Subject"] == "[HIGH] payments: x Bcc: evil@example.com"
+    assert msg["Subject"] == "[FIRING] [HIGH] payments: x Bcc: evil@example.com"
     assert msg["Bcc"] is None
 
 

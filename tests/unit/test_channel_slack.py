@@ -12,9 +12,15 @@ from tests.unit.channel_support import NOW_S, N, Recorded, target
 
 def test_slack_payload_escapes_mrkdwn() -> None:
     payload = json.loads(slack_body(N))
-    assert payload["text"] == "[HIGH] payments: checkout_errors"
+    assert payload["text"] == "[FIRING] [HIGH] payments: checkout_errors"
     section = payload["blocks"][1]["text"]["text"]
     assert "*note:* &lt;b&gt;&amp;" in section and "*region:* eu" in section
+
+
+def test_a_resolved_slack_message_says_so_first() -> None:
+    payload = json.loads(slack_body(dataclasses.replace(N, kind="resolved", episode=2)))
+    assert payload["text"] == "[RESOLVED] [HIGH] payments: checkout_errors"
+    assert payload["blocks"][0]["text"]["text"] == payload["text"]
 
 
 async def test_deliver_posts_the_payload_unsigned() -> None:
@@ -37,5 +43,5 @@ def test_stored_control_characters_cannot_forge_slack_lines() -> None:
     section = payload["blocks"][1]["text"]["text"]
     assert "*region:* eu\\u000a*severity:* LOW" in section and "*k\\u001b:* v" in section
     assert len(section.splitlines()) == 2 + len(forged.context)
-    assert payload["text"] == "[HIGH] payments: x\\u202egpj"
-    assert payload["blocks"][0]["text"]["text"] == "[HIGH] payments: x\\u202egpj"
+    assert payload["text"] == "[FIRING] [HIGH] payments: x\\u202egpj"
+    assert payload["blocks"][0]["text"]["text"] == "[FIRING] [HIGH] payments: x\\u202egpj"

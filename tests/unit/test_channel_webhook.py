@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -19,6 +20,8 @@ from tests.unit.channel_support import NOW_S, PUBLIC, N, Recorded, target
 def test_webhook_body_has_exactly_the_contract_fields() -> None:
     assert json.loads(webhook_body(N)) == {
         "notification_id": N.notification_id,
+        "status": "firing",
+        "episode": 1,
         "client_id": "acme",
         "alert_id": "a-1",
         "severity": "HIGH",
@@ -29,6 +32,19 @@ def test_webhook_body_has_exactly_the_contract_fields() -> None:
         "event_ts": 1_700_000_000,
     }
     assert webhook_body(N) == webhook_body(N)  # deterministic bytes
+
+
+def test_a_resolved_body_names_its_kind_and_episode_and_is_signed_like_any() -> None:
+    resolved = dataclasses.replace(
+        N, notification_id="0b7c4a52-1d2e-4f60-8a71-9c3e5d2f4b18", kind="resolved", episode=4
+    )
+    request = CHANNEL.render(resolved, target("webhook", "https://h.example/x", "s3cret"),
+                             Recorded().outbound(), NOW_S)  # fmt: skip
+    payload = json.loads(request.body)
+    assert (payload["status"], payload["episode"]) == ("resolved", 4)
+    assert request.headers["Idempotency-Key"] == resolved.notification_id
+    assert verify("s3cret", request.headers["X-Alerting-Timestamp"], request.body,
+                  request.headers["X-Alerting-Signature"])  # fmt: skip
 
 
 def test_signature_matches_a_hand_computed_hmac() -> None:

@@ -95,7 +95,10 @@ def test_backoff_extremes_of_the_jitter() -> None:
 
 
 def _decide(
-    results: dict[str, Attempt], attempt: int = 1, deferred: tuple[float, ...] = ()
+    results: dict[str, Attempt],
+    attempt: int = 1,
+    deferred: tuple[float, ...] = (),
+    resolved: bool = False,
 ) -> Decision:
     return decide(
         attempt=attempt,
@@ -106,6 +109,7 @@ def _decide(
         base_ms=1000,
         max_ms=10_000,
         rng=random.Random(1),
+        resolved=resolved,
     )
 
 
@@ -151,6 +155,16 @@ def test_decide_no_endpoint() -> None:
     decision = _decide({})
     assert decision.status is FAILED
     assert decision.error == "no enabled endpoint for rules r1, r2"
+
+
+def test_a_resolved_notification_with_nobody_to_tell_is_done_not_failed() -> None:
+    """Its targets are the endpoints its firing one reached that want resolved messages:
+    none (the firing one failed everywhere, or send_resolved is off) is not a failure."""
+    assert _decide({}, resolved=True) == Decision(SENT)
+    failing = _decide({"a": classify_http(400)}, resolved=True)
+    assert failing.status is FAILED and failing.error == "a: HTTP 400"
+    waiting = _decide({}, deferred=(2.0,), resolved=True)
+    assert waiting.status is RETRY and waiting.refund_attempt
 
 
 def test_targets_collapse_duplicates_and_keep_prior_outcomes() -> None:

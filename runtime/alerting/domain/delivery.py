@@ -142,14 +142,23 @@ def decide(
     base_ms: int,
     max_ms: int,
     rng: random.Random,
+    resolved: bool = False,
 ) -> Decision:
     """Combine per-endpoint results (keyed by a label such as ``webhook https://...``).
 
     ``results`` holds every endpoint's standing, including those settled by earlier
     claims; ``deferred_s`` the waits of endpoints skipped by rate limiting this time.
     A deferral alone gives back the attempt: the receiver was never called.
+
+    A ``resolved`` notification goes only to the endpoints its firing one reached and
+    that want resolved messages; with none of those there is nobody to tell, which is
+    its complete delivery (SENT, nothing recorded), not a failure: the firing one's
+    failure is already on record, and an endpoint with ``send_resolved`` off asked for
+    exactly this.
     """
     if not results and not deferred_s:
+        if resolved:
+            return Decision(Outcome.SENT)
         return Decision(
             Outcome.FAILED, error=f"no enabled endpoint for rules {', '.join(rule_ids)}"
         )

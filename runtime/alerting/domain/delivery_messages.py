@@ -2,7 +2,8 @@
 
 Each channel renders it its own way (``alerting.channels.builtin``); what every rendering
 shares, the one-line title, is defined here once so an email subject and a Slack header
-never drift apart.
+never drift apart. A notification is one side of an episode of its alert (``kind``):
+the ``firing`` one, or the ``resolved`` one that follows it (docs/lifecycle.md).
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from alerting.domain.text import VALUE
+
+FIRING = "firing"
+RESOLVED = "resolved"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,12 +32,22 @@ class OutgoingNotification:
     rule_ids: tuple[str, ...]
     attempts: int  # including the current claim
     context: Mapping[str, str] = field(default_factory=dict)
+    kind: str = FIRING  # FIRING or RESOLVED
+    episode: int = 1  # the alert's episode this notification opens (firing) or closes
+
+    @property
+    def resolved(self) -> bool:
+        return self.kind == RESOLVED
 
     @property
     def title(self) -> str:
         # One line: alert fields are caller-supplied, and a newline in a subject would
-        # start a new email header.
-        return f"[{self.severity}] {_one_line(self.source)}: {_one_line(self.name)}"
+        # start a new email header. The kind comes first: a reader scanning an inbox or
+        # a channel must tell a recovery from an incident before anything else.
+        return (
+            f"[{self.kind.upper()}] [{self.severity}] {_one_line(self.source)}:"
+            f" {_one_line(self.name)}"
+        )
 
 
 def shown(text: str) -> str:

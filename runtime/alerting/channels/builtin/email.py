@@ -21,6 +21,7 @@ def text(n: OutgoingNotification) -> str:
     lines = [
         n.title,
         "",
+        f"status:          {n.kind} (episode {n.episode})",
         f"severity:        {n.severity}",
         f"source:          {shown(n.source)}",
         f"name:            {shown(n.name)}",

@@ -19,9 +19,13 @@ SIGNATURE_VERSION = "v1"
 
 
 def body(n: OutgoingNotification) -> bytes:
-    """Compact, key-sorted JSON: the exact bytes the signature covers."""
+    """Compact, key-sorted JSON: the exact bytes the signature covers. ``status`` is the
+    notification's kind (firing or resolved) and ``episode`` the alert's episode it
+    belongs to: a receiver pairs a resolved with its firing by (alert_id, episode)."""
     payload = {
         "notification_id": n.notification_id,
+        "status": n.kind,
+        "episode": n.episode,
         "client_id": n.client_id,
         "alert_id": n.alert_id,
         "severity": n.severity,

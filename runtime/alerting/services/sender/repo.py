@@ -17,7 +17,7 @@ import asyncpg
 
 from alerting.adapters.postgres import UNAVAILABLE
 from alerting.domain.delivery import NotificationEndpoint
-from alerting.domain.delivery_messages import OutgoingNotification
+from alerting.domain.delivery_messages import FIRING, OutgoingNotification
 from alerting.sealed import ENDPOINT_SIGNING_SECRET, Keyring, SealError, is_sealed
 from alerting.services.sender.store import Claim, DeliveryRow, Finish, StoreUnavailable
 
@@ -42,13 +42,23 @@ DUE = (
     "((status IN ('PENDING', 'RETRY') AND next_attempt_at <= now())"
     " OR (status = 'SENDING' AND claim_expires_at < now()))"
 )
+# A resolved notification waits for its firing one to be final (SENT or FAILED, or gone
+# with its purged client): its targets are the endpoints that firing delivery reached,
+# and no endpoint may hear of the recovery before the incident. A firing row pays one
+# comparison (the OR stops there); a resolved one probes its firing row by primary key.
+# A scalar subquery, not EXISTS: Postgres may turn an EXISTS under an OR into a hashed
+# subplan, built from every unfinished notification, the whole backlog.
+FIRING_FINAL = (
+    "(c.kind = 'firing' OR coalesce((SELECT f.status IN ('SENT', 'FAILED')"
+    " FROM notifications f WHERE f.notification_id = c.firing_id), true))"
+)
 # SKIP LOCKED: a row another sender is locking right now is that sender's to claim, and
 # two claimers never wait on (or deadlock over) each other's rows. The CTE locks the
 # rows and reads the status they had, so a takeover of an expired claim is visible.
 # The UPDATE takes the locked rows by ctid (a TID scan): no join back by id to plan.
 CLAIM = """
 WITH picked AS (
-    SELECT ctid, status FROM notifications
+    SELECT ctid, status FROM notifications c
     WHERE {where} {limit}
     FOR UPDATE SKIP LOCKED
 )
@@ -59,7 +69,7 @@ FROM picked
 WHERE n.ctid = picked.ctid
 RETURNING n.notification_id::text, n.client_id, n.alert_id, n.severity, n.source, n.name,
     n.context, extract(epoch FROM n.event_ts)::bigint AS event_ts, n.rule_ids::text[],
-    n.attempts, n.claim_expires_at, picked.status AS previous_status
+    n.attempts, n.claim_expires_at, n.kind, n.episode, picked.status AS previous_status
 """
 # A ready batch names its rows: each id is one primary-key probe (LATERAL), and the
 # UPDATE takes the locked rows by an array of ctids (a TID scan, no join to plan), so a
@@ -68,8 +78,8 @@ CLAIM_READY = f"""
 WITH picked AS (
     SELECT ids.id, n.ctid, n.status FROM unnest($3::uuid[]) AS ids(id)
     CROSS JOIN LATERAL (
-        SELECT ctid, status FROM notifications
-        WHERE notification_id = ids.id AND {CLAIMABLE}
+        SELECT ctid, status FROM notifications c
+        WHERE notification_id = ids.id AND {CLAIMABLE} AND {FIRING_FINAL}
         FOR UPDATE SKIP LOCKED
     ) n
 ), claimed AS (
@@ -79,17 +89,23 @@ WITH picked AS (
         attempts = n.attempts + 1, updated_at = now()
     WHERE n.ctid = ANY(ARRAY(SELECT ctid FROM picked))
     RETURNING n.notification_id, n.client_id, n.alert_id, n.severity, n.source, n.name,
-        n.context, n.event_ts, n.rule_ids, n.attempts, n.claim_expires_at
+        n.context, n.event_ts, n.rule_ids, n.attempts, n.claim_expires_at, n.kind, n.episode
 )
 SELECT c.notification_id::text, c.client_id, c.alert_id, c.severity, c.source, c.name,
     c.context, extract(epoch FROM c.event_ts)::bigint AS event_ts, c.rule_ids::text[],
-    c.attempts, c.claim_expires_at, p.status AS previous_status
+    c.attempts, c.claim_expires_at, c.kind, c.episode, p.status AS previous_status
 FROM claimed c JOIN picked p ON p.id = c.notification_id
 """
-CLAIM_DUE = CLAIM.format(where=DUE, limit="LIMIT $3")
+# A resolved row due while its firing one is still being delivered (its safety-net time
+# passed first) is skipped here, and woken by that firing row's FINISH.
+CLAIM_DUE = CLAIM.format(where=f"{DUE} AND {FIRING_FINAL}", limit="LIMIT $3")
 
 # Only endpoints of rules of the notification's own client: rule_ids come from Kafka,
 # and a wrong id must never route one tenant's alert to another tenant's endpoint.
+# A resolved notification (firing_id set) goes only to those that want resolved messages
+# and whose delivery of its firing notification is SENT: never to an endpoint that did
+# not hear of the incident. One primary-key probe of deliveries per such endpoint (a
+# scalar subquery, never hashed over the whole table as an EXISTS under an OR may be).
 # Each notification is probed by id, and its endpoints and prior deliveries are looked
 # up by index in a LATERAL subquery (OFFSET 0 keeps the planner from flattening it into
 # joins over whole tables): the work follows the batch, not the tables' sizes.
@@ -98,7 +114,7 @@ SELECT x.notification_id::text, e.endpoint_id::text, e.type, e.value, e.signing_
     e.prior_status, e.prior_error
 FROM unnest($1::uuid[]) AS ids(id)
 CROSS JOIN LATERAL (
-    SELECT notification_id, client_id, rule_ids FROM notifications
+    SELECT notification_id, client_id, rule_ids, firing_id FROM notifications
     WHERE notification_id = ids.id
     OFFSET 0
 ) x
@@ -110,6 +126,10 @@ CROSS JOIN LATERAL (
     LEFT JOIN deliveries d
         ON d.notification_id = x.notification_id AND d.endpoint_id = e.endpoint_id
     WHERE e.rule_id = ANY(x.rule_ids) AND e.enabled
+        AND (x.firing_id IS NULL OR (e.send_resolved AND coalesce((
+            SELECT fd.status = 'SENT' FROM deliveries fd
+            WHERE fd.notification_id = x.firing_id AND fd.endpoint_id = e.endpoint_id
+        ), false)))
     OFFSET 0
 ) e
 ORDER BY x.notification_id, e.created_at, e.endpoint_id
@@ -165,7 +185,18 @@ LEFT JOIN LATERAL (
     FOR NO KEY UPDATE
 ) n ON true
 """
+# A firing row that becomes final wakes its episode's resolved row, which waited for it
+# (the claims above skip it until then; the aggregator set it due minutes ahead, as a
+# safety net): due now, so the next poll delivers it. $6 holds the ids of the batch's
+# firing rows finishing SENT or FAILED; each is one probe of notifications_firing_idx.
+# A CTE of the same statement: no round trip added, the batch's outcome and the wake-ups
+# commit together.
 FINISH = """
+WITH woken AS (
+    UPDATE notifications r SET next_attempt_at = now(), updated_at = now()
+    WHERE r.firing_id = ANY($6::uuid[]) AND r.status IN ('PENDING', 'RETRY')
+        AND r.next_attempt_at > now()
+)
 UPDATE notifications n
 SET status = x.status,
     attempts = n.attempts - x.refund,
@@ -178,6 +209,7 @@ FROM unnest($1::tid[], $2::text[], $3::bigint[], $4::text[], $5::int[])
     AS x(row, status, delay_ms, error, refund)
 WHERE n.ctid = ANY($1::tid[]) AND n.ctid = x.row
 """
+FINAL = frozenset({"SENT", "FAILED"})
 
 
 def _context(value: object) -> dict[str, str]:
@@ -199,6 +231,8 @@ def _claim(row: asyncpg.Record) -> Claim:
         rule_ids=tuple(row["rule_ids"]),
         attempts=row["attempts"],
         context=_context(row["context"]),
+        kind=row["kind"],
+        episode=row["episode"],
     )
     return Claim(n, row["claim_expires_at"], row["previous_status"] == "SENDING")
 
@@ -312,5 +346,6 @@ class PostgresSenderStore:
                 [f.delay_ms for _, f in held],
                 [f.error for _, f in held],
                 [1 if f.refund else 0 for _, f in held],
+                [f.notification_id for _, f in held if f.kind == FIRING and f.status in FINAL],
             )
         return int(status.rsplit(" ", 1)[-1]) + gone

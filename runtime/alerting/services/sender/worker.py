@@ -278,6 +278,7 @@ class Worker:
                     round(decision.delay_s * 1000),
                     decision.error,
                     decision.refund_attempt,
+                    n.kind,
                 )
             )
         held = await self._write(deliveries, finishes, deadline)
@@ -351,6 +352,7 @@ class Worker:
             base_ms=s.backoff_base_ms,
             max_ms=s.backoff_max_ms,
             rng=self._rng,
+            resolved=plan.claim.notification.resolved,
         )
 
 

@@ -55,7 +55,9 @@ async def create_endpoint(ctx: Ctx) -> EndpointCreated:
         limit = ctx.deps.settings.quotas.endpoints_per_rule
         await quotas.claim(change.conn, quotas.ENDPOINTS_PER_RULE, rule_id, limit)
         try:
-            row = await repo.insert(change.conn, endpoint_id, rule_id, body.type, value, stored)
+            row = await repo.insert(
+                change.conn, endpoint_id, rule_id, body.type, value, stored, body.send_resolved
+            )
         except asyncpg.ForeignKeyViolationError:  # the rule was deleted meanwhile
             raise problems.not_found("rule") from None
         except asyncpg.UniqueViolationError:
@@ -67,6 +69,7 @@ async def create_endpoint(ctx: Ctx) -> EndpointCreated:
             rule["client_id"],
             rule_id=str(rule_id),
             type=body.type,
+            send_resolved=body.send_resolved,
         )
     return EndpointCreated.model_validate({**dict(row), "signing_secret": secret})
 
@@ -100,9 +103,12 @@ async def update_endpoint(ctx: Ctx) -> Endpoint:
     if body.value is not None and body.value != value:
         value = await _normalize(ctx, current["type"], body.value)
     enabled = current["enabled"] if body.enabled is None else body.enabled
+    send_resolved = current["send_resolved"] if body.send_resolved is None else body.send_resolved
     async with audited(ctx) as change:
         try:
-            row = await repo.update(change.conn, current["endpoint_id"], value, enabled)
+            row = await repo.update(
+                change.conn, current["endpoint_id"], value, enabled, send_resolved
+            )
         except asyncpg.UniqueViolationError:
             raise problems.conflict(DUPLICATE) from None
         if row is None:
@@ -112,6 +118,7 @@ async def update_endpoint(ctx: Ctx) -> Endpoint:
             row["endpoint_id"],
             current["client_id"],
             enabled=enabled,
+            send_resolved=send_resolved,
             value_changed=value != current["value"],
         )
     return Endpoint.model_validate(dict(row))
@@ -144,7 +151,8 @@ OPERATIONS = (
               response=EndpointPage, query=EndpointQuery, carries_secret=True),
     Operation("GET", ONE, get_endpoint, "Get an endpoint", TAG, response=Endpoint,
               carries_secret=True),
-    Operation("PATCH", ONE, update_endpoint, "Change an endpoint's value or enabled flag", TAG,
+    Operation("PATCH", ONE, update_endpoint,
+              "Change an endpoint's value, enabled or send_resolved flag", TAG,
               response=Endpoint, body=EndpointUpdate, errors=(409,), carries_secret=True),
     Operation("DELETE", ONE, delete_endpoint, "Delete an endpoint", TAG, status=204),
 )  # fmt: skip

@@ -1,4 +1,5 @@
-"""Notifications: list, inspect with per-endpoint deliveries, re-drive a FAILED one."""
+"""Notifications: list, inspect with per-endpoint deliveries and the episode's other
+notification, re-drive a FAILED one (not a firing one whose resolved one went out)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from alerting.services.rule_service.api import paging
 from alerting.services.rule_service.audit_trail import audited
 from alerting.services.rule_service.models.notifications import (
     Delivery,
+    EpisodeRow,
     Notification,
     NotificationDetail,
     NotificationPage,
@@ -27,6 +29,8 @@ async def list_notifications(ctx: Ctx) -> NotificationPage:
         ctx.pool,
         client_id=owner or q.client_id,
         status=q.status,
+        kind=q.kind,
+        alert_id=q.alert_id,
         after=paging.start_after(ctx, KIND, q.cursor),
         limit=q.limit + 1,
     )
@@ -42,22 +46,38 @@ async def get_notification(ctx: Ctx) -> NotificationDetail:
     if row is None:
         raise problems.not_found("notification")
     deliveries = await repo.deliveries(ctx.pool, notification_id)
+    episode = await repo.episode_rows(ctx.pool, row)
     return NotificationDetail.model_validate(
-        {**dict(row), "deliveries": [Delivery.model_validate(dict(d)) for d in deliveries]}
+        {
+            **dict(row),
+            "deliveries": [Delivery.model_validate(dict(d)) for d in deliveries],
+            "episode_rows": [EpisodeRow.model_validate(dict(e)) for e in episode],
+        }
     )
 
 
 async def retry_notification(ctx: Ctx) -> Notification:
     notification_id = ctx.path_id("notification_id", "notification")
+    owner = ctx.principal.owner
+    row = None
     async with audited(ctx) as change:
-        row = await repo.retry_failed(change.conn, notification_id, ctx.principal.owner)
+        resolved = await repo.resolved_delivered(change.conn, notification_id, owner)
+        if resolved is None:
+            row = await repo.retry_failed(change.conn, notification_id, owner)
         if row is not None:
             change.record("notification.retry", notification_id, row["client_id"])
     if row is not None:
         return Notification.model_validate(dict(row))
-    current = await repo.get(ctx.pool, notification_id, ctx.principal.owner)
+    current = await repo.get(ctx.pool, notification_id, owner)
     if current is None:
         raise problems.not_found("notification")
+    if current["status"] == "FAILED" and resolved is not None:
+        raise problems.conflict(
+            "the resolved notification of this episode is already "
+            + ("delivered" if resolved == "SENT" else "being delivered")
+            + f" ({resolved}): delivering the firing one now would reach its endpoints"
+            " after the resolved one"
+        )
     raise problems.conflict(
         f"only a FAILED notification can be retried; this one is {current['status']}"
     )
@@ -69,7 +89,8 @@ TAG = "notifications"
 OPERATIONS = (
     Operation("GET", BASE, list_notifications, "List notifications", TAG,
               response=NotificationPage, query=NotificationQuery),
-    Operation("GET", ONE, get_notification, "Get a notification with its deliveries", TAG,
+    Operation("GET", ONE, get_notification,
+              "Get a notification with its deliveries and its episode's notifications", TAG,
               response=NotificationDetail),
     Operation("POST", ONE + "/retry", retry_notification,
               "Re-drive a FAILED notification (status RETRY, due now)", TAG,

@@ -11,6 +11,7 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    StrictBool,
     StringConstraints,
 )
 from pydantic.json_schema import JsonSchemaValue
@@ -55,14 +56,22 @@ EndpointValue = Annotated[
 ]
 
 
+SEND_RESOLVED = (
+    "also deliver the resolved notification of an episode whose firing one this endpoint"
+    " received (default true)"
+)
+
+
 class EndpointCreate(RequestModel):
     type: EndpointType
     value: EndpointValue = Field(description="an email address, or an http(s) URL")
+    send_resolved: StrictBool = Field(True, description=SEND_RESOLVED)
 
 
 class EndpointUpdate(RequestModel):
     value: EndpointValue | None = None
     enabled: bool | None = None
+    send_resolved: StrictBool | None = Field(None, description=SEND_RESOLVED)
 
 
 class Endpoint(ResponseModel):
@@ -71,6 +80,7 @@ class Endpoint(ResponseModel):
     type: EndpointType
     value: str
     enabled: bool
+    send_resolved: bool
     created_at: datetime
     updated_at: datetime
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
+
+from pydantic import Field, StringConstraints
 
 from alerting.services.rule_service.models.common import ClientId, PageQuery
 from alerting.web.models import ResponseModel
 
-NotificationStatus = Literal["PENDING", "SENDING", "RETRY", "SENT", "FAILED"]
+NotificationStatus = Literal["PENDING", "SENDING", "RETRY", "SENT", "FAILED", "SUPPRESSED"]
+NotificationKind = Literal["firing", "resolved"]
+# Ingest takes at most 128 characters (its ALERT_ID_PATTERN); a longer filter could
+# match nothing.
+AlertId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
 class Delivery(ResponseModel):
@@ -27,6 +33,16 @@ class Notification(ResponseModel):
     notification_id: UUID
     client_id: str
     alert_id: str
+    kind: NotificationKind
+    episode: int = Field(
+        description="the alert's episode: 1, 2, ... (a firing after a resolved opens the next)"
+    )
+    firing_id: UUID | None = Field(
+        description="resolved only: the firing notification of its episode"
+    )
+    silence_id: UUID | None = Field(
+        description="the silence that suppressed it (kept after its release)"
+    )
     severity: str
     source: str
     name: str
@@ -42,8 +58,21 @@ class Notification(ResponseModel):
     sent_at: datetime | None
 
 
+class EpisodeRow(ResponseModel):
+    """One notification of an episode, as the episode view lists it."""
+
+    notification_id: UUID
+    kind: NotificationKind
+    status: NotificationStatus
+    created_at: datetime
+    sent_at: datetime | None
+
+
 class NotificationDetail(Notification):
     deliveries: list[Delivery]
+    episode_rows: list[EpisodeRow] = Field(
+        description="the firing and (once there is one) resolved notification of its episode"
+    )
 
 
 class NotificationPage(ResponseModel):
@@ -54,3 +83,5 @@ class NotificationPage(ResponseModel):
 class NotificationQuery(PageQuery):
     client_id: ClientId | None = None
     status: NotificationStatus | None = None
+    kind: NotificationKind | None = None
+    alert_id: AlertId | None = None

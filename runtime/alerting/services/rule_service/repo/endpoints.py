@@ -10,8 +10,11 @@ import asyncpg
 from alerting.services.rule_service.cursor import Position
 from alerting.services.rule_service.repo.sql import Executor, Where
 
-COLUMNS = "e.endpoint_id, e.rule_id, e.type, e.value, e.enabled, e.created_at, e.updated_at"
-RETURNING = "endpoint_id, rule_id, type, value, enabled, created_at, updated_at"
+COLUMNS = (
+    "e.endpoint_id, e.rule_id, e.type, e.value, e.enabled, e.send_resolved, e.created_at,"
+    " e.updated_at"
+)
+RETURNING = "endpoint_id, rule_id, type, value, enabled, send_resolved, created_at, updated_at"
 
 
 async def insert(
@@ -21,15 +24,17 @@ async def insert(
     type_: str,
     value: str,
     signing_secret: str | None,
+    send_resolved: bool = True,
 ) -> asyncpg.Record:
     row: asyncpg.Record | None = await conn.fetchrow(
-        "INSERT INTO endpoints (endpoint_id, rule_id, type, value, signing_secret)"
-        f" VALUES ($1, $2, $3, $4, $5) RETURNING {RETURNING}",
+        "INSERT INTO endpoints (endpoint_id, rule_id, type, value, signing_secret, send_resolved)"
+        f" VALUES ($1, $2, $3, $4, $5, $6) RETURNING {RETURNING}",
         endpoint_id,
         rule_id,
         type_,
         value,
         signing_secret,
+        send_resolved,
     )
     assert row is not None
     return row
@@ -58,14 +63,15 @@ async def page(
 
 
 async def update(
-    conn: Executor, endpoint_id: UUID, value: str, enabled: bool
+    conn: Executor, endpoint_id: UUID, value: str, enabled: bool, send_resolved: bool
 ) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        "UPDATE endpoints SET value = $2, enabled = $3, updated_at = now()"
+        "UPDATE endpoints SET value = $2, enabled = $3, send_resolved = $4, updated_at = now()"
         f" WHERE endpoint_id = $1 RETURNING {RETURNING}",
         endpoint_id,
         value,
         enabled,
+        send_resolved,
     )
 
 

@@ -14,9 +14,11 @@ from alerting.services.rule_service.cursor import Position
 from alerting.services.rule_service.repo.sql import Executor, Where
 
 COLUMNS = (
-    "notification_id, client_id, alert_id, severity, source, name, context, event_ts,"
-    " rule_ids, status, attempts, next_attempt_at, last_error, created_at, updated_at, sent_at"
+    "notification_id, client_id, alert_id, kind, episode, firing_id, silence_id, severity,"
+    " source, name, context, event_ts, rule_ids, status, attempts, next_attempt_at,"
+    " last_error, created_at, updated_at, sent_at"
 )
+EPISODE_COLUMNS = "notification_id, kind, status, created_at, sent_at"
 # Not a tombstoned client's (migration 0004): one probe of a table holding only the
 # clients whose purge is still running.
 LIVE = "NOT EXISTS (SELECT 1 FROM deleted_clients dc WHERE dc.client_id = notifications.client_id)"
@@ -40,21 +42,54 @@ async def deliveries(conn: Executor, notification_id: UUID) -> list[asyncpg.Reco
     )
 
 
+async def episode_rows(conn: Executor, row: asyncpg.Record) -> list[asyncpg.Record]:
+    """The firing and resolved notifications of ``row``'s episode (one probe of the
+    episode's unique index), firing first."""
+    return await conn.fetch(
+        f"SELECT {EPISODE_COLUMNS} FROM notifications"
+        " WHERE client_id = $1 AND alert_id = $2 AND episode = $3 ORDER BY kind",
+        row["client_id"],
+        row["alert_id"],
+        row["episode"],
+    )
+
+
 async def page(
     conn: Executor,
     *,
     client_id: str | None,
     status: str | None,
+    kind: str | None = None,
+    alert_id: str | None = None,
     after: Position | None,
     limit: int,
 ) -> list[asyncpg.Record]:
-    where = Where().equal("client_id", client_id).equal("status", status).add(LIVE)
+    where = Where().equal("client_id", client_id).equal("status", status)
+    where.equal("kind", kind).equal("alert_id", alert_id).add(LIVE)
     where.after("created_at", "notification_id", after, "uuid")
     return await conn.fetch(
         f"SELECT {COLUMNS} FROM notifications{where.sql()}"
         f" ORDER BY created_at, notification_id LIMIT {where.arg(limit)}",
         *where.args,
     )
+
+
+async def resolved_delivered(
+    conn: Executor, notification_id: UUID, owner: str | None
+) -> str | None:
+    """The status of the resolved notification that follows firing ``notification_id``
+    when it is SENT or SENDING (being delivered): re-delivering the firing one then
+    would reach its endpoints after their resolved message. None otherwise.
+
+    The resolved row is locked (in the caller's transaction, until its re-drive
+    commits): a sender claiming it meanwhile waits, and a claim that came first is
+    seen as SENDING here. With the claim's own check (the firing row final), a re-drive
+    and a resolved delivery never both go ahead."""
+    where = Where().add("firing_id = {}", notification_id).equal("client_id", owner)
+    status: str | None = await conn.fetchval(
+        f"SELECT status FROM notifications{where.sql()} FOR NO KEY UPDATE", *where.args
+    )
+    return status if status in ("SENT", "SENDING") else None
 
 
 async def retry_failed(
