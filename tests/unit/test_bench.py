@@ -4,19 +4,23 @@ the plan sizes and the result document's shape."""
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 
 import pytest
 
 from alerting.bench import results
+from alerting.bench.cases import silences_label
 from alerting.bench.e2e import latencies_ms
 from alerting.bench.main import stage_list
 from alerting.bench.plan import FULL, QUICK
 from alerting.bench.probes import throughput
 from alerting.bench.processes import BenchError
 from alerting.bench.ruleset import RuleSetSpec, alerts, rules
+from alerting.bench.silenceset import muted_share, silences
 from alerting.bench.stats import Throughput, percentile, summarize
 from alerting.domain.matching import RuleIndex
 from alerting.domain.model import WILDCARD
+from alerting.domain.silences import SilenceIndex
 
 
 def test_percentile_interpolates_between_ranks() -> None:
@@ -197,3 +201,28 @@ def test_only_takes_known_stage_names_in_run_order() -> None:
         stage_list("senders")
     with pytest.raises(argparse.ArgumentTypeError, match="none given"):
         stage_list(" , ")
+
+
+def test_bench_silences_spread_over_clients_and_mute_only_their_targets() -> None:
+    spec = RuleSetSpec(clients=100, rules_per_client=10, fanout=2)
+    now = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+    made = silences(spec, 1000, now)
+    assert len({s.silence_id for s in made}) == 1000
+    assert len({s.client_id for s in made}) == 100, "every client gets some"
+    assert all(s.active_at(now) for s in made)
+    index = RuleIndex(rules(spec))
+    found = [(m.client_id, a) for a in alerts(spec, 2000, "t-", 0) for m in index.matches_for(a)]
+    share = muted_share(SilenceIndex(made), found, now)
+    assert 0.05 < share < 1, "the muting half of the silences hits a share of the matches"
+    assert muted_share(SilenceIndex(made[2::4] + made[3::4]), found, now) == 0
+    assert muted_share(SilenceIndex(made), found, now + dt.timedelta(days=2)) == 0
+
+
+def test_the_headline_is_the_case_without_silences() -> None:
+    cases = [
+        {"case": "s", "rules": 10_000, "fanout": 1, "per_s": 1.0, "silences": 1000},
+        {"case": "p", "rules": 10_000, "fanout": 1, "per_s": 2.0, "silences": 0},
+    ]
+    assert results.headline_case(cases)["case"] == "p"
+    assert silences_label("x", 1000, 0.051) == "x, 1,000 silences (5.1% muted)"
+    assert silences_label("x", 0, 0.0) == "x"

@@ -1,10 +1,15 @@
 """The aggregator alone: AlertMatched messages waiting, timed until its group has
 committed them all (after the INSERT and the NotificationReady produce of each batch),
-then checked against the notifications table."""
+then checked against the notifications table.
+
+Run twice when the plan has silences: without, then with the plan's silences naming
+the matches they mute (``silence_ids``, as the evaluator would: those notifications
+are stored SUPPRESSED and not announced)."""
 
 from __future__ import annotations
 
-import time
+import dataclasses
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -12,26 +17,44 @@ import asyncpg
 from alerting import codec, config
 from alerting.adapters.kafka import OutMessage
 from alerting.bench import loading
-from alerting.bench.cases import case
+from alerting.bench.cases import case, silences_label
 from alerting.bench.environment import BenchEnv
 from alerting.bench.plan import Plan
 from alerting.bench.probes import Committed, time_until
 from alerting.bench.processes import BenchError, Processes
 from alerting.bench.ruleset import alerts, rules
+from alerting.bench.silenceset import muting, silences
 from alerting.dev.infra import Progress
 from alerting.domain.matching import RuleIndex
+from alerting.domain.model import AlertMatch
+from alerting.domain.silences import SilenceIndex
 
 
-async def measure(bench: BenchEnv, plan: Plan, progress: Progress) -> list[dict[str, Any]]:
-    env = bench.scope("agg")
+def _muted(matches: list[AlertMatch], silenced: SilenceIndex, now: datetime) -> list[AlertMatch]:
+    return [
+        dataclasses.replace(m, silence_ids=muting(silenced, m.client_id, m.alert, now))
+        for m in matches
+    ]
+
+
+async def measure_one(
+    bench: BenchEnv, plan: Plan, progress: Progress, silenced: int = 0
+) -> dict[str, Any]:
+    name = "agg" + (f"s{silenced}" if silenced else "")
+    env = bench.scope(name)
     settings = config.load(env)
     n = plan.aggregator_matches
     spec = plan.spec(plan.e2e_rules, 1)
     rule_set = rules(spec)
     index = RuleIndex(rule_set)
-    prefix = f"agg-{bench.run_id}-"
-    batch = alerts(spec, n, prefix, int(time.time()))
+    prefix = f"{name}-{bench.run_id}-"
+    now = datetime.now(UTC)
+    batch = alerts(spec, n, prefix, int(now.timestamp()))
     matches = [m for alert in batch for m in index.matches_for(alert)]
+    if silenced:
+        matches = _muted(matches, SilenceIndex(silences(spec, silenced, now)), now)
+    share = sum(bool(m.silence_ids) for m in matches) / len(matches)
+    label = silences_label(f"{n:,} matches, 1 per notification", silenced, share)
     topic = settings.topics.alerts_matched
     await loading.create_topics(settings)
     # The aggregator stores only matches of rules that exist (services/aggregator/store.py).
@@ -44,8 +67,8 @@ async def measure(bench: BenchEnv, plan: Plan, progress: Progress) -> list[dict[
         settings,
         [OutMessage(topic, m.client_id.encode(), codec.encode_match(m)) for m in matches],
     )
-    progress(f"aggregator: {n:,} matches waiting; starting the aggregator")
-    procs = Processes(bench.run_id, "agg")
+    progress(f"aggregator, {label}: {n:,} matches waiting; starting the aggregator")
+    procs = Processes(bench.run_id, name)
     try:
         async with Committed(settings.kafka, topic, procs.group("aggregator")) as probe:
             await procs.start("aggregator", env)
@@ -68,6 +91,13 @@ async def measure(bench: BenchEnv, plan: Plan, progress: Progress) -> list[dict[
         await conn.close()
     if stored != n:
         raise BenchError(f"aggregator: {stored:,} notifications stored for {n:,} matches")
-    result = case(f"{n:,} matches, 1 per notification", "notifications", took)
-    progress(f"aggregator: {result['figure']}")
-    return [result]
+    result = case(label, "notifications", took, silences=silenced, muted_share=round(share, 4))
+    progress(f"aggregator, {label}: {result['figure']}")
+    return result
+
+
+async def measure(bench: BenchEnv, plan: Plan, progress: Progress) -> list[dict[str, Any]]:
+    return [
+        await measure_one(bench, plan, progress, silenced)
+        for silenced in dict.fromkeys((0, plan.silences))
+    ]

@@ -20,3 +20,10 @@ def case(label: str, unit: str, throughput: Throughput, **detail: Any) -> dict[s
 
 def rules_label(rules: int, fanout: int) -> str:
     return f"{rules:,} rules, fan-out {fanout}"
+
+
+def silences_label(label: str, silences: int, muted_share: float) -> str:
+    """``label`` of a case run with silences: how many, and the share of matches muted."""
+    if not silences:
+        return label
+    return f"{label}, {silences:,} silences ({muted_share:.1%} muted)"

@@ -21,6 +21,7 @@ from alerting.adapters.kafka import BatchProducer, OutMessage, ensure_topics
 from alerting.commands.topics import all_topics
 from alerting.config import Settings
 from alerting.domain.model import Alert, AlertMatch, MatchingRule
+from alerting.domain.silences import Silence
 from alerting.sealed import ENDPOINT_SIGNING_SECRET, Keyring
 from alerting.services.aggregator import store
 from alerting.services.aggregator.store import Pending
@@ -49,14 +50,18 @@ async def create_topics(settings: Settings) -> None:
     await asyncio.wait_for(ensure_topics(settings.kafka, all_topics(settings)), 60)
 
 
-async def write_snapshot(settings: Settings, rules: Sequence[MatchingRule]) -> int:
-    """The rules as the Redis snapshot the evaluator warms up from; the version written."""
+async def write_snapshot(
+    settings: Settings, rules: Sequence[MatchingRule], silences: Sequence[Silence] = ()
+) -> int:
+    """The rules (and silences) as the Redis snapshot the evaluator warms up from; the
+    version written."""
     client = redis_adapter.create_client(settings)
     try:
         snapshot = SnapshotStore(client, redis_adapter.keys(settings))
 
         async def rebuild(_pipe: Any, _current: int, version: int) -> bytes:
-            return SnapshotState.of(version, rules).serialize(version)
+            entries = [codec.silence_message(s, 1) for s in silences]
+            return SnapshotState.of(version, rules, entries).serialize(version)
 
         version = await snapshot.update(rebuild)
         assert version is not None

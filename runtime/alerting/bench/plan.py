@@ -30,6 +30,8 @@ class Plan:
     e2e_latency_s: float
     e2e_max_s: float  # seconds of posting as fast as ingest takes it
     e2e_max_alerts: int  # ... but no more than this many alerts (the backlog must drain)
+    # the evaluator and aggregator cases are run again with this many active silences
+    silences: int = 1000
 
     def spec(self, rules: int, fanout: int) -> RuleSetSpec:
         clients = max(fanout, rules // self.rules_per_client)
