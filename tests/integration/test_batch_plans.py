@@ -121,6 +121,9 @@ async def ids_in(pool: asyncpg.Pool[Any], status: str, n: int = 500) -> list[str
 async def test_the_aggregator_looks_up_existing_rows_by_index(
     pool: asyncpg.Pool[Any], mode: str
 ) -> None:
+    """Firings and resolveds of stored and new alerts, some silenced: the latest row of
+    each alert by the unique index, the firing a resolved closes and the firing of a
+    latest resolved by primary key."""
     n = 500
     args = [
         [f"c{i % 100}" for i in range(n)],
@@ -131,10 +134,13 @@ async def test_the_aggregator_looks_up_existing_rows_by_index(
         ["{}"] * n,
         [1_700_000_000] * n,
         ["00000000-0000-4000-8000-000000000001"] * n,
+        ["resolved" if i % 2 else "firing" for i in range(n)],
+        [None if i % 5 else "00000000-0000-4000-8000-000000000002" for i in range(n)],
     ]
     plan = await plan_of(pool, mode, UPSERT, *args)
     assert "Seq Scan on notifications" not in plan, plan
-    assert "notifications_episode_unique" in plan, plan
+    assert "Index Scan Backward using notifications_episode_unique" in plan, plan
+    assert plan.count("Index Scan using notifications_pkey") == 2, plan
 
 
 @pytest.mark.parametrize("mode", PLANS)

@@ -108,7 +108,7 @@ async def test_a_re_created_client_starts_empty_and_is_notified_again(
 
     # The old tenant's dedupe rows are gone: alert a0 notifies the new tenant again.
     new_rule = (await tenant.ok("POST", "/api/v1/rules", 201, json=rule))["rule_id"]
-    [pending] = await aggregator.upsert(rule_pool, [match(cid, "a0", new_rule)])
+    [pending] = (await aggregator.upsert(rule_pool, [match(cid, "a0", new_rule)])).pending
     assert pending.created and pending.client_id == cid
 
 
@@ -197,12 +197,12 @@ async def test_matches_of_a_deleted_client_store_nothing_even_once_it_is_re_crea
     old_rule = await seed_rule(rule_pool, cid)
     await delete_client(rule_pool, cid)
     # Matched before the deletion reached the evaluator, consumed after it.
-    assert await aggregator.upsert(rule_pool, [match(cid, "a1", old_rule)]) == []
+    assert (await aggregator.upsert(rule_pool, [match(cid, "a1", old_rule)])).pending == []
     assert await ClientPurger(rule_pool, 10).purge(cid) is True
 
     new_rule = await seed_rule(rule_pool, cid)  # the id is taken again
-    assert await aggregator.upsert(rule_pool, [match(cid, "a1", old_rule)]) == []
-    [pending] = await aggregator.upsert(rule_pool, [match(cid, "a1", new_rule)])
+    assert (await aggregator.upsert(rule_pool, [match(cid, "a1", old_rule)])).pending == []
+    [pending] = (await aggregator.upsert(rule_pool, [match(cid, "a1", new_rule)])).pending
     assert pending.created
     stored = await rule_pool.fetch(
         "SELECT alert_id, rule_ids::text[] AS rule_ids FROM notifications WHERE client_id = $1",
@@ -363,7 +363,7 @@ async def test_the_aggregators_rule_check_probes_rule_ids_not_the_clients_rules(
     await rule_pool.execute("ANALYZE rules")
     n = 200
     args = [[cid] * n, [f"p{i}" for i in range(n)], ["HIGH"] * n, ["s"] * n, ["n"] * n]
-    args += [["{}"] * n, [1_700_000_000] * n, [rule] * n]
+    args += [["{}"] * n, [1_700_000_000] * n, [rule] * n, ["firing"] * n, [None] * n]
     async with rule_pool.acquire() as conn, conn.transaction():
         plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + aggregator.UPSERT, *args))
     assert "rules_pkey" in plan, plan

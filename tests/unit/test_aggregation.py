@@ -1,28 +1,84 @@
-"""Pure parts of the aggregator: merging a batch and refusing what Postgres would."""
+"""Pure parts of the aggregator: a batch as rounds and refusing what Postgres would."""
 
 from __future__ import annotations
 
 import uuid
 
-from alerting.domain.model import Alert, AlertMatch, Severity
-from alerting.services.aggregator.store import merge
+from alerting.domain.model import Alert, AlertMatch, AlertStatus, Severity
+from alerting.services.aggregator.rounds import rounds
 from alerting.services.aggregator.validation import MAX_EVENT_TS, unstorable
 
 R1, R2 = str(uuid.uuid4()), str(uuid.uuid4())
+S1 = str(uuid.uuid4())
+F, R = AlertStatus.FIRING, AlertStatus.RESOLVED
 
 
-def match(client: str = "acme", alert_id: str = "a1", *rules: str, **alert: object) -> AlertMatch:
-    fields: dict[str, object] = {"event_ts": 1_700_000_000, "context": {}, **alert}
-    base = Alert(alert_id, Severity.LOW, "db", "x", fields["event_ts"], fields["context"])  # type: ignore[arg-type]
-    return AlertMatch(base, client, rules or (R1,))
+def match(
+    client: str = "acme",
+    alert_id: str = "a1",
+    *rules: str,
+    event_ts: int = 1_700_000_000,
+    context: dict[str, str] | None = None,
+    status: AlertStatus = F,
+    silence_ids: tuple[str, ...] = (),
+) -> AlertMatch:
+    alert = Alert(alert_id, Severity.LOW, "db", "x", event_ts, context or {}, status)
+    return AlertMatch(alert, client, rules or (R1,), silence_ids)
 
 
-def test_merge_keeps_one_match_per_client_and_alert_with_every_rule() -> None:
-    merged = merge([match("acme", "a1", R1), match("acme", "a1", R2), match("bolt", "a1", R1)])
+def shown(batch: list[list[AlertMatch]]) -> list[list[tuple[str, str, str, int]]]:
+    return [
+        [(m.client_id, m.alert.alert_id, m.alert.status.value, m.alert.event_ts) for m in r]
+        for r in batch
+    ]
+
+
+def test_one_round_keeps_one_match_per_client_and_alert_with_every_rule() -> None:
+    [merged] = rounds([match("acme", "a1", R1), match("acme", "a1", R2), match("bolt", "a1", R1)])
     assert [(m.client_id, m.alert.alert_id, m.rule_ids) for m in merged] == [
         ("acme", "a1", tuple(sorted((R1, R2)))),
         ("bolt", "a1", (R1,)),
     ]
+
+
+def test_an_alerts_changes_of_status_are_rounds_in_order() -> None:
+    batch = [
+        match("acme", "a1", event_ts=1),
+        match("acme", "a2", event_ts=1),
+        match("acme", "a1", event_ts=2, status=R),
+        match("bolt", "a1", event_ts=1, status=R),
+        match("acme", "a1", event_ts=3),
+        match("acme", "a1", event_ts=4, status=R),
+    ]
+    assert shown(rounds(batch)) == [
+        [("acme", "a1", "firing", 1), ("acme", "a2", "firing", 1), ("bolt", "a1", "resolved", 1)],
+        [("acme", "a1", "resolved", 2)],
+        [("acme", "a1", "firing", 3)],
+        [("acme", "a1", "resolved", 4)],
+    ]
+    assert rounds([]) == []
+
+
+def test_repeated_resolveds_are_the_first_and_repeated_firings_the_latest() -> None:
+    """Only the first of a run of resolveds can close an episode; a run of firings opens
+    one when its latest is not older than the latest resolved, and carries its fields."""
+    batch = [
+        match(event_ts=5, context={"n": "1"}),
+        match(event_ts=9, context={"n": "2"}, silence_ids=(S1,)),
+        match(event_ts=7, context={"n": "3"}),
+        match(event_ts=10, status=R, context={"n": "4"}),
+        match("acme", "a1", R2, event_ts=12, status=R),
+    ]
+    firing, resolved = (m for [m] in rounds(batch))
+    assert (firing.alert.event_ts, firing.alert.context, firing.silence_ids) == (
+        9,
+        {"n": "2"},
+        (S1,),
+    )
+    assert (resolved.alert.event_ts, resolved.alert.context) == (10, {"n": "4"})
+    assert resolved.rule_ids == tuple(sorted((R1, R2)))
+    [[tie]] = rounds([match(event_ts=5, context={"n": "1"}), match(event_ts=5)])
+    assert tie.alert.context == {"n": "1"}  # a redelivery: the first stands
 
 
 def test_unstorable_names_the_problem() -> None:
@@ -32,3 +88,5 @@ def test_unstorable_names_the_problem() -> None:
     assert "out of range" in (unstorable(match(event_ts=-1)) or "")
     assert "NUL" in (unstorable(match("ac\x00me")) or "")
     assert "NUL" in (unstorable(match(context={"k\x00": "v"})) or "")
+    assert unstorable(match(silence_ids=(S1,))) is None
+    assert "silence_id 'mute' is not a UUID" in (unstorable(match(silence_ids=("mute",))) or "")

@@ -142,7 +142,7 @@ async def insert_notifications(
     """PENDING notifications written by the aggregator's own statement."""
     pending: list[Pending] = []
     for i in range(0, len(matches), CHUNK):
-        pending += await store.upsert(pool, matches[i : i + CHUNK])
+        pending += (await store.upsert(pool, matches[i : i + CHUNK])).pending
     return pending
 
 

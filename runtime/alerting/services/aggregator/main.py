@@ -1,9 +1,10 @@
 """`alerting aggregator`: alerts.matched -> notifications (deduplicated) -> notifications.ready.
 
-Per batch: one INSERT ... ON CONFLICT, then one produce of every notification that is
-new or still undelivered, then the consume loop commits. A crash anywhere before the
-commit re-reads the batch; the INSERT absorbs the duplicates and the redelivered rows
-are announced again, so nothing is lost and nothing is stored twice.
+Per batch: one INSERT ... ON CONFLICT per round (usually one; ``store``), then one
+produce of every notification that is new and PENDING or still undelivered, then the
+consume loop commits. A crash anywhere before the commit re-reads the batch; the INSERT
+absorbs the duplicates and the redelivered rows are announced again, so nothing is lost
+and nothing is stored twice.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ log = logging.getLogger("alerting.aggregator")
 NAME = "aggregator"
 
 CREATED = Counter("alerting_aggregator_notifications_created_total", "New notifications stored")
+ORPHANED = Counter(
+    "alerting_aggregator_resolved_without_episode_total",
+    "Resolved alerts that found no open episode (a repeat, or one that came before its"
+    " firing) and made no notification",
+)
 REANNOUNCED = Counter(
     "alerting_aggregator_notifications_reannounced_total",
     "Redelivered matches whose undelivered notification was announced again",
@@ -54,7 +60,7 @@ class Aggregator:
                 rejected.append(Rejected(record, reason))
         if not good:
             return rejected
-        pending = await store.upsert(self._pool, store.merge(good))
+        stored = await store.upsert(self._pool, good)
         failpoints.hit("aggregator.after_insert")
         await self._producer.send_batch(
             [
@@ -65,12 +71,12 @@ class Aggregator:
                         NotificationReady(p.notification_id, p.client_id, p.alert_id)
                     ),
                 )
-                for p in pending
+                for p in stored.pending
             ]
         )
-        created = sum(p.created for p in pending)
-        CREATED.inc(created)
-        REANNOUNCED.inc(len(pending) - created)
+        CREATED.inc(stored.created)
+        REANNOUNCED.inc(sum(not p.created for p in stored.pending))
+        ORPHANED.inc(stored.orphaned)
         return rejected
 
 

@@ -1,14 +1,42 @@
-"""The dedupe boundary: one INSERT ... ON CONFLICT (client_id, alert_id) per batch.
+"""The dedupe boundary: episodes of (client, alert) stored by one statement per round.
 
-The statement also returns the rows that already existed and are not yet delivered, so
-that a batch redelivered after a crash between the INSERT and the publish is published
-again; otherwise those notifications would sit in PENDING until the sender's safety-net
-poll. Both halves run in one statement: the SELECT half sees the table as it was before
-the INSERT, so a row is never reported twice.
+Each notification row is one ``kind`` (firing or resolved) of one ``episode`` of a
+(client, alert); ``UNIQUE (client_id, alert_id, episode, kind)`` makes a second one
+impossible, whatever redeliveries, retried POSTs or racing aggregators send: the loser's
+insert does nothing. Which row an event makes follows ``alerting.domain.episodes``
+(docs/lifecycle.md), decided per input row against the alert's latest stored row:
 
-The existing rows are looked up per input row by the unique index (LATERAL, ``OFFSET 0``
-so the planner cannot flatten it into a join over the table): the work per batch stays
-O(batch) whatever the table's size (docs/performance.md, second round).
+- a firing with no row, or after a resolved that is not newer than it (``event_ts``),
+  opens the next episode: a firing row, ``SUPPRESSED`` with the first of the match's
+  ``silence_ids`` when the evaluator found the alert silenced, else ``PENDING``;
+- a resolved while the latest row is a firing makes the episode's resolved row: it names
+  the firing row (``firing_id``), takes its rule ids (it goes where the firing went), is
+  ``SUPPRESSED`` with the firing's silence while the firing is (never sent), else
+  ``PENDING``, due after ``READY_GRACE`` when the firing is final (SENT or FAILED) and
+  after ``RESOLVED_WAIT`` otherwise (the sender wakes it when the firing becomes final);
+- anything else makes nothing; a resolved that found no open episode (out of order, or
+  a repeat) is counted (``Stored.orphaned``).
+
+The firing row a resolved closes is read ``FOR SHARE``: that read sees the newest
+committed status, and a release of its silence (SUPPRESSED -> PENDING) or a sender
+finishing it, both UPDATEs, waits for this transaction, or this read for theirs: the
+resolved row's status and due time agree with the firing's. Nothing else is locked: a
+re-sent firing, the common case, writes nothing at all.
+
+The latest row is found per input row by the unique index read backwards (LATERAL,
+``ORDER BY episode DESC, kind DESC LIMIT 1``: ``resolved`` sorts after ``firing``), so
+the work per batch stays O(batch) whatever the table's size (docs/performance.md,
+second round; tests/integration/test_batch_plans.py). Each alert appears at most once
+per statement: a batch with several events of one alert runs as rounds (``rounds.py``),
+each a statement that sees the rounds before it, all in the batch's transaction.
+
+The statement also returns the latest episode's rows that already existed and are not
+yet delivered (PENDING, SENDING, RETRY: the latest row, and the firing row of a latest
+resolved, by primary key), so that a batch redelivered after a crash between the INSERT
+and the publish is published again; otherwise those notifications would sit in PENDING
+until the sender's safety-net poll. Both halves run in one statement: the SELECT half
+sees the table as it was before the INSERT, so a round never reports a row twice (and
+``insert_batch`` reports each row once across rounds).
 
 Only matches at least one of whose rules still exists and is the client's are stored,
 with those rules only (``live``): a match already in Kafka when its client was deleted
@@ -18,7 +46,8 @@ id, whose rules have new ids. The check is per distinct (client, rule id) of the
 (``pairs``: a batch names few rules), one primary-key probe of ``rules`` each (LATERAL
 with ``OFFSET 0``: never a scan of the rules or of the client's rules, which may be
 thousands); only when one is ``gone`` are the rows' rule lists filtered. A per-row
-filter cost the aggregator about 25 % of its throughput (docs/performance.md).
+filter cost the aggregator about 25 % of its throughput (docs/performance.md). A match
+with no live rule does nothing, a resolved one included.
 
 The batch runs under the shared ``CLIENT_DELETION_LOCK``, taken in a statement of its own so
 that the upsert's snapshot is taken after it: a deletion waits for the batches already
@@ -38,17 +67,23 @@ import asyncpg
 
 from alerting.adapters.postgres import CLIENT_DELETION_LOCK
 from alerting.domain.model import AlertMatch
+from alerting.services.aggregator.rounds import rounds
 
 # How long a new notification waits for its NotificationReady before the sender's
 # poller claims it anyway (the safety net for a ready message that never arrives).
 READY_GRACE = "30 seconds"
+# A resolved row whose firing is not final yet waits this long before the poller looks
+# at it: a safety net, since the sender wakes it when its firing becomes final.
+RESOLVED_WAIT = "5 minutes"
+UNDELIVERED = "('PENDING', 'SENDING', 'RETRY')"
 
 UPSERT = f"""
 WITH input AS (
     SELECT * FROM unnest(
         $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-        $7::bigint[], $8::text[]
-    ) AS t(client_id, alert_id, severity, source, name, context, event_ts, rule_ids)
+        $7::bigint[], $8::text[], $9::text[], $10::uuid[]
+    ) AS t(client_id, alert_id, severity, source, name, context, event_ts, rule_ids,
+           kind, silence_id)
 ), pairs AS MATERIALIZED (
     SELECT DISTINCT i.client_id, u.id
     FROM input i CROSS JOIN LATERAL unnest(string_to_array(i.rule_ids, ',')::uuid[]) AS u(id)
@@ -61,6 +96,7 @@ WITH input AS (
     WHERE r.found IS NULL
 ), live AS MATERIALIZED (
     SELECT i.client_id, i.alert_id, i.severity, i.source, i.name, i.context, i.event_ts,
+        i.kind, i.silence_id,
         CASE WHEN NOT EXISTS (SELECT 1 FROM gone)
             THEN string_to_array(i.rule_ids, ',')::uuid[]
             ELSE ARRAY(
@@ -71,28 +107,69 @@ WITH input AS (
             )
         END AS rule_ids
     FROM input i
+), latest AS MATERIALIZED (
+    SELECT i.*, l.notification_id AS last_id, l.episode AS last_episode,
+        l.kind AS last_kind, l.event_ts AS last_ts, l.status AS last_status,
+        l.firing_id AS last_firing_id
+    FROM live i
+    LEFT JOIN LATERAL (
+        SELECT n.notification_id, n.episode, n.kind, n.event_ts, n.status, n.firing_id
+        FROM notifications n
+        WHERE n.client_id = i.client_id AND n.alert_id = i.alert_id
+        ORDER BY n.episode DESC, n.kind DESC LIMIT 1
+    ) l ON true
+    WHERE cardinality(i.rule_ids) > 0
+), closing AS MATERIALIZED (
+    SELECT i.*, f.rule_ids AS firing_rule_ids, f.status AS firing_status,
+        f.silence_id AS firing_silence_id
+    FROM (SELECT * FROM latest WHERE kind = 'resolved' AND last_kind = 'firing') i
+    CROSS JOIN LATERAL (
+        SELECT n.rule_ids, n.status, n.silence_id FROM notifications n
+        WHERE n.notification_id = i.last_id
+        FOR SHARE
+    ) f
 ), inserted AS (
     INSERT INTO notifications (
         notification_id, client_id, alert_id, severity, source, name, context, event_ts,
-        rule_ids, status, next_attempt_at
+        rule_ids, status, next_attempt_at, kind, episode, firing_id, silence_id
     )
     SELECT gen_random_uuid(), client_id, alert_id, severity, source, name, context::jsonb,
-           to_timestamp(event_ts), rule_ids, 'PENDING',
-           now() + interval '{READY_GRACE}'
-    FROM live WHERE cardinality(rule_ids) > 0
+           to_timestamp(event_ts), rule_ids,
+           CASE WHEN silence_id IS NULL THEN 'PENDING' ELSE 'SUPPRESSED' END,
+           now() + interval '{READY_GRACE}', 'firing', coalesce(last_episode, 0) + 1, NULL,
+           silence_id
+    FROM latest
+    WHERE kind = 'firing'
+        AND (last_kind IS NULL OR (last_kind = 'resolved' AND to_timestamp(event_ts) >= last_ts))
+    UNION ALL
+    SELECT gen_random_uuid(), client_id, alert_id, severity, source, name, context::jsonb,
+           to_timestamp(event_ts), firing_rule_ids,
+           CASE WHEN firing_status = 'SUPPRESSED' THEN 'SUPPRESSED' ELSE 'PENDING' END,
+           now() + CASE WHEN firing_status IN ('SENT', 'FAILED')
+               THEN interval '{READY_GRACE}' ELSE interval '{RESOLVED_WAIT}' END,
+           'resolved', last_episode, last_id,
+           CASE WHEN firing_status = 'SUPPRESSED' THEN firing_silence_id END
+    FROM closing
     ON CONFLICT (client_id, alert_id, episode, kind) DO NOTHING
-    RETURNING notification_id, client_id, alert_id
+    RETURNING notification_id, client_id, alert_id, status
 )
-SELECT notification_id, client_id, alert_id, true AS created FROM inserted
+SELECT notification_id, client_id, alert_id, true AS created, status = 'PENDING' AS announce
+FROM inserted
 UNION ALL
-SELECT n.notification_id, n.client_id, n.alert_id, false
-FROM input i
+SELECT last_id, client_id, alert_id, false, true FROM latest
+WHERE last_status IN {UNDELIVERED}
+UNION ALL
+SELECT n.notification_id, i.client_id, i.alert_id, false, true
+FROM latest i
 CROSS JOIN LATERAL (
-    SELECT notification_id, client_id, alert_id FROM notifications n
-    WHERE n.client_id = i.client_id AND n.alert_id = i.alert_id
-        AND n.status IN ('PENDING', 'SENDING', 'RETRY')
+    SELECT n.notification_id FROM notifications n
+    WHERE n.notification_id = i.last_firing_id AND n.status IN {UNDELIVERED}
     OFFSET 0
 ) n
+WHERE i.last_firing_id IS NOT NULL
+UNION ALL
+SELECT NULL, client_id, alert_id, false, false FROM latest
+WHERE kind = 'resolved' AND last_kind IS DISTINCT FROM 'firing'
 """
 
 
@@ -106,18 +183,15 @@ class Pending:
     created: bool
 
 
-def merge(matches: Sequence[AlertMatch]) -> list[AlertMatch]:
-    """One match per (client, alert) in the batch, with the union of their rules."""
-    merged: dict[tuple[str, str], AlertMatch] = {}
-    for m in matches:
-        key = (m.client_id, m.alert.alert_id)
-        seen = merged.get(key)
-        if seen is None:
-            merged[key] = m
-        elif set(m.rule_ids) - set(seen.rule_ids):
-            rule_ids = tuple(sorted(set(seen.rule_ids) | set(m.rule_ids)))
-            merged[key] = AlertMatch(seen.alert, seen.client_id, rule_ids)
-    return list(merged.values())
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What a batch did: the notifications to announce (each once), the rows it made
+    (SUPPRESSED ones too, never announced) and the resolved alerts that found no open
+    episode."""
+
+    pending: list[Pending]
+    created: int
+    orphaned: int
 
 
 # BEGIN and the shared lock in one round trip (a simple query): the batch's upsert is the
@@ -125,35 +199,48 @@ def merge(matches: Sequence[AlertMatch]) -> list[AlertMatch]:
 BEGIN_LOCKED = f"BEGIN; SELECT pg_advisory_xact_lock_shared({CLIENT_DELETION_LOCK})"
 
 
-async def upsert(pool: asyncpg.Pool[Any], matches: Sequence[AlertMatch]) -> list[Pending]:
-    """Store a batch: BEGIN with the shared client deletion lock, the upsert, COMMIT."""
+async def upsert(pool: asyncpg.Pool[Any], matches: Sequence[AlertMatch]) -> Stored:
+    """Store a batch: BEGIN with the shared client deletion lock, its rounds, COMMIT."""
     async with pool.acquire() as conn:
         await conn.execute(BEGIN_LOCKED)
         try:
-            pending = await insert_batch(conn, matches)
+            stored = await insert_batch(conn, matches)
         except BaseException:
             if not conn.is_closed():
                 await conn.execute("ROLLBACK")
             raise
         await conn.execute("COMMIT")
-    return pending
+    return stored
 
 
-async def insert_batch(conn: Any, matches: Sequence[AlertMatch]) -> list[Pending]:
-    """The upsert alone, in ``conn``'s transaction, which holds the shared client
+async def insert_batch(conn: Any, matches: Sequence[AlertMatch]) -> Stored:
+    """The batch's rounds alone, in ``conn``'s transaction, which holds the shared client
     deletion lock already (``BEGIN_LOCKED``)."""
-    rows = await conn.fetch(
-        UPSERT,
-        [m.client_id for m in matches],
-        [m.alert.alert_id for m in matches],
-        [m.alert.severity.value for m in matches],
-        [m.alert.source for m in matches],
-        [m.alert.name for m in matches],
-        [json.dumps(dict(m.alert.context)) for m in matches],
-        [m.alert.event_ts for m in matches],
-        [",".join(m.rule_ids) for m in matches],
-    )
+    pending: dict[str, Pending] = {}
+    created = orphaned = 0
+    for batch in rounds(matches):
+        for r in await conn.fetch(UPSERT, *arguments(batch)):
+            if r["notification_id"] is None:
+                orphaned += 1
+                continue
+            created += r["created"]
+            key = str(r["notification_id"])
+            if r["announce"] and key not in pending:
+                pending[key] = Pending(key, r["client_id"], r["alert_id"], r["created"])
+    return Stored(list(pending.values()), created, orphaned)
+
+
+def arguments(batch: Sequence[AlertMatch]) -> list[list[Any]]:
+    """``UPSERT``'s parameters for one round: an array per column, an element per match."""
     return [
-        Pending(str(r["notification_id"]), r["client_id"], r["alert_id"], r["created"])
-        for r in rows
+        [m.client_id for m in batch],
+        [m.alert.alert_id for m in batch],
+        [m.alert.severity.value for m in batch],
+        [m.alert.source for m in batch],
+        [m.alert.name for m in batch],
+        [json.dumps(dict(m.alert.context)) for m in batch],
+        [m.alert.event_ts for m in batch],
+        [",".join(m.rule_ids) for m in batch],
+        [m.alert.status.value for m in batch],
+        [m.silence_ids[0] if m.silence_ids else None for m in batch],
     ]

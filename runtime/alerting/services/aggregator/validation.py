@@ -19,11 +19,12 @@ MAX_EVENT_TS = 253_402_300_799
 def unstorable(match: AlertMatch) -> str | None:
     """Why this match cannot be stored, or None when it can."""
     alert = match.alert
-    for rule_id in match.rule_ids:
-        try:
-            uuid.UUID(rule_id)
-        except ValueError:
-            return f"rule_id {rule_id[:64]!r} is not a UUID"
+    for what, ids in (("rule_id", match.rule_ids), ("silence_id", match.silence_ids)):
+        for one in ids:
+            try:
+                uuid.UUID(one)
+            except ValueError:
+                return f"{what} {one[:64]!r} is not a UUID"
     if not 0 <= alert.event_ts <= MAX_EVENT_TS:
         return f"event_ts {alert.event_ts} is out of range"
     texts = (match.client_id, alert.alert_id, alert.source, alert.name)
