@@ -20,7 +20,7 @@ import pytest
 from alerting.adapters import postgres
 from alerting.config import Settings
 from alerting.services.aggregator.store import UPSERT
-from alerting.services.sender.repo import CLAIM_READY, ENDPOINTS, FINISH, HELD
+from alerting.services.sender.repo import CLAIM_DUE, CLAIM_READY, ENDPOINTS, FINISH, HELD
 from tests.integration.rule_service_support import fresh_database
 
 pytestmark = pytest.mark.integration
@@ -165,6 +165,14 @@ async def test_a_ready_claim_of_resolved_rows_probes_their_firing_rows_by_key(
     assert "Index Scan using notifications_pkey" in plan, plan
     assert "hashed SubPlan" not in plan, plan  # never a hash of every unfinished row
     assert "Seq Scan on notifications" not in plan, plan
+
+
+@pytest.mark.parametrize("mode", PLANS)
+async def test_the_poller_checks_a_resolved_rows_firing_row_per_row(
+    pool: asyncpg.Pool[Any], mode: str
+) -> None:
+    plan = await plan_of(pool, mode, CLAIM_DUE, "me", 30.0, 500)
+    assert "SubPlan" in plan and "hashed SubPlan" not in plan, plan
 
 
 @pytest.mark.parametrize("mode", PLANS)

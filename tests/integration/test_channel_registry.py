@@ -136,7 +136,7 @@ async def test_a_channel_defined_here_is_validated_listed_and_delivered_to(
     await deliver_once(db, pool, [sent])
     [(routing_key, page)] = pager.pages
     assert routing_key == "pager:oncall2024"
-    assert page.endswith(f" {sent} [HIGH] payments: checkout_errors")
+    assert page.endswith(f" {sent} [FIRING] [HIGH] payments: checkout_errors")
     row = await pool.fetchrow(
         "SELECT n.status, d.endpoint_type, d.status AS delivery, d.response_code"
         " FROM notifications n JOIN deliveries d USING (notification_id)"

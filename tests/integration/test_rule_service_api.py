@@ -282,6 +282,35 @@ async def test_endpoint_lifecycle_and_secret_shown_once(new_client: NewClient) -
     assert_problem(await api.get(missing), 404)
 
 
+async def test_send_resolved_defaults_to_true_and_can_be_switched_off(
+    new_client: NewClient,
+) -> None:
+    cid, api = await new_client()
+    rule = await api.ok("POST", "/api/v1/rules", 201, json=rule_body(cid))
+    of_rule = f"/api/v1/rules/{rule['rule_id']}/endpoints"
+    hook = await api.ok(
+        "POST", of_rule, 201, json={"type": "webhook", "value": "http://127.0.0.1:9/h"}
+    )
+    assert hook["send_resolved"] is True
+    quiet = await api.ok(
+        "POST", of_rule, 201,
+        json={"type": "email", "value": "ops@example.com", "send_resolved": False},
+    )  # fmt: skip
+    assert quiet["send_resolved"] is False
+    one = f"/api/v1/endpoints/{hook['endpoint_id']}"
+    changed = await api.ok("PATCH", one, 200, json={"send_resolved": False})
+    assert changed["send_resolved"] is False and changed["enabled"] is True
+    assert (await api.ok("GET", one, 200))["send_resolved"] is False
+    kept = await api.ok("PATCH", one, 200, json={"enabled": False})  # absent: unchanged
+    assert kept["send_resolved"] is False
+    listed = await api.ok("GET", of_rule, 200)
+    assert [e["send_resolved"] for e in listed["items"]] == [False, False]
+    for wrong in ("yes", 1, "true", [True]):
+        assert_problem(await api.patch(one, json={"send_resolved": wrong}), 422, "send_resolved")
+    body = {"type": "email", "value": "dba@example.com", "send_resolved": "false"}
+    assert_problem(await api.post(of_rule, json=body), 422, "send_resolved")
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -94,3 +94,115 @@ async def test_retry_redrives_only_a_failed_notification(new_client: NewClient, 
     assert again.status_code == 409 and "RETRY" in again.json()["detail"]
     assert (await api.post(f"/api/v1/notifications/{sent}/retry")).status_code == 409
     assert (await api.post(f"/api/v1/notifications/{uuid.uuid4()}/retry")).status_code == 404
+
+
+async def insert_episode(
+    rs_pg: Any, client_id: str, firing_status: str, resolved_status: str | None, episode: int = 1
+) -> tuple[str, str | None]:
+    """One episode's rows as the aggregator writes them: the firing notification and,
+    when ``resolved_status`` is given, the resolved one naming it."""
+    alert_id = f"a-{client_id}"
+    firing = await insert_notification(rs_pg, client_id, firing_status)
+    await rs_pg.execute(
+        "UPDATE notifications SET alert_id = $2, episode = $3 WHERE notification_id = $1",
+        uuid.UUID(firing), alert_id, episode,
+    )  # fmt: skip
+    if resolved_status is None:
+        return firing, None
+    resolved = await insert_notification(rs_pg, client_id, resolved_status)
+    await rs_pg.execute(
+        "UPDATE notifications SET alert_id = $2, episode = $3, kind = 'resolved',"
+        " firing_id = $4 WHERE notification_id = $1",
+        uuid.UUID(resolved), alert_id, episode, uuid.UUID(firing),
+    )  # fmt: skip
+    return firing, resolved
+
+
+def ids(page: dict[str, Any]) -> list[str]:
+    return [n["notification_id"] for n in page["items"]]
+
+
+async def test_kind_alert_id_and_suppressed_filters_and_the_episode_view(
+    new_client: NewClient, rs_pg: Any
+) -> None:
+    cid, api = await new_client()
+    first, first_resolved = await insert_episode(rs_pg, cid, "SENT", "SENT")
+    second, _ = await insert_episode(rs_pg, cid, "SUPPRESSED", None, episode=2)
+    silence = uuid.uuid4()
+    await rs_pg.execute(
+        "UPDATE notifications SET silence_id = $2 WHERE notification_id = $1",
+        uuid.UUID(second), silence,
+    )  # fmt: skip
+    other_alert = await insert_notification(rs_pg, cid, "SENT")
+
+    listed = "/api/v1/notifications"
+    assert ids(await api.ok("GET", listed, 200, params={"kind": "resolved"})) == [first_resolved]
+    assert ids(await api.ok("GET", listed, 200, params={"kind": "firing"})) == [
+        first, second, other_alert,
+    ]  # fmt: skip
+    by_alert = await api.ok("GET", listed, 200, params={"alert_id": f"a-{cid}"})
+    assert ids(by_alert) == [first, first_resolved, second]
+    assert [(n["kind"], n["episode"]) for n in by_alert["items"]] == [
+        ("firing", 1), ("resolved", 1), ("firing", 2),
+    ]  # fmt: skip
+    assert by_alert["items"][1]["firing_id"] == first and by_alert["items"][0]["firing_id"] is None
+    suppressed = await api.ok("GET", listed, 200, params={"status": "SUPPRESSED"})
+    assert ids(suppressed) == [second] and suppressed["items"][0]["silence_id"] == str(silence)
+    both = {"alert_id": f"a-{cid}", "kind": "resolved", "status": "SENT"}
+    assert ids(await api.ok("GET", listed, 200, params=both)) == [first_resolved]
+    for bad in ({"kind": "cleared"}, {"alert_id": "x" * 129}, {"alert_id": ""}):
+        response = await api.get(listed, params=bad)
+        assert response.status_code == 422 and response.json()["errors"][0]["field"] in bad
+
+    for one in (first, first_resolved):
+        detail = await api.ok("GET", f"{listed}/{one}", 200)
+        rows = detail["episode_rows"]
+        assert [(r["notification_id"], r["kind"], r["status"]) for r in rows] == [
+            (first, "firing", "SENT"), (first_resolved, "resolved", "SENT"),
+        ]  # fmt: skip
+        assert all(r["created_at"] and "sent_at" in r for r in rows)
+    alone = await api.ok("GET", f"{listed}/{second}", 200)
+    assert [(r["notification_id"], r["status"]) for r in alone["episode_rows"]] == [
+        (second, "SUPPRESSED")
+    ]
+
+
+async def test_a_firing_whose_resolved_went_out_is_not_redriven(
+    new_client: NewClient, rs_pg: Any
+) -> None:
+    cid, api = await new_client()
+    blocked, _ = await insert_episode(rs_pg, cid, "FAILED", "SENT")
+    response = await api.post(f"/api/v1/notifications/{blocked}/retry")
+    assert response.status_code == 409
+    assert "resolved notification of this episode is already delivered" in response.json()["detail"]
+    status = await rs_pg.fetchval(
+        "SELECT status FROM notifications WHERE notification_id = $1", uuid.UUID(blocked)
+    )
+    assert status == "FAILED"
+    in_flight, _ = await insert_episode(rs_pg, f"{cid}", "FAILED", "SENDING", episode=2)
+    response = await api.post(f"/api/v1/notifications/{in_flight}/retry")
+    assert response.status_code == 409 and "being delivered (SENDING)" in response.json()["detail"]
+    # Its resolved one still waiting (or failed itself): the re-drive goes ahead, and the
+    # resolved one waits for the firing one again.
+    for resolved_status in ("PENDING", "FAILED"):
+        other_cid, other_api = await new_client()
+        firing, _ = await insert_episode(rs_pg, other_cid, "FAILED", resolved_status)
+        redriven = await other_api.ok("POST", f"/api/v1/notifications/{firing}/retry", 202)
+        assert redriven["status"] == "RETRY" and redriven["kind"] == "firing"
+
+
+async def test_another_tenants_episode_stays_invisible(new_client: NewClient, rs_pg: Any) -> None:
+    cid, api = await new_client()
+    _, other_api = await new_client()
+    firing, resolved = await insert_episode(rs_pg, cid, "FAILED", "SENT")
+    for one in (firing, resolved):
+        assert (await other_api.get(f"/api/v1/notifications/{one}")).status_code == 404
+    # Even the 409 of a blocked re-drive would tell it exists: another tenant gets 404.
+    assert (await other_api.post(f"/api/v1/notifications/{firing}/retry")).status_code == 404
+    mine = {"alert_id": f"a-{cid}"}
+    assert ids(await other_api.ok("GET", "/api/v1/notifications", 200, params=mine)) == []
+    theirs = {"alert_id": f"a-{cid}", "client_id": cid}
+    assert ids(await other_api.ok("GET", "/api/v1/notifications", 200, params=theirs)) == []
+    assert ids(await api.ok("GET", "/api/v1/notifications", 200, params=mine)) == [
+        firing, resolved,
+    ]  # fmt: skip

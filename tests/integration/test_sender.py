@@ -165,7 +165,7 @@ async def test_email_arrives_with_subject_recipient_and_notification_header(
     mails = [m for m in sinks.recorder.emails if to in m["rcpt_tos"]]
     assert len(mails) == 1
     mail = mails[0]
-    assert mail["subject"] == "[HIGH] payments: checkout_errors"
+    assert mail["subject"] == "[FIRING] [HIGH] payments: checkout_errors"
     assert mail["headers"]["X-Alerting-Notification-Id"] == nid
     assert mail["mail_from"] == "alerts@alerting.local"
     assert "region: eu" in mail["body"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -77,16 +78,38 @@ async def test_a_resolved_row_is_claimed_only_once_its_firing_row_is_final(
     rule = await seed_rule(pool, "acme")
     firing = await insert_notification(pool, "acme", [rule])
     resolved = await insert_resolved(pool, firing)
-    await make_due(pool, resolved)  # due for the poller too: only the firing row holds it
     for status in ("PENDING", "SENDING", "RETRY"):
         await set_status(pool, firing, status)
         assert await store.claim_ready([resolved], "me", 30) == [], status
+        await make_due(pool, resolved)  # due for the poller too: only the firing row holds it
         assert await store.claim_due("me", 30, 10) == [], status
+        # Put off, so that polls do not read it again and again: its firing row's FINISH
+        # wakes it.
+        assert await due_in_s(pool, resolved) > 200
     await set_status(pool, firing, "SENT")
     [claim] = await store.claim_ready([resolved], "me", 30)
     n = claim.notification
     assert (n.notification_id, n.kind, n.episode) == (resolved, "resolved", 1)
     assert n.name == "checkout_errors_resolved" and n.resolved
+
+
+async def test_an_expired_claim_of_a_waiting_resolved_row_is_given_up_not_taken_over(
+    pool: asyncpg.Pool[Any], store: PostgresSenderStore
+) -> None:
+    """Only a re-drive racing a claim could get a resolved row SENDING while its firing
+    row is not final; the poller then ends that claim and leaves it waiting."""
+    rule = await seed_rule(pool, "acme")
+    firing = await insert_notification(pool, "acme", [rule], status="RETRY")
+    resolved = await insert_resolved(
+        pool, firing, status="SENDING", claimed_by="dead:1:x", attempts=1,
+        claim_expires_at=datetime.now(UTC) - timedelta(minutes=1),
+    )  # fmt: skip
+    assert await store.claim_due("me", 30, 10) == []
+    row = await pool.fetchrow(
+        "SELECT status, claimed_by FROM notifications WHERE notification_id = $1::uuid",
+        resolved,
+    )
+    assert tuple(row) == ("RETRY", None) and await due_in_s(pool, resolved) > 200
 
 
 @pytest.mark.parametrize("final", ["FAILED", "gone"])

@@ -78,6 +78,19 @@ def test_openapi_document_covers_every_operation() -> None:
     assert "$defs" not in text
 
 
+def test_openapi_document_describes_the_alert_lifecycle_fields() -> None:
+    doc = openapi_document()
+    schemas = doc["components"]["schemas"]
+    for model in ("Endpoint", "EndpointCreate", "EndpointUpdate"):
+        assert "send_resolved" in schemas[model]["properties"], model
+    assert schemas["EndpointCreate"]["properties"]["send_resolved"]["default"] is True
+    detail = schemas["NotificationDetail"]["properties"]
+    assert {"kind", "episode", "firing_id", "silence_id", "episode_rows"} <= detail.keys()
+    assert "SUPPRESSED" in detail["status"]["enum"]
+    listing = doc["paths"]["/api/v1/notifications"]["get"]["parameters"]
+    assert {"status", "kind", "alert_id", "client_id"} <= {p["name"] for p in listing}
+
+
 def test_openapi_document_is_accepted_by_schemathesis() -> None:
     import schemathesis
 

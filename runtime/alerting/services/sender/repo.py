@@ -52,21 +52,34 @@ FIRING_FINAL = (
     "(c.kind = 'firing' OR coalesce((SELECT f.status IN ('SENT', 'FAILED')"
     " FROM notifications f WHERE f.notification_id = c.firing_id), true))"
 )
+# How long a resolved row the poller found waiting for its firing row is put off: it is
+# woken by that row's FINISH anyway, so this only bounds how often a poll reads it again.
+RESOLVED_RECHECK = "interval '5 minutes'"
 # SKIP LOCKED: a row another sender is locking right now is that sender's to claim, and
 # two claimers never wait on (or deadlock over) each other's rows. The CTE locks the
 # rows and reads the status they had, so a takeover of an expired claim is visible.
 # The UPDATE takes the locked rows by ctid (a TID scan): no join back by id to plan.
-CLAIM = """
+# A due resolved row whose firing row is not final yet (a firing row re-driven, or one
+# retrying past the aggregator's safety-net time, as rate-limit deferrals can make it)
+# is not claimed but put off (an expired claim of one given up): filtered out instead,
+# every poll would read all such rows again before finding claimable ones.
+CLAIM_DUE = f"""
 WITH picked AS (
-    SELECT ctid, status FROM notifications c
-    WHERE {where} {limit}
+    SELECT ctid, status, NOT {FIRING_FINAL} AS waits FROM notifications c
+    WHERE {DUE} LIMIT $3
     FOR UPDATE SKIP LOCKED
+), put_off AS (
+    UPDATE notifications n
+    SET next_attempt_at = now() + {RESOLVED_RECHECK},
+        status = CASE WHEN n.status = 'SENDING' THEN 'RETRY' ELSE n.status END,
+        claimed_by = NULL, claim_expires_at = NULL, updated_at = now()
+    WHERE n.ctid = ANY(ARRAY(SELECT ctid FROM picked WHERE waits))
 )
 UPDATE notifications n
 SET status = 'SENDING', claimed_by = $1, claim_expires_at = now() + make_interval(secs => $2),
     attempts = n.attempts + 1, updated_at = now()
 FROM picked
-WHERE n.ctid = picked.ctid
+WHERE n.ctid = picked.ctid AND NOT picked.waits
 RETURNING n.notification_id::text, n.client_id, n.alert_id, n.severity, n.source, n.name,
     n.context, extract(epoch FROM n.event_ts)::bigint AS event_ts, n.rule_ids::text[],
     n.attempts, n.claim_expires_at, n.kind, n.episode, picked.status AS previous_status
@@ -96,9 +109,6 @@ SELECT c.notification_id::text, c.client_id, c.alert_id, c.severity, c.source, c
     c.attempts, c.claim_expires_at, c.kind, c.episode, p.status AS previous_status
 FROM claimed c JOIN picked p ON p.id = c.notification_id
 """
-# A resolved row due while its firing one is still being delivered (its safety-net time
-# passed first) is skipped here, and woken by that firing row's FINISH.
-CLAIM_DUE = CLAIM.format(where=f"{DUE} AND {FIRING_FINAL}", limit="LIMIT $3")
 
 # Only endpoints of rules of the notification's own client: rule_ids come from Kafka,
 # and a wrong id must never route one tenant's alert to another tenant's endpoint.

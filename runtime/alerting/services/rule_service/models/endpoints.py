@@ -80,7 +80,7 @@ class Endpoint(ResponseModel):
     type: EndpointType
     value: str
     enabled: bool
-    send_resolved: bool
+    send_resolved: bool = Field(description=SEND_RESOLVED)
     created_at: datetime
     updated_at: datetime
 
