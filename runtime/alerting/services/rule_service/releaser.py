@@ -9,13 +9,16 @@ that silence; every other row becomes PENDING and due now, so the sender's polle
 delivers it. Each batch is one short transaction that locks its rows (``SKIP LOCKED``)
 and then updates them, so it serialises with the aggregator writing the episode's
 resolved row. The clock is injected: the domain decides with the ``now`` it is given.
+
+What starts a release is time (an end, an expiry, a window's range), not a change of
+matchers: rows a silence muted before a PATCH narrowed it stay muted until it is over.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +35,7 @@ from alerting.services.rule_service.repo import silences as silences_repo
 
 log = logging.getLogger(__name__)
 
-# Silences looked at per pass, and the active silences read per batch's clients.
+# Silences looked at per page of a pass, and active silences read per batch's clients.
 SILENCES_PER_PASS = 1000
 ACTIVE_PER_BATCH = 100_000
 
@@ -41,7 +44,7 @@ DECIDED = Counter(
     "Suppressed notifications whose silence stopped muting them, by what became of them",
     ["outcome"],
 )
-OUTCOMES = {repo.RELEASE: "released", repo.KEEP: "still_muted", repo.SETTLE: "resolved"}
+OUTCOMES = {repo.RELEASE: "released", repo.KEEP: "still_muted", repo.SETTLE: "settled"}
 
 
 def utc_now() -> datetime:
@@ -70,34 +73,47 @@ class SilenceReleaser:
         self._clock = clock
 
     async def release_pass(self) -> Released:
-        """One look at every silence holding unsettled suppressed rows; the rows of
-        those no longer active are decided, batch by batch."""
+        """One look at every silence holding unsettled suppressed rows (a page of
+        ``SILENCES_PER_PASS`` at a time); the rows of those no longer active are
+        decided, batch by batch."""
         now = self._clock()
         done = Released()
-        ids = await repo.candidates(self._pool, SILENCES_PER_PASS)
-        if not ids:
-            return done
-        known = {r["silence_id"]: silences_repo.to_domain(r) for r in
-                 await silences_repo.by_ids(self._pool, ids)}  # fmt: skip
+        after = repo.FIRST
+        while True:
+            ids = await repo.candidates(self._pool, after, SILENCES_PER_PASS)
+            if ids:
+                await self._release(ids, now, done)
+            if len(ids) < SILENCES_PER_PASS:
+                return done
+            after = ids[-1]
+
+    async def _release(self, ids: Sequence[UUID], now: datetime, done: Released) -> None:
+        rows = await silences_repo.by_ids(self._pool, ids)
+        known = {r["silence_id"]: silences_repo.to_domain(r) for r in rows}
         # A silence that is gone went with its client (deleted): its rows are only
         # settled, and purged with the client's other rows.
         inactive = [i for i in ids if i not in known or not known[i].active_at(now)]
         while inactive:
-            taken = await self._batch(inactive, now, done)
+            taken = await self._batch(inactive, known.keys(), now, done)
             if taken < self._batch_size:
-                break
-        return done
+                return
 
-    async def _batch(self, silence_ids: Sequence[UUID], now: datetime, done: Released) -> int:
+    async def _batch(
+        self,
+        silence_ids: Sequence[UUID],
+        known: Collection[UUID],
+        now: datetime,
+        done: Released,
+    ) -> int:
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await repo.lock_batch(conn, silence_ids, self._batch_size)
             if not rows:
                 return 0
-            open_rows = [r for r in rows if not r["resolved"]]
+            open_rows = [r for r in rows if _open(r, known)]
             clients = sorted({r["client_id"] for r in open_rows})
             active = await silences_repo.active(conn, clients, now, ACTIVE_PER_BATCH)
             index = SilenceIndex(silences_repo.to_domain(r) for r in active)
-            decisions = [_decide(r, index, now) for r in rows]
+            decisions = [_decide(r, _open(r, known), index, now) for r in rows]
             await repo.apply(conn, decisions)
         for _, action, _ in decisions:
             DECIDED.labels(OUTCOMES[action]).inc()
@@ -123,10 +139,17 @@ class SilenceReleaser:
             await sleep_unless(stop, self._interval_s)
 
 
+def _open(row: asyncpg.Record, known: Collection[UUID]) -> bool:
+    """Still to deliver if nothing else mutes it: its episode is not resolved, and its
+    silence exists (one that is gone went with its deleted client, whose rows are
+    purged, never sent)."""
+    return not row["resolved"] and row["silence_id"] in known
+
+
 def _decide(
-    row: asyncpg.Record, index: SilenceIndex, now: datetime
+    row: asyncpg.Record, is_open: bool, index: SilenceIndex, now: datetime
 ) -> tuple[UUID, str, UUID | None]:
-    if row["resolved"]:
+    if not is_open:
         return row["notification_id"], repo.SETTLE, None
     context = row["context"] or {}
     alert = AlertFields(row["severity"], row["source"], row["name"], lambda: context)

@@ -20,20 +20,22 @@ RELEASABLE = "status = 'SUPPRESSED' AND kind = 'firing' AND suppression_settled_
 CANDIDATES = f"""
 WITH RECURSIVE ids AS (
     (SELECT silence_id FROM notifications
-     WHERE {RELEASABLE} AND silence_id IS NOT NULL ORDER BY silence_id LIMIT 1)
+     WHERE {RELEASABLE} AND silence_id > $1 ORDER BY silence_id LIMIT 1)
     UNION ALL
     SELECT (SELECT n.silence_id FROM notifications n
             WHERE n.{RELEASABLE.replace(" AND ", " AND n.")} AND n.silence_id > ids.silence_id
             ORDER BY n.silence_id LIMIT 1)
     FROM ids WHERE ids.silence_id IS NOT NULL
 )
-SELECT silence_id FROM ids WHERE silence_id IS NOT NULL LIMIT $1
+SELECT silence_id FROM ids WHERE silence_id IS NOT NULL LIMIT $2
 """
+# Below every uuid: where the first page of candidates starts.
+FIRST = UUID(int=0)
 # SKIP LOCKED: a row the aggregator holds while it writes the episode's resolved row (it
 # locks the firing row to read its status) is taken by a later pass, which then sees the
 # resolved row; and a row this takes first makes that insert wait, then read PENDING.
 LOCK_BATCH = f"""
-SELECT n.notification_id, n.client_id, n.severity, n.source, n.name, n.context,
+SELECT n.notification_id, n.client_id, n.silence_id, n.severity, n.source, n.name, n.context,
     EXISTS (SELECT 1 FROM notifications r WHERE r.firing_id = n.notification_id) AS resolved
 FROM notifications n
 WHERE n.silence_id = ANY($1::uuid[]) AND n.{RELEASABLE.replace(" AND ", " AND n.")}
@@ -55,8 +57,9 @@ WHERE n.notification_id = u.id
 """
 
 
-async def candidates(conn: Executor, limit: int) -> list[UUID]:
-    return [r["silence_id"] for r in await conn.fetch(CANDIDATES, limit)]
+async def candidates(conn: Executor, after: UUID, limit: int) -> list[UUID]:
+    """Up to ``limit`` silences holding unsettled rows, in id order after ``after``."""
+    return [r["silence_id"] for r in await conn.fetch(CANDIDATES, after, limit)]
 
 
 async def lock_batch(conn: Conn, silence_ids: Sequence[UUID], limit: int) -> list[asyncpg.Record]:
