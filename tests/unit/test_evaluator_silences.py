@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,8 +11,9 @@ from alerting import codec
 from alerting.domain.model import Alert, MatchingRule, Severity
 from alerting.domain.silences import Matcher as On
 from alerting.domain.silences import MatchOp, Schedule, Silence, WeeklyRange
-from alerting.services.evaluator import matcher as matcher_module
+from alerting.services.evaluator import silencing
 from alerting.services.evaluator.matcher import Matcher
+from alerting.services.evaluator.silencing import Instant
 
 # A Monday, 10:00 UTC (11:00 in Paris).
 NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
@@ -40,7 +42,7 @@ def wire(context: dict[str, str] | None = None, source: str = "db") -> codec.Wir
 
 def muted_by(matcher: Matcher, alert: codec.WireAlert, now: datetime = NOW) -> dict[str, tuple]:
     out = {}
-    for key, value in matcher.matches(alert, now):
+    for key, value in matcher.matches(alert, Instant(now)):
         match = codec.decode_match(value)
         assert key == match.client_id.encode()
         out[match.client_id] = match.silence_ids
@@ -51,13 +53,13 @@ def muted_by(matcher: Matcher, alert: codec.WireAlert, now: datetime = NOW) -> d
 def context_reads(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     """Every context decode the matcher asks the codec for."""
     reads: list[bytes] = []
-    real = codec.decode_alert_context
+    real = codec.alert_context_view
 
-    def counted(data: bytes) -> dict[str, str]:
+    def counted(data: bytes) -> Mapping[str, str]:
         reads.append(data)
         return real(data)
 
-    monkeypatch.setattr(matcher_module.codec, "decode_alert_context", counted)
+    monkeypatch.setattr(silencing.codec, "alert_context_view", counted)
     return reads
 
 
@@ -143,7 +145,7 @@ def test_the_context_is_not_decoded_when_no_silence_of_the_client_needs_it(
 
 def test_unmuted_matches_are_byte_identical_to_those_without_silences() -> None:
     alert = wire({"k": "v"})
-    plain = Matcher(RULES).matches(alert, NOW)
+    plain = Matcher(RULES).matches(alert, Instant(NOW))
     with_other = Matcher(RULES, [silence("s", On("source", MatchOp.EQUAL, "web"))])
-    assert with_other.matches(alert, NOW) == plain
+    assert with_other.matches(alert, Instant(NOW)) == plain
     assert len(with_other.silences) == 1

@@ -21,6 +21,7 @@ from alerting.adapters.kafka import BatchProducer, OutMessage, Record
 from alerting.config import Settings
 from alerting.services.entry import service_command
 from alerting.services.evaluator.live_rules import LiveRules
+from alerting.services.evaluator.silencing import Instant
 from alerting.services.stage import Stage, run_stage
 
 log = logging.getLogger("alerting.evaluator")
@@ -41,11 +42,11 @@ class Evaluator:
         if matcher is None:
             raise RuntimeError("no rule index loaded")  # cannot happen: consumption waits
         topic = self._topic
-        now = datetime.now(UTC)  # one instant decides every silence of the batch
+        at = Instant(datetime.now(UTC))  # one instant decides every silence of the batch
         out: list[OutMessage] = []
         unmatched = 0
         for record in records:
-            found = matcher.matches(record.value, now)
+            found = matcher.matches(record.value, at)
             if not found:
                 unmatched += 1
             for key, value in found:

@@ -7,12 +7,12 @@ path (docs/performance.md, second round). The price is memory: a few hundred byt
 per rule (about 25 MB at 100,000 rules). Matches merged from several keys (a client
 whose rules hit the same alert under different wildcards) are encoded when they occur.
 
-Silences ride along in the same snapshot: a matched client with none costs one set
-look-up; for one with silences, the ids of those muting the alert at the batch's
-``now`` go into the match (AlertMatched.silence_ids), and the alert's context is
-decoded from its bytes only if one of the client's candidate silences reads it (once
-per alert, however many do). An unmuted match is byte-identical to one without
-silences.
+Silences ride along in the same snapshot, compiled with the rules (``silencing``): a
+matched client with none costs one dict look-up; for one with silences, the ids of
+those muting the alert at the batch's instant go into the match
+(AlertMatched.silence_ids), and the alert's context is decoded from its bytes only if
+a candidate silence reads it (once per alert, however many do). An unmuted match is
+byte-identical to one without silences.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from datetime import UTC, datetime
 from alerting import codec
 from alerting.domain.matching import RuleIndex
 from alerting.domain.model import MatchingRule
-from alerting.domain.silences import AlertFields, Silence, SilenceIndex
+from alerting.domain.silences import Silence
+from alerting.services.evaluator.silencing import Instant, Silencing
 
 Encoded = tuple[bytes, bytes]  # (message key, AlertMatched fields 8-9)
 
@@ -31,7 +32,7 @@ Encoded = tuple[bytes, bytes]  # (message key, AlertMatched fields 8-9)
 class Matcher:
     def __init__(self, rules: Iterable[MatchingRule], silences: Iterable[Silence] = ()) -> None:
         self.index = RuleIndex(rules)
-        self.silences = SilenceIndex(silences)
+        self.silences = Silencing(silences)
         self._keys: dict[str, bytes] = {}
         # Keyed by the rule ids alone: a rule belongs to one client, so its ids name the
         # client too, and ``match`` hands back these very tuples (an identity hit).
@@ -42,20 +43,21 @@ class Matcher:
     def __len__(self) -> int:
         return len(self.index)
 
-    def matches(self, alert: codec.WireAlert, now: datetime | None = None) -> list[Encoded]:
+    def matches(self, alert: codec.WireAlert, at: Instant | None = None) -> list[Encoded]:
         """One (key, AlertMatched bytes) per matching client; empty when none matches.
 
-        ``now`` decides which silences are active; the evaluator reads it once per batch.
+        ``at`` decides which silences are active (now when None); the evaluator makes
+        one per batch.
         """
         found = self.index.match(alert.severity, alert.source, alert.name)
         out: list[Encoded] = []
-        silences = self.silences
-        fields: AlertFields | None = None
+        silenced = self.silences.clients
         for client_id, rule_ids in found.items():
-            if silences.has_client(client_id):
-                if fields is None:
-                    fields = _fields(alert)
-                muting = silences.muting(client_id, fields, now or datetime.now(UTC))
+            client_silences = silenced.get(client_id)
+            if client_silences is not None:
+                if at is None:
+                    at = Instant(datetime.now(UTC))
+                muting = client_silences.muting(alert, at)
                 if muting:
                     fields_bytes = codec.encode_match_fields(client_id, rule_ids, muting)
                     out.append((self._key(client_id), alert.wire + fields_bytes))
@@ -74,15 +76,3 @@ class Matcher:
 
     def _encode(self, client_id: str, rule_ids: tuple[str, ...]) -> Encoded:
         return self._key(client_id), codec.encode_match_fields(client_id, rule_ids)
-
-
-def _fields(alert: codec.WireAlert) -> AlertFields:
-    """What silences read of ``alert``, its context decoded on the first call only."""
-    decoded: list[dict[str, str]] = []
-
-    def context() -> dict[str, str]:
-        if not decoded:
-            decoded.append(codec.decode_alert_context(alert.wire))
-        return decoded[0]
-
-    return AlertFields(alert.severity, alert.source, alert.name, context)
