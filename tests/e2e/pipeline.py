@@ -66,12 +66,15 @@ class Pipeline:
         for name in names or DATA_PLANE:
             self.procs[name] = ServiceProcess(name, self.env, self.log_dir).start()
 
-    def restart(self, name: str, **extra_env: str) -> ServiceProcess:
+    def restart(
+        self, name: str, ready_timeout: float | None = 60.0, **extra_env: str
+    ) -> ServiceProcess:
+        """Kill and start again (``ready_timeout`` None: do not wait for /readyz)."""
         old = self.procs[name]
         old.kill()
         proc = ServiceProcess(name, {**self.env, **extra_env}, self.log_dir)
         self.procs[name] = proc
-        return proc.start()
+        return proc.start(ready_timeout)
 
     async def close(self) -> None:
         await self.http.aclose()
