@@ -147,7 +147,7 @@ EVALUATOR = Service(
 )
 AGGREGATOR = Service(
     name="aggregator",
-    summary="store one notification per (client, alert) and announce it to the sender",
+    summary="store one notification per episode and kind of a (client, alert) and announce it",
     port=9103,
     role="worker",
     reads=("ALERTING_AGGREGATOR_BATCH_SIZE", "ALERTING_POSTGRES_*"),

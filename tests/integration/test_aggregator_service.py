@@ -1,5 +1,5 @@
-"""The aggregator process: one row per (client, alert), announcements, crash between
-insert and publish, poison to DLQ."""
+"""The aggregator process: one row per (client, alert) and episode, announcements, crash
+between insert and publish, poison to DLQ."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import uuid
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 
 from alerting import codec
 from alerting.adapters.kafka import OutMessage
 from alerting.config import Settings, Topics
 from alerting.domain.model import Alert, AlertMatch, Severity
+from tests.integration.episode_support import F, R, event
 from tests.kafka_helpers import read_topic
 from tests.pipeline_support import create_topics, eventually, isolated_env, produce
 from tests.processes import ServiceProcess, ServiceProcesses
@@ -179,3 +181,49 @@ async def test_poison_and_unstorable_matches_are_dead_lettered(
     good = await ready_ids(settings, expected=1)
     assert len(good) == 1
     assert [r["alert_id"] for r in await rows(env["ALERTING_POSTGRES_DSN"])] == ["good"]
+
+
+def metric(process: ServiceProcess, name: str) -> float:
+    for line in httpx.get(f"{process.url}/metrics").text.splitlines():
+        if line.startswith(f"{name} "):
+            return float(line.split()[1])
+    return 0.0
+
+
+async def test_episodes_announce_what_the_sender_may_deliver_and_count_early_resolveds(
+    env: dict[str, str], aggregator: ServiceProcess
+) -> None:
+    settings = await create_topics(env)
+    rule_id = str(uuid.uuid4())
+    await seed_rules(env["ALERTING_POSTGRES_DSN"], "acme", rule_id)
+    aggregator.start()
+    silenced = (str(uuid.uuid4()),)
+    events = [
+        event("acme", "a1", F, 0, rule_id),
+        event("acme", "a1", R, 10, rule_id),
+        event("acme", "muted", F, 0, rule_id, silences=silenced),
+        event("acme", "muted", R, 10, rule_id),
+        event("acme", "early", R, 10, rule_id),  # before its firing: dropped, counted
+    ]
+    topic = settings.topics.alerts_matched
+    await produce(settings, [OutMessage(topic, b"acme", codec.encode_match(e)) for e in events])
+
+    async def four_rows() -> list[asyncpg.Record]:
+        found = await rows(env["ALERTING_POSTGRES_DSN"])
+        return found if len(found) == 4 else []
+
+    stored = await eventually(four_rows)
+    assert [(r["alert_id"], r["status"]) for r in stored] == [
+        ("a1", "PENDING"), ("a1", "PENDING"), ("muted", "SUPPRESSED"), ("muted", "SUPPRESSED"),
+    ]  # fmt: skip
+
+    async def counted() -> bool:  # after the batch's produce
+        return metric(aggregator, "alerting_aggregator_resolved_without_episode_total") == 1
+
+    await eventually(counted, 10, "the early resolved counted")
+    assert metric(aggregator, "alerting_aggregator_notifications_created_total") == 4
+    # Asked for one more than was produced: the SUPPRESSED rows are never announced.
+    out = await read_topic(settings.kafka, settings.topics.notifications_ready, 3, 3)
+    announced = [codec.decode_notification_ready(m.value).notification_id for m in out]
+    assert sorted(announced) == sorted(r["notification_id"] for r in stored[:2])
+    assert aggregator.terminate() == 0, aggregator.logs()

@@ -1,9 +1,11 @@
-"""Pure parts of the aggregator: a batch as rounds and refusing what Postgres would."""
+"""Pure parts of the aggregator: what it decodes, a batch as rounds, and refusing what
+Postgres would."""
 
 from __future__ import annotations
 
 import uuid
 
+from alerting import codec
 from alerting.domain.model import Alert, AlertMatch, AlertStatus, Severity
 from alerting.services.aggregator.rounds import rounds
 from alerting.services.aggregator.validation import MAX_EVENT_TS, unstorable
@@ -94,3 +96,14 @@ def test_unstorable_names_the_problem() -> None:
     assert "NUL" in (unstorable(match(context={"k\x00": "v"})) or "")
     assert unstorable(match(silence_ids=(S1,))) is None
     assert "silence_id 'mute' is not a UUID" in (unstorable(match(silence_ids=("mute",))) or "")
+
+
+def test_status_and_silences_reach_the_aggregator_through_the_evaluators_wire_path() -> None:
+    """The evaluator appends its fields to the AlertNew bytes it got from ingest: a
+    resolved alert arrives resolved, an old message (no field 10) as firing."""
+    resolved = match(status=R, context={"k": "v"}).alert
+    for alert, status in ((resolved, R), (match().alert, F)):
+        wire = codec.decode_wire_alert(codec.encode_alert(alert)).wire
+        got = codec.decode_match(wire + codec.encode_match_fields("acme", [R1], [S1]))
+        assert (got.alert.status, got.silence_ids, got.rule_ids) == (status, (S1,), (R1,))
+        assert got.alert == alert

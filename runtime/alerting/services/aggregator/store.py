@@ -21,11 +21,12 @@ insert does nothing. Which row an event makes follows ``alerting.domain.episodes
   the offset commit) makes nothing, even the resolved of one episode with the firing
   of the next.
 
-The firing row a resolved closes is read ``FOR SHARE``: that read sees the newest
-committed status, and a release of its silence (SUPPRESSED -> PENDING) or a sender
-finishing it, both UPDATEs, waits for this transaction, or this read for theirs: the
-resolved row's status and due time agree with the firing's. Nothing else is locked: a
-re-sent firing, the common case, writes nothing at all.
+The firing row a resolved closes is read ``FOR SHARE``, which sees its newest committed
+status: the release of its silence (SUPPRESSED -> PENDING, which locks rows FOR UPDATE
+SKIP LOCKED) passes it over until this transaction ends, a sender's UPDATE finishing it
+waits for that, and this read waits for either one already under way. So the resolved
+row's status and due time agree with the firing's. Nothing else is locked: a re-sent
+firing, the common case, writes nothing at all.
 
 The latest row is found per input row by the unique index read backwards (LATERAL,
 ``ORDER BY episode DESC, kind DESC LIMIT 1``: ``resolved`` sorts after ``firing``), so
