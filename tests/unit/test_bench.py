@@ -4,11 +4,12 @@ the plan sizes and the result document's shape."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 
 import pytest
 
-from alerting.bench import results
+from alerting.bench import hot_path, results
 from alerting.bench.cases import silences_label
 from alerting.bench.e2e import latencies_ms
 from alerting.bench.main import stage_list
@@ -231,3 +232,14 @@ def test_the_headline_is_the_case_without_silences() -> None:
     assert results.headline_case(cases)["case"] == "p"
     assert silences_label("x", 1000, 0.051) == "x, 1,000 silences (5.1% muted)"
     assert silences_label("x", 0, 0.0) == "x"
+
+
+def test_the_in_process_pair_runs_the_evaluator_matcher_with_and_without_silences() -> None:
+    plan = dataclasses.replace(QUICK, evaluator_rules=(1000,), matching_alerts=1000, silences=50)
+    plain, silenced = hot_path.measure_one(plan, 1000, 1)
+    assert (plain["silences"], silenced["silences"]) == (0, 50)
+    assert plain["in_process"] and plain["per_s"] > 0 and silenced["per_s"] > 0
+    assert 0 < silenced["muted_share"] < 0.5 and plain["muted_share"] == 0
+    assert silenced["case"].startswith("in-process, 1,000 rules, fan-out 1, 50 silences (")
+    evaluator_cases = [*hot_path.measure(dataclasses.replace(plan, silences=0), print), plain]
+    assert results.headline_case([*evaluator_cases, _stages()["evaluator"][0]])["per_s"] == 9e3

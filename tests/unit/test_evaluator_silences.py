@@ -149,3 +149,10 @@ def test_unmuted_matches_are_byte_identical_to_those_without_silences() -> None:
     with_other = Matcher(RULES, [silence("s", On("source", MatchOp.EQUAL, "web"))])
     assert with_other.matches(alert, Instant(NOW)) == plain
     assert len(with_other.silences) == 1
+
+
+def test_a_muted_match_is_the_codecs_encoding_with_the_silence_ids() -> None:
+    silences = [silence(f"s{i}", On("source", MatchOp.EQUAL, "db")) for i in (2, 1)]
+    alert = wire({"k": "v"})
+    (found, _) = Matcher(RULES, silences).matches(alert, Instant(NOW))
+    assert found[1] == alert.wire + codec.encode_match_fields("acme", ("ra",), ("s1", "s2"))

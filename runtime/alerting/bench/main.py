@@ -25,7 +25,17 @@ import psycopg
 
 from alerting import config
 from alerting.aio import one_line
-from alerting.bench import aggregator, e2e, evaluator, liveness, matching, results, sender, sinks
+from alerting.bench import (
+    aggregator,
+    e2e,
+    evaluator,
+    hot_path,
+    liveness,
+    matching,
+    results,
+    sender,
+    sinks,
+)
 from alerting.bench.environment import BenchEnv, prepare
 from alerting.bench.plan import FULL, QUICK, Plan
 from alerting.bench.processes import BenchError, Processes
@@ -84,6 +94,7 @@ async def _stages(
         stages["matching"] = matching.measure(plan, progress)
     if "evaluator" in only:
         stages["evaluator"] = await evaluator.measure(bench, plan, progress)
+        stages["evaluator"] += hot_path.measure(plan, progress)
     if "aggregator" in only:
         stages["aggregator"] = await aggregator.measure(bench, plan, progress)
     if "liveness" in only:

@@ -36,9 +36,11 @@ _SECRETS = {s.env for s in SETTINGS if s.secret}
 
 def headline_case(cases: Iterable[Mapping[str, Any]]) -> Mapping[str, Any]:
     """The case a stage is reported by: the most rules at fan-out 1 (the issue's target),
-    without silences (the cases with them are detail, compared side by side)."""
+    through the process and without silences (the other cases are detail, compared
+    side by side)."""
     ordered = sorted(
-        (c for c in cases if not c.get("silences")), key=lambda c: (c["fanout"] != 1, -c["rules"])
+        (c for c in cases if not c.get("silences") and not c.get("in_process")),
+        key=lambda c: (c["fanout"] != 1, -c["rules"]),
     )
     if not ordered:
         raise ValueError("no cases measured")

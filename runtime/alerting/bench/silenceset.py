@@ -10,8 +10,12 @@ in the figure:
 - ``source = s<g>`` and ``name =~ "n[0-9]+"``: filed under the source, a regex, mutes
   key g;
 - ``name =~ "never-.*"``: unfiled, tested on every alert of its client, mutes nothing;
-- ``severity != LOW`` and ``context.team = never``: unfiled, decodes the context of
-  every alert of its client (the bench's alerts have none), mutes nothing.
+- ``source = s<g>`` and ``context.team = never``: filed under the source, decodes the
+  context of key g's alerts (the bench's alerts have none), mutes nothing.
+
+A silence with no ``=`` matcher on an alert field but one on the context would decode
+the context of every alert of its client (about 1 us each in-process): a pattern the
+mix leaves out as uncommon.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ def _matchers(kind: int, group: int) -> tuple[Matcher, ...]:
     if kind == 2:
         return (Matcher("name", MatchOp.REGEX, "never-.*"),)
     return (
-        Matcher("severity", MatchOp.NOT_EQUAL, "LOW"),
+        Matcher("source", MatchOp.EQUAL, f"s{group}"),
         Matcher("context.team", MatchOp.EQUAL, "never"),
     )
 

@@ -7,12 +7,13 @@ path (docs/performance.md, second round). The price is memory: a few hundred byt
 per rule (about 25 MB at 100,000 rules). Matches merged from several keys (a client
 whose rules hit the same alert under different wildcards) are encoded when they occur.
 
-Silences ride along in the same snapshot, compiled with the rules (``silencing``): a
-matched client with none costs one dict look-up; for one with silences, the ids of
-those muting the alert at the batch's instant go into the match
-(AlertMatched.silence_ids), and the alert's context is decoded from its bytes only if
-a candidate silence reads it (once per alert, however many do). An unmuted match is
-byte-identical to one without silences.
+Silences ride along in the same snapshot, compiled with the rules (``silencing``) and
+held in each pre-encoded answer: a matched client with none costs nothing more; for
+one with silences, the ids of those muting the alert at the batch's instant go into
+the match (AlertMatched.silence_ids), and the alert's context is decoded from its bytes
+only if a candidate silence reads it (once per alert, however many do). An unmuted
+match is byte-identical to one without silences. What this costs: docs/performance.md
+("Silences in the evaluator").
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ from alerting import codec
 from alerting.domain.matching import RuleIndex
 from alerting.domain.model import MatchingRule
 from alerting.domain.silences import Silence
-from alerting.services.evaluator.silencing import Instant, Silencing
+from alerting.services.evaluator.silencing import ClientSilences, Instant, Silencing
 
-Encoded = tuple[bytes, bytes]  # (message key, AlertMatched fields 8-9)
+Encoded = tuple[bytes, bytes]  # (message key, AlertMatched bytes)
+# The message key, AlertMatched fields 8-9, and the client's silences (None: it has none).
+_Answer = tuple[bytes, bytes, ClientSilences | None]
+_MEMO_LIMIT = 10_000
 
 
 class Matcher:
@@ -35,10 +39,12 @@ class Matcher:
         self.silences = Silencing(silences)
         self._keys: dict[str, bytes] = {}
         # Keyed by the rule ids alone: a rule belongs to one client, so its ids name the
-        # client too, and ``match`` hands back these very tuples (an identity hit).
-        self._encoded: dict[tuple[str, ...], Encoded] = {}
+        # client too, and ``match`` hands back these very tuples (an identity hit). The
+        # client's silences ride in the answer: no look-up of their own per match.
+        self._answers: dict[tuple[str, ...], _Answer] = {}
         for client_id, rule_ids in self.index.answers():
-            self._encoded[rule_ids] = self._encode(client_id, rule_ids)
+            self._answers[rule_ids] = self._answer(client_id, rule_ids)
+        self._muted_fields: dict[tuple[str, ...], bytes] = {}
 
     def __len__(self) -> int:
         return len(self.index)
@@ -51,28 +57,39 @@ class Matcher:
         """
         found = self.index.match(alert.severity, alert.source, alert.name)
         out: list[Encoded] = []
-        silenced = self.silences.clients
         for client_id, rule_ids in found.items():
-            client_silences = silenced.get(client_id)
-            if client_silences is not None:
+            answer = self._answers.get(rule_ids)
+            if answer is None:
+                answer = self._answer(client_id, rule_ids)
+            key, fields, silenced = answer
+            if silenced is not None:
+                only = silenced.only_table
+                if only is not None and only[1].get(only[0](alert)) is None:
+                    out.append((key, alert.wire + fields))
+                    continue
                 if at is None:
                     at = Instant(datetime.now(UTC))
-                muting = client_silences.muting(alert, at)
+                muting = silenced.muting(alert, at)
                 if muting:
-                    fields_bytes = codec.encode_match_fields(client_id, rule_ids, muting)
-                    out.append((self._key(client_id), alert.wire + fields_bytes))
+                    out.append((key, alert.wire + fields + self._silence_ids(muting)))
                     continue
-            encoded = self._encoded.get(rule_ids)
-            if encoded is None:
-                encoded = self._encode(client_id, rule_ids)
-            out.append((encoded[0], alert.wire + encoded[1]))
+            out.append((key, alert.wire + fields))
         return out
 
-    def _key(self, client_id: str) -> bytes:
+    def _silence_ids(self, ids: list[str]) -> bytes:
+        """AlertMatched field 11: after fields 8-9, the bytes ``encode_match_fields``
+        makes with these silence ids (fields serialise in number order)."""
+        key = tuple(ids)
+        found = self._muted_fields.get(key)
+        if found is None:
+            if len(self._muted_fields) >= _MEMO_LIMIT:
+                self._muted_fields.clear()
+            found = self._muted_fields[key] = codec.encode_match_fields("", (), ids)
+        return found
+
+    def _answer(self, client_id: str, rule_ids: tuple[str, ...]) -> _Answer:
         key = self._keys.get(client_id)
         if key is None:
             key = self._keys[client_id] = client_id.encode()
-        return key
-
-    def _encode(self, client_id: str, rule_ids: tuple[str, ...]) -> Encoded:
-        return self._key(client_id), codec.encode_match_fields(client_id, rule_ids)
+        fields = codec.encode_match_fields(client_id, rule_ids)
+        return key, fields, self.silences.clients.get(client_id)

@@ -133,12 +133,16 @@ def _predicate(op: MatchOp, value: str, regexes: dict[str, _Regex]) -> Callable[
 class ClientSilences:
     """One client's silences: filed per alert field under an ``=`` value, or unfiled."""
 
-    __slots__ = ("_filed", "_tables", "_unfiled")
+    __slots__ = ("_filed", "_tables", "_unfiled", "only_table")
 
     def __init__(self) -> None:
         self._tables: dict[str, dict[str, list[_Compiled]]] = {}
         self._filed: tuple[tuple[Read, dict[str, list[_Compiled]]], ...] = ()
         self._unfiled: list[_Compiled] = []
+        # When every silence is filed under one field: that field and its table, so the
+        # matcher skips ``muting`` for an alert no silence is filed under (the usual
+        # case) with one look-up, no call.
+        self.only_table: tuple[Read, dict[str, list[_Compiled]]] | None = None
 
     def add(self, silence: Silence, compiled: _Compiled) -> None:
         key = silence.filing_key
@@ -148,6 +152,7 @@ class ClientSilences:
             self._tables.setdefault(key[0], {}).setdefault(key[1], []).append(compiled)
         # Only the fields some silence is filed under cost a look-up per alert.
         self._filed = tuple((_READ[name], table) for name, table in self._tables.items())
+        self.only_table = self._filed[0] if len(self._filed) == 1 and not self._unfiled else None
 
     def muting(self, alert: codec.WireAlert, at: Instant) -> list[str]:
         """Sorted ids of the silences active at ``at`` that mute ``alert``."""
