@@ -167,6 +167,7 @@ class QuotaSettings:
     api_keys_per_client: int
     ingest_alerts_per_s: int
     ingest_burst: int
+    silences_per_client: int = 1000
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,7 @@ class Settings:
     failpoint: str
     log_level: str
     log_format: str
+    silence_release_interval_s: int = 2
 
     def group_id(self, service: str) -> str:
         return self.kafka.consumer_group or f"alerting-{service}"
@@ -369,6 +371,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             api_keys_per_client=integer("ALERTING_QUOTA_API_KEYS_PER_CLIENT", 1, 10_000),
             ingest_alerts_per_s=integer("ALERTING_QUOTA_INGEST_ALERTS_PER_S", 1, 10_000_000),
             ingest_burst=integer("ALERTING_QUOTA_INGEST_BURST", LARGEST_ALERT_BATCH, 1_000_000_000),
+            silences_per_client=integer("ALERTING_QUOTA_SILENCES_PER_CLIENT", 1, 1_000_000),
         ),
         metrics_targets=_targets(get("ALERTING_METRICS_TARGETS"), ports),
         allow_private_urls=_bool("ALERTING_ALLOW_PRIVATE_URLS", get("ALERTING_ALLOW_PRIVATE_URLS")),
@@ -377,6 +380,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             "ALERTING_LOG_LEVEL", get("ALERTING_LOG_LEVEL"), ("DEBUG", "INFO", "WARNING", "ERROR")
         ),
         log_format=_choice("ALERTING_LOG_FORMAT", get("ALERTING_LOG_FORMAT"), ("json", "text")),
+        silence_release_interval_s=integer("ALERTING_SILENCE_RELEASE_INTERVAL_S", 1, 3600),
     )
 
 

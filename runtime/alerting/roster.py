@@ -85,7 +85,7 @@ class Service:
 
 RULE_SERVICE = Service(
     name="rule-service",
-    summary="REST API for clients, rules, endpoints, notifications and keys",
+    summary="REST API for clients, rules, endpoints, silences, notifications and keys",
     port=8081,
     role="http-api",
     reads=(
@@ -96,7 +96,9 @@ RULE_SERVICE = Service(
         "ALERTING_QUOTA_RULES_PER_CLIENT",
         "ALERTING_QUOTA_ENDPOINTS_PER_RULE",
         "ALERTING_QUOTA_API_KEYS_PER_CLIENT",
+        "ALERTING_QUOTA_SILENCES_PER_CLIENT",
         "ALERTING_CLIENT_PURGE_BATCH",
+        "ALERTING_SILENCE_RELEASE_INTERVAL_S",
         "ALERTING_POSTGRES_*",
         "ALERTING_REDIS_*",  # whether changes are live (the evaluators' heartbeats)
         *_PRODUCER,

@@ -156,6 +156,12 @@ SETTINGS: tuple[Setting, ...] = (
         "rule-service: notifications of a deleted client removed per transaction (with their"
         " deliveries); the DELETE request removes up to 10 batches, a background loop the rest",
     ),
+    Setting(
+        "ALERTING_SILENCE_RELEASE_INTERVAL_S",
+        "2",
+        "rule-service: how often suppressed notifications of silences that ended (or windows"
+        " between their ranges) are looked for and released to the sender",
+    ),
     Setting("ALERTING_SMTP_HOST", "127.0.0.1", "SMTP server host"),
     Setting("ALERTING_SMTP_PORT", "1025", "SMTP server port"),
     Setting("ALERTING_SMTP_USERNAME", "", "SMTP username (empty: no auth)"),
@@ -214,6 +220,11 @@ SETTINGS: tuple[Setting, ...] = (
         "ALERTING_QUOTA_API_KEYS_PER_CLIENT",
         "20",
         "rule-service: most active (not revoked) client keys one client may have",
+    ),
+    Setting(
+        "ALERTING_QUOTA_SILENCES_PER_CLIENT",
+        "1000",
+        "rule-service: most silences and maintenance windows not yet over one client may have",
     ),
     Setting(
         "ALERTING_QUOTA_INGEST_ALERTS_PER_S",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -124,10 +125,15 @@ async def world(admin: Api, settings: Settings, rule_pool: Any) -> dict[str, Any
             " ARRAY[$4::uuid], 'FAILED')",
             notification_id, cid, f"a-{notification_id}", uuid.UUID(rule["rule_id"]),
         )  # fmt: skip
+        silence = await admin.ok(
+            "POST", "/api/v1/silences", 201,
+            json={"client_id": cid, "matchers": [{"name": "source", "op": "=", "value": "s"}],
+                  "ends_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()},
+        )  # fmt: skip
         out[who] = {
             "client_id": cid, "token": key["token"], "key_id": key["key_id"],
             "rule_id": rule["rule_id"], "endpoint_id": endpoint["endpoint_id"],
-            "notification_id": str(notification_id),
+            "notification_id": str(notification_id), "silence_id": silence["silence_id"],
         }  # fmt: skip
     ingest = await admin.ok("POST", "/api/v1/api-keys", 201, json={"scope": "ingest"})
     out["ingest_token"] = ingest["token"]
@@ -152,6 +158,10 @@ OTHER_TENANT_ROUTES = [
     ("DELETE", "/api/v1/endpoints/{endpoint_id}", None),
     ("GET", "/api/v1/notifications/{notification_id}", None),
     ("POST", "/api/v1/notifications/{notification_id}/retry", None),
+    ("POST", "/api/v1/silences", "silence-for-other"),
+    ("GET", "/api/v1/silences/{silence_id}", None),
+    ("PATCH", "/api/v1/silences/{silence_id}", {"version": 1, "comment": "mine"}),
+    ("DELETE", "/api/v1/silences/{silence_id}", None),
 ]
 ADMIN_ONLY_ROUTES = [
     ("POST", "/api/v1/clients", {"client_id": "sneaky", "name": "x"}),
@@ -168,6 +178,7 @@ ALL_ROUTES = [
     ("GET", "/api/v1/clients", None),
     ("GET", "/api/v1/rules", None),
     ("GET", "/api/v1/notifications", None),
+    ("GET", "/api/v1/silences", None),
     ("POST", "/api/v1/match", {"severity": "LOW", "source": "s", "name": "n"}),
     ("GET", "/openapi.json", None),
 ]
@@ -182,6 +193,9 @@ def body_for(body: Any, world: dict[str, Any]) -> Any:
     if body == "rule-for-other":
         return {"client_id": world["theirs"]["client_id"], "severity": "HIGH", "source": "x",
                 "name": "y"}  # fmt: skip
+    if body == "silence-for-other":
+        return {"client_id": world["theirs"]["client_id"], "ends_at": "2999-01-01T00:00:00Z",
+                "matchers": [{"name": "source", "op": "=", "value": "x"}]}  # fmt: skip
     return body
 
 
@@ -199,6 +213,8 @@ async def test_client_key_gets_404_for_another_tenants_resource(
     assert endpoint["enabled"] is True
     keys = await admin.ok("GET", f"/api/v1/clients/{theirs['client_id']}/api-keys", 200)
     assert all(k["revoked_at"] is None for k in keys["items"])
+    silence = await admin.ok("GET", f"/api/v1/silences/{theirs['silence_id']}", 200)
+    assert silence["version"] == 1 and silence["state"] == "active"
 
 
 @pytest.mark.parametrize(
@@ -242,7 +258,9 @@ async def test_no_token_or_invalid_token_gets_401_everywhere(
         assert response.status_code == 401, (token, response.text)
 
 
-@pytest.mark.parametrize("path", ["/api/v1/rules", "/api/v1/notifications", "/api/v1/clients"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/rules", "/api/v1/notifications", "/api/v1/clients", "/api/v1/silences"]
+)
 async def test_client_key_lists_only_its_own_and_other_filters_are_empty(
     admin: Api, world: dict[str, Any], path: str
 ) -> None:

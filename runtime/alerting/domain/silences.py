@@ -195,6 +195,12 @@ class AlertFields:
         return (context or {}).get(name[len(CONTEXT_PREFIX) :], "")
 
 
+class SilenceState(StrEnum):
+    ACTIVE = "active"
+    PENDING = "pending"
+    EXPIRED = "expired"
+
+
 @dataclass(frozen=True)
 class Silence:
     silence_id: str
@@ -230,6 +236,13 @@ class Silence:
     def ended_by(self, now: datetime) -> bool:
         """Never active again from ``now`` on."""
         return self.ends_at is not None and now >= self.ends_at
+
+    def state_at(self, now: datetime) -> SilenceState:
+        """What the API shows: a window between its ranges is pending, like a silence
+        that has not started."""
+        if self.ended_by(now):
+            return SilenceState.EXPIRED
+        return SilenceState.ACTIVE if self.active_at(now) else SilenceState.PENDING
 
     def mutes(self, alert: AlertFields) -> bool:
         """All matchers hold (time aside)."""

@@ -18,6 +18,7 @@ from alerting.services.rule_service.api import (
     keys,
     match,
     notifications,
+    silences,
 )
 from alerting.services.rule_service.api import rules as rules_api
 from alerting.services.rule_service.operation import Ctx, Deps, Operation, routes
@@ -27,6 +28,7 @@ OPERATIONS: tuple[Operation, ...] = (
     *clients.OPERATIONS,
     *rules_api.OPERATIONS,
     *match.OPERATIONS,
+    *silences.OPERATIONS,
     *endpoints.OPERATIONS,
     *notifications.OPERATIONS,
     *keys.OPERATIONS,

@@ -1,9 +1,10 @@
-"""`alerting rule-service`: the REST API and, next to it, the outbox relay and the purge
-of deleted clients' notifications.
+"""`alerting rule-service`: the REST API and, next to it, the outbox relay, the purge
+of deleted clients' notifications and the release of suppressed notifications whose
+silence ended.
 
 Shutdown order on SIGTERM: the HTTP server stops taking requests and finishes the ones
-in flight, the relay stops (and stops its producer) and the purge ends its batch, then
-the pool closes.
+in flight, the relay stops (and stops its producer), the purge and the release end
+their batch, then the pool closes.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from alerting.services.rule_service.liveness import Liveness
 from alerting.services.rule_service.operation import Deps
 from alerting.services.rule_service.outbox_relay import OutboxRelay
 from alerting.services.rule_service.purger import ClientPurger
+from alerting.services.rule_service.releaser import SilenceReleaser
 from alerting.web.auth_guard import FailedAuthGuard
 from alerting.web.bearer import bearer_authenticator
 
@@ -51,11 +53,13 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         relay_task = asyncio.create_task(relay.run(stop), name="outbox-relay")
         purger = ClientPurger(pool, settings.client_purge_batch)
         purge_task = asyncio.create_task(purger.run(stop), name="client-purge")
+        releaser = SilenceReleaser(pool, settings.silence_release_interval_s)
+        release_task = asyncio.create_task(releaser.run(stop), name="silence-release")
         try:
             await serve_api(app, settings, SERVICE, stop)
         finally:
             stop.set()
-            for task in (relay_task, purge_task):
+            for task in (relay_task, purge_task, release_task):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await producer.stop()  # idempotent; covers a broker never reached before stop

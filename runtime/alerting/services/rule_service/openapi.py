@@ -24,6 +24,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "endpoint_id": {"type": "string", "format": "uuid"},
     "notification_id": {"type": "string", "format": "uuid"},
     "key_id": {"type": "string", "format": "uuid"},
+    "silence_id": {"type": "string", "format": "uuid"},
 }
 DESCRIPTIONS = {
     200: "OK",
@@ -135,7 +136,7 @@ def build(operations: Iterable[Operation], *, title: str, version: str) -> dict[
         "info": {
             "title": title,
             "version": version,
-            "description": "Clients, rules, endpoints, notifications and API keys. "
+            "description": "Clients, rules, endpoints, silences, notifications and API keys. "
             "Errors are application/problem+json (RFC 9457).",
         },
         "paths": paths,

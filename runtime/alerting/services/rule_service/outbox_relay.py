@@ -21,7 +21,7 @@ from alerting import codec
 from alerting.adapters.kafka import BatchProducer, OutMessage
 from alerting.aio import retry_until_stopped
 from alerting.dependency_log import DependencyLog
-from alerting.domain.model import RuleAction, RuleChange
+from alerting.domain.model import ChangedEntity, RuleAction, RuleChange
 from alerting.services.rule_service.repo.outbox import CHANNEL
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class OutboxRelay:
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", RELAY_LOCK_KEY):
                 return 0  # another relay is publishing
             rows = await conn.fetch(
-                "SELECT outbox_id, rule_id::text AS rule_id, client_id, action, version,"
+                "SELECT outbox_id, rule_id::text AS rule_id, client_id, action, version, entity,"
                 " (extract(epoch FROM created_at) * 1000)::bigint AS at_ms"
                 " FROM rule_outbox WHERE published_at IS NULL ORDER BY outbox_id LIMIT $1",
                 self._batch_size,
@@ -74,6 +74,7 @@ class OutboxRelay:
                                 RuleAction(r["action"]),
                                 r["version"],
                                 r["at_ms"],
+                                ChangedEntity(r["entity"]),
                             )
                         ),
                     )

@@ -1,8 +1,12 @@
-"""POST /match: which rules of the caller's scope would match a sample alert, and why."""
+"""POST /match: which rules of the caller's scope would match a sample alert, and why;
+and which of its silences would mute it now."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from alerting.domain.patterns import explain
+from alerting.domain.silences import AlertFields, SilenceIndex
 from alerting.services.rule_service.api import rules as rules_api
 from alerting.services.rule_service.models.rules import (
     MatchRequest,
@@ -10,17 +14,21 @@ from alerting.services.rule_service.models.rules import (
     MatchWhy,
     RuleMatch,
 )
+from alerting.services.rule_service.models.silences import SilenceMatch
 from alerting.services.rule_service.operation import Ctx, Operation
 from alerting.services.rule_service.repo import rules as repo
+from alerting.services.rule_service.repo import silences as silences_repo
 
 MAX_MATCHES = 500
+# Silences read per request: every one a client may have (the default quota) and more.
+MAX_SILENCES = 10_000
 
 
 async def match_rules(ctx: Ctx) -> MatchResponse:
     body = ctx.body(MatchRequest)
     owner = ctx.principal.owner
     if owner is not None and body.client_id not in (None, owner):
-        return MatchResponse(items=[], truncated=False)
+        return MatchResponse(items=[], truncated=False, silences=[])
     rows = await repo.matching(
         ctx.pool,
         client_id=owner or body.client_id,
@@ -40,7 +48,24 @@ async def match_rules(ctx: Ctx) -> MatchResponse:
         RuleMatch(rule=rule, why=MatchWhy(**why))
         for rule, (_, why) in zip(shown, explained, strict=True)
     ]
-    return MatchResponse(items=items, truncated=len(rows) > MAX_MATCHES)
+    silences = await muting(ctx, body, owner or body.client_id)
+    return MatchResponse(items=items, truncated=len(rows) > MAX_MATCHES, silences=silences)
+
+
+async def muting(ctx: Ctx, body: MatchRequest, client_id: str | None) -> list[SilenceMatch]:
+    """The scope's silences that mute the sample now, decided as the evaluator decides
+    (``SilenceIndex``), per client."""
+    now = datetime.now(UTC)
+    clients = None if client_id is None else [client_id]
+    rows = await silences_repo.active(ctx.pool, clients, now, MAX_SILENCES)
+    index = SilenceIndex(silences_repo.to_domain(r) for r in rows)
+    alert = AlertFields(body.severity, body.source, body.name, lambda: body.context)
+    by_id = {str(r["silence_id"]): r for r in rows}
+    found: list[SilenceMatch] = []
+    for client in dict.fromkeys(r["client_id"] for r in rows):
+        for silence_id in index.muting(client, alert, now):
+            found.append(SilenceMatch.model_validate(dict(by_id[silence_id])))
+    return found
 
 
 OPERATIONS = (

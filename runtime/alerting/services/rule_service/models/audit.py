@@ -18,6 +18,7 @@ AuditAction = Literal[
     "key.create", "key.revoke",
     "rule.create", "rule.update", "rule.delete",
     "endpoint.create", "endpoint.update", "endpoint.delete",
+    "silence.create", "silence.update", "silence.expire",
     "notification.retry",
 ]  # fmt: skip
 

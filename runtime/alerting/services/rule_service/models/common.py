@@ -25,6 +25,10 @@ ClientId = Annotated[str, StringConstraints(pattern=CLIENT_ID_PATTERN)]
 Version = Annotated[int, Field(ge=1, le=MAX_BIGINT)]
 RuleSeverity = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL", "*"]
 AlertSeverity = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+# An alert's context, as ingest takes it.
+ContextKey = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(label)]
+ContextValue = Annotated[str, StringConstraints(max_length=1024), AfterValidator(value_text)]
+MAX_CONTEXT_ENTRIES = 32
 Cursor = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 
 

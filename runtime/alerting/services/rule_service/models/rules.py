@@ -10,13 +10,17 @@ from pydantic import Field
 from alerting.domain.patterns import FieldMatch
 from alerting.services.rule_service.models.common import (
     LIVE_DESCRIPTION,
+    MAX_CONTEXT_ENTRIES,
     AlertSeverity,
     ClientId,
+    ContextKey,
+    ContextValue,
     MatchText,
     PageQuery,
     RuleSeverity,
     Version,
 )
+from alerting.services.rule_service.models.silences import SilenceMatch
 from alerting.web.models import RequestModel, ResponseModel
 
 
@@ -66,6 +70,11 @@ class MatchRequest(RequestModel):
     source: MatchText
     name: MatchText
     client_id: ClientId | None = Field(None, description="admins: only this client's rules")
+    context: dict[ContextKey, ContextValue] = Field(
+        default_factory=dict,
+        max_length=MAX_CONTEXT_ENTRIES,
+        description="the alert's context, for silences with context.<key> matchers",
+    )
 
 
 class MatchWhy(ResponseModel):
@@ -82,3 +91,6 @@ class RuleMatch(ResponseModel):
 class MatchResponse(ResponseModel):
     items: list[RuleMatch]
     truncated: bool = Field(description="more rules matched than the response holds")
+    silences: list[SilenceMatch] = Field(
+        description="silences and windows of the caller's scope that would mute it now"
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncpg
 
 from alerting.adapters.postgres import CLIENT_DELETION_LOCK
-from alerting.domain.model import RuleAction
+from alerting.domain.model import ChangedEntity, RuleAction
 from alerting.services.rule_service.cursor import Position
 from alerting.services.rule_service.repo import outbox
 from alerting.services.rule_service.repo.sql import Conn, Executor, Where
@@ -64,7 +64,8 @@ async def rename(conn: Executor, client_id: str, name: str) -> asyncpg.Record | 
 
 
 async def delete(conn: Conn, client_id: str) -> bool:
-    """Delete a client, its rules (one DELETED outbox row each), endpoints and keys, and
+    """Delete a client, its rules and silences (one DELETED outbox row each), endpoints and
+    keys, and
     tombstone its notifications (``repo/purge.py`` removes them later, in batches).
 
     The client row is locked first: inserting a rule takes a key-share lock on it, so
@@ -88,11 +89,25 @@ async def delete(conn: Conn, client_id: str) -> bool:
         rules = await conn.fetch(
             "DELETE FROM rules WHERE client_id = $1 RETURNING rule_id, version", client_id
         )
+        # Its silences go with the client row (ON DELETE CASCADE): each says so too.
+        silences = await conn.fetch(
+            "SELECT silence_id, version FROM silences WHERE client_id = $1", client_id
+        )
         await outbox.record(
             conn,
             [
                 outbox.OutboxEntry(r["rule_id"], client_id, RuleAction.DELETED, r["version"] + 1)
                 for r in rules
+            ]
+            + [
+                outbox.OutboxEntry(
+                    s["silence_id"],
+                    client_id,
+                    RuleAction.DELETED,
+                    s["version"] + 1,
+                    ChangedEntity.SILENCE,
+                )
+                for s in silences
             ],
         )
         await conn.execute("DELETE FROM clients WHERE client_id = $1", client_id)

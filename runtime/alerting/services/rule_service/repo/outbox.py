@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from alerting.domain.model import RuleAction
+from alerting.domain.model import ChangedEntity, RuleAction
 from alerting.services.rule_service.repo.sql import Conn
 
 CHANNEL = "rule_outbox"
@@ -23,6 +23,7 @@ class OutboxEntry:
     client_id: str
     action: RuleAction
     version: int
+    entity: ChangedEntity = ChangedEntity.RULE  # SILENCE: rule_id holds the silence id
 
 
 async def record(conn: Conn, entries: Sequence[OutboxEntry]) -> None:
@@ -30,11 +31,12 @@ async def record(conn: Conn, entries: Sequence[OutboxEntry]) -> None:
         return
     assert conn.is_in_transaction(), "outbox rows must share the rule change's transaction"
     await conn.execute(
-        "INSERT INTO rule_outbox (rule_id, client_id, action, version)"
-        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[])",
+        "INSERT INTO rule_outbox (rule_id, client_id, action, version, entity)"
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[])",
         [e.rule_id for e in entries],
         [e.client_id for e in entries],
         [e.action.value for e in entries],
         [e.version for e in entries],
+        [e.entity.value for e in entries],
     )
     await conn.execute("SELECT pg_notify($1, '')", CHANNEL)

@@ -46,6 +46,15 @@ API_KEYS_PER_CLIENT = CountQuota(
     # Revoked keys do not count: revoking one is how a tenant rotates at the limit.
     "SELECT count(*) FROM api_keys WHERE client_id = $1 AND revoked_at IS NULL",
 )
+SILENCES_PER_CLIENT = CountQuota(
+    "silences_per_client",
+    "silences that are not over",
+    "client",
+    "SELECT 1 FROM clients WHERE client_id = $1 FOR NO KEY UPDATE",
+    # Ended silences stay for the audit but cost the evaluators nothing (they leave the
+    # snapshot), so only the others count.
+    "SELECT count(*) FROM silences WHERE client_id = $1 AND (ends_at IS NULL OR ends_at > now())",
+)
 
 
 class QuotaExceeded(Exception):

@@ -1,0 +1,209 @@
+"""Silences and maintenance windows: create, read, optimistic-locking PATCH, expire.
+
+Each change writes its outbox row (entity SILENCE), so the evaluators' snapshot follows;
+DELETE expires a silence now rather than removing it (what was muted, and why, stays
+readable). Times are the service's clock, read once per request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from alerting.domain import silences as domain
+from alerting.services.rule_service.api import paging
+from alerting.services.rule_service.audit_trail import actor, audited
+from alerting.services.rule_service.models.silences import (
+    Silence,
+    SilenceCreate,
+    SilencePage,
+    SilenceQuery,
+    SilenceUpdate,
+)
+from alerting.services.rule_service.operation import Ctx, Operation
+from alerting.services.rule_service.repo import quotas
+from alerting.services.rule_service.repo import silences as repo
+from alerting.web import problems
+
+KIND = "silences"
+# Where the domain's field names sit in a request body.
+FIELDS = {"time_zone": "schedule.time_zone", "ranges": "schedule.ranges"}
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+@contextlib.contextmanager
+def domain_checked() -> Iterator[None]:
+    """A silence the domain refuses is a 422 naming the field it refused."""
+    try:
+        yield
+    except domain.InvalidSilence as exc:
+        raise problems.invalid(FIELDS.get(exc.field, exc.field), exc.message) from None
+
+
+def check_future_end(silence: domain.Silence, now: datetime) -> None:
+    if silence.ends_at is not None and silence.ends_at <= now:
+        raise problems.invalid("ends_at", "must be in the future (DELETE expires a silence)")
+
+
+def view(row: asyncpg.Record, now: datetime) -> Silence:
+    return Silence.of(row, repo.to_domain(row), now)
+
+
+def described(silence: domain.Silence, comment: str) -> dict[str, Any]:
+    """The audit row's details: what it mutes and when (alert text, no secrets)."""
+    return {
+        "matchers": [f"{m.name}{m.op.value}{m.value}" for m in silence.matchers],
+        "starts_at": silence.starts_at.isoformat(),
+        "ends_at": None if silence.ends_at is None else silence.ends_at.isoformat(),
+        "window": silence.schedule is not None,
+        "comment": comment,
+    }
+
+
+async def create_silence(ctx: Ctx) -> Silence:
+    body = ctx.body(SilenceCreate)
+    owner = ctx.principal.owner
+    if owner is not None and body.client_id != owner:
+        raise problems.not_found("client")
+    now = now_utc()
+    with domain_checked():
+        silence = domain.Silence(
+            str(uuid.uuid4()),
+            body.client_id,
+            tuple(m.to_domain() for m in body.matchers),
+            body.starts_at or now,
+            body.ends_at,
+            None if body.schedule is None else body.schedule.to_domain(),
+        )
+    check_future_end(silence, now)
+    async with audited(ctx) as change:
+        limit = ctx.deps.settings.quotas.silences_per_client
+        await quotas.claim(change.conn, quotas.SILENCES_PER_CLIENT, body.client_id, limit)
+        try:
+            row = await repo.insert(change.conn, silence, body.comment, actor(ctx).name)
+        except asyncpg.ForeignKeyViolationError:
+            raise problems.not_found("client") from None
+        change.record(
+            "silence.create", row["silence_id"], body.client_id, **described(silence, body.comment)
+        )
+    return view(row, now)
+
+
+async def list_silences(ctx: Ctx) -> SilencePage:
+    """A client key sees its own silences. A state filter selects by time in SQL and
+    then by each window's ranges, so such a page may be short; ``next_cursor`` says
+    whether there is more."""
+    q = ctx.query(SilenceQuery)
+    owner = ctx.principal.owner
+    if owner is not None and q.client_id not in (None, owner):
+        return SilencePage(items=[], next_cursor=None)
+    now = now_utc()
+    rows = await repo.page(
+        ctx.pool,
+        client_id=owner or q.client_id,
+        state=q.state,
+        now=now,
+        after=paging.start_after(ctx, KIND, q.cursor),
+        limit=q.limit + 1,
+    )
+    scanned, next_cursor = paging.split(ctx, KIND, rows, q.limit, "silence_id")
+    items = [view(r, now) for r in rows[: len(scanned)]]
+    if q.state is not None:
+        items = [i for i in items if i.state == q.state]
+    return SilencePage(items=items, next_cursor=next_cursor)
+
+
+async def get_silence(ctx: Ctx) -> Silence:
+    row = await repo.get(ctx.pool, ctx.path_id("silence_id", "silence"), ctx.principal.owner)
+    if row is None:
+        raise problems.not_found("silence")
+    return view(row, now_utc())
+
+
+def _over(row: asyncpg.Record, now: datetime) -> bool:
+    return row["ends_at"] is not None and row["ends_at"] <= now
+
+
+async def update_silence(ctx: Ctx) -> Silence:
+    """Compare-and-set on ``version`` under a row lock, like rules; a silence that is
+    over cannot change (create a new one), and a no-op PATCH keeps the version."""
+    silence_id = ctx.path_id("silence_id", "silence")
+    body = ctx.body(SilenceUpdate)
+    sent = body.model_fields_set
+    now = now_utc()
+    async with audited(ctx) as change:
+        current = await repo.get(change.conn, silence_id, ctx.principal.owner, for_update=True)
+        if current is None:
+            raise problems.not_found("silence")
+        if current["version"] != body.version:
+            raise problems.conflict(
+                f"version {body.version} is stale; the silence is at version {current['version']}",
+                current_version=current["version"],
+            )
+        if _over(current, now):
+            raise problems.conflict("the silence is over; create a new one")
+        old = repo.to_domain(current)
+        with domain_checked():
+            new = dataclasses.replace(
+                old,
+                matchers=old.matchers
+                if body.matchers is None
+                else tuple(m.to_domain() for m in body.matchers),
+                starts_at=body.starts_at or old.starts_at,
+                ends_at=body.ends_at if "ends_at" in sent else old.ends_at,
+                schedule=body.schedule.to_domain()
+                if body.schedule is not None
+                else (None if "schedule" in sent else old.schedule),
+            )
+        comment = current["comment"] if body.comment is None else body.comment
+        if new == old and comment == current["comment"]:
+            return view(current, now)
+        if new.ends_at != old.ends_at:
+            check_future_end(new, now)
+        row = await repo.update(change.conn, new, comment)
+        change.record(
+            "silence.update",
+            silence_id,
+            row["client_id"],
+            version=row["version"],
+            **described(new, comment),
+        )
+    return view(row, now)
+
+
+async def expire_silence(ctx: Ctx) -> None:
+    """Ends the silence now (204); expiring one that is over already changes nothing."""
+    silence_id = ctx.path_id("silence_id", "silence")
+    async with audited(ctx) as change:
+        current = await repo.get(change.conn, silence_id, ctx.principal.owner, for_update=True)
+        if current is None:
+            raise problems.not_found("silence")
+        if _over(current, now_utc()):
+            return
+        row = await repo.expire(change.conn, silence_id)
+        change.record("silence.expire", silence_id, row["client_id"], version=row["version"])
+
+
+BASE = "/api/v1/silences"
+ONE = BASE + "/{silence_id}"
+TAG = "silences"
+OPERATIONS = (
+    Operation("POST", BASE, create_silence, "Create a silence or maintenance window (version 1)",
+              TAG, response=Silence, status=201, body=SilenceCreate, errors=(404, 409)),
+    Operation("GET", BASE, list_silences, "List silences and windows", TAG, response=SilencePage,
+              query=SilenceQuery),
+    Operation("GET", ONE, get_silence, "Get a silence", TAG, response=Silence),
+    Operation("PATCH", ONE, update_silence, "Update a silence; carry the version last read", TAG,
+              response=Silence, body=SilenceUpdate, errors=(409,)),
+    Operation("DELETE", ONE, expire_silence, "Expire a silence now (it stays listed)", TAG,
+              status=204),
+)  # fmt: skip
