@@ -13,9 +13,11 @@ import asyncpg
 import pytest
 
 from alerting import config
+from alerting.adapters import redis as redis_adapter
 from alerting.adapters.kafka import BatchProducer
 from alerting.adapters.postgres import create_pool
 from alerting.config import Settings
+from alerting.domain import liveness
 from alerting.services.rule_service.outbox_relay import OutboxRelay
 from tests.integration.rule_service_support import (
     Api,
@@ -23,6 +25,7 @@ from tests.integration.rule_service_support import (
     fresh_database,
     start_service,
 )
+from tests.integration.silence_support import SILENCES, silence_body
 from tests.kafka_helpers import make_topic
 from tests.pipeline_support import eventually
 from tests.processes import ServiceProcess, ServiceProcesses
@@ -147,3 +150,53 @@ async def test_an_invalid_wait_is_a_422_on_wait_and_changes_nothing(
     assert [e["field"] for e in response.json()["errors"]] == ["wait"]
     assert await stack.pool.fetchval("SELECT count(*) FROM rules") == 0
     assert await stack.pool.fetchval("SELECT count(*) FROM rule_outbox") == 0
+
+
+# Silences answer `live` and take `?wait=` like rules (the rule-updater's silence records
+# are helper D1's part: here Redis is given the records an evaluator and the updater write).
+
+
+async def test_a_silence_is_live_once_the_records_say_every_evaluator_holds_it(
+    stack: Stack,
+) -> None:
+    await stack.new_client("s1")
+    api = stack.admin
+    created = await api.ok("POST", SILENCES, 201, json=silence_body("s1"))
+    assert created["live"] is False
+    path = f"{SILENCES}/{created['silence_id']}"
+    keys = redis_adapter.keys(stack.settings)
+    redis = redis_adapter.create_client(stack.settings)
+    try:
+        now_ms = int(time.time() * 1000)
+        await redis.hset(keys.evaluators, "e1", liveness.pair(7, now_ms))
+        await redis.hset(keys.applied, created["silence_id"], liveness.pair(1, 7))
+        assert (await api.ok("GET", path, 200))["live"] is True
+        page = await api.ok("GET", f"{SILENCES}?client_id=s1", 200)
+        assert [s["live"] for s in page["items"]] == [True]
+        # A new version is not live until a snapshot carrying it is held.
+        patched = await api.ok("PATCH", path, 200, json={"version": 1, "comment": "longer"})
+        assert (patched["version"], patched["live"]) == (2, False)
+        await redis.hset(keys.applied, created["silence_id"], liveness.pair(2, 8))
+        await redis.hset(keys.evaluators, "e1", liveness.pair(8, int(time.time() * 1000)))
+        assert (await api.ok("GET", path, 200))["live"] is True
+    finally:
+        await redis.delete(keys.evaluators, keys.applied)
+        await redis.aclose()
+
+
+async def test_a_silence_wait_gives_up_at_its_bound_and_is_validated(stack: Stack) -> None:
+    await stack.new_client("s2")
+    api = stack.admin
+    answer, took = await timed(
+        lambda: api.ok("POST", f"{SILENCES}?wait=1", 201, json=silence_body("s2"))
+    )
+    assert answer["live"] is False and 1.0 <= took < 2.5
+    path = f"{SILENCES}/{answer['silence_id']}"
+    for wait in ("0", "31", "x"):
+        response = await api.patch(f"{path}?wait={wait}", json={"version": 1, "comment": "x"})
+        assert response.status_code == 422, response.text
+        assert [e["field"] for e in response.json()["errors"]] == ["wait"]
+        response = await api.post(f"{SILENCES}?wait={wait}", json=silence_body("s2"))
+        assert response.status_code == 422, response.text
+    assert (await api.ok("GET", path, 200))["version"] == 1, "a refused PATCH changed nothing"
+    assert await stack.pool.fetchval("SELECT count(*) FROM silences") == 1

@@ -145,3 +145,21 @@ async def test_redis_away_answers_not_live() -> None:
 
     checker = Liveness(Down(), Keys())  # type: ignore[arg-type]
     assert await checker.live([RULE]) == [False]
+
+
+def test_the_openapi_document_has_live_and_wait_on_rules_and_silences() -> None:
+    from alerting.services.rule_service.app import openapi_document
+
+    document: Any = openapi_document()
+    paths, schemas = document["paths"], document["components"]["schemas"]
+    for path, method in [
+        ("/api/v1/rules", "post"),
+        ("/api/v1/rules/{rule_id}", "patch"),
+        ("/api/v1/silences", "post"),
+        ("/api/v1/silences/{silence_id}", "patch"),
+    ]:
+        (wait,) = [p for p in paths[path][method]["parameters"] if p["name"] == "wait"]
+        assert wait["schema"] == {"type": "number", "exclusiveMinimum": 0, "maximum": 30}
+        assert "422" in paths[path][method]["responses"]
+    for schema in ("Rule", "Silence"):
+        assert schema in schemas and "live" in schemas[schema]["required"]

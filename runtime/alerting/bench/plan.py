@@ -63,6 +63,8 @@ class Plan:
             e2e_latency_s=max(1.0, self.e2e_latency_s * factor),
             e2e_max_s=max(1.0, self.e2e_max_s * factor),
             e2e_max_alerts=n(self.e2e_max_alerts, 100),
+            live_starts=max(1, round(self.live_starts * factor)),
+            live_rules=n(self.live_rules, 5),
         )
 
 

@@ -79,7 +79,7 @@ class SnapshotUpdater:
         )
         current: dict[str, MatchingRule | None] = dict.fromkeys(rule_ids)
         current.update({r["rule_id"]: _rule(r) if r["enabled"] else None for r in rows})
-        applied.versions = dict.fromkeys(rule_ids, 0)
+        applied.versions.update(dict.fromkeys(rule_ids, 0))
         applied.versions.update({r["rule_id"]: r["version"] for r in rows})
         return current
 
