@@ -21,12 +21,19 @@ insert does nothing. Which row an event makes follows ``alerting.domain.episodes
   the offset commit) makes nothing, even the resolved of one episode with the firing
   of the next.
 
-The firing row a resolved closes is read ``FOR SHARE``, which sees its newest committed
-status: the release of its silence (SUPPRESSED -> PENDING, which locks rows FOR UPDATE
-SKIP LOCKED) passes it over until this transaction ends, a sender's UPDATE finishing it
-waits for that, and this read waits for either one already under way. So the resolved
-row's status and due time agree with the firing's. Nothing else is locked: a re-sent
-firing, the common case, writes nothing at all.
+The firing rows a round's resolveds close are read ``FOR SHARE`` (``locked``), which
+sees their newest committed status: the release of a silence (SUPPRESSED -> PENDING,
+which locks rows FOR UPDATE SKIP LOCKED) passes them over until this transaction ends, a
+sender's UPDATE finishing one waits for that, and this read waits for either one already
+under way. So a resolved row's status and due time agree with its firing's. They are
+locked in ``notification_id`` order (``ORDER BY`` under ``FOR SHARE``: Postgres sorts,
+then locks), the order in which the sender's ``HELD`` locks a batch's rows: in the
+input's order, two resolveds whose firings finish in one sender batch could take them
+the other way round and deadlock. A deadlock Postgres still reports (an order this does
+not cover) aborts one side without losing work: the aggregator's batch is rewound and
+handled again (nothing was committed), and the sender's outcome write retries it like a
+store outage. Nothing else is locked: a re-sent firing, the common case, writes nothing
+at all.
 
 The latest row is found per input row by the unique index read backwards (LATERAL,
 ``ORDER BY episode DESC, kind DESC LIMIT 1``: ``resolved`` sorts after ``firing``), so
@@ -124,18 +131,19 @@ WITH input AS (
         ORDER BY n.episode DESC, n.kind DESC LIMIT 1
     ) l ON true
     WHERE cardinality(i.rule_ids) > 0
+), locked AS MATERIALIZED (
+    SELECT n.notification_id, n.rule_ids, n.status, n.silence_id FROM notifications n
+    WHERE n.notification_id = ANY(ARRAY(
+        SELECT last_id FROM latest
+        WHERE kind = 'resolved' AND last_kind = 'firing' AND to_timestamp(event_ts) >= last_ts
+    ))
+    ORDER BY n.notification_id
+    FOR SHARE
 ), closing AS MATERIALIZED (
     SELECT i.*, f.rule_ids AS firing_rule_ids, f.status AS firing_status,
         f.silence_id AS firing_silence_id
-    FROM (
-        SELECT * FROM latest
-        WHERE kind = 'resolved' AND last_kind = 'firing' AND to_timestamp(event_ts) >= last_ts
-    ) i
-    CROSS JOIN LATERAL (
-        SELECT n.rule_ids, n.status, n.silence_id FROM notifications n
-        WHERE n.notification_id = i.last_id
-        FOR SHARE
-    ) f
+    FROM latest i JOIN locked f ON f.notification_id = i.last_id
+    WHERE i.kind = 'resolved'
 ), inserted AS (
     INSERT INTO notifications (
         notification_id, client_id, alert_id, severity, source, name, context, event_ts,
