@@ -220,6 +220,14 @@ FROM unnest($1::tid[], $2::text[], $3::bigint[], $4::text[], $5::int[])
 WHERE n.ctid = ANY($1::tid[]) AND n.ctid = x.row
 """
 FINAL = frozenset({"SENT", "FAILED"})
+# Postgres rolled the outcome's transaction back to break a conflict with another one
+# (two senders finishing taken-over rows, a purge): nothing was written, and the same
+# write succeeds once the other transaction is through. Raised out, the batch's
+# outcomes would be lost and its receivers called again after the lease.
+ROLLED_BACK: tuple[type[Exception], ...] = (
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+)
 
 
 def _context(value: object) -> dict[str, str]:
@@ -311,15 +319,15 @@ class PostgresSenderStore:
     ) -> int:
         """One transaction: the delivery rows, then HELD and FINISH (see above). Returns
         the finishes written plus those whose notification no longer exists (settled:
-        see HELD). Raises ``StoreUnavailable`` when Postgres is away: the worker tries
-        again.
+        see HELD). Raises ``StoreUnavailable`` when Postgres is away or rolled the
+        transaction back over a conflict (``ROLLED_BACK``): the worker tries again.
 
         Trying again is safe even when the COMMIT went through and only its answer was
         lost: a SENT delivery is not rewritten, and HELD finds no claim left to finish
         (the retry reports 0 held; other delivery rows count one attempt more)."""
         try:
             return await self._record(owner, deliveries, finishes)
-        except UNAVAILABLE as exc:  # Postgres away: the same write may land once it is back
+        except (*UNAVAILABLE, *ROLLED_BACK) as exc:  # the same write may land when tried again
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
     async def _record(
