@@ -55,7 +55,7 @@ def check_future_end(silence: domain.Silence, now: datetime) -> None:
 
 
 def view(row: asyncpg.Record, now: datetime) -> Silence:
-    return Silence.of(row, repo.to_domain(row), now)
+    return Silence.of(row, repo.readable(row), now)
 
 
 def described(silence: domain.Silence, comment: str) -> dict[str, Any]:
@@ -151,7 +151,12 @@ async def update_silence(ctx: Ctx) -> Silence:
             )
         if _over(current, now):
             raise problems.conflict("the silence is over; create a new one")
-        old = repo.to_domain(current)
+        old = repo.readable(current)
+        if old is None:
+            raise problems.conflict(
+                "the stored silence no longer validates (see the service log);"
+                " expire it (DELETE) and create a new one"
+            )
         with domain_checked():
             new = dataclasses.replace(
                 old,

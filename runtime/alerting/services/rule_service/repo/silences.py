@@ -6,6 +6,7 @@ and its weekly ranges in days (0 = Monday) and minutes; ``to_domain`` reads it b
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from alerting.services.rule_service.cursor import Position
 from alerting.services.rule_service.repo import outbox
 from alerting.services.rule_service.repo.sql import Conn, Executor, Where
 
+log = logging.getLogger(__name__)
 # A stored row: what asyncpg returns, or a plain mapping (tests).
 Row = asyncpg.Record | Mapping[str, Any]
 COLUMNS = (
@@ -37,6 +39,28 @@ STATE_SQL = {
 
 
 def to_domain(row: Row) -> domain.Silence:
+    """The domain silence of a stored row; ``InvalidSilence`` when it no longer holds."""
+    try:
+        return _to_domain(row)
+    except domain.InvalidSilence:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:  # an unknown op, a malformed entry
+        raise domain.InvalidSilence("silence", f"malformed stored fields: {exc!r}") from None
+
+
+def readable(row: Row) -> domain.Silence | None:
+    """``to_domain``, or None (logged) for a row the domain refuses: stored silences were
+    validated when written, but one may not hold any more (a zone gone from the time
+    zone database, a regex a newer RE2 refuses). Such a silence mutes nothing (the
+    rule-updater leaves it out of the snapshot too), and must not fail every other."""
+    try:
+        return to_domain(row)
+    except domain.InvalidSilence as exc:
+        log.error("silence %s no longer validates (%s): it mutes nothing", row["silence_id"], exc)
+        return None
+
+
+def _to_domain(row: Row) -> domain.Silence:
     schedule = None
     if row["time_zone"] is not None:
         ranges = tuple(
