@@ -29,7 +29,10 @@ COLUMNS = (
 )
 # Bounds a time can tell: a window between its ranges needs the domain to tell pending
 # from active, so the state filters select by these and the handler refines.
-NOT_OVER = "(ends_at IS NULL OR ends_at > {now})"
+# Not over, written as silences_client_end_idx's expression (migration 0006): ended
+# silences are kept, so a client's history grows, and this reads only the rest.
+END = "coalesce(ends_at, 'infinity'::timestamptz)"
+NOT_OVER = END + " > {now}"
 STARTED = f"starts_at <= {{now}} AND {NOT_OVER}"
 STATE_SQL = {
     "expired": "ends_at <= {now}",
@@ -127,6 +130,27 @@ async def get(
     return await conn.fetchrow(f"SELECT {COLUMNS} FROM silences{where.sql()}{lock}", *where.args)
 
 
+def page_query(
+    *,
+    client_id: str | None,
+    state: str | None,
+    now: datetime,
+    after: Position | None,
+    limit: int,
+) -> tuple[str, list[Any]]:
+    """The statement of ``page`` and its arguments: a client's pages follow
+    silences_client_idx, an admin's without one silences_created_idx."""
+    where = Where().equal("client_id", client_id)
+    if state is not None:
+        where.conditions.append(STATE_SQL[state].format(now=where.arg(now)))
+    where.after("created_at", "silence_id", after, "uuid")
+    sql = (
+        f"SELECT {COLUMNS} FROM silences{where.sql()}"
+        f" ORDER BY created_at, silence_id LIMIT {where.arg(limit)}"
+    )
+    return sql, where.args
+
+
 async def page(
     conn: Executor,
     *,
@@ -136,15 +160,8 @@ async def page(
     after: Position | None,
     limit: int,
 ) -> list[asyncpg.Record]:
-    where = Where().equal("client_id", client_id)
-    if state is not None:
-        where.conditions.append(STATE_SQL[state].format(now=where.arg(now)))
-    where.after("created_at", "silence_id", after, "uuid")
-    return await conn.fetch(
-        f"SELECT {COLUMNS} FROM silences{where.sql()}"
-        f" ORDER BY created_at, silence_id LIMIT {where.arg(limit)}",
-        *where.args,
-    )
+    sql, args = page_query(client_id=client_id, state=state, now=now, after=after, limit=limit)
+    return await conn.fetch(sql, *args)
 
 
 async def update(
@@ -180,20 +197,30 @@ async def expire(conn: Conn, silence_id: UUID) -> asyncpg.Record:
     return row
 
 
+def active_query(
+    client_ids: Sequence[str] | None, now: datetime, limit: int
+) -> tuple[str, list[Any]]:
+    """The statement of ``active`` and its arguments: per listed client, a range of
+    silences_client_end_idx (the silences not over), never the client's history, in
+    that index's order (which ones a ``limit`` reached leaves out is logged anyway)."""
+    where = Where()
+    if client_ids is not None:
+        where.add("client_id = ANY({}::text[])", list(client_ids))
+    where.conditions.append(STARTED.format(now=where.arg(now)))
+    sql = (
+        f"SELECT {COLUMNS} FROM silences{where.sql()}"
+        f" ORDER BY client_id, {END}, silence_id LIMIT {where.arg(limit)}"
+    )
+    return sql, where.args
+
+
 async def active(
     conn: Executor, client_ids: Sequence[str] | None, now: datetime, limit: int
 ) -> list[asyncpg.Record]:
     """Silences of these clients (None: all) started and not over at ``now``; windows
     among them may be between their ranges (the domain tells)."""
-    where = Where()
-    if client_ids is not None:
-        where.add("client_id = ANY({}::text[])", list(client_ids))
-    where.conditions.append(STARTED.format(now=where.arg(now)))
-    return await conn.fetch(
-        f"SELECT {COLUMNS} FROM silences{where.sql()}"
-        f" ORDER BY client_id, created_at, silence_id LIMIT {where.arg(limit)}",
-        *where.args,
-    )
+    sql, args = active_query(client_ids, now, limit)
+    return await conn.fetch(sql, *args)
 
 
 async def by_ids(conn: Executor, silence_ids: Sequence[UUID]) -> list[asyncpg.Record]:
