@@ -293,3 +293,17 @@ async def test_a_silence_the_domain_refuses_fails_no_other(pool: asyncpg.Pool[An
     assert await state(pool, waiting) == {
         "status": "SUPPRESSED", "silence_id": bad_ended, "due": None, "settled": False
     }  # fmt: skip
+
+
+async def test_reaching_the_cap_on_active_silences_is_logged(
+    pool: asyncpg.Pool[Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(releaser_module, "ACTIVE_PER_BATCH", 1)
+    now = datetime.now(UTC)
+    cid = await client(pool)
+    ended = await silence(pool, cid, DB, now - timedelta(hours=2), now - timedelta(minutes=1))
+    for _ in range(2):
+        await silence(pool, cid, PROD, now - timedelta(hours=1), now + timedelta(hours=1))
+    await row(pool, cid, ended)
+    await releaser(pool).release_pass()
+    assert "only the first 1 are checked" in caplog.text
