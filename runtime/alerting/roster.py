@@ -100,6 +100,7 @@ RULE_SERVICE = Service(
         "ALERTING_CLIENT_PURGE_BATCH",
         "ALERTING_SILENCE_RELEASE_INTERVAL_S",
         "ALERTING_POSTGRES_*",
+        "ALERTING_REDIS_*",  # whether changes are live (the evaluators' heartbeats)
         *_PRODUCER,
         "ALERTING_TOPIC_RULE_CHANGED",
     ),

@@ -66,12 +66,15 @@ class Pipeline:
         for name in names or DATA_PLANE:
             self.procs[name] = ServiceProcess(name, self.env, self.log_dir).start()
 
-    def restart(self, name: str, **extra_env: str) -> ServiceProcess:
+    def restart(
+        self, name: str, ready_timeout: float | None = 60.0, **extra_env: str
+    ) -> ServiceProcess:
+        """Kill and start again (``ready_timeout`` None: do not wait for /readyz)."""
         old = self.procs[name]
         old.kill()
         proc = ServiceProcess(name, {**self.env, **extra_env}, self.log_dir)
         self.procs[name] = proc
-        return proc.start()
+        return proc.start(ready_timeout)
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -94,15 +97,22 @@ class Pipeline:
         return response.json() if response.content else None
 
     async def create_tenant(
-        self, client_id: str, rules: list[tuple[str, str, str]], endpoints: list[tuple[str, str]]
+        self,
+        client_id: str,
+        rules: list[tuple[str, str, str]],
+        endpoints: list[tuple[str, str]],
+        wait: float | None = None,
     ) -> Tenant:
-        """A client with its own key; every rule gets every endpoint, as the client."""
+        """A client with its own key; every rule gets every endpoint, as the client.
+        With ``wait``, each rule is created with ``?wait=`` and must answer live."""
         await self.api("POST", "/api/v1/clients", json={"client_id": client_id, "name": client_id})
         key = await self.api("POST", f"/api/v1/clients/{client_id}/api-keys", json={})
         tenant = Tenant(client_id, key["token"])
+        params = {} if wait is None else {"wait": wait}
         for severity, source, name in rules:
             body = {"client_id": client_id, "severity": severity, "source": source, "name": name}
-            rule = await self.api("POST", "/api/v1/rules", tenant.token, json=body)
+            rule = await self.api("POST", "/api/v1/rules", tenant.token, json=body, params=params)
+            assert wait is None or rule.get("live") is True, rule
             tenant.rule_ids.append(rule["rule_id"])
             for kind, value in endpoints:
                 created = await self.api(
@@ -122,6 +132,28 @@ class Pipeline:
             return f"alerting_evaluator_rules {float(count)}" in text
 
         await eventually(loaded, timeout=30, what=f"{count} rules in the evaluator")
+
+    async def listed(self, path: str, token: str | None = None, **params: Any) -> list[Any]:
+        """Every item of a paged list of rule-service, following ``next_cursor``."""
+        items: list[Any] = []
+        query = {"limit": 500, **params}
+        while True:
+            page = await self.api("GET", path, token, params=query)
+            items.extend(page["items"])
+            if not page["next_cursor"]:
+                return items
+            query = {**query, "cursor": page["next_cursor"]}
+
+    async def matches_consumed(self) -> float:
+        """How many alerts.matched messages the aggregator has processed (its metrics)."""
+        text = (await self.http.get(f"{self.url('aggregator')}/metrics")).text
+        return processed(text, self.settings.topics.alerts_matched)
+
+    async def wait_matches_consumed(self, count: int) -> None:
+        async def done() -> bool:
+            return await self.matches_consumed() >= count
+
+        await eventually(done, timeout=30, what=f"{count} matches consumed by the aggregator")
 
     async def post_alerts(self, alerts: list[dict[str, Any]]) -> list[str]:
         response = await self.http.post(
@@ -146,8 +178,9 @@ class Pipeline:
         conn = await asyncpg.connect(self.settings.postgres_dsn)
         try:
             return await conn.fetch(
-                "SELECT notification_id::text AS id, client_id, alert_id, status, attempts,"
-                " last_error FROM notifications ORDER BY client_id, alert_id"
+                "SELECT notification_id::text AS id, client_id, alert_id, kind, episode,"
+                " status, attempts, last_error FROM notifications"
+                " ORDER BY client_id, alert_id, episode, kind"
             )
         finally:
             await conn.close()
@@ -159,6 +192,15 @@ class Pipeline:
         finally:
             await conn.close()
         return {r["status"]: r["n"] for r in rows}
+
+
+def processed(metrics_text: str, topic: str) -> float:
+    """A service's count of messages processed from ``topic``, from its /metrics text."""
+    prefix = f'alerting_processed_messages_total{{topic="{topic}"}} '
+    for line in metrics_text.splitlines():
+        if line.startswith(prefix):
+            return float(line[len(prefix) :])
+    return 0.0
 
 
 def signature_verifies(request: dict[str, Any], secret: str) -> bool:

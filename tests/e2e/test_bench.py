@@ -41,7 +41,8 @@ def test_quick_bench_writes_every_figure_and_cleans_up(
     [path] = out.glob("*.json")
     document = json.loads(path.read_text())
     assert results.missing_keys(document) == []
-    assert {"matching", "evaluator", "aggregator", "sender", "e2e"} <= document["stages"].keys()
+    stages = {"matching", "evaluator", "aggregator", "sender", "e2e", "liveness"}
+    assert stages <= document["stages"].keys()
     assert document["machine"]["cores"] >= 1
     assert "ALERTING_ADMIN_TOKEN" not in document["settings"]
     # one progress line per step, and the run's own database is gone afterwards

@@ -7,18 +7,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.e2e.pipeline import Pipeline, signature_verifies
+from tests.e2e.pipeline import Pipeline, processed, signature_verifies
 from tests.pipeline_support import eventually
 
 pytestmark = pytest.mark.e2e
-
-
-def processed(metrics_text: str, topic: str) -> float:
-    prefix = f'alerting_processed_messages_total{{topic="{topic}"}} '
-    for line in metrics_text.splitlines():
-        if line.startswith(prefix):
-            return float(line[len(prefix) :])
-    return 0.0
 
 
 async def test_one_notification_per_client_and_alert_reaches_the_sinks(

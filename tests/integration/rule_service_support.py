@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from alerting import migrations
+from alerting.adapters import redis as redis_adapter
 from alerting.adapters.api_key_store import PostgresKeyStore
 from alerting.adapters.dns import Resolver, system_resolver
 from alerting.adapters.postgres import create_pool, readiness
@@ -26,6 +27,7 @@ from alerting.config import Settings
 from alerting.http import serve
 from alerting.services.rule_service.app import create_app
 from alerting.services.rule_service.cursor import Cursors
+from alerting.services.rule_service.liveness import Liveness
 from alerting.services.rule_service.operation import Deps
 from alerting.web.auth_guard import FailedAuthGuard
 from alerting.web.bearer import bearer_authenticator
@@ -65,10 +67,19 @@ async def start_service(
     port = free_port()
     guard = FailedAuthGuard(settings.auth_throttle)
     auth = bearer_authenticator(settings.require_admin_token(), PostgresKeyStore(pool), guard)
-    deps = Deps(pool, settings, auth, resolver, Cursors.for_settings(settings))
+    redis_client = redis_adapter.create_client(settings)
+    liveness = Liveness(redis_client, redis_adapter.keys(settings))
+    deps = Deps(pool, settings, auth, resolver, Cursors.for_settings(settings), liveness)
     app = create_app(deps, {"postgres": readiness(pool)})
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(app, "127.0.0.1", port, stop))
+
+    async def serve_then_close() -> None:
+        try:
+            await serve(app, "127.0.0.1", port, stop)
+        finally:
+            await redis_client.aclose()
+
+    task = asyncio.create_task(serve_then_close())
     base_url = f"http://127.0.0.1:{port}"
     await wait_healthy(base_url, task)
     return RunningService(base_url, settings, stop, task)

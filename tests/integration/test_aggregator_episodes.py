@@ -138,7 +138,7 @@ async def test_resolving_twice_makes_one_resolved_row(
     assert (await stored(rule_pool, client))[1]["ts"] == 10
 
 
-@pytest.mark.parametrize("ts", [10, 25])
+@pytest.mark.parametrize("ts", [11, 25])
 async def test_a_firing_after_the_resolved_opens_the_next_episode(
     rule_pool: Pool, tenant: tuple[str, str], ts: int
 ) -> None:
@@ -154,15 +154,37 @@ async def test_a_firing_after_the_resolved_opens_the_next_episode(
     assert Pending(rows[2]["id"], client, "a1", True) in done.pending
 
 
-async def test_a_firing_older_than_the_resolved_is_a_late_resend_and_makes_nothing(
-    rule_pool: Pool, tenant: tuple[str, str]
+@pytest.mark.parametrize("ts", [5, 10])
+async def test_a_firing_not_newer_than_the_resolved_is_a_late_resend_and_makes_nothing(
+    rule_pool: Pool, tenant: tuple[str, str], ts: int
 ) -> None:
+    """Equal times included: every event of an alert without an alert_id has the same
+    event_ts (the derived id hashes it), and its re-sent firing must not reopen it."""
     client, rule = tenant
     await upsert(rule_pool, [event(client, "a1", F, 0, rule)])
     await upsert(rule_pool, [event(client, "a1", R, 10, rule)])
-    late = await upsert(rule_pool, [event(client, "a1", F, 5, rule)])
+    late = await upsert(rule_pool, [event(client, "a1", F, ts, rule)])
     assert (late.created, late.orphaned) == (0, 0)
     assert await shape(rule_pool, client) == [("a1", 1, "firing"), ("a1", 1, "resolved")]
+
+
+async def test_a_resolved_older_than_the_open_firing_is_a_late_resend_and_makes_nothing(
+    rule_pool: Pool, tenant: tuple[str, str]
+) -> None:
+    """A replay of the resolved of episode 1 and the firing of episode 2 (a batch again
+    after a crash before the offset commit) must not close episode 2 nor open a third."""
+    client, rule = tenant
+    first = [event(client, "a1", F, 0, rule)]
+    replayed = [event(client, "a1", R, 10, rule), event(client, "a1", F, 20, rule)]
+    for batch in (first, replayed, replayed):
+        await upsert(rule_pool, batch)
+    assert await shape(rule_pool, client) == [
+        ("a1", 1, "firing"), ("a1", 1, "resolved"), ("a1", 2, "firing"),
+    ]  # fmt: skip
+    late = await upsert(rule_pool, [event(client, "a1", R, 15, rule)])
+    assert (late.created, late.orphaned) == (0, 1)
+    closing = await upsert(rule_pool, [event(client, "a1", R, 20, rule)])
+    assert closing.created == 1
 
 
 async def test_a_resolved_without_an_episode_makes_nothing_and_is_counted(
@@ -188,7 +210,7 @@ async def test_one_batch_with_two_episodes_of_an_alert_closes_both(
     done = await upsert(rule_pool, batch)
     rows = await stored(rule_pool, client)
     assert [(r["alert_id"], r["episode"], r["kind"], r["ts"]) for r in rows] == [
-        ("a1", 1, "firing", 1),  # the latest of a run of firings stands for it
+        ("a1", 1, "firing", 0),  # the first of a run of firings opens the episode
         ("a1", 1, "resolved", 10),
         ("a1", 2, "firing", 20),
         ("a1", 2, "resolved", 30),
@@ -198,7 +220,7 @@ async def test_one_batch_with_two_episodes_of_an_alert_closes_both(
         rows[0]["id"],
         rows[2]["id"],
     ]
-    assert (done.created, done.orphaned) == (5, 0)
+    assert (done.created, done.orphaned) == (5, 1)  # the repeated resolved at 11
     assert sorted(p.notification_id for p in done.pending) == sorted(r["id"] for r in rows)
     assert all(p.created for p in done.pending)
 

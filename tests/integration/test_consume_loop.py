@@ -202,3 +202,46 @@ async def test_batched_keys_land_where_send_puts_them_in_order(
         assert {r.partition for r in mine} == {sent_alone[key]}
         values = [r.value for r in sorted(mine, key=lambda r: r.offset)]
         assert values == [f"{r}:{n}".encode() for r in range(2) for n in range(3)] + [b"ref"]
+
+
+async def test_without_joining_the_group_start_is_quick_and_offsets_are_the_groups(
+    settings: Settings, producer: BatchProducer, unique: str
+) -> None:
+    """The rule-updater's mode: no group join (it waits out the broker's rebalance delay,
+    seconds), every partition by hand, from the group's committed offsets."""
+    topic, group = f"nojoin-{unique}", f"g-{unique}"
+    await make_topic(settings.kafka, topic, partitions=3)
+    await producer.send_batch([OutMessage(topic, str(i).encode(), b"1") for i in range(6)])
+    seen: list[int] = []
+
+    async def handle(records: list[Record[int]]) -> None:
+        seen.extend(r.value for r in records)
+
+    async def consume_until(count: int) -> float:
+        loop = ConsumeLoop(
+            kafka=settings.kafka, topics=[topic], group_id=group, decode=decode_int,
+            handle=handle, producer=producer, service="nojoin-test", join_group=False,
+        )  # fmt: skip
+        stop = asyncio.Event()
+        started = asyncio.get_running_loop().time()
+        assert await loop.start(stop)
+        took = asyncio.get_running_loop().time() - started
+        task = asyncio.create_task(loop.run(stop))
+        try:
+            await wait_until(lambda: len(seen) >= count)
+            for _ in range(100):
+                commits = await committed_offsets(settings.kafka, group, topic, partitions=3)
+                if sum(commits.values()) == count:
+                    break
+                await asyncio.sleep(0.1)
+            assert sum(commits.values()) == count, "positions committed under the group"
+        finally:
+            stop.set()
+            await task
+        return took
+
+    assert await consume_until(6) < 1.0, "start waited for a group join"
+    assert seen == [1] * 6
+    await producer.send_batch([OutMessage(topic, str(i).encode(), b"2") for i in range(6)])
+    assert await consume_until(12) < 1.0
+    assert seen == [1] * 6 + [2] * 6, "a restart goes on from the group's commits"

@@ -17,6 +17,7 @@ from alerting.adapters import postgres
 from alerting.adapters.redis import Keys
 from alerting.codec import decode_snapshot
 from alerting.config import Settings
+from alerting.domain import liveness
 from alerting.domain.model import MatchingRule
 from alerting.services.evaluator.live_rules import LiveRules
 from alerting.services.rule_updater.snapshot import SnapshotState
@@ -44,7 +45,7 @@ async def env(own_settings: Settings, unique: str) -> AsyncIterator[dict[str, An
         yield {"pool": pool, "redis": client, "keys": keys, "client_id": client_id}
     finally:
         await pool.execute("DELETE FROM clients WHERE client_id = $1", client_id)
-        await client.delete(keys.snapshot, keys.version, keys.decisions)
+        await client.delete(keys.snapshot, keys.version, keys.decisions, keys.applied, keys.rebuilt)
         await client.aclose()
         await pool.close()
 
@@ -368,3 +369,59 @@ async def test_a_silence_that_ends_is_dropped_by_the_next_reconcile(
     _, rules = await in_redis(env)
     assert set(rules) == {rule_id}, "the rules are kept as they were"
     assert "drifted" not in caplog.text, "an ended silence is not drift"
+
+
+# Liveness records (rule_updater/applied.py): written in the MULTI of the snapshot that
+# carries the change.
+
+
+async def applied(env: dict[str, Any], rule_id: str) -> tuple[int, int] | None:
+    return liveness.parse_pair(await env["redis"].hget(env["keys"].applied, rule_id))
+
+
+async def rebuilt(env: dict[str, Any]) -> tuple[int, int] | None:
+    return liveness.parse_pair(await env["redis"].get(env["keys"].rebuilt))
+
+
+async def test_each_applied_change_names_the_snapshot_carrying_it(env: dict[str, Any]) -> None:
+    up = updater(env)
+    first = await up.reconcile()
+    assert first is not None
+    read = await rebuilt(env)
+    assert read is not None and read[1] == first, "a full read names its snapshot"
+
+    rule_id = await insert_rule(env, "db")
+    written = await up.apply_changes([rule_id])
+    assert written == first + 1
+    assert await applied(env, rule_id) == (1, written)
+
+    # A replay changes nothing in the snapshot and still answers for the rule.
+    assert await up.apply_changes([rule_id]) is None
+    assert await applied(env, rule_id) == (1, written)
+
+    await env["pool"].execute(
+        "UPDATE rules SET enabled = false, version = 2 WHERE rule_id = $1", rule_id
+    )
+    disabled = await up.apply_changes([rule_id])
+    assert disabled == written + 1 and await applied(env, rule_id) == (2, disabled)
+    assert rule_id not in (await in_redis(env))[1]
+
+
+async def test_a_reconcile_records_its_read_and_prunes_records_of_gone_rules(
+    env: dict[str, Any],
+) -> None:
+    up = updater(env)
+    kept, gone = await insert_rule(env, "kept"), await insert_rule(env, "gone")
+    await up.reconcile()
+    await up.apply_changes([kept, gone])
+    await env["pool"].execute("DELETE FROM rules WHERE rule_id = $1", gone)
+    removed = await up.apply_changes([gone])
+    assert await applied(env, gone) == (0, removed)
+
+    before = await rebuilt(env)
+    assert await up.reconcile() is None, "nothing drifted"
+    after = await rebuilt(env)
+    assert before is not None and after is not None
+    assert after[0] >= before[0] and after[1] == removed, "the read is recorded anyway"
+    assert await applied(env, gone) is None
+    assert await applied(env, kept) is not None

@@ -61,23 +61,27 @@ def test_an_alerts_changes_of_status_are_rounds_in_order() -> None:
     assert rounds([]) == []
 
 
-def test_repeated_resolveds_are_the_first_and_repeated_firings_the_latest() -> None:
-    """Only the first of a run of resolveds can close an episode; a run of firings opens
-    one when its latest is not older than the latest resolved, and carries its fields."""
+def test_a_run_of_one_status_keeps_the_events_that_can_act() -> None:
+    """In a run of firings (or resolveds) only an event newer than every one before it
+    can be the first to pass the stored state's bound; the others fold into it."""
     batch = [
         match(event_ts=5, context={"n": "1"}),
         match(event_ts=9, context={"n": "2"}, silence_ids=(S1,)),
-        match(event_ts=7, context={"n": "3"}),
+        match("acme", "a1", R2, event_ts=7, context={"n": "3"}),
         match(event_ts=10, status=R, context={"n": "4"}),
-        match("acme", "a1", R2, event_ts=12, status=R),
+        match("acme", "a1", R2, event_ts=10, status=R),
+        match(event_ts=12, status=R),
     ]
-    firing, resolved = (m for [m] in rounds(batch))
-    assert (firing.alert.event_ts, firing.alert.context, firing.silence_ids) == (
-        9,
-        {"n": "2"},
-        (S1,),
-    )
-    assert (resolved.alert.event_ts, resolved.alert.context) == (10, {"n": "4"})
+    assert shown(rounds(batch)) == [
+        [("acme", "a1", "firing", 5)],
+        [("acme", "a1", "firing", 9)],
+        [("acme", "a1", "resolved", 10)],
+        [("acme", "a1", "resolved", 12)],
+    ]
+    _, [newer], [resolved], _ = rounds(batch)
+    assert (newer.alert.context, newer.silence_ids) == ({"n": "2"}, (S1,))
+    assert newer.rule_ids == tuple(sorted((R1, R2)))  # with the older one's it outranks
+    assert resolved.alert.context == {"n": "4"}
     assert resolved.rule_ids == tuple(sorted((R1, R2)))
     [[tie]] = rounds([match(event_ts=5, context={"n": "1"}), match(event_ts=5)])
     assert tie.alert.context == {"n": "1"}  # a redelivery: the first stands

@@ -150,6 +150,10 @@ def _stages() -> dict[str, list[dict[str, object]]]:
             },
             {"case": "max", "figure": "x", "per_s": 1500.0, "notifications_per_s": 1500.0},
         ],
+        "liveness": [
+            {"case": "start", "figure": "x", "latency_ms": {"p50_ms": 90.0, "p99_ms": 700.0}},
+            {"case": "steady", "figure": "x", "latency_ms": {"p50_ms": 40.0, "p99_ms": 80.0}},
+        ],
     }
 
 
@@ -161,6 +165,7 @@ def test_result_document_has_every_headline_key_as_a_positive_number() -> None:
     assert document["sender_emails_per_s"] == 300
     assert document["e2e_p99_ms"] == 450
     assert document["e2e_offered_rate"] == 1000
+    assert (document["rule_live_start_p99_ms"], document["rule_live_p99_ms"]) == (700, 80)
     assert document["machine"]["cores"] >= 1
     assert results.table(document).splitlines()[0].split() == ["stage", "case", "figure"]
 

@@ -138,10 +138,10 @@ def test_a_stored_silence_reads_back_as_the_answer() -> None:
         "updated_at": now, "expired_at": None,
     }  # fmt: skip
     assert to_domain(row) == silence
-    answer = Silence.of(row, to_domain(row), now)
+    answer = Silence.of(row, to_domain(row), now, live=False)
     assert answer.state == "active"
     assert answer.schedule is not None and answer.schedule.ranges[0].days == ["mon"]
-    assert Silence.of(row, to_domain(row), now + timedelta(hours=2)).state == "pending"
+    assert Silence.of(row, to_domain(row), now + timedelta(hours=2), True).state == "pending"
     assert answer.matchers[0].model_dump() == {"name": "context.env", "op": "=~",
                                                "value": "prod|live"}  # fmt: skip
 

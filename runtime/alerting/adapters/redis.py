@@ -31,6 +31,21 @@ class Keys:
     def version_channel(self) -> str:
         return f"{self.prefix}rules:version:changed"
 
+    @property
+    def evaluators(self) -> str:
+        """Hash: evaluator instance id -> the snapshot it holds (``domain.liveness``)."""
+        return f"{self.prefix}evaluators"
+
+    @property
+    def applied(self) -> str:
+        """Hash: rule or silence id -> the snapshot version first carrying its state."""
+        return f"{self.prefix}rules:applied"
+
+    @property
+    def rebuilt(self) -> str:
+        """The last full comparison with Postgres: its read time and snapshot version."""
+        return f"{self.prefix}rules:rebuilt"
+
 
 def create_client(settings: Settings) -> aioredis.Redis:
     client: aioredis.Redis = aioredis.Redis.from_url(

@@ -74,7 +74,9 @@ async def delete_keys(settings: Settings) -> None:
     client = redis_adapter.create_client(settings)
     try:
         keys = redis_adapter.keys(settings)
-        await client.delete(keys.snapshot, keys.version, keys.decisions)
+        await client.delete(
+            keys.snapshot, keys.version, keys.decisions, keys.evaluators, keys.applied, keys.rebuilt
+        )
     finally:
         await client.aclose()
 

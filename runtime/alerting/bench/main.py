@@ -2,7 +2,8 @@
 
 Steps, each with one progress line: in-process matching; the evaluator, aggregator and
 sender each started alone on pre-loaded input; then every data-plane service together
-at a fixed offered rate (latency) and as fast as ingest takes alerts (throughput). It
+at a fixed offered rate (latency) and as fast as ingest takes alerts (throughput); and
+how long a new rule takes to be live in the evaluators (cold starts, then steady). It
 prints a table and writes bench/results/<timestamp>.json; every process and server it
 started is stopped at the end, also on Ctrl-C, and its database is dropped.
 """
@@ -24,14 +25,24 @@ import psycopg
 
 from alerting import config
 from alerting.aio import one_line
-from alerting.bench import aggregator, e2e, evaluator, hot_path, matching, results, sender, sinks
+from alerting.bench import (
+    aggregator,
+    e2e,
+    evaluator,
+    hot_path,
+    liveness,
+    matching,
+    results,
+    sender,
+    sinks,
+)
 from alerting.bench.environment import BenchEnv, prepare
 from alerting.bench.plan import FULL, QUICK, Plan
 from alerting.bench.processes import BenchError, Processes
 from alerting.config import ConfigError
 from alerting.dev import infra
 
-STAGES = ("matching", "evaluator", "aggregator", "sender", "e2e")
+STAGES = ("matching", "evaluator", "aggregator", "sender", "e2e", "liveness")
 
 
 def stage_list(text: str) -> tuple[str, ...]:
@@ -86,6 +97,8 @@ async def _stages(
         stages["evaluator"] += hot_path.measure(plan, progress)
     if "aggregator" in only:
         stages["aggregator"] = await aggregator.measure(bench, plan, progress)
+    if "liveness" in only:
+        stages["liveness"] = await liveness.measure(bench, plan, progress)
     if "sender" not in only and "e2e" not in only:
         return stages
     procs = Processes(bench.run_id, "sinks")

@@ -30,6 +30,9 @@ class Plan:
     e2e_latency_s: float
     e2e_max_s: float  # seconds of posting as fast as ingest takes it
     e2e_max_alerts: int  # ... but no more than this many alerts (the backlog must drain)
+    live_starts: int  # rule to live: cold starts of rule-service, rule-updater, evaluator
+    live_first_rules: int  # ... rules created the moment each start is ready
+    live_rules: int  # ... and one after another once running (the steady figure)
     # the evaluator and aggregator cases are run again with this many active silences
     silences: int = 1000
 
@@ -60,6 +63,8 @@ class Plan:
             e2e_latency_s=max(1.0, self.e2e_latency_s * factor),
             e2e_max_s=max(1.0, self.e2e_max_s * factor),
             e2e_max_alerts=n(self.e2e_max_alerts, 100),
+            live_starts=max(1, round(self.live_starts * factor)),
+            live_rules=n(self.live_rules, 5),
         )
 
 
@@ -81,6 +86,9 @@ FULL = Plan(
     e2e_latency_s=20.0,
     e2e_max_s=15.0,
     e2e_max_alerts=30_000,
+    live_starts=3,
+    live_first_rules=5,
+    live_rules=50,
 )
 
 QUICK = dataclasses.replace(
@@ -99,4 +107,7 @@ QUICK = dataclasses.replace(
     e2e_latency_s=6.0,
     e2e_max_s=5.0,
     e2e_max_alerts=5_000,
+    live_starts=2,
+    live_first_rules=3,
+    live_rules=20,
 )

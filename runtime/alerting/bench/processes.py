@@ -49,8 +49,9 @@ class Processes:
         """Known before the process starts, so its progress can be watched from 0."""
         return f"{self._prefix}-{name}"
 
-    async def wait_ready(self, timeout: float = 90.0) -> None:
-        pending = dict(self.urls)
+    async def wait_ready(self, timeout: float = 90.0, only: Sequence[str] = ()) -> None:
+        """Until every process (or those named in ``only``) answers /readyz with 200."""
+        pending = {n: u for n, u in self.urls.items() if not only or n in only}
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient(timeout=2.0) as client:
             while pending:

@@ -27,6 +27,9 @@ HEADLINE_KEYS = (
     "e2e_p95_ms",
     "e2e_p99_ms",
     "e2e_offered_rate",
+    "rule_live_start_p99_ms",
+    "rule_live_p50_ms",
+    "rule_live_p99_ms",
 )
 _SECRETS = {s.env for s in SETTINGS if s.secret}
 
@@ -126,5 +129,12 @@ def assemble(
             "e2e_p95_ms": round(ms["p95_ms"], 1),
             "e2e_p99_ms": round(ms["p99_ms"], 1),
             "e2e_offered_rate": latency["offered_rate"],
+        }
+    if "liveness" in stages:
+        after_start, steady = stages["liveness"]
+        head |= {
+            "rule_live_start_p99_ms": round(after_start["latency_ms"]["p99_ms"], 1),
+            "rule_live_p50_ms": round(steady["latency_ms"]["p50_ms"], 1),
+            "rule_live_p99_ms": round(steady["latency_ms"]["p99_ms"], 1),
         }
     return {**head, "stages": dict(stages), **detail}

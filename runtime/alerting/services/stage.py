@@ -37,6 +37,8 @@ class Stage(Generic[T]):
     before_consuming: Callable[[asyncio.Event], Awaitable[bool]] | None = None
     beside: Sequence[Task] = ()
     batch_size: int | None = None  # None: ALERTING_BATCH_SIZE
+    # False: every partition by hand, no group join (``ConsumeLoop``'s docstring).
+    join_group: bool = True
 
 
 async def run_stage(
@@ -53,6 +55,7 @@ async def run_stage(
         producer=producer,
         service=stage.name,
         batch_size=stage.batch_size,
+        join_group=stage.join_group,
     )
     app = health_app({**stage.checks, "kafka": loop.check, "producer": producer.check})
 

@@ -8,6 +8,13 @@ rest, and commit only after the handler's effect is durable. Two traps shape it:
   back to its first offset; otherwise the next successful batch would commit past them.
 * A message that can never be decoded must not stall its partition forever: it goes to
   ``<topic>.dlq`` with headers saying why and where it came from, and the loop moves on.
+
+``join_group=False`` is for a handler that makes its state equal to the truth whatever
+it is given twice (the rule-updater): the consumer takes every partition by hand instead
+of joining the group, because a join waits out the broker's rebalance delay (half the
+session timeout on Tansu, three seconds on Kafka) and every other member's restart
+pauses the group again. It still starts from, and commits, the group's offsets; several
+such consumers each read every message.
 """
 
 from __future__ import annotations
@@ -110,6 +117,7 @@ class ConsumeLoop(Generic[T]):
         service: str,
         max_backoff_s: float = 10.0,
         batch_size: int | None = None,
+        join_group: bool = True,
     ) -> None:
         self._kafka = kafka
         self._topics = list(topics)
@@ -118,10 +126,13 @@ class ConsumeLoop(Generic[T]):
         self._producer = producer
         self._service = service
         self._max_backoff_s = max_backoff_s
+        self._join_group = join_group
+        subscribed = self._topics if join_group else ()
         self._consumer = AIOKafkaConsumer(
-            *self._topics, **consumer_options(kafka, group_id, batch_size)
+            *subscribed, **consumer_options(kafka, group_id, batch_size)
         )
         self._committing: asyncio.Task[None] | None = None
+        self._consumer_started = False
         self.started = False
         # A failed batch is rewound and handled again: during an outage, once a backoff.
         self._handling = DependencyLog(log, f"handling batches from {', '.join(topics)}")
@@ -132,7 +143,11 @@ class ConsumeLoop(Generic[T]):
         delay = 0.5
         while not stop.is_set():
             try:
-                await self._consumer.start()
+                if not self._consumer_started:
+                    await self._consumer.start()
+                    self._consumer_started = True
+                if not self._join_group:
+                    await self._assign_every_partition()
                 self._connecting.ok()
                 self.started = True
                 return True
@@ -142,10 +157,22 @@ class ConsumeLoop(Generic[T]):
                 delay = min(delay * 2, self._max_backoff_s)
         return False
 
+    async def _assign_every_partition(self) -> None:
+        await self._consumer.topics()  # fresh metadata: a topic created just now is known
+        partitions = []
+        for topic in self._topics:
+            numbers = self._consumer.partitions_for_topic(topic)
+            if not numbers:
+                raise KafkaError(f"topic {topic} has no partitions yet")
+            partitions += [TopicPartition(topic, n) for n in sorted(numbers)]
+        # Positions come from the group's commits (none: auto_offset_reset), never from
+        # the log end: Tansu reports a partition's end as its last batch's first offset.
+        self._consumer.assign(partitions)
+
     async def stop(self) -> None:
-        if self.started:
+        if self._consumer_started:
             await self._consumer.stop()
-            self.started = False
+            self._consumer_started = self.started = False
 
     async def check(self) -> None:
         """Readiness: started and the broker answers."""

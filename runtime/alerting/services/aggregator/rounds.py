@@ -7,32 +7,28 @@ close). Round k holds each alert's k-th event; the rounds run one after the othe
 batch's transaction, each seeing the rows of the rounds before it. Almost every batch
 is one round.
 
-Consecutive events of one status are one event first, as the episode model
-(``alerting.domain.episodes``) would treat them:
-
-- resolved, resolved: only the first can close the open episode; it stands for both;
-- firing, firing: they open an episode when any of them is not older than the resolved
-  that closed the latest one, that is when the latest (highest ``event_ts``) is not; it
-  stands for them, so the row carries the freshest fields of the run (the model's row
-  would carry the first eligible one's: same episode, later ``event_ts`` and context).
-
-The rule ids of the events a run folds are united, as redeliveries' always were (a match
-redelivered under a newer snapshot may name another rule).
+Consecutive events of one status are thinned first, as the episode model
+(``alerting.domain.episodes``) would treat them: in a run of firings (or of resolveds)
+the one that acts is the first whose ``event_ts`` passes a bound set by the stored
+state (newer than the latest resolved; not older than the open episode's firing), and
+such a first is always a record of the run, newer than every event before it in the
+run. So a run keeps its records only, each with the rule ids of the events it
+outranks (as redeliveries' always were united: a match redelivered under a newer
+snapshot may name another rule). A redelivery or a re-send with the same ``event_ts``
+(Prometheus re-sends ``startsAt``) is folded into the event it repeats; a run of ever
+newer re-sends stays a round each, and rows equal the model's, times included.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from alerting.domain.model import AlertMatch, AlertStatus
+from alerting.domain.model import AlertMatch
 
 
-def fold(first: AlertMatch, later: AlertMatch) -> AlertMatch:
-    """Two consecutive events of one alert with the same status as one."""
-    kept = first
-    if first.alert.status is AlertStatus.FIRING and later.alert.event_ts > first.alert.event_ts:
-        kept = later
-    rule_ids = set(first.rule_ids) | set(later.rule_ids)
+def fold(kept: AlertMatch, later: AlertMatch) -> AlertMatch:
+    """``kept`` with the rule ids of ``later``, an event of the same status it outranks."""
+    rule_ids = set(kept.rule_ids) | set(later.rule_ids)
     if rule_ids == set(kept.rule_ids):
         return kept
     return AlertMatch(kept.alert, kept.client_id, tuple(sorted(rule_ids)), kept.silence_ids)
@@ -43,8 +39,13 @@ def rounds(matches: Sequence[AlertMatch]) -> list[list[AlertMatch]]:
     runs: dict[tuple[str, str], list[AlertMatch]] = {}
     for m in matches:
         seen = runs.setdefault((m.client_id, m.alert.alert_id), [])
-        if seen and seen[-1].alert.status is m.alert.status:
-            seen[-1] = fold(seen[-1], m)
+        last = seen[-1] if seen else None
+        if (
+            last is not None
+            and last.alert.status is m.alert.status
+            and m.alert.event_ts <= last.alert.event_ts
+        ):
+            seen[-1] = fold(last, m)  # outranked by the run's newest so far
         else:
             seen.append(m)
     out: list[list[AlertMatch]] = []

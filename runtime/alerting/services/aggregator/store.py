@@ -6,16 +6,20 @@ impossible, whatever redeliveries, retried POSTs or racing aggregators send: the
 insert does nothing. Which row an event makes follows ``alerting.domain.episodes``
 (docs/lifecycle.md), decided per input row against the alert's latest stored row:
 
-- a firing with no row, or after a resolved that is not newer than it (``event_ts``),
-  opens the next episode: a firing row, ``SUPPRESSED`` with the first of the match's
+- a firing with no row, or newer than the latest row, a resolved (``event_ts``), opens
+  the next episode: a firing row, ``SUPPRESSED`` with the first of the match's
   ``silence_ids`` when the evaluator found the alert silenced, else ``PENDING``;
-- a resolved while the latest row is a firing makes the episode's resolved row: it names
+- a resolved while the latest row is a firing not newer than it makes the episode's
+  resolved row (an older one is a late re-send of an earlier episode's): it names
   the firing row (``firing_id``), takes its rule ids (it goes where the firing went), is
   ``SUPPRESSED`` with the firing's silence while the firing is (never sent), else
   ``PENDING``, due after ``READY_GRACE`` when the firing is final (SENT or FAILED) and
   after ``RESOLVED_WAIT`` otherwise (the sender wakes it when the firing becomes final);
-- anything else makes nothing; a resolved that found no open episode (out of order, or
-  a repeat) is counted (``Stored.orphaned``).
+- anything else makes nothing; a resolved that found no open episode (out of order, a
+  repeat, or older than the open one) is counted (``Stored.orphaned``). With these two
+  ``event_ts`` rules a replayed window of events (a batch again after a crash before
+  the offset commit) makes nothing, even the resolved of one episode with the firing
+  of the next.
 
 The firing row a resolved closes is read ``FOR SHARE``, which sees its newest committed
 status: the release of its silence (SUPPRESSED -> PENDING, which locks rows FOR UPDATE
@@ -123,7 +127,10 @@ WITH input AS (
 ), closing AS MATERIALIZED (
     SELECT i.*, f.rule_ids AS firing_rule_ids, f.status AS firing_status,
         f.silence_id AS firing_silence_id
-    FROM (SELECT * FROM latest WHERE kind = 'resolved' AND last_kind = 'firing') i
+    FROM (
+        SELECT * FROM latest
+        WHERE kind = 'resolved' AND last_kind = 'firing' AND to_timestamp(event_ts) >= last_ts
+    ) i
     CROSS JOIN LATERAL (
         SELECT n.rule_ids, n.status, n.silence_id FROM notifications n
         WHERE n.notification_id = i.last_id
@@ -141,7 +148,7 @@ WITH input AS (
            silence_id
     FROM latest
     WHERE kind = 'firing'
-        AND (last_kind IS NULL OR (last_kind = 'resolved' AND to_timestamp(event_ts) >= last_ts))
+        AND (last_kind IS NULL OR (last_kind = 'resolved' AND to_timestamp(event_ts) > last_ts))
     UNION ALL
     SELECT gen_random_uuid(), client_id, alert_id, severity, source, name, context::jsonb,
            to_timestamp(event_ts), firing_rule_ids,
@@ -170,7 +177,8 @@ CROSS JOIN LATERAL (
 WHERE i.last_firing_id IS NOT NULL
 UNION ALL
 SELECT NULL, client_id, alert_id, false, false FROM latest
-WHERE kind = 'resolved' AND last_kind IS DISTINCT FROM 'firing'
+WHERE kind = 'resolved'
+    AND (last_kind IS DISTINCT FROM 'firing' OR to_timestamp(event_ts) < last_ts)
 """
 
 

@@ -8,6 +8,10 @@ when an announcement is missed (pub/sub is fire-and-forget across reconnects). T
 matcher (the index and its encoded matches) is built in a worker thread and swapped in
 with one assignment, so the consume loop always matches against a complete one, old or
 new.
+
+Each load, and every second, the evaluator reports the version it holds in the
+`evaluators` hash (``alerting.domain.liveness``): that is how rule-service tells a
+caller whether a change is live, so the report follows the swap at once.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
+import secrets
+import socket
 import time
 
 import redis.asyncio as aioredis
@@ -24,6 +31,7 @@ from alerting import codec
 from alerting.adapters.redis import Keys
 from alerting.aio import one_line, sleep_unless
 from alerting.dependency_log import DependencyLog
+from alerting.domain import liveness
 from alerting.services.evaluator.matcher import Matcher
 
 log = logging.getLogger(__name__)
@@ -43,6 +51,7 @@ class LiveRules:
         self.matcher: Matcher | None = None
         self.version = 0
         self.loaded = asyncio.Event()
+        self.instance = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
     async def refresh(self) -> bool:
         """Load the snapshot if it is newer than ours; True when a new one was swapped in."""
@@ -68,6 +77,7 @@ class LiveRules:
         SILENCES_LOADED.set(len(matcher.silences))
         RULES_VERSION.set(snapshot.version)
         self.loaded.set()
+        await self._report_quietly()
         log.info(
             "rules version %d loaded: %d rules, %d silences in %.0f ms",
             snapshot.version,
@@ -76,6 +86,36 @@ class LiveRules:
             (time.perf_counter() - started) * 1000,
         )
         return True
+
+    async def report(self) -> None:
+        """Write this evaluator's heartbeat: the version it holds, and now."""
+        if self.matcher is None:
+            return
+        value = liveness.pair(self.version, time.time_ns() // 1_000_000)
+        await self._redis.hset(self._keys.evaluators, self.instance, value)
+
+    async def _report_quietly(self) -> None:
+        try:
+            await self.report()
+        except Exception as exc:  # the heartbeat loop reports it again within a second
+            log.debug("reporting the loaded version: %s", one_line(exc))
+
+    async def heartbeat(self, stop: asyncio.Event) -> None:
+        """Report every second until stopped; then leave the hash, so a clean stop does
+        not hold changes back for the heartbeat's time to live."""
+        state = DependencyLog(log, "reporting the loaded rules version (Redis)")
+        interval_s = liveness.HEARTBEAT_INTERVAL_MS / 1000
+        while not await sleep_unless(stop, interval_s):
+            try:
+                await self.report()
+            except Exception as exc:  # Redis away: rule-service sees no evaluator, says so
+                state.failed(exc)
+            else:
+                state.ok()
+        try:
+            await self._redis.hdel(self._keys.evaluators, self.instance)
+        except Exception as exc:  # its heartbeat then expires on its own
+            log.debug("leaving the evaluators hash: %s", one_line(exc))
 
     async def _redis_version(self) -> int:
         raw = await self._redis.get(self._keys.version)

@@ -73,7 +73,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         # Not a single alert is taken before the rules are known: matching against an
         # empty index would silently drop every notification of the warm-up window.
         before_consuming=rules.wait_loaded,
-        beside=[rules.follow],
+        beside=[rules.follow, rules.heartbeat],
         batch_size=settings.kafka.evaluator_batch_size,
     )
     try:

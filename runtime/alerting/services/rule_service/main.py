@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from alerting.adapters import redis as redis_adapter
 from alerting.adapters.api_key_store import PostgresKeyStore
 from alerting.adapters.dns import system_resolver
 from alerting.adapters.kafka import BatchProducer
@@ -20,6 +21,7 @@ from alerting.config import Settings
 from alerting.services.entry import serve_api, service_command
 from alerting.services.rule_service.app import create_app
 from alerting.services.rule_service.cursor import Cursors
+from alerting.services.rule_service.liveness import Liveness
 from alerting.services.rule_service.operation import Deps
 from alerting.services.rule_service.outbox_relay import OutboxRelay
 from alerting.services.rule_service.purger import ClientPurger
@@ -34,6 +36,9 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     admin_token = settings.require_admin_token()
     settings.require_secret_keys()  # endpoint secrets are stored sealed, never in plain text
     pool = await create_pool(settings)
+    # Only asked whether changes are live: not a readiness check (a Redis outage makes
+    # answers say `live: false`, it does not stop the API).
+    redis_client = redis_adapter.create_client(settings)
     try:
         # The relay starts the producer itself (waiting for the broker) and stops it.
         producer = BatchProducer(settings.kafka)
@@ -41,7 +46,9 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         auth = bearer_authenticator(
             admin_token, PostgresKeyStore(pool), FailedAuthGuard(settings.auth_throttle)
         )
-        deps = Deps(pool, settings, auth, system_resolver, Cursors.for_settings(settings))
+        liveness = Liveness(redis_client, redis_adapter.keys(settings))
+        cursors = Cursors.for_settings(settings)
+        deps = Deps(pool, settings, auth, system_resolver, cursors, liveness)
         app = create_app(deps, {"postgres": readiness(pool), "outbox_relay": relay.check})
         relay_task = asyncio.create_task(relay.run(stop), name="outbox-relay")
         purger = ClientPurger(pool, settings.client_purge_batch)
@@ -57,6 +64,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
                     await task
             await producer.stop()  # idempotent; covers a broker never reached before stop
     finally:
+        await redis_client.aclose()
         await pool.close()
 
 

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from alerting.adapters.dns import Resolver
 from alerting.config import Settings
 from alerting.services.rule_service.cursor import Cursors
+from alerting.services.rule_service.liveness import Liveness
 from alerting.services.rule_service.repo.quotas import QuotaExceeded
 from alerting.web import problems
 from alerting.web.auth import Authenticator, Principal, Scope
@@ -47,6 +48,7 @@ class Deps:
     auth: Authenticator
     resolver: Resolver
     cursors: Cursors  # issues and checks list cursors (``Cursors.for_settings``)
+    liveness: Liveness  # whether a change is live in the evaluators (Redis)
 
 
 class Ctx:

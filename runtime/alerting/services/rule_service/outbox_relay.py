@@ -104,8 +104,10 @@ class OutboxRelay:
         """Start the producer (waiting for the broker), then publish until ``stop``."""
         if not await retry_until_stopped(self._producer.start, stop, "outbox relay: Kafka"):
             return
-        self._producer_started = True
+        # LISTEN before answering ready: a rule created the moment the service is ready
+        # wakes the relay at once rather than at its next poll.
         listener = await self._listen(stop)
+        self._producer_started = True
         state = DependencyLog(log, "outbox relay (Postgres, Kafka)")
         try:
             while not stop.is_set():

@@ -63,6 +63,10 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         },
         before_consuming=first_reconcile,
         beside=[reconcile_periodically],
+        # Changes are applied as Postgres says now, so reading one twice (another
+        # updater's, or one before the last commit) is harmless: no group join, which
+        # held the first rule after a start back by seconds (docs/liveness.md).
+        join_group=False,
     )
     try:
         # The producer only writes dead letters here.

@@ -51,6 +51,10 @@ from alerting.adapters.redis import Keys
 # rebuild(pipe, version_in_redis, version_to_write) -> the snapshot bytes stamped with
 # version_to_write, or None for "no change". version_in_redis is 0 when Redis has none.
 Rebuild = Callable[[Any, int, int], Awaitable[bytes | None]]
+# also(pipe, carrying): queue more writes into the same MULTI; ``carrying`` is the
+# snapshot version that holds the state the rebuild read (the one written, or the
+# current one when nothing needed writing).
+Also = Callable[[Any, int], None]
 
 
 def _unix_ms() -> int:
@@ -78,6 +82,10 @@ class SnapshotStore:
         self._clock_ms = clock_ms
         self._highest_seen = 0  # the highest version read from or written to Redis
 
+    @property
+    def client(self) -> aioredis.Redis:
+        return self._redis
+
     def _seen(self, version: int) -> int:
         self._highest_seen = max(self._highest_seen, version)
         return version
@@ -100,12 +108,16 @@ class SnapshotStore:
     async def holds_snapshot(self) -> bool:
         return bool(await self._redis.exists(self._keys.snapshot))
 
-    async def update(self, rebuild: Rebuild, attempts: int = 20) -> int | None:
+    async def update(
+        self, rebuild: Rebuild, attempts: int = 20, also: Also | None = None
+    ) -> int | None:
         """Run ``rebuild(pipe, current, new)`` under WATCH and write what it returns.
 
         ``rebuild`` may read through ``pipe`` (it is in immediate mode until MULTI) and
         returns the snapshot bytes stamped with version ``new`` (current + 1, or the
         restart floor when Redis holds no version), or None to write nothing.
+        ``also`` adds the liveness records to the same MULTI, so they can never say a
+        snapshot carries a change that it does not.
         Returns the version written, or None when nothing needed writing.
         """
         for _ in range(attempts):
@@ -119,10 +131,14 @@ class SnapshotStore:
                     pipe.multi()  # type: ignore[no-untyped-call]
                     if data is None:
                         pipe.incr(self._keys.decisions)
+                        if also is not None and current is not None:
+                            also(pipe, current)
                         await pipe.execute()
                         return None
                     pipe.set(self._keys.snapshot, data)
                     pipe.set(self._keys.version, new_version)
+                    if also is not None:
+                        also(pipe, new_version)
                     pipe.publish(self._keys.version_channel, new_version)
                     await pipe.execute()
                     return self._seen(new_version)

@@ -25,6 +25,7 @@ from alerting.adapters.redis import Keys
 from alerting.codec import DecodeError
 from alerting.domain.model import ChangedEntity, MatchingRule, RuleChange
 from alerting.services.rule_updater import silence_rows
+from alerting.services.rule_updater.applied import Applied, prune_gone
 from alerting.services.rule_updater.snapshot import SnapshotState
 from alerting.services.rule_updater.store import SnapshotStore
 
@@ -40,8 +41,10 @@ APPLY_SECONDS = Histogram(
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 
-Build = Callable[[Any, int], Awaitable[SnapshotState | None]]
-_COLUMNS = "rule_id::text AS rule_id, client_id, severity, source, name, enabled"
+Build = Callable[[Any, int, Applied], Awaitable[SnapshotState | None]]
+_COLUMNS = "rule_id::text AS rule_id, client_id, severity, source, name, enabled, version"
+# Taken before a full read: every commit before it is visible to that read.
+_READ_MS = "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint"
 
 
 def _rule(row: asyncpg.Record) -> MatchingRule:
@@ -58,17 +61,26 @@ class SnapshotUpdater:
         self._state: SnapshotState | None = None  # equals Redis at self._state.version
         self.reconciled = False
 
+    async def _full_read(self, applied: Applied) -> list[MatchingRule]:
+        """Every enabled rule, and (for liveness) when the read began."""
+        applied.read_ms = await self._pool.fetchval(_READ_MS)
+        return await self._enabled_rules()
+
     async def _enabled_rules(self) -> list[MatchingRule]:
         rows = await self._pool.fetch(f"SELECT {_COLUMNS} FROM rules WHERE enabled")
         return [_rule(r) for r in rows]
 
-    async def _current(self, rule_ids: Sequence[str]) -> dict[str, MatchingRule | None]:
+    async def _current(
+        self, rule_ids: Sequence[str], applied: Applied
+    ) -> dict[str, MatchingRule | None]:
         rows = await self._pool.fetch(
             f"SELECT {_COLUMNS} FROM rules WHERE rule_id = ANY($1::uuid[])",
             list(rule_ids),
         )
         current: dict[str, MatchingRule | None] = dict.fromkeys(rule_ids)
         current.update({r["rule_id"]: _rule(r) if r["enabled"] else None for r in rows})
+        applied.versions.update(dict.fromkeys(rule_ids, 0))
+        applied.versions.update({r["rule_id"]: r["version"] for r in rows})
         return current
 
     async def _state_at(self, pipe: Any, version: int) -> SnapshotState | None:
@@ -89,16 +101,18 @@ class SnapshotUpdater:
     async def _write(self, kind: str, build: Build) -> int | None:
         started = time.perf_counter()
         written: list[SnapshotState] = []
+        applied = Applied()
 
         async def rebuild(pipe: Any, version: int, new_version: int) -> bytes | None:
             written.clear()
-            state = await build(pipe, version)
+            applied.versions, applied.read_ms = {}, None
+            state = await build(pipe, version, applied)
             if state is None:
                 return None
             written.append(state)
             return state.serialize(new_version)
 
-        version = await self._store.update(rebuild)
+        version = await self._store.update(rebuild, also=applied.writer(self._keys))
         if written:
             self._state = written[0]
             SNAPSHOT_VERSION.set(self._state.version)
@@ -107,8 +121,8 @@ class SnapshotUpdater:
         APPLY_SECONDS.labels(kind).observe(time.perf_counter() - started)
         return version
 
-    async def _whole(self, version: int) -> SnapshotState:
-        rules = await self._enabled_rules()
+    async def _whole(self, version: int, applied: Applied) -> SnapshotState:
+        rules = await self._full_read(applied)
         return SnapshotState.of(version, rules, (await silence_rows.not_over(self._pool)).values())
 
     async def apply_changes(
@@ -117,13 +131,16 @@ class SnapshotUpdater:
         """Bring the given rules and silences up to date; return the version written
         (None: no change)."""
 
-        async def build(pipe: Any, version: int) -> SnapshotState | None:
+        async def build(pipe: Any, version: int, applied: Applied) -> SnapshotState | None:
+            current = await self._current(rule_ids, applied)
+            silences = await silence_rows.current(self._pool, silence_ids) if silence_ids else {}
+            applied.versions.update({i: e.version if e else 0 for i, e in silences.items()})
             state = await self._state_at(pipe, version)
             if state is None:  # no usable snapshot: rebuild it whole
-                return await self._whole(version)
-            changed = bool(rule_ids) and state.apply(await self._current(rule_ids))
+                return await self._whole(version, applied)
+            changed = bool(rule_ids) and state.apply(current)
             if silence_ids:
-                changed |= state.apply_silences(await silence_rows.current(self._pool, silence_ids))
+                changed |= state.apply_silences(silences)
             if changed:
                 return state
             self._state = state  # unchanged and still equal to Redis
@@ -134,9 +151,9 @@ class SnapshotUpdater:
     async def reconcile(self) -> int | None:
         """Compare the whole snapshot with Postgres; rewrite it only if they differ."""
 
-        async def build(pipe: Any, version: int) -> SnapshotState | None:
+        async def build(pipe: Any, version: int, applied: Applied) -> SnapshotState | None:
             exists = await pipe.exists(self._keys.snapshot)
-            rules = await self._enabled_rules()
+            rules = await self._full_read(applied)
             silences = await silence_rows.not_over(self._pool)
             state = await self._state_at(pipe, version) if exists else None
             if state is not None and state.rules() == {r.rule_id: r for r in rules}:
@@ -155,6 +172,7 @@ class SnapshotUpdater:
 
         version = await self._write("reconcile", build)
         self.reconciled = True
+        await prune_gone(self._store.client, self._keys)
         return version
 
     async def handle(self, records: list[Record[RuleChange]]) -> Sequence[Rejected]:

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 from alerting.domain.patterns import explain
 from alerting.domain.silences import AlertFields, SilenceIndex
+from alerting.services.rule_service.api import rules as rules_api
 from alerting.services.rule_service.models.rules import (
     MatchRequest,
     MatchResponse,
     MatchWhy,
-    Rule,
     RuleMatch,
 )
 from alerting.services.rule_service.models.silences import SilenceMatch
@@ -42,12 +42,16 @@ async def match_rules(ctx: Ctx) -> MatchResponse:
         limit=MAX_MATCHES + 1,
     )
     alert = (body.severity, body.source, body.name)
-    items: list[RuleMatch] = []
+    explained = []
     for row in rows[:MAX_MATCHES]:
         why = explain((row["severity"], row["source"], row["name"]), alert)
-        if why is None:  # SQL and the explanation disagree: trust neither, show nothing
-            continue
-        items.append(RuleMatch(rule=Rule.model_validate(dict(row)), why=MatchWhy(**why)))
+        if why is not None:  # else SQL and the explanation disagree: trust neither
+            explained.append((row, why))
+    shown = await rules_api.shown(ctx, [row for row, _ in explained])
+    items = [
+        RuleMatch(rule=rule, why=MatchWhy(**why))
+        for rule, (_, why) in zip(shown, explained, strict=True)
+    ]
     silences = await muting(ctx, body, owner or body.client_id)
     return MatchResponse(items=items, truncated=len(rows) > MAX_MATCHES, silences=silences)
 

@@ -1,15 +1,23 @@
-"""Rules: create, read, optimistic-locking PATCH, delete; each change writes its outbox row."""
+"""Rules: create, read, optimistic-locking PATCH, delete; each change writes its outbox row.
+
+Every answer says whether the rule, as stored, is `live` in the evaluators; POST and
+PATCH take `?wait=` to answer once it is (``api/live.py``).
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
+from typing import Any
 
 import asyncpg
 
+from alerting.domain.liveness import Versioned
 from alerting.domain.model import WILDCARD, RuleAction
-from alerting.services.rule_service.api import paging
+from alerting.services.rule_service.api import live, paging
 from alerting.services.rule_service.audit_trail import audited
+from alerting.services.rule_service.models.common import WaitQuery
 from alerting.services.rule_service.models.rules import (
     Rule,
     RuleCreate,
@@ -23,6 +31,7 @@ from alerting.services.rule_service.repo import rules as repo
 from alerting.services.rule_service.repo.rules import RuleFields
 from alerting.web import problems
 
+Row = asyncpg.Record | Mapping[str, Any]  # a fetched row, or a page's item
 KIND = "rules"
 DUPLICATE = "this client already has a rule with the same severity, source and name"
 
@@ -49,8 +58,27 @@ def _fields(row: asyncpg.Record) -> RuleFields:
     return RuleFields(row["severity"], row["source"], row["name"], row["enabled"])
 
 
+def _versioned(row: Row) -> Versioned:
+    return live.versioned(row["rule_id"], row["version"], row["updated_at"])
+
+
+def _rule(row: Row, is_live: bool) -> Rule:
+    return Rule.model_validate({**dict(row), "live": is_live})
+
+
+async def shown(ctx: Ctx, rows: Sequence[Row]) -> list[Rule]:
+    """Rules as answered, with `live` for all of them in one Redis round trip."""
+    flags = await live.live_flags(ctx, [_versioned(r) for r in rows])
+    return [_rule(r, f) for r, f in zip(rows, flags, strict=True)]
+
+
+async def _changed(ctx: Ctx, row: Row, wait: WaitQuery) -> Rule:
+    return _rule(row, await live.after_change(ctx, _versioned(row), wait.wait))
+
+
 async def create_rule(ctx: Ctx) -> Rule:
     body = ctx.body(RuleCreate)
+    wait = ctx.query(WaitQuery)
     owner = ctx.principal.owner
     if owner is not None and body.client_id != owner:
         raise problems.not_found("client")
@@ -66,7 +94,7 @@ async def create_rule(ctx: Ctx) -> Rule:
         except asyncpg.UniqueViolationError:
             raise problems.conflict(DUPLICATE) from None
         change.record("rule.create", row["rule_id"], body.client_id, **asdict(fields))
-    return Rule.model_validate(dict(row))
+    return await _changed(ctx, row, wait)
 
 
 async def list_rules(ctx: Ctx) -> RulePage:
@@ -83,14 +111,15 @@ async def list_rules(ctx: Ctx) -> RulePage:
         limit=q.limit + 1,
     )
     items, next_cursor = paging.split(ctx, KIND, rows, q.limit, "rule_id")
-    return RulePage(items=[Rule.model_validate(i) for i in items], next_cursor=next_cursor)
+    return RulePage(items=await shown(ctx, items), next_cursor=next_cursor)
 
 
 async def get_rule(ctx: Ctx) -> Rule:
     row = await repo.get(ctx.pool, ctx.path_id("rule_id", "rule"), ctx.principal.owner)
     if row is None:
         raise problems.not_found("rule")
-    return Rule.model_validate(dict(row))
+    (rule,) = await shown(ctx, [row])
+    return rule
 
 
 async def update_rule(ctx: Ctx) -> Rule:
@@ -98,34 +127,36 @@ async def update_rule(ctx: Ctx) -> Rule:
     and answers 409 with the current version; a no-op PATCH keeps the version."""
     rule_id = ctx.path_id("rule_id", "rule")
     body = ctx.body(RuleUpdate)
+    wait = ctx.query(WaitQuery)
     async with audited(ctx) as change:
         conn = change.conn
-        current = await repo.get(conn, rule_id, ctx.principal.owner, for_update=True)
-        if current is None:
+        row = await repo.get(conn, rule_id, ctx.principal.owner, for_update=True)
+        if row is None:
             raise problems.not_found("rule")
-        if current["version"] != body.version:
+        if row["version"] != body.version:
             raise problems.conflict(
-                f"version {body.version} is stale; the rule is at version {current['version']}",
-                current_version=current["version"],
+                f"version {body.version} is stale; the rule is at version {row['version']}",
+                current_version=row["version"],
             )
-        old = _fields(current)
+        old = _fields(row)
         new = RuleFields(
             body.severity if body.severity is not None else old.severity,
             body.source if body.source is not None else old.source,
             body.name if body.name is not None else old.name,
             body.enabled if body.enabled is not None else old.enabled,
         )
-        if new == old:
-            return Rule.model_validate(dict(current))
-        check_not_all_wildcards(new)
-        try:
-            async with conn.transaction():  # a savepoint: a duplicate leaves nothing behind
-                row = await repo.update(conn, rule_id, new, action_for(old, new))
-        except asyncpg.UniqueViolationError:
-            raise problems.conflict(DUPLICATE) from None
-        changed = {k: v for k, v in asdict(new).items() if v != getattr(old, k)}
-        change.record("rule.update", rule_id, row["client_id"], version=row["version"], **changed)
-    return Rule.model_validate(dict(row))
+        if new != old:
+            check_not_all_wildcards(new)
+            try:
+                async with conn.transaction():  # a savepoint: a duplicate leaves nothing
+                    row = await repo.update(conn, rule_id, new, action_for(old, new))
+            except asyncpg.UniqueViolationError:
+                raise problems.conflict(DUPLICATE) from None
+            changed = {k: v for k, v in asdict(new).items() if v != getattr(old, k)}
+            change.record(
+                "rule.update", rule_id, row["client_id"], version=row["version"], **changed
+            )
+    return await _changed(ctx, row, wait)
 
 
 async def delete_rule(ctx: Ctx) -> None:
@@ -142,10 +173,10 @@ ONE = BASE + "/{rule_id}"
 TAG = "rules"
 OPERATIONS = (
     Operation("POST", BASE, create_rule, "Create a rule (version 1)", TAG, response=Rule,
-              status=201, body=RuleCreate, errors=(404, 409)),
+              status=201, body=RuleCreate, query=WaitQuery, errors=(404, 409)),
     Operation("GET", BASE, list_rules, "List rules", TAG, response=RulePage, query=RuleQuery),
     Operation("GET", ONE, get_rule, "Get a rule", TAG, response=Rule),
     Operation("PATCH", ONE, update_rule, "Update a rule; carry the version last read", TAG,
-              response=Rule, body=RuleUpdate, errors=(409,)),
+              response=Rule, body=RuleUpdate, query=WaitQuery, errors=(409,)),
     Operation("DELETE", ONE, delete_rule, "Delete a rule and its endpoints", TAG, status=204),
 )  # fmt: skip

@@ -2,7 +2,9 @@
 
 Each change writes its outbox row (entity SILENCE), so the evaluators' snapshot follows;
 DELETE expires a silence now rather than removing it (what was muted, and why, stays
-readable). Times are the service's clock, read once per request.
+readable). Times are the service's clock, read once per request. Answers say whether
+the silence, as stored, is `live` in the evaluators; POST and PATCH take `?wait=`
+(``api/live.py``).
 """
 
 from __future__ import annotations
@@ -10,15 +12,17 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
 from alerting.domain import silences as domain
-from alerting.services.rule_service.api import paging
+from alerting.domain.liveness import Versioned
+from alerting.services.rule_service.api import live, paging
 from alerting.services.rule_service.audit_trail import actor, audited
+from alerting.services.rule_service.models.common import WaitQuery
 from alerting.services.rule_service.models.silences import (
     Silence,
     SilenceCreate,
@@ -54,8 +58,22 @@ def check_future_end(silence: domain.Silence, now: datetime) -> None:
         raise problems.invalid("ends_at", "must be in the future (DELETE expires a silence)")
 
 
-def view(row: asyncpg.Record, now: datetime) -> Silence:
-    return Silence.of(row, repo.readable(row), now)
+def _versioned(row: asyncpg.Record) -> Versioned:
+    return live.versioned(row["silence_id"], row["version"], row["updated_at"])
+
+
+def view(row: asyncpg.Record, now: datetime, is_live: bool) -> Silence:
+    return Silence.of(row, repo.readable(row), now, is_live)
+
+
+async def shown(ctx: Ctx, rows: Sequence[asyncpg.Record], now: datetime) -> list[Silence]:
+    """Silences as answered, with `live` for all of them in one Redis round trip."""
+    flags = await live.live_flags(ctx, [_versioned(r) for r in rows])
+    return [view(r, now, f) for r, f in zip(rows, flags, strict=True)]
+
+
+async def changed(ctx: Ctx, row: asyncpg.Record, now: datetime, wait: WaitQuery) -> Silence:
+    return view(row, now, await live.after_change(ctx, _versioned(row), wait.wait))
 
 
 def described(silence: domain.Silence, comment: str) -> dict[str, Any]:
@@ -71,6 +89,7 @@ def described(silence: domain.Silence, comment: str) -> dict[str, Any]:
 
 async def create_silence(ctx: Ctx) -> Silence:
     body = ctx.body(SilenceCreate)
+    wait = ctx.query(WaitQuery)
     owner = ctx.principal.owner
     if owner is not None and body.client_id != owner:
         raise problems.not_found("client")
@@ -95,7 +114,7 @@ async def create_silence(ctx: Ctx) -> Silence:
         change.record(
             "silence.create", row["silence_id"], body.client_id, **described(silence, body.comment)
         )
-    return view(row, now)
+    return await changed(ctx, row, now, wait)
 
 
 async def list_silences(ctx: Ctx) -> SilencePage:
@@ -116,7 +135,7 @@ async def list_silences(ctx: Ctx) -> SilencePage:
         limit=q.limit + 1,
     )
     scanned, next_cursor = paging.split(ctx, KIND, rows, q.limit, "silence_id")
-    items = [view(r, now) for r in rows[: len(scanned)]]
+    items = await shown(ctx, rows[: len(scanned)], now)
     if q.state is not None:
         items = [i for i in items if i.state == q.state]
     return SilencePage(items=items, next_cursor=next_cursor)
@@ -126,7 +145,8 @@ async def get_silence(ctx: Ctx) -> Silence:
     row = await repo.get(ctx.pool, ctx.path_id("silence_id", "silence"), ctx.principal.owner)
     if row is None:
         raise problems.not_found("silence")
-    return view(row, now_utc())
+    (silence,) = await shown(ctx, [row], now_utc())
+    return silence
 
 
 def _over(row: asyncpg.Record, now: datetime) -> bool:
@@ -138,6 +158,7 @@ async def update_silence(ctx: Ctx) -> Silence:
     over cannot change (create a new one), and a no-op PATCH keeps the version."""
     silence_id = ctx.path_id("silence_id", "silence")
     body = ctx.body(SilenceUpdate)
+    wait = ctx.query(WaitQuery)
     sent = body.model_fields_set
     now = now_utc()
     async with audited(ctx) as change:
@@ -170,19 +191,19 @@ async def update_silence(ctx: Ctx) -> Silence:
                 else (None if "schedule" in sent else old.schedule),
             )
         comment = current["comment"] if body.comment is None else body.comment
-        if new == old and comment == current["comment"]:
-            return view(current, now)
-        if new.ends_at != old.ends_at:
-            check_future_end(new, now)
-        row = await repo.update(change.conn, new, comment)
-        change.record(
-            "silence.update",
-            silence_id,
-            row["client_id"],
-            version=row["version"],
-            **described(new, comment),
-        )
-    return view(row, now)
+        row = current
+        if new != old or comment != current["comment"]:
+            if new.ends_at != old.ends_at:
+                check_future_end(new, now)
+            row = await repo.update(change.conn, new, comment)
+            change.record(
+                "silence.update",
+                silence_id,
+                row["client_id"],
+                version=row["version"],
+                **described(new, comment),
+            )
+    return await changed(ctx, row, now, wait)
 
 
 async def expire_silence(ctx: Ctx) -> None:
@@ -203,12 +224,13 @@ ONE = BASE + "/{silence_id}"
 TAG = "silences"
 OPERATIONS = (
     Operation("POST", BASE, create_silence, "Create a silence or maintenance window (version 1)",
-              TAG, response=Silence, status=201, body=SilenceCreate, errors=(404, 409)),
+              TAG, response=Silence, status=201, body=SilenceCreate, query=WaitQuery,
+              errors=(404, 409)),
     Operation("GET", BASE, list_silences, "List silences and windows", TAG, response=SilencePage,
               query=SilenceQuery),
     Operation("GET", ONE, get_silence, "Get a silence", TAG, response=Silence),
     Operation("PATCH", ONE, update_silence, "Update a silence; carry the version last read", TAG,
-              response=Silence, body=SilenceUpdate, errors=(409,)),
+              response=Silence, body=SilenceUpdate, query=WaitQuery, errors=(409,)),
     Operation("DELETE", ONE, expire_silence, "Expire a silence now (it stays listed)", TAG,
               status=204),
 )  # fmt: skip

@@ -32,6 +32,24 @@ MAX_CONTEXT_ENTRIES = 32
 Cursor = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 
 
+MAX_WAIT_S = 30
+WaitSeconds = Annotated[float, Field(gt=0, le=MAX_WAIT_S, allow_inf_nan=False)]
+LIVE_DESCRIPTION = (
+    "every running evaluator matches with this version of it (false also when no"
+    " evaluator is running)"
+)
+
+
+class WaitQuery(QueryModel):
+    """`?wait=` of a change to something the evaluators hold (rules, silences)."""
+
+    wait: WaitSeconds | None = Field(
+        None,
+        description=f"seconds (0 < wait <= {MAX_WAIT_S}) to wait for the change to be live"
+        " before answering; the change is saved either way, `live` says which happened",
+    )
+
+
 class PageQuery(QueryModel):
     limit: int = Field(50, ge=1, le=500, description="page size (default 50, at most 500)")
     cursor: Cursor | None = Field(None, description="next_cursor of the previous page")

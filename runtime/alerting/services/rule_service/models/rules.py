@@ -9,6 +9,7 @@ from pydantic import Field
 
 from alerting.domain.patterns import FieldMatch
 from alerting.services.rule_service.models.common import (
+    LIVE_DESCRIPTION,
     MAX_CONTEXT_ENTRIES,
     AlertSeverity,
     ClientId,
@@ -51,6 +52,7 @@ class Rule(ResponseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    live: bool = Field(description=LIVE_DESCRIPTION)
 
 
 class RulePage(ResponseModel):

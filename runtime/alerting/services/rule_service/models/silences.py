@@ -26,7 +26,12 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from alerting.domain import silences as domain
-from alerting.services.rule_service.models.common import ClientId, PageQuery, Version
+from alerting.services.rule_service.models.common import (
+    LIVE_DESCRIPTION,
+    ClientId,
+    PageQuery,
+    Version,
+)
 from alerting.web.models import RequestModel, ResponseModel, label, storable, value_text
 
 Op = Literal["=", "!=", "=~", "!~"]
@@ -192,9 +197,10 @@ class Silence(ResponseModel):
     created_at: datetime
     updated_at: datetime
     expired_at: datetime | None = Field(description="when DELETE expired it")
+    live: bool = Field(description=LIVE_DESCRIPTION)
 
     @classmethod
-    def of(cls, row: Any, silence: domain.Silence | None, now: datetime) -> Silence:
+    def of(cls, row: Any, silence: domain.Silence | None, now: datetime, live: bool) -> Silence:
         """The answer for a stored row and the domain silence read from it. ``None``: the
         domain refuses the row now (see ``repo.silences.readable``); its stored fields
         are shown as they are, not validated again, and it reads as pending until it is
@@ -223,6 +229,7 @@ class Silence(ResponseModel):
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             expired_at=row["expired_at"],
+            live=live,
         )
 
 

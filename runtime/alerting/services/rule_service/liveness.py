@@ -1,0 +1,93 @@
+"""Is a change live? The Redis side of ``alerting.domain.liveness``, for any entity.
+
+Rules and silences alike are asked about as ``Versioned`` (id, version, when it
+changed); one check is one Redis round trip (a pipeline of HGETALL on the heartbeats,
+GET on the full-read record and HMGET on the ids), however many items a page holds.
+``wait`` polls that check until the change is live or the bound passes; the caller's
+change is committed either way.
+
+Redis being away is not the caller's error: the answer is then "not known to be live"
+(false), and the outage is logged once per state change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+import redis.asyncio as aioredis
+
+from alerting.adapters.redis import Keys
+from alerting.dependency_log import DependencyLog
+from alerting.domain import liveness
+from alerting.domain.liveness import Versioned
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.05
+# Deletes an evaluator's stale heartbeat only if it is still the value that was read:
+# an evaluator that came back in between keeps the heartbeat it just wrote.
+_PRUNE = """
+local n = 0
+for i = 1, #ARGV, 2 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+    n = n + redis.call('HDEL', KEYS[1], ARGV[i])
+  end
+end
+return n
+"""
+
+
+def _unix_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Liveness:
+    def __init__(
+        self, client: aioredis.Redis, keys: Keys, clock_ms: Callable[[], int] = _unix_ms
+    ) -> None:
+        self._redis = client
+        self._keys = keys
+        self._clock_ms = clock_ms
+        self._state = DependencyLog(log, "checking whether changes are live (Redis)")
+
+    async def live(self, items: Sequence[Versioned]) -> list[bool]:
+        """One answer per item, in order; all false when no evaluator is running."""
+        if not items:
+            return []
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.hgetall(self._keys.evaluators)
+                pipe.get(self._keys.rebuilt)
+                pipe.hmget(self._keys.applied, [i.id for i in items])
+                heartbeats, rebuilt, applied = await pipe.execute()
+            now_ms = self._clock_ms()
+            held = liveness.held(heartbeats, now_ms)
+            if held.stale:
+                await self._prune(heartbeats, held.stale)
+        except Exception as exc:  # Redis away: nothing is known to be live
+            self._state.failed(exc)
+            return [False] * len(items)
+        self._state.ok()
+        return [
+            liveness.is_live(item, record, rebuilt, held.lowest)
+            for item, record in zip(items, applied, strict=True)
+        ]
+
+    async def wait(self, item: Versioned, timeout_s: float) -> bool:
+        """Poll until ``item`` is live or ``timeout_s`` passed; whether it is live."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            (live,) = await self.live([item])
+            left = deadline - time.monotonic()
+            if live or left <= 0:
+                return live
+            await asyncio.sleep(min(POLL_S, left))
+
+    async def _prune(self, heartbeats: dict[bytes, bytes], stale: Sequence[str]) -> None:
+        args: list[bytes | str] = []
+        for instance in stale:
+            args += [instance, heartbeats[instance.encode()]]
+        await self._redis.eval(_PRUNE, 1, self._keys.evaluators, *args)
