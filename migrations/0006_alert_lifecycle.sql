@@ -66,6 +66,12 @@ CREATE TABLE silences (
 CREATE INDEX silences_client_idx ON silences (client_id, created_at, silence_id);
 -- The snapshot carries the silences that are not over.
 CREATE INDEX silences_not_ended_idx ON silences (ends_at);
+-- An admin's listing of every client's silences (keyset pagination).
+CREATE INDEX silences_created_idx ON silences (created_at, silence_id);
+-- A client's silences that are not over (no end: a window, never over): the quota's
+-- count, the releaser's and /match's active silences read these, not the history.
+CREATE INDEX silences_client_end_idx
+    ON silences (client_id, (coalesce(ends_at, 'infinity'::timestamptz)));
 
 -- Silence changes travel the rules' outbox and topic (rule_id then holds the silence id).
 ALTER TABLE rule_outbox

@@ -171,10 +171,18 @@ async def test_a_firing_whose_resolved_went_out_is_not_redriven(
     new_client: NewClient, rs_pg: Any
 ) -> None:
     cid, api = await new_client()
-    blocked, _ = await insert_episode(rs_pg, cid, "FAILED", "SENT")
+    blocked, blocked_resolved = await insert_episode(rs_pg, cid, "FAILED", "SENT")
+    await rs_pg.execute(
+        "INSERT INTO deliveries (notification_id, endpoint_id, endpoint_type, status)"
+        " VALUES ($1, $2, 'webhook', 'SENT')",
+        uuid.UUID(blocked_resolved), uuid.uuid4(),
+    )  # fmt: skip
     response = await api.post(f"/api/v1/notifications/{blocked}/retry")
     assert response.status_code == 409
-    assert "resolved notification of this episode is already delivered" in response.json()["detail"]
+    assert (
+        "resolved notification of this episode is already delivered to an endpoint"
+        in (response.json()["detail"])
+    )
     status = await rs_pg.fetchval(
         "SELECT status FROM notifications WHERE notification_id = $1", uuid.UUID(blocked)
     )
@@ -182,9 +190,9 @@ async def test_a_firing_whose_resolved_went_out_is_not_redriven(
     in_flight, _ = await insert_episode(rs_pg, f"{cid}", "FAILED", "SENDING", episode=2)
     response = await api.post(f"/api/v1/notifications/{in_flight}/retry")
     assert response.status_code == 409 and "being delivered (SENDING)" in response.json()["detail"]
-    # Its resolved one still waiting (or failed itself): the re-drive goes ahead, and the
-    # resolved one waits for the firing one again.
-    for resolved_status in ("PENDING", "FAILED"):
+    # Its resolved one still waiting, failed itself, or SENT to nobody (the firing one
+    # reached no endpoint): the re-drive goes ahead; nobody heard of the recovery.
+    for resolved_status in ("PENDING", "FAILED", "SENT"):
         other_cid, other_api = await new_client()
         firing, _ = await insert_episode(rs_pg, other_cid, "FAILED", resolved_status)
         redriven = await other_api.ok("POST", f"/api/v1/notifications/{firing}/retry", 202)
@@ -206,3 +214,21 @@ async def test_another_tenants_episode_stays_invisible(new_client: NewClient, rs
     assert ids(await api.ok("GET", "/api/v1/notifications", 200, params=mine)) == [
         firing, resolved,
     ]  # fmt: skip
+
+
+async def test_an_admin_filtering_by_alert_id_names_the_client(
+    admin: Api, new_client: NewClient, rs_pg: Any
+) -> None:
+    """Alone, an alert id would be a scan of the whole table (the episode index starts
+    with client_id): an admin gives both, a client key is its own client already."""
+    cid, api = await new_client()
+    firing, _ = await insert_episode(rs_pg, cid, "SENT", None)
+    listed, by_alert = "/api/v1/notifications", {"alert_id": f"a-{cid}"}
+    refused = await admin.get(listed, params=by_alert)
+    assert refused.status_code == 422
+    [error] = refused.json()["errors"]
+    assert error["field"] == "alert_id" and "also give client_id" in error["message"]
+    assert ids(await admin.ok("GET", listed, 200, params={**by_alert, "client_id": cid})) == [
+        firing
+    ]
+    assert ids(await api.ok("GET", listed, 200, params=by_alert)) == [firing]

@@ -106,10 +106,36 @@ async def test_an_expired_claim_of_a_waiting_resolved_row_is_given_up_not_taken_
     )  # fmt: skip
     assert await store.claim_due("me", 30, 10) == []
     row = await pool.fetchrow(
-        "SELECT status, claimed_by FROM notifications WHERE notification_id = $1::uuid",
+        "SELECT status, claimed_by, attempts FROM notifications WHERE notification_id = $1::uuid",
         resolved,
     )
-    assert tuple(row) == ("RETRY", None) and await due_in_s(pool, resolved) > 200
+    # The claim delivered nothing: its attempt is given back.
+    assert tuple(row) == ("RETRY", None, 0) and await due_in_s(pool, resolved) > 200
+
+
+async def test_a_firing_row_finishing_during_a_poll_does_not_get_its_resolved_row_put_off(
+    pool: asyncpg.Pool[Any], store: PostgresSenderStore
+) -> None:
+    """The poll's snapshot says "not final", but the firing row's FINISH is being written
+    (and its wake-up passed over the resolved row: already due): putting it off would
+    undo the wake-up for 5 minutes. It stays due, and the next poll takes it."""
+    rule = await seed_rule(pool, "acme")
+    firing = await insert_notification(pool, "acme", [rule], status="RETRY")
+    resolved = await insert_resolved(pool, firing)
+    await make_due(pool, resolved)
+    async with pool.acquire() as conn:
+        finish = conn.transaction()
+        await finish.start()
+        await conn.execute(
+            "UPDATE notifications SET status = 'SENT', sent_at = now()"
+            " WHERE notification_id = $1::uuid",
+            firing,
+        )
+        assert await store.claim_due("me", 30, 10) == []
+        assert await due_in_s(pool, resolved) <= 0
+        await finish.commit()
+    [claim] = await store.claim_due("me", 30, 10)
+    assert claim.notification.notification_id == resolved
 
 
 @pytest.mark.parametrize("final", ["FAILED", "gone"])

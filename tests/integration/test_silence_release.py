@@ -20,6 +20,7 @@ from alerting.adapters.postgres import create_pool
 from alerting.config import Settings
 from alerting.services.rule_service import releaser as releaser_module
 from alerting.services.rule_service.releaser import Released, SilenceReleaser
+from alerting.services.rule_service.repo import release as release_repo
 from tests.integration.rule_service_support import fresh_database
 from tests.pipeline_support import eventually
 
@@ -218,3 +219,91 @@ async def test_a_pass_pages_through_every_silence(
     rows = [await row(pool, cid, s) for s in ended]
     assert await releaser(pool).release_pass() == Released(released=5)
     assert {(await state(pool, r))["status"] for r in rows} == {"PENDING"}
+
+
+async def test_an_episode_resolved_after_the_batch_read_is_settled_not_released(
+    pool: asyncpg.Pool[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The aggregator commits the resolved row after LOCK_BATCH's snapshot but before its
+    lock (it held only a share lock): the batch read "not resolved", yet the firing row of
+    a closed episode must not go out."""
+    now = datetime.now(UTC)
+    cid = await client(pool)
+    ended = await silence(pool, cid, DB, now - timedelta(hours=2), now - timedelta(minutes=1))
+    firing = await row(pool, cid, ended, alert_id="late")
+    lock_batch = release_repo.lock_batch
+
+    async def resolved_meanwhile(conn: Any, ids: Any, limit: int) -> list[Any]:
+        rows = await lock_batch(conn, ids, limit)
+        assert [r["resolved"] for r in rows] == [False]
+        await row(pool, cid, ended, firing_id=firing, alert_id="late")  # committed apart
+        return rows
+
+    monkeypatch.setattr(release_repo, "lock_batch", resolved_meanwhile)
+    assert await releaser(pool).release_pass() == Released(settled=1)
+    assert await state(pool, firing) == {
+        "status": "SUPPRESSED", "silence_id": ended, "due": None, "settled": True
+    }  # fmt: skip
+
+
+async def test_a_silence_active_again_during_a_pass_does_not_loop_it(
+    pool: asyncpg.Pool[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read inactive when the pass began, extended before its rows are decided: the rows
+    stay under it (still muted), and the pass ends instead of taking them again."""
+    now = datetime.now(UTC)
+    cid = await client(pool)
+    ending = await silence(pool, cid, DB, now - timedelta(hours=2), now - timedelta(minutes=1))
+    muted = [await row(pool, cid, ending) for _ in range(3)]
+    lock_batch = release_repo.lock_batch
+
+    async def extended_meanwhile(conn: Any, ids: Any, limit: int) -> list[Any]:
+        await pool.execute(
+            "UPDATE silences SET ends_at = now() + interval '1 hour' WHERE silence_id = $1",
+            ending,
+        )
+        return await lock_batch(conn, ids, limit)
+
+    monkeypatch.setattr(release_repo, "lock_batch", extended_meanwhile)
+    done = await asyncio.wait_for(releaser(pool).release_pass(), 10)
+    assert done.released == 0 and done.kept >= 2
+    for notification_id in muted:
+        assert await state(pool, notification_id) == {
+            "status": "SUPPRESSED", "silence_id": ending, "due": None, "settled": False
+        }  # fmt: skip
+
+
+async def test_a_silence_the_domain_refuses_fails_no_other(pool: asyncpg.Pool[Any]) -> None:
+    """A stored silence that no longer validates mutes nothing and its own rows wait;
+    every other silence, of this tenant and others, is released as usual."""
+    now = datetime.now(UTC)
+    cid, other = await client(pool), await client(pool)
+    broken = [{"name": "source", "op": "=~", "value": "(unclosed"}]
+    hour = timedelta(hours=1)
+    await silence(pool, cid, broken, now - hour, now + hour)  # active, would mute "db"
+    bad_ended = await silence(pool, other, broken, now - 2 * hour, now - timedelta(minutes=1))
+    waiting = await row(pool, other, bad_ended)
+    ended = await silence(pool, cid, DB, now - 2 * hour, now - timedelta(minutes=1))
+    theirs = await silence(pool, other, DB, now - 2 * hour, now - timedelta(minutes=1))
+    mine, their_row = await row(pool, cid, ended), await row(pool, other, theirs)
+
+    assert await releaser(pool).release_pass() == Released(released=2)
+    assert (await state(pool, mine))["status"] == "PENDING"
+    assert (await state(pool, their_row))["status"] == "PENDING"
+    assert await state(pool, waiting) == {
+        "status": "SUPPRESSED", "silence_id": bad_ended, "due": None, "settled": False
+    }  # fmt: skip
+
+
+async def test_reaching_the_cap_on_active_silences_is_logged(
+    pool: asyncpg.Pool[Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(releaser_module, "ACTIVE_PER_BATCH", 1)
+    now = datetime.now(UTC)
+    cid = await client(pool)
+    ended = await silence(pool, cid, DB, now - timedelta(hours=2), now - timedelta(minutes=1))
+    for _ in range(2):
+        await silence(pool, cid, PROD, now - timedelta(hours=1), now + timedelta(hours=1))
+    await row(pool, cid, ended)
+    await releaser(pool).release_pass()
+    assert "only the first 1 are checked" in caplog.text

@@ -134,3 +134,31 @@ async def test_the_relay_publishes_silence_changes_with_their_entity(
         (ChangedEntity.SILENCE, RuleAction.CREATED, 1, cid),
         (ChangedEntity.SILENCE, RuleAction.DELETED, 2, cid),
     ]
+
+
+async def test_a_stored_silence_the_domain_refuses_fails_no_request(
+    rule_pool: asyncpg.Pool[Any], new_client: NewClient
+) -> None:
+    """Validated when written, it may not hold later (a regex a newer RE2 refuses): it
+    is shown as stored, mutes nothing, and neither the list, the get nor /match fail."""
+    cid, api = await new_client("bad")
+    broken = await api.ok("POST", SILENCES, 201, json=silence_body(cid))
+    good = await api.ok("POST", SILENCES, 201, json=silence_body(cid))
+    stored = [{"name": "source", "op": "=~", "value": "(unclosed"}]
+    await rule_pool.execute(
+        "UPDATE silences SET matchers = $2 WHERE silence_id = $1",
+        uuid.UUID(broken["silence_id"]), stored,
+    )  # fmt: skip
+    one = await api.ok("GET", f"{SILENCES}/{broken['silence_id']}", 200)
+    assert one["matchers"] == stored and one["state"] == "pending"
+    listed = await api.ok("GET", SILENCES, 200, params={"client_id": cid})
+    assert {s["silence_id"] for s in listed["items"]} == {broken["silence_id"], good["silence_id"]}
+    answer = await api.ok("POST", MATCH, 200, json=sample())
+    assert [s["silence_id"] for s in answer["silences"]] == [good["silence_id"]]
+    patched = await api.patch(
+        f"{SILENCES}/{broken['silence_id']}", json={"version": 1, "comment": "x"}
+    )
+    assert patched.status_code == 409 and "expire it" in patched.json()["detail"]
+    await api.ok("DELETE", f"{SILENCES}/{broken['silence_id']}", 204)
+    gone = await api.ok("GET", f"{SILENCES}/{broken['silence_id']}", 200)
+    assert gone["state"] == "expired"

@@ -47,10 +47,12 @@ def record_one(error: BaseException) -> Any:
         asyncpg.TooManyConnectionsError("sorry, too many clients already"),
         asyncpg.CannotConnectNowError("the database system is starting up"),
         asyncpg.AdminShutdownError("terminating connection due to administrator command"),
+        asyncpg.DeadlockDetectedError("deadlock detected"),
+        asyncpg.SerializationError("could not serialize access due to concurrent update"),
     ],
     ids=lambda e: type(e).__name__,
 )
-async def test_a_lost_or_refused_connection_is_unavailable(error: BaseException) -> None:
+async def test_a_lost_connection_or_a_conflict_rollback_is_retryable(error: BaseException) -> None:
     with pytest.raises(StoreUnavailable, match=type(error).__name__) as raised:
         await record_one(error)
     assert raised.value.__cause__ is error

@@ -7,8 +7,12 @@ episode was resolved meanwhile stays SUPPRESSED (never sent; it is settled, so i
 read again); a row another active silence of the client mutes stays SUPPRESSED under
 that silence; every other row becomes PENDING and due now, so the sender's poller
 delivers it. Each batch is one short transaction that locks its rows (``SKIP LOCKED``)
-and then updates them, so it serialises with the aggregator writing the episode's
-resolved row. The clock is injected: the domain decides with the ``now`` it is given.
+and then writes the decisions in a fresh statement, which settles instead any row whose
+episode is resolved by then: so it serialises with the aggregator writing the episode's
+resolved row (``repo/release.py``). The clock is injected: the domain decides with the
+``now`` it is given. A stored silence the domain refuses (one that no longer validates)
+mutes nothing, as in the evaluators' snapshot, and its own rows are left as they are:
+it is logged, and every other silence and tenant is released as usual.
 
 What starts a release is time (an end, an expiry, a window's range), not a change of
 matchers: rows a silence muted before a PATCH narrowed it stay muted until it is over.
@@ -29,13 +33,15 @@ from prometheus_client import Counter
 
 from alerting.aio import sleep_unless
 from alerting.dependency_log import DependencyLog
-from alerting.domain.silences import AlertFields, SilenceIndex
+from alerting.domain.silences import AlertFields, Silence, SilenceIndex
 from alerting.services.rule_service.repo import release as repo
 from alerting.services.rule_service.repo import silences as silences_repo
+from alerting.services.rule_service.repo.sql import Conn
 
 log = logging.getLogger(__name__)
 
-# Silences looked at per page of a pass, and active silences read per batch's clients.
+# Silences looked at per page of a pass, and active silences read per batch's clients
+# (a bound on memory; reaching it is logged, as the silences past it mute nothing then).
 SILENCES_PER_PASS = 1000
 ACTIVE_PER_BATCH = 100_000
 
@@ -89,13 +95,16 @@ class SilenceReleaser:
 
     async def _release(self, ids: Sequence[UUID], now: datetime, done: Released) -> None:
         rows = await silences_repo.by_ids(self._pool, ids)
-        known = {r["silence_id"]: silences_repo.to_domain(r) for r in rows}
+        # None: stored, but refused by the domain (its rows wait until it reads again).
+        known = {r["silence_id"]: silences_repo.readable(r) for r in rows}
         # A silence that is gone went with its client (deleted): its rows are only
         # settled, and purged with the client's other rows.
-        inactive = [i for i in ids if i not in known or not known[i].active_at(now)]
+        inactive = [i for i in ids if i not in known or _inactive(known[i], now)]
         while inactive:
-            taken = await self._batch(inactive, known.keys(), now, done)
-            if taken < self._batch_size:
+            taken, moved = await self._batch(inactive, known.keys(), now, done)
+            # A batch that moved no row out of these silences would be taken again: a
+            # silence active again since the pass began keeps its rows under itself.
+            if taken < self._batch_size or not moved:
                 return
 
     async def _batch(
@@ -104,18 +113,21 @@ class SilenceReleaser:
         known: Collection[UUID],
         now: datetime,
         done: Released,
-    ) -> int:
+    ) -> tuple[int, int]:
+        """Decide one batch: the rows taken, and how many of them left ``silence_ids``."""
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await repo.lock_batch(conn, silence_ids, self._batch_size)
             if not rows:
-                return 0
+                return 0, 0
             open_rows = [r for r in rows if _open(r, known)]
             clients = sorted({r["client_id"] for r in open_rows})
-            active = await silences_repo.active(conn, clients, now, ACTIVE_PER_BATCH)
-            index = SilenceIndex(silences_repo.to_domain(r) for r in active)
+            index = await self._active_index(conn, clients, now)
             decisions = [_decide(r, _open(r, known), index, now) for r in rows]
-            await repo.apply(conn, decisions)
-        for _, action, _ in decisions:
+            written = await repo.apply(conn, decisions)
+        waiting = set(silence_ids)
+        moved = 0
+        for r in written:
+            action = r["action"]
             DECIDED.labels(OUTCOMES[action]).inc()
             if action == repo.RELEASE:
                 done.released += 1
@@ -123,7 +135,22 @@ class SilenceReleaser:
                 done.kept += 1
             else:
                 done.settled += 1
-        return len(rows)
+            moved += action != repo.KEEP or r["silence_id"] not in waiting
+        return len(rows), moved
+
+    async def _active_index(
+        self, conn: Conn, clients: Sequence[str], now: datetime
+    ) -> SilenceIndex:
+        if not clients:
+            return SilenceIndex()
+        active = await silences_repo.active(conn, clients, now, ACTIVE_PER_BATCH)
+        if len(active) >= ACTIVE_PER_BATCH:
+            log.warning(
+                "the %d clients of a release batch have %d or more active silences: only"
+                " the first %d are checked, so a row only a later one mutes is released",
+                len(clients), ACTIVE_PER_BATCH, ACTIVE_PER_BATCH,
+            )  # fmt: skip
+        return SilenceIndex(s for s in map(silences_repo.readable, active) if s is not None)
 
     async def run(self, stop: asyncio.Event) -> None:
         """A pass every ``interval_s`` until ``stop``; an unreachable database is one
@@ -137,6 +164,10 @@ class SilenceReleaser:
             else:
                 state.ok()
             await sleep_unless(stop, self._interval_s)
+
+
+def _inactive(silence: Silence | None, now: datetime) -> bool:
+    return silence is not None and not silence.active_at(now)
 
 
 def _open(row: asyncpg.Record, known: Collection[UUID]) -> bool:

@@ -55,14 +55,26 @@ FIRING_FINAL = (
 # How long a resolved row the poller found waiting for its firing row is put off: it is
 # woken by that row's FINISH anyway, so this only bounds how often a poll reads it again.
 RESOLVED_RECHECK = "interval '5 minutes'"
+# The firing row of a resolved row about to be put off, read again with a lock: a lock
+# reads the row's newest committed version, where the statement's snapshot may hold an
+# older one. Without it, a FINISH committing after the snapshot (its wake-up left this
+# row alone: already due) would be undone by the put-off, 5 minutes lost. A firing row
+# being written right now (locked) reads NULL: this row is left due rather than waited
+# for (SKIP LOCKED: that writer's wake-up may be waiting for this statement's own lock).
+# Only rows being put off pay for it, never a claim.
+STILL_WAITING = (
+    "NOT coalesce((SELECT f.status IN ('SENT', 'FAILED') FROM notifications f"
+    " WHERE f.notification_id = n.firing_id FOR SHARE SKIP LOCKED), true)"
+)
 # SKIP LOCKED: a row another sender is locking right now is that sender's to claim, and
 # two claimers never wait on (or deadlock over) each other's rows. The CTE locks the
 # rows and reads the status they had, so a takeover of an expired claim is visible.
 # The UPDATE takes the locked rows by ctid (a TID scan): no join back by id to plan.
 # A due resolved row whose firing row is not final yet (a firing row re-driven, or one
 # retrying past the aggregator's safety-net time, as rate-limit deferrals can make it)
-# is not claimed but put off (an expired claim of one given up): filtered out instead,
-# every poll would read all such rows again before finding claimable ones.
+# is not claimed but put off (an expired claim of one given up, and its attempt given
+# back: it delivered nothing): filtered out instead, every poll would read all such
+# rows again before finding claimable ones.
 CLAIM_DUE = f"""
 WITH picked AS (
     SELECT ctid, status, NOT {FIRING_FINAL} AS waits FROM notifications c
@@ -72,8 +84,10 @@ WITH picked AS (
     UPDATE notifications n
     SET next_attempt_at = now() + {RESOLVED_RECHECK},
         status = CASE WHEN n.status = 'SENDING' THEN 'RETRY' ELSE n.status END,
+        attempts = CASE WHEN n.status = 'SENDING' THEN greatest(n.attempts - 1, 0)
+            ELSE n.attempts END,
         claimed_by = NULL, claim_expires_at = NULL, updated_at = now()
-    WHERE n.ctid = ANY(ARRAY(SELECT ctid FROM picked WHERE waits))
+    WHERE n.ctid = ANY(ARRAY(SELECT ctid FROM picked WHERE waits)) AND {STILL_WAITING}
 )
 UPDATE notifications n
 SET status = 'SENDING', claimed_by = $1, claim_expires_at = now() + make_interval(secs => $2),
@@ -220,6 +234,14 @@ FROM unnest($1::tid[], $2::text[], $3::bigint[], $4::text[], $5::int[])
 WHERE n.ctid = ANY($1::tid[]) AND n.ctid = x.row
 """
 FINAL = frozenset({"SENT", "FAILED"})
+# Postgres rolled the outcome's transaction back to break a conflict with another one
+# (two senders finishing taken-over rows, a purge): nothing was written, and the same
+# write succeeds once the other transaction is through. Raised out, the batch's
+# outcomes would be lost and its receivers called again after the lease.
+ROLLED_BACK: tuple[type[Exception], ...] = (
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+)
 
 
 def _context(value: object) -> dict[str, str]:
@@ -311,15 +333,15 @@ class PostgresSenderStore:
     ) -> int:
         """One transaction: the delivery rows, then HELD and FINISH (see above). Returns
         the finishes written plus those whose notification no longer exists (settled:
-        see HELD). Raises ``StoreUnavailable`` when Postgres is away: the worker tries
-        again.
+        see HELD). Raises ``StoreUnavailable`` when Postgres is away or rolled the
+        transaction back over a conflict (``ROLLED_BACK``): the worker tries again.
 
         Trying again is safe even when the COMMIT went through and only its answer was
         lost: a SENT delivery is not rewritten, and HELD finds no claim left to finish
         (the retry reports 0 held; other delivery rows count one attempt more)."""
         try:
             return await self._record(owner, deliveries, finishes)
-        except UNAVAILABLE as exc:  # Postgres away: the same write may land once it is back
+        except (*UNAVAILABLE, *ROLLED_BACK) as exc:  # the same write may land when tried again
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
     async def _record(

@@ -46,9 +46,11 @@ class Finish:
 
 
 class StoreUnavailable(Exception):
-    """The database could not be reached: a connection refused, lost or timed out, or
-    none to be had. The same operation may succeed when tried again; any other error
-    (a bug, a broken constraint) is raised as itself, because trying again cannot help."""
+    """The database could not be reached (a connection refused, lost or timed out, or
+    none to be had), or it rolled the transaction back over a conflict with another
+    (a deadlock, a serialization failure). The same operation may succeed when tried
+    again; any other error (a bug, a broken constraint) is raised as itself, because
+    trying again cannot help."""
 
 
 class SenderStore(Protocol):

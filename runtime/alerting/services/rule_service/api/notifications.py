@@ -25,6 +25,13 @@ async def list_notifications(ctx: Ctx) -> NotificationPage:
     owner = ctx.principal.owner
     if owner is not None and q.client_id not in (None, owner):
         return NotificationPage(items=[], next_cursor=None)
+    if owner is None and q.client_id is None and q.alert_id is not None:
+        # Alert ids are the clients' own; the lookup by one goes through the episode
+        # index, which starts with client_id. Indexing alert_id alone would cost every
+        # insert of the aggregator's hot table for an admin's convenience.
+        raise problems.invalid(
+            "alert_id", "an admin filtering by alert_id must also give client_id"
+        )
     rows = await repo.page(
         ctx.pool,
         client_id=owner or q.client_id,
@@ -74,7 +81,7 @@ async def retry_notification(ctx: Ctx) -> Notification:
     if current["status"] == "FAILED" and resolved is not None:
         raise problems.conflict(
             "the resolved notification of this episode is already "
-            + ("delivered" if resolved == "SENT" else "being delivered")
+            + ("delivered to an endpoint" if resolved == "SENT" else "being delivered")
             + f" ({resolved}): delivering the firing one now would reach its endpoints"
             " after the resolved one"
         )

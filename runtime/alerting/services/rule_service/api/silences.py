@@ -63,7 +63,7 @@ def _versioned(row: asyncpg.Record) -> Versioned:
 
 
 def view(row: asyncpg.Record, now: datetime, is_live: bool) -> Silence:
-    return Silence.of(row, repo.to_domain(row), now, is_live)
+    return Silence.of(row, repo.readable(row), now, is_live)
 
 
 async def shown(ctx: Ctx, rows: Sequence[asyncpg.Record], now: datetime) -> list[Silence]:
@@ -172,7 +172,12 @@ async def update_silence(ctx: Ctx) -> Silence:
             )
         if _over(current, now):
             raise problems.conflict("the silence is over; create a new one")
-        old = repo.to_domain(current)
+        old = repo.readable(current)
+        if old is None:
+            raise problems.conflict(
+                "the stored silence no longer validates (see the service log);"
+                " expire it (DELETE) and create a new one"
+            )
         with domain_checked():
             new = dataclasses.replace(
                 old,

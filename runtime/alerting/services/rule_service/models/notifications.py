@@ -84,4 +84,6 @@ class NotificationQuery(PageQuery):
     client_id: ClientId | None = None
     status: NotificationStatus | None = None
     kind: NotificationKind | None = None
-    alert_id: AlertId | None = None
+    alert_id: AlertId | None = Field(
+        None, description="one alert's notifications; an admin gives client_id with it"
+    )

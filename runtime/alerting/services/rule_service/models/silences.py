@@ -200,24 +200,62 @@ class Silence(ResponseModel):
     live: bool = Field(description=LIVE_DESCRIPTION)
 
     @classmethod
-    def of(cls, row: Any, silence: domain.Silence, now: datetime, live: bool) -> Silence:
-        """The answer for a stored row and the domain silence read from it."""
+    def of(cls, row: Any, silence: domain.Silence | None, now: datetime, live: bool) -> Silence:
+        """The answer for a stored row and the domain silence read from it. ``None``: the
+        domain refuses the row now (see ``repo.silences.readable``); its stored fields
+        are shown as they are, not validated again, and it reads as pending until it is
+        over, since it mutes nothing."""
+        if silence is None:
+            matchers = _stored_matchers(row["matchers"])
+            schedule = _stored_schedule(row["time_zone"], row["weekly"])
+            over = row["ends_at"] is not None and row["ends_at"] <= now
+            state = domain.SilenceState.EXPIRED if over else domain.SilenceState.PENDING
+        else:
+            matchers = [Matcher.model_construct(name=m.name, op=m.op.value, value=m.value)
+                        for m in silence.matchers]  # fmt: skip
+            schedule = None if silence.schedule is None else Schedule.of(silence.schedule)
+            state = silence.state_at(now)
         return cls(
             silence_id=row["silence_id"],
             client_id=row["client_id"],
-            matchers=[Matcher(name=m.name, op=m.op.value, value=m.value) for m in silence.matchers],
+            matchers=matchers,
             starts_at=row["starts_at"],
             ends_at=row["ends_at"],
             comment=row["comment"],
-            schedule=None if silence.schedule is None else Schedule.of(silence.schedule),
+            schedule=schedule,
             created_by=row["created_by"],
             version=row["version"],
-            state=silence.state_at(now).value,
+            state=state.value,
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             expired_at=row["expired_at"],
             live=live,
         )
+
+
+def _stored_matchers(stored: Any) -> list[Matcher]:
+    entries = stored if isinstance(stored, list) else []
+    return [
+        Matcher.model_construct(
+            name=str(m.get("name", "")), op=m.get("op"), value=str(m.get("value", ""))
+        )
+        for m in entries
+        if isinstance(m, dict)
+    ]
+
+
+def _stored_schedule(time_zone: str | None, weekly: Any) -> Schedule | None:
+    if time_zone is None:
+        return None
+    ranges = []
+    for r in weekly if isinstance(weekly, list) else []:
+        try:
+            days = [domain.DAY_NAMES[d] for d in sorted(r["days"])]
+            start, end = time_of(r["start_minute"]), time_of(r["end_minute"])
+        except (KeyError, TypeError, IndexError):
+            continue
+        ranges.append(WeeklyRange.model_construct(days=days, start=start, end=end))
+    return Schedule.model_construct(time_zone=time_zone, ranges=ranges)
 
 
 class SilencePage(ResponseModel):

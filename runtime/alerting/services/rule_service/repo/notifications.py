@@ -78,18 +78,29 @@ async def resolved_delivered(
     conn: Executor, notification_id: UUID, owner: str | None
 ) -> str | None:
     """The status of the resolved notification that follows firing ``notification_id``
-    when it is SENT or SENDING (being delivered): re-delivering the firing one then
-    would reach its endpoints after their resolved message. None otherwise.
+    when it reached an endpoint (SENT with a SENT delivery) or is being delivered
+    (SENDING): re-delivering the firing one then would reach its endpoints after their
+    resolved message. None otherwise, also for a resolved one SENT to nobody (its firing
+    one reached no endpoint, so it had no target): nobody heard of the recovery.
 
     The resolved row is locked (in the caller's transaction, until its re-drive
-    commits): a sender claiming it meanwhile waits, and a claim that came first is
-    seen as SENDING here. With the claim's own check (the firing row final), a re-drive
-    and a resolved delivery never both go ahead."""
-    where = Where().add("firing_id = {}", notification_id).equal("client_id", owner)
-    status: str | None = await conn.fetchval(
-        f"SELECT status FROM notifications{where.sql()} FOR NO KEY UPDATE", *where.args
+    commits): a sender's claim skips a locked row (``SKIP LOCKED``) and finds the firing
+    row not final once the re-drive is committed, and a claim that came first is seen as
+    SENDING here. With the claim's own check (the firing row final), a re-drive and a
+    resolved delivery never both go ahead."""
+    where = Where().add("r.firing_id = {}", notification_id).equal("r.client_id", owner)
+    found = await conn.fetchrow(
+        "SELECT r.status, EXISTS (SELECT 1 FROM deliveries d"
+        " WHERE d.notification_id = r.notification_id AND d.status = 'SENT') AS reached"
+        f" FROM notifications r{where.sql()} FOR NO KEY UPDATE OF r",
+        *where.args,
     )
-    return status if status in ("SENT", "SENDING") else None
+    if found is None:
+        return None
+    status: str = found["status"]
+    if status == "SENDING" or (status == "SENT" and found["reached"]):
+        return status
+    return None
 
 
 async def retry_failed(

@@ -52,8 +52,10 @@ SILENCES_PER_CLIENT = CountQuota(
     "client",
     "SELECT 1 FROM clients WHERE client_id = $1 FOR NO KEY UPDATE",
     # Ended silences stay for the audit but cost the evaluators nothing (they leave the
-    # snapshot), so only the others count.
-    "SELECT count(*) FROM silences WHERE client_id = $1 AND (ends_at IS NULL OR ends_at > now())",
+    # snapshot), so only the others count: a range of silences_client_end_idx, not the
+    # client's whole history.
+    "SELECT count(*) FROM silences"
+    " WHERE client_id = $1 AND coalesce(ends_at, 'infinity'::timestamptz) > now()",
 )
 
 

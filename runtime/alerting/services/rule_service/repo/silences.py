@@ -6,6 +6,7 @@ and its weekly ranges in days (0 = Monday) and minutes; ``to_domain`` reads it b
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from alerting.services.rule_service.cursor import Position
 from alerting.services.rule_service.repo import outbox
 from alerting.services.rule_service.repo.sql import Conn, Executor, Where
 
+log = logging.getLogger(__name__)
 # A stored row: what asyncpg returns, or a plain mapping (tests).
 Row = asyncpg.Record | Mapping[str, Any]
 COLUMNS = (
@@ -27,7 +29,10 @@ COLUMNS = (
 )
 # Bounds a time can tell: a window between its ranges needs the domain to tell pending
 # from active, so the state filters select by these and the handler refines.
-NOT_OVER = "(ends_at IS NULL OR ends_at > {now})"
+# Not over, written as silences_client_end_idx's expression (migration 0006): ended
+# silences are kept, so a client's history grows, and this reads only the rest.
+END = "coalesce(ends_at, 'infinity'::timestamptz)"
+NOT_OVER = END + " > {now}"
 STARTED = f"starts_at <= {{now}} AND {NOT_OVER}"
 STATE_SQL = {
     "expired": "ends_at <= {now}",
@@ -37,6 +42,28 @@ STATE_SQL = {
 
 
 def to_domain(row: Row) -> domain.Silence:
+    """The domain silence of a stored row; ``InvalidSilence`` when it no longer holds."""
+    try:
+        return _to_domain(row)
+    except domain.InvalidSilence:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:  # an unknown op, a malformed entry
+        raise domain.InvalidSilence("silence", f"malformed stored fields: {exc!r}") from None
+
+
+def readable(row: Row) -> domain.Silence | None:
+    """``to_domain``, or None (logged) for a row the domain refuses: stored silences were
+    validated when written, but one may not hold any more (a zone gone from the time
+    zone database, a regex a newer RE2 refuses). Such a silence mutes nothing (the
+    rule-updater leaves it out of the snapshot too), and must not fail every other."""
+    try:
+        return to_domain(row)
+    except domain.InvalidSilence as exc:
+        log.error("silence %s no longer validates (%s): it mutes nothing", row["silence_id"], exc)
+        return None
+
+
+def _to_domain(row: Row) -> domain.Silence:
     schedule = None
     if row["time_zone"] is not None:
         ranges = tuple(
@@ -103,6 +130,27 @@ async def get(
     return await conn.fetchrow(f"SELECT {COLUMNS} FROM silences{where.sql()}{lock}", *where.args)
 
 
+def page_query(
+    *,
+    client_id: str | None,
+    state: str | None,
+    now: datetime,
+    after: Position | None,
+    limit: int,
+) -> tuple[str, list[Any]]:
+    """The statement of ``page`` and its arguments: a client's pages follow
+    silences_client_idx, an admin's without one silences_created_idx."""
+    where = Where().equal("client_id", client_id)
+    if state is not None:
+        where.conditions.append(STATE_SQL[state].format(now=where.arg(now)))
+    where.after("created_at", "silence_id", after, "uuid")
+    sql = (
+        f"SELECT {COLUMNS} FROM silences{where.sql()}"
+        f" ORDER BY created_at, silence_id LIMIT {where.arg(limit)}"
+    )
+    return sql, where.args
+
+
 async def page(
     conn: Executor,
     *,
@@ -112,15 +160,8 @@ async def page(
     after: Position | None,
     limit: int,
 ) -> list[asyncpg.Record]:
-    where = Where().equal("client_id", client_id)
-    if state is not None:
-        where.conditions.append(STATE_SQL[state].format(now=where.arg(now)))
-    where.after("created_at", "silence_id", after, "uuid")
-    return await conn.fetch(
-        f"SELECT {COLUMNS} FROM silences{where.sql()}"
-        f" ORDER BY created_at, silence_id LIMIT {where.arg(limit)}",
-        *where.args,
-    )
+    sql, args = page_query(client_id=client_id, state=state, now=now, after=after, limit=limit)
+    return await conn.fetch(sql, *args)
 
 
 async def update(
@@ -156,20 +197,30 @@ async def expire(conn: Conn, silence_id: UUID) -> asyncpg.Record:
     return row
 
 
+def active_query(
+    client_ids: Sequence[str] | None, now: datetime, limit: int
+) -> tuple[str, list[Any]]:
+    """The statement of ``active`` and its arguments: per listed client, a range of
+    silences_client_end_idx (the silences not over), never the client's history, in
+    that index's order (which ones a ``limit`` reached leaves out is logged anyway)."""
+    where = Where()
+    if client_ids is not None:
+        where.add("client_id = ANY({}::text[])", list(client_ids))
+    where.conditions.append(STARTED.format(now=where.arg(now)))
+    sql = (
+        f"SELECT {COLUMNS} FROM silences{where.sql()}"
+        f" ORDER BY client_id, {END}, silence_id LIMIT {where.arg(limit)}"
+    )
+    return sql, where.args
+
+
 async def active(
     conn: Executor, client_ids: Sequence[str] | None, now: datetime, limit: int
 ) -> list[asyncpg.Record]:
     """Silences of these clients (None: all) started and not over at ``now``; windows
     among them may be between their ranges (the domain tells)."""
-    where = Where()
-    if client_ids is not None:
-        where.add("client_id = ANY({}::text[])", list(client_ids))
-    where.conditions.append(STARTED.format(now=where.arg(now)))
-    return await conn.fetch(
-        f"SELECT {COLUMNS} FROM silences{where.sql()}"
-        f" ORDER BY client_id, created_at, silence_id LIMIT {where.arg(limit)}",
-        *where.args,
-    )
+    sql, args = active_query(client_ids, now, limit)
+    return await conn.fetch(sql, *args)
 
 
 async def by_ids(conn: Executor, silence_ids: Sequence[UUID]) -> list[asyncpg.Record]:
