@@ -348,8 +348,13 @@ async def test_silences_not_over_are_in_the_snapshot_and_follow_their_changes(
         active,
     )
     gone = str(uuid.uuid4())  # a change for a silence Postgres never had
-    assert await up.apply_changes([], [active, gone]) is not None
+    expired_in = await up.apply_changes([], [active, gone])
+    assert expired_in is not None
     assert await silences_in_redis(env) == {pending: 1, window: 1}
+    # Its liveness record names its real version (an expired silence is live once no
+    # evaluator holds it), and the never-seen one is gone (0).
+    assert await applied(env, active) == (3, expired_in)
+    assert await applied(env, gone) == (0, expired_in)
     assert await up.reconcile() is None, "the changes left it equal to Postgres"
 
 

@@ -84,3 +84,16 @@ async def current(
     found: dict[str, pb.SnapshotSilence | None] = dict.fromkeys(silence_ids)
     found.update({r["silence_id"]: entry_of(r) for r in rows})
     return found
+
+
+async def versions(pool: asyncpg.Pool[Any], silence_ids: Sequence[str]) -> dict[str, int]:
+    """Each listed silence's version in Postgres, over or not (0: gone), for the liveness
+    record: an expired silence is live once the evaluators hold a snapshot without it,
+    which needs its real version recorded, not the 0 of a deleted row."""
+    rows = await pool.fetch(
+        "SELECT silence_id::text, version FROM silences WHERE silence_id = ANY($1::uuid[])",
+        list(silence_ids),
+    )
+    found = dict.fromkeys(silence_ids, 0)
+    found.update({r["silence_id"]: r["version"] for r in rows})
+    return found

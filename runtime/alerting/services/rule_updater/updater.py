@@ -133,8 +133,10 @@ class SnapshotUpdater:
 
         async def build(pipe: Any, version: int, applied: Applied) -> SnapshotState | None:
             current = await self._current(rule_ids, applied)
-            silences = await silence_rows.current(self._pool, silence_ids) if silence_ids else {}
-            applied.versions.update({i: e.version if e else 0 for i, e in silences.items()})
+            silences = {}
+            if silence_ids:
+                silences = await silence_rows.current(self._pool, silence_ids)
+                applied.versions.update(await silence_rows.versions(self._pool, silence_ids))
             state = await self._state_at(pipe, version)
             if state is None:  # no usable snapshot: rebuild it whole
                 return await self._whole(version, applied)
