@@ -3,6 +3,7 @@ and read in one round trip (``rule_service.liveness.Liveness``, over a fake Redi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from alerting.adapters.redis import Keys
 from alerting.domain import liveness
 from alerting.domain.liveness import HEARTBEAT_TTL_MS, REBUILD_MARGIN_MS, Versioned
+from alerting.services.rule_service import liveness as rule_service_liveness
 from alerting.services.rule_service.liveness import Liveness
 
 NOW = 1_800_000_000_000
@@ -145,6 +147,23 @@ async def test_redis_away_answers_not_live() -> None:
 
     checker = Liveness(Down(), Keys())  # type: ignore[arg-type]
     assert await checker.live([RULE]) == [False]
+
+
+async def test_a_redis_that_stops_answering_does_not_hang_the_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Hung(FakePipeline):
+        async def execute(self) -> list[Any]:
+            await asyncio.sleep(3600)
+            return []
+
+    class Silent(FakeRedis):
+        def pipeline(self, transaction: bool) -> FakePipeline:
+            return Hung(self)
+
+    monkeypatch.setattr(rule_service_liveness, "CHECK_TIMEOUT_S", 0.05)
+    checker = Liveness(Silent(), Keys())  # type: ignore[arg-type]
+    assert await asyncio.wait_for(checker.live([RULE]), 2) == [False]
 
 
 def test_the_openapi_document_has_live_and_wait_on_rules_and_silences() -> None:

@@ -16,6 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -27,6 +28,9 @@ from alerting.domain.liveness import Versioned
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05
+# A Redis that stops answering (rather than refusing connections) must not hang the
+# rules and silences API: one check gets this long, then counts as "not known live".
+CHECK_TIMEOUT_S = 1.0
 # Deletes an evaluator's stale heartbeat only if it is still the value that was read:
 # an evaluator that came back in between keeps the heartbeat it just wrote.
 _PRUNE = """
@@ -58,23 +62,31 @@ class Liveness:
         if not items:
             return []
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.hgetall(self._keys.evaluators)
-                pipe.get(self._keys.rebuilt)
-                pipe.hmget(self._keys.applied, [i.id for i in items])
-                heartbeats, rebuilt, applied = await pipe.execute()
-            now_ms = self._clock_ms()
-            held = liveness.held(heartbeats, now_ms)
-            if held.stale:
-                await self._prune(heartbeats, held.stale)
-        except Exception as exc:  # Redis away: nothing is known to be live
+            heartbeats, rebuilt, applied = await asyncio.wait_for(
+                self._read([i.id for i in items]), CHECK_TIMEOUT_S
+            )
+        except Exception as exc:  # Redis away or hung: nothing is known to be live
             self._state.failed(exc)
             return [False] * len(items)
         self._state.ok()
+        held = liveness.held(heartbeats, self._clock_ms())
+        if held.stale:
+            try:
+                await asyncio.wait_for(self._prune(heartbeats, held.stale), CHECK_TIMEOUT_S)
+            except Exception as exc:  # the next check prunes them; the answer stands
+                log.debug("pruning stale evaluator heartbeats: %s", exc)
         return [
             liveness.is_live(item, record, rebuilt, held.lowest)
             for item, record in zip(items, applied, strict=True)
         ]
+
+    async def _read(self, ids: list[str]) -> tuple[Any, Any, list[Any]]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self._keys.evaluators)
+            pipe.get(self._keys.rebuilt)
+            pipe.hmget(self._keys.applied, ids)
+            heartbeats, rebuilt, applied = await pipe.execute()
+        return heartbeats, rebuilt, applied
 
     async def wait(self, item: Versioned, timeout_s: float) -> bool:
         """Poll until ``item`` is live or ``timeout_s`` passed; whether it is live."""

@@ -75,25 +75,22 @@ async def not_over(pool: asyncpg.Pool[Any]) -> dict[str, pb.SnapshotSilence]:
 
 async def current(
     pool: asyncpg.Pool[Any], silence_ids: Sequence[str]
-) -> dict[str, pb.SnapshotSilence | None]:
-    """The snapshot entry of each listed silence now (None: gone, or over)."""
+) -> tuple[dict[str, pb.SnapshotSilence | None], dict[str, int]]:
+    """The snapshot entry of each listed silence now (None: gone, or over) and its
+    version in Postgres whether over or not (0: gone), for the liveness record.
+
+    One statement for both: the record must name the very version the entry carries
+    (a PATCH committing between two reads would have the record claim a version no
+    evaluator holds). An expired silence keeps its real version: it is live once the
+    evaluators hold a snapshot without it."""
     rows = await pool.fetch(
-        f"SELECT {_COLUMNS} FROM silences WHERE silence_id = ANY($1::uuid[]) AND {NOT_OVER}",
+        f"SELECT {_COLUMNS}, {NOT_OVER} AS not_over FROM silences"
+        " WHERE silence_id = ANY($1::uuid[])",
         list(silence_ids),
     )
-    found: dict[str, pb.SnapshotSilence | None] = dict.fromkeys(silence_ids)
-    found.update({r["silence_id"]: entry_of(r) for r in rows})
-    return found
-
-
-async def versions(pool: asyncpg.Pool[Any], silence_ids: Sequence[str]) -> dict[str, int]:
-    """Each listed silence's version in Postgres, over or not (0: gone), for the liveness
-    record: an expired silence is live once the evaluators hold a snapshot without it,
-    which needs its real version recorded, not the 0 of a deleted row."""
-    rows = await pool.fetch(
-        "SELECT silence_id::text, version FROM silences WHERE silence_id = ANY($1::uuid[])",
-        list(silence_ids),
-    )
-    found = dict.fromkeys(silence_ids, 0)
-    found.update({r["silence_id"]: r["version"] for r in rows})
-    return found
+    entries: dict[str, pb.SnapshotSilence | None] = dict.fromkeys(silence_ids)
+    versions = dict.fromkeys(silence_ids, 0)
+    for r in rows:
+        entries[r["silence_id"]] = entry_of(r) if r["not_over"] else None
+        versions[r["silence_id"]] = r["version"]
+    return entries, versions

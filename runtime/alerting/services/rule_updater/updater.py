@@ -28,6 +28,7 @@ from alerting.services.rule_updater import silence_rows
 from alerting.services.rule_updater.applied import Applied, prune_gone
 from alerting.services.rule_updater.snapshot import SnapshotState
 from alerting.services.rule_updater.store import SnapshotStore
+from alerting.v1 import messages_pb2 as pb
 
 log = logging.getLogger(__name__)
 
@@ -133,10 +134,10 @@ class SnapshotUpdater:
 
         async def build(pipe: Any, version: int, applied: Applied) -> SnapshotState | None:
             current = await self._current(rule_ids, applied)
-            silences = {}
+            silences: dict[str, pb.SnapshotSilence | None] = {}
             if silence_ids:
-                silences = await silence_rows.current(self._pool, silence_ids)
-                applied.versions.update(await silence_rows.versions(self._pool, silence_ids))
+                silences, versions = await silence_rows.current(self._pool, silence_ids)
+                applied.versions.update(versions)
             state = await self._state_at(pipe, version)
             if state is None:  # no usable snapshot: rebuild it whole
                 return await self._whole(version, applied)
