@@ -64,7 +64,7 @@ class Matcher:
             key, fields, silenced = answer
             if silenced is not None:
                 only = silenced.only_table
-                if only is not None and only[1].get(only[0](alert)) is None:
+                if only is not None and only[0](alert) not in only[1]:
                     out.append((key, alert.wire + fields))
                     continue
                 if at is None:
@@ -76,15 +76,14 @@ class Matcher:
             out.append((key, alert.wire + fields))
         return out
 
-    def _silence_ids(self, ids: list[str]) -> bytes:
+    def _silence_ids(self, ids: tuple[str, ...]) -> bytes:
         """AlertMatched field 11: after fields 8-9, the bytes ``encode_match_fields``
         makes with these silence ids (fields serialise in number order)."""
-        key = tuple(ids)
-        found = self._muted_fields.get(key)
+        found = self._muted_fields.get(ids)
         if found is None:
             if len(self._muted_fields) >= _MEMO_LIMIT:
                 self._muted_fields.clear()
-            found = self._muted_fields[key] = codec.encode_match_fields("", (), ids)
+            found = self._muted_fields[ids] = codec.encode_match_fields("", (), ids)
         return found
 
     def _answer(self, client_id: str, rule_ids: tuple[str, ...]) -> _Answer:

@@ -11,7 +11,10 @@ a matched client with silences can afford on every alert:
   Python binding costs microseconds per call, a dict hit tens of nanoseconds); the
   memory is bounded by clearing, like every per-process cache here;
 - the context is decoded only when a candidate's other matchers all hold, and once per
-  alert whichever clients and silences read it.
+  alert whichever clients and silences read it;
+- what the silences reading no context decide is remembered per (client, severity,
+  source, name) until one of them may change activity (``ClientSilences``): a repeated
+  alert shape costs one dict look-up per matched client with silences.
 """
 
 from __future__ import annotations
@@ -27,10 +30,14 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _NO_END = 1 << 62
 _MEMO_LIMIT = 4096
+_MINUTE_US = 60_000_000
+MEMO_ENTRIES = 100_000
 _NO_CONTEXT: Mapping[str, str] = {}
 Read = Callable[[codec.WireAlert], str]
 # An alert field's value, read from a WireAlert (whose fields bear ALERT_FIELDS' names).
 _READ: dict[str, Read] = {name: attrgetter(name) for name in ALERT_FIELDS}
+_MemoKey = tuple[str, str, str, str]  # client, severity, source, name
+_Decided = tuple[int, int, tuple[str, ...]]  # [since, until) in us, the silence ids
 
 
 def micros(when: datetime) -> int:
@@ -118,6 +125,19 @@ class _Compiled:
                     return False
         return self.schedule is None or at.covers(self)
 
+    def next_change(self, us: int) -> int:
+        """The first instant after ``us`` at which this silence may start or stop being
+        active (``_NO_END``: never). A window's schedule reads the local wall clock to
+        the minute, and every zone's offset (since 1972) and its changes fall on whole
+        minutes, so within its bounds it can change only at a UTC minute boundary."""
+        if us < self.starts:
+            return self.starts
+        if us >= self.ends:
+            return _NO_END
+        if self.schedule is None:
+            return self.ends
+        return min(self.ends, (us // _MINUTE_US + 1) * _MINUTE_US)
+
 
 def _predicate(op: MatchOp, value: str, regexes: dict[str, _Regex]) -> Callable[[str], bool]:
     if op is MatchOp.EQUAL:
@@ -130,45 +150,117 @@ def _predicate(op: MatchOp, value: str, regexes: dict[str, _Regex]) -> Callable[
     return regex.holds if op is MatchOp.REGEX else regex.fails
 
 
-class ClientSilences:
-    """One client's silences: filed per alert field under an ``=`` value, or unfiled."""
+class _Filed:
+    """Silences filed per alert field under an ``=`` value, or unfiled: an alert tests
+    only those that can hold (one look-up per field some silence is filed under)."""
 
-    __slots__ = ("_filed", "_tables", "_unfiled", "only_table")
+    __slots__ = ("_by_field", "_tables", "_unfiled")
 
     def __init__(self) -> None:
         self._tables: dict[str, dict[str, list[_Compiled]]] = {}
-        self._filed: tuple[tuple[Read, dict[str, list[_Compiled]]], ...] = ()
+        self._by_field: tuple[tuple[Read, dict[str, list[_Compiled]]], ...] = ()
         self._unfiled: list[_Compiled] = []
-        # When every silence is filed under one field: that field and its table, so the
-        # matcher skips ``muting`` for an alert no silence is filed under (the usual
-        # case) with one look-up, no call.
-        self.only_table: tuple[Read, dict[str, list[_Compiled]]] | None = None
 
-    def add(self, silence: Silence, compiled: _Compiled) -> None:
-        key = silence.filing_key
+    def add(self, key: tuple[str, str] | None, compiled: _Compiled) -> None:
         if key is None:
             self._unfiled.append(compiled)
-        else:
-            self._tables.setdefault(key[0], {}).setdefault(key[1], []).append(compiled)
-        # Only the fields some silence is filed under cost a look-up per alert.
-        self._filed = tuple((_READ[name], table) for name, table in self._tables.items())
-        self.only_table = self._filed[0] if len(self._filed) == 1 and not self._unfiled else None
+            return
+        self._tables.setdefault(key[0], {}).setdefault(key[1], []).append(compiled)
+        self._by_field = tuple((_READ[name], table) for name, table in self._tables.items())
 
-    def muting(self, alert: codec.WireAlert, at: Instant) -> list[str]:
-        """Sorted ids of the silences active at ``at`` that mute ``alert``."""
-        out: list[str] = []
+    def collect(self, alert: codec.WireAlert, at: Instant, out: list[str]) -> None:
+        """Append the ids of those active at ``at`` that mute ``alert``."""
         for s in self._unfiled:
             if s.mutes(alert, at):
                 out.append(s.silence_id)
-        for read, table in self._filed:
+        for read, table in self._by_field:
             hit = table.get(read(alert))
             if hit:
                 for s in hit:
                     if s.mutes(alert, at):
                         out.append(s.silence_id)
-        if len(out) > 1:
-            out.sort()
-        return out
+
+
+class ClientSilences:
+    """One client's silences, and what they decided for the alert shapes seen.
+
+    Silences that read no context decide from (severity, source, name) and the instant
+    alone, so their answer is remembered per (client, severity, source, name) in a memo
+    shared by the clients of one ``Silencing`` (one loaded snapshot: a new snapshot
+    starts a new memo). An entry holds for ``[since, until)``: the span, around the
+    instant it was decided, in which none of these silences changes activity (see
+    ``_Compiled.next_change``), so any instant in it gets the same answer, and an
+    instant outside it (later, or earlier after a clock step back) decides again. The
+    memo is cleared when it reaches ``MEMO_ENTRIES`` (about 30 MB). Context-reading
+    silences are tested per alert, as the context varies. One event loop calls this:
+    no locks.
+    """
+
+    __slots__ = (
+        "_client",
+        "_keys",
+        "_memo",
+        "_plain",
+        "_plains",
+        "_reading",
+        "_span",
+        "only_table",
+    )
+
+    def __init__(self, client_id: str, memo: dict[_MemoKey, _Decided]) -> None:
+        self._client = client_id
+        self._memo = memo
+        self._plain = _Filed()  # read no context: memoised
+        self._plains: list[_Compiled] = []
+        self._reading: _Filed | None = None  # read the context: tested per alert
+        self._span = (0, 0)  # [since, until) in which no plain silence changes activity
+        self._keys: dict[str, set[str]] = {}  # filing field -> values; "" -> unfiled
+        # When every silence is filed under one field: its reader and values, so the
+        # matcher skips ``muting`` for an alert no silence is filed under (the usual
+        # case) with one look-up, no call.
+        self.only_table: tuple[Read, set[str]] | None = None
+
+    def add(self, silence: Silence, compiled: _Compiled) -> None:
+        key = silence.filing_key
+        if compiled.reads:
+            self._reading = self._reading or _Filed()
+            self._reading.add(key, compiled)
+        else:
+            self._plain.add(key, compiled)
+            self._plains.append(compiled)
+        field, value = key or ("", "")
+        self._keys.setdefault(field, set()).add(value)
+        only = next(iter(self._keys)) if len(self._keys) == 1 else ""
+        self.only_table = (_READ[only], self._keys[only]) if only else None
+
+    def muting(self, alert: codec.WireAlert, at: Instant) -> tuple[str, ...]:
+        """Sorted ids of the silences active at ``at`` that mute ``alert``."""
+        us = at.us
+        key = (self._client, alert.severity, alert.source, alert.name)
+        entry = self._memo.get(key)
+        if entry is not None and entry[0] <= us < entry[1]:
+            ids = entry[2]
+        else:
+            ids = self._decide(key, alert, at)
+        if self._reading is None:
+            return ids
+        more: list[str] = []
+        self._reading.collect(alert, at, more)
+        return tuple(sorted((*ids, *more))) if more else ids
+
+    def _decide(self, key: _MemoKey, alert: codec.WireAlert, at: Instant) -> tuple[str, ...]:
+        us = at.us
+        since, until = self._span
+        if not since <= us < until:
+            until = min((s.next_change(us) for s in self._plains), default=_NO_END)
+            since, until = self._span = (us, until)
+        out: list[str] = []
+        self._plain.collect(alert, at, out)
+        ids = tuple(sorted(out))
+        if len(self._memo) >= MEMO_ENTRIES:
+            self._memo.clear()
+        self._memo[key] = (since, until, ids)
+        return ids
 
 
 class Silencing:
@@ -177,10 +269,14 @@ class Silencing:
     def __init__(self, silences: Iterable[Silence] = ()) -> None:
         regexes: dict[str, _Regex] = {}
         clients: dict[str, ClientSilences] = {}
+        self.memo: dict[_MemoKey, _Decided] = {}
         count = 0
         for s in silences:
             count += 1
-            clients.setdefault(s.client_id, ClientSilences()).add(s, _Compiled(s, regexes))
+            silenced = clients.get(s.client_id)
+            if silenced is None:
+                silenced = clients[s.client_id] = ClientSilences(s.client_id, self.memo)
+            silenced.add(s, _Compiled(s, regexes))
         self.clients = clients
         self._size = count
 
