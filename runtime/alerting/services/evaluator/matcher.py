@@ -18,14 +18,20 @@ match is byte-identical to one without silences. What this costs: docs/performan
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from alerting import codec
 from alerting.domain.matching import RuleIndex
 from alerting.domain.model import MatchingRule
 from alerting.domain.silences import Silence
-from alerting.services.evaluator.silencing import ClientSilences, Instant, Silencing
+from alerting.services.evaluator.silencing import (
+    ClientSilences,
+    Decision,
+    Instant,
+    Silencing,
+    ids_muting,
+)
 
 Encoded = tuple[bytes, bytes]  # (message key, AlertMatched bytes)
 # The message key, AlertMatched fields 8-9, and the client's silences (None: it has none).
@@ -57,22 +63,23 @@ class Matcher:
         """
         found = self.index.match(alert.severity, alert.source, alert.name)
         out: list[Encoded] = []
+        decided: Mapping[str, Decision] | None = None
         for client_id, rule_ids in found.items():
             answer = self._answers.get(rule_ids)
             if answer is None:
                 answer = self._answer(client_id, rule_ids)
             key, fields, silenced = answer
             if silenced is not None:
-                only = silenced.only_table
-                if only is not None and only[0](alert) not in only[1]:
-                    out.append((key, alert.wire + fields))
-                    continue
-                if at is None:
-                    at = Instant(datetime.now(UTC))
-                muting = silenced.muting(alert, at)
-                if muting:
-                    out.append((key, alert.wire + fields + self._silence_ids(muting)))
-                    continue
+                if decided is None:
+                    at = at or Instant(datetime.now(UTC))
+                    decided = self.silences.decided(alert, found, at)
+                decision = decided.get(client_id) if decided else None
+                if decision is not None:
+                    assert at is not None
+                    muting = ids_muting(decision, alert, at)
+                    if muting:
+                        out.append((key, alert.wire + fields + self._silence_ids(muting)))
+                        continue
             out.append((key, alert.wire + fields))
         return out
 

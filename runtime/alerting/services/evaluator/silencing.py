@@ -12,9 +12,9 @@ a matched client with silences can afford on every alert:
   memory is bounded by clearing, like every per-process cache here;
 - the context is decoded only when a candidate's other matchers all hold, and once per
   alert whichever clients and silences read it;
-- what the silences reading no context decide is remembered per (client, severity,
-  source, name) until one of them may change activity (``ClientSilences``): a repeated
-  alert shape costs one dict look-up per matched client with silences.
+- what the silences decide from an alert's severity, source and name is remembered
+  per shape until one of them may change activity (``Silencing``): a repeated shape
+  costs one look-up per alert and one per matched client with silences.
 """
 
 from __future__ import annotations
@@ -36,8 +36,6 @@ _NO_CONTEXT: Mapping[str, str] = {}
 Read = Callable[[codec.WireAlert], str]
 # An alert field's value, read from a WireAlert (whose fields bear ALERT_FIELDS' names).
 _READ: dict[str, Read] = {name: attrgetter(name) for name in ALERT_FIELDS}
-_MemoKey = tuple[str, str, str, str]  # client, severity, source, name
-_Decided = tuple[int, int, tuple[str, ...]]  # [since, until) in us, the silence ids
 
 
 def micros(when: datetime) -> int:
@@ -112,18 +110,19 @@ class _Compiled:
         self.checks = tuple(checks)
         self.reads = tuple(reads)  # context matchers, tested last
 
-    def mutes(self, alert: codec.WireAlert, at: Instant) -> bool:
+    def holds_for_shape(self, alert: codec.WireAlert, at: Instant) -> bool:
+        """Active at ``at`` and every matcher on severity, source and name holds: all
+        but the context, which varies between alerts of one shape."""
         if not self.starts <= at.us < self.ends:
             return False
         for read, holds in self.checks:
             if not holds(read(alert)):
                 return False
-        if self.reads:
-            values = at.context(alert.wire)
-            for key, holds in self.reads:
-                if not holds(values.get(key, "")):
-                    return False
         return self.schedule is None or at.covers(self)
+
+    def context_holds(self, alert: codec.WireAlert, at: Instant) -> bool:
+        values = at.context(alert.wire)
+        return all(holds(values.get(key, "")) for key, holds in self.reads)
 
     def next_change(self, us: int) -> int:
         """The first instant after ``us`` at which this silence may start or stop being
@@ -168,117 +167,124 @@ class _Filed:
         self._tables.setdefault(key[0], {}).setdefault(key[1], []).append(compiled)
         self._by_field = tuple((_READ[name], table) for name, table in self._tables.items())
 
-    def collect(self, alert: codec.WireAlert, at: Instant, out: list[str]) -> None:
-        """Append the ids of those active at ``at`` that mute ``alert``."""
-        for s in self._unfiled:
-            if s.mutes(alert, at):
-                out.append(s.silence_id)
+    def holding(self, alert: codec.WireAlert, at: Instant) -> list[_Compiled]:
+        """Those that hold for ``alert``'s shape at ``at`` (context aside)."""
+        out = [s for s in self._unfiled if s.holds_for_shape(alert, at)]
         for read, table in self._by_field:
-            hit = table.get(read(alert))
-            if hit:
-                for s in hit:
-                    if s.mutes(alert, at):
-                        out.append(s.silence_id)
+            for s in table.get(read(alert), ()):
+                if s.holds_for_shape(alert, at):
+                    out.append(s)
+        return out
+
+
+# What a client's silences decided for an alert shape: the sorted ids of those muting
+# it, and those that do too if the alert's context holds (tested per alert).
+Decision = tuple[tuple[str, ...], tuple[_Compiled, ...]]
 
 
 class ClientSilences:
-    """One client's silences, and what they decided for the alert shapes seen.
+    """One client's silences."""
 
-    Silences that read no context decide from (severity, source, name) and the instant
-    alone, so their answer is remembered per (client, severity, source, name) in a memo
-    shared by the clients of one ``Silencing`` (one loaded snapshot: a new snapshot
-    starts a new memo). An entry holds for ``[since, until)``: the span, around the
-    instant it was decided, in which none of these silences changes activity (see
-    ``_Compiled.next_change``), so any instant in it gets the same answer, and an
-    instant outside it (later, or earlier after a clock step back) decides again. The
-    memo is cleared when it reaches ``MEMO_ENTRIES`` (about 30 MB). Context-reading
-    silences are tested per alert, as the context varies. One event loop calls this:
-    no locks.
-    """
+    __slots__ = ("_filed", "_silences", "_span")
 
-    __slots__ = (
-        "_client",
-        "_keys",
-        "_memo",
-        "_plain",
-        "_plains",
-        "_reading",
-        "_span",
-        "only_table",
-    )
-
-    def __init__(self, client_id: str, memo: dict[_MemoKey, _Decided]) -> None:
-        self._client = client_id
-        self._memo = memo
-        self._plain = _Filed()  # read no context: memoised
-        self._plains: list[_Compiled] = []
-        self._reading: _Filed | None = None  # read the context: tested per alert
-        self._span = (0, 0)  # [since, until) in which no plain silence changes activity
-        self._keys: dict[str, set[str]] = {}  # filing field -> values; "" -> unfiled
-        # When every silence is filed under one field: its reader and values, so the
-        # matcher skips ``muting`` for an alert no silence is filed under (the usual
-        # case) with one look-up, no call.
-        self.only_table: tuple[Read, set[str]] | None = None
+    def __init__(self) -> None:
+        self._filed = _Filed()
+        self._silences: list[_Compiled] = []
+        self._span = (0, 0)
 
     def add(self, silence: Silence, compiled: _Compiled) -> None:
-        key = silence.filing_key
-        if compiled.reads:
-            self._reading = self._reading or _Filed()
-            self._reading.add(key, compiled)
-        else:
-            self._plain.add(key, compiled)
-            self._plains.append(compiled)
-        field, value = key or ("", "")
-        self._keys.setdefault(field, set()).add(value)
-        only = next(iter(self._keys)) if len(self._keys) == 1 else ""
-        self.only_table = (_READ[only], self._keys[only]) if only else None
+        self._filed.add(silence.filing_key, compiled)
+        self._silences.append(compiled)
+
+    def span(self, us: int) -> tuple[int, int]:
+        """``[since, until)`` around ``us`` in which none of these silences changes
+        activity (see ``_Compiled.next_change``), remembered while it lasts."""
+        since, until = self._span
+        if not since <= us < until:
+            until = min(s.next_change(us) for s in self._silences)
+            since, until = self._span = (us, until)
+        return since, until
+
+    def decide(self, alert: codec.WireAlert, at: Instant) -> Decision | None:
+        """What these silences decide for ``alert``'s shape at ``at`` (None: nothing)."""
+        holding = self._filed.holding(alert, at)
+        if not holding:
+            return None
+        ids = tuple(sorted(s.silence_id for s in holding if not s.reads))
+        return ids, tuple(s for s in holding if s.reads)
 
     def muting(self, alert: codec.WireAlert, at: Instant) -> tuple[str, ...]:
         """Sorted ids of the silences active at ``at`` that mute ``alert``."""
-        us = at.us
-        key = (self._client, alert.severity, alert.source, alert.name)
-        entry = self._memo.get(key)
-        if entry is not None and entry[0] <= us < entry[1]:
-            ids = entry[2]
-        else:
-            ids = self._decide(key, alert, at)
-        if self._reading is None:
-            return ids
-        more: list[str] = []
-        self._reading.collect(alert, at, more)
-        return tuple(sorted((*ids, *more))) if more else ids
+        decision = self.decide(alert, at)
+        return ids_muting(decision, alert, at) if decision else ()
 
-    def _decide(self, key: _MemoKey, alert: codec.WireAlert, at: Instant) -> tuple[str, ...]:
-        us = at.us
-        since, until = self._span
-        if not since <= us < until:
-            until = min((s.next_change(us) for s in self._plains), default=_NO_END)
-            since, until = self._span = (us, until)
-        out: list[str] = []
-        self._plain.collect(alert, at, out)
-        ids = tuple(sorted(out))
-        if len(self._memo) >= MEMO_ENTRIES:
-            self._memo.clear()
-        self._memo[key] = (since, until, ids)
+
+def ids_muting(decision: Decision, alert: codec.WireAlert, at: Instant) -> tuple[str, ...]:
+    """A shape's decision for this alert: its ids, and those whose context holds."""
+    ids, reading = decision
+    if not reading:
         return ids
+    more = [s.silence_id for s in reading if s.context_holds(alert, at)]
+    return tuple(sorted((*ids, *more))) if more else ids
+
+
+_NOTHING: Mapping[str, Decision] = {}
 
 
 class Silencing:
-    """Every client's compiled silences; ``clients.get(id)`` is the hot path's pre-test."""
+    """Every client's compiled silences (``clients.get(id)`` is the hot path's
+    pre-test), and what they decided per alert shape.
+
+    Matchers on severity, source and name, and whether a silence is active, depend on
+    the alert's shape (severity, source, name) and the instant alone, so ``decided``
+    remembers, per shape, each matched client's decision: the ids muting the shape,
+    and the context-reading silences that hold but for the context (tested per alert:
+    the context varies). An entry holds for ``[since, until)``: the instants, around
+    the one it was decided at, in which none of those clients' silences changes
+    activity (starts, ends, or, for a window, turns a minute), so any instant in it gets
+    the same answer; an instant outside it (later, or earlier after a clock step back)
+    decides again. The memo belongs to one loaded snapshot (a new snapshot, a new
+    ``Silencing``), is cleared at ``MEMO_ENTRIES`` shapes, and needs no lock (one event
+    loop). A repeated shape costs one look-up per alert and one per matched client with
+    silences, whatever the number of silences.
+    """
 
     def __init__(self, silences: Iterable[Silence] = ()) -> None:
         regexes: dict[str, _Regex] = {}
         clients: dict[str, ClientSilences] = {}
-        self.memo: dict[_MemoKey, _Decided] = {}
         count = 0
         for s in silences:
             count += 1
-            silenced = clients.get(s.client_id)
-            if silenced is None:
-                silenced = clients[s.client_id] = ClientSilences(s.client_id, self.memo)
-            silenced.add(s, _Compiled(s, regexes))
+            clients.setdefault(s.client_id, ClientSilences()).add(s, _Compiled(s, regexes))
         self.clients = clients
         self._size = count
+        self.memo: dict[tuple[str, str, str], tuple[int, int, Mapping[str, Decision]]] = {}
 
     def __len__(self) -> int:
         return self._size
+
+    def decided(
+        self, alert: codec.WireAlert, matched: Iterable[str], at: Instant
+    ) -> Mapping[str, Decision]:
+        """Per matched client with a say on ``alert``'s shape at ``at``, its decision.
+        ``matched`` is a function of the shape (the clients whose rules match it)."""
+        us = at.us
+        shape = (alert.severity, alert.source, alert.name)
+        entry = self.memo.get(shape)
+        if entry is not None and entry[0] <= us < entry[1]:
+            return entry[2]
+        since, until, decisions = 0, _NO_END, {}
+        for client_id in matched:
+            silenced = self.clients.get(client_id)
+            if silenced is None:
+                continue
+            start, end = silenced.span(us)
+            since, until = max(since, start), min(until, end)
+            decision = silenced.decide(alert, at)
+            if decision is not None:
+                decisions[client_id] = decision
+        if len(self.memo) >= MEMO_ENTRIES:
+            self.memo.clear()
+        found = decisions or _NOTHING
+        self.memo[shape] = (since, until, found)
+        return found
