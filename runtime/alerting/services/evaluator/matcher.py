@@ -10,10 +10,12 @@ whose rules hit the same alert under different wildcards) are encoded when they 
 Silences ride along in the same snapshot, compiled with the rules (``silencing``) and
 held in each pre-encoded answer: a matched client with none costs nothing more; for
 one with silences, the ids of those muting the alert at the batch's instant go into
-the match (AlertMatched.silence_ids), and the alert's context is decoded from its bytes
-only if a candidate silence reads it (once per alert, however many do). An unmuted
-match is byte-identical to one without silences. What this costs: docs/performance.md
-("Silences in the evaluator").
+the match (AlertMatched.silence_ids). What the silences decide for an alert shape is
+remembered while none of them changes activity (``Silencing.decided``: one look-up
+per alert, one per matched client with silences), and the alert's context is decoded
+from its bytes only if a silence holding but for the context reads it (once per
+alert, however many do). An unmuted match is byte-identical to one without silences.
+What this costs: docs/performance.md ("Silences in the evaluator").
 """
 
 from __future__ import annotations
@@ -70,6 +72,10 @@ class Matcher:
                 answer = self._answer(client_id, rule_ids)
             key, fields, silenced = answer
             if silenced is not None:
+                only = silenced.only_table
+                if only is not None and only[0](alert) not in only[1]:
+                    out.append((key, alert.wire + fields))
+                    continue
                 if decided is None:
                     at = at or Instant(datetime.now(UTC))
                     decided = self.silences.decided(alert, found, at)

@@ -185,16 +185,26 @@ Decision = tuple[tuple[str, ...], tuple[_Compiled, ...]]
 class ClientSilences:
     """One client's silences."""
 
-    __slots__ = ("_filed", "_silences", "_span")
+    __slots__ = ("_filed", "_keys", "_silences", "_span", "only_table")
 
     def __init__(self) -> None:
         self._filed = _Filed()
         self._silences: list[_Compiled] = []
         self._span = (0, 0)
+        self._keys: dict[str, set[str]] = {}  # filing field -> values; "" -> unfiled
+        # When every silence is filed under one field: its reader and values, so the
+        # matcher passes over an alert none is filed under (the usual case) with one
+        # look-up in this small set, before the larger per-shape memo.
+        self.only_table: tuple[Read, set[str]] | None = None
 
     def add(self, silence: Silence, compiled: _Compiled) -> None:
-        self._filed.add(silence.filing_key, compiled)
+        key = silence.filing_key
+        self._filed.add(key, compiled)
         self._silences.append(compiled)
+        field, value = key or ("", "")
+        self._keys.setdefault(field, set()).add(value)
+        only = next(iter(self._keys)) if len(self._keys) == 1 else ""
+        self.only_table = (_READ[only], self._keys[only]) if only else None
 
     def span(self, us: int) -> tuple[int, int]:
         """``[since, until)`` around ``us`` in which none of these silences changes
