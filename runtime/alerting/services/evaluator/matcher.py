@@ -25,8 +25,9 @@ from datetime import UTC, datetime
 
 from alerting import codec
 from alerting.domain.matching import RuleIndex
-from alerting.domain.model import MatchingRule
-from alerting.domain.silences import Silence
+from alerting.domain.model import WILDCARD, MatchingRule
+from alerting.domain.patterns import Fields
+from alerting.domain.silences import ALERT_FIELDS, Silence
 from alerting.services.evaluator.silencing import (
     ClientSilences,
     Decision,
@@ -50,8 +51,8 @@ class Matcher:
         # client too, and ``match`` hands back these very tuples (an identity hit). The
         # client's silences ride in the answer: no look-up of their own per match.
         self._answers: dict[tuple[str, ...], _Answer] = {}
-        for client_id, rule_ids in self.index.answers():
-            self._answers[rule_ids] = self._answer(client_id, rule_ids)
+        for key, client_id, rule_ids in self.index.keyed_answers():
+            self._answers[rule_ids] = self._answer(client_id, rule_ids, key)
         self._muted_fields: dict[tuple[str, ...], bytes] = {}
 
     def __len__(self) -> int:
@@ -99,9 +100,19 @@ class Matcher:
             found = self._muted_fields[ids] = codec.encode_match_fields("", (), ids)
         return found
 
-    def _answer(self, client_id: str, rule_ids: tuple[str, ...]) -> _Answer:
+    def _answer(
+        self, client_id: str, rule_ids: tuple[str, ...], patterns: Fields | None = None
+    ) -> _Answer:
+        """``patterns``: the one rule key ``rule_ids`` sit under (None: merged from
+        several), whose fields every alert answered with them has, but wildcards; a
+        client whose silences cannot mute such alerts is left out of the answer."""
         key = self._keys.get(client_id)
         if key is None:
             key = self._keys[client_id] = client_id.encode()
         fields = codec.encode_match_fields(client_id, rule_ids)
-        return key, fields, self.silences.clients.get(client_id)
+        silenced = self.silences.clients.get(client_id)
+        if silenced is not None and patterns is not None:
+            known = {f: v for f, v in zip(ALERT_FIELDS, patterns, strict=True) if v != WILDCARD}
+            if not silenced.may_hold(known):
+                silenced = None
+        return key, fields, silenced

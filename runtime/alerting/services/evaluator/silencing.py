@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from operator import attrgetter
 
 from alerting import codec
@@ -92,7 +93,7 @@ class Instant:
 
 
 class _Compiled:
-    __slots__ = ("checks", "ends", "reads", "schedule", "silence_id", "starts")
+    __slots__ = ("checks", "ends", "named", "reads", "schedule", "silence_id", "starts")
 
     def __init__(self, silence: Silence, regexes: dict[str, _Regex]) -> None:
         self.silence_id = silence.silence_id
@@ -101,13 +102,16 @@ class _Compiled:
         self.schedule = silence.schedule
         checks: list[tuple[Read, Callable[[str], bool]]] = []
         reads: list[tuple[str, Callable[[str], bool]]] = []
+        named: list[tuple[str, Callable[[str], bool]]] = []
         for m in silence.matchers:
             holds = _predicate(m.op, m.value, regexes)
             if m.is_context:
                 reads.append((m.name[len(CONTEXT_PREFIX) :], holds))
             else:
                 checks.append((_READ[m.name], holds))
+                named.append((m.name, holds))
         self.checks = tuple(checks)
+        self.named = tuple(named)
         self.reads = tuple(reads)  # context matchers, tested last
 
     def holds_for_shape(self, alert: codec.WireAlert, at: Instant) -> bool:
@@ -119,6 +123,11 @@ class _Compiled:
             if not holds(read(alert)):
                 return False
         return self.schedule is None or at.covers(self)
+
+    def may_hold(self, known: Mapping[str, str]) -> bool:
+        """Whether it may mute an alert whose fields in ``known`` have these values
+        (the others unknown), time and context aside."""
+        return all(holds(known[name]) for name, holds in self.named if name in known)
 
     def context_holds(self, alert: codec.WireAlert, at: Instant) -> bool:
         values = at.context(alert.wire)
@@ -167,6 +176,17 @@ class _Filed:
         self._tables.setdefault(key[0], {}).setdefault(key[1], []).append(compiled)
         self._by_field = tuple((_READ[name], table) for name, table in self._tables.items())
 
+    def may_hold(self, known: Mapping[str, str]) -> bool:
+        """Whether one of them may mute an alert with these ``known`` fields."""
+        if any(s.may_hold(known) for s in self._unfiled):
+            return True
+        for name, table in self._tables.items():
+            value = known.get(name)
+            filed = table.get(value, ()) if value is not None else chain(*table.values())
+            if any(s.may_hold(known) for s in filed):
+                return True
+        return False
+
     def holding(self, alert: codec.WireAlert, at: Instant) -> list[_Compiled]:
         """Those that hold for ``alert``'s shape at ``at`` (context aside)."""
         out = [s for s in self._unfiled if s.holds_for_shape(alert, at)]
@@ -205,6 +225,12 @@ class ClientSilences:
         self._keys.setdefault(field, set()).add(value)
         only = next(iter(self._keys)) if len(self._keys) == 1 else ""
         self.only_table = (_READ[only], self._keys[only]) if only else None
+
+    def may_hold(self, known: Mapping[str, str]) -> bool:
+        """Whether one of them may mute an alert with these ``known`` fields (a rule
+        key's fields other than wildcards): if not, the matcher forgets them for the
+        answers of that key, checked once when the rules load, not per alert."""
+        return self._filed.may_hold(known)
 
     def span(self, us: int) -> tuple[int, int]:
         """``[since, until)`` around ``us`` in which none of these silences changes
