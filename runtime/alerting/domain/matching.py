@@ -43,6 +43,12 @@ class RuleIndex:
         for clients in self._buckets.values():
             yield from clients.items()
 
+    def keyed_answers(self) -> Iterator[tuple[Fields, str, tuple[str, ...]]]:
+        """``answers`` with the key (severity, source, name patterns) each comes from."""
+        for key, clients in self._buckets.items():
+            for client, ids in clients.items():
+                yield key, client, ids
+
     def match(self, severity: str, source: str, name: str) -> Mapping[str, tuple[str, ...]]:
         """Every client with a matching rule, mapped to all its matching rule ids (sorted).
 

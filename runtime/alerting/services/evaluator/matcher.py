@@ -10,22 +10,31 @@ whose rules hit the same alert under different wildcards) are encoded when they 
 Silences ride along in the same snapshot, compiled with the rules (``silencing``) and
 held in each pre-encoded answer: a matched client with none costs nothing more; for
 one with silences, the ids of those muting the alert at the batch's instant go into
-the match (AlertMatched.silence_ids), and the alert's context is decoded from its bytes
-only if a candidate silence reads it (once per alert, however many do). An unmuted
-match is byte-identical to one without silences. What this costs: docs/performance.md
-("Silences in the evaluator").
+the match (AlertMatched.silence_ids). What the silences decide for an alert shape is
+remembered while none of them changes activity (``Silencing.decided``: one look-up
+per alert, one per matched client with silences), and the alert's context is decoded
+from its bytes only if a silence holding but for the context reads it (once per
+alert, however many do). An unmuted match is byte-identical to one without silences.
+What this costs: docs/performance.md ("Silences in the evaluator").
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from alerting import codec
 from alerting.domain.matching import RuleIndex
-from alerting.domain.model import MatchingRule
-from alerting.domain.silences import Silence
-from alerting.services.evaluator.silencing import ClientSilences, Instant, Silencing
+from alerting.domain.model import WILDCARD, MatchingRule
+from alerting.domain.patterns import Fields
+from alerting.domain.silences import ALERT_FIELDS, Silence
+from alerting.services.evaluator.silencing import (
+    ClientSilences,
+    Decision,
+    Instant,
+    Silencing,
+    ids_muting,
+)
 
 Encoded = tuple[bytes, bytes]  # (message key, AlertMatched bytes)
 # The message key, AlertMatched fields 8-9, and the client's silences (None: it has none).
@@ -42,8 +51,8 @@ class Matcher:
         # client too, and ``match`` hands back these very tuples (an identity hit). The
         # client's silences ride in the answer: no look-up of their own per match.
         self._answers: dict[tuple[str, ...], _Answer] = {}
-        for client_id, rule_ids in self.index.answers():
-            self._answers[rule_ids] = self._answer(client_id, rule_ids)
+        for key, client_id, rule_ids in self.index.keyed_answers():
+            self._answers[rule_ids] = self._answer(client_id, rule_ids, key)
         self._muted_fields: dict[tuple[str, ...], bytes] = {}
 
     def __len__(self) -> int:
@@ -57,6 +66,7 @@ class Matcher:
         """
         found = self.index.match(alert.severity, alert.source, alert.name)
         out: list[Encoded] = []
+        decided: Mapping[str, Decision] | None = None
         for client_id, rule_ids in found.items():
             answer = self._answers.get(rule_ids)
             if answer is None:
@@ -64,32 +74,45 @@ class Matcher:
             key, fields, silenced = answer
             if silenced is not None:
                 only = silenced.only_table
-                if only is not None and only[1].get(only[0](alert)) is None:
+                if only is not None and only[0](alert) not in only[1]:
                     out.append((key, alert.wire + fields))
                     continue
-                if at is None:
-                    at = Instant(datetime.now(UTC))
-                muting = silenced.muting(alert, at)
-                if muting:
-                    out.append((key, alert.wire + fields + self._silence_ids(muting)))
-                    continue
+                if decided is None:
+                    at = at or Instant(datetime.now(UTC))
+                    decided = self.silences.decided(alert, found, at)
+                decision = decided.get(client_id) if decided else None
+                if decision is not None:
+                    assert at is not None
+                    muting = ids_muting(decision, alert, at)
+                    if muting:
+                        out.append((key, alert.wire + fields + self._silence_ids(muting)))
+                        continue
             out.append((key, alert.wire + fields))
         return out
 
-    def _silence_ids(self, ids: list[str]) -> bytes:
+    def _silence_ids(self, ids: tuple[str, ...]) -> bytes:
         """AlertMatched field 11: after fields 8-9, the bytes ``encode_match_fields``
         makes with these silence ids (fields serialise in number order)."""
-        key = tuple(ids)
-        found = self._muted_fields.get(key)
+        found = self._muted_fields.get(ids)
         if found is None:
             if len(self._muted_fields) >= _MEMO_LIMIT:
                 self._muted_fields.clear()
-            found = self._muted_fields[key] = codec.encode_match_fields("", (), ids)
+            found = self._muted_fields[ids] = codec.encode_match_fields("", (), ids)
         return found
 
-    def _answer(self, client_id: str, rule_ids: tuple[str, ...]) -> _Answer:
+    def _answer(
+        self, client_id: str, rule_ids: tuple[str, ...], patterns: Fields | None = None
+    ) -> _Answer:
+        """``patterns``: the one rule key ``rule_ids`` sit under (None: merged from
+        several), whose fields every alert answered with them has, but wildcards; a
+        client whose silences cannot mute such alerts is left out of the answer."""
         key = self._keys.get(client_id)
         if key is None:
             key = self._keys[client_id] = client_id.encode()
         fields = codec.encode_match_fields(client_id, rule_ids)
-        return key, fields, self.silences.clients.get(client_id)
+        silenced = self.silences.clients.get(client_id)
+        if silenced is not None and patterns is not None:
+            known = {f: v for f, v in zip(ALERT_FIELDS, patterns, strict=True) if v != WILDCARD}
+            if not silenced.may_hold(known):
+                silenced = None
+        return key, fields, silenced

@@ -11,13 +11,17 @@ a matched client with silences can afford on every alert:
   Python binding costs microseconds per call, a dict hit tens of nanoseconds); the
   memory is bounded by clearing, like every per-process cache here;
 - the context is decoded only when a candidate's other matchers all hold, and once per
-  alert whichever clients and silences read it.
+  alert whichever clients and silences read it;
+- what the silences decide from an alert's severity, source and name is remembered
+  per shape until one of them may change activity (``Silencing``): a repeated shape
+  costs one look-up per alert and one per matched client with silences.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from operator import attrgetter
 
 from alerting import codec
@@ -27,6 +31,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _NO_END = 1 << 62
 _MEMO_LIMIT = 4096
+_MINUTE_US = 60_000_000
+MEMO_ENTRIES = 100_000
 _NO_CONTEXT: Mapping[str, str] = {}
 Read = Callable[[codec.WireAlert], str]
 # An alert field's value, read from a WireAlert (whose fields bear ALERT_FIELDS' names).
@@ -87,7 +93,7 @@ class Instant:
 
 
 class _Compiled:
-    __slots__ = ("checks", "ends", "reads", "schedule", "silence_id", "starts")
+    __slots__ = ("checks", "ends", "named", "reads", "schedule", "silence_id", "starts")
 
     def __init__(self, silence: Silence, regexes: dict[str, _Regex]) -> None:
         self.silence_id = silence.silence_id
@@ -96,27 +102,49 @@ class _Compiled:
         self.schedule = silence.schedule
         checks: list[tuple[Read, Callable[[str], bool]]] = []
         reads: list[tuple[str, Callable[[str], bool]]] = []
+        named: list[tuple[str, Callable[[str], bool]]] = []
         for m in silence.matchers:
             holds = _predicate(m.op, m.value, regexes)
             if m.is_context:
                 reads.append((m.name[len(CONTEXT_PREFIX) :], holds))
             else:
                 checks.append((_READ[m.name], holds))
+                named.append((m.name, holds))
         self.checks = tuple(checks)
+        self.named = tuple(named)
         self.reads = tuple(reads)  # context matchers, tested last
 
-    def mutes(self, alert: codec.WireAlert, at: Instant) -> bool:
+    def holds_for_shape(self, alert: codec.WireAlert, at: Instant) -> bool:
+        """Active at ``at`` and every matcher on severity, source and name holds: all
+        but the context, which varies between alerts of one shape."""
         if not self.starts <= at.us < self.ends:
             return False
         for read, holds in self.checks:
             if not holds(read(alert)):
                 return False
-        if self.reads:
-            values = at.context(alert.wire)
-            for key, holds in self.reads:
-                if not holds(values.get(key, "")):
-                    return False
         return self.schedule is None or at.covers(self)
+
+    def may_hold(self, known: Mapping[str, str]) -> bool:
+        """Whether it may mute an alert whose fields in ``known`` have these values
+        (the others unknown), time and context aside."""
+        return all(holds(known[name]) for name, holds in self.named if name in known)
+
+    def context_holds(self, alert: codec.WireAlert, at: Instant) -> bool:
+        values = at.context(alert.wire)
+        return all(holds(values.get(key, "")) for key, holds in self.reads)
+
+    def next_change(self, us: int) -> int:
+        """The first instant after ``us`` at which this silence may start or stop being
+        active (``_NO_END``: never). A window's schedule reads the local wall clock to
+        the minute, and every zone's offset (since 1972) and its changes fall on whole
+        minutes, so within its bounds it can change only at a UTC minute boundary."""
+        if us < self.starts:
+            return self.starts
+        if us >= self.ends:
+            return _NO_END
+        if self.schedule is None:
+            return self.ends
+        return min(self.ends, (us // _MINUTE_US + 1) * _MINUTE_US)
 
 
 def _predicate(op: MatchOp, value: str, regexes: dict[str, _Regex]) -> Callable[[str], bool]:
@@ -130,49 +158,132 @@ def _predicate(op: MatchOp, value: str, regexes: dict[str, _Regex]) -> Callable[
     return regex.holds if op is MatchOp.REGEX else regex.fails
 
 
-class ClientSilences:
-    """One client's silences: filed per alert field under an ``=`` value, or unfiled."""
+class _Filed:
+    """Silences filed per alert field under an ``=`` value, or unfiled: an alert tests
+    only those that can hold (one look-up per field some silence is filed under)."""
 
-    __slots__ = ("_filed", "_tables", "_unfiled", "only_table")
+    __slots__ = ("_by_field", "_tables", "_unfiled")
 
     def __init__(self) -> None:
         self._tables: dict[str, dict[str, list[_Compiled]]] = {}
-        self._filed: tuple[tuple[Read, dict[str, list[_Compiled]]], ...] = ()
+        self._by_field: tuple[tuple[Read, dict[str, list[_Compiled]]], ...] = ()
         self._unfiled: list[_Compiled] = []
-        # When every silence is filed under one field: that field and its table, so the
-        # matcher skips ``muting`` for an alert no silence is filed under (the usual
-        # case) with one look-up, no call.
-        self.only_table: tuple[Read, dict[str, list[_Compiled]]] | None = None
 
-    def add(self, silence: Silence, compiled: _Compiled) -> None:
-        key = silence.filing_key
+    def add(self, key: tuple[str, str] | None, compiled: _Compiled) -> None:
         if key is None:
             self._unfiled.append(compiled)
-        else:
-            self._tables.setdefault(key[0], {}).setdefault(key[1], []).append(compiled)
-        # Only the fields some silence is filed under cost a look-up per alert.
-        self._filed = tuple((_READ[name], table) for name, table in self._tables.items())
-        self.only_table = self._filed[0] if len(self._filed) == 1 and not self._unfiled else None
+            return
+        self._tables.setdefault(key[0], {}).setdefault(key[1], []).append(compiled)
+        self._by_field = tuple((_READ[name], table) for name, table in self._tables.items())
 
-    def muting(self, alert: codec.WireAlert, at: Instant) -> list[str]:
-        """Sorted ids of the silences active at ``at`` that mute ``alert``."""
-        out: list[str] = []
-        for s in self._unfiled:
-            if s.mutes(alert, at):
-                out.append(s.silence_id)
-        for read, table in self._filed:
-            hit = table.get(read(alert))
-            if hit:
-                for s in hit:
-                    if s.mutes(alert, at):
-                        out.append(s.silence_id)
-        if len(out) > 1:
-            out.sort()
+    def may_hold(self, known: Mapping[str, str]) -> bool:
+        """Whether one of them may mute an alert with these ``known`` fields."""
+        if any(s.may_hold(known) for s in self._unfiled):
+            return True
+        for name, table in self._tables.items():
+            value = known.get(name)
+            filed = table.get(value, ()) if value is not None else chain(*table.values())
+            if any(s.may_hold(known) for s in filed):
+                return True
+        return False
+
+    def holding(self, alert: codec.WireAlert, at: Instant) -> list[_Compiled]:
+        """Those that hold for ``alert``'s shape at ``at`` (context aside)."""
+        out = [s for s in self._unfiled if s.holds_for_shape(alert, at)]
+        for read, table in self._by_field:
+            for s in table.get(read(alert), ()):
+                if s.holds_for_shape(alert, at):
+                    out.append(s)
         return out
 
 
+# What a client's silences decided for an alert shape: the sorted ids of those muting
+# it, and those that do too if the alert's context holds (tested per alert).
+Decision = tuple[tuple[str, ...], tuple[_Compiled, ...]]
+
+
+class ClientSilences:
+    """One client's silences."""
+
+    __slots__ = ("_filed", "_keys", "_silences", "_span", "only_table")
+
+    def __init__(self) -> None:
+        self._filed = _Filed()
+        self._silences: list[_Compiled] = []
+        self._span = (0, 0)
+        self._keys: dict[str, set[str]] = {}  # filing field -> values; "" -> unfiled
+        # When every silence is filed under one field: its reader and values, so the
+        # matcher passes over an alert none is filed under (the usual case) with one
+        # look-up in this small set, before the larger per-shape memo.
+        self.only_table: tuple[Read, set[str]] | None = None
+
+    def add(self, silence: Silence, compiled: _Compiled) -> None:
+        key = silence.filing_key
+        self._filed.add(key, compiled)
+        self._silences.append(compiled)
+        field, value = key or ("", "")
+        self._keys.setdefault(field, set()).add(value)
+        only = next(iter(self._keys)) if len(self._keys) == 1 else ""
+        self.only_table = (_READ[only], self._keys[only]) if only else None
+
+    def may_hold(self, known: Mapping[str, str]) -> bool:
+        """Whether one of them may mute an alert with these ``known`` fields (a rule
+        key's fields other than wildcards): if not, the matcher forgets them for the
+        answers of that key, checked once when the rules load, not per alert."""
+        return self._filed.may_hold(known)
+
+    def span(self, us: int) -> tuple[int, int]:
+        """``[since, until)`` around ``us`` in which none of these silences changes
+        activity (see ``_Compiled.next_change``), remembered while it lasts."""
+        since, until = self._span
+        if not since <= us < until:
+            until = min(s.next_change(us) for s in self._silences)
+            since, until = self._span = (us, until)
+        return since, until
+
+    def decide(self, alert: codec.WireAlert, at: Instant) -> Decision | None:
+        """What these silences decide for ``alert``'s shape at ``at`` (None: nothing)."""
+        holding = self._filed.holding(alert, at)
+        if not holding:
+            return None
+        ids = tuple(sorted(s.silence_id for s in holding if not s.reads))
+        return ids, tuple(s for s in holding if s.reads)
+
+    def muting(self, alert: codec.WireAlert, at: Instant) -> tuple[str, ...]:
+        """Sorted ids of the silences active at ``at`` that mute ``alert``."""
+        decision = self.decide(alert, at)
+        return ids_muting(decision, alert, at) if decision else ()
+
+
+def ids_muting(decision: Decision, alert: codec.WireAlert, at: Instant) -> tuple[str, ...]:
+    """A shape's decision for this alert: its ids, and those whose context holds."""
+    ids, reading = decision
+    if not reading:
+        return ids
+    more = [s.silence_id for s in reading if s.context_holds(alert, at)]
+    return tuple(sorted((*ids, *more))) if more else ids
+
+
+_NOTHING: Mapping[str, Decision] = {}
+
+
 class Silencing:
-    """Every client's compiled silences; ``clients.get(id)`` is the hot path's pre-test."""
+    """Every client's compiled silences (``clients.get(id)`` is the hot path's
+    pre-test), and what they decided per alert shape.
+
+    Matchers on severity, source and name, and whether a silence is active, depend on
+    the alert's shape (severity, source, name) and the instant alone, so ``decided``
+    remembers, per shape, each matched client's decision: the ids muting the shape,
+    and the context-reading silences that hold but for the context (tested per alert:
+    the context varies). An entry holds for ``[since, until)``: the instants, around
+    the one it was decided at, in which none of those clients' silences changes
+    activity (starts, ends, or, for a window, turns a minute), so any instant in it gets
+    the same answer; an instant outside it (later, or earlier after a clock step back)
+    decides again. The memo belongs to one loaded snapshot (a new snapshot, a new
+    ``Silencing``), is cleared at ``MEMO_ENTRIES`` shapes, and needs no lock (one event
+    loop). A repeated shape costs one look-up per alert and one per matched client with
+    silences, whatever the number of silences.
+    """
 
     def __init__(self, silences: Iterable[Silence] = ()) -> None:
         regexes: dict[str, _Regex] = {}
@@ -183,6 +294,33 @@ class Silencing:
             clients.setdefault(s.client_id, ClientSilences()).add(s, _Compiled(s, regexes))
         self.clients = clients
         self._size = count
+        self.memo: dict[tuple[str, str, str], tuple[int, int, Mapping[str, Decision]]] = {}
 
     def __len__(self) -> int:
         return self._size
+
+    def decided(
+        self, alert: codec.WireAlert, matched: Iterable[str], at: Instant
+    ) -> Mapping[str, Decision]:
+        """Per matched client with a say on ``alert``'s shape at ``at``, its decision.
+        ``matched`` is a function of the shape (the clients whose rules match it)."""
+        us = at.us
+        shape = (alert.severity, alert.source, alert.name)
+        entry = self.memo.get(shape)
+        if entry is not None and entry[0] <= us < entry[1]:
+            return entry[2]
+        since, until, decisions = 0, _NO_END, {}
+        for client_id in matched:
+            silenced = self.clients.get(client_id)
+            if silenced is None:
+                continue
+            start, end = silenced.span(us)
+            since, until = max(since, start), min(until, end)
+            decision = silenced.decide(alert, at)
+            if decision is not None:
+                decisions[client_id] = decision
+        if len(self.memo) >= MEMO_ENTRIES:
+            self.memo.clear()
+        found = decisions or _NOTHING
+        self.memo[shape] = (since, until, found)
+        return found
