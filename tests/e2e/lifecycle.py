@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.e2e.pipeline import Pipeline
+from tests.pipeline_support import eventually
 
 
 @dataclass
@@ -102,3 +103,23 @@ async def rows_of(pipeline: Pipeline, token: str, alert_id: str) -> list[dict[st
     """The alert's notifications through the API, by (episode, kind)."""
     items = await pipeline.listed("/api/v1/notifications", token, alert_id=alert_id)
     return sorted(items, key=lambda n: (n["episode"], n["kind"] != "firing"))
+
+
+async def wait_rows(
+    pipeline: Pipeline,
+    token: str,
+    alert_id: str,
+    expected: list[tuple[Any, ...]],
+    fields: tuple[str, ...] = ("kind", "status"),
+) -> list[dict[str, Any]]:
+    """Until the alert's rows read ``expected`` (their ``fields``, in episode order): a
+    sink records a call before the sender writes SENT, so statuses are waited for."""
+
+    async def reached() -> list[dict[str, Any]]:
+        rows = await rows_of(pipeline, token, alert_id)
+        return rows if [tuple(r[f] for f in fields) for r in rows] == expected else []
+
+    found: list[dict[str, Any]] = await eventually(
+        reached, timeout=30, what=f"{alert_id} rows {expected}"
+    )
+    return found

@@ -8,11 +8,19 @@ from collections import Counter
 
 import pytest
 
-from tests.e2e.lifecycle import Arrival, Source, email_arrivals, rows_of, webhook_arrivals
+from tests.e2e.lifecycle import (
+    Arrival,
+    Source,
+    email_arrivals,
+    rows_of,
+    wait_rows,
+    webhook_arrivals,
+)
 from tests.e2e.pipeline import Pipeline, signature_verifies
 from tests.pipeline_support import eventually
 
 pytestmark = pytest.mark.e2e
+EPISODE_KIND_STATUS = ("episode", "kind", "status")
 
 EMAIL = "oncall@life.example"
 
@@ -68,8 +76,9 @@ async def test_fire_resend_resolve_fire_again_resolve_twice(
     # Re-sent five times while it fires: the same episode, nothing new.
     await alert.fire(5)
     await pipeline.wait_matches_consumed(alert.posted)
-    rows = await rows_of(pipeline, tenant.token, alert.alert_id)
-    assert [(r["episode"], r["kind"], r["status"]) for r in rows] == [(1, "firing", "SENT")]
+    rows = await wait_rows(
+        pipeline, tenant.token, alert.alert_id, [(1, "firing", "SENT")], EPISODE_KIND_STATUS
+    )
     firing_1 = rows[0]["notification_id"]
 
     # Resolve: one resolved delivery, to the endpoints that want it, with its own id.
@@ -91,6 +100,9 @@ async def test_fire_resend_resolve_fire_again_resolve_twice(
     secret = tenant.secrets[(rule_id, hook)]
     assert secret and signature_verifies(webhook_resolved, secret)
     assert second["email"][1].request["subject"].startswith("[RESOLVED]")
+    await wait_rows(
+        pipeline, tenant.token, alert.alert_id, [("firing", "SENT"), ("resolved", "SENT")]
+    )
     detail = await pipeline.api(
         "GET", f"/api/v1/notifications/{resolved_1['notification_id']}", tenant.token
     )
@@ -113,13 +125,18 @@ async def test_fire_resend_resolve_fire_again_resolve_twice(
         }
     )
     await pipeline.wait_matches_consumed(alert.posted)
-    rows = await rows_of(pipeline, tenant.token, alert.alert_id)
-    assert [(r["episode"], r["kind"], r["status"]) for r in rows] == [
-        (1, "firing", "SENT"),
-        (1, "resolved", "SENT"),
-        (2, "firing", "SENT"),
-        (2, "resolved", "SENT"),
-    ]
+    rows = await wait_rows(
+        pipeline,
+        tenant.token,
+        alert.alert_id,
+        [
+            (1, "firing", "SENT"),
+            (1, "resolved", "SENT"),
+            (2, "firing", "SENT"),
+            (2, "resolved", "SENT"),
+        ],
+        fields=EPISODE_KIND_STATUS,
+    )
     ids = [r["notification_id"] for r in rows]
     assert len(set(ids)) == 4
     assert rows[3]["firing_id"] == ids[2]

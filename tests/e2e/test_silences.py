@@ -12,9 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.lifecycle import Source, rows_of, webhook_arrivals
+from tests.e2e.lifecycle import Source, wait_rows, webhook_arrivals
 from tests.e2e.pipeline import Pipeline, Tenant
-from tests.pipeline_support import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -47,16 +46,7 @@ def in_an_hour() -> str:
 async def wait_statuses(
     pipeline: Pipeline, tenant: Tenant, alert_id: str, expected: list[tuple[str, str]]
 ) -> list[dict[str, Any]]:
-    """Until the alert's rows are these (kind, status) pairs, in episode order."""
-
-    async def reached() -> list[dict[str, Any]]:
-        rows = await rows_of(pipeline, tenant.token, alert_id)
-        return rows if [(r["kind"], r["status"]) for r in rows] == expected else []
-
-    found: list[dict[str, Any]] = await eventually(
-        reached, timeout=30, what=f"{alert_id} rows {expected}"
-    )
-    return found
+    return await wait_rows(pipeline, tenant.token, alert_id, list(expected))
 
 
 async def test_a_silence_suppresses_and_its_expiry_releases_open_episodes_only(
