@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
 from alerting import codec
 from alerting.adapters import postgres
@@ -248,3 +249,23 @@ async def reaches(
 
     result: asyncpg.Record = await eventually(check, timeout, f"{notification_id} {status}")
     return result
+
+
+@pytest.fixture(scope="module")
+async def sinks() -> AsyncIterator[Sinks]:
+    """One set of local sinks per test module (import it into the module)."""
+    async with running_sinks() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def sender(
+    base_env: dict[str, str],
+    settings: Settings,
+    sinks: Sinks,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Sender]:
+    """One sender per test module, on the session's settings, delivering to ``sinks``."""
+    log_dir = tmp_path_factory.mktemp("sender")
+    async with running_sender(base_env, settings, sinks, log_dir) as running:
+        yield running

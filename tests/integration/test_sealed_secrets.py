@@ -40,10 +40,11 @@ from tests.integration.sender_support import (
     insert_notification,
     reaches,
     running_sender,
-    running_sinks,
     seed_rule,
+    sinks,
 )
 
+__all__ = ["sinks"]  # a module fixture from sender_support
 pytestmark = pytest.mark.integration
 
 NEW_KEY = bytes(range(200, 232))
@@ -55,12 +56,6 @@ def session_keyring(base_env: dict[str, str]) -> Keyring:
     """The tests' own key (conftest's base_env), the one rule-service seals with here."""
     key_id, _, text = base_env["ALERTING_SECRET_KEYS"].partition(":")
     return Keyring((SecretKey(key_id, base64.b64decode(text)),))
-
-
-@pytest.fixture(scope="module")
-async def sinks() -> AsyncIterator[Sinks]:
-    async with running_sinks() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 
 from alerting.adapters.kafka import OutMessage
 from alerting.channels.builtin.webhook import verify
-from alerting.config import Settings, Topics
+from alerting.config import Topics
 from tests.integration.rule_service_support import Api, start_service
 from tests.integration.sender_support import (
     Sender,
@@ -22,33 +22,16 @@ from tests.integration.sender_support import (
     insert_notification,
     reaches,
     ready_message,
-    running_sender,
-    running_sinks,
     seed_rule,
+    sender,
+    sinks,
     webhook_rule,
 )
 from tests.kafka_helpers import read_topic
 from tests.pipeline_support import produce
 
+__all__ = ["sender", "sinks"]  # module fixtures from sender_support
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-async def sinks() -> AsyncIterator[Sinks]:
-    async with running_sinks() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-async def sender(
-    base_env: dict[str, str],
-    settings: Settings,
-    sinks: Sinks,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[Sender]:
-    log_dir = tmp_path_factory.mktemp("sender")
-    async with running_sender(base_env, settings, sinks, log_dir) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

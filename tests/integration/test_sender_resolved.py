@@ -6,13 +6,11 @@ is not part of this: the rows are inserted as it writes them."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from alerting.channels.builtin.webhook import verify
-from alerting.config import Settings
 from tests.integration.sender_support import (
     Sender,
     Sinks,
@@ -21,30 +19,13 @@ from tests.integration.sender_support import (
     insert_notification,
     insert_resolved,
     reaches,
-    running_sender,
-    running_sinks,
     seed_rule,
+    sender,
+    sinks,
 )
 
+__all__ = ["sender", "sinks"]  # module fixtures from sender_support
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-async def sinks() -> AsyncIterator[Sinks]:
-    async with running_sinks() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-async def sender(
-    base_env: dict[str, str],
-    settings: Settings,
-    sinks: Sinks,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[Sender]:
-    log_dir = tmp_path_factory.mktemp("sender-resolved")
-    async with running_sender(base_env, settings, sinks, log_dir) as running:
-        yield running
 
 
 @pytest.fixture
