@@ -18,6 +18,7 @@ from alerting.adapters.kafka import BatchProducer
 from alerting.adapters.postgres import create_pool
 from alerting.config import Settings
 from alerting.domain import liveness
+from alerting.services.evaluator.live_rules import LiveRules
 from alerting.services.rule_service.outbox_relay import OutboxRelay
 from tests.integration.rule_service_support import (
     Api,
@@ -200,3 +201,29 @@ async def test_a_silence_wait_gives_up_at_its_bound_and_is_validated(stack: Stac
         assert response.status_code == 422, response.text
     assert (await api.ok("GET", path, 200))["version"] == 1, "a refused PATCH changed nothing"
     assert await stack.pool.fetchval("SELECT count(*) FROM silences") == 1
+
+
+async def test_heartbeats_are_stamped_and_judged_by_redis_clock(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An evaluator's heartbeat carries Redis' TIME, not its host's clock, and
+    rule-service reads the heartbeats' age by that same clock: a host whose clock is
+    off cannot make an evaluator look gone (changes then wrongly live) or alive."""
+    keys = redis_adapter.keys(stack.settings)
+    redis = redis_adapter.create_client(stack.settings)
+    try:
+        rules = LiveRules(redis, keys)
+        rules.matcher, rules.version = object(), 42  # type: ignore[assignment]
+        hour_ns = 3_600 * 10**9
+        with monkeypatch.context() as skewed:  # this host's clock an hour behind
+            skewed.setattr(time, "time_ns", lambda real=time.time_ns: real() - hour_ns)
+            await rules.report()
+        stamped = liveness.parse_pair(await redis.hget(keys.evaluators, rules.instance))
+        assert stamped is not None
+        version, stamped_ms = stamped
+        seconds, micros = await redis.time()
+        redis_ms = int(seconds) * 1000 + int(micros) // 1000
+        assert version == 42 and 0 <= redis_ms - stamped_ms < 1000
+    finally:
+        await redis.delete(keys.evaluators)
+        await redis.aclose()

@@ -23,6 +23,14 @@ from dataclasses import dataclass
 
 HEARTBEAT_INTERVAL_MS = 1_000
 HEARTBEAT_TTL_MS = 5_000
+# An evaluator's heartbeat, stamped by Redis' own clock (TIME), the clock rule-service
+# reads the heartbeats' age by: the hosts' clocks never meet. KEYS[1] is the hash,
+# ARGV the instance and the version it holds.
+HEARTBEAT_SCRIPT = """
+local t = redis.call('TIME')
+local ms = string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+return redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ':' .. ms)
+"""
 # A row's ``updated_at`` is its transaction's start, not its commit: a change whose
 # transaction began shortly before a full read may still have been invisible to it. The
 # margin bounds that transaction's length; the entity's own record (written when its

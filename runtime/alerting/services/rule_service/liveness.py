@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -44,17 +44,10 @@ return n
 """
 
 
-def _unix_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class Liveness:
-    def __init__(
-        self, client: aioredis.Redis, keys: Keys, clock_ms: Callable[[], int] = _unix_ms
-    ) -> None:
+    def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
         self._redis = client
         self._keys = keys
-        self._clock_ms = clock_ms
         self._state = DependencyLog(log, "checking whether changes are live (Redis)")
 
     async def live(self, items: Sequence[Versioned]) -> list[bool]:
@@ -62,14 +55,14 @@ class Liveness:
         if not items:
             return []
         try:
-            heartbeats, rebuilt, applied = await asyncio.wait_for(
+            heartbeats, rebuilt, applied, now_ms = await asyncio.wait_for(
                 self._read([i.id for i in items]), CHECK_TIMEOUT_S
             )
         except Exception as exc:  # Redis away or hung: nothing is known to be live
             self._state.failed(exc)
             return [False] * len(items)
         self._state.ok()
-        held = liveness.held(heartbeats, self._clock_ms())
+        held = liveness.held(heartbeats, now_ms)
         if held.stale:
             try:
                 await asyncio.wait_for(self._prune(heartbeats, held.stale), CHECK_TIMEOUT_S)
@@ -80,13 +73,15 @@ class Liveness:
             for item, record in zip(items, applied, strict=True)
         ]
 
-    async def _read(self, ids: list[str]) -> tuple[Any, Any, list[Any]]:
+    async def _read(self, ids: list[str]) -> tuple[Any, Any, list[Any], int]:
+        """The records, and now by Redis' clock: the one heartbeats are stamped with."""
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(self._keys.evaluators)
             pipe.get(self._keys.rebuilt)
             pipe.hmget(self._keys.applied, ids)
-            heartbeats, rebuilt, applied = await pipe.execute()
-        return heartbeats, rebuilt, applied
+            pipe.time()
+            heartbeats, rebuilt, applied, (seconds, micros) = await pipe.execute()
+        return heartbeats, rebuilt, applied, int(seconds) * 1000 + int(micros) // 1000
 
     async def wait(self, item: Versioned, timeout_s: float) -> bool:
         """Poll until ``item`` is live or ``timeout_s`` passed; whether it is live."""
