@@ -130,8 +130,13 @@ async def run_through(faulty: Faulty, unique: str, stop: Action, restore: Action
     )
     duplicated_hooks = {a: n for a, n in got.webhooks.items() if n > 1}
     duplicated_mails = {a: n for a, n in got.emails.items() if n > 1}
-    assert not duplicated_hooks, f"{len(duplicated_hooks)} webhooks duplicated"
-    assert not duplicated_mails, f"{len(duplicated_mails)} emails duplicated"
+    # A duplicate means a claim's outcome did not land in time: the sender's own lines say
+    # why (pytest's temporary directories rotate away before anyone can read them).
+    sender_log = pipeline.procs["sender"].logs()
+    assert not duplicated_hooks, (
+        f"{len(duplicated_hooks)} webhooks duplicated; sender:\n{sender_log}"
+    )
+    assert not duplicated_mails, f"{len(duplicated_mails)} emails duplicated; sender:\n{sender_log}"
     assert set(got.webhooks) == posting.accepted, "some webhook lost"
     assert set(got.emails) == posting.accepted, "some email lost"
     assert await pipeline.status_counts() == {"SENT": ALERTS}
