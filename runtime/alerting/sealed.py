@@ -62,9 +62,13 @@ class SealedColumn:
 
 
 ENDPOINT_SIGNING_SECRET: Final = SealedColumn("endpoints", "endpoint_id", "signing_secret")
+# The secret a rotation replaced, still signed with until it expires (migration 0007).
+ENDPOINT_PREVIOUS_SECRET: Final = SealedColumn(
+    "endpoints", "endpoint_id", "previous_signing_secret"
+)
 # Every sealed column, for the rotation command. A channel storing another credential
 # adds its column here (and seals through ``Keyring.seal`` with its binding).
-SEALED_COLUMNS: Final = (ENDPOINT_SIGNING_SECRET,)
+SEALED_COLUMNS: Final = (ENDPOINT_SIGNING_SECRET, ENDPOINT_PREVIOUS_SECRET)
 
 
 def is_sealed(stored: str) -> bool:

@@ -195,6 +195,11 @@ class NotificationEndpoint:
     signing_secret: str | None = None
     prior_status: str | None = None  # the deliveries row's status, if any
     prior_error: str | None = None
+    # A rotated-out secret still within its grace period: signed with too (Standard
+    # Webhooks, one signature per valid secret).
+    previous_secret: str | None = None
+    # Template name -> source (alerting.templates); None renders the channel's default.
+    templates: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +212,8 @@ class Target:
     signing_secret: str | None
     endpoint_ids: tuple[str, ...]
     prior: Attempt | None  # settled by an earlier claim: SENT or FAILED; None to deliver
+    previous_secret: str | None = None  # see NotificationEndpoint.previous_secret
+    templates: Mapping[str, str] | None = None  # the first member endpoint's
 
     @property
     def label(self) -> str:
@@ -242,8 +249,12 @@ def targets(endpoints: Iterable[NotificationEndpoint], identity: Identity) -> li
         elif Outcome.FAILED in statuses:
             error = next(m.prior_error for m in members if m.prior_status == Outcome.FAILED)
             prior = Attempt.permanent(error or "failed permanently")
-        secret = next((m.signing_secret for m in members if m.signing_secret), None)
+        signer = next((m for m in members if m.signing_secret), None)
+        secret = signer.signing_secret if signer else None
+        previous = signer.previous_secret if signer else None
         first = members[0]
         ids = tuple(m.endpoint_id for m in members)
-        result.append(Target(first.type, first.value.strip(), secret, ids, prior))
+        result.append(
+            Target(first.type, first.value.strip(), secret, ids, prior, previous, first.templates)
+        )
     return result

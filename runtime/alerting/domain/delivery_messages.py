@@ -34,6 +34,9 @@ class OutgoingNotification:
     context: Mapping[str, str] = field(default_factory=dict)
     kind: str = FIRING  # FIRING or RESOLVED
     episode: int = 1  # the alert's episode this notification opens (firing) or closes
+    # A test send (POST /api/v1/endpoints/{id}/test): no alert behind it, and every
+    # rendering says so, so a receiver's automation can tell it from an incident.
+    test: bool = False
 
     @property
     def resolved(self) -> bool:

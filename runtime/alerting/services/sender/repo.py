@@ -18,7 +18,14 @@ import asyncpg
 from alerting.adapters.postgres import UNAVAILABLE
 from alerting.domain.delivery import NotificationEndpoint
 from alerting.domain.delivery_messages import FIRING, OutgoingNotification
-from alerting.sealed import ENDPOINT_SIGNING_SECRET, Keyring, SealError, is_sealed
+from alerting.sealed import (
+    ENDPOINT_PREVIOUS_SECRET,
+    ENDPOINT_SIGNING_SECRET,
+    Keyring,
+    SealedColumn,
+    SealError,
+    is_sealed,
+)
 from alerting.services.sender.store import Claim, DeliveryRow, Finish, StoreUnavailable
 
 Pool: TypeAlias = "asyncpg.Pool[Any]"  # generic only to the type checker
@@ -135,7 +142,7 @@ FROM claimed c JOIN picked p ON p.id = c.notification_id
 # joins over whole tables): the work follows the batch, not the tables' sizes.
 ENDPOINTS = """
 SELECT x.notification_id::text, e.endpoint_id::text, e.type, e.value, e.signing_secret,
-    e.prior_status, e.prior_error
+    e.prior_status, e.prior_error, e.previous_secret, e.templates
 FROM unnest($1::uuid[]) AS ids(id)
 CROSS JOIN LATERAL (
     SELECT notification_id, client_id, rule_ids, firing_id FROM notifications
@@ -144,7 +151,10 @@ CROSS JOIN LATERAL (
 ) x
 CROSS JOIN LATERAL (
     SELECT e.endpoint_id, e.type, e.value, e.signing_secret, e.created_at,
-        d.status AS prior_status, d.last_error AS prior_error
+        d.status AS prior_status, d.last_error AS prior_error,
+        CASE WHEN e.previous_secret_expires_at > now()
+            THEN e.previous_signing_secret END AS previous_secret,
+        e.templates
     FROM endpoints e
     JOIN rules r ON r.rule_id = e.rule_id AND r.client_id = x.client_id
     LEFT JOIN deliveries d
@@ -251,6 +261,14 @@ def _context(value: object) -> dict[str, str]:
     return {} if value is None else {"context": json.dumps(value)}
 
 
+def _templates(value: object) -> dict[str, str] | None:
+    # The API stores only objects of strings (validated templates); anything else is
+    # treated as no templates rather than failing the whole batch's endpoint lookup.
+    if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+        return {str(k): v for k, v in value.items()}
+    return None
+
+
 def _claim(row: asyncpg.Record) -> Claim:
     n = OutgoingNotification(
         notification_id=row["notification_id"],
@@ -296,15 +314,21 @@ class PostgresSenderStore:
                     endpoint_id=r["endpoint_id"],
                     type=r["type"],
                     value=r["value"],
-                    signing_secret=self._open(r["endpoint_id"], r["signing_secret"]),
+                    signing_secret=self._open(
+                        ENDPOINT_SIGNING_SECRET, r["endpoint_id"], r["signing_secret"]
+                    ),
                     prior_status=r["prior_status"],
                     prior_error=r["prior_error"],
+                    previous_secret=self._open(
+                        ENDPOINT_PREVIOUS_SECRET, r["endpoint_id"], r["previous_secret"]
+                    ),
+                    templates=_templates(r["templates"]),
                 )
             )
         return found
 
-    def _open(self, endpoint_id: str, stored: str | None) -> str | None:
-        """The endpoint's signing secret; None when it cannot be opened, which the
+    def _open(self, column: SealedColumn, endpoint_id: str, stored: str | None) -> str | None:
+        """The endpoint's secret in ``column``; None when it cannot be opened, which the
         sender's channels turn into a retried failure (never an unsigned request)."""
         if stored is None:
             return None
@@ -313,7 +337,7 @@ class PostgresSenderStore:
             return self._opened[key]
         except KeyError:
             pass
-        binding = ENDPOINT_SIGNING_SECRET.binding(endpoint_id)
+        binding = column.binding(endpoint_id)
         try:
             if self._keyring is None:
                 opened = None if is_sealed(stored) else stored
