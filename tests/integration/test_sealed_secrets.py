@@ -249,7 +249,11 @@ async def test_rotation_reseals_old_and_legacy_rows_while_both_keys_open(
     assert "endpoints.signing_secret: done, 0 re-sealed" in again.stdout
     status = await asyncio.to_thread(run_secrets, env, "status")
     assert status.returncode == 0, status
-    assert re.fullmatch(r"endpoints\.signing_secret: \d+ new \(current\)", status.stdout.strip())
+    assert re.fullmatch(
+        r"endpoints\.signing_secret: \d+ new \(current\)\n"
+        r"endpoints\.previous_signing_secret: none stored",
+        status.stdout.strip(),
+    )
 
 
 @pytest.mark.parametrize("service", ["rule-service", "sender"])
@@ -300,6 +304,9 @@ async def test_rotation_compares_key_ids_exactly_even_with_underscores(
         assert Keyring((new,)).open(row, binding) == "s3cret"
         after = await asyncio.to_thread(run_secrets, env, "status")
         assert after.returncode == 0, after
-        assert after.stdout.strip() == "endpoints.signing_secret: 1 k_1 (current)"
+        assert after.stdout.strip() == (
+            "endpoints.signing_secret: 1 k_1 (current)\n"
+            "endpoints.previous_signing_secret: none stored"
+        )
     finally:
         await pool.close()
