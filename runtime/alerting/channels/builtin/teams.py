@@ -40,7 +40,7 @@ FACT_VALUE_LIMIT = 1000
 # The inline Markdown Teams renders; each such character is backslash-escaped anywhere.
 _INLINE = re.compile(r"([\\*_`~\[\]<>])")
 # A line start Markdown reads as a list or a heading ("- x", "+ x", "1. x", "# x").
-_BLOCK_START = re.compile(r"^(\s*)([-+#]|\d+(?=[.)]))")
+_BLOCK_START = re.compile(r"^(\s*)([-+#](?=\s|$)|\d+(?=[.)](?:\s|$)))")
 
 
 def escape(text: str) -> str:
