@@ -45,8 +45,10 @@ def test_the_teams_message_is_exactly_this_card() -> None:
                     "body": [
                         run(
                             "[FIRING] [HIGH] payments: checkout_errors",
-                            weight="Bolder", size="Large", color="Attention",
-                        ),  # fmt: skip
+                            weight="Bolder",
+                            size="Large",
+                            color="Attention",
+                        ),
                         run(
                             "Alert checkout_errors from payments is firing"
                             " (severity HIGH, episode 1)."
@@ -70,10 +72,8 @@ def test_the_teams_message_is_exactly_this_card() -> None:
 
 def test_a_resolved_card_says_so_first_and_in_green() -> None:
     head, said = card_body(dataclasses.replace(N, kind="resolved", episode=3))[:2]
-    assert head == run(
-        "[RESOLVED] [HIGH] payments: checkout_errors",
-        weight="Bolder", size="Large", color="Good",
-    )  # fmt: skip
+    headline = "[RESOLVED] [HIGH] payments: checkout_errors"
+    assert head == run(headline, weight="Bolder", size="Large", color="Good")
     assert said == run(
         "Alert checkout_errors from payments is resolved (severity HIGH, episode 3)."
     )
@@ -127,7 +127,8 @@ def test_a_huge_context_is_cut_to_keep_the_card_under_teams_limit() -> None:
     context = body[4]["facts"]
     assert all(len(f["value"]) <= 1000 for f in context[:-1])
     shown = len(context) - 1
-    assert context[-1] == {"title": "\u2026", "value": f"{200 - shown} more context entries not shown"}
+    left = f"{200 - shown} more context entries not shown"
+    assert context[-1] == {"title": "\u2026", "value": left}
 
 
 async def test_deliver_posts_the_card() -> None:
