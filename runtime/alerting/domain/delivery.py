@@ -204,8 +204,8 @@ class NotificationEndpoint:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One distinct destination: endpoints with the same (type, value) are one target, so
-    an address listed by two matching rules gets one message, recorded for both."""
+    """One distinct destination: endpoints with the same (type, identity) are one target,
+    so an address listed by two matching rules gets one message, recorded for both."""
 
     type: str
     value: str
@@ -214,6 +214,8 @@ class Target:
     prior: Attempt | None  # settled by an earlier claim: SENT or FAILED; None to deliver
     previous_secret: str | None = None  # see NotificationEndpoint.previous_secret
     templates: Mapping[str, str] | None = None  # the first member endpoint's
+    # What its endpoints were grouped by (``Identity``); empty: the value.
+    identity: str = ""
 
     @property
     def label(self) -> str:
@@ -222,13 +224,17 @@ class Target:
 
     @property
     def key(self) -> tuple[str, str]:
-        return (self.type, self.value)
+        # The destination, for rate limiting: two PagerDuty services behind one URL are
+        # two buckets, not one shared by every tenant.
+        return (self.type, self.identity or self.value)
 
 
-# (channel name, stripped value) -> the key two values of that channel are the same
-# destination by (an address's case does not matter, a URL's does). The channels know;
-# the domain is handed their answer so it names none of them.
-Identity = Callable[[str, str], str]
+# (channel name, stripped value, the endpoint's opened secret) -> the key two endpoints
+# of that channel are the same destination by (an address's case does not matter, a
+# URL's does; a PagerDuty routing key picks the service, a webhook's signing secret
+# picks nothing). The channels know; the domain is handed their answer so it names none
+# of them.
+Identity = Callable[[str, str, str | None], str]
 
 
 def targets(endpoints: Iterable[NotificationEndpoint], identity: Identity) -> list[Target]:
@@ -239,9 +245,10 @@ def targets(endpoints: Iterable[NotificationEndpoint], identity: Identity) -> li
     for e in endpoints:
         if e.endpoint_id not in seen:
             seen.add(e.endpoint_id)
-            groups.setdefault((e.type, identity(e.type, e.value.strip())), []).append(e)
+            key = identity(e.type, e.value.strip(), e.signing_secret)
+            groups.setdefault((e.type, key), []).append(e)
     result = []
-    for members in groups.values():
+    for (_, same), members in groups.items():
         statuses = {m.prior_status for m in members}
         prior: Attempt | None = None
         if Outcome.SENT in statuses:
@@ -254,7 +261,8 @@ def targets(endpoints: Iterable[NotificationEndpoint], identity: Identity) -> li
         previous = signer.previous_secret if signer else None
         first = members[0]
         ids = tuple(m.endpoint_id for m in members)
+        value = first.value.strip()
         result.append(
-            Target(first.type, first.value.strip(), secret, ids, prior, previous, first.templates)
+            Target(first.type, value, secret, ids, prior, previous, first.templates, same)
         )
     return result

@@ -12,7 +12,7 @@ from email.utils import formatdate, parseaddr
 
 from email_validator import EmailNotValidError, validate_email
 
-from alerting.channels.base import Channel, InvalidValue, Outbound, UrlPolicy
+from alerting.channels.base import Channel, Credential, InvalidValue, Outbound, UrlPolicy
 from alerting.domain.delivery import Attempt, Target
 from alerting.domain.delivery_messages import OutgoingNotification, shown
 
@@ -67,6 +67,7 @@ def message(n: OutgoingNotification, to: str, sender: str, now_s: float) -> Emai
 class EmailChannel:
     name = "email"
     signed = False
+    credential: Credential | None = None
 
     async def validate(self, value: str, policy: UrlPolicy) -> str:
         try:

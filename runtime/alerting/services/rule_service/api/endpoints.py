@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+from pydantic import SecretStr
 
 from alerting.services.rule_service import endpoint_values
 from alerting.services.rule_service.api import paging
@@ -49,8 +50,10 @@ async def create_endpoint(ctx: Ctx) -> EndpointCreated:
     body = ctx.body(EndpointCreate)
     value = await _normalize(ctx, body.type, body.value)
     endpoint_id = uuid.uuid4()
+    supplied = endpoint_values.supplied_secret(body.type, _opened(body.secret))
     secret = endpoint_values.new_signing_secret(body.type)  # shown in this answer only
-    stored = endpoint_values.sealed_secret(secret, endpoint_id, ctx.deps.settings)
+    # A supplied credential is never returned: the caller has it already.
+    stored = endpoint_values.sealed_secret(supplied or secret, endpoint_id, ctx.deps.settings)
     async with audited(ctx) as change:
         limit = ctx.deps.settings.quotas.endpoints_per_rule
         await quotas.claim(change.conn, quotas.ENDPOINTS_PER_RULE, rule_id, limit)
@@ -72,6 +75,10 @@ async def create_endpoint(ctx: Ctx) -> EndpointCreated:
             send_resolved=body.send_resolved,
         )
     return EndpointCreated.model_validate({**dict(row), "signing_secret": secret})
+
+
+def _opened(secret: SecretStr | None) -> str | None:
+    return None if secret is None else secret.get_secret_value()
 
 
 async def list_endpoints(ctx: Ctx) -> EndpointPage:
@@ -102,6 +109,9 @@ async def update_endpoint(ctx: Ctx) -> Endpoint:
     value = current["value"]
     if body.value is not None and body.value != value:
         value = await _normalize(ctx, current["type"], body.value)
+    supplied = None
+    if body.secret is not None:
+        supplied = endpoint_values.supplied_secret(current["type"], _opened(body.secret))
     enabled = current["enabled"] if body.enabled is None else body.enabled
     send_resolved = current["send_resolved"] if body.send_resolved is None else body.send_resolved
     async with audited(ctx) as change:
@@ -113,6 +123,9 @@ async def update_endpoint(ctx: Ctx) -> Endpoint:
             raise problems.conflict(DUPLICATE) from None
         if row is None:
             raise problems.not_found("endpoint")
+        if supplied is not None:
+            sealed = endpoint_values.sealed_secret(supplied, row["endpoint_id"], ctx.deps.settings)
+            await repo.replace_secret(change.conn, row["endpoint_id"], sealed or "")
         change.record(
             "endpoint.update",
             row["endpoint_id"],
@@ -120,6 +133,7 @@ async def update_endpoint(ctx: Ctx) -> Endpoint:
             enabled=enabled,
             send_resolved=send_resolved,
             value_changed=value != current["value"],
+            secret_replaced=supplied is not None,
         )
     return Endpoint.model_validate(dict(row))
 
@@ -152,7 +166,7 @@ OPERATIONS = (
     Operation("GET", ONE, get_endpoint, "Get an endpoint", TAG, response=Endpoint,
               carries_secret=True),
     Operation("PATCH", ONE, update_endpoint,
-              "Change an endpoint's value, enabled or send_resolved flag", TAG,
+              "Change an endpoint's value, enabled or send_resolved flag, or its secret", TAG,
               response=Endpoint, body=EndpointUpdate, errors=(409,), carries_secret=True),
     Operation("DELETE", ONE, delete_endpoint, "Delete an endpoint", TAG, status=204),
 )  # fmt: skip
