@@ -121,8 +121,9 @@ def test_errors_name_the_payloads_field() -> None:
         prom(startsAt="1999-12-31T00:00:00Z"),
         prom(endsAt=rfc3339(NOW - 3600), startsAt=rfc3339(NOW - 7200)),  # fine: resolved
     ]
-    errors = dict(errors_of(prometheus_alerts, body))
-    assert list(errors) == [
+    listed = errors_of(prometheus_alerts, body)
+    errors = dict(listed)
+    assert [field for field, _ in listed] == [
         "[1].labels.alertname",
         "[2].labels.alertname",
         "[3].labels.job",

@@ -151,7 +151,9 @@ def _validated(
         except ValidationError as exc:
             for err in exc.errors(include_url=False, include_input=False):
                 path = problems.field_path((*at, *_origin(mapped, err["loc"])))
-                errors.append((path, err["msg"]))
+                # A label is the name (say) and a context entry: one error, said once.
+                if (path, err["msg"]) not in errors:
+                    errors.append((path, err["msg"]))
     if errors:
         summary = "; ".join(f"{f}: {m}" for f, m in errors[:5])
         raise ApiError(422, summary, kind="validation-error", errors=errors)
