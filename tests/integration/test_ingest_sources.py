@@ -204,3 +204,15 @@ async def test_an_ingest_keys_label_mapping_is_applied(
         f"edge-{unique}",
         Severity.LOW,
     )
+
+
+async def test_the_openapi_document_is_served_to_callers_with_a_token(
+    admin_http: httpx.AsyncClient, ingest: ServiceProcess
+) -> None:
+    document = await admin_http.get("/openapi.json")
+    assert document.status_code == 200
+    paths = document.json()["paths"]
+    assert {PROMETHEUS, WEBHOOK, "/api/v1/alerts"} <= set(paths)
+    assert paths[PROMETHEUS]["post"]["responses"]["202"]
+    async with httpx.AsyncClient(base_url=ingest.url) as anonymous:
+        assert (await anonymous.get("/openapi.json")).status_code == 401
