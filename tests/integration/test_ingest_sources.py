@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -19,15 +18,12 @@ from alerting.domain.model import AlertStatus, Severity
 from alerting.services.rule_service.models.keys import LabelMapping
 from tests.integration.ingest_support import admin_http, ingest, make_key, posted, topic_of
 from tests.processes import ServiceProcess
+from tests.source_payloads import rfc3339, webhook_body
 
 __all__ = ["admin_http", "ingest"]
 pytestmark = pytest.mark.integration
 PROMETHEUS = "/api/v2/alerts"
 WEBHOOK = "/api/v1/integrations/alertmanager"
-
-
-def rfc3339(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
 def prometheus_alert(labels: dict[str, str], starts: float, ends: float) -> dict[str, Any]:
@@ -38,22 +34,6 @@ def prometheus_alert(labels: dict[str, str], starts: float, ends: float) -> dict
         "startsAt": rfc3339(starts),
         "endsAt": rfc3339(ends),
         "generatorURL": "http://prometheus:9090/graph?g0.expr=up+%3D%3D+0",
-    }
-
-
-def webhook_body(*alerts: dict[str, Any]) -> dict[str, Any]:
-    """Alertmanager's webhook payload (version 4), group fields and all."""
-    return {
-        "version": "4",
-        "groupKey": '{}:{alertname="x"}',
-        "truncatedAlerts": 0,
-        "status": "firing",
-        "receiver": "platform",
-        "groupLabels": {"alertname": "x"},
-        "commonLabels": {},
-        "commonAnnotations": {},
-        "externalURL": "http://alertmanager:9093",
-        "alerts": list(alerts),
     }
 
 

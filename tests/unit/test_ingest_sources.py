@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,13 +12,10 @@ from alerting.domain.label_mapping import LabelMapping, fingerprint
 from alerting.domain.model import Alert, AlertStatus, Severity
 from alerting.services.ingest.sources import prometheus_alerts, webhook_alerts
 from alerting.web.problems import ApiError
+from tests.source_payloads import rfc3339, webhook_body
 
 # Near the real clock: AlertIn checks event_ts against it (at most a day ahead).
 NOW = int(time.time()) // 60 * 60
-
-
-def rfc3339(ts: int, suffix: str = "Z") -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S") + suffix
 
 
 STARTS = rfc3339(NOW - 600, ".123456789Z")  # Go writes nanoseconds
@@ -30,21 +26,6 @@ LABELS = {"alertname": "HighLatency", "job": "api", "severity": "critical"}
 
 def prom(**fields: Any) -> dict[str, Any]:
     return {"labels": LABELS, "startsAt": STARTS, "endsAt": FIRING_END, **fields}
-
-
-def webhook(*alerts: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "version": "4",
-        "groupKey": "{}:{}",
-        "truncatedAlerts": 0,
-        "status": "firing",
-        "receiver": "platform",
-        "groupLabels": {},
-        "commonLabels": {},
-        "commonAnnotations": {},
-        "externalURL": "http://am:9093",
-        "alerts": list(alerts),
-    }
 
 
 def errors_of(parse: Any, body: Any) -> list[tuple[str, str]]:
@@ -87,7 +68,7 @@ def test_a_webhook_alert_carries_its_status_and_fingerprint() -> None:
         "silenceURL": "grafana's extra field",
     }
     resolved = {**firing, "status": "resolved", "endsAt": PAST_END}
-    alerts = webhook_alerts(webhook(firing, resolved), None, NOW)
+    alerts = webhook_alerts(webhook_body(firing, resolved), None, NOW)
     assert [(a.alert_id, a.status, a.event_ts) for a in alerts] == [
         ("a1b2c3d4e5f60718", AlertStatus.FIRING, NOW - 600),
         ("a1b2c3d4e5f60718", AlertStatus.RESOLVED, NOW - 60),
@@ -98,10 +79,10 @@ def test_a_webhook_alert_carries_its_status_and_fingerprint() -> None:
 def test_the_default_source_differs_by_route_unless_the_key_says() -> None:
     labels = {"alertname": "x"}
     assert prometheus_alerts([{"labels": labels}], None, NOW)[0].source == "prometheus"
-    [from_am] = webhook_alerts(webhook({"labels": labels}), None, NOW)
+    [from_am] = webhook_alerts(webhook_body({"labels": labels}), None, NOW)
     assert from_am.source == "alertmanager"
     keyed = LabelMapping(default_source="dc1")
-    assert webhook_alerts(webhook({"labels": labels}), keyed, NOW)[0].source == "dc1"
+    assert webhook_alerts(webhook_body({"labels": labels}), keyed, NOW)[0].source == "dc1"
 
 
 def test_the_keys_mapping_applies() -> None:
@@ -145,7 +126,7 @@ def test_a_resolved_alert_with_an_impossible_end_names_ends_at() -> None:
 
 def test_webhook_errors_are_named_under_alerts() -> None:
     good = {"status": "firing", "labels": LABELS}
-    body = webhook(
+    body = webhook_body(
         good,
         {**good, "status": "pending"},
         {**good, "fingerprint": "not a fingerprint!"},
@@ -153,7 +134,8 @@ def test_webhook_errors_are_named_under_alerts() -> None:
     )
     fields = [field for field, _ in errors_of(webhook_alerts, body)]
     assert fields == ["alerts[1].status", "alerts[3].startsAt"]  # the shape, first
-    fields = [field for field, _ in errors_of(webhook_alerts, webhook(good, body["alerts"][2]))]
+    bad_fingerprint = webhook_body(good, body["alerts"][2])
+    fields = [field for field, _ in errors_of(webhook_alerts, bad_fingerprint)]
     assert fields == ["alerts[1].fingerprint"]
 
 
@@ -181,4 +163,4 @@ def test_a_malformed_prometheus_body_is_a_422_naming_the_field(body: Any, field:
 
 def test_a_webhook_needs_alerts() -> None:
     assert [f for f, _ in errors_of(webhook_alerts, {"version": "4"})] == ["alerts"]
-    assert [f for f, _ in errors_of(webhook_alerts, webhook())] == ["alerts"]
+    assert [f for f, _ in errors_of(webhook_alerts, webhook_body())] == ["alerts"]

@@ -15,17 +15,10 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from alerting.services.ingest.models import (
-    AlertBatch,
-    AlertIds,
-    AlertIn,
-    JobCreated,
-    JobList,
-    JobRequest,
-    JobStatus,
-)
+from alerting.services.ingest import models
 from alerting.services.ingest.sources import AlertmanagerWebhook, PrometheusAlerts
 from alerting.web.models import ProblemDetails
+from alerting.web.openapi import document
 from alerting.web.problems import PROBLEM_JSON
 
 REF = "#/components/schemas/{model}"
@@ -65,8 +58,8 @@ ALERT_ROUTES = (
         "/api/v1/alerts",
         "Post one alert or {alerts: [...]} (1 to 1000); 202 once Kafka acknowledged them",
         202,
-        AlertIds,
-        (AlertIn, AlertBatch),
+        models.AlertIds,
+        (models.AlertIn, models.AlertBatch),
         POSTED,
     ),
     Documented(
@@ -74,7 +67,7 @@ ALERT_ROUTES = (
         "/api/v2/alerts",
         "Prometheus' Alertmanager API v2 alert list (docs/integrations.md); endsAt past: resolved",
         202,
-        AlertIds,
+        models.AlertIds,
         (PrometheusAlerts,),
         POSTED,
     ),
@@ -83,26 +76,27 @@ ALERT_ROUTES = (
         "/api/v1/integrations/alertmanager",
         "Alertmanager's (or Grafana's) webhook payload, version 4; each alert's status decides",
         202,
-        AlertIds,
+        models.AlertIds,
         (AlertmanagerWebhook,),
         POSTED,
     ),
 )
 JOBS = "/api/v1/loadgen/jobs"
+JOB = JOBS + "/{job_id}"
 JOB_ROUTES = (
     Documented(
         "POST",
         JOBS,
         "Start a load-generator job (admin)",
         202,
-        JobCreated,
-        (JobRequest,),
+        models.JobCreated,
+        (models.JobRequest,),
         (400, 401, 403, 413, 415, 422, 429),
         "loadgen",
     ),
-    Documented("GET", JOBS, "The caller's jobs (admin)", 200, JobList, tag="loadgen"),
-    Documented("GET", JOBS + "/{job_id}", "One job (admin)", 200, JobStatus, tag="loadgen"),
-    Documented("DELETE", JOBS + "/{job_id}", "Cancel a job (admin)", 202, JobStatus, tag="loadgen"),
+    Documented("GET", JOBS, "The caller's jobs (admin)", 200, models.JobList, tag="loadgen"),
+    Documented("GET", JOB, "One job (admin)", 200, models.JobStatus, tag="loadgen"),
+    Documented("DELETE", JOB, "Cancel a job (admin)", 202, models.JobStatus, tag="loadgen"),
 )
 ROUTES = (*ALERT_ROUTES, *JOB_ROUTES)
 
@@ -143,18 +137,10 @@ def build(version: str) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, refs)
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "alerting ingest",
-            "version": version,
-            "description": "Alerts in (native, Prometheus, Alertmanager) and load-generator"
-            " jobs. Errors are application/problem+json (RFC 9457).",
-        },
-        "paths": paths,
-        "components": {
-            "schemas": definitions.get("$defs", {}),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
-        "security": [{"bearer": []}],
-    }
+    return document(
+        title="alerting ingest",
+        version=version,
+        description="Alerts in (native, Prometheus, Alertmanager) and load-generator jobs.",
+        paths=paths,
+        schemas=definitions.get("$defs", {}),
+    )
