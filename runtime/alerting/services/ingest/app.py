@@ -1,4 +1,5 @@
-"""The ingest HTTP API: alerts in, load-generator jobs, health and metrics.
+"""The ingest HTTP API: alerts in (native, Prometheus' API v2 list, Alertmanager's
+webhook), load-generator jobs, the OpenAPI document, health and metrics.
 
 Alerts take the admin token or an ingest key. Load-generator jobs take the admin token
 only: a job produces up to 50,000 alerts/s from inside ingest, an operator's tool that
@@ -19,9 +20,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from alerting.domain.label_mapping import LabelMapping
 from alerting.domain.model import Alert
 from alerting.http import ReadinessCheck, health_routes
-from alerting.services.ingest import web
+from alerting.services.ingest import openapi, web
 from alerting.services.ingest.jobs import Job, JobManager, TooManyJobs
 from alerting.services.ingest.models import (
     AlertBatch,
@@ -33,17 +35,24 @@ from alerting.services.ingest.models import (
 )
 from alerting.services.ingest.publish import REJECTED, AlertPublisher, KafkaUnavailable
 from alerting.services.ingest.rate import KeyRateLimit
+from alerting.services.ingest.sources import prometheus_alerts, webhook_alerts
 from alerting.web import problems
 from alerting.web.app import problem_app
 from alerting.web.auth import Authenticator, Principal, Scope
 from alerting.web.body import MAX_BODY_BYTES, too_deep
+from alerting.web.endpoint import RequestHandler
 from alerting.web.problems import ApiError
 
 M = TypeVar("M", bound=BaseModel)
+ForeignParser = Callable[[Any, LabelMapping | None, int], list[Alert]]
 # 1000 alerts with modest contexts; a batch is one Kafka request, kept well under its cap.
 MAX_ALERTS_BODY_BYTES = 1024 * 1024
 ALERTS = "/api/v1/alerts"
-JOBS = "/api/v1/loadgen/jobs"
+PROMETHEUS_ALERTS = "/api/v2/alerts"  # where Prometheus posts to an Alertmanager
+ALERTMANAGER_WEBHOOK = "/api/v1/integrations/alertmanager"
+JOBS = openapi.JOBS
+OPENAPI = "/openapi.json"
+API_VERSION = "1.0.0"
 LOADGEN_REQUIRES = (Scope.ADMIN,)
 
 
@@ -68,6 +77,19 @@ def parse_alerts(raw: bytes, now: int) -> list[Alert]:
     return [item.to_alert(now) for item in items]
 
 
+def parse_foreign(parse: ForeignParser, raw: bytes, caller: Principal, now: int) -> list[Alert]:
+    """A Prometheus or Alertmanager payload -> domain alerts under the caller's label
+    mapping (an ingest key's override, else the defaults), or a 400/422 ApiError."""
+    body: Any = None
+    try:
+        body = _json_body(raw)
+        return parse(body, caller.label_mapping, now)
+    except ApiError:
+        listed = body.get("alerts") if isinstance(body, dict) else body
+        REJECTED.labels("invalid").inc(len(listed) if isinstance(listed, list) else 1)
+        raise
+
+
 def job_owner(caller: Principal) -> str:
     """Who a job belongs to: the API key that started it, or "admin" for the admin token.
 
@@ -89,7 +111,22 @@ class Ingest:
     clock: Callable[[], float] = time.time
 
     async def post_alerts(self, request: Request, caller: Principal, body: bytes) -> Response:
-        alerts = parse_alerts(body, int(self.clock()))
+        return await self._accept(caller, parse_alerts(body, int(self.clock())))
+
+    async def post_prometheus_alerts(
+        self, request: Request, caller: Principal, body: bytes
+    ) -> Response:
+        now = int(self.clock())
+        return await self._accept(caller, parse_foreign(prometheus_alerts, body, caller, now))
+
+    async def post_alertmanager_webhook(
+        self, request: Request, caller: Principal, body: bytes
+    ) -> Response:
+        now = int(self.clock())
+        return await self._accept(caller, parse_foreign(webhook_alerts, body, caller, now))
+
+    async def _accept(self, caller: Principal, alerts: list[Alert]) -> Response:
+        """Every alert route's 202: rate-limited, then answered only once Kafka acked."""
         # After parsing: a batch costs what it carries, and an invalid one costs nothing.
         self.rate.admit(caller, len(alerts))
         try:
@@ -141,6 +178,17 @@ def _found(job: Job | None) -> Job:
     return job
 
 
+def _openapi_handler() -> RequestHandler:
+    """/openapi.json answers callers with a token (admin or ingest key), like the rest;
+    built once."""
+    body = json.dumps(openapi.build(API_VERSION)).encode()
+
+    async def get_openapi(request: Request, caller: Principal, raw: bytes) -> Response:
+        return Response(body, media_type="application/json")
+
+    return get_openapi
+
+
 def create_app(
     ingest: Ingest, auth: Authenticator, checks: Mapping[str, ReadinessCheck]
 ) -> Starlette:
@@ -148,10 +196,20 @@ def create_app(
     admin = LOADGEN_REQUIRES
     routes: list[BaseRoute] = [
         wrapper.route("POST", ALERTS, ingest.post_alerts, max_body=MAX_ALERTS_BODY_BYTES),
+        wrapper.route(
+            "POST", PROMETHEUS_ALERTS, ingest.post_prometheus_alerts, max_body=MAX_ALERTS_BODY_BYTES
+        ),
+        wrapper.route(
+            "POST",
+            ALERTMANAGER_WEBHOOK,
+            ingest.post_alertmanager_webhook,
+            max_body=MAX_ALERTS_BODY_BYTES,
+        ),
         wrapper.route("POST", JOBS, ingest.create_job, requires=admin, max_body=MAX_BODY_BYTES),
         wrapper.route("GET", JOBS, ingest.list_jobs, requires=admin),
         wrapper.route("GET", JOBS + "/{job_id}", ingest.get_job, requires=admin),
         wrapper.route("DELETE", JOBS + "/{job_id}", ingest.cancel_job, requires=admin),
+        wrapper.route("GET", OPENAPI, _openapi_handler()),
         *health_routes(checks),
     ]
     return problem_app(routes)
