@@ -102,12 +102,11 @@ async def update_endpoint(ctx: Ctx) -> Endpoint:
     value = current["value"]
     if body.value is not None and body.value != value:
         value = await _normalize(ctx, current["type"], body.value)
-    enabled = current["enabled"] if body.enabled is None else body.enabled
     send_resolved = current["send_resolved"] if body.send_resolved is None else body.send_resolved
     async with audited(ctx) as change:
         try:
             row = await repo.update(
-                change.conn, current["endpoint_id"], value, enabled, send_resolved
+                change.conn, current["endpoint_id"], value, body.enabled, send_resolved
             )
         except asyncpg.UniqueViolationError:
             raise problems.conflict(DUPLICATE) from None
@@ -117,7 +116,7 @@ async def update_endpoint(ctx: Ctx) -> Endpoint:
             "endpoint.update",
             row["endpoint_id"],
             current["client_id"],
-            enabled=enabled,
+            enabled=row["enabled"],
             send_resolved=send_resolved,
             value_changed=value != current["value"],
         )
