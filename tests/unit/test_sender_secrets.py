@@ -48,6 +48,8 @@ class EndpointsPool:
                 "signing_secret": self.stored,
                 "prior_status": None,
                 "prior_error": None,
+                "previous_secret": None,  # no rotation in progress
+                "templates": None,
             }
             for i in ids
         ]

@@ -51,8 +51,8 @@ async def rotate_secret(ctx: Ctx) -> SecretRotated:
         channel = registry.find(row["type"])
         if channel is None or not channel.signed:
             raise problems.conflict(
-                f"a {row['type']} endpoint does not sign its requests: it has no secret to"
-                " rotate (only webhook endpoints do)"
+                f"an endpoint of type {row['type']!r} does not sign its requests: it has no"
+                " secret to rotate (only webhook endpoints have one)"
             )
         previous = _previous(keyring, endpoint_id, row["signing_secret"])
         current = keyring.seal(secret, ENDPOINT_SIGNING_SECRET.binding(endpoint_id))
