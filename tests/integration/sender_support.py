@@ -18,7 +18,6 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from standardwebhooks import Webhook
 
 from alerting import codec
 from alerting.adapters import postgres
@@ -214,15 +213,6 @@ async def insert_expired_claim(
         status="SENDING", attempts=attempts, claimed_by="dead:1:x",
         claim_expires_at=datetime.now(UTC) - timedelta(minutes=1),
     )  # fmt: skip
-
-
-def verified(request: dict[str, Any], secret: str) -> Any:
-    """The recorded webhook as the official Standard Webhooks verifier (PyPI
-    ``standardwebhooks``) reads it: its JSON body, or ``WebhookVerificationError``. A
-    legacy secret (no ``whsec_`` prefix, as ``add_endpoint`` stores) is keyed by its
-    UTF-8 bytes, as docs/integrations.md tells receivers."""
-    key: str | bytes = secret if secret.startswith("whsec_") else secret.encode()
-    return Webhook(key).verify(request["raw_body"].encode(), request["headers"])
 
 
 def ready_message(settings: Settings, notification_id: str, client_id: str) -> OutMessage:

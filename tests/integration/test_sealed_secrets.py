@@ -41,8 +41,8 @@ from tests.integration.sender_support import (
     running_sender,
     seed_rule,
     sinks,
-    verified,
 )
+from tests.webhook_receiver import verified
 
 __all__ = ["sinks"]  # a module fixture from sender_support
 pytestmark = pytest.mark.integration

@@ -24,11 +24,11 @@ from tests.integration.sender_support import (
     seed_rule,
     sender,
     sinks,
-    verified,
     webhook_rule,
 )
 from tests.kafka_helpers import read_topic
 from tests.pipeline_support import produce
+from tests.webhook_receiver import verified
 
 __all__ = ["sender", "sinks"]  # module fixtures from sender_support
 pytestmark = pytest.mark.integration

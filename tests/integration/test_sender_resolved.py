@@ -20,8 +20,8 @@ from tests.integration.sender_support import (
     seed_rule,
     sender,
     sinks,
-    verified,
 )
+from tests.webhook_receiver import verified
 
 __all__ = ["sender", "sinks"]  # module fixtures from sender_support
 pytestmark = pytest.mark.integration
