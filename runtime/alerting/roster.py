@@ -99,6 +99,7 @@ RULE_SERVICE = Service(
         "ALERTING_QUOTA_SILENCES_PER_CLIENT",
         "ALERTING_CLIENT_PURGE_BATCH",
         "ALERTING_SILENCE_RELEASE_INTERVAL_S",
+        "ALERTING_WEBHOOK_SECRET_GRACE_S",
         "ALERTING_POSTGRES_*",
         "ALERTING_REDIS_*",  # whether changes are live (the evaluators' heartbeats)
         *_PRODUCER,

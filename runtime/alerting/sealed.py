@@ -16,8 +16,8 @@ with another endpoint's secret.
 
 A stored value without the ``v1:`` prefix is a row written before sealing existed
 (plain text). It still opens, as itself, until ``alerting secrets rotate`` seals it; the
-secrets issued so far (``secrets.token_urlsafe``, hex) never contain ``:``, so the two
-forms cannot be confused.
+secrets issued so far (``secrets.token_urlsafe``, hex, and Standard Webhooks'
+``whsec_`` + base64) never contain ``:``, so the two forms cannot be confused.
 """
 
 from __future__ import annotations

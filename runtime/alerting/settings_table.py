@@ -162,6 +162,12 @@ SETTINGS: tuple[Setting, ...] = (
         "rule-service: how often suppressed notifications of silences that ended (or windows"
         " between their ranges) are looked for and released to the sender",
     ),
+    Setting(
+        "ALERTING_WEBHOOK_SECRET_GRACE_S",
+        "86400",
+        "rule-service: how long a webhook's rotated-out signing secret still signs"
+        " (`POST /api/v1/endpoints/{id}/rotate-secret`), so receivers can switch secrets",
+    ),
     Setting("ALERTING_SMTP_HOST", "127.0.0.1", "SMTP server host"),
     Setting("ALERTING_SMTP_PORT", "1025", "SMTP server port"),
     Setting("ALERTING_SMTP_USERNAME", "", "SMTP username (empty: no auth)"),

@@ -6,8 +6,6 @@ assertions about whole tables and every received request see only that test's wo
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -201,14 +199,3 @@ def processed(metrics_text: str, topic: str) -> float:
         if line.startswith(prefix):
             return float(line[len(prefix) :])
     return 0.0
-
-
-def signature_verifies(request: dict[str, Any], secret: str) -> bool:
-    """What a receiver does: HMAC-SHA256 over "<timestamp>.<raw body>", compared in
-    constant time with the v1 signature header."""
-    headers = request["headers"]
-    timestamp = headers["x-alerting-timestamp"]
-    expected = hmac.new(
-        secret.encode(), f"{timestamp}.{request['raw_body']}".encode(), hashlib.sha256
-    ).hexdigest()
-    return hmac.compare_digest(headers["x-alerting-signature"], f"v1={expected}")

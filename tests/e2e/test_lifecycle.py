@@ -16,8 +16,9 @@ from tests.e2e.lifecycle import (
     wait_rows,
     webhook_arrivals,
 )
-from tests.e2e.pipeline import Pipeline, signature_verifies
+from tests.e2e.pipeline import Pipeline
 from tests.pipeline_support import eventually
+from tests.webhook_receiver import signature_verifies
 
 pytestmark = pytest.mark.e2e
 EPISODE_KIND_STATUS = ("episode", "kind", "status")

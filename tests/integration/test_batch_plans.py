@@ -21,7 +21,14 @@ import pytest
 from alerting.adapters import postgres
 from alerting.config import Settings
 from alerting.services.aggregator.store import UPSERT
-from alerting.services.sender.repo import CLAIM_DUE, CLAIM_READY, ENDPOINTS, FINISH, HELD
+from alerting.services.sender.repo import (
+    CLAIM_DUE,
+    CLAIM_READY,
+    ENDPOINTS,
+    FINISH,
+    HELD,
+    RECORD_DELIVERIES,
+)
 from tests.integration.rule_service_support import fresh_database
 
 pytestmark = pytest.mark.integration
@@ -212,6 +219,35 @@ async def test_endpoints_are_found_per_notification(pool: asyncpg.Pool[Any], mod
     assert "Seq Scan on notifications" not in plan, plan
     assert "Seq Scan on deliveries" not in plan, plan
     assert "hashed SubPlan" not in plan, plan
+
+
+@pytest.mark.parametrize("mode", PLANS)
+async def test_recording_deliveries_disables_gone_endpoints_by_key(
+    pool: asyncpg.Pool[Any], mode: str
+) -> None:
+    """The 410 Gone CTE updates endpoints by primary key, never by scanning them all."""
+    await pool.execute("INSERT INTO clients (client_id, name) VALUES ('c1', 'T')")
+    rule = await pool.fetchval(
+        "INSERT INTO rules (rule_id, client_id, severity, source, name)"
+        " VALUES (gen_random_uuid(), 'c1', 'HIGH', 's', 'n') RETURNING rule_id"
+    )
+    await pool.execute(
+        "INSERT INTO endpoints (endpoint_id, rule_id, type, value, signing_secret)"
+        " SELECT gen_random_uuid(), $1, 'webhook', 'https://h.example/' || i, 's'"
+        " FROM generate_series(1, 20000) i",
+        rule,
+    )
+    await pool.execute("ANALYZE endpoints")
+    ids = await ids_in(pool, "SENDING", 100)
+    endpoints = await pool.fetch("SELECT endpoint_id::text FROM endpoints LIMIT 100")
+    n = len(ids)
+    reasons = ["receiver answered 410 Gone" if i % 10 == 0 else None for i in range(n)]
+    args = [ids, [e[0] for e in endpoints], ["webhook"] * n, ["FAILED"] * n, ["HTTP 410"] * n,
+            [410] * n, reasons]  # fmt: skip
+    plan = await plan_of(pool, mode, RECORD_DELIVERIES, *args)
+    assert "endpoints_pkey" in plan, plan  # an index or bitmap index scan, by key
+    assert "Seq Scan on endpoints" not in plan, plan
+    assert "Seq Scan on notifications" not in plan, plan
 
 
 async def test_service_connections_plan_every_statement_with_its_values(

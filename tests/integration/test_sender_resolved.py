@@ -6,11 +6,9 @@ is not part of this: the rows are inserted as it writes them."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
 
-from alerting.channels.builtin.webhook import verify
 from tests.integration.sender_support import (
     Sender,
     Sinks,
@@ -23,6 +21,7 @@ from tests.integration.sender_support import (
     sender,
     sinks,
 )
+from tests.webhook_receiver import verified
 
 __all__ = ["sender", "sinks"]  # module fixtures from sender_support
 pytestmark = pytest.mark.integration
@@ -31,16 +30,6 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def client_id() -> str:
     return f"c-{uuid.uuid4().hex[:10]}"
-
-
-def signed(request: dict[str, Any], secret: str) -> bool:
-    headers = request["headers"]
-    return verify(
-        secret,
-        headers["x-alerting-timestamp"],
-        request["raw_body"].encode(),
-        headers["x-alerting-signature"],
-    )
 
 
 async def delivered_to(sender: Sender, notification_id: str) -> dict[str, str]:
@@ -84,7 +73,7 @@ async def test_a_resolved_waits_for_its_firing_and_goes_only_where_that_was_deli
     assert last["headers"]["idempotency-key"] == resolved != firing
     assert last["body"]["notification_id"] == resolved and last["body"]["episode"] == 1
     assert last["body"]["alert_id"] == seen[0]["body"]["alert_id"]
-    assert signed(last, secret)
+    assert verified(last, secret) == last["body"]
     assert await delivered_to(sender, resolved) == {sinks.hook(good): "SENT"}
 
 

@@ -48,7 +48,7 @@ class EndpointsPool:
                 "signing_secret": self.stored,
                 "prior_status": None,
                 "prior_error": None,
-                "previous_secret": None,
+                "previous_secret": None,  # no rotation in progress
                 "templates": None,
             }
             for i in ids

@@ -18,7 +18,7 @@ from prometheus_client import REGISTRY
 
 from alerting.adapters.kafka import Record
 from alerting.config import SenderSettings
-from alerting.domain.delivery import Attempt, NotificationEndpoint, Target
+from alerting.domain.delivery import Attempt, NotificationEndpoint, Outcome, Target
 from alerting.domain.delivery_messages import OutgoingNotification
 from alerting.domain.model import NotificationReady
 from alerting.services.sender import worker
@@ -310,6 +310,26 @@ async def test_each_endpoint_of_a_target_gets_a_delivery_row_and_each_claim_a_fi
     assert store.only.finishes == [
         Finish(id_of(mail), LEASE, "SENT", 0, None, False),
         Finish(id_of(hook), LEASE, "FAILED", 0, "webhook e-3: HTTP 404", False),
+    ]
+
+
+async def test_a_receiver_gone_asks_every_endpoint_of_its_target_to_be_disabled() -> None:
+    hook = claim()
+    store = MemoryStore(
+        endpoints={id_of(hook): [endpoint("e-1", "https://gone.example"),
+                                 endpoint("e-2", "https://gone.example")]}
+    )  # fmt: skip
+    reason = "receiver answered 410 Gone at 2023-11-14T22:13:25Z"
+    gone = Attempt(Outcome.FAILED, "HTTP 410", 410, disable_reason=reason)
+    await make_worker(store, ScriptedChannels({"https://gone.example": gone})).deliver(
+        [hook], "ready"
+    )
+    assert store.only.deliveries == [
+        DeliveryRow(id_of(hook), "e-1", "webhook", "FAILED", "HTTP 410", 410, reason),
+        DeliveryRow(id_of(hook), "e-2", "webhook", "FAILED", "HTTP 410", 410, reason),
+    ]
+    assert store.only.finishes == [
+        Finish(id_of(hook), LEASE, "FAILED", 0, "webhook e-1: HTTP 410", False)
     ]
 
 

@@ -8,7 +8,6 @@ in seconds; messages are produced in large acknowledged batches.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -18,6 +17,7 @@ import asyncpg
 from alerting import codec
 from alerting.adapters import redis as redis_adapter
 from alerting.adapters.kafka import BatchProducer, OutMessage, ensure_topics
+from alerting.channels.standard_webhooks import new_secret
 from alerting.commands.topics import all_topics
 from alerting.config import Settings
 from alerting.domain.model import Alert, AlertMatch, MatchingRule
@@ -102,9 +102,7 @@ async def insert_matching_rules(pool: asyncpg.Pool[Any], rules: Sequence[Matchin
 def _endpoint_secrets(ids: Sequence[uuid.UUID], kind: str, keyring: Keyring) -> list[str | None]:
     if kind != "webhook":
         return [None] * len(ids)
-    return [
-        keyring.seal(secrets.token_urlsafe(32), ENDPOINT_SIGNING_SECRET.binding(i)) for i in ids
-    ]
+    return [keyring.seal(new_secret(), ENDPOINT_SIGNING_SECRET.binding(i)) for i in ids]
 
 
 async def _insert_rules(

@@ -8,13 +8,13 @@ is harmless; each run issues a fresh API key because only its hash is stored.
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
+from alerting.channels.standard_webhooks import new_secret
 from alerting.domain import api_keys
 from alerting.sealed import ENDPOINT_SIGNING_SECRET, Keyring
 
@@ -74,7 +74,7 @@ async def seed_demo(conn: asyncpg.Connection[Any], webhook_url: str, keyring: Ke
             hook_id,
             rule_id,
             webhook_url,
-            keyring.seal(secrets.token_urlsafe(32), ENDPOINT_SIGNING_SECRET.binding(hook_id)),
+            keyring.seal(new_secret(), ENDPOINT_SIGNING_SECRET.binding(hook_id)),
             uuid.uuid4(),
             DEMO_EMAIL,
         )
@@ -91,7 +91,7 @@ async def seed_demo(conn: asyncpg.Connection[Any], webhook_url: str, keyring: Ke
             await conn.execute(
                 "UPDATE endpoints SET signing_secret = $2 WHERE endpoint_id = $1",
                 kept,
-                keyring.seal(secrets.token_urlsafe(32), ENDPOINT_SIGNING_SECRET.binding(kept)),
+                keyring.seal(new_secret(), ENDPOINT_SIGNING_SECRET.binding(kept)),
             )
         key = api_keys.generate()
         await conn.execute(

@@ -11,12 +11,14 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
 MAX_ENDPOINT_ERROR = 300
 MAX_NOTIFICATION_ERROR = 2000
 RETRY_AFTER_STATUSES = frozenset({429, 503})
+GONE = 410
 
 
 class Outcome(StrEnum):
@@ -33,6 +35,9 @@ class Attempt:
     error: str | None = None
     response_code: int | None = None
     retry_after_s: float | None = None  # the receiver asked us to wait this long
+    # The receiver asked to be forgotten (a webhook's 410 Gone): the endpoint is disabled
+    # with this reason, in the transaction that records the attempt.
+    disable_reason: str | None = None
 
     @staticmethod
     def sent(code: int | None = None) -> Attempt:
@@ -65,6 +70,17 @@ def classify_http(status: int, retry_after: str | None = None, *, now_s: float =
     if 300 <= status < 400:
         return Attempt.permanent(f"HTTP {status}: redirects are not followed", status)
     return Attempt.permanent(f"HTTP {status}", status)
+
+
+def receiver_gone(attempt: Attempt, at_s: float) -> Attempt:
+    """A 410 Gone from a Standard Webhooks receiver: it asks us to stop sending, so the
+    delivery fails for good and the endpoint is disabled (with why and when) until
+    someone enables it again; any other answer is returned as it is."""
+    if attempt.response_code != GONE:
+        return attempt
+    at = datetime.fromtimestamp(at_s, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    reason = f"receiver answered 410 Gone at {at}"
+    return Attempt(Outcome.FAILED, attempt.error, GONE, disable_reason=reason)
 
 
 def classify_smtp(code: int, message: str) -> Attempt:

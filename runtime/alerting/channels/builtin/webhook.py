@@ -1,21 +1,20 @@
-"""Webhooks: the notification as compact JSON, signed with the endpoint's secret.
+"""Webhooks: the notification as compact JSON, signed per Standard Webhooks v1
+(``alerting.channels.standard_webhooks``) with the endpoint's secret.
 
-Rendering is pure so that tests pin the exact bytes a receiver verifies; docs/sender.md
-documents the contract (fields, headers, signature) for receivers.
+Rendering is pure so that tests pin the exact bytes a receiver verifies;
+docs/integrations.md ("Webhooks") documents the contract (fields, headers, signature,
+rotation, 410 Gone) for receivers.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 
 from alerting.channels.base import Channel, Outbound
 from alerting.channels.http_url import USER_AGENT, HttpRequest, UrlChannel, post
-from alerting.domain.delivery import Attempt, Target
+from alerting.channels.standard_webhooks import signature_header
+from alerting.domain.delivery import Attempt, Target, receiver_gone
 from alerting.domain.delivery_messages import OutgoingNotification
-
-SIGNATURE_VERSION = "v1"
 
 
 def body(n: OutgoingNotification) -> bytes:
@@ -38,32 +37,27 @@ def body(n: OutgoingNotification) -> bytes:
     return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """``v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>``; the timestamp in the MAC
-    lets receivers reject replays of an old request."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"{SIGNATURE_VERSION}={mac.hexdigest()}"
-
-
 def headers(
-    n: OutgoingNotification, secret: str | None, timestamp: int, body: bytes, user_agent: str
+    n: OutgoingNotification, target: Target, timestamp: int, body: bytes, user_agent: str
 ) -> dict[str, str]:
+    """Standard Webhooks headers: ``webhook-id`` is the notification's id, the same on
+    every retry (the receiver's idempotency key, also sent as ``Idempotency-Key``);
+    ``webhook-timestamp`` is this attempt's; ``webhook-signature`` holds one signature
+    per valid secret (the current one, then a rotated-out one still in its grace
+    period). Without a secret there is no signature header (the sender refuses to
+    call a signed channel then: ``services/sender/channels.py``)."""
     found = {
         "Content-Type": "application/json",
         "User-Agent": user_agent,
         "Idempotency-Key": n.notification_id,
-        "X-Alerting-Timestamp": str(timestamp),
+        "webhook-id": n.notification_id,
+        "webhook-timestamp": str(timestamp),
     }
-    if secret:
-        found["X-Alerting-Signature"] = sign(secret, timestamp, body)
+    valid = (target.signing_secret, target.previous_secret)
+    signatures = signature_header(valid, n.notification_id, timestamp, body)
+    if signatures is not None:
+        found["webhook-signature"] = signatures
     return found
-
-
-def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
-    """What a receiver does (documented in docs/sender.md); used by the tests."""
-    if not timestamp.isdigit():
-        return False
-    return hmac.compare_digest(sign(secret, int(timestamp), body), signature)
 
 
 class WebhookChannel(UrlChannel):
@@ -76,11 +70,15 @@ class WebhookChannel(UrlChannel):
         content = body(n)
         timestamp = int(now_s)
         return HttpRequest(
-            target.value, content, headers(n, target.signing_secret, timestamp, content, USER_AGENT)
+            target.value, content, headers(n, target, timestamp, content, USER_AGENT)
         )
 
     async def deliver(self, n: OutgoingNotification, target: Target, outbound: Outbound) -> Attempt:
-        return await post(outbound, self.render(n, target, outbound, outbound.wall_clock()))
+        now_s = outbound.wall_clock()
+        attempt = await post(outbound, self.render(n, target, outbound, now_s))
+        # Webhooks only: Standard Webhooks gives 410 this meaning; a 410 from Slack,
+        # Teams or PagerDuty stays a permanent failure of that one delivery.
+        return receiver_gone(attempt, now_s)
 
 
 CHANNEL: Channel[HttpRequest] = WebhookChannel()

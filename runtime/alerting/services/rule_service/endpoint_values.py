@@ -9,12 +9,12 @@ channels know nothing of HTTP answers.
 
 from __future__ import annotations
 
-import secrets
 from uuid import UUID
 
 from alerting.adapters import dns
 from alerting.channels import registry
 from alerting.channels.base import InvalidValue, UrlPolicy
+from alerting.channels.standard_webhooks import new_secret
 from alerting.config import Settings
 from alerting.sealed import ENDPOINT_SIGNING_SECRET, Keyring
 from alerting.web import problems
@@ -51,8 +51,9 @@ def supplied_secret(type_: str, secret: str | None) -> str | None:
 
 
 def new_signing_secret(type_: str) -> str | None:
-    """A fresh secret for a channel that signs its requests (shown once), else None."""
-    return secrets.token_urlsafe(32) if registry.get(type_).signed else None
+    """A fresh Standard Webhooks secret (``whsec_``) for a channel that signs its
+    requests (shown once), else None."""
+    return new_secret() if registry.get(type_).signed else None
 
 
 def sealed_secret(secret: str | None, endpoint_id: UUID, settings: Settings) -> str | None:

@@ -177,7 +177,21 @@ ORDER BY x.notification_id, e.created_at, e.endpoint_id
 # notification is key-share locked first (the lock the foreign-key check takes anyway),
 # so a purge cannot delete it between this check and the insert: the purge skips locked
 # rows and takes them in a later batch, cascading to the rows written here.
-RECORD_DELIVERIES = """
+# A receiver that answered 410 Gone ($7: the reason, else NULL) has its endpoint disabled
+# by a CTE of the same statement: no round trip added per attempt, and the disable
+# commits with the delivery row that explains it. An endpoint already disabled keeps
+# its first reason; the endpoints come from ENDPOINTS (the notification's own client).
+# The gone ids are probed by primary key (= ANY of an array): joined to the arrays
+# directly, a batch of a hundred rows was planned as a hash join over every endpoint.
+GONE = "SELECT i FROM unnest($2::uuid[], $7::text[]) AS r(i, why) WHERE why IS NOT NULL"
+RECORD_DELIVERIES = f"""
+WITH gone AS (
+    UPDATE endpoints e
+    SET enabled = false, disabled_reason = g.reason, disabled_at = now(), updated_at = now()
+    FROM unnest($2::uuid[], $7::text[]) AS g(endpoint_id, reason)
+    WHERE e.endpoint_id = ANY(ARRAY({GONE})) AND e.endpoint_id = g.endpoint_id
+        AND g.reason IS NOT NULL AND e.enabled
+)
 INSERT INTO deliveries AS d (notification_id, endpoint_id, endpoint_type, status, attempts,
     last_error, response_code)
 SELECT x.n, x.e, x.t, x.s, 1, x.err, x.code
@@ -385,6 +399,7 @@ class PostgresSenderStore:
                     [d.status for d in deliveries],
                     [d.error for d in deliveries],
                     [d.response_code for d in deliveries],
+                    [d.disable_reason for d in deliveries],
                 )
             if not finishes:
                 return 0

@@ -32,6 +32,9 @@ class DeliveryRow:
     status: str
     error: str | None
     response_code: int | None
+    # Set when the receiver asked to be forgotten (410 Gone): the endpoint is disabled
+    # with this reason in the same transaction (``Attempt.disable_reason``).
+    disable_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

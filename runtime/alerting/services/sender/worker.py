@@ -266,7 +266,8 @@ class Worker:
                     results[target.label] = attempt
                     deliveries += [
                         DeliveryRow(n.notification_id, eid, target.type, attempt.outcome.value,
-                                    attempt.error, attempt.response_code)
+                                    attempt.error, attempt.response_code,
+                                    attempt.disable_reason)
                         for eid in target.endpoint_ids
                     ]  # fmt: skip
             decision = self._decision(plan, results)

@@ -112,12 +112,11 @@ async def update_endpoint(ctx: Ctx) -> Endpoint:
     supplied = None
     if body.secret is not None:
         supplied = endpoint_values.supplied_secret(current["type"], _opened(body.secret))
-    enabled = current["enabled"] if body.enabled is None else body.enabled
     send_resolved = current["send_resolved"] if body.send_resolved is None else body.send_resolved
     async with audited(ctx) as change:
         try:
             row = await repo.update(
-                change.conn, current["endpoint_id"], value, enabled, send_resolved
+                change.conn, current["endpoint_id"], value, body.enabled, send_resolved
             )
         except asyncpg.UniqueViolationError:
             raise problems.conflict(DUPLICATE) from None
@@ -130,7 +129,7 @@ async def update_endpoint(ctx: Ctx) -> Endpoint:
             "endpoint.update",
             row["endpoint_id"],
             current["client_id"],
-            enabled=enabled,
+            enabled=row["enabled"],
             send_resolved=send_resolved,
             value_changed=value != current["value"],
             secret_replaced=supplied is not None,

@@ -17,7 +17,7 @@ AuditAction = Literal[
     "client.create", "client.update", "client.delete",
     "key.create", "key.update", "key.revoke",
     "rule.create", "rule.update", "rule.delete",
-    "endpoint.create", "endpoint.update", "endpoint.delete",
+    "endpoint.create", "endpoint.update", "endpoint.delete", "endpoint.rotate_secret",
     "silence.create", "silence.update", "silence.expire",
     "notification.retry",
 ]  # fmt: skip

@@ -98,6 +98,12 @@ class Endpoint(ResponseModel):
     send_resolved: bool = Field(description=SEND_RESOLVED)
     created_at: datetime
     updated_at: datetime
+    disabled_reason: str | None = Field(
+        None,
+        description="why the platform disabled it (a webhook receiver answered 410 Gone);"
+        " cleared by enabling it again",
+    )
+    disabled_at: datetime | None = Field(None, description="when the platform disabled it")
 
 
 class EndpointCreated(Endpoint):

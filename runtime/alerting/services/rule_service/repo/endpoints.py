@@ -12,9 +12,12 @@ from alerting.services.rule_service.repo.sql import Executor, Where
 
 COLUMNS = (
     "e.endpoint_id, e.rule_id, e.type, e.value, e.enabled, e.send_resolved, e.created_at,"
-    " e.updated_at"
+    " e.updated_at, e.disabled_reason, e.disabled_at"
 )
-RETURNING = "endpoint_id, rule_id, type, value, enabled, send_resolved, created_at, updated_at"
+RETURNING = (
+    "endpoint_id, rule_id, type, value, enabled, send_resolved, created_at, updated_at,"
+    " disabled_reason, disabled_at"
+)
 
 
 async def insert(
@@ -63,10 +66,16 @@ async def page(
 
 
 async def update(
-    conn: Executor, endpoint_id: UUID, value: str, enabled: bool, send_resolved: bool
+    conn: Executor, endpoint_id: UUID, value: str, enabled: bool | None, send_resolved: bool
 ) -> asyncpg.Record | None:
+    """``enabled`` None keeps the row's own (read under the update's lock: the sender may
+    have just disabled it, after a 410 Gone, and a PATCH of another field must not undo
+    that). Enabling clears why and when it was disabled."""
     return await conn.fetchrow(
-        "UPDATE endpoints SET value = $2, enabled = $3, send_resolved = $4, updated_at = now()"
+        "UPDATE endpoints SET value = $2, enabled = coalesce($3, enabled),"
+        " disabled_reason = CASE WHEN $3 THEN NULL ELSE disabled_reason END,"
+        " disabled_at = CASE WHEN $3 THEN NULL ELSE disabled_at END,"
+        " send_resolved = $4, updated_at = now()"
         f" WHERE endpoint_id = $1 RETURNING {RETURNING}",
         endpoint_id,
         value,
