@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from alerting.templates import variables
 from alerting.templates.render import MAX_SOURCE, TemplateProblem, check, render
 from tests.unit.channel_support import N
 
@@ -67,23 +68,7 @@ def test_a_test_send_says_so_in_every_format() -> None:
 
 
 def test_the_variables_are_the_notifications_fields() -> None:
-    names = [
-        "status",
-        "kind",
-        "severity",
-        "source",
-        "name",
-        "alert_id",
-        "episode",
-        "event_ts",
-        "event_time",
-        "context",
-        "rule_ids",
-        "notification_id",
-        "client_id",
-        "test",
-        "title",
-    ]
+    names = variables.NAMES
     source = "{" + ", ".join(f'"{n}": {{{{ {n} }}}}' for n in names) + "}"
     assert json.loads(render("webhook", "body", source, N)) == {
         "status": "firing",
