@@ -48,6 +48,7 @@ async def create_endpoint(ctx: Ctx) -> EndpointCreated:
     rule_id = rule["rule_id"]
     body = ctx.body(EndpointCreate)
     value = await _normalize(ctx, body.type, body.value)
+    templates = endpoint_values.checked_templates(body.type, body.templates)
     endpoint_id = uuid.uuid4()
     secret = endpoint_values.new_signing_secret(body.type)  # shown in this answer only
     stored = endpoint_values.sealed_secret(secret, endpoint_id, ctx.deps.settings)
@@ -56,7 +57,14 @@ async def create_endpoint(ctx: Ctx) -> EndpointCreated:
         await quotas.claim(change.conn, quotas.ENDPOINTS_PER_RULE, rule_id, limit)
         try:
             row = await repo.insert(
-                change.conn, endpoint_id, rule_id, body.type, value, stored, body.send_resolved
+                change.conn,
+                endpoint_id,
+                rule_id,
+                body.type,
+                value,
+                stored,
+                body.send_resolved,
+                templates,
             )
         except asyncpg.ForeignKeyViolationError:  # the rule was deleted meanwhile
             raise problems.not_found("rule") from None
@@ -70,6 +78,7 @@ async def create_endpoint(ctx: Ctx) -> EndpointCreated:
             rule_id=str(rule_id),
             type=body.type,
             send_resolved=body.send_resolved,
+            templates=sorted(templates or ()),
         )
     return EndpointCreated.model_validate({**dict(row), "signing_secret": secret})
 
@@ -104,10 +113,13 @@ async def update_endpoint(ctx: Ctx) -> Endpoint:
         value = await _normalize(ctx, current["type"], body.value)
     enabled = current["enabled"] if body.enabled is None else body.enabled
     send_resolved = current["send_resolved"] if body.send_resolved is None else body.send_resolved
+    templates = current["templates"]
+    if "templates" in body.model_fields_set:  # null clears them
+        templates = endpoint_values.checked_templates(current["type"], body.templates)
     async with audited(ctx) as change:
         try:
             row = await repo.update(
-                change.conn, current["endpoint_id"], value, enabled, send_resolved
+                change.conn, current["endpoint_id"], value, enabled, send_resolved, templates
             )
         except asyncpg.UniqueViolationError:
             raise problems.conflict(DUPLICATE) from None
@@ -120,6 +132,7 @@ async def update_endpoint(ctx: Ctx) -> Endpoint:
             enabled=enabled,
             send_resolved=send_resolved,
             value_changed=value != current["value"],
+            templates=sorted(templates or ()),
         )
     return Endpoint.model_validate(dict(row))
 
@@ -152,7 +165,7 @@ OPERATIONS = (
     Operation("GET", ONE, get_endpoint, "Get an endpoint", TAG, response=Endpoint,
               carries_secret=True),
     Operation("PATCH", ONE, update_endpoint,
-              "Change an endpoint's value, enabled or send_resolved flag", TAG,
+              "Change an endpoint's value, enabled or send_resolved flag, or templates", TAG,
               response=Endpoint, body=EndpointUpdate, errors=(409,), carries_secret=True),
     Operation("DELETE", ONE, delete_endpoint, "Delete an endpoint", TAG, status=204),
 )  # fmt: skip

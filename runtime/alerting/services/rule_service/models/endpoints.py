@@ -19,7 +19,8 @@ from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from alerting.channels import registry
 from alerting.services.rule_service.models.common import PageQuery
-from alerting.web.models import RequestModel, ResponseModel, label
+from alerting.templates.render import MAX_SOURCE
+from alerting.web.models import RequestModel, ResponseModel, label, storable
 
 
 def _channel_name(value: object) -> str:
@@ -56,6 +57,20 @@ EndpointValue = Annotated[
 ]
 
 
+# Template name -> Jinja2 source; which names a type takes, and the compile check, are
+# the handler's (``endpoint_values.checked_templates``): they depend on the type.
+Templates = Annotated[
+    dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=64)],
+        Annotated[str, StringConstraints(max_length=MAX_SOURCE), AfterValidator(storable)],
+    ],
+    Field(max_length=8),
+]
+TEMPLATES = (
+    "sandboxed Jinja2 templates by name (email: subject, body; slack: text; webhook: body),"
+    " replacing the channel's built-in rendering of that part; null for none"
+    " (docs/integrations.md, Templates)"
+)
 SEND_RESOLVED = (
     "also deliver the resolved notification of an episode whose firing one this endpoint"
     " received (default true)"
@@ -66,12 +81,16 @@ class EndpointCreate(RequestModel):
     type: EndpointType
     value: EndpointValue = Field(description="an email address, or an http(s) URL")
     send_resolved: StrictBool = Field(True, description=SEND_RESOLVED)
+    templates: Templates | None = Field(None, description=TEMPLATES)
 
 
 class EndpointUpdate(RequestModel):
     value: EndpointValue | None = None
     enabled: bool | None = None
     send_resolved: StrictBool | None = Field(None, description=SEND_RESOLVED)
+    templates: Templates | None = Field(
+        None, description=TEMPLATES + "; absent keeps the current ones"
+    )
 
 
 class Endpoint(ResponseModel):
@@ -81,6 +100,7 @@ class Endpoint(ResponseModel):
     value: str
     enabled: bool
     send_resolved: bool = Field(description=SEND_RESOLVED)
+    templates: dict[str, str] | None = Field(None, description=TEMPLATES)
     created_at: datetime
     updated_at: datetime
 

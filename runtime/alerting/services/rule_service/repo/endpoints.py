@@ -3,6 +3,7 @@ sealed (``endpoint_values.sealed_secret``), and never selected again."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from uuid import UUID
 
 import asyncpg
@@ -11,10 +12,12 @@ from alerting.services.rule_service.cursor import Position
 from alerting.services.rule_service.repo.sql import Executor, Where
 
 COLUMNS = (
-    "e.endpoint_id, e.rule_id, e.type, e.value, e.enabled, e.send_resolved, e.created_at,"
-    " e.updated_at"
+    "e.endpoint_id, e.rule_id, e.type, e.value, e.enabled, e.send_resolved, e.templates,"
+    " e.created_at, e.updated_at"
 )
-RETURNING = "endpoint_id, rule_id, type, value, enabled, send_resolved, created_at, updated_at"
+RETURNING = (
+    "endpoint_id, rule_id, type, value, enabled, send_resolved, templates, created_at, updated_at"
+)
 
 
 async def insert(
@@ -25,16 +28,18 @@ async def insert(
     value: str,
     signing_secret: str | None,
     send_resolved: bool = True,
+    templates: Mapping[str, str] | None = None,
 ) -> asyncpg.Record:
     row: asyncpg.Record | None = await conn.fetchrow(
-        "INSERT INTO endpoints (endpoint_id, rule_id, type, value, signing_secret, send_resolved)"
-        f" VALUES ($1, $2, $3, $4, $5, $6) RETURNING {RETURNING}",
+        "INSERT INTO endpoints (endpoint_id, rule_id, type, value, signing_secret, send_resolved,"
+        f" templates) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {RETURNING}",
         endpoint_id,
         rule_id,
         type_,
         value,
         signing_secret,
         send_resolved,
+        templates,
     )
     assert row is not None
     return row
@@ -63,15 +68,21 @@ async def page(
 
 
 async def update(
-    conn: Executor, endpoint_id: UUID, value: str, enabled: bool, send_resolved: bool
+    conn: Executor,
+    endpoint_id: UUID,
+    value: str,
+    enabled: bool,
+    send_resolved: bool,
+    templates: Mapping[str, str] | None,
 ) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        "UPDATE endpoints SET value = $2, enabled = $3, send_resolved = $4, updated_at = now()"
-        f" WHERE endpoint_id = $1 RETURNING {RETURNING}",
+        "UPDATE endpoints SET value = $2, enabled = $3, send_resolved = $4, templates = $5,"
+        f" updated_at = now() WHERE endpoint_id = $1 RETURNING {RETURNING}",
         endpoint_id,
         value,
         enabled,
         send_resolved,
+        templates,
     )
 
 
