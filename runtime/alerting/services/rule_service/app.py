@@ -14,6 +14,7 @@ from alerting.services.rule_service import openapi
 from alerting.services.rule_service.api import (
     audit,
     clients,
+    endpoint_trials,
     endpoints,
     keys,
     match,
@@ -30,6 +31,7 @@ OPERATIONS: tuple[Operation, ...] = (
     *match.OPERATIONS,
     *silences.OPERATIONS,
     *endpoints.OPERATIONS,
+    *endpoint_trials.OPERATIONS,
     *notifications.OPERATIONS,
     *keys.OPERATIONS,
     *audit.OPERATIONS,

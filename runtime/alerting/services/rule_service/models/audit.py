@@ -20,6 +20,7 @@ AuditAction = Literal[
     "endpoint.create", "endpoint.update", "endpoint.delete",
     "silence.create", "silence.update", "silence.expire",
     "notification.retry",
+    "endpoint.test",
 ]  # fmt: skip
 
 

@@ -1,5 +1,6 @@
 """endpoints; ownership is the owning rule's client. The signing secret is written here,
-sealed (``endpoint_values.sealed_secret``), and never selected again."""
+sealed (``endpoint_values.sealed_secret``), and selected again only, still sealed, for a
+test send (``sealed_secrets``)."""
 
 from __future__ import annotations
 
@@ -91,3 +92,14 @@ async def delete(conn: Executor, endpoint_id: UUID) -> bool:
         "DELETE FROM endpoints WHERE endpoint_id = $1 RETURNING endpoint_id", endpoint_id
     )
     return row is not None
+
+
+async def sealed_secrets(conn: Executor, endpoint_id: UUID) -> tuple[str | None, str | None] | None:
+    """The sealed signing secret and the rotated-out one while it is valid, for a test
+    send (opened by the caller with the keyring, never returned by the API)."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT signing_secret, CASE WHEN previous_secret_expires_at > now()"
+        " THEN previous_signing_secret END AS previous FROM endpoints WHERE endpoint_id = $1",
+        endpoint_id,
+    )
+    return None if row is None else (row["signing_secret"], row["previous"])
