@@ -20,7 +20,7 @@ from alerting.adapters.kafka import Record
 from alerting.adapters.smtp import SmtpPool
 from alerting.adapters.url_guard import UrlGuard
 from alerting.channels import registry
-from alerting.channels.base import InvalidValue, Outbound, UrlPolicy
+from alerting.channels.base import Credential, InvalidValue, Outbound, UrlPolicy
 from alerting.config import Settings
 from alerting.domain.delivery import Attempt, Target
 from alerting.domain.delivery_messages import OutgoingNotification
@@ -43,6 +43,7 @@ class PagerChannel:
 
     name: str = "test_pager"
     signed: bool = False
+    credential: Credential | None = None
     pages: list[tuple[str, str]] = field(default_factory=list)  # (routing key, page)
 
     async def validate(self, value: str, policy: UrlPolicy) -> str:

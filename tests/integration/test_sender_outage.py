@@ -54,7 +54,7 @@ class ReceiverThatOutlivesTheDatabase:
         await asyncio.sleep(OUTAGE_S)
         await self.link.restore()
 
-    def identity(self, endpoint_type: str, value: str) -> str:
+    def identity(self, endpoint_type: str, value: str, secret: str | None = None) -> str:
         return value
 
 

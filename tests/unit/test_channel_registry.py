@@ -11,8 +11,8 @@ import pytest
 
 from alerting import config
 from alerting.channels import registry
-from alerting.channels.base import Outbound, UrlPolicy
-from alerting.channels.builtin import email
+from alerting.channels.base import Credential, Outbound, UrlPolicy
+from alerting.channels.builtin import email, pagerduty
 from alerting.domain.delivery import Attempt, Outcome, Target
 from alerting.domain.delivery_messages import OutgoingNotification
 from alerting.services.sender.channels import Channels
@@ -25,6 +25,7 @@ class Named:
 
     name: str
     signed: bool = False
+    credential: Credential | None = None
 
     async def validate(self, value: str, policy: UrlPolicy) -> str:
         return value
@@ -53,8 +54,10 @@ def extra() -> Iterator[list[str]]:
 
 
 def test_the_builtin_channels_are_found_without_a_list() -> None:
-    assert registry.names() == ("email", "slack", "webhook")
-    assert [registry.get(n).signed for n in registry.names()] == [False, False, True]
+    assert registry.names() == ("email", "pagerduty", "slack", "teams", "webhook")
+    assert [registry.get(n).signed for n in registry.names()] == [False, False, False, False, True]
+    credentials = [registry.get(n).credential for n in registry.names()]
+    assert credentials == [None, pagerduty.ROUTING_KEY, None, None, None]
     assert registry.get("email") is email.CHANNEL
 
 
@@ -62,7 +65,7 @@ def test_a_registered_channel_is_listed_and_found_until_unregistered(extra: list
     pager = Named("pager_duty")
     registry.register(pager)
     extra.append(pager.name)
-    assert registry.names() == ("email", "pager_duty", "slack", "webhook")
+    assert registry.names() == ("email", "pager_duty", "pagerduty", "slack", "teams", "webhook")
     assert registry.find("pager_duty") is pager
     registry.unregister("pager_duty")
     assert registry.find("pager_duty") is None
@@ -92,6 +95,18 @@ def test_identity_asks_the_channel_and_keeps_unknown_types_as_they_are() -> None
     assert registry.identity("email", "Ops@Example.com") == "ops@example.com"
     assert registry.identity("webhook", "https://H/X") == "https://H/X"
     assert registry.identity("gone", "Mixed") == "Mixed"
+
+
+def test_a_credential_that_selects_the_destination_is_part_of_the_identity() -> None:
+    url = "https://events.pagerduty.com/v2/enqueue"
+    one, other = "a" * 32, "b" * 32
+    assert registry.identity("pagerduty", url, one) == registry.identity("pagerduty", url, one)
+    assert registry.identity("pagerduty", url, one) != registry.identity("pagerduty", url, other)
+    assert one not in registry.identity("pagerduty", url, one)  # a digest, not the key
+    # A generated signing secret selects nothing: one URL, one webhook message.
+    hook = "https://h.example/x"
+    assert registry.identity("webhook", hook, "s1") == registry.identity("webhook", hook, "s2")
+    assert registry.identity("webhook", hook, "s1") == hook
 
 
 async def test_the_sender_dispatches_by_type_and_fails_an_unknown_type_permanently() -> None:

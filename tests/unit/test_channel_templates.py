@@ -11,6 +11,7 @@ import pytest
 
 from alerting.channels.builtin.email import CHANNEL as EMAIL
 from alerting.channels.builtin.email import text as email_text
+from alerting.channels.builtin.slack import CHANNEL as SLACK
 from alerting.channels.builtin.webhook import CHANNEL as WEBHOOK
 from alerting.channels.builtin.webhook import body as webhook_body
 from alerting.channels.builtin.webhook import verify
@@ -76,3 +77,13 @@ def test_a_template_failing_at_send_time_falls_back_to_the_built_in_rendering(
         f"webhook e-1: template body failed for notification {N.notification_id},"
         " sent the built-in rendering: must render a JSON object"
     )
+
+
+def test_slack_text_template_replaces_the_main_section_with_values_escaped() -> None:
+    hostile = dataclasses.replace(N, name="<!channel> now")
+    t = templated("slack", "https://hooks.slack.example/x", text="<!here> *{{ name }}*")
+    payload = json.loads(SLACK.render(hostile, t, Recorded().outbound(), NOW_S).body)
+    assert payload["blocks"][1] == {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": "<!here> *&lt;!channel&gt; now*", "verbatim": True},
+    }

@@ -197,5 +197,25 @@ def test_targets_collapse_duplicates_and_keep_prior_outcomes() -> None:
     assert slack.prior is None  # a RETRY delivery is tried again
 
 
+def test_pagerduty_endpoints_of_one_url_are_one_target_per_routing_key() -> None:
+    url = "https://events.pagerduty.com/v2/enqueue"
+    one, other = "A" * 32, "B" * 32
+    found = targets(
+        [
+            NotificationEndpoint("p1", "pagerduty", url, one),
+            NotificationEndpoint("p2", "pagerduty", url, other),  # another service
+            NotificationEndpoint("p3", "pagerduty", url, one),  # the first one's, another rule
+            NotificationEndpoint("w1", "webhook", "https://h.example/x", "s1"),
+            NotificationEndpoint("w2", "webhook", "https://h.example/x", "s2"),
+        ],
+        registry.identity,
+    )
+    assert [(t.type, t.endpoint_ids, t.signing_secret) for t in found] == [
+        ("pagerduty", ("p1", "p3"), one),
+        ("pagerduty", ("p2",), other),
+        ("webhook", ("w1", "w2"), "s1"),  # generated secrets: still one message
+    ]
+
+
 def test_errors_are_truncated() -> None:
     assert len(Attempt.transient("x" * 5000).error or "") == 300

@@ -167,7 +167,7 @@ class ScriptedChannels:
         assert isinstance(answer, Attempt)
         return answer
 
-    def identity(self, endpoint_type: str, value: str) -> str:
+    def identity(self, endpoint_type: str, value: str, secret: str | None = None) -> str:
         # Like the email channel's: addresses that differ only in case are one target.
         return value.lower() if endpoint_type == "email" else value
 

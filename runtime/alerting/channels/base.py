@@ -36,6 +36,27 @@ class InvalidValue(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class Credential:
+    """A secret the caller supplies for an endpoint (a PagerDuty routing key), unlike a
+    signing secret, which the platform generates. The API accepts it in the endpoint's
+    ``secret`` field, whatever the channel: a new channel declaring one needs no API
+    change. It is stored sealed like a signing secret and never returned."""
+
+    what: str  # how the API's 422 names it: "a PagerDuty routing key"
+    pattern: re.Pattern[str]  # what a valid one looks like (fullmatch)
+    shape: str  # the refusal's explanation: "32 letters or digits"
+    # Whether it selects the destination: endpoints with the same value and different
+    # credentials are then different targets (two PagerDuty services behind one URL).
+    selects_destination: bool = True
+
+    def validate(self, secret: str) -> str:
+        """``secret`` as stored; raise ``InvalidValue`` (never quoting it) when it is not one."""
+        if not self.pattern.fullmatch(secret):
+            raise InvalidValue(f"not {self.what}: expected {self.shape}")
+        return secret
+
+
+@dataclass(frozen=True, slots=True)
 class UrlPolicy:
     """How the API checks a URL value: whether private addresses are allowed, and the
     resolver that finds out whether a host is one."""
@@ -85,6 +106,11 @@ class Channel(Protocol[Message_co]):
     @property
     def signed(self) -> bool:
         """Whether an endpoint gets a signing secret at creation (shown once)."""
+        ...
+
+    @property
+    def credential(self) -> Credential | None:
+        """The secret a caller must supply with an endpoint, or None (most channels)."""
         ...
 
     async def validate(self, value: str, policy: UrlPolicy) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from alerting.adapters import dns
-from alerting.channels.base import InvalidValue, Outbound, UrlPolicy
+from alerting.channels.base import Credential, InvalidValue, Outbound, UrlPolicy
 from alerting.domain.delivery import Attempt
 
 USER_AGENT = "alerting-sender/1"
@@ -30,6 +30,7 @@ class UrlChannel:
     deliver (usually ``return await post(outbound, self.render(...))``)."""
 
     signed = False
+    credential: Credential | None = None
 
     async def validate(self, value: str, policy: UrlPolicy) -> str:
         allow, resolver = policy.allow_private, policy.resolver

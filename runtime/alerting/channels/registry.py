@@ -13,6 +13,7 @@ Lookups are plain dict reads: the sender resolves a channel per delivery.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import pkgutil
 from typing import Any
@@ -58,12 +59,24 @@ def names() -> tuple[str, ...]:
     return tuple(sorted(_channels))
 
 
-def identity(name: str, value: str) -> str:
+def identity(name: str, value: str, secret: str | None = None) -> str:
     """``domain.delivery.Identity`` over every channel. A type no channel claims (a
     channel removed while its endpoints remain) compares as is; the sender then records
-    those deliveries as failed."""
+    those deliveries as failed.
+
+    The endpoint's ``secret`` is part of the identity when it is a credential that
+    selects the destination (PagerDuty: one URL, a service per routing key); as a
+    digest, so the key the sender groups by never holds the secret itself. A generated
+    signing secret is not: webhook endpoints with one URL still get one message."""
     channel = _channels.get(name)
-    return value if channel is None else channel.identity(value)
+    if channel is None:
+        return value
+    found = channel.identity(value)
+    credential = channel.credential
+    if secret is not None and credential is not None and credential.selects_destination:
+        # A line feed cannot be in a stored value (the API refuses controls).
+        found += "\n" + hashlib.sha256(secret.encode()).hexdigest()
+    return found
 
 
 def _register_builtin() -> None:

@@ -204,8 +204,8 @@ class NotificationEndpoint:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One distinct destination: endpoints with the same (type, value) are one target, so
-    an address listed by two matching rules gets one message, recorded for both."""
+    """One distinct destination: endpoints with the same (type, identity) are one target,
+    so an address listed by two matching rules gets one message, recorded for both."""
 
     type: str
     value: str
@@ -225,10 +225,12 @@ class Target:
         return (self.type, self.value)
 
 
-# (channel name, stripped value) -> the key two values of that channel are the same
-# destination by (an address's case does not matter, a URL's does). The channels know;
-# the domain is handed their answer so it names none of them.
-Identity = Callable[[str, str], str]
+# (channel name, stripped value, the endpoint's opened secret) -> the key two endpoints
+# of that channel are the same destination by (an address's case does not matter, a
+# URL's does; a PagerDuty routing key picks the service, a webhook's signing secret
+# picks nothing). The channels know; the domain is handed their answer so it names none
+# of them.
+Identity = Callable[[str, str, str | None], str]
 
 
 def targets(endpoints: Iterable[NotificationEndpoint], identity: Identity) -> list[Target]:
@@ -239,7 +241,8 @@ def targets(endpoints: Iterable[NotificationEndpoint], identity: Identity) -> li
     for e in endpoints:
         if e.endpoint_id not in seen:
             seen.add(e.endpoint_id)
-            groups.setdefault((e.type, identity(e.type, e.value.strip())), []).append(e)
+            key = identity(e.type, e.value.strip(), e.signing_secret)
+            groups.setdefault((e.type, key), []).append(e)
     result = []
     for members in groups.values():
         statuses = {m.prior_status for m in members}

@@ -48,8 +48,8 @@ class OutgoingNotification:
         # start a new email header. The kind comes first: a reader scanning an inbox or
         # a channel must tell a recovery from an incident before anything else.
         return (
-            f"{'[TEST] ' if self.test else ''}[{self.kind.upper()}] [{self.severity}]"
-            f" {_one_line(self.source)}: {_one_line(self.name)}"
+            f"[{self.kind.upper()}] [{self.severity}] {_one_line(self.source)}:"
+            f" {_one_line(self.name)}"
         )
 
 

@@ -27,7 +27,7 @@ from jinja2.runtime import Undefined
 
 from alerting.domain.delivery_messages import shown
 
-TEST_PREFIX = "[TEST] "
+TEST_PREFIX = "[TEST] "  # as the built-in renderings' headline (channels.rendering)
 
 
 class OutputError(ValueError):

@@ -13,14 +13,15 @@ from email.utils import formatdate, parseaddr
 from email_validator import EmailNotValidError, validate_email
 
 from alerting.channels import templated
-from alerting.channels.base import Channel, InvalidValue, Outbound, UrlPolicy
+from alerting.channels.base import Channel, Credential, InvalidValue, Outbound, UrlPolicy
+from alerting.channels.rendering import headline
 from alerting.domain.delivery import Attempt, Target
 from alerting.domain.delivery_messages import OutgoingNotification, shown
 
 
 def text(n: OutgoingNotification) -> str:
     lines = [
-        n.title,
+        headline(n),
         "",
         f"status:          {n.kind} (episode {n.episode})",
         f"severity:        {n.severity}",
@@ -61,7 +62,7 @@ def message(
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = (
-        n.title if target is None else templated.part(n, target, "subject", lambda: n.title)
+        headline(n) if target is None else templated.part(n, target, "subject", lambda: headline(n))
     )
     msg["Date"] = formatdate(now_s, usegmt=True)
     msg["Message-ID"] = message_id(n, sender)
@@ -75,6 +76,7 @@ def message(
 class EmailChannel:
     name = "email"
     signed = False
+    credential: Credential | None = None
 
     async def validate(self, value: str, policy: UrlPolicy) -> str:
         try:

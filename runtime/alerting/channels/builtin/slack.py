@@ -1,37 +1,114 @@
-"""Slack incoming webhooks: ``text`` for the notification popup, blocks for the channel.
+"""Slack incoming webhooks: a Block Kit message, and ``text`` for the notification popup.
 
-Alert fields are caller-supplied, so they are escaped for Slack's mrkdwn (an ``<`` could
-otherwise form a link or a mention).
+Layout: a header (the headline: kind and severity first), a section with the main text
+(replaceable by an endpoint's template: ``body(n, text=...)``), sections of fields (the
+notification's fields, then the alert's context), and a context block with the ids.
+
+Alert fields are caller-supplied. Every text object, ``plain_text`` included, and the
+``text`` fallback have ``&``, ``<`` and ``>`` escaped as Slack asks: that is what stops
+``<!channel>``, ``<@U123>`` and ``<http://...|links>`` written by an alert from being
+mentions or links. mrkdwn objects are also ``verbatim`` (no auto-linking of URLs or
+channel names in alert text). Slack has no escape for its emphasis characters
+(``*``, ``_``, ``~``, backquote): an alert's asterisks may show as bold, nothing more.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
+from alerting.channels import templated
 from alerting.channels.base import Channel, Outbound
 from alerting.channels.http_url import USER_AGENT, HttpRequest, UrlChannel, post
+from alerting.channels.rendering import ELLIPSIS, clip_escaped, context, facts, headline
 from alerting.domain.delivery import Attempt, Target
 from alerting.domain.delivery_messages import OutgoingNotification, shown
 
 HEADERS = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+# Slack's limits (api.slack.com/reference/block-kit): a header's text, a section's text,
+# a field's text, fields per section, blocks per message.
+HEADER_LIMIT = 150
+SECTION_LIMIT = 3000
+FIELD_LIMIT = 2000
+FIELDS_PER_SECTION = 10
+LABEL_LIMIT = 100  # a context key is a label: more would crowd out its value
+MAX_BLOCKS = 50
+# The header, the main section and the context block; the rest may hold fields.
+FIELD_SECTIONS = MAX_BLOCKS - 3
+# Shown in the context block rather than as fields: ids a reader quotes, not reads.
+IDS = ("client_id", "notification_id", "rules")
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     """mrkdwn escapes, and no line breaks or bidi overrides (``shown``)."""
     return shown(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def body(n: OutgoingNotification) -> bytes:
-    title = _escape(n.title)
-    fields = [f"*alert_id:* {_escape(n.alert_id)}", f"*event_ts:* <!date^{n.event_ts}"
-              f"^{{date_short_pretty}} {{time_secs}}|{n.event_ts}>"]  # fmt: skip
-    fields += [f"*{_escape(k)}:* {_escape(v)}" for k, v in sorted(n.context.items())]
+def clip_mrkdwn(text: str, limit: int) -> str:
+    """An already escaped text in ``limit`` characters, never cut inside an entity."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - len(ELLIPSIS)]
+    entity = cut.rfind("&")
+    if entity != -1 and ";" not in cut[entity:]:
+        cut = cut[:entity]
+    return cut + ELLIPSIS
+
+
+def main_text(n: OutgoingNotification) -> str:
+    """The default main text (escaped mrkdwn): what happened, in one sentence."""
+    resolved = n.resolved
+    mark, state = (":white_check_mark:", "resolved") if resolved else (":rotating_light:", "firing")
+    said = (
+        f"{mark} Alert *{escape(n.name)}* from *{escape(n.source)}* is *{state}*"
+        f" (severity {n.severity}, episode {n.episode})."
+    )
+    return ":test_tube: A test send: no alert is behind it. " + said if n.test else said
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def _field(label: str, value: str) -> dict[str, Any]:
+    head = f"*{clip_escaped(label, escape, LABEL_LIMIT)}*\n"
+    return _mrkdwn(head + clip_escaped(value, escape, FIELD_LIMIT - len(head)))
+
+
+def _field_sections(pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    room = FIELD_SECTIONS * FIELDS_PER_SECTION
+    if len(pairs) > room:
+        left = len(pairs) - (room - 1)
+        pairs = [*pairs[: room - 1], (ELLIPSIS, f"{left} more context entries not shown")]
+    fields = [_field(label, value) for label, value in pairs]
+    return [
+        {"type": "section", "fields": fields[i : i + FIELDS_PER_SECTION]}
+        for i in range(0, len(fields), FIELDS_PER_SECTION)
+    ]
+
+
+def blocks(n: OutgoingNotification, text: str | None = None) -> list[dict[str, Any]]:
+    shown_facts = facts(n)
+    ids = " \u00b7 ".join(f"{k} {escape(v)}" for k, v in shown_facts if k in IDS)
+    fielded = [(k, v) for k, v in shown_facts if k not in IDS] + context(n)
+    header = clip_escaped(headline(n), escape, HEADER_LIMIT)
+    main = clip_mrkdwn(main_text(n) if text is None else text, SECTION_LIMIT)
+    return [
+        {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": False}},
+        {"type": "section", "text": _mrkdwn(main)},
+        *_field_sections(fielded),
+        {"type": "context", "elements": [_mrkdwn(clip_mrkdwn(ids, SECTION_LIMIT))]},
+    ]
+
+
+def body(n: OutgoingNotification, text: str | None = None) -> bytes:
+    """The webhook's JSON. ``text``, when given, replaces the main section's text (an
+    endpoint's template): already escaped mrkdwn (``escape`` each alert value it
+    interpolates), clipped to a section's 3,000 characters. The header, the fields, the
+    ids and the ``text`` fallback are the same with or without it."""
     payload = {
-        "text": title,
-        "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": n.title[:150]}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(fields)[:3000]}},
-        ],
+        "text": clip_escaped(headline(n), escape, SECTION_LIMIT),
+        "blocks": blocks(n, text),
     }
     return json.dumps(payload, separators=(",", ":")).encode()
 
@@ -43,7 +120,11 @@ class SlackChannel(UrlChannel):
         self, n: OutgoingNotification, target: Target, outbound: Outbound, now_s: float
     ) -> HttpRequest:
         # A fresh dict per request: the HTTP client may add to the headers it is given.
-        return HttpRequest(target.value, body(n), dict(HEADERS))
+        # A ``text`` template replaces the main section's text (mrkdwn, values escaped).
+        text = None
+        if target.templates:
+            text = templated.part(n, target, "text", lambda: main_text(n))
+        return HttpRequest(target.value, body(n, text), dict(HEADERS))
 
     async def deliver(self, n: OutgoingNotification, target: Target, outbound: Outbound) -> Attempt:
         return await post(outbound, self.render(n, target, outbound, outbound.wall_clock()))

@@ -1,5 +1,6 @@
 """An endpoint's value and secret, by its type: what the type's channel accepts, and the
-form its secret is stored in (sealed, ``alerting.sealed``).
+form its secret is stored in (sealed, ``alerting.sealed``). A secret is generated (a
+signing channel's) or supplied by the caller (a credential's, e.g. a routing key).
 
 The channel validates (an email address, an http(s) URL resolved against the private
 address policy, ...); this module turns its refusal into the API's 422 problem, so the
@@ -32,6 +33,23 @@ async def normalize(type_: str, value: str, *, allow_private: bool, resolver: dn
         return await channel.validate(value, UrlPolicy(allow_private, resolver))
     except InvalidValue as exc:
         raise problems.invalid("value", str(exc)) from None
+
+
+def supplied_secret(type_: str, secret: str | None) -> str | None:
+    """The caller's credential for a channel that needs one (validated, as stored), or
+    None for one that does not; a 422 naming ``secret`` otherwise. The refusal never
+    quotes the secret."""
+    credential = registry.get(type_).credential
+    if credential is None:
+        if secret is not None:
+            raise problems.invalid("secret", f"a {type_} endpoint takes no secret")
+        return None
+    if secret is None:
+        raise problems.invalid("secret", f"required: {credential.what} ({credential.shape})")
+    try:
+        return credential.validate(secret)
+    except InvalidValue as exc:
+        raise problems.invalid("secret", str(exc)) from None
 
 
 def new_signing_secret(type_: str) -> str | None:

@@ -35,8 +35,9 @@ class Channels:
         channel = registry.find(target.type)
         if channel is None:
             return Attempt.permanent(f"unknown endpoint type {target.type!r}")
-        if channel.signed and not target.signing_secret:
-            # Never an unsigned request to a receiver that verifies. Transient: the usual
+        if (channel.signed or channel.credential is not None) and not target.signing_secret:
+            # Never an unsigned request to a receiver that verifies, nor one without its
+            # routing key (a credential's channel). Transient: the usual
             # cause is a key missing from this sender's ALERTING_SECRET_KEYS (a roll-out
             # in progress), which a retry after the fix gets past.
             return Attempt.transient(
@@ -45,5 +46,5 @@ class Channels:
             )
         return await channel.deliver(n, target, self._outbound)
 
-    def identity(self, endpoint_type: str, value: str) -> str:
-        return registry.identity(endpoint_type, value)
+    def identity(self, endpoint_type: str, value: str, secret: str | None = None) -> str:
+        return registry.identity(endpoint_type, value, secret)

@@ -81,7 +81,7 @@ class Dispatcher(Protocol):
 
     async def deliver(self, notification: OutgoingNotification, target: Target) -> Attempt: ...
 
-    def identity(self, endpoint_type: str, value: str) -> str:
+    def identity(self, endpoint_type: str, value: str, secret: str | None = None) -> str:
         """What makes two endpoints one target (``domain.delivery.Identity``)."""
         ...
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+from pydantic import SecretStr
 
 from alerting.services.rule_service import endpoint_values
 from alerting.services.rule_service.api import paging
@@ -50,8 +51,10 @@ async def create_endpoint(ctx: Ctx) -> EndpointCreated:
     value = await _normalize(ctx, body.type, body.value)
     templates = endpoint_values.checked_templates(body.type, body.templates)
     endpoint_id = uuid.uuid4()
+    supplied = endpoint_values.supplied_secret(body.type, _opened(body.secret))
     secret = endpoint_values.new_signing_secret(body.type)  # shown in this answer only
-    stored = endpoint_values.sealed_secret(secret, endpoint_id, ctx.deps.settings)
+    # A supplied credential is never returned: the caller has it already.
+    stored = endpoint_values.sealed_secret(supplied or secret, endpoint_id, ctx.deps.settings)
     async with audited(ctx) as change:
         limit = ctx.deps.settings.quotas.endpoints_per_rule
         await quotas.claim(change.conn, quotas.ENDPOINTS_PER_RULE, rule_id, limit)
@@ -83,6 +86,10 @@ async def create_endpoint(ctx: Ctx) -> EndpointCreated:
     return EndpointCreated.model_validate({**dict(row), "signing_secret": secret})
 
 
+def _opened(secret: SecretStr | None) -> str | None:
+    return None if secret is None else secret.get_secret_value()
+
+
 async def list_endpoints(ctx: Ctx) -> EndpointPage:
     rule_id = (await _visible_rule(ctx))["rule_id"]
     q = ctx.query(EndpointQuery)
@@ -111,6 +118,9 @@ async def update_endpoint(ctx: Ctx) -> Endpoint:
     value = current["value"]
     if body.value is not None and body.value != value:
         value = await _normalize(ctx, current["type"], body.value)
+    supplied = None
+    if body.secret is not None:
+        supplied = endpoint_values.supplied_secret(current["type"], _opened(body.secret))
     enabled = current["enabled"] if body.enabled is None else body.enabled
     send_resolved = current["send_resolved"] if body.send_resolved is None else body.send_resolved
     templates = current["templates"]
@@ -125,6 +135,9 @@ async def update_endpoint(ctx: Ctx) -> Endpoint:
             raise problems.conflict(DUPLICATE) from None
         if row is None:
             raise problems.not_found("endpoint")
+        if supplied is not None:
+            sealed = endpoint_values.sealed_secret(supplied, row["endpoint_id"], ctx.deps.settings)
+            await repo.replace_secret(change.conn, row["endpoint_id"], sealed or "")
         change.record(
             "endpoint.update",
             row["endpoint_id"],
@@ -133,6 +146,7 @@ async def update_endpoint(ctx: Ctx) -> Endpoint:
             send_resolved=send_resolved,
             value_changed=value != current["value"],
             templates=sorted(templates or ()),
+            secret_replaced=supplied is not None,
         )
     return Endpoint.model_validate(dict(row))
 
@@ -165,7 +179,8 @@ OPERATIONS = (
     Operation("GET", ONE, get_endpoint, "Get an endpoint", TAG, response=Endpoint,
               carries_secret=True),
     Operation("PATCH", ONE, update_endpoint,
-              "Change an endpoint's value, enabled or send_resolved flag, or templates", TAG,
+              "Change an endpoint's value, enabled or send_resolved flag, secret or templates",
+              TAG,
               response=Endpoint, body=EndpointUpdate, errors=(409,), carries_secret=True),
     Operation("DELETE", ONE, delete_endpoint, "Delete an endpoint", TAG, status=204),
 )  # fmt: skip

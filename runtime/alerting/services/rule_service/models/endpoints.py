@@ -11,6 +11,7 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    SecretStr,
     StrictBool,
     StringConstraints,
 )
@@ -71,6 +72,15 @@ TEMPLATES = (
     " replacing the channel's built-in rendering of that part; null for none"
     " (docs/integrations.md, Templates)"
 )
+# A caller-supplied credential (a PagerDuty routing key): a SecretStr, so a model's repr
+# (a log line, a traceback) never shows it; OpenAPI marks it write-only. Which channels
+# take one, and its shape, is the channel's (``Channel.credential``), checked by the API.
+EndpointSecret = Annotated[SecretStr, Field(min_length=1, max_length=256)]
+CREDENTIAL_HELP = (
+    "the credential a channel needs, stored sealed and never returned: pagerduty, the"
+    " integration's routing key (32 letters or digits); refused for a channel without one"
+)
+
 SEND_RESOLVED = (
     "also deliver the resolved notification of an episode whose firing one this endpoint"
     " received (default true)"
@@ -79,9 +89,13 @@ SEND_RESOLVED = (
 
 class EndpointCreate(RequestModel):
     type: EndpointType
-    value: EndpointValue = Field(description="an email address, or an http(s) URL")
+    value: EndpointValue = Field(
+        description="an email address, or an http(s) URL (pagerduty: the Events API v2 URL,"
+        " https://events.pagerduty.com/v2/enqueue)"
+    )
     send_resolved: StrictBool = Field(True, description=SEND_RESOLVED)
     templates: Templates | None = Field(None, description=TEMPLATES)
+    secret: EndpointSecret | None = Field(None, description=CREDENTIAL_HELP)
 
 
 class EndpointUpdate(RequestModel):
@@ -91,6 +105,7 @@ class EndpointUpdate(RequestModel):
     templates: Templates | None = Field(
         None, description=TEMPLATES + "; absent keeps the current ones"
     )
+    secret: EndpointSecret | None = Field(None, description=f"replaces it; {CREDENTIAL_HELP}")
 
 
 class Endpoint(ResponseModel):

@@ -87,6 +87,15 @@ async def update(
     )
 
 
+async def replace_secret(conn: Executor, endpoint_id: UUID, signing_secret: str) -> None:
+    """A caller-supplied credential replaced (PATCH ``secret``); sealed already."""
+    await conn.execute(
+        "UPDATE endpoints SET signing_secret = $2 WHERE endpoint_id = $1",
+        endpoint_id,
+        signing_secret,
+    )
+
+
 async def delete(conn: Executor, endpoint_id: UUID) -> bool:
     row: asyncpg.Record | None = await conn.fetchrow(
         "DELETE FROM endpoints WHERE endpoint_id = $1 RETURNING endpoint_id", endpoint_id

@@ -1,0 +1,132 @@
+"""Microsoft Teams, through a Workflows (Power Automate) incoming webhook: a message with
+one Adaptive Card (version 1.4).
+
+The card: the headline (kind and severity first, in red while firing and green once
+resolved), a sentence saying what happened, a FactSet of the notification's fields and
+one of the alert's context.
+
+Alert text is caller-supplied, and Teams reads Markdown in a TextBlock and in a fact's
+title and value (bold, italic, lists, links). So the headline and the sentence are
+``RichTextBlock`` text runs, which Adaptive Cards never read as Markdown, and every fact
+has the Markdown specials backslash-escaped (``\\*``, ``\\_``, ``\\[``, ...) and a leading
+list or heading marker escaped, so ``[x](http://evil)`` or ``**urgent**`` in an alert
+shows as written. (A bare URL in alert text may still be shown as a link by the client:
+that is the reader's click, not markup.)
+
+Teams refuses a card over about 28 KB: values are clipped and the context is cut to fit
+a budget under that, with a last fact saying how many entries were left out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from alerting.channels.base import Channel, Outbound
+from alerting.channels.http_url import USER_AGENT, HttpRequest, UrlChannel, post
+from alerting.channels.rendering import ELLIPSIS, clip, context, facts, headline
+from alerting.domain.delivery import Attempt, Target
+from alerting.domain.delivery_messages import OutgoingNotification, shown
+
+HEADERS = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+CARD_VERSION = "1.4"
+# Teams' limit is ~28 KB for the whole message; the card's own text takes a few KB.
+CARD_BUDGET_BYTES = 24_000
+TITLE_LIMIT = 256
+FACT_TITLE_LIMIT = 100
+FACT_VALUE_LIMIT = 1000
+# The inline Markdown Teams renders; each such character is backslash-escaped anywhere.
+_INLINE = re.compile(r"([\\*_`~\[\]<>])")
+# A line start Markdown reads as a list or a heading ("- x", "+ x", "1. x", "# x").
+_BLOCK_START = re.compile(r"^(\s*)([-+#]|\d+(?=[.)]))")
+
+
+def escape(text: str) -> str:
+    """Plain text for a TextBlock or a fact: no line breaks (``shown``) and no Markdown."""
+    inline = _INLINE.sub(r"\\\1", shown(text))
+    return _BLOCK_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[2] in "-+#" else m[0] + "\\", inline)
+
+
+def _fact(title: str, value: str, own_title: bool = False) -> dict[str, str]:
+    """A fact; clipped, then escaped (a list marker is only one at the start of the
+    whole). Our own labels (``alert_id``) are shown as they are."""
+    return {
+        "title": title if own_title else escape(clip(title, FACT_TITLE_LIMIT)),
+        "value": escape(clip(value, FACT_VALUE_LIMIT)),
+    }
+
+
+def _size(item: object) -> int:
+    return len(json.dumps(item, separators=(",", ":")).encode())
+
+
+def _context_facts(pairs: list[tuple[str, str]], budget: int) -> list[dict[str, str]]:
+    """The context's facts that fit ``budget`` bytes; then one saying what was left out."""
+    found: list[dict[str, str]] = []
+    for index, (key, value) in enumerate(pairs):
+        fact = _fact(key, value)
+        budget -= _size(fact) + 1
+        if budget < 0:
+            found.append(_fact(ELLIPSIS, f"{len(pairs) - index} more context entries not shown"))
+            break
+        found.append(fact)
+    return found
+
+
+def _sentence(n: OutgoingNotification) -> str:
+    state = "resolved" if n.resolved else "firing"
+    said = (
+        f"Alert {shown(n.name)} from {shown(n.source)} is {state}"
+        f" (severity {n.severity}, episode {n.episode})."
+    )
+    return "A test send: no alert is behind it. " + said if n.test else said
+
+
+def _runs(text: str, **style: str) -> dict[str, Any]:
+    return {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": text, **style}]}
+
+
+def card(n: OutgoingNotification) -> dict[str, Any]:
+    """The Adaptive Card (the attachment's content)."""
+    color = "Good" if n.resolved else "Attention"
+    body: list[dict[str, Any]] = [
+        _runs(clip(headline(n), TITLE_LIMIT), weight="Bolder", size="Large", color=color),
+        _runs(clip(_sentence(n), FACT_VALUE_LIMIT)),
+        {"type": "FactSet", "facts": [_fact(k, v, own_title=True) for k, v in facts(n)]},
+    ]
+    pairs = context(n)
+    if pairs:
+        body.append(_runs("Context", weight="Bolder"))
+        budget = CARD_BUDGET_BYTES - _size(body)
+        body.append({"type": "FactSet", "facts": _context_facts(pairs, budget)})
+    return {
+        "type": "AdaptiveCard",
+        "version": CARD_VERSION,
+        "body": body,
+        "msteams": {"width": "Full"},
+    }
+
+
+def body(n: OutgoingNotification) -> bytes:
+    message = {
+        "type": "message",
+        "attachments": [{"contentType": CARD_TYPE, "content": card(n)}],
+    }
+    return json.dumps(message, separators=(",", ":")).encode()
+
+
+class TeamsChannel(UrlChannel):
+    name = "teams"
+
+    def render(
+        self, n: OutgoingNotification, target: Target, outbound: Outbound, now_s: float
+    ) -> HttpRequest:
+        return HttpRequest(target.value, body(n), dict(HEADERS))
+
+    async def deliver(self, n: OutgoingNotification, target: Target, outbound: Outbound) -> Attempt:
+        return await post(outbound, self.render(n, target, outbound, outbound.wall_clock()))
+
+
+CHANNEL: Channel[HttpRequest] = TeamsChannel()
