@@ -71,12 +71,12 @@ class Budget:
 
     deadline: float
     budget_s: float
-    clock: Callable[[], float] = time.monotonic
+    clock: Callable[[], float] = time.thread_time
 
     def check(self) -> None:
         if self.clock() > self.deadline:
             raise BudgetExceeded(
-                f"rendering took longer than {self.budget_s * 1000:.0f} ms and was stopped"
+                f"rendering used more than {self.budget_s * 1000:.0f} ms of CPU and was stopped"
             )
 
 
@@ -182,7 +182,10 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "%", "+"})
 
     def __init__(self, finalize: Callable[[Any], Any]) -> None:
-        super().__init__(finalize=finalize, autoescape=False, auto_reload=False)
+        # The template's own last line break is its author's: kept, as in a text file.
+        super().__init__(
+            finalize=finalize, autoescape=False, auto_reload=False, keep_trailing_newline=True
+        )
         self.filters = {name: _guarded_filter(name) for name in FILTERS}
         self.globals = {
             "range": bounded_range,
