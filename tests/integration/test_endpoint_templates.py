@@ -55,28 +55,25 @@ async def api_with_smtp(
         await running.close()
 
 
+async def endpoints_of_new_rule(api: Api, client_id: str) -> str:
+    rule = {"client_id": client_id, "severity": "HIGH", "source": "db", "name": "*"}
+    created = await api.ok("POST", "/api/v1/rules", 201, json=rule)
+    return f"/api/v1/rules/{created['rule_id']}/endpoints"
+
+
 async def endpoint(api: Api, client_id: str, **fields: Any) -> dict[str, Any]:
-    rule = await api.ok(
-        "POST", "/api/v1/rules", 201,
-        json={"client_id": client_id, "severity": "HIGH", "source": "db", "name": "*"},
-    )  # fmt: skip
-    created: dict[str, Any] = await api.ok(
-        "POST", f"/api/v1/rules/{rule['rule_id']}/endpoints", 201, json=fields
-    )
+    of_rule = await endpoints_of_new_rule(api, client_id)
+    created: dict[str, Any] = await api.ok("POST", of_rule, 201, json=fields)
     return created
 
 
 async def test_a_template_that_does_not_compile_is_a_422_naming_field_and_line(
-    new_client: NewClient, sinks: Sinks
+    new_client: NewClient,
 ) -> None:
     cid, api = await new_client()
-    rule = await api.ok(
-        "POST", "/api/v1/rules", 201,
-        json={"client_id": cid, "severity": "HIGH", "source": "db", "name": "*"},
-    )  # fmt: skip
     templates = {"subject": "ok", "body": "one\ntwo\n{{ name }", "footer": "x"}
     bad = {"type": "email", "value": "ops@example.com", "templates": templates}
-    response = await api.post(f"/api/v1/rules/{rule['rule_id']}/endpoints", json=bad)
+    response = await api.post(await endpoints_of_new_rule(api, cid), json=bad)
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["errors"] == [
