@@ -15,11 +15,13 @@ import pytest
 
 from alerting.channels.builtin.webhook import verify
 from alerting.config import Settings
+from alerting.sealed import PREFIX
 from tests.integration.rule_service_support import (
     Api,
     NewClient,
     admin,
     new_client,
+    rs_pg,
     rs_settings,
     rule_pool,
     service,
@@ -36,7 +38,7 @@ from tests.integration.sender_support import (
 )
 from tests.pipeline_support import eventually
 
-__all__ = ["admin", "new_client", "rs_settings", "rule_pool", "sender", "service", "sinks"]
+__all__ = ["admin", "new_client", "rs_pg", "rs_settings", "rule_pool", "sender", "service", "sinks"]
 pytestmark = pytest.mark.integration
 
 BODY = '{"summary": {{ title }},\n "host": {{ context.host }}, "test": {{ test }}}'
@@ -233,3 +235,32 @@ async def test_the_sender_delivers_with_the_stored_template(sender: Sender, sink
 
     [request] = await eventually(delivered)
     assert request["body"]["blocks"][1]["text"]["text"] == "*&lt;!channel&gt; disk* on eu"
+
+
+async def test_a_secret_that_does_not_open_fails_the_test_send_without_calling(
+    new_client: NewClient, sinks: Sinks, rs_pg: asyncpg.Connection[Any]
+) -> None:
+    cid, api = await new_client()
+    hook = f"sealed-{cid}"
+    created = await endpoint(api, cid, type="webhook", value=sinks.hook(hook))
+    await rs_pg.execute(
+        "UPDATE endpoints SET signing_secret = $2 WHERE endpoint_id = $1",
+        uuid.UUID(created["endpoint_id"]), f"{PREFIX}gone:AAAA",
+    )  # fmt: skip
+    result = await api.ok("POST", f"/api/v1/endpoints/{created['endpoint_id']}/test", 200)
+    assert result["outcome"] == "RETRY" and result["response_code"] is None
+    assert "cannot be opened with ALERTING_SECRET_KEYS" in result["error"]
+    assert sinks.requests(hook) == []  # never an unsigned request
+
+
+async def test_openapi_describes_the_routes_and_the_templates_field(admin: Api) -> None:
+    document = await admin.ok("GET", "/openapi.json", 200)
+    for action, response in (("preview", "EndpointPreview"), ("test", "TestSendResult")):
+        operation = document["paths"][f"/api/v1/endpoints/{{endpoint_id}}/{action}"]["post"]
+        assert operation["requestBody"]["required"] is False
+        ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        assert ok == {"$ref": f"#/components/schemas/{response}"}
+        assert {"404", "422"} <= set(operation["responses"])
+    schemas = document["components"]["schemas"]
+    for model in ("Endpoint", "EndpointUpdate"):
+        assert "templates" in schemas[model]["properties"]

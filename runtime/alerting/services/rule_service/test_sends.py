@@ -1,6 +1,7 @@
 """A test send: one notification through the endpoint's channel, now, with the sender's
-own channel code and transports (``alerting.adapters``): the URL policy, the SMTP relay
-and the HTTP client are the ones a real delivery meets. Bounded by ``TIMEOUT_S``.
+own dispatch (``channels.dispatch``) and transports (``alerting.adapters``): the URL
+policy, the SMTP relay and the HTTP client are the ones a real delivery meets. Bounded
+by ``TIMEOUT_S``.
 
 Transports are built per test send and closed after it: test sends are rare, and a pool
 kept for them would hold connections between them for nothing.
@@ -14,7 +15,7 @@ import time
 from alerting.adapters.http_post import HttpPoster
 from alerting.adapters.smtp import SmtpPool
 from alerting.adapters.url_guard import UrlGuard
-from alerting.channels import registry
+from alerting.channels import dispatch
 from alerting.channels.base import Outbound
 from alerting.config import Settings
 from alerting.domain.delivery import Attempt, Target
@@ -24,13 +25,6 @@ TIMEOUT_S = 15.0
 
 
 async def send(settings: Settings, n: OutgoingNotification, target: Target) -> Attempt:
-    channel = registry.find(target.type)
-    if channel is None:
-        return Attempt.permanent(f"no channel handles endpoint type {target.type!r}")
-    if channel.signed and not target.signing_secret:
-        return Attempt.permanent(
-            "the endpoint's signing secret cannot be opened with ALERTING_SECRET_KEYS"
-        )
     s = settings.sender
     http = HttpPoster(1, s.http_timeout_s, settings.allow_private_urls)
     smtp = SmtpPool(settings.smtp, 1, s.smtp_timeout_s)
@@ -38,7 +32,7 @@ async def send(settings: Settings, n: OutgoingNotification, target: Target) -> A
     outbound = Outbound(http, smtp, guard, settings.smtp.sender, time.time)
     try:
         async with asyncio.timeout(TIMEOUT_S):
-            return await channel.deliver(n, target, outbound)
+            return await dispatch.deliver(n, target, outbound)
     except TimeoutError:
         return Attempt.transient(f"timeout: no answer within {TIMEOUT_S:g} s")
     finally:
