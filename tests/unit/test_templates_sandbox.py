@@ -74,7 +74,16 @@ def test_private_attributes_are_refused_with_an_error(source: str) -> None:
         (
             "{% set ns = namespace(s='x') %}{% for i in range(64) %}"
             "{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
-            "a text value longer than 65536 was refused",
+            "'~' would build text longer than 65536",
+        ),
+        # Short lists whose text is huge: 65,536 references to one 60,000-character string.
+        ("{% set s = 'x' * 60000 %}{{ [s] * 65536 }}", "a list value longer than 65536"),
+        ("{% set s = 'x' * 60000 %}{{ [s, s] | string }}", "a list value longer than 65536"),
+        ("{% set s = 'x' * 60000 %}{{ s | join(s) }}", "join() would build text longer"),
+        ("{% set s = 'x' * 60000 %}{{ s ~ s }}", "'~' would build text longer than 65536"),
+        (
+            "{% set s = 'x' * 60000 %}{% set ns = namespace() %}{% set ns.a = [s, s] %}{{ ns }}",
+            "a Namespace value longer than 65536",
         ),
         ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", "calls itself too deeply"),
         ("{% set l = [1] %}{{ l.append(2) }}", "attribute 'append' of a 'list' value"),

@@ -46,7 +46,7 @@ def _environment(fmt: Format) -> BoundedEnvironment:
 @functools.lru_cache(maxsize=1024)
 def _compiled(fmt: Format, source: str) -> Template:
     env = _environment(fmt)
-    return env.from_string(env.guard_loops(env.parse(source)))
+    return env.from_string(env.guarded(env.parse(source)))
 
 
 def compile_template(channel: str, name: str, source: str) -> Template:

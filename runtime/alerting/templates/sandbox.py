@@ -6,12 +6,14 @@ gigabyte, never reach Python internals. Jinja's ``ImmutableSandboxedEnvironment`
 refuses ``_``-prefixed and internal attributes and changes to lists and dicts; on top:
 
 * a time budget, checked wherever the template's own code runs: every call, attribute and
-  item lookup, intercepted operator, filter, ``for`` iteration (each loop's iterable is
-  wrapped in ``loop_guard`` when the template is compiled) and output chunk. Jinja cannot
-  interrupt a single C-level operation, so those are bounded by size instead:
+  item lookup, intercepted operator, filter, ``for`` iteration and ``~`` (each loop's
+  iterable and each ``~`` are wrapped in a guard when the template is compiled) and output
+  chunk. Jinja cannot interrupt a single C-level operation, so those are bounded by size
+  instead:
 * sizes: ``range`` yields at most ``MAX_RANGE`` items, an integer argument to a call or a
-  filter is at most ``MAX_SIZE``, and so is any string or list a filter, call, operator
-  or lookup produces (``*``, ``**`` and ``+`` are checked before they run);
+  filter is at most ``MAX_SIZE``, and so is the ``weight`` (the size as text) of any value
+  a filter takes or makes, a call, operator or lookup produces, ``~`` or ``join`` builds
+  (``*``, ``**``, ``+``, ``~`` and ``join`` are checked before they build);
 * amplifying operations are left out: ``%`` and ``str.format`` on text (a width in the
   format string allocates before anything can check it), the ``format``, ``center``,
   ``indent``, ``wordwrap``, ``urlize``, ``random`` ... filters, ``lipsum``; only listed
@@ -31,11 +33,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import nodes
+from jinja2 import Environment, nodes, pass_environment
 from jinja2.exceptions import SecurityError
 from jinja2.filters import FILTERS as DEFAULT_FILTERS
+from jinja2.filters import make_attrgetter
 from jinja2.runtime import Context, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import Namespace
+from jinja2.visitor import NodeTransformer
 
 MAX_SIZE = 64 * 1024  # characters of any string, items of any list, an integer argument
 MAX_RANGE = 1000
@@ -43,6 +48,7 @@ MAX_EXPONENT = 64
 MAX_INT_BITS = 4096
 LOOP_CHECK_EVERY = 64  # iterations between two clock reads in a for loop
 LOOP_GUARD = "loop_guard"
+CONCAT_GUARD = "concat_guard"
 
 # Filters that cannot amplify beyond the size checks (each checked as it returns).
 FILTERS = (
@@ -89,12 +95,32 @@ def check_time() -> None:
         budget.check()
 
 
+def weight(value: Any, limit: int = MAX_SIZE) -> int:
+    """About how many characters ``value`` takes as text: a string's length, a container's
+    items' weights and one per item; counting stops past ``limit``. A list of 65,536
+    references to one 64 KiB string is short but 4 GiB once printed or joined."""
+    total, stack = 0, [value]
+    while stack and total <= limit:
+        item = stack.pop()
+        if isinstance(item, Namespace):
+            item = object.__getattribute__(item, "_Namespace__attrs")
+        if isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, list | tuple | set | frozenset | dict):
+            total += len(item)
+            if total <= limit:
+                stack.extend(item.items() if isinstance(item, dict) else item)
+        else:
+            total += 1
+    return total
+
+
 def check_size(value: Any) -> Any:
-    if isinstance(value, str | list | tuple | dict) and len(value) > MAX_SIZE:
-        kind = "text" if isinstance(value, str) else type(value).__name__
-        raise SecurityError(f"a {kind} value longer than {MAX_SIZE} was refused")
     if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
         raise SecurityError(f"an integer larger than {MAX_INT_BITS} bits was refused")
+    if not isinstance(value, int | float | bool | None) and weight(value) > MAX_SIZE:
+        kind = "text" if isinstance(value, str) else type(value).__name__
+        raise SecurityError(f"a {kind} value longer than {MAX_SIZE} was refused")
     return value
 
 
@@ -130,12 +156,40 @@ def _guarded_filter(name: str) -> Callable[..., Any]:
     @functools.wraps(original)  # keeps Jinja's pass_context/pass_environment marks
     def guarded(*args: Any, **kwargs: Any) -> Any:
         check_time()
+        if len(args) >= first_arg:
+            check_size(args[first_arg - 1])  # the value: most filters make text of it
         _check_args([*args[first_arg:], *kwargs.values()])
         if name == "replace":
             _check_replace(args, kwargs)
         return check_size(original(*args, **kwargs))
 
     return guarded
+
+
+@pass_environment
+def bounded_join(environment: Environment, value: Any, d: str = "", attribute: Any = None) -> str:
+    """``join``, refusing before it builds text longer than ``MAX_SIZE`` (the separator
+    counts once per item: ``s | join(s)`` is len(s) squared)."""
+    if attribute is not None:
+        value = map(make_attrgetter(environment, attribute), value)
+    separator, size = str(d), 0
+    parts: list[str] = []
+    for item in value:
+        text = str(check_size(item))
+        size += len(text) + (len(separator) if parts else 0)
+        if size > MAX_SIZE:
+            raise SecurityError(f"join() would build text longer than {MAX_SIZE}")
+        parts.append(text)
+    return separator.join(parts)
+
+
+def bounded_concat(*parts: Any) -> str:
+    """``a ~ b ~ ...``, refusing before it builds text longer than ``MAX_SIZE``."""
+    check_time()
+    texts = [str(check_size(part)) for part in parts]
+    if sum(len(t) for t in texts) > MAX_SIZE:
+        raise SecurityError(f"'~' would build text longer than {MAX_SIZE}")
+    return "".join(texts)
 
 
 def _check_replace(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -184,9 +238,14 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
     def __init__(self, finalize: Callable[[Any], Any]) -> None:
         # The template's own last line break is its author's: kept, as in a text file.
         super().__init__(
-            finalize=finalize, autoescape=False, auto_reload=False, keep_trailing_newline=True
+            # Weighed before it is made text: a short list can print gigabytes.
+            finalize=lambda value: finalize(check_size(value)),
+            autoescape=False,
+            auto_reload=False,
+            keep_trailing_newline=True,
         )
         self.filters = {name: _guarded_filter(name) for name in FILTERS}
+        self.filters["join"] = bounded_join
         self.globals = {
             "range": bounded_range,
             "dict": dict,
@@ -194,6 +253,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
             "cycler": self.globals["cycler"],
             "joiner": self.globals["joiner"],
             LOOP_GUARD: loop_guard,
+            CONCAT_GUARD: bounded_concat,
         }
         self.binop_table.update({"**": _power, "*": _times, "%": _modulo, "+": _plus})
 
@@ -227,9 +287,21 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         _check_args([*args, *kwargs.values()])
         return check_size(super().call(__context, __obj, *args, **kwargs))
 
-    def guard_loops(self, tree: nodes.Template) -> nodes.Template:
-        """Every ``for`` loop iterates ``loop_guard(<its iterable>)``."""
-        for loop in tree.find_all(nodes.For):
-            guard = nodes.Name(LOOP_GUARD, "load", lineno=loop.lineno)
-            loop.iter = nodes.Call(guard, [loop.iter], [], None, None, lineno=loop.lineno)
-        return tree
+    def guarded(self, tree: nodes.Template) -> nodes.Template:
+        """The tree with every ``for`` loop iterating ``loop_guard(<its iterable>)`` and
+        every ``~`` made a call of ``bounded_concat``: neither has a sandbox hook."""
+        result: nodes.Template = _Guards().visit(tree)
+        return result
+
+
+class _Guards(NodeTransformer):
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        self.generic_visit(node)
+        guard = nodes.Name(LOOP_GUARD, "load", lineno=node.lineno)
+        node.iter = nodes.Call(guard, [node.iter], [], None, None, lineno=node.lineno)
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        self.generic_visit(node)
+        guard = nodes.Name(CONCAT_GUARD, "load", lineno=node.lineno)
+        return nodes.Call(guard, list(node.nodes), [], None, None, lineno=node.lineno)
