@@ -111,6 +111,9 @@ def test_check_refuses_unknown_filters_an_oversized_source_and_a_channel_without
     assert [str(p) for p in check("teams", {"text": "x"})] == [
         "a teams endpoint takes no templates"
     ]
+    assert [str(p) for p in check("email", {"body": "x\n{% include 'other' %}"})] == [
+        "line 2: a template cannot extend, include or import another"
+    ]
     assert check("webhook", {"body": '{"a": {{ name }}}'}) == []
 
 

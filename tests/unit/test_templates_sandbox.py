@@ -81,6 +81,17 @@ def test_private_attributes_are_refused_with_an_error(source: str) -> None:
         ("{% set s = 'x' * 60000 %}{{ [s, s] | string }}", "a list value longer than 65536"),
         ("{% set s = 'x' * 60000 %}{{ s | join(s) }}", "join() would build text longer"),
         ("{% set s = 'x' * 60000 %}{{ s ~ s }}", "'~' would build text longer than 65536"),
+        # Buffered blocks are joined in one go: checked before the join.
+        (
+            "{% set s = 'x' * 1000 %}{% filter upper %}{% for i in range(100) %}{{ s }}"
+            "{% endfor %}{% endfilter %}",
+            "a block renders more than 65536 characters",
+        ),
+        (
+            "{% macro m() %}{% for i in range(100) %}{{ 'x' * 1000 }}{% endfor %}"
+            "{% endmacro %}{{ m() | length }}",
+            "a block renders more than 65536 characters",
+        ),
         (
             "{% set s = 'x' * 60000 %}{% set ns = namespace() %}{% set ns.a = [s, s] %}{{ ns }}",
             "a Namespace value longer than 65536",

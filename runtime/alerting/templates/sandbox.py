@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import Environment, nodes, pass_environment
-from jinja2.exceptions import SecurityError
+from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from jinja2.filters import FILTERS as DEFAULT_FILTERS
 from jinja2.filters import make_attrgetter
 from jinja2.runtime import Context, Undefined
@@ -192,6 +192,16 @@ def bounded_concat(*parts: Any) -> str:
     return "".join(texts)
 
 
+def bounded_buffer(parts: Iterable[str]) -> str:
+    """Jinja's ``concat`` of a block's buffered output (``{% filter %}``, ``{% set %}``
+    blocks, macros, ``caller()``): those are joined in one go, not streamed through the
+    output cap, so their size is checked before the join."""
+    texts = list(parts)
+    if sum(len(t) for t in texts) > MAX_SIZE:
+        raise SecurityError(f"a block renders more than {MAX_SIZE} characters")
+    return "".join(texts)
+
+
 def _check_replace(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     # replace(eval_ctx, s, old, new, count): its result's size, before it is built.
     values = [*args[1:], *kwargs.values()]
@@ -244,6 +254,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
             auto_reload=False,
             keep_trailing_newline=True,
         )
+        self.concat = bounded_buffer  # type: ignore[method-assign]
         self.filters = {name: _guarded_filter(name) for name in FILTERS}
         self.filters["join"] = bounded_join
         self.globals = {
@@ -295,6 +306,14 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
 
 
 class _Guards(NodeTransformer):
+    def generic_visit(self, node: nodes.Node, *args: Any, **kwargs: Any) -> nodes.Node:
+        if isinstance(node, nodes.Extends | nodes.Include | nodes.Import | nodes.FromImport):
+            # An endpoint has no other templates to load: say so when it is saved.
+            raise TemplateSyntaxError("a template cannot extend, include or import another",
+                                      node.lineno)  # fmt: skip
+        result: nodes.Node = super().generic_visit(node, *args, **kwargs)
+        return result
+
     def visit_For(self, node: nodes.For) -> nodes.Node:
         self.generic_visit(node)
         guard = nodes.Name(LOOP_GUARD, "load", lineno=node.lineno)
