@@ -215,6 +215,8 @@ def test_pagerduty_endpoints_of_one_url_are_one_target_per_routing_key() -> None
         ("pagerduty", ("p2",), other),
         ("webhook", ("w1", "w2"), "s1"),  # generated secrets: still one message
     ]
+    # Rate limited per destination: per routing key, not one bucket for the shared URL.
+    assert len({t.key for t in found}) == 3 and found[0].key[1].startswith(url + "\n")
 
 
 def test_errors_are_truncated() -> None:

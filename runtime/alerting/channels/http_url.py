@@ -1,4 +1,5 @@
-"""What every channel whose endpoint value is an http(s) URL shares (Slack, webhooks):
+"""What every channel whose endpoint value is an http(s) URL shares (Slack, Teams,
+PagerDuty, webhooks):
 the URL policy at the API, identity, and a POST through the URL guard.
 
 The API checks the URL when the endpoint is created; the sender checks it again before
@@ -11,9 +12,11 @@ from typing import NamedTuple
 
 from alerting.adapters import dns
 from alerting.channels.base import Credential, InvalidValue, Outbound, UrlPolicy
-from alerting.domain.delivery import Attempt
+from alerting.domain.delivery import Attempt, Target
+from alerting.domain.delivery_messages import OutgoingNotification
 
 USER_AGENT = "alerting-sender/1"
+JSON_HEADERS = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
 
 
 class HttpRequest(NamedTuple):
@@ -43,6 +46,23 @@ class UrlChannel:
     def identity(self, value: str) -> str:
         # As is: a URL's path and query are case-sensitive, and often carry a token.
         return value
+
+
+class JsonChannel(UrlChannel):
+    """A URL channel that POSTs one unsigned JSON document (Slack, Teams, PagerDuty):
+    subclasses say what the document is."""
+
+    def document(self, n: OutgoingNotification, target: Target) -> bytes:
+        raise NotImplementedError
+
+    def render(
+        self, n: OutgoingNotification, target: Target, outbound: Outbound, now_s: float
+    ) -> HttpRequest:
+        # A fresh dict per request: the HTTP client may add to the headers it is given.
+        return HttpRequest(target.value, self.document(n, target), dict(JSON_HEADERS))
+
+    async def deliver(self, n: OutgoingNotification, target: Target, outbound: Outbound) -> Attempt:
+        return await post(outbound, self.render(n, target, outbound, outbound.wall_clock()))
 
 
 async def post(outbound: Outbound, request: HttpRequest) -> Attempt:

@@ -214,6 +214,8 @@ class Target:
     prior: Attempt | None  # settled by an earlier claim: SENT or FAILED; None to deliver
     previous_secret: str | None = None  # see NotificationEndpoint.previous_secret
     templates: Mapping[str, str] | None = None  # the first member endpoint's
+    # What its endpoints were grouped by (``Identity``); empty: the value.
+    identity: str = ""
 
     @property
     def label(self) -> str:
@@ -222,7 +224,9 @@ class Target:
 
     @property
     def key(self) -> tuple[str, str]:
-        return (self.type, self.value)
+        # The destination, for rate limiting: two PagerDuty services behind one URL are
+        # two buckets, not one shared by every tenant.
+        return (self.type, self.identity or self.value)
 
 
 # (channel name, stripped value, the endpoint's opened secret) -> the key two endpoints
@@ -244,7 +248,7 @@ def targets(endpoints: Iterable[NotificationEndpoint], identity: Identity) -> li
             key = identity(e.type, e.value.strip(), e.signing_secret)
             groups.setdefault((e.type, key), []).append(e)
     result = []
-    for members in groups.values():
+    for (_, same), members in groups.items():
         statuses = {m.prior_status for m in members}
         prior: Attempt | None = None
         if Outcome.SENT in statuses:
@@ -257,7 +261,8 @@ def targets(endpoints: Iterable[NotificationEndpoint], identity: Identity) -> li
         previous = signer.previous_secret if signer else None
         first = members[0]
         ids = tuple(m.endpoint_id for m in members)
+        value = first.value.strip()
         result.append(
-            Target(first.type, first.value.strip(), secret, ids, prior, previous, first.templates)
+            Target(first.type, value, secret, ids, prior, previous, first.templates, same)
         )
     return result

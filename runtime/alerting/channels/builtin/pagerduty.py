@@ -21,13 +21,12 @@ import re
 from typing import Any
 
 from alerting.channels.base import Channel, Credential, Outbound
-from alerting.channels.http_url import USER_AGENT, HttpRequest, UrlChannel, post
+from alerting.channels.http_url import HttpRequest, JsonChannel
 from alerting.channels.rendering import clip, headline, rfc3339
 from alerting.domain.delivery import Attempt, Outcome, Target
 from alerting.domain.delivery_messages import OutgoingNotification, shown
 
 EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
-HEADERS = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
 # PagerDuty's limits: a dedup_key's and a summary's length.
 DEDUP_KEY_LIMIT = 255
 SUMMARY_LIMIT = 1024
@@ -98,18 +97,16 @@ def judged(attempt: Attempt) -> Attempt:
     return attempt
 
 
-class PagerDutyChannel(UrlChannel):
+class PagerDutyChannel(JsonChannel):
     name = "pagerduty"
     credential = ROUTING_KEY
 
-    def render(
-        self, n: OutgoingNotification, target: Target, outbound: Outbound, now_s: float
-    ) -> HttpRequest:
+    def document(self, n: OutgoingNotification, target: Target) -> bytes:
         # The dispatcher delivers to a credential's channel only with its secret opened.
-        return HttpRequest(target.value, body(n, target.signing_secret or ""), dict(HEADERS))
+        return body(n, target.signing_secret or "")
 
     async def deliver(self, n: OutgoingNotification, target: Target, outbound: Outbound) -> Attempt:
-        return judged(await post(outbound, self.render(n, target, outbound, outbound.wall_clock())))
+        return judged(await super().deliver(n, target, outbound))
 
 
 CHANNEL: Channel[HttpRequest] = PagerDutyChannel()

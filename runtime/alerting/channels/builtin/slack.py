@@ -18,13 +18,12 @@ import json
 from typing import Any
 
 from alerting.channels import templated
-from alerting.channels.base import Channel, Outbound
-from alerting.channels.http_url import USER_AGENT, HttpRequest, UrlChannel, post
+from alerting.channels.base import Channel
+from alerting.channels.http_url import HttpRequest, JsonChannel
 from alerting.channels.rendering import ELLIPSIS, clip_escaped, context, facts, headline
-from alerting.domain.delivery import Attempt, Target
+from alerting.domain.delivery import Target
 from alerting.domain.delivery_messages import OutgoingNotification, shown
 
-HEADERS = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
 # Slack's limits (api.slack.com/reference/block-kit): a header's text, a section's text,
 # a field's text, fields per section, blocks per message.
 HEADER_LIMIT = 150
@@ -113,21 +112,15 @@ def body(n: OutgoingNotification, text: str | None = None) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-class SlackChannel(UrlChannel):
+class SlackChannel(JsonChannel):
     name = "slack"
 
-    def render(
-        self, n: OutgoingNotification, target: Target, outbound: Outbound, now_s: float
-    ) -> HttpRequest:
-        # A fresh dict per request: the HTTP client may add to the headers it is given.
+    def document(self, n: OutgoingNotification, target: Target) -> bytes:
         # A ``text`` template replaces the main section's text (mrkdwn, values escaped).
         text = None
         if target.templates:
             text = templated.part(n, target, "text", lambda: main_text(n))
-        return HttpRequest(target.value, body(n, text), dict(HEADERS))
-
-    async def deliver(self, n: OutgoingNotification, target: Target, outbound: Outbound) -> Attempt:
-        return await post(outbound, self.render(n, target, outbound, outbound.wall_clock()))
+        return body(n, text)
 
 
 CHANNEL: Channel[HttpRequest] = SlackChannel()

@@ -23,13 +23,12 @@ import json
 import re
 from typing import Any
 
-from alerting.channels.base import Channel, Outbound
-from alerting.channels.http_url import USER_AGENT, HttpRequest, UrlChannel, post
+from alerting.channels.base import Channel
+from alerting.channels.http_url import HttpRequest, JsonChannel
 from alerting.channels.rendering import ELLIPSIS, clip, context, facts, headline
-from alerting.domain.delivery import Attempt, Target
+from alerting.domain.delivery import Target
 from alerting.domain.delivery_messages import OutgoingNotification, shown
 
-HEADERS = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_VERSION = "1.4"
 # Teams' limit is ~28 KB for the whole message; the card's own text takes a few KB.
@@ -40,7 +39,7 @@ FACT_VALUE_LIMIT = 1000
 # The inline Markdown Teams renders; each such character is backslash-escaped anywhere.
 _INLINE = re.compile(r"([\\*_`~\[\]<>])")
 # A line start Markdown reads as a list or a heading ("- x", "+ x", "1. x", "# x").
-_BLOCK_START = re.compile(r"^(\s*)([-+#]|\d+(?=[.)]))")
+_BLOCK_START = re.compile(r"^(\s*)([-+#](?=\s|$)|\d+(?=[.)](?:\s|$)))")
 
 
 def escape(text: str) -> str:
@@ -117,16 +116,11 @@ def body(n: OutgoingNotification) -> bytes:
     return json.dumps(message, separators=(",", ":")).encode()
 
 
-class TeamsChannel(UrlChannel):
+class TeamsChannel(JsonChannel):
     name = "teams"
 
-    def render(
-        self, n: OutgoingNotification, target: Target, outbound: Outbound, now_s: float
-    ) -> HttpRequest:
-        return HttpRequest(target.value, body(n), dict(HEADERS))
-
-    async def deliver(self, n: OutgoingNotification, target: Target, outbound: Outbound) -> Attempt:
-        return await post(outbound, self.render(n, target, outbound, outbound.wall_clock()))
+    def document(self, n: OutgoingNotification, target: Target) -> bytes:
+        return body(n)
 
 
 CHANNEL: Channel[HttpRequest] = TeamsChannel()
