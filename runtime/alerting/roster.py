@@ -100,6 +100,10 @@ RULE_SERVICE = Service(
         "ALERTING_CLIENT_PURGE_BATCH",
         "ALERTING_SILENCE_RELEASE_INTERVAL_S",
         "ALERTING_WEBHOOK_SECRET_GRACE_S",
+        # POST /api/v1/endpoints/{id}/test sends through the channels as the sender does.
+        "ALERTING_SMTP_*",
+        "ALERTING_SENDER_HTTP_TIMEOUT_S",
+        "ALERTING_SMTP_TIMEOUT_S",
         "ALERTING_POSTGRES_*",
         "ALERTING_REDIS_*",  # whether changes are live (the evaluators' heartbeats)
         *_PRODUCER,

@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from alerting.adapters.http_post import DRAIN_LIMIT_BYTES, HttpPoster
 from alerting.domain.delivery import Outcome
 from alerting.http import serve
-from alerting.services.sender.http_post import DRAIN_LIMIT_BYTES, HttpPoster
 from tests.integration.rule_service_support import wait_healthy
 from tests.ports import free_port
 

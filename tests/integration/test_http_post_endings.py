@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from alerting.adapters.http_post import HttpPoster
 from alerting.domain.delivery import Outcome
-from alerting.services.sender.http_post import HttpPoster
 
 Answer = Callable[[asyncio.StreamWriter], Awaitable[None]]
 

@@ -20,15 +20,16 @@ import asyncpg
 import pytest
 
 from alerting.adapters import postgres
+from alerting.adapters.http_post import HttpPoster
 from alerting.adapters.kafka import Record
+from alerting.adapters.smtp import SmtpPool
+from alerting.adapters.url_guard import UrlGuard
 from alerting.config import Settings
 from alerting.domain.model import NotificationReady
 from alerting.sealed import ENDPOINT_SIGNING_SECRET, Keyring
 from alerting.secret_keys import SecretKey
-from alerting.services.sender.channels import Channels, UrlGuard
-from alerting.services.sender.http_post import HttpPoster
+from alerting.services.sender.channels import Channels
 from alerting.services.sender.repo import PostgresSenderStore
-from alerting.services.sender.smtp import SmtpPool
 from alerting.services.sender.worker import Worker
 from tests.integration.rule_service_support import Api, fresh_database, start_service
 from tests.integration.sender_support import (

@@ -6,7 +6,8 @@ renders a notification and delivers it. Both sides reach it through the registry
 endpoint's type name, so each channel is defined once, in its own module.
 
 Channels import the domain, never a service: the transports they deliver through are
-protocols here, implemented by the sender (``HttpPoster``, ``SmtpPool``, ``UrlGuard``).
+protocols here, implemented in ``alerting.adapters`` (``HttpPoster``, ``SmtpPool``,
+``UrlGuard``) and handed in by the sender (and the rule-service's test sends).
 """
 
 from __future__ import annotations

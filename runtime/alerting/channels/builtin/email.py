@@ -12,14 +12,16 @@ from email.utils import formatdate, parseaddr
 
 from email_validator import EmailNotValidError, validate_email
 
+from alerting.channels import templated
 from alerting.channels.base import Channel, Credential, InvalidValue, Outbound, UrlPolicy
+from alerting.channels.rendering import headline
 from alerting.domain.delivery import Attempt, Target
 from alerting.domain.delivery_messages import OutgoingNotification, shown
 
 
 def text(n: OutgoingNotification) -> str:
     lines = [
-        n.title,
+        headline(n),
         "",
         f"status:          {n.kind} (episode {n.episode})",
         f"severity:        {n.severity}",
@@ -51,16 +53,23 @@ def message_id(n: OutgoingNotification, sender: str) -> str:
     return f"<{n.notification_id}@{domain}>"
 
 
-def message(n: OutgoingNotification, to: str, sender: str, now_s: float) -> EmailMessage:
-    """The email to ``to``, dated ``now_s`` (the caller's wall clock: rendering is pure)."""
+def message(
+    n: OutgoingNotification, to: str, sender: str, now_s: float, target: Target | None = None
+) -> EmailMessage:
+    """The email to ``to``, dated ``now_s`` (the caller's wall clock: rendering is pure);
+    ``target``'s ``subject`` and ``body`` templates, if any, replace the built-in ones."""
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = to
-    msg["Subject"] = n.title
+    msg["Subject"] = (
+        headline(n) if target is None else templated.part(n, target, "subject", lambda: headline(n))
+    )
     msg["Date"] = formatdate(now_s, usegmt=True)
     msg["Message-ID"] = message_id(n, sender)
     msg["X-Alerting-Notification-Id"] = n.notification_id
-    msg.set_content(text(n))
+    msg.set_content(
+        text(n) if target is None else templated.part(n, target, "body", lambda: text(n))
+    )
     return msg
 
 
@@ -81,7 +90,7 @@ class EmailChannel:
     def render(
         self, n: OutgoingNotification, target: Target, outbound: Outbound, now_s: float
     ) -> EmailMessage:
-        return message(n, target.value, outbound.mail_from, now_s)
+        return message(n, target.value, outbound.mail_from, now_s, target)
 
     async def deliver(self, n: OutgoingNotification, target: Target, outbound: Outbound) -> Attempt:
         rendered = self.render(n, target, outbound, outbound.wall_clock())

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from alerting.channels import templated
 from alerting.channels.base import Channel
 from alerting.channels.http_url import HttpRequest, JsonChannel
 from alerting.channels.rendering import ELLIPSIS, clip_escaped, context, facts, headline
@@ -115,7 +116,11 @@ class SlackChannel(JsonChannel):
     name = "slack"
 
     def document(self, n: OutgoingNotification, target: Target) -> bytes:
-        return body(n)
+        # A ``text`` template replaces the main section's text (mrkdwn, values escaped).
+        text = None
+        if target.templates:
+            text = templated.part(n, target, "text", lambda: main_text(n))
+        return body(n, text)
 
 
 CHANNEL: Channel[HttpRequest] = SlackChannel()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from alerting.channels import templated
 from alerting.channels.base import Channel, Outbound
 from alerting.channels.http_url import USER_AGENT, HttpRequest, UrlChannel, post
 from alerting.channels.standard_webhooks import signature_header
@@ -34,6 +35,8 @@ def body(n: OutgoingNotification) -> bytes:
         "rule_ids": list(n.rule_ids),
         "event_ts": n.event_ts,
     }
+    if n.test:
+        payload["test"] = True  # a test send (POST /api/v1/endpoints/{id}/test)
     return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 
 
@@ -67,7 +70,10 @@ class WebhookChannel(UrlChannel):
     def render(
         self, n: OutgoingNotification, target: Target, outbound: Outbound, now_s: float
     ) -> HttpRequest:
+        # A ``body`` template's output is sent, and signed, byte for byte.
         content = body(n)
+        if target.templates:
+            content = templated.part(n, target, "body", content.decode).encode()
         timestamp = int(now_s)
         return HttpRequest(
             target.value, content, headers(n, target, timestamp, content, USER_AGENT)

@@ -9,6 +9,7 @@ channels know nothing of HTTP answers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from uuid import UUID
 
 from alerting.adapters import dns
@@ -17,6 +18,7 @@ from alerting.channels.base import InvalidValue, UrlPolicy
 from alerting.channels.standard_webhooks import new_secret
 from alerting.config import Settings
 from alerting.sealed import ENDPOINT_SIGNING_SECRET, Keyring
+from alerting.templates.render import check
 from alerting.web import problems
 
 
@@ -63,3 +65,17 @@ def sealed_secret(secret: str | None, endpoint_id: UUID, settings: Settings) -> 
         return None
     keyring = Keyring.from_settings(settings)
     return keyring.seal(secret, ENDPOINT_SIGNING_SECRET.binding(endpoint_id))
+
+
+def checked_templates(type_: str, templates: Mapping[str, str] | None) -> dict[str, str] | None:
+    """The templates to store (None or an empty object: none); a 422 naming each bad one
+    (``templates.body: line 3: unexpected '}'``) when a name is not one of the type's or a
+    source does not compile."""
+    if not templates:
+        return None
+    found = check(type_, templates)
+    if found:
+        errors = [(f"templates.{p.name}", str(p)) for p in found]
+        summary = "; ".join(f"{f}: {m}" for f, m in errors)
+        raise problems.ApiError(422, summary, kind="validation-error", errors=errors)
+    return dict(templates)

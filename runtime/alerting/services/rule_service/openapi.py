@@ -127,7 +127,7 @@ def build(operations: Iterable[Operation], *, title: str, version: str) -> dict[
             spec["parameters"] = parameters
         if op.body is not None:
             spec["requestBody"] = {
-                "required": True,
+                "required": not op.body_optional,
                 "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
             }
         paths.setdefault(op.path, {})[op.method.lower()] = spec

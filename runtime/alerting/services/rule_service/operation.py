@@ -81,6 +81,10 @@ class Ctx:
         except ValidationError as exc:
             raise problems.from_validation(exc, "body") from None
 
+    def optional_body(self, model: type[M]) -> M:
+        """The body, or the model's defaults when the request has none (``body_optional``)."""
+        return self.body(model) if self._raw.strip() else model()
+
     def query(self, model: type[M]) -> M:
         try:
             return model.model_validate(dict(self.request.query_params))
@@ -103,6 +107,7 @@ class Operation:
     response: type[BaseModel] | None = None
     status: int = 200
     body: type[BaseModel] | None = None
+    body_optional: bool = False  # the handler reads it with ``Ctx.optional_body``
     query: type[BaseModel] | None = None
     admin_only: bool = False  # the admin token only; see ``requires``
     errors: tuple[int, ...] = ()

@@ -1,54 +1,19 @@
 """The sender's side of the channels: the dispatcher the worker hands each (notification,
-target) to, and the URL guard every URL channel's requests pass. Nothing here retries:
-the retry policy lives in ``alerting.domain.delivery`` and works across claims; what a
-channel sends lives in its module under ``alerting.channels.builtin``."""
+target) to. Nothing here retries: the retry policy lives in ``alerting.domain.delivery``
+and works across claims; what a channel sends lives in its module under
+``alerting.channels.builtin``; the transports and the URL guard are ``alerting.adapters``'
+(the rule-service's test sends use them too)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
-from alerting.adapters.dns import Resolver, UnsafeUrl, check_url, system_resolver
-from alerting.channels import registry
+from alerting.channels import dispatch, registry
 from alerting.channels.base import HttpTransport, MailTransport, Outbound, UrlGate
 from alerting.config import Settings
 from alerting.domain.delivery import Attempt, Target
 from alerting.domain.delivery_messages import OutgoingNotification
-
-URL_CHECK_TTL_S = 5.0
-URL_CHECK_CACHE_SIZE = 10_000
-
-
-class UrlGuard:
-    """``check_url`` before each request, its verdict kept a few seconds: a batch to one
-    receiver resolves its host once, while a DNS change is still noticed quickly."""
-
-    def __init__(
-        self,
-        allow_private: bool,
-        resolver: Resolver = system_resolver,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._allow_private = allow_private
-        self._resolver = resolver
-        self._clock = clock
-        self._verdicts: dict[str, tuple[float, str | None]] = {}
-
-    async def refusal(self, url: str) -> str | None:
-        """Why ``url`` must not be called, or None."""
-        now = self._clock()
-        cached = self._verdicts.get(url)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        try:
-            await check_url(url, allow_private=self._allow_private, resolver=self._resolver)
-            verdict = None
-        except UnsafeUrl as exc:
-            verdict = f"URL refused: {exc}"
-        if len(self._verdicts) >= URL_CHECK_CACHE_SIZE:
-            self._verdicts.clear()
-        self._verdicts[url] = (now + URL_CHECK_TTL_S, verdict)
-        return verdict
 
 
 class Channels:
@@ -65,21 +30,7 @@ class Channels:
         self._outbound = Outbound(http, smtp, guard, settings.smtp.sender, wall_clock)
 
     async def deliver(self, n: OutgoingNotification, target: Target) -> Attempt:
-        # Looked up per delivery (a dict read), not cached here: a channel registered
-        # after the sender started (a test's) is found all the same.
-        channel = registry.find(target.type)
-        if channel is None:
-            return Attempt.permanent(f"unknown endpoint type {target.type!r}")
-        if (channel.signed or channel.credential is not None) and not target.signing_secret:
-            # Never an unsigned request to a receiver that verifies, nor one without its
-            # routing key (a credential's channel). Transient: the usual
-            # cause is a key missing from this sender's ALERTING_SECRET_KEYS (a roll-out
-            # in progress), which a retry after the fix gets past.
-            return Attempt.transient(
-                "the endpoint's signing secret cannot be opened with ALERTING_SECRET_KEYS"
-                " (the sender's log names the key id)"
-            )
-        return await channel.deliver(n, target, self._outbound)
+        return await dispatch.deliver(n, target, self._outbound)
 
     def identity(self, endpoint_type: str, value: str, secret: str | None = None) -> str:
         return registry.identity(endpoint_type, value, secret)

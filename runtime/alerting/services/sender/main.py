@@ -10,16 +10,17 @@ import uuid
 
 from alerting import codec
 from alerting.adapters import postgres
+from alerting.adapters.http_post import HttpPoster
 from alerting.adapters.kafka import BatchProducer
+from alerting.adapters.smtp import SmtpPool
+from alerting.adapters.url_guard import UrlGuard
 from alerting.aio import sleep_unless
 from alerting.config import Settings
 from alerting.dependency_log import DependencyLog
 from alerting.sealed import Keyring
 from alerting.services.entry import service_command
-from alerting.services.sender.channels import Channels, UrlGuard
-from alerting.services.sender.http_post import HttpPoster
+from alerting.services.sender.channels import Channels
 from alerting.services.sender.repo import PostgresSenderStore
-from alerting.services.sender.smtp import SmtpPool
 from alerting.services.sender.worker import Worker
 from alerting.services.stage import Stage, connect_pool, run_stage
 

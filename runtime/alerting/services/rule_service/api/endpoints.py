@@ -49,6 +49,7 @@ async def create_endpoint(ctx: Ctx) -> EndpointCreated:
     rule_id = rule["rule_id"]
     body = ctx.body(EndpointCreate)
     value = await _normalize(ctx, body.type, body.value)
+    templates = endpoint_values.checked_templates(body.type, body.templates)
     endpoint_id = uuid.uuid4()
     supplied = endpoint_values.supplied_secret(body.type, _opened(body.secret))
     secret = endpoint_values.new_signing_secret(body.type)  # shown in this answer only
@@ -59,7 +60,14 @@ async def create_endpoint(ctx: Ctx) -> EndpointCreated:
         await quotas.claim(change.conn, quotas.ENDPOINTS_PER_RULE, rule_id, limit)
         try:
             row = await repo.insert(
-                change.conn, endpoint_id, rule_id, body.type, value, stored, body.send_resolved
+                change.conn,
+                endpoint_id,
+                rule_id,
+                body.type,
+                value,
+                stored,
+                body.send_resolved,
+                templates,
             )
         except asyncpg.ForeignKeyViolationError:  # the rule was deleted meanwhile
             raise problems.not_found("rule") from None
@@ -73,6 +81,7 @@ async def create_endpoint(ctx: Ctx) -> EndpointCreated:
             rule_id=str(rule_id),
             type=body.type,
             send_resolved=body.send_resolved,
+            templates=sorted(templates or ()),
         )
     return EndpointCreated.model_validate({**dict(row), "signing_secret": secret})
 
@@ -113,10 +122,13 @@ async def update_endpoint(ctx: Ctx) -> Endpoint:
     if body.secret is not None:
         supplied = endpoint_values.supplied_secret(current["type"], _opened(body.secret))
     send_resolved = current["send_resolved"] if body.send_resolved is None else body.send_resolved
+    templates = current["templates"]
+    if "templates" in body.model_fields_set:  # null clears them
+        templates = endpoint_values.checked_templates(current["type"], body.templates)
     async with audited(ctx) as change:
         try:
             row = await repo.update(
-                change.conn, current["endpoint_id"], value, body.enabled, send_resolved
+                change.conn, current["endpoint_id"], value, body.enabled, send_resolved, templates
             )
         except asyncpg.UniqueViolationError:
             raise problems.conflict(DUPLICATE) from None
@@ -132,6 +144,7 @@ async def update_endpoint(ctx: Ctx) -> Endpoint:
             enabled=row["enabled"],
             send_resolved=send_resolved,
             value_changed=value != current["value"],
+            templates=sorted(templates or ()),
             secret_replaced=supplied is not None,
         )
     return Endpoint.model_validate(dict(row))
@@ -165,7 +178,8 @@ OPERATIONS = (
     Operation("GET", ONE, get_endpoint, "Get an endpoint", TAG, response=Endpoint,
               carries_secret=True),
     Operation("PATCH", ONE, update_endpoint,
-              "Change an endpoint's value, enabled or send_resolved flag, or its secret", TAG,
+              "Change an endpoint's value, enabled or send_resolved flag, secret or templates",
+              TAG,
               response=Endpoint, body=EndpointUpdate, errors=(409,), carries_secret=True),
     Operation("DELETE", ONE, delete_endpoint, "Delete an endpoint", TAG, status=204),
 )  # fmt: skip

@@ -20,6 +20,7 @@ AuditAction = Literal[
     "endpoint.create", "endpoint.update", "endpoint.delete", "endpoint.rotate_secret",
     "silence.create", "silence.update", "silence.expire",
     "notification.retry",
+    "endpoint.test",
 ]  # fmt: skip
 
 

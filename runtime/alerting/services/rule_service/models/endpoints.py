@@ -20,7 +20,8 @@ from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from alerting.channels import registry
 from alerting.services.rule_service.models.common import PageQuery
-from alerting.web.models import RequestModel, ResponseModel, label
+from alerting.templates.render import MAX_SOURCE
+from alerting.web.models import RequestModel, ResponseModel, label, storable
 
 
 def _channel_name(value: object) -> str:
@@ -57,6 +58,20 @@ EndpointValue = Annotated[
 ]
 
 
+# Template name -> Jinja2 source; which names a type takes, and the compile check, are
+# the handler's (``endpoint_values.checked_templates``): they depend on the type.
+Templates = Annotated[
+    dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=64)],
+        Annotated[str, StringConstraints(max_length=MAX_SOURCE), AfterValidator(storable)],
+    ],
+    Field(max_length=8),
+]
+TEMPLATES = (
+    "sandboxed Jinja2 templates by name (email: subject, body; slack: text; webhook: body),"
+    " replacing the channel's built-in rendering of that part; null for none"
+    " (docs/integrations.md, Templates)"
+)
 # A caller-supplied credential (a PagerDuty routing key): a SecretStr, so a model's repr
 # (a log line, a traceback) never shows it; OpenAPI marks it write-only. Which channels
 # take one, and its shape, is the channel's (``Channel.credential``), checked by the API.
@@ -79,6 +94,7 @@ class EndpointCreate(RequestModel):
         " https://events.pagerduty.com/v2/enqueue)"
     )
     send_resolved: StrictBool = Field(True, description=SEND_RESOLVED)
+    templates: Templates | None = Field(None, description=TEMPLATES)
     secret: EndpointSecret | None = Field(None, description=CREDENTIAL_HELP)
 
 
@@ -86,6 +102,9 @@ class EndpointUpdate(RequestModel):
     value: EndpointValue | None = None
     enabled: bool | None = None
     send_resolved: StrictBool | None = Field(None, description=SEND_RESOLVED)
+    templates: Templates | None = Field(
+        None, description=TEMPLATES + "; absent keeps the current ones"
+    )
     secret: EndpointSecret | None = Field(None, description=f"replaces it; {CREDENTIAL_HELP}")
 
 
@@ -96,6 +115,7 @@ class Endpoint(ResponseModel):
     value: str
     enabled: bool
     send_resolved: bool = Field(description=SEND_RESOLVED)
+    templates: dict[str, str] | None = Field(None, description=TEMPLATES)
     created_at: datetime
     updated_at: datetime
     disabled_reason: str | None = Field(

@@ -1,8 +1,10 @@
 """endpoints; ownership is the owning rule's client. The signing secret is written here,
-sealed (``endpoint_values.sealed_secret``), and never selected again."""
+sealed (``endpoint_values.sealed_secret``), and selected again only, still sealed, for a
+test send (``sealed_secrets``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from uuid import UUID
 
 import asyncpg
@@ -11,12 +13,12 @@ from alerting.services.rule_service.cursor import Position
 from alerting.services.rule_service.repo.sql import Executor, Where
 
 COLUMNS = (
-    "e.endpoint_id, e.rule_id, e.type, e.value, e.enabled, e.send_resolved, e.created_at,"
-    " e.updated_at, e.disabled_reason, e.disabled_at"
+    "e.endpoint_id, e.rule_id, e.type, e.value, e.enabled, e.send_resolved, e.templates,"
+    " e.created_at, e.updated_at, e.disabled_reason, e.disabled_at"
 )
 RETURNING = (
-    "endpoint_id, rule_id, type, value, enabled, send_resolved, created_at, updated_at,"
-    " disabled_reason, disabled_at"
+    "endpoint_id, rule_id, type, value, enabled, send_resolved, templates, created_at,"
+    " updated_at, disabled_reason, disabled_at"
 )
 
 
@@ -28,16 +30,18 @@ async def insert(
     value: str,
     signing_secret: str | None,
     send_resolved: bool = True,
+    templates: Mapping[str, str] | None = None,
 ) -> asyncpg.Record:
     row: asyncpg.Record | None = await conn.fetchrow(
-        "INSERT INTO endpoints (endpoint_id, rule_id, type, value, signing_secret, send_resolved)"
-        f" VALUES ($1, $2, $3, $4, $5, $6) RETURNING {RETURNING}",
+        "INSERT INTO endpoints (endpoint_id, rule_id, type, value, signing_secret, send_resolved,"
+        f" templates) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {RETURNING}",
         endpoint_id,
         rule_id,
         type_,
         value,
         signing_secret,
         send_resolved,
+        templates,
     )
     assert row is not None
     return row
@@ -66,7 +70,12 @@ async def page(
 
 
 async def update(
-    conn: Executor, endpoint_id: UUID, value: str, enabled: bool | None, send_resolved: bool
+    conn: Executor,
+    endpoint_id: UUID,
+    value: str,
+    enabled: bool | None,
+    send_resolved: bool,
+    templates: Mapping[str, str] | None,
 ) -> asyncpg.Record | None:
     """``enabled`` None keeps the row's own (read under the update's lock: the sender may
     have just disabled it, after a 410 Gone, and a PATCH of another field must not undo
@@ -75,12 +84,13 @@ async def update(
         "UPDATE endpoints SET value = $2, enabled = coalesce($3, enabled),"
         " disabled_reason = CASE WHEN $3 THEN NULL ELSE disabled_reason END,"
         " disabled_at = CASE WHEN $3 THEN NULL ELSE disabled_at END,"
-        " send_resolved = $4, updated_at = now()"
+        " send_resolved = $4, templates = $5, updated_at = now()"
         f" WHERE endpoint_id = $1 RETURNING {RETURNING}",
         endpoint_id,
         value,
         enabled,
         send_resolved,
+        templates,
     )
 
 
@@ -98,3 +108,14 @@ async def delete(conn: Executor, endpoint_id: UUID) -> bool:
         "DELETE FROM endpoints WHERE endpoint_id = $1 RETURNING endpoint_id", endpoint_id
     )
     return row is not None
+
+
+async def sealed_secrets(conn: Executor, endpoint_id: UUID) -> tuple[str | None, str | None] | None:
+    """The sealed signing secret and the rotated-out one while it is valid, for a test
+    send (opened by the caller with the keyring, never returned by the API)."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT signing_secret, CASE WHEN previous_secret_expires_at > now()"
+        " THEN previous_signing_secret END AS previous FROM endpoints WHERE endpoint_id = $1",
+        endpoint_id,
+    )
+    return None if row is None else (row["signing_secret"], row["previous"])
