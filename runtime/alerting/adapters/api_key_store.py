@@ -18,6 +18,7 @@ from uuid import UUID
 import asyncpg
 
 from alerting.adapters import postgres
+from alerting.domain.label_mapping import LabelMapping
 from alerting.web.key_store import StoredKey
 
 TOUCH_INTERVAL_S = 60.0
@@ -32,7 +33,7 @@ class PostgresKeyStore:
 
     async def find(self, prefix: str) -> StoredKey | None:
         row = await self._pool.fetchrow(
-            "SELECT key_id, secret_hash, scope, client_id, revoked_at FROM api_keys"
+            "SELECT key_id, secret_hash, scope, client_id, revoked_at, label_mapping FROM api_keys"
             " WHERE prefix = $1",
             prefix,
         )
@@ -44,6 +45,7 @@ class PostgresKeyStore:
             row["scope"],
             row["client_id"],
             row["revoked_at"] is not None,
+            LabelMapping.from_stored(row["label_mapping"]),
         )
 
     async def touch(self, key_id: UUID) -> None:

@@ -21,6 +21,7 @@ from uuid import UUID
 
 from starlette.requests import HTTPConnection
 
+from alerting.domain.label_mapping import LabelMapping
 from alerting.web.problems import unauthorized
 
 Kind = Literal["admin", "client", "ingest"]
@@ -57,6 +58,9 @@ class Principal:
     client_id: str | None = None
     key_id: UUID | None = None
     prefix: str | None = None  # the API key's public prefix: who it was, in the audit log
+    # An ingest key's override of how Prometheus labels map to alert fields (ingest's
+    # /api/v2/alerts and Alertmanager webhook); None: the documented defaults.
+    label_mapping: LabelMapping | None = None
 
     @property
     def scopes(self) -> frozenset[Scope]:

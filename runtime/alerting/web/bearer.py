@@ -74,7 +74,7 @@ class BearerTokenBackend:
         if key.revoked:
             return None, "revoked key"
         await self._keys.touch(key.key_id)
-        return Principal(key.scope, key.client_id, key.key_id, prefix), ""
+        return Principal(key.scope, key.client_id, key.key_id, prefix, key.label_mapping), ""
 
 
 def _token(header: str) -> str | None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 from uuid import UUID
 
+from alerting.domain.label_mapping import LabelMapping
+
 KeyScope = Literal["client", "ingest"]
 
 
@@ -24,6 +26,7 @@ class StoredKey:
     scope: KeyScope
     client_id: str | None
     revoked: bool
+    label_mapping: LabelMapping | None = None  # ingest keys only; cached with the key
 
 
 class KeyStore(Protocol):

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from alerting.domain.label_mapping import LabelMapping
 from alerting.domain.model import Alert
 from alerting.http import ReadinessCheck, health_routes
 from alerting.services.ingest import web
@@ -33,6 +34,7 @@ from alerting.services.ingest.models import (
 )
 from alerting.services.ingest.publish import REJECTED, AlertPublisher, KafkaUnavailable
 from alerting.services.ingest.rate import KeyRateLimit
+from alerting.services.ingest.sources import prometheus_alerts, webhook_alerts
 from alerting.web import problems
 from alerting.web.app import problem_app
 from alerting.web.auth import Authenticator, Principal, Scope
@@ -40,9 +42,12 @@ from alerting.web.body import MAX_BODY_BYTES, too_deep
 from alerting.web.problems import ApiError
 
 M = TypeVar("M", bound=BaseModel)
+ForeignParser = Callable[[Any, LabelMapping | None, int], list[Alert]]
 # 1000 alerts with modest contexts; a batch is one Kafka request, kept well under its cap.
 MAX_ALERTS_BODY_BYTES = 1024 * 1024
 ALERTS = "/api/v1/alerts"
+PROMETHEUS_ALERTS = "/api/v2/alerts"  # where Prometheus posts to an Alertmanager
+ALERTMANAGER_WEBHOOK = "/api/v1/integrations/alertmanager"
 JOBS = "/api/v1/loadgen/jobs"
 LOADGEN_REQUIRES = (Scope.ADMIN,)
 
@@ -68,6 +73,19 @@ def parse_alerts(raw: bytes, now: int) -> list[Alert]:
     return [item.to_alert(now) for item in items]
 
 
+def parse_foreign(parse: ForeignParser, raw: bytes, caller: Principal, now: int) -> list[Alert]:
+    """A Prometheus or Alertmanager payload -> domain alerts under the caller's label
+    mapping (an ingest key's override, else the defaults), or a 400/422 ApiError."""
+    body: Any = None
+    try:
+        body = _json_body(raw)
+        return parse(body, caller.label_mapping, now)
+    except ApiError:
+        listed = body.get("alerts") if isinstance(body, dict) else body
+        REJECTED.labels("invalid").inc(len(listed) if isinstance(listed, list) else 1)
+        raise
+
+
 def job_owner(caller: Principal) -> str:
     """Who a job belongs to: the API key that started it, or "admin" for the admin token.
 
@@ -89,7 +107,22 @@ class Ingest:
     clock: Callable[[], float] = time.time
 
     async def post_alerts(self, request: Request, caller: Principal, body: bytes) -> Response:
-        alerts = parse_alerts(body, int(self.clock()))
+        return await self._accept(caller, parse_alerts(body, int(self.clock())))
+
+    async def post_prometheus_alerts(
+        self, request: Request, caller: Principal, body: bytes
+    ) -> Response:
+        now = int(self.clock())
+        return await self._accept(caller, parse_foreign(prometheus_alerts, body, caller, now))
+
+    async def post_alertmanager_webhook(
+        self, request: Request, caller: Principal, body: bytes
+    ) -> Response:
+        now = int(self.clock())
+        return await self._accept(caller, parse_foreign(webhook_alerts, body, caller, now))
+
+    async def _accept(self, caller: Principal, alerts: list[Alert]) -> Response:
+        """Every alert route's 202: rate-limited, then answered only once Kafka acked."""
         # After parsing: a batch costs what it carries, and an invalid one costs nothing.
         self.rate.admit(caller, len(alerts))
         try:
@@ -148,6 +181,15 @@ def create_app(
     admin = LOADGEN_REQUIRES
     routes: list[BaseRoute] = [
         wrapper.route("POST", ALERTS, ingest.post_alerts, max_body=MAX_ALERTS_BODY_BYTES),
+        wrapper.route(
+            "POST", PROMETHEUS_ALERTS, ingest.post_prometheus_alerts, max_body=MAX_ALERTS_BODY_BYTES
+        ),
+        wrapper.route(
+            "POST",
+            ALERTMANAGER_WEBHOOK,
+            ingest.post_alertmanager_webhook,
+            max_body=MAX_ALERTS_BODY_BYTES,
+        ),
         wrapper.route("POST", JOBS, ingest.create_job, requires=admin, max_body=MAX_BODY_BYTES),
         wrapper.route("GET", JOBS, ingest.list_jobs, requires=admin),
         wrapper.route("GET", JOBS + "/{job_id}", ingest.get_job, requires=admin),
