@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from alerting.domain.label_mapping import fingerprint
 from alerting.peers import configs, servers
 from tests.e2e.peers import all_aggregated, grown, kinds_reach, metric
 from tests.e2e.pipeline import Pipeline
@@ -51,6 +52,9 @@ async def test_prometheus_alert_fires_once_and_resolves_once(
         body = fired.request["body"]
         assert (body["name"], body["severity"], body["source"]) == (alert, "CRITICAL", service)
         assert body["client_id"] == tenant.client_id
+        # every label and annotation is context; the id is Alertmanager's fingerprint
+        assert body["context"] | {**labels, **annotations} == body["context"]
+        assert fired.alert_id == fingerprint({"alertname": alert, **labels})
         # Prometheus re-sends a firing alert every evaluation past the resend delay
         # (about every 2 s here): three more sends, all through the pipeline, still one.
         sent = "prometheus_notifications_sent_total"
@@ -103,7 +107,9 @@ async def test_alertmanager_webhook_fires_once_and_resolves_once(
         assert (body["name"], body["severity"], body["source"]) == (alert, "MEDIUM", service)
         assert body["client_id"] == tenant.client_id
         [held] = (await pipeline.http.get(f"{am.url}/api/v2/alerts")).json()
-        assert fired.alert_id == held["fingerprint"]
+        assert fired.alert_id == held["fingerprint"] == fingerprint(held["labels"])
+        assert body["context"]["summary"] == "backlog growing"
+        assert body["context"]["job"] == "queue"
 
         sent = "alertmanager_notifications_total"
         await grown(pipeline, am, sent, 2, "Alertmanager repeating the firing group")
