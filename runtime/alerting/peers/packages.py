@@ -7,6 +7,7 @@ Kept apart from Postgres and Redis (`alerting.dev.infra`): those are needed by
 from __future__ import annotations
 
 import shutil
+import subprocess
 
 from alerting.dev import infra
 
@@ -48,3 +49,12 @@ def binary(name: str) -> str:
     if found is None:
         raise infra.InfraError(f"{name} not found. Install it with:\n  {install_hint()}")
     return found
+
+
+def version(name: str) -> str:
+    """``0.25.0`` from ``<name> --version`` ("alertmanager, version 0.25.0 (branch: ...")."""
+    done = subprocess.run(  # noqa: S603 - our binary, no shell
+        [binary(name), "--version"], capture_output=True, text=True, timeout=10, check=False
+    )
+    words = (done.stdout + done.stderr).split()
+    return next((words[i + 1] for i, w in enumerate(words[:-1]) if w == "version"), "unknown")
