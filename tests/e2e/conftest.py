@@ -7,9 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from alerting.dev import infra
-from alerting.peers import packages
-from tests.conftest import machine_lock
 from tests.e2e.pipeline import Pipeline
 
 
@@ -22,11 +19,3 @@ async def pipeline(
         yield p
     finally:
         await p.close()
-
-
-@pytest.fixture(scope="session")
-def peer_binaries() -> None:
-    """Prometheus and Alertmanager installed (as root, from Debian's packages) once per
-    machine: every worker asks at once, one installs, the others find them there."""
-    with machine_lock("packages"):
-        packages.ensure(infra.Progress("[harness]"))
