@@ -3,16 +3,46 @@ webhook sink with the peer's and ingest's log tails in every failure."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
 
+from alerting.peers import servers
 from alerting.peers.servers import Peer
 from tests.e2e.lifecycle import Arrival, webhook_arrivals
 from tests.e2e.pipeline import Pipeline, processed
 from tests.pipeline_support import eventually
+from tests.ports import free_port
 
 ACCEPTED = "alerting_ingest_alerts_accepted_total"
 WAIT_S = 45.0  # Prometheus sends nothing until its first discovery round (5 s)
+
+
+class Peers:
+    """The peers one test starts: on this worker's ports (tests/ports.py), each in a
+    directory of the test's own; all stopped when the test ends, and their log tails
+    printed then, which pytest shows for a failed test."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.started: list[Peer] = []
+
+    def prometheus(self, config: Mapping[str, Any], rules: Mapping[str, Mapping[str, Any]]) -> Peer:
+        directory = self.directory / f"prometheus-{len(self.started)}"
+        return self._keep(servers.start_prometheus(directory, free_port(), config, rules))
+
+    def alertmanager(self, config: Mapping[str, Any]) -> Peer:
+        directory = self.directory / f"alertmanager-{len(self.started)}"
+        return self._keep(servers.start_alertmanager(directory, free_port(), config))
+
+    def _keep(self, peer: Peer) -> Peer:
+        self.started.append(peer)
+        return peer
+
+    def close(self) -> None:
+        for peer in self.started:
+            peer.stop()
+            print(peer.log_tail(60))
 
 
 async def metric(pipeline: Pipeline, url: str, name: str) -> float:

@@ -7,17 +7,15 @@ re-sends, with its labels mapped to name, severity and source."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 
 from alerting.domain.label_mapping import fingerprint
 from alerting.peers import configs, servers
-from tests.e2e.peers import all_aggregated, grown, kinds_reach, metric
+from tests.e2e.peers import Peers, all_aggregated, grown, kinds_reach, metric
 from tests.e2e.pipeline import Pipeline
-from tests.ports import free_port
 
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("peer_binaries")]
+pytestmark = pytest.mark.e2e
 
 RULES_FILE = "alert-rules.yml"
 
@@ -29,7 +27,7 @@ async def ingest_key(pipeline: Pipeline) -> str:
 
 
 async def test_prometheus_alert_fires_once_and_resolves_once(
-    pipeline: Pipeline, unique: str, tmp_path: Path
+    pipeline: Pipeline, peers: Peers, unique: str
 ) -> None:
     await pipeline.start()
     alert, service, hook = f"DiskFull{unique}", f"billing-{unique}", f"prom-{unique}"
@@ -46,36 +44,35 @@ async def test_prometheus_alert_fires_once_and_resolves_once(
     labels = {"severity": "critical", "service": service, "job": "node"}
     annotations = {"summary": "disk almost full"}
     firing = configs.alert_rule(alert, labels, annotations, firing=True)
-    directory = tmp_path / "prometheus"
-    with servers.start_prometheus(directory, free_port(), config, {RULES_FILE: firing}) as prom:
-        [fired] = await kinds_reach(pipeline, prom, hook, ["firing"])
-        body = fired.request["body"]
-        assert (body["name"], body["severity"], body["source"]) == (alert, "CRITICAL", service)
-        assert body["client_id"] == tenant.client_id
-        # every label and annotation is context; the id is Alertmanager's fingerprint
-        assert body["context"] | {**labels, **annotations} == body["context"]
-        assert fired.alert_id == fingerprint({"alertname": alert, **labels})
-        # Prometheus re-sends a firing alert every evaluation past the resend delay
-        # (about every 2 s here): three more sends, all through the pipeline, still one.
-        sent = "prometheus_notifications_sent_total"
-        await grown(pipeline, prom, sent, 3, "Prometheus re-sending the firing alert")
-        await all_aggregated(pipeline, prom)
-        await kinds_reach(pipeline, prom, hook, ["firing"])
+    prom = peers.prometheus(config, {RULES_FILE: firing})
+    [fired] = await kinds_reach(pipeline, prom, hook, ["firing"])
+    body = fired.request["body"]
+    assert (body["name"], body["severity"], body["source"]) == (alert, "CRITICAL", service)
+    assert body["client_id"] == tenant.client_id
+    # every label and annotation is context; the id is Alertmanager's fingerprint
+    assert body["context"] | {**labels, **annotations} == body["context"]
+    assert fired.alert_id == fingerprint({"alertname": alert, **labels})
+    # Prometheus re-sends a firing alert every evaluation past the resend delay
+    # (about every 2 s here): three more sends, all through the pipeline, still one.
+    sent = "prometheus_notifications_sent_total"
+    await grown(pipeline, prom, sent, 3, "Prometheus re-sending the firing alert")
+    await all_aggregated(pipeline, prom)
+    await kinds_reach(pipeline, prom, hook, ["firing"])
 
-        resolved_rules = configs.alert_rule(alert, labels, annotations, firing=False)
-        servers.write_config(directory / RULES_FILE, resolved_rules)
-        servers.reload(prom)
-        _, resolved = await kinds_reach(pipeline, prom, hook, ["firing", "resolved"])
-        assert resolved.alert_id == fired.alert_id
-        body = resolved.request["body"]
-        assert (body["name"], body["severity"], body["source"]) == (alert, "CRITICAL", service)
-        assert body["episode"] == fired.request["body"]["episode"]
-        # A resolved alert is re-sent for 15 minutes: the platform delivers it once.
-        await grown(pipeline, prom, sent, 3, "Prometheus re-sending the resolved alert")
-        await all_aggregated(pipeline, prom)
-        await kinds_reach(pipeline, prom, hook, ["firing", "resolved"])
-        # ingest answered every send with a success: Prometheus counted no error
-        assert await metric(pipeline, prom.url, "prometheus_notifications_errors_total") == 0
+    resolved_rules = configs.alert_rule(alert, labels, annotations, firing=False)
+    servers.write_config(prom.directory / RULES_FILE, resolved_rules)
+    servers.reload(prom)
+    _, resolved = await kinds_reach(pipeline, prom, hook, ["firing", "resolved"])
+    assert resolved.alert_id == fired.alert_id
+    body = resolved.request["body"]
+    assert (body["name"], body["severity"], body["source"]) == (alert, "CRITICAL", service)
+    assert body["episode"] == fired.request["body"]["episode"]
+    # A resolved alert is re-sent for 15 minutes: the platform delivers it once.
+    await grown(pipeline, prom, sent, 3, "Prometheus re-sending the resolved alert")
+    await all_aggregated(pipeline, prom)
+    await kinds_reach(pipeline, prom, hook, ["firing", "resolved"])
+    # ingest answered every send with a success: Prometheus counted no error
+    assert await metric(pipeline, prom.url, "prometheus_notifications_errors_total") == 0
 
 
 def rfc3339_now() -> str:
@@ -83,7 +80,7 @@ def rfc3339_now() -> str:
 
 
 async def test_alertmanager_webhook_fires_once_and_resolves_once(
-    pipeline: Pipeline, unique: str, tmp_path: Path
+    pipeline: Pipeline, peers: Peers, unique: str
 ) -> None:
     await pipeline.start()
     alert, service, hook = f"QueueBacklog{unique}", f"orders-{unique}", f"am-{unique}"
@@ -100,27 +97,27 @@ async def test_alertmanager_webhook_fires_once_and_resolves_once(
         receiver, await ingest_key(pipeline), group_interval="1s", repeat_interval="2s"
     )
     labels = [f"alertname={alert}", "severity=warning", f"service={service}", "job=queue"]
-    with servers.start_alertmanager(tmp_path / "alertmanager", free_port(), config) as am:
-        servers.amtool(am, "alert", "add", *labels, "--annotation=summary=backlog growing")
-        [fired] = await kinds_reach(pipeline, am, hook, ["firing"])
-        body = fired.request["body"]
-        assert (body["name"], body["severity"], body["source"]) == (alert, "MEDIUM", service)
-        assert body["client_id"] == tenant.client_id
-        [held] = (await pipeline.http.get(f"{am.url}/api/v2/alerts")).json()
-        assert fired.alert_id == held["fingerprint"] == fingerprint(held["labels"])
-        assert body["context"]["summary"] == "backlog growing"
-        assert body["context"]["job"] == "queue"
+    am = peers.alertmanager(config)
+    servers.amtool(am, "alert", "add", *labels, "--annotation=summary=backlog growing")
+    [fired] = await kinds_reach(pipeline, am, hook, ["firing"])
+    body = fired.request["body"]
+    assert (body["name"], body["severity"], body["source"]) == (alert, "MEDIUM", service)
+    assert body["client_id"] == tenant.client_id
+    [held] = (await pipeline.http.get(f"{am.url}/api/v2/alerts")).json()
+    assert fired.alert_id == held["fingerprint"] == fingerprint(held["labels"])
+    assert body["context"]["summary"] == "backlog growing"
+    assert body["context"]["job"] == "queue"
 
-        sent = "alertmanager_notifications_total"
-        await grown(pipeline, am, sent, 2, "Alertmanager repeating the firing group")
-        await all_aggregated(pipeline, am)
-        await kinds_reach(pipeline, am, hook, ["firing"])
+    sent = "alertmanager_notifications_total"
+    await grown(pipeline, am, sent, 2, "Alertmanager repeating the firing group")
+    await all_aggregated(pipeline, am)
+    await kinds_reach(pipeline, am, hook, ["firing"])
 
-        servers.amtool(am, "alert", "add", *labels, f"--end={rfc3339_now()}")
-        _, resolved = await kinds_reach(pipeline, am, hook, ["firing", "resolved"])
-        assert resolved.alert_id == fired.alert_id
-        body = resolved.request["body"]
-        assert (body["name"], body["severity"], body["source"]) == (alert, "MEDIUM", service)
-        await all_aggregated(pipeline, am)
-        await kinds_reach(pipeline, am, hook, ["firing", "resolved"])
-        assert await metric(pipeline, am.url, "alertmanager_notifications_failed_total") == 0
+    servers.amtool(am, "alert", "add", *labels, f"--end={rfc3339_now()}")
+    _, resolved = await kinds_reach(pipeline, am, hook, ["firing", "resolved"])
+    assert resolved.alert_id == fired.alert_id
+    body = resolved.request["body"]
+    assert (body["name"], body["severity"], body["source"]) == (alert, "MEDIUM", service)
+    await all_aggregated(pipeline, am)
+    await kinds_reach(pipeline, am, hook, ["firing", "resolved"])
+    assert await metric(pipeline, am.url, "alertmanager_notifications_failed_total") == 0
