@@ -38,8 +38,8 @@ def test_latencies_from_both_sides_webhooks() -> None:
 def _compared() -> list[dict[str, object]]:
     return v2_alerts.compared(
         1000,
-        (Throughput(1000, 2.0), [10.0] * 99 + [100.0]),
-        (Throughput(1000, 1.0), [20.0] * 99 + [50.0]),
+        (Throughput(1000, 2.0), [10.0] * 99 + [100.0], Throughput(1000, 0.5)),
+        (Throughput(1000, 1.0), [20.0] * 99 + [50.0], Throughput(1000, 0.25)),
         "0.25.0",
     )
 
@@ -47,6 +47,7 @@ def _compared() -> list[dict[str, object]]:
 def test_the_ratio_is_platform_over_alertmanager() -> None:
     am, platform, ratio = _compared()
     assert am["per_s"] == 500 and platform["per_s"] == 1000
+    assert am["accepted_per_s"] == 2000 and platform["accepted_per_s"] == 4000
     assert ratio["ratio"] == 2.0
     assert ratio["p99_ratio"] == pytest.approx(20.3 / 10.9, abs=1e-3)  # interpolated p99s
     assert am["case"] == "Alertmanager 0.25.0, 1,000 alerts"

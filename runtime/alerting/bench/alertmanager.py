@@ -45,6 +45,7 @@ DELIVERY_TIMEOUT_S = 300
 class Delivered:
     took: Throughput
     items: list[dict[str, Any]]
+    posted: Throughput  # how fast the receiver took the posts (answered them)
 
 
 async def post_all(
@@ -79,7 +80,7 @@ async def deliver(
     """Post ``count`` alerts, wait for as many webhooks at ``hook``; timed first post to
     last delivery (the sink's receive times)."""
     await sinks.clear()
-    started_at, _ = await post(prefix, count)
+    started_at, posting_s = await post(prefix, count)
     async with httpx.AsyncClient(timeout=30) as http:
 
         async def arrived() -> int:
@@ -89,7 +90,7 @@ async def deliver(
         await observe(arrived, count, DELIVERY_TIMEOUT_S, f"{hook}: {count:,} webhooks", poll_s=0.5)
     items = await sinks.received(hook)
     last = max(item["received_at"] for item in items)
-    return Delivered(Throughput(len(items), last - started_at), items)
+    return Delivered(Throughput(len(items), last - started_at), items, Throughput(count, posting_s))
 
 
 async def through_alertmanager(sinks: Sinks, count: int, progress: infra.Progress) -> Delivered:
@@ -163,4 +164,9 @@ async def measure(
     platform_ms = v2_alerts.platform_latencies_ms(platform.items)
     progress(f"side by side, platform: {platform.took.per_s:,.0f} alerts/s delivered")
     version = packages.version(packages.ALERTMANAGER)
-    return v2_alerts.compared(count, (am.took, am_ms), (platform.took, platform_ms), version)
+    return v2_alerts.compared(
+        count,
+        (am.took, am_ms, am.posted),
+        (platform.took, platform_ms, platform.posted),
+        version,
+    )
