@@ -10,11 +10,12 @@ from typing import Any
 from alerting.peers import servers
 from alerting.peers.servers import Peer
 from tests.e2e.lifecycle import Arrival, webhook_arrivals
-from tests.e2e.pipeline import Pipeline, processed
+from tests.e2e.pipeline import Pipeline, Tenant, processed
 from tests.pipeline_support import eventually
 from tests.ports import free_port
 
 ACCEPTED = "alerting_ingest_alerts_accepted_total"
+DEBUG = servers.PeerOptions(log_level="debug")  # a failure shows each alert's path
 WAIT_S = 45.0  # Prometheus sends nothing until its first discovery round (5 s)
 
 
@@ -29,11 +30,12 @@ class Peers:
 
     def prometheus(self, config: Mapping[str, Any], rules: Mapping[str, Mapping[str, Any]]) -> Peer:
         directory = self.directory / f"prometheus-{len(self.started)}"
-        return self._keep(servers.start_prometheus(directory, free_port(), config, rules))
+        started = servers.start_prometheus(directory, free_port(), config, rules, DEBUG)
+        return self._keep(started)
 
     def alertmanager(self, config: Mapping[str, Any]) -> Peer:
         directory = self.directory / f"alertmanager-{len(self.started)}"
-        return self._keep(servers.start_alertmanager(directory, free_port(), config))
+        return self._keep(servers.start_alertmanager(directory, free_port(), config, DEBUG))
 
     def _keep(self, peer: Peer) -> Peer:
         self.started.append(peer)
@@ -43,6 +45,22 @@ class Peers:
         for peer in self.started:
             peer.stop()
             print(peer.log_tail(60))
+
+
+async def tenant_hook(
+    pipeline: Pipeline, client_id: str, rule: tuple[str, str, str]
+) -> tuple[Tenant, str, str]:
+    """The whole platform running, a client with ``rule`` (severity, source, name) and a
+    webhook endpoint at the sink, live in the evaluator; the client, the sink's hook
+    name and an ingest key's token."""
+    await pipeline.start()
+    hook = f"hook-{client_id}"
+    tenant = await pipeline.create_tenant(
+        client_id, rules=[rule], endpoints=[("webhook", f"{pipeline.hook_base}/{hook}")]
+    )
+    await pipeline.wait_rules_live(1)
+    created = await pipeline.api("POST", "/api/v1/api-keys", json={"scope": "ingest"})
+    return tenant, hook, created["token"]
 
 
 async def metric(pipeline: Pipeline, url: str, name: str) -> float:

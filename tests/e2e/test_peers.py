@@ -12,7 +12,7 @@ import pytest
 
 from alerting.domain.label_mapping import fingerprint
 from alerting.peers import configs, servers
-from tests.e2e.peers import Peers, all_aggregated, grown, kinds_reach, metric
+from tests.e2e.peers import Peers, all_aggregated, grown, kinds_reach, metric, tenant_hook
 from tests.e2e.pipeline import Pipeline
 
 pytestmark = pytest.mark.e2e
@@ -20,27 +20,13 @@ pytestmark = pytest.mark.e2e
 RULES_FILE = "alert-rules.yml"
 
 
-async def ingest_key(pipeline: Pipeline) -> str:
-    created = await pipeline.api("POST", "/api/v1/api-keys", json={"scope": "ingest"})
-    token: str = created["token"]
-    return token
-
-
 async def test_prometheus_alert_fires_once_and_resolves_once(
     pipeline: Pipeline, peers: Peers, unique: str
 ) -> None:
-    await pipeline.start()
-    alert, service, hook = f"DiskFull{unique}", f"billing-{unique}", f"prom-{unique}"
-    tenant = await pipeline.create_tenant(
-        f"prom-{unique}",
-        rules=[("CRITICAL", service, alert)],
-        endpoints=[("webhook", f"{pipeline.hook_base}/{hook}")],
-    )
-    await pipeline.wait_rules_live(1)
+    alert, service = f"DiskFull{unique}", f"billing-{unique}"
+    tenant, hook, key = await tenant_hook(pipeline, f"prom-{unique}", ("CRITICAL", service, alert))
     ingest = pipeline.procs["ingest"]
-    config = configs.prometheus(
-        f"127.0.0.1:{ingest.port}", await ingest_key(pipeline), [RULES_FILE]
-    )
+    config = configs.prometheus(f"127.0.0.1:{ingest.port}", key, [RULES_FILE])
     labels = {"severity": "critical", "service": service, "job": "node"}
     annotations = {"summary": "disk almost full"}
     firing = configs.alert_rule(alert, labels, annotations, firing=True)
@@ -82,20 +68,12 @@ def rfc3339_now() -> str:
 async def test_alertmanager_webhook_fires_once_and_resolves_once(
     pipeline: Pipeline, peers: Peers, unique: str
 ) -> None:
-    await pipeline.start()
-    alert, service, hook = f"QueueBacklog{unique}", f"orders-{unique}", f"am-{unique}"
-    tenant = await pipeline.create_tenant(
-        f"am-{unique}",
-        rules=[("MEDIUM", service, alert)],
-        endpoints=[("webhook", f"{pipeline.hook_base}/{hook}")],
-    )
-    await pipeline.wait_rules_live(1)
+    alert, service = f"QueueBacklog{unique}", f"orders-{unique}"
+    tenant, hook, key = await tenant_hook(pipeline, f"am-{unique}", ("MEDIUM", service, alert))
     receiver = f"{pipeline.url('ingest')}/api/v1/integrations/alertmanager"
     # repeat_interval 2 s: Alertmanager notifies the unchanged firing group again and
     # again, as it would after hours; the platform must not deliver those.
-    config = configs.alertmanager(
-        receiver, await ingest_key(pipeline), group_interval="1s", repeat_interval="2s"
-    )
+    config = configs.alertmanager(receiver, key, group_interval="1s", repeat_interval="2s")
     labels = [f"alertname={alert}", "severity=warning", f"service={service}", "job=queue"]
     am = peers.alertmanager(config)
     servers.amtool(am, "alert", "add", *labels, "--annotation=summary=backlog growing")

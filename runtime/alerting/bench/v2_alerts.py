@@ -83,31 +83,26 @@ Side = tuple[Throughput, Sequence[float], Throughput]  # delivered, latencies, p
 def compared(alerts: int, alertmanager: Side, platform: Side, version: str) -> list[dict[str, Any]]:
     """The stage's cases: Alertmanager, the platform, and the platform/Alertmanager ratio
     of alerts/s delivered (above 1: the platform delivered faster)."""
-    am_took, am_ms, am_posted = alertmanager
-    pf_took, pf_ms, pf_posted = platform
-    am_latency, pf_latency = summarize(am_ms), summarize(pf_ms)
-    ratio = pf_took.per_s / am_took.per_s
+    labels = {
+        "am": f"Alertmanager {version}, {alerts:,} alerts",
+        "platform": f"platform, same {alerts:,} alerts",
+    }
+    cases = []
+    for name, (took, latencies_ms, posted) in (("am", alertmanager), ("platform", platform)):
+        latency = summarize(latencies_ms)
+        detail = {"side": name, "accepted_per_s": round(posted.per_s, 1)}
+        cases.append(side(labels[name], took, latency, **detail))
+    am, pf = cases
+    ratio = pf["per_s"] / am["per_s"]
+    p99_ratio = pf["latency_ms"]["p99_ms"] / am["latency_ms"]["p99_ms"]
     return [
-        side(
-            f"Alertmanager {version}, {alerts:,} alerts",
-            am_took,
-            am_latency,
-            side="am",
-            accepted_per_s=round(am_posted.per_s, 1),
-        ),
-        side(
-            f"platform, same {alerts:,} alerts",
-            pf_took,
-            pf_latency,
-            side="platform",
-            accepted_per_s=round(pf_posted.per_s, 1),
-        ),
+        *cases,
         {
             "case": "platform / Alertmanager",
-            "figure": f"{ratio:.2f}x alerts/s, p99 {pf_latency.p99_ms / am_latency.p99_ms:.2f}x",
+            "figure": f"{ratio:.2f}x alerts/s, p99 {p99_ratio:.2f}x",
             "side": "ratio",
             "ratio": round(ratio, 3),
-            "p99_ratio": round(pf_latency.p99_ms / am_latency.p99_ms, 3),
+            "p99_ratio": round(p99_ratio, 3),
         },
     ]
 

@@ -12,7 +12,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -20,7 +19,16 @@ import httpx
 from alerting.dev import infra
 from alerting.peers import packages
 
-READY_TIMEOUT_S = 30.0
+
+@dataclass(frozen=True)
+class PeerOptions:
+    # debug for tests (a failure shows each alert's path); info for the bench, where a
+    # line per aggregation group and flush would cost Alertmanager CPU it is timed on
+    log_level: str = "info"
+    ready_timeout: float = 30.0
+
+
+DEFAULTS = PeerOptions()
 
 
 @dataclass
@@ -49,17 +57,6 @@ class Peer:
         if self.process.poll() is None:
             infra.terminate_group(self.process, timeout)
 
-    def __enter__(self) -> Peer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
 
 def write_config(path: Path, config: Mapping[str, Any]) -> Path:
     """JSON is YAML: no YAML writer needed, and no quoting surprises in label values."""
@@ -68,11 +65,30 @@ def write_config(path: Path, config: Mapping[str, Any]) -> Path:
     return path
 
 
-def _start(name: str, argv: Sequence[str], directory: Path, port: int, timeout: float) -> Peer:
+def _start(
+    name: str,
+    storage_flag: str,
+    config: Mapping[str, Any],
+    directory: Path,
+    port: int,
+    options: PeerOptions,
+    flags: Sequence[str],
+) -> Peer:
+    """Write ``<name>.yml``, start the binary on it (data under ``directory/data``),
+    and wait until it is ready; a peer that never gets ready is stopped."""
+    config_path = write_config(directory / f"{name}.yml", config)
+    argv = [
+        packages.binary(packages.PROMETHEUS if name == "prometheus" else packages.ALERTMANAGER),
+        f"--config.file={config_path}",
+        f"{storage_flag}={directory / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        f"--log.level={options.log_level}",
+        *flags,
+    ]
     log_path = directory / f"{name}.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(  # noqa: S603 - arguments are ours, never a shell
-            list(argv),
+            argv,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -80,7 +96,7 @@ def _start(name: str, argv: Sequence[str], directory: Path, port: int, timeout: 
         )
     peer = Peer(name, port, directory, process, log_path)
     try:
-        wait_ready(peer, timeout)
+        wait_ready(peer, options.ready_timeout)
     except BaseException:
         peer.stop()
         raise
@@ -88,35 +104,33 @@ def _start(name: str, argv: Sequence[str], directory: Path, port: int, timeout: 
 
 
 def wait_ready(peer: Peer, timeout: float) -> None:
+    """Until ``/-/ready`` answers 200; fails at once when the peer exits (a bad flag or
+    configuration), else after ``timeout``, with its log tail either way."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while not _ready(peer):
         if peer.process.poll() is not None:
-            raise infra.InfraError(
-                f"{peer.name} exited {peer.process.returncode}\n{peer.log_tail()}"
-            )
-        try:
-            if httpx.get(f"{peer.url}/-/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise infra.InfraError(f"{peer.name} not ready within {timeout:.0f}s\n{peer.log_tail()}")
+            problem = f"exited {peer.process.returncode}"
+        elif time.monotonic() > deadline:
+            problem = f"not ready within {timeout:.0f}s"
+        else:
+            time.sleep(0.1)
+            continue
+        raise infra.InfraError(f"{peer.name} {problem}\n{peer.log_tail()}")
+
+
+def _ready(peer: Peer) -> bool:
+    try:
+        return httpx.get(f"{peer.url}/-/ready", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def start_alertmanager(
-    directory: Path, port: int, config: Mapping[str, Any], timeout: float = READY_TIMEOUT_S
+    directory: Path, port: int, config: Mapping[str, Any], options: PeerOptions = DEFAULTS
 ) -> Peer:
     """No cluster (an empty ``--cluster.listen-address``): one instance, no gossip port."""
-    config_path = write_config(directory / "alertmanager.yml", config)
-    argv = [
-        packages.binary(packages.ALERTMANAGER),
-        f"--config.file={config_path}",
-        f"--storage.path={directory / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--cluster.listen-address=",
-        "--log.level=debug",
-    ]
-    return _start("alertmanager", argv, directory, port, timeout)
+    flags = ["--cluster.listen-address="]
+    return _start("alertmanager", "--storage.path", config, directory, port, options, flags)
 
 
 def start_prometheus(
@@ -124,24 +138,15 @@ def start_prometheus(
     port: int,
     config: Mapping[str, Any],
     rules: Mapping[str, Mapping[str, Any]],
-    timeout: float = READY_TIMEOUT_S,
+    options: PeerOptions = DEFAULTS,
 ) -> Peer:
     """``rules``: file name (as ``config``'s ``rule_files`` names it, relative to
     ``directory``) -> its content. Alerts are re-sent every second (the default is a
     minute) and the configuration can be reloaded (``reload``)."""
     for name, content in rules.items():
         write_config(directory / name, content)
-    config_path = write_config(directory / "prometheus.yml", config)
-    argv = [
-        packages.binary(packages.PROMETHEUS),
-        f"--config.file={config_path}",
-        f"--storage.tsdb.path={directory / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--web.enable-lifecycle",
-        "--rules.alert.resend-delay=1s",
-        "--log.level=debug",
-    ]
-    return _start("prometheus", argv, directory, port, timeout)
+    flags = ["--web.enable-lifecycle", "--rules.alert.resend-delay=1s"]
+    return _start("prometheus", "--storage.tsdb.path", config, directory, port, options, flags)
 
 
 def reload(peer: Peer) -> None:
