@@ -12,7 +12,7 @@ import pytest
 from alerting.peers import configs
 from alerting.peers.servers import write_config
 
-pytestmark = pytest.mark.usefixtures("peer_binaries")
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("peer_binaries")]
 
 LABELS = {"severity": "critical", "service": "billing"}
 ANNOTATIONS = {"summary": "disk almost full"}
