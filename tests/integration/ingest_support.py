@@ -4,6 +4,7 @@ API keys made in SQL, and reading back the alerts a test posted by their ids."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable
@@ -58,8 +59,14 @@ def topic_of(proc: ServiceProcess) -> str:
     return proc.env["ALERTING_TOPIC_ALERTS_NEW"]
 
 
-async def make_key(settings: Settings, scope: str, client_id: str | None = None) -> str:
-    """A fresh API key (and its client, for a client key); returns the token."""
+async def make_key(
+    settings: Settings,
+    scope: str,
+    client_id: str | None = None,
+    label_mapping: dict[str, Any] | None = None,
+) -> str:
+    """A fresh API key (and its client, for a client key); returns the token.
+    ``label_mapping`` is stored as the admin API stores it (an ingest key's override)."""
     key = api_keys.generate()
     conn = await asyncpg.connect(settings.postgres_dsn)
     try:
@@ -69,8 +76,19 @@ async def make_key(settings: Settings, scope: str, client_id: str | None = None)
                 " ON CONFLICT (client_id) DO NOTHING",
                 client_id,
             )
+        # jsonb as the services' pools encode it (alerting.adapters.postgres)
+        await conn.set_type_codec(
+            "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
         await key_repo.insert(
-            conn, uuid.uuid4(), key.prefix, key.secret_hash, scope, client_id, "ingest test"
+            conn,
+            uuid.uuid4(),
+            key.prefix,
+            key.secret_hash,
+            scope,
+            client_id,
+            "ingest test",
+            label_mapping,
         )
     finally:
         await conn.close()

@@ -13,6 +13,7 @@ import pytest
 
 from alerting.config import Settings
 from alerting.dev.infra import free_port
+from alerting.domain.label_mapping import fingerprint
 from tests.integration.ingest_support import ingest_env, make_key, posted
 from tests.integration.rule_service_support import wait_healthy
 from tests.processes import ServiceProcess
@@ -113,3 +114,29 @@ async def test_batches_refused_for_a_broker_outage_cost_no_rate(
                 for attempt in range(3)
             ]
     assert statuses == [503, 503, 503]
+
+
+async def test_prometheus_and_alertmanager_posts_draw_on_the_same_bucket(
+    limited: ServiceProcess, settings: Settings, unique: str
+) -> None:
+    """One rate per key whatever the route: alerts posted by Prometheus (API v2) and by
+    an Alertmanager webhook are counted like native ones, and refused alike."""
+    topic = limited.env["ALERTING_TOPIC_ALERTS_NEW"]
+    key = await make_key(settings, "ingest")
+    as_key = {"Authorization": f"Bearer {key}"}
+    half = BURST // 2
+    prometheus = [{"labels": {"alertname": f"p{i}", "job": unique}} for i in range(half)]
+    webhook = {"alerts": [{"labels": {"alertname": f"w{i}", "job": unique}} for i in range(half)]}
+    over = [{"labels": {"alertname": "over", "job": unique}}]
+    async with httpx.AsyncClient(base_url=limited.url, timeout=30) as http:
+        spent = await http.post("/api/v2/alerts", json=prometheus, headers=as_key)
+        assert spent.status_code == 202, spent.text
+        spent = await http.post("/api/v1/integrations/alertmanager", json=webhook, headers=as_key)
+        assert spent.status_code == 202, spent.text
+        refused = await http.post("/api/v2/alerts", json=over, headers=as_key)
+        assert refused.status_code == 429, refused.text
+        assert refused.json()["type"].endswith("/rate-limited")
+        refused = await http.post(ALERTS, json=batch(f"native-{unique}", 1), headers=as_key)
+        assert refused.status_code == 429, refused.text
+    over_id = fingerprint(over[0]["labels"])
+    assert await posted(settings.kafka, topic, [over_id, f"native-{unique}-0"], 3) == []

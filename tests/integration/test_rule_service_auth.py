@@ -169,6 +169,7 @@ ADMIN_ONLY_ROUTES = [
     ("POST", "/api/v1/clients/{own_client_id}/api-keys", {}),
     ("POST", "/api/v1/api-keys", {"scope": "ingest"}),
     ("GET", "/api/v1/api-keys", None),
+    ("PATCH", "/api/v1/api-keys/{ingest_key_id}", {"label_mapping": None}),
     ("DELETE", "/api/v1/api-keys/{ingest_key_id}", None),
     ("GET", "/api/v1/audit", None),
 ]

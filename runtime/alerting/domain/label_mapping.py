@@ -218,8 +218,9 @@ def map_alert(
     if len(context) > max_context:
         raise MappingError(
             (),
-            f"its {len(alert.labels)} labels, {len(alert.annotations)} annotations and"
-            f" generatorURL make {len(context)} context entries, over the {max_context}"
+            f"its {len(alert.labels)} labels, {len(alert.annotations)} annotations"
+            f"{' and the generatorURL' if alert.generator_url else ''} make {len(context)}"
+            f" context entries, over the {max_context}"
             " an alert may carry (nothing was accepted; drop labels with Prometheus'"
             " alert_relabel_configs)",
         )

@@ -1,4 +1,5 @@
-"""The ingest HTTP API: alerts in, load-generator jobs, health and metrics.
+"""The ingest HTTP API: alerts in (native, Prometheus' API v2 list, Alertmanager's
+webhook), load-generator jobs, the OpenAPI document, health and metrics.
 
 Alerts take the admin token or an ingest key. Load-generator jobs take the admin token
 only: a job produces up to 50,000 alerts/s from inside ingest, an operator's tool that
@@ -22,7 +23,7 @@ from starlette.routing import BaseRoute
 from alerting.domain.label_mapping import LabelMapping
 from alerting.domain.model import Alert
 from alerting.http import ReadinessCheck, health_routes
-from alerting.services.ingest import web
+from alerting.services.ingest import openapi, web
 from alerting.services.ingest.jobs import Job, JobManager, TooManyJobs
 from alerting.services.ingest.models import (
     AlertBatch,
@@ -39,6 +40,7 @@ from alerting.web import problems
 from alerting.web.app import problem_app
 from alerting.web.auth import Authenticator, Principal, Scope
 from alerting.web.body import MAX_BODY_BYTES, too_deep
+from alerting.web.endpoint import RequestHandler
 from alerting.web.problems import ApiError
 
 M = TypeVar("M", bound=BaseModel)
@@ -48,7 +50,9 @@ MAX_ALERTS_BODY_BYTES = 1024 * 1024
 ALERTS = "/api/v1/alerts"
 PROMETHEUS_ALERTS = "/api/v2/alerts"  # where Prometheus posts to an Alertmanager
 ALERTMANAGER_WEBHOOK = "/api/v1/integrations/alertmanager"
-JOBS = "/api/v1/loadgen/jobs"
+JOBS = openapi.JOBS
+OPENAPI = "/openapi.json"
+API_VERSION = "1.0.0"
 LOADGEN_REQUIRES = (Scope.ADMIN,)
 
 
@@ -174,6 +178,17 @@ def _found(job: Job | None) -> Job:
     return job
 
 
+def _openapi_handler() -> RequestHandler:
+    """/openapi.json answers callers with a token (admin or ingest key), like the rest;
+    built once."""
+    body = json.dumps(openapi.build(API_VERSION)).encode()
+
+    async def get_openapi(request: Request, caller: Principal, raw: bytes) -> Response:
+        return Response(body, media_type="application/json")
+
+    return get_openapi
+
+
 def create_app(
     ingest: Ingest, auth: Authenticator, checks: Mapping[str, ReadinessCheck]
 ) -> Starlette:
@@ -194,6 +209,7 @@ def create_app(
         wrapper.route("GET", JOBS, ingest.list_jobs, requires=admin),
         wrapper.route("GET", JOBS + "/{job_id}", ingest.get_job, requires=admin),
         wrapper.route("DELETE", JOBS + "/{job_id}", ingest.cancel_job, requires=admin),
+        wrapper.route("GET", OPENAPI, _openapi_handler()),
         *health_routes(checks),
     ]
     return problem_app(routes)

@@ -1,4 +1,5 @@
-"""`alerting ingest`: POST /api/v1/alerts and load-generator jobs -> `alerts.new`.
+"""`alerting ingest`: alerts (native, Prometheus, Alertmanager) and load-generator jobs ->
+`alerts.new`.
 
 Starts serving at once and connects to Kafka in the background: until the producer is
 connected /readyz answers 503 and posts answer 503 with Retry-After. On SIGTERM the

@@ -18,7 +18,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    RootModel,
+    ValidationError,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 from alerting.domain.label_mapping import (
@@ -58,7 +66,9 @@ def _timestamp(value: Any) -> float | None:
     return None if parsed == GO_ZERO_TIME else parsed.timestamp()
 
 
-Timestamp = Annotated[float | None, BeforeValidator(_timestamp)]
+# What the payload carries (the model holds unix seconds); Go's zero time means "none".
+RFC3339 = {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]}
+Timestamp = Annotated[float | None, BeforeValidator(_timestamp), WithJsonSchema(RFC3339)]
 
 
 class ForeignModel(BaseModel):
@@ -72,7 +82,9 @@ class PrometheusAlert(ForeignModel):
     annotations: dict[str, str] = Field(default_factory=dict)
     starts_at: Timestamp = Field(None, alias="startsAt")
     ends_at: Timestamp = Field(
-        None, alias="endsAt", description="in the past (by ingest's clock): resolved"
+        None,
+        alias="endsAt",
+        description="on /api/v2/alerts: in the past (by ingest's clock) = resolved",
     )
     generator_url: str = Field("", alias="generatorURL")
 
@@ -83,7 +95,7 @@ class PrometheusAlert(ForeignModel):
 
 
 class PrometheusAlerts(RootModel[list[PrometheusAlert]]):
-    """The body of ``POST /api/v2/alerts``: a JSON array."""
+    """The body of POST /api/v2/alerts: a JSON array of alerts."""
 
     root: list[PrometheusAlert] = Field(min_length=1, max_length=MAX_ALERTS)
 
@@ -105,8 +117,8 @@ class WebhookAlert(PrometheusAlert):
 
 
 class AlertmanagerWebhook(ForeignModel):
-    """The webhook payload; only ``alerts`` is read (the group's status, labels and
-    URLs say nothing each alert does not)."""
+    """The webhook payload (version 4); only alerts is read, other fields are ignored
+    (the group's status, labels and URLs say nothing each alert does not)."""
 
     alerts: list[WebhookAlert] = Field(min_length=1, max_length=MAX_ALERTS)
 
@@ -151,7 +163,9 @@ def _validated(
         except ValidationError as exc:
             for err in exc.errors(include_url=False, include_input=False):
                 path = problems.field_path((*at, *_origin(mapped, err["loc"])))
-                errors.append((path, err["msg"]))
+                # A label is the name (say) and a context entry: one error, said once.
+                if (path, err["msg"]) not in errors:
+                    errors.append((path, err["msg"]))
     if errors:
         summary = "; ".join(f"{f}: {m}" for f, m in errors[:5])
         raise ApiError(422, summary, kind="validation-error", errors=errors)

@@ -14,6 +14,7 @@ from pydantic.json_schema import models_json_schema
 
 from alerting.services.rule_service.models.common import CLIENT_ID_PATTERN, Problem
 from alerting.services.rule_service.operation import Operation
+from alerting.web.openapi import document
 from alerting.web.problems import PROBLEM_JSON
 
 REF = "#/components/schemas/{model}"
@@ -131,18 +132,10 @@ def build(operations: Iterable[Operation], *, title: str, version: str) -> dict[
             }
         paths.setdefault(op.path, {})[op.method.lower()] = spec
 
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": title,
-            "version": version,
-            "description": "Clients, rules, endpoints, silences, notifications and API keys. "
-            "Errors are application/problem+json (RFC 9457).",
-        },
-        "paths": paths,
-        "components": {
-            "schemas": definitions.get("$defs", {}),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
-        "security": [{"bearer": []}],
-    }
+    return document(
+        title=title,
+        version=version,
+        description="Clients, rules, endpoints, silences, notifications and API keys.",
+        paths=paths,
+        schemas=definitions.get("$defs", {}),
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import asyncpg
 
@@ -14,6 +15,7 @@ from alerting.services.rule_service.models.keys import (
     ApiKeyCreated,
     ApiKeyPage,
     ApiKeyQuery,
+    ApiKeyUpdate,
     ClientKeyCreate,
     IngestKeyCreate,
 )
@@ -26,7 +28,13 @@ from alerting.web import problems
 KIND = "api-keys"
 
 
-async def _issue(ctx: Ctx, scope: str, client_id: str | None, description: str) -> ApiKeyCreated:
+async def _issue(
+    ctx: Ctx,
+    scope: str,
+    client_id: str | None,
+    description: str,
+    label_mapping: dict[str, Any] | None = None,
+) -> ApiKeyCreated:
     key = api_keys.generate()
     async with audited(ctx) as change:
         # Ingest keys belong to no client and are not counted (``claim`` skips a None parent).
@@ -41,6 +49,7 @@ async def _issue(ctx: Ctx, scope: str, client_id: str | None, description: str) 
                 scope,
                 client_id,
                 description,
+                label_mapping,
             )
         except asyncpg.ForeignKeyViolationError:
             raise problems.not_found("client") from None
@@ -87,7 +96,26 @@ async def revoke_client_key(ctx: Ctx) -> None:
 
 async def create_ingest_key(ctx: Ctx) -> ApiKeyCreated:
     body = ctx.body(IngestKeyCreate)
-    return await _issue(ctx, body.scope, None, body.description)
+    mapping = None if body.label_mapping is None else body.label_mapping.stored()
+    return await _issue(ctx, body.scope, None, body.description, mapping)
+
+
+async def update_key(ctx: Ctx) -> ApiKey:
+    """Replace an ingest key's label mapping. Ingest sees it within its key refresh
+    interval (``ALERTING_API_KEY_REFRESH_S``, docs/ingest.md): it caches keys."""
+    key_id = ctx.path_id("key_id", "API key")
+    body = ctx.body(ApiKeyUpdate)
+    mapping = None if body.label_mapping is None else body.label_mapping.stored()
+    async with audited(ctx) as change:
+        row = await repo.set_label_mapping(change.conn, key_id, mapping)
+        if row is None:
+            raise problems.not_found("API key")
+        if row["scope"] != "ingest":
+            raise problems.invalid("label_mapping", "only ingest keys carry a label mapping")
+        change.record(
+            "key.update", key_id, row["client_id"], prefix=row["prefix"], label_mapping=mapping
+        )
+    return ApiKey.model_validate(dict(row))
 
 
 async def list_keys(ctx: Ctx) -> ApiKeyPage:
@@ -127,6 +155,9 @@ OPERATIONS = (
               carries_secret=True),
     Operation("GET", BASE, list_keys, "List every key (admin, no secrets)", TAG,
               response=ApiKeyPage, query=ApiKeyQuery, admin_only=True),
+    Operation("PATCH", BASE + "/{key_id}", update_key,
+              "Change an ingest key's label mapping (admin)", TAG,
+              response=ApiKey, body=ApiKeyUpdate, admin_only=True),
     Operation("DELETE", BASE + "/{key_id}", revoke_key, "Revoke any key (admin)", TAG,
               status=204, admin_only=True),
 )  # fmt: skip

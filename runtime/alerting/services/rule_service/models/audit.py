@@ -15,7 +15,7 @@ from alerting.web.models import ResponseModel
 # OpenAPI document take them from here, and ``audit_trail`` refuses any other.
 AuditAction = Literal[
     "client.create", "client.update", "client.delete",
-    "key.create", "key.revoke",
+    "key.create", "key.update", "key.revoke",
     "rule.create", "rule.update", "rule.delete",
     "endpoint.create", "endpoint.update", "endpoint.delete",
     "silence.create", "silence.update", "silence.expire",

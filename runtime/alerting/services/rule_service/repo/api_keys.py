@@ -6,6 +6,7 @@ Issuing, listing and revoking; the per-request lookup is the web layer's key sto
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -13,7 +14,10 @@ import asyncpg
 from alerting.services.rule_service.cursor import Position
 from alerting.services.rule_service.repo.sql import Executor, Where
 
-COLUMNS = "key_id, prefix, scope, client_id, description, created_at, last_used_at, revoked_at"
+COLUMNS = (
+    "key_id, prefix, scope, client_id, description, created_at, last_used_at, revoked_at,"
+    " label_mapping"
+)
 
 
 async def insert(
@@ -24,16 +28,19 @@ async def insert(
     scope: str,
     client_id: str | None,
     description: str,
+    label_mapping: dict[str, Any] | None = None,
 ) -> asyncpg.Record:
     row: asyncpg.Record | None = await conn.fetchrow(
-        "INSERT INTO api_keys (key_id, prefix, secret_hash, scope, client_id, description)"
-        f" VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}",
+        "INSERT INTO api_keys"
+        " (key_id, prefix, secret_hash, scope, client_id, description, label_mapping)"
+        f" VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}",
         key_id,
         prefix,
         secret_hash,
         scope,
         client_id,
         description,
+        label_mapping,
     )
     assert row is not None
     return row
@@ -64,5 +71,19 @@ async def revoke(conn: Executor, key_id: UUID, client_id: str | None) -> asyncpg
         "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
         f"{where.sql()} RETURNING client_id, prefix",
         *where.args,
+    )
+    return row
+
+
+async def set_label_mapping(
+    conn: Executor, key_id: UUID, label_mapping: dict[str, Any] | None
+) -> asyncpg.Record | None:
+    """Replace an ingest key's mapping: the key as it is now; None when there is no such
+    key. A client key is returned unchanged (the caller says why it cannot carry one)."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "UPDATE api_keys SET label_mapping = CASE WHEN scope = 'ingest' THEN $2::jsonb"
+        f" ELSE label_mapping END WHERE key_id = $1 RETURNING {COLUMNS}",
+        key_id,
+        label_mapping,
     )
     return row
