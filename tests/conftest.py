@@ -31,6 +31,7 @@ from psycopg import sql
 from alerting import config, migrations
 from alerting.config import Settings
 from alerting.dev import infra
+from alerting.peers import packages
 from tests.ports import free_port
 from tests.processes import ServiceProcesses
 
@@ -74,6 +75,14 @@ def shared_or_private_server(
         yield private_url.format(port=port)
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def peer_binaries() -> None:
+    """Prometheus and Alertmanager (Debian's packages, installed as root) for the tests
+    that run them; only those ask, so `make dev` never needs them."""
+    with machine_lock("packages"):
+        packages.ensure(infra.Progress("[harness]"))
 
 
 @pytest.fixture(scope="session")

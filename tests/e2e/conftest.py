@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.peers import Peers
 from tests.e2e.pipeline import Pipeline
 
 
@@ -19,3 +20,13 @@ async def pipeline(
         yield p
     finally:
         await p.close()
+
+
+@pytest.fixture
+def peers(peer_binaries: None, tmp_path: Path) -> Iterator[Peers]:
+    """Real Prometheus and Alertmanager processes for one test (see tests/e2e/peers.py)."""
+    started = Peers(tmp_path / "peers")
+    try:
+        yield started
+    finally:
+        started.close()

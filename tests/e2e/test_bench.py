@@ -1,5 +1,6 @@
 """`alerting bench --quick` at tiny sizes against the session's servers: every stage
-runs for real and the result document is whole. Figures are never asserted on: a
+runs for real and the result document is whole; the side-by-side case with a real
+Alertmanager, likewise. Figures are never asserted on: a
 benchmark measures, it does not pass or fail on speed."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -20,13 +22,12 @@ from tests.conftest import server_base
 pytestmark = pytest.mark.e2e
 
 
-def test_quick_bench_writes_every_figure_and_cleans_up(
-    base_env: dict[str, str], tmp_path: Path
-) -> None:
-    out = tmp_path / "results"
-    argv = ["bench", "--quick", "--scale", "0.05", "--out", str(out)]
+def run_bench(
+    base_env: dict[str, str], out: Path, *args: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """`alerting bench <args>` against the session's servers; its output and document."""
     done = subprocess.run(
-        [sys.executable, "-m", "alerting", *argv],
+        [sys.executable, "-m", "alerting", "bench", *args, "--out", str(out)],
         env={
             **os.environ,
             **base_env,
@@ -39,10 +40,18 @@ def test_quick_bench_writes_every_figure_and_cleans_up(
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     [path] = out.glob("*.json")
-    document = json.loads(path.read_text())
+    document: dict[str, Any] = json.loads(path.read_text())
+    return done, document
+
+
+def test_quick_bench_writes_every_figure_and_cleans_up(
+    base_env: dict[str, str], tmp_path: Path
+) -> None:
+    done, document = run_bench(base_env, tmp_path / "results", "--quick", "--scale", "0.05")
     assert results.missing_keys(document) == []
     stages = {"matching", "evaluator", "aggregator", "sender", "e2e", "liveness"}
     assert stages <= document["stages"].keys()
+    assert "alertmanager" not in document["stages"]  # a full run's case only
     assert document["machine"]["cores"] >= 1
     assert "ALERTING_ADMIN_TOKEN" not in document["settings"]
     # one progress line per step, and the run's own database is gone afterwards
@@ -54,3 +63,18 @@ def test_quick_bench_writes_every_figure_and_cleans_up(
             "SELECT 1 FROM pg_database WHERE datname = %s", (database.group(1),)
         ).fetchone()
     assert row is None
+
+
+@pytest.mark.usefixtures("peer_binaries")
+def test_side_by_side_bench_sends_the_same_alerts_through_alertmanager_and_the_platform(
+    base_env: dict[str, str], tmp_path: Path
+) -> None:
+    argv = ["--only", "alertmanager", "--scale", "0.02"]
+    done, document = run_bench(base_env, tmp_path / "results", *argv)
+    am, platform, ratio = document["stages"]["alertmanager"]
+    assert am["case"].startswith("Alertmanager 0.25") and am["items"] == 100
+    assert platform["items"] == 100  # every alert delivered once, none twice
+    assert ratio["ratio"] == pytest.approx(platform["per_s"] / am["per_s"], rel=0.01)
+    assert document["platform_to_alertmanager_ratio"] == ratio["ratio"]
+    assert document["alertmanager_p99_ms"] > 0 and document["platform_v2_p99_ms"] > 0
+    assert "side by side, platform:" in done.stdout

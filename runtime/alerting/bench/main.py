@@ -3,7 +3,8 @@
 Steps, each with one progress line: in-process matching; the evaluator, aggregator and
 sender each started alone on pre-loaded input; then every data-plane service together
 at a fixed offered rate (latency) and as fast as ingest takes alerts (throughput); and
-how long a new rule takes to be live in the evaluators (cold starts, then steady). It
+how long a new rule takes to be live in the evaluators (cold starts, then steady); and
+the same alerts through a real Alertmanager and through the platform, side by side. It
 prints a table and writes bench/results/<timestamp>.json; every process and server it
 started is stopped at the end, also on Ctrl-C, and its database is dropped.
 """
@@ -27,6 +28,7 @@ from alerting import config
 from alerting.aio import one_line
 from alerting.bench import (
     aggregator,
+    alertmanager,
     e2e,
     evaluator,
     hot_path,
@@ -42,7 +44,10 @@ from alerting.bench.processes import BenchError, Processes
 from alerting.config import ConfigError
 from alerting.dev import infra
 
-STAGES = ("matching", "evaluator", "aggregator", "sender", "e2e", "liveness")
+STAGES = ("matching", "evaluator", "aggregator", "sender", "e2e", "liveness", "alertmanager")
+# `--quick` leaves out the side-by-side case (real Alertmanager, thousands of alerts)
+# unless `--only` names it.
+QUICK_STAGES = tuple(s for s in STAGES if s != "alertmanager")
 
 
 def stage_list(text: str) -> tuple[str, ...]:
@@ -65,9 +70,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add(
         "--only",
         type=stage_list,
-        default=STAGES,
         metavar="STAGES",
-        help=f"comma-separated stages to run, of {','.join(STAGES)} (all)",
+        help=f"comma-separated stages to run, of {','.join(STAGES)}"
+        " (all; with --quick all but alertmanager)",
     )
     add("--out", type=Path, default=Path("bench/results"), help="results directory")
     add("--data-dir", type=Path, default=Path(".dev/bench"), help="private servers' data")
@@ -99,7 +104,7 @@ async def _stages(
         stages["aggregator"] = await aggregator.measure(bench, plan, progress)
     if "liveness" in only:
         stages["liveness"] = await liveness.measure(bench, plan, progress)
-    if "sender" not in only and "e2e" not in only:
+    if not {"sender", "e2e", "alertmanager"} & set(only):
         return stages
     procs = Processes(bench.run_id, "sinks")
     try:
@@ -110,6 +115,8 @@ async def _stages(
         if "e2e" in only:
             end_to_end = await e2e.measure(bench, plan, outside, progress)
             stages["e2e"] = [end_to_end["latency"], end_to_end["max"]]
+        if "alertmanager" in only:
+            stages["alertmanager"] = await alertmanager.measure(bench, plan, outside, progress)
     finally:
         await procs.stop()
     return stages
@@ -120,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
         print("alerting bench: --scale and --rate must be positive", file=sys.stderr)
         return 2
     plan = (QUICK if args.quick else FULL).scaled(args.scale)
+    only = args.only or (QUICK_STAGES if args.quick else STAGES)
     if args.rate is not None:
         plan = dataclasses.replace(plan, e2e_rate=args.rate)
     progress = infra.Progress()
@@ -130,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"alerting bench: {exc}", file=sys.stderr)
         return 1
     try:
-        stages = asyncio.run(_stages(bench, plan, args.only, progress))
+        stages = asyncio.run(_stages(bench, plan, only, progress))
     except (KeyboardInterrupt, asyncio.CancelledError):
         print("alerting bench: interrupted", file=sys.stderr)
         return 130
@@ -146,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         stages,
         {
             "mode": plan.mode,
-            "only": list(args.only),
+            "only": list(only),
             "started_at": stamp,
             "duration_s": round(time.monotonic() - began, 1),
             "machine": results.machine(),

@@ -35,6 +35,8 @@ class Plan:
     live_rules: int  # ... and one after another once running (the steady figure)
     # the evaluator and aggregator cases are run again with this many active silences
     silences: int = 1000
+    # unique alerts sent through Alertmanager and through the platform, side by side
+    alertmanager_alerts: int = 5000
 
     def spec(self, rules: int, fanout: int) -> RuleSetSpec:
         clients = max(fanout, rules // self.rules_per_client)
@@ -65,6 +67,7 @@ class Plan:
             e2e_max_alerts=n(self.e2e_max_alerts, 100),
             live_starts=max(1, round(self.live_starts * factor)),
             live_rules=n(self.live_rules, 5),
+            alertmanager_alerts=n(self.alertmanager_alerts, 100),
         )
 
 

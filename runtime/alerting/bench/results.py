@@ -137,4 +137,20 @@ def assemble(
             "rule_live_p50_ms": round(steady["latency_ms"]["p50_ms"], 1),
             "rule_live_p99_ms": round(steady["latency_ms"]["p99_ms"], 1),
         }
+    head |= side_by_side(stages.get("alertmanager", []))
     return {**head, "stages": dict(stages), **detail}
+
+
+def side_by_side(cases: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The Alertmanager comparison's figures; none when it did not run (no packages).
+    Not headline keys: a run that could not install Alertmanager is still whole."""
+    by_side = {c.get("side"): c for c in cases}
+    if not {"am", "platform", "ratio"} <= by_side.keys():
+        return {}
+    return {
+        "alertmanager_alerts_per_s": by_side["am"]["per_s"],
+        "alertmanager_p99_ms": by_side["am"]["latency_ms"]["p99_ms"],
+        "platform_v2_alerts_per_s": by_side["platform"]["per_s"],
+        "platform_v2_p99_ms": by_side["platform"]["latency_ms"]["p99_ms"],
+        "platform_to_alertmanager_ratio": by_side["ratio"]["ratio"],
+    }

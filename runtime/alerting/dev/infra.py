@@ -145,20 +145,29 @@ def ensure_packages(progress: Progress) -> None:
     """Install Postgres and Redis when missing: as root on Debian, else say how."""
     if _postgres_bin("initdb") and shutil.which("redis-server"):
         return
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        progress(f"installing Debian packages: {' '.join(DEBIAN_PACKAGES)}")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for argv in (
-            ["apt-get", "update", "-q"],
-            ["apt-get", "install", "-y", "-q", *DEBIAN_PACKAGES],
-        ):
-            done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)  # noqa: S603
-            if done.returncode != 0:
-                raise InfraError(f"{' '.join(argv)} failed:\n{done.stderr[-2000:]}")
+    if can_apt_install():
+        apt_install(DEBIAN_PACKAGES, progress)
         return
     raise InfraError(
         f"Postgres and Redis are not installed. Install them with:\n  {install_hint()}"
     )
+
+
+def can_apt_install() -> bool:
+    return os.geteuid() == 0 and shutil.which("apt-get") is not None
+
+
+def apt_install(packages: Sequence[str], progress: Progress, *extra: str) -> None:
+    """``apt-get update`` then install ``packages`` (as root; ``extra`` flags for install)."""
+    progress(f"installing Debian packages: {' '.join(packages)}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for argv in (
+        ["apt-get", "update", "-q"],
+        ["apt-get", "install", "-y", "-q", *extra, *packages],
+    ):
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+        if done.returncode != 0:
+            raise InfraError(f"{' '.join(argv)} failed:\n{done.stderr[-2000:]}")
 
 
 # --- Postgres -------------------------------------------------------------------
