@@ -24,6 +24,7 @@ from alerting.channels.base import Credential, InvalidValue, Outbound, UrlPolicy
 from alerting.config import Settings
 from alerting.domain.delivery import Attempt, Target
 from alerting.domain.delivery_messages import OutgoingNotification
+from alerting.domain.delivery_rate import Rate
 from alerting.domain.model import NotificationReady
 from alerting.services.sender.channels import Channels
 from alerting.services.sender.repo import PostgresSenderStore
@@ -44,6 +45,7 @@ class PagerChannel:
     name: str = "test_pager"
     signed: bool = False
     credential: Credential | None = None
+    default_rate: Rate | None = None
     pages: list[tuple[str, str]] = field(default_factory=list)  # (routing key, page)
 
     async def validate(self, value: str, policy: UrlPolicy) -> str:

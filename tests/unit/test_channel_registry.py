@@ -15,6 +15,7 @@ from alerting.channels.base import Credential, Outbound, UrlPolicy
 from alerting.channels.builtin import email, pagerduty
 from alerting.domain.delivery import Attempt, Outcome, Target
 from alerting.domain.delivery_messages import OutgoingNotification
+from alerting.domain.delivery_rate import Rate
 from alerting.services.sender.channels import Channels
 from tests.unit.channel_support import N, Recorded, target
 
@@ -26,6 +27,7 @@ class Named:
     name: str
     signed: bool = False
     credential: Credential | None = None
+    default_rate: Rate | None = None
 
     async def validate(self, value: str, policy: UrlPolicy) -> str:
         return value

@@ -80,3 +80,28 @@ def test_refund_gives_tokens_back_but_never_beyond_the_burst() -> None:
     bucket.refund(800)
     assert bucket.full
     assert bucket.take(1000) == 0.0 and bucket.take(1) > 0  # capped at the burst: not 1300
+
+
+def test_a_key_with_its_own_rate_gets_a_bucket_of_that_shape() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate_per_s=50, burst=100, clock=clock)
+    slack = limiter.bucket(("slack", "u"), rate_per_s=1, burst=3)
+    assert (slack.rate_per_s, slack.burst) == (1, 3)
+    assert [slack.reserve() for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert slack.reserve() is None  # the fourth is a second away
+    plain = limiter.bucket("webhook")
+    assert (plain.rate_per_s, plain.burst) == (50, 100)  # the limiter's own
+
+
+def test_an_edited_rate_retunes_the_bucket_and_grants_no_fresh_burst() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate_per_s=50, burst=100, clock=clock)
+    bucket = limiter.bucket("e", rate_per_s=10, burst=10)
+    assert bucket.take(8) == 0.0  # 2 tokens left
+    again = limiter.bucket("e", rate_per_s=2, burst=5)
+    assert again is bucket and (again.rate_per_s, again.burst) == (2, 5)
+    assert bucket.take(3) == pytest.approx(0.5)  # 2 kept, the third at the new 2/s
+    clock.now += 100
+    assert bucket.take(5) == 0.0 and bucket.wait_s() == pytest.approx(0.5)  # burst now 5
+    with pytest.raises(ValueError, match="rate_per_s"):
+        bucket.retune(2, 0)

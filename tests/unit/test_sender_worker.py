@@ -20,6 +20,7 @@ from alerting.adapters.kafka import Record
 from alerting.config import SenderSettings
 from alerting.domain.delivery import Attempt, NotificationEndpoint, Outcome, Target
 from alerting.domain.delivery_messages import OutgoingNotification
+from alerting.domain.delivery_rate import Rate
 from alerting.domain.model import NotificationReady
 from alerting.services.sender import worker
 from alerting.services.sender.store import Claim, DeliveryRow, Finish, StoreUnavailable
@@ -170,6 +171,9 @@ class ScriptedChannels:
     def identity(self, endpoint_type: str, value: str, secret: str | None = None) -> str:
         # Like the email channel's: addresses that differ only in case are one target.
         return value.lower() if endpoint_type == "email" else value
+
+    def default_rate(self, endpoint_type: str) -> Rate | None:
+        return None  # every channel on the settings' rate (test_channel_rates: the real ones)
 
 
 def claim(attempts: int = 1, taken_over: bool = False) -> Claim:

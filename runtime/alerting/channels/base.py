@@ -21,6 +21,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 from alerting.adapters.dns import Resolver
 from alerting.domain.delivery import Attempt, Target
 from alerting.domain.delivery_messages import OutgoingNotification
+from alerting.domain.delivery_rate import Rate
 
 # What the schema accepts as endpoints.type and deliveries.endpoint_type (migration
 # 0003 checks the same pattern): enforced at registration, so a badly named channel
@@ -111,6 +112,14 @@ class Channel(Protocol[Message_co]):
     @property
     def credential(self) -> Credential | None:
         """The secret a caller must supply with an endpoint, or None (most channels)."""
+        ...
+
+    @property
+    def default_rate(self) -> Rate | None:
+        """How fast the sender calls one destination of this channel unless its endpoint
+        says otherwise: the limit the receiving service documents (Slack: about one
+        message a second per webhook). None: the sender's ``ALERTING_SENDER_RATE_*``
+        setting, for receivers with no documented limit (webhooks, email)."""
         ...
 
     async def validate(self, value: str, policy: UrlPolicy) -> str:

@@ -14,6 +14,7 @@ from alerting.adapters import dns
 from alerting.channels.base import Credential, InvalidValue, Outbound, UrlPolicy
 from alerting.domain.delivery import Attempt, Target
 from alerting.domain.delivery_messages import OutgoingNotification
+from alerting.domain.delivery_rate import Rate
 
 USER_AGENT = "alerting-sender/1"
 JSON_HEADERS = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
@@ -34,6 +35,7 @@ class UrlChannel:
 
     signed = False
     credential: Credential | None = None
+    default_rate: Rate | None = None  # a receiver of our own kind: the sender's setting
 
     async def validate(self, value: str, policy: UrlPolicy) -> str:
         allow, resolver = policy.allow_private, policy.resolver

@@ -20,6 +20,7 @@ from typing import Any
 
 from alerting.channels import builtin
 from alerting.channels.base import TYPE_NAME, Channel
+from alerting.domain.delivery_rate import Rate
 
 _channels: dict[str, Channel[Any]] = {}
 
@@ -77,6 +78,13 @@ def identity(name: str, value: str, secret: str | None = None) -> str:
         # A line feed cannot be in a stored value (the API refuses controls).
         found += "\n" + hashlib.sha256(secret.encode()).hexdigest()
     return found
+
+
+def default_rate(name: str) -> Rate | None:
+    """The channel's own delivery rate; None (the sender's setting) for a type no
+    channel claims as for a channel that states none."""
+    channel = _channels.get(name)
+    return None if channel is None else channel.default_rate
 
 
 def _register_builtin() -> None:

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
+from alerting.domain.delivery_rate import strictest
+
 MAX_ENDPOINT_ERROR = 300
 MAX_NOTIFICATION_ERROR = 2000
 RETRY_AFTER_STATUSES = frozenset({429, 503})
@@ -216,6 +218,9 @@ class NotificationEndpoint:
     previous_secret: str | None = None
     # Template name -> source (alerting.templates); None renders the channel's default.
     templates: Mapping[str, str] | None = None
+    # The endpoint's delivery rate override (NULL: the channel's, ``delivery_rate``).
+    rate_per_s: float | None = None
+    rate_burst: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +237,9 @@ class Target:
     templates: Mapping[str, str] | None = None  # the first member endpoint's
     # What its endpoints were grouped by (``Identity``); empty: the value.
     identity: str = ""
+    # The strictest rate override among its endpoints (``delivery_rate.effective``).
+    rate_per_s: float | None = None
+    rate_burst: int | None = None
 
     @property
     def label(self) -> str:
@@ -279,6 +287,10 @@ def targets(endpoints: Iterable[NotificationEndpoint], identity: Identity) -> li
         ids = tuple(m.endpoint_id for m in members)
         value = first.value.strip()
         result.append(
-            Target(first.type, value, secret, ids, prior, previous, first.templates, same)
-        )
+            Target(
+                first.type, value, secret, ids, prior, previous, first.templates, same,
+                rate_per_s=strictest(m.rate_per_s for m in members),
+                rate_burst=strictest(m.rate_burst for m in members),
+            )
+        )  # fmt: skip
     return result

@@ -21,6 +21,17 @@ class TokenBucket:
         self._tokens = float(burst)
         self._last = clock()
 
+    def retune(self, rate_per_s: float, burst: int) -> None:
+        """Change the shape in place (an endpoint's rate was edited): tokens earned at
+        the old rate are kept, up to the new burst, so an edit neither grants a fresh
+        burst nor makes a caller wait for tokens it already had."""
+        if rate_per_s <= 0 or burst < 1:
+            raise ValueError("rate_per_s must be > 0 and burst >= 1")
+        self._refill()
+        self.rate_per_s = rate_per_s
+        self.burst = burst
+        self._tokens = min(self._tokens, float(burst))
+
     def _refill(self) -> None:
         now = self._clock()
         self._tokens = min(float(self.burst), self._tokens + (now - self._last) * self.rate_per_s)
@@ -82,12 +93,20 @@ class RateLimiter:
         self._max_keys = max_keys
         self._buckets: dict[Hashable, TokenBucket] = {}
 
-    def bucket(self, key: Hashable) -> TokenBucket:
+    def bucket(
+        self, key: Hashable, rate_per_s: float | None = None, burst: int | None = None
+    ) -> TokenBucket:
+        """``key``'s bucket, at ``rate_per_s``/``burst`` when given (a key with a rate of
+        its own: the sender's per-channel and per-endpoint rates), else the limiter's."""
+        rate = self._rate if rate_per_s is None else rate_per_s
+        size = self._burst if burst is None else burst
         bucket = self._buckets.get(key)
         if bucket is None:
             if len(self._buckets) >= self._max_keys:
                 self._buckets = {k: b for k, b in self._buckets.items() if not b.full}
-            bucket = self._buckets[key] = TokenBucket(self._rate, self._burst, self._clock)
+            bucket = self._buckets[key] = TokenBucket(rate, size, self._clock)
+        elif (bucket.rate_per_s, bucket.burst) != (rate, size):
+            bucket.retune(rate, size)
         return bucket
 
     def __len__(self) -> int:

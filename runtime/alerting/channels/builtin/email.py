@@ -17,6 +17,7 @@ from alerting.channels.base import Channel, Credential, InvalidValue, Outbound, 
 from alerting.channels.rendering import headline
 from alerting.domain.delivery import Attempt, Target
 from alerting.domain.delivery_messages import OutgoingNotification, shown
+from alerting.domain.delivery_rate import Rate
 
 
 def text(n: OutgoingNotification) -> str:
@@ -77,6 +78,9 @@ class EmailChannel:
     name = "email"
     signed = False
     credential: Credential | None = None
+    # The SMTP relay, not the recipient, is what throttles (Amazon SES: per account), and
+    # one address's bucket cannot model that: the sender's setting, like webhooks.
+    default_rate: Rate | None = None
 
     async def validate(self, value: str, policy: UrlPolicy) -> str:
         try:

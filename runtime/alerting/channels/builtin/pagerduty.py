@@ -25,6 +25,7 @@ from alerting.channels.http_url import HttpRequest, JsonChannel
 from alerting.channels.rendering import clip, headline, rfc3339
 from alerting.domain.delivery import Attempt, Outcome, Target
 from alerting.domain.delivery_messages import OutgoingNotification, shown
+from alerting.domain.delivery_rate import Rate
 
 EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 # PagerDuty's limits: a dedup_key's and a summary's length.
@@ -100,6 +101,9 @@ def judged(attempt: Attempt) -> Attempt:
 class PagerDutyChannel(JsonChannel):
     name = "pagerduty"
     credential = ROUTING_KEY
+    # Events API v2: 120 events a minute per routing key (PagerDuty's stated limit; a
+    # target here is one routing key), then 429.
+    default_rate = Rate(per_s=2.0, burst=5)
 
     def document(self, n: OutgoingNotification, target: Target) -> bytes:
         # The dispatcher delivers to a credential's channel only with its secret opened.

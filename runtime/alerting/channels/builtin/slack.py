@@ -23,6 +23,7 @@ from alerting.channels.http_url import HttpRequest, JsonChannel
 from alerting.channels.rendering import ELLIPSIS, clip_escaped, context, facts, headline
 from alerting.domain.delivery import Target
 from alerting.domain.delivery_messages import OutgoingNotification, shown
+from alerting.domain.delivery_rate import Rate
 
 # Slack's limits (api.slack.com/reference/block-kit): a header's text, a section's text,
 # a field's text, fields per section, blocks per message.
@@ -114,6 +115,9 @@ def body(n: OutgoingNotification, text: str | None = None) -> bytes:
 
 class SlackChannel(JsonChannel):
     name = "slack"
+    # "About 1 message per second per webhook, short bursts tolerated" (Slack's
+    # rate-limit docs, shared/REFERENCE.md); beyond it Slack answers 429.
+    default_rate = Rate(per_s=1.0, burst=3)
 
     def document(self, n: OutgoingNotification, target: Target) -> bytes:
         # A ``text`` template replaces the main section's text (mrkdwn, values escaped).

@@ -28,6 +28,7 @@ from alerting.channels.http_url import HttpRequest, JsonChannel
 from alerting.channels.rendering import ELLIPSIS, clip, context, facts, headline
 from alerting.domain.delivery import Target
 from alerting.domain.delivery_messages import OutgoingNotification, shown
+from alerting.domain.delivery_rate import Rate
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_VERSION = "1.4"
@@ -118,6 +119,10 @@ def body(n: OutgoingNotification) -> bytes:
 
 class TeamsChannel(JsonChannel):
     name = "teams"
+    # Microsoft documents no number for Workflows webhooks; its connector webhooks were
+    # throttled above four requests a second, and Graph allows an app two channel
+    # messages a second per tenant. One a second, four at once, stays under both.
+    default_rate = Rate(per_s=1.0, burst=4)
 
     def document(self, n: OutgoingNotification, target: Target) -> bytes:
         return body(n)

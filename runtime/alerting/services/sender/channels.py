@@ -14,6 +14,7 @@ from alerting.channels.base import HttpTransport, MailTransport, Outbound, UrlGa
 from alerting.config import Settings
 from alerting.domain.delivery import Attempt, Target
 from alerting.domain.delivery_messages import OutgoingNotification
+from alerting.domain.delivery_rate import Rate
 
 
 class Channels:
@@ -34,3 +35,6 @@ class Channels:
 
     def identity(self, endpoint_type: str, value: str, secret: str | None = None) -> str:
         return registry.identity(endpoint_type, value, secret)
+
+    def default_rate(self, endpoint_type: str) -> Rate | None:
+        return registry.default_rate(endpoint_type)

@@ -142,7 +142,7 @@ FROM claimed c JOIN picked p ON p.id = c.notification_id
 # joins over whole tables): the work follows the batch, not the tables' sizes.
 ENDPOINTS = """
 SELECT x.notification_id::text, e.endpoint_id::text, e.type, e.value, e.signing_secret,
-    e.prior_status, e.prior_error, e.previous_secret, e.templates
+    e.prior_status, e.prior_error, e.previous_secret, e.templates, e.rate_per_s, e.rate_burst
 FROM unnest($1::uuid[]) AS ids(id)
 CROSS JOIN LATERAL (
     SELECT notification_id, client_id, rule_ids, firing_id FROM notifications
@@ -154,7 +154,7 @@ CROSS JOIN LATERAL (
         d.status AS prior_status, d.last_error AS prior_error,
         CASE WHEN e.previous_secret_expires_at > now()
             THEN e.previous_signing_secret END AS previous_secret,
-        e.templates
+        e.templates, e.rate_per_s, e.rate_burst
     FROM endpoints e
     JOIN rules r ON r.rule_id = e.rule_id AND r.client_id = x.client_id
     LEFT JOIN deliveries d
@@ -337,6 +337,8 @@ class PostgresSenderStore:
                         ENDPOINT_PREVIOUS_SECRET, r["endpoint_id"], r["previous_secret"]
                     ),
                     templates=_templates(r["templates"]),
+                    rate_per_s=r["rate_per_s"],
+                    rate_burst=r["rate_burst"],
                 )
             )
         return found

@@ -31,6 +31,7 @@ from alerting.config import SenderSettings
 from alerting.dependency_log import DependencyLog
 from alerting.domain.delivery import Attempt, Decision, Outcome, Target, decide, targets
 from alerting.domain.delivery_messages import OutgoingNotification
+from alerting.domain.delivery_rate import Rate, effective
 from alerting.domain.model import NotificationReady
 from alerting.domain.token_bucket import RateLimiter
 from alerting.services.sender import metrics
@@ -85,6 +86,10 @@ class Dispatcher(Protocol):
         """What makes two endpoints one target (``domain.delivery.Identity``)."""
         ...
 
+    def default_rate(self, endpoint_type: str) -> Rate | None:
+        """The channel's delivery rate; None: the sender's setting."""
+        ...
+
 
 @dataclass
 class _Plan:
@@ -114,6 +119,8 @@ class Worker:
         self._clock = clock
         self._sleep = sleep  # the write's backoff: a fake clock's in the unit tests
         self._limiter = RateLimiter(settings.rate_per_s, settings.rate_burst, clock)
+        # Channels that state no rate of their own (webhook, email) get the setting.
+        self._fallback_rate = Rate(settings.rate_per_s, settings.rate_burst)
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._ready_batches = asyncio.Semaphore(READY_BATCHES_IN_FLIGHT)
         self._delivering: set[asyncio.Task[None]] = set()
@@ -233,7 +240,8 @@ class Worker:
         for i, target in enumerate(found):
             if target.prior is not None:
                 continue
-            bucket = self._limiter.bucket(target.key)
+            rate = self._rate(target)
+            bucket = self._limiter.bucket(target.key, rate.per_s, rate.burst)
             wait = bucket.reserve(MAX_RATE_WAIT_S)
             if wait is None:
                 plan.deferred_s.append(bucket.wait_s())
@@ -241,6 +249,10 @@ class Worker:
                 continue
             plan.tasks[i] = asyncio.create_task(self._attempt(claim, target, wait))
         return plan
+
+    def _rate(self, target: Target) -> Rate:
+        default = self._channels.default_rate(target.type) or self._fallback_rate
+        return effective(default, target.rate_per_s, target.rate_burst)
 
     async def _attempt(self, claim: Claim, target: Target, wait_s: float) -> Attempt:
         if wait_s > 0:

@@ -1,0 +1,55 @@
+"""How fast the sender may call one destination: the channel's default, an endpoint's
+override, and what a target of several endpoints gets. Pure; the token buckets that
+enforce it are ``alerting.domain.token_bucket``'s.
+
+Each channel states the rate its receivers document (``Channel.default_rate``); a
+channel that states none (webhook, email) gets the sender's ``ALERTING_SENDER_RATE_*``
+setting. An endpoint may override either part (``endpoints.rate_per_s`` /
+``rate_burst``, NULL = the default): a receiver we cannot know, a webhook behind a
+slow proxy, a Slack workspace on a higher tier.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+
+# The bounds migration 0009 checks on endpoints.rate_per_s and rate_burst.
+MAX_RATE_PER_S = 100_000.0
+MAX_BURST = 100_000
+
+Number = TypeVar("Number", int, float)
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """A token bucket's shape: ``per_s`` sustained, ``burst`` at once after a pause."""
+
+    per_s: float
+    burst: int
+
+    def __post_init__(self) -> None:
+        if not (0 < self.per_s <= MAX_RATE_PER_S) or not (1 <= self.burst <= MAX_BURST):
+            raise ValueError(f"not a delivery rate: {self.per_s}/s, burst {self.burst}")
+
+
+def effective(default: Rate, per_s: float | None, burst: int | None) -> Rate:
+    """The rate of a destination whose endpoint overrides ``per_s`` and/or ``burst``.
+
+    A lowered rate without a burst gets one second's worth of it (at least 1), not the
+    default's burst: an endpoint set to 2/s behind a webhook's default burst of 100
+    would otherwise take 100 requests at once, which is what it asked us not to do.
+    """
+    if per_s is None:
+        return default if burst is None else Rate(default.per_s, burst)
+    return Rate(per_s, burst if burst is not None else max(1, math.floor(per_s)))
+
+
+def strictest(values: Iterable[Number | None]) -> Number | None:
+    """The lowest override among the endpoints of one target (None: none overrides).
+    Endpoints that are one destination share its bucket, and the receiver's limit is
+    the tightest any of its owners stated."""
+    found = [v for v in values if v is not None]
+    return min(found) if found else None
