@@ -4,6 +4,7 @@ per-endpoint rate limiting that defers without spending the attempt budget."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,27 @@ async def test_an_endpoint_without_tokens_is_deferred_not_failed(
         assert len(arrivals) == 3
         # Spacing is the limiter's contract, not a timing guess: each request needs a token.
         assert arrivals[2] - arrivals[0] >= 1.5
+
+
+async def test_an_endpoints_own_rate_spaces_its_deliveries(
+    base_env: dict[str, str], settings: Settings, tmp_path: Path, unique: str
+) -> None:
+    """rate_per_s = 2 on the endpoint (the sender's setting stays far higher): a burst of
+    one second's worth (2), then one every half second, so six take about 2 s. Deferred
+    ones keep their attempt. The bound is loose: it proves the override was used (the
+    setting alone would send all six at once), not the scheduler's precision."""
+    client_id = f"c-{unique}"
+    hook = f"own-rate-{client_id}"
+    async with running_sinks() as sinks, running_sender(base_env, settings, sinks, tmp_path) as s:
+        rule, _ = await webhook_rule(s.pool, client_id, sinks.hook(hook))
+        await s.pool.execute(
+            "UPDATE endpoints SET rate_per_s = 2 WHERE rule_id = $1", uuid.UUID(rule)
+        )
+        ids = [await insert_notification(s.pool, client_id, [rule]) for _ in range(6)]
+        await produce(s.settings, [ready_message(s.settings, n, client_id) for n in ids])
+
+        rows = [await reaches(s.pool, n, "SENT") for n in ids]
+        assert [r["attempts"] for r in rows] == [1] * 6
+        arrivals = sorted(r["received_at"] for r in sinks.requests(hook))
+        assert len(arrivals) == 6
+        assert arrivals[-1] - arrivals[0] >= 1.5

@@ -68,6 +68,7 @@ async def create_endpoint(ctx: Ctx) -> EndpointCreated:
                 stored,
                 body.send_resolved,
                 templates,
+                repo.RateOverride(body.rate_per_s, body.rate_burst),
             )
         except asyncpg.ForeignKeyViolationError:  # the rule was deleted meanwhile
             raise problems.not_found("rule") from None
@@ -82,6 +83,8 @@ async def create_endpoint(ctx: Ctx) -> EndpointCreated:
             type=body.type,
             send_resolved=body.send_resolved,
             templates=sorted(templates or ()),
+            rate_per_s=body.rate_per_s,
+            rate_burst=body.rate_burst,
         )
     return EndpointCreated.model_validate({**dict(row), "signing_secret": secret})
 
@@ -125,10 +128,17 @@ async def update_endpoint(ctx: Ctx) -> Endpoint:
     templates = current["templates"]
     if "templates" in body.model_fields_set:  # null clears them
         templates = endpoint_values.checked_templates(current["type"], body.templates)
+    rate = _rate(body, current)
     async with audited(ctx) as change:
         try:
             row = await repo.update(
-                change.conn, current["endpoint_id"], value, body.enabled, send_resolved, templates
+                change.conn,
+                current["endpoint_id"],
+                value,
+                body.enabled,
+                send_resolved,
+                templates,
+                rate,
             )
         except asyncpg.UniqueViolationError:
             raise problems.conflict(DUPLICATE) from None
@@ -146,8 +156,19 @@ async def update_endpoint(ctx: Ctx) -> Endpoint:
             value_changed=value != current["value"],
             templates=sorted(templates or ()),
             secret_replaced=supplied is not None,
+            rate_per_s=rate.per_s,
+            rate_burst=rate.burst,
         )
     return Endpoint.model_validate(dict(row))
+
+
+def _rate(body: EndpointUpdate, current: asyncpg.Record) -> repo.RateOverride:
+    """Each part absent keeps the stored one; null clears it (back to the default)."""
+    given = body.model_fields_set
+    return repo.RateOverride(
+        body.rate_per_s if "rate_per_s" in given else current["rate_per_s"],
+        body.rate_burst if "rate_burst" in given else current["rate_burst"],
+    )
 
 
 async def delete_endpoint(ctx: Ctx) -> None:
@@ -178,7 +199,8 @@ OPERATIONS = (
     Operation("GET", ONE, get_endpoint, "Get an endpoint", TAG, response=Endpoint,
               carries_secret=True),
     Operation("PATCH", ONE, update_endpoint,
-              "Change an endpoint's value, enabled or send_resolved flag, secret or templates",
+              "Change an endpoint's value, enabled or send_resolved flag, secret, templates"
+              " or delivery rate",
               TAG,
               response=Endpoint, body=EndpointUpdate, errors=(409,), carries_secret=True),
     Operation("DELETE", ONE, delete_endpoint, "Delete an endpoint", TAG, status=204),

@@ -13,12 +13,14 @@ from pydantic import (
     GetJsonSchemaHandler,
     SecretStr,
     StrictBool,
+    StrictInt,
     StringConstraints,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from alerting.channels import registry
+from alerting.domain.delivery_rate import MAX_BURST, MAX_RATE_PER_S
 from alerting.services.rule_service.models.common import PageQuery
 from alerting.templates.render import MAX_SOURCE
 from alerting.web.models import RequestModel, ResponseModel, label, storable
@@ -81,6 +83,20 @@ CREDENTIAL_HELP = (
     " integration's routing key (32 letters or digits); refused for a channel without one"
 )
 
+# Per-endpoint delivery rate (a token bucket per destination); null takes the channel's
+# default (alerting.channels: Slack 1/s, burst 3; webhook and email the sender's setting).
+# The bounds are the schema's (migration 0009); a NaN or infinity is refused as a number.
+RatePerS = Annotated[float, Field(gt=0, le=MAX_RATE_PER_S, allow_inf_nan=False)]
+RateBurst = Annotated[StrictInt, Field(ge=1, le=MAX_BURST)]
+RATE_PER_S = (
+    "deliveries per second to this endpoint's destination; null: the channel's default"
+    " (docs/operations.md, Delivery rates per channel)"
+)
+RATE_BURST = (
+    "deliveries at once after a pause; null: one second's worth of rate_per_s when that"
+    " is set, else the channel's default"
+)
+
 SEND_RESOLVED = (
     "also deliver the resolved notification of an episode whose firing one this endpoint"
     " received (default true)"
@@ -96,6 +112,8 @@ class EndpointCreate(RequestModel):
     send_resolved: StrictBool = Field(True, description=SEND_RESOLVED)
     templates: Templates | None = Field(None, description=TEMPLATES)
     secret: EndpointSecret | None = Field(None, description=CREDENTIAL_HELP)
+    rate_per_s: RatePerS | None = Field(None, description=RATE_PER_S)
+    rate_burst: RateBurst | None = Field(None, description=RATE_BURST)
 
 
 class EndpointUpdate(RequestModel):
@@ -106,6 +124,12 @@ class EndpointUpdate(RequestModel):
         None, description=TEMPLATES + "; absent keeps the current ones"
     )
     secret: EndpointSecret | None = Field(None, description=f"replaces it; {CREDENTIAL_HELP}")
+    rate_per_s: RatePerS | None = Field(
+        None, description=RATE_PER_S + "; absent keeps the current one"
+    )
+    rate_burst: RateBurst | None = Field(
+        None, description=RATE_BURST + "; absent keeps the current one"
+    )
 
 
 class Endpoint(ResponseModel):
@@ -116,6 +140,8 @@ class Endpoint(ResponseModel):
     enabled: bool
     send_resolved: bool = Field(description=SEND_RESOLVED)
     templates: dict[str, str] | None = Field(None, description=TEMPLATES)
+    rate_per_s: float | None = Field(None, description=RATE_PER_S)
+    rate_burst: int | None = Field(None, description=RATE_BURST)
     created_at: datetime
     updated_at: datetime
     disabled_reason: str | None = Field(

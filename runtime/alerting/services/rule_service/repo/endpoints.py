@@ -5,6 +5,7 @@ test send (``sealed_secrets``)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
@@ -14,12 +15,20 @@ from alerting.services.rule_service.repo.sql import Executor, Where
 
 COLUMNS = (
     "e.endpoint_id, e.rule_id, e.type, e.value, e.enabled, e.send_resolved, e.templates,"
-    " e.created_at, e.updated_at, e.disabled_reason, e.disabled_at"
+    " e.created_at, e.updated_at, e.disabled_reason, e.disabled_at, e.rate_per_s, e.rate_burst"
 )
 RETURNING = (
     "endpoint_id, rule_id, type, value, enabled, send_resolved, templates, created_at,"
-    " updated_at, disabled_reason, disabled_at"
+    " updated_at, disabled_reason, disabled_at, rate_per_s, rate_burst"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class RateOverride:
+    """``endpoints.rate_per_s`` / ``rate_burst``; None is NULL: the channel's default."""
+
+    per_s: float | None = None
+    burst: int | None = None
 
 
 async def insert(
@@ -31,10 +40,12 @@ async def insert(
     signing_secret: str | None,
     send_resolved: bool = True,
     templates: Mapping[str, str] | None = None,
+    rate: RateOverride = RateOverride(),
 ) -> asyncpg.Record:
     row: asyncpg.Record | None = await conn.fetchrow(
         "INSERT INTO endpoints (endpoint_id, rule_id, type, value, signing_secret, send_resolved,"
-        f" templates) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {RETURNING}",
+        " templates, rate_per_s, rate_burst) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        f" RETURNING {RETURNING}",
         endpoint_id,
         rule_id,
         type_,
@@ -42,6 +53,8 @@ async def insert(
         signing_secret,
         send_resolved,
         templates,
+        rate.per_s,
+        rate.burst,
     )
     assert row is not None
     return row
@@ -76,6 +89,7 @@ async def update(
     enabled: bool | None,
     send_resolved: bool,
     templates: Mapping[str, str] | None,
+    rate: RateOverride,
 ) -> asyncpg.Record | None:
     """``enabled`` None keeps the row's own (read under the update's lock: the sender may
     have just disabled it, after a 410 Gone, and a PATCH of another field must not undo
@@ -84,13 +98,15 @@ async def update(
         "UPDATE endpoints SET value = $2, enabled = coalesce($3, enabled),"
         " disabled_reason = CASE WHEN $3 THEN NULL ELSE disabled_reason END,"
         " disabled_at = CASE WHEN $3 THEN NULL ELSE disabled_at END,"
-        " send_resolved = $4, templates = $5, updated_at = now()"
-        f" WHERE endpoint_id = $1 RETURNING {RETURNING}",
+        " send_resolved = $4, templates = $5, rate_per_s = $6, rate_burst = $7,"
+        f" updated_at = now() WHERE endpoint_id = $1 RETURNING {RETURNING}",
         endpoint_id,
         value,
         enabled,
         send_resolved,
         templates,
+        rate.per_s,
+        rate.burst,
     )
 
 
