@@ -206,9 +206,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ALERTING_SENDER_RATE_PER_S",
         "50",
-        "sender: sustained requests per second per endpoint (token bucket)",
+        "sender: sustained requests per second per destination (token bucket) for webhook"
+        " and email, and any channel without a rate of its own; an endpoint's rate_per_s"
+        " overrides it",
     ),
-    Setting("ALERTING_SENDER_RATE_BURST", "100", "sender: token bucket size per endpoint"),
+    Setting(
+        "ALERTING_SENDER_RATE_BURST",
+        "100",
+        "sender: token bucket size per destination, for the same channels; an endpoint's"
+        " rate_burst overrides it",
+    ),
     # Tenant quotas (docs/quotas.md): they bound what one tenant or one key can make the
     # pipeline carry: the rule snapshot every evaluator holds, the deliveries per
     # notification, the alerts per second.
