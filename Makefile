@@ -53,7 +53,7 @@ test: lint typecheck ## lint, typecheck and the whole test suite (in parallel, T
 unit: $(STAMP) ## unit tests only (no servers)
 	$(PYTEST) $(XDIST) tests/unit
 
-infra: $(STAMP) ## infrastructure tests (Pulumi mocks, moto, Dockerfile, compose)
+infra: $(STAMP) ## infrastructure tests (Pulumi mocks, moto, Dockerfile, compose, CI-file linters)
 	$(PYTEST) $(XDIST) tests/infra
 
 integration: $(STAMP) ## integration and e2e tests (in parallel, TEST_WORKERS)

@@ -157,6 +157,9 @@ def test_deploy_order_is_image_migrate_up_rollout() -> None:
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
-def test_actions_are_pinned_by_major_version_or_sha(workflow: Path) -> None:
+def test_actions_are_pinned_and_every_job_has_a_timeout(workflow: Path) -> None:
     for ref in re.findall(r"uses:\s*(\S+)", workflow.read_text()):
         assert re.fullmatch(r"[\w.-]+/[\w./-]+@(v\d+|[0-9a-f]{40})", ref), ref
+    # The same rule as check-jsonschema's custom.github-workflows-require-timeout.
+    verdict = json_schema("custom.github-workflows-require-timeout", workflow)
+    assert verdict.ok, verdict.report
