@@ -77,11 +77,12 @@ async def test_every_change_is_recorded_with_who_did_it(admin: Api, new_client: 
     assert {r["actor_client_id"] for r in rows if r["actor"] == "admin"} == {None}
     assert rows[4]["details"] == {"version": 2, "enabled": False}
     assert rows[5]["details"] == {
-        "rule_id": rule_id, "type": "webhook", "send_resolved": True, "templates": []
+        "rule_id": rule_id, "type": "webhook", "send_resolved": True, "templates": [],
+        "rate_per_s": None, "rate_burst": None,
     }  # fmt: skip
     assert rows[6]["details"] == {
         "enabled": False, "send_resolved": True, "value_changed": False, "templates": [],
-        "secret_replaced": False,
+        "secret_replaced": False, "rate_per_s": None, "rate_burst": None,
     }  # fmt: skip
     assert rows[9]["details"] == {"scope": "client", "prefix": extra["token"].split("_")[1]}
     assert rows[0]["resource_type"] == "client" and rows[5]["resource_type"] == "endpoint"
