@@ -85,9 +85,7 @@ async def test_retention_beside_a_real_sender_removes_only_the_old_history(
                     # 0.1 s apart: at least 3 s), not before or after it.
                     for nid in new:
                         await reaches(pool, nid, "SENT")
-                    await eventually(
-                        lambda: _started(history_left), 10, "the retention started"
-                    )
+                    await eventually(lambda: _started(history_left), 10, "the retention started")
                     assert 0 < await history_left() < OLD_ROWS
             for nid in new:
                 await reaches(pool, nid, "SENT")
@@ -105,9 +103,13 @@ async def test_retention_beside_a_real_sender_removes_only_the_old_history(
         left = await counts(pool)
         assert (left["notifications"], left["deliveries"]) == (NEW_ROWS, NEW_ROWS)
         # Whatever attempts the sender records are the stream's: the history's are gone.
-        assert await pool.fetchval(
-            "SELECT count(*) FROM delivery_attempts WHERE notification_id <> ALL($1::uuid[])", new
-        ) == 0
+        assert (
+            await pool.fetchval(
+                "SELECT count(*) FROM delivery_attempts WHERE notification_id <> ALL($1::uuid[])",
+                new,
+            )
+            == 0
+        )
         statuses = await pool.fetch(
             "SELECT status, count(*) FROM notifications WHERE notification_id = ANY($1::uuid[])"
             " GROUP BY status",
