@@ -27,6 +27,22 @@ def event(cid: str, rule: str, alert_id: str, ts: int, status: AlertStatus) -> A
     return AlertMatch(alert, cid, (rule,))
 
 
+async def send(
+    pool: Pool, cid: str, rule: str, alert_id: str, ts: int, status: AlertStatus
+) -> aggregator.Stored:
+    return await aggregator.upsert(pool, [event(cid, rule, alert_id, ts, status)])
+
+
+async def fired_long_ago(pool: Pool, alert_id: str) -> tuple[str, str]:
+    """A client whose rule matched ``alert_id``'s firing, delivered more than the
+    retention ago (episode 1 open); (client id, rule id)."""
+    cid = f"ret-{uuid.uuid4().hex[:8]}"
+    rule = await seed_rule(pool, cid)
+    await send(pool, cid, rule, alert_id, 100, AlertStatus.FIRING)
+    await delivered_long_ago(pool, cid, alert_id)
+    return cid, rule
+
+
 async def episode_rows(pool: Pool, cid: str, alert_id: str) -> list[tuple[int, str, str]]:
     rows = await pool.fetch(
         "SELECT episode, kind, notification_id::text FROM notifications"
@@ -50,10 +66,10 @@ async def test_a_closed_episode_past_the_retention_fires_again_as_a_new_episode_
 ) -> None:
     cid, alert_id = f"ret-{uuid.uuid4().hex[:8]}", "db-down"
     rule = await seed_rule(pool, cid)
-    await aggregator.upsert(pool, [event(cid, rule, alert_id, 100, AlertStatus.FIRING)])
-    await aggregator.upsert(pool, [event(cid, rule, alert_id, 200, AlertStatus.RESOLVED)])
-    await aggregator.upsert(pool, [event(cid, rule, alert_id, 300, AlertStatus.FIRING)])
-    await aggregator.upsert(pool, [event(cid, rule, alert_id, 400, AlertStatus.RESOLVED)])
+    await send(pool, cid, rule, alert_id, 100, AlertStatus.FIRING)
+    await send(pool, cid, rule, alert_id, 200, AlertStatus.RESOLVED)
+    await send(pool, cid, rule, alert_id, 300, AlertStatus.FIRING)
+    await send(pool, cid, rule, alert_id, 400, AlertStatus.RESOLVED)
     before = await episode_rows(pool, cid, alert_id)
     assert [(e, k) for e, k, _ in before] == [(1, "firing"), (1, "resolved"),
                                               (2, "firing"), (2, "resolved")]  # fmt: skip
@@ -65,33 +81,29 @@ async def test_a_closed_episode_past_the_retention_fires_again_as_a_new_episode_
 
     # The same alert fires again (even with an event_ts older than the removed resolved's,
     # which the removed row would have refused as a late re-send): episode 1, a new row.
-    again = await aggregator.upsert(pool, [event(cid, rule, alert_id, 150, AlertStatus.FIRING)])
+    again = await send(pool, cid, rule, alert_id, 150, AlertStatus.FIRING)
     assert (again.created, again.orphaned) == (1, 0)
     [pending] = again.pending
     assert pending.created and pending.notification_id not in {i for _, _, i in before}
     assert await episode_rows(pool, cid, alert_id) == [(1, "firing", pending.notification_id)]
     # ... and from there on the episode rules apply as usual.
-    resolved = await aggregator.upsert(
-        pool, [event(cid, rule, alert_id, 250, AlertStatus.RESOLVED)]
-    )
+    resolved = await send(pool, cid, rule, alert_id, 250, AlertStatus.RESOLVED)
     assert (resolved.created, resolved.orphaned) == (1, 0)
 
 
 async def test_an_open_episode_past_the_retention_loses_its_resolved_and_fires_anew(
     pool: Pool,
 ) -> None:
-    cid, alert_id = f"ret-{uuid.uuid4().hex[:8]}", "disk-full"
-    rule = await seed_rule(pool, cid)
-    await aggregator.upsert(pool, [event(cid, rule, alert_id, 100, AlertStatus.FIRING)])
-    await delivered_long_ago(pool, cid, alert_id)
+    alert_id = "disk-full"
+    cid, rule = await fired_long_ago(pool, alert_id)
     assert (await Retention(pool, DAYS, pause_s=0).run_pass()).notifications == 1
 
     # Its resolved finds no open episode: nothing is made (counted as orphaned).
-    late = await aggregator.upsert(pool, [event(cid, rule, alert_id, 200, AlertStatus.RESOLVED)])
+    late = await send(pool, cid, rule, alert_id, 200, AlertStatus.RESOLVED)
     assert (late.created, late.orphaned) == (0, 1)
     assert await episode_rows(pool, cid, alert_id) == []
     # A source that re-sends the still-firing alert opens episode 1 again.
-    resend = await aggregator.upsert(pool, [event(cid, rule, alert_id, 100, AlertStatus.FIRING)])
+    resend = await send(pool, cid, rule, alert_id, 100, AlertStatus.FIRING)
     assert resend.created == 1
     assert [(e, k) for e, k, _ in await episode_rows(pool, cid, alert_id)] == [(1, "firing")]
 
@@ -99,12 +111,10 @@ async def test_an_open_episode_past_the_retention_loses_its_resolved_and_fires_a
 async def test_a_firing_past_the_retention_stays_while_its_resolved_is_to_deliver(
     pool: Pool,
 ) -> None:
-    cid, alert_id = f"ret-{uuid.uuid4().hex[:8]}", "cpu-hot"
-    rule = await seed_rule(pool, cid)
-    await aggregator.upsert(pool, [event(cid, rule, alert_id, 100, AlertStatus.FIRING)])
-    await delivered_long_ago(pool, cid, alert_id)
+    alert_id = "cpu-hot"
+    cid, rule = await fired_long_ago(pool, alert_id)
     # The resolved arrives today, before the retention's pass: it waits for delivery.
-    closed = await aggregator.upsert(pool, [event(cid, rule, alert_id, 200, AlertStatus.RESOLVED)])
+    closed = await send(pool, cid, rule, alert_id, 200, AlertStatus.RESOLVED)
     assert closed.created == 1
     assert (await Retention(pool, DAYS, pause_s=0).run_pass()).notifications == 0
     assert [(e, k) for e, k, _ in await episode_rows(pool, cid, alert_id)] == [
