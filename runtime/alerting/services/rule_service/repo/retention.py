@@ -49,14 +49,20 @@ FOR UPDATE SKIP LOCKED
 # is seen; one the aggregator is writing now waits for this transaction instead (it
 # reads the firing row FOR SHARE), then finds the firing gone and makes nothing, as for
 # any resolved without an open episode (docs/lifecycle.md).
+#
+# The check is a scalar subquery per locked id, not NOT EXISTS: Postgres turns that
+# into an anti join that reads every resolved row's firing_id (and then the table,
+# to match a thousand ids); the ids' array from a subquery is probed by primary key.
 DELETE_NOTIFICATIONS = f"""
 WITH gone AS (
     DELETE FROM notifications n
-    WHERE n.notification_id = ANY($1::uuid[]) AND {SETTLED}
-        AND NOT EXISTS (
-            SELECT 1 FROM notifications r
-            WHERE r.firing_id = n.notification_id AND r.status IN ('PENDING', 'SENDING', 'RETRY')
-        )
+    WHERE n.notification_id = ANY(ARRAY(
+        SELECT x.id FROM unnest($1::uuid[]) AS x(id)
+        WHERE (
+            SELECT count(*) FROM notifications r
+            WHERE r.firing_id = x.id AND r.status IN ('PENDING', 'SENDING', 'RETRY')
+        ) = 0
+    )) AND {SETTLED}
     RETURNING n.notification_id
 )
 SELECT
