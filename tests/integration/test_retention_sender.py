@@ -1,7 +1,8 @@
 """Retention runs beside a delivering pipeline (issue 16, item 2): a real sender
 delivers a stream of new notifications to a local receiver while the retention loop
 removes a large old history in small batches. Every new notification still reaches
-SENT and is delivered once, and none of them is removed."""
+SENT and is delivered once, and none of them is removed. And the rule-service process
+runs the loop itself, with its metrics and log line."""
 
 from __future__ import annotations
 
@@ -12,19 +13,24 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
+from alerting.adapters import postgres
 from alerting.config import Settings
 from alerting.services.rule_service.retention import Retention
-from tests.integration.retention_support import counts, days_before
+from tests.integration.retention_support import counts, days_before, existing, seed
+from tests.integration.rule_service_support import fresh_database
 from tests.integration.sender_support import (
     insert_notification,
     reaches,
     running_sender,
     running_sinks,
+    seed_rule,
     webhook_rule,
 )
 from tests.pipeline_support import eventually
+from tests.processes import ServiceProcesses
 
 pytestmark = pytest.mark.integration
 
@@ -122,3 +128,36 @@ async def test_retention_beside_a_real_sender_removes_only_the_old_history(
 
 async def _started(history_left: Callable[[], Awaitable[int]]) -> bool:
     return await history_left() < OLD_ROWS
+
+
+async def test_the_rule_service_process_runs_retention_at_start(
+    base_env: dict[str, str], settings: Settings, service_processes: ServiceProcesses
+) -> None:
+    async with fresh_database(settings) as own:
+        env = {**base_env, "ALERTING_POSTGRES_DSN": own.postgres_dsn}
+        env["ALERTING_RETENTION_DAYS"] = "2"
+        pool = await postgres.create_pool(own)
+        try:
+            cid = f"ret-{uuid.uuid4().hex[:8]}"
+            rule = await seed_rule(pool, cid)
+            now = datetime.now(UTC)
+            old = [await seed(pool, cid, rule, days_before(now, 3)) for _ in range(4)]
+            young = [await seed(pool, cid, rule, days_before(now, 1)) for _ in range(2)]
+            process = service_processes.new("rule-service", env)
+            await asyncio.to_thread(process.start)
+
+            async def removed() -> bool:
+                return await existing(pool, old) == set()
+
+            await eventually(removed, 60, "the first retention pass")
+            assert await existing(pool, young) == set(young)
+            async with httpx.AsyncClient() as client:
+                text = (await client.get(f"{process.url}/metrics")).text
+            assert 'alerting_retention_removed_total{table="notifications"} 4.0' in text
+            assert 'alerting_retention_removed_total{table="delivery_attempts"} 8.0' in text
+        finally:
+            await pool.close()
+        assert process.terminate() == 0, process.logs()
+        assert "retention: removed 4 notifications (4 deliveries, 8 delivery attempts)" in (
+            process.logs()
+        )
