@@ -6,6 +6,7 @@ these tests never run on the session's shared one: counts must be exact.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -23,15 +24,22 @@ Pool: TypeAlias = "asyncpg.Pool[Any]"
 TABLES = ("notifications", "deliveries", "delivery_attempts", "rule_outbox")
 
 
-@pytest.fixture(scope="module")
-async def own_pool(settings: Settings) -> AsyncIterator[Pool]:
-    """A pool on a new migrated database for this module alone."""
+@contextlib.asynccontextmanager
+async def database_of_its_own(settings: Settings) -> AsyncIterator[Pool]:
+    """A pool on a new migrated database, dropped afterwards."""
     async with fresh_database(settings) as own:
         pool = await postgres.create_pool(own)
         try:
             yield pool
         finally:
             await pool.close()
+
+
+@pytest.fixture(scope="module")
+async def own_pool(settings: Settings) -> AsyncIterator[Pool]:
+    """A database for this module alone."""
+    async with database_of_its_own(settings) as pool:
+        yield pool
 
 
 @pytest.fixture

@@ -12,10 +12,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-from alerting.adapters import postgres
 from alerting.config import Settings
 from alerting.services.rule_service.repo import retention as repo
-from tests.integration.rule_service_support import fresh_database
+from tests.integration.retention_support import database_of_its_own
 from tests.integration.test_batch_plans import PLANS, plan_of
 
 pytestmark = pytest.mark.integration
@@ -65,13 +64,9 @@ async def fill(pool: asyncpg.Pool[Any]) -> None:
 
 @pytest.fixture(scope="module")
 async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool[Any]]:
-    async with fresh_database(settings) as db:
-        own = await postgres.create_pool(db)
-        try:
-            await fill(own)
-            yield own
-        finally:
-            await own.close()
+    async with database_of_its_own(settings) as own:
+        await fill(own)
+        yield own
 
 
 def no_seq_scan(plan: str) -> bool:
