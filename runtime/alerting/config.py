@@ -209,6 +209,7 @@ class Settings:
     log_format: str
     silence_release_interval_s: int = 2
     webhook_secret_grace_s: int = 86_400
+    retention_days: int = 30
 
     def group_id(self, service: str) -> str:
         return self.kafka.consumer_group or f"alerting-{service}"
@@ -383,6 +384,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         log_format=_choice("ALERTING_LOG_FORMAT", get("ALERTING_LOG_FORMAT"), ("json", "text")),
         silence_release_interval_s=integer("ALERTING_SILENCE_RELEASE_INTERVAL_S", 1, 3600),
         webhook_secret_grace_s=integer("ALERTING_WEBHOOK_SECRET_GRACE_S", 0, 30 * 86_400),
+        retention_days=integer("ALERTING_RETENTION_DAYS", 1, 3650),
     )
 
 

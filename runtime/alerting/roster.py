@@ -99,6 +99,7 @@ RULE_SERVICE = Service(
         "ALERTING_QUOTA_SILENCES_PER_CLIENT",
         "ALERTING_CLIENT_PURGE_BATCH",
         "ALERTING_SILENCE_RELEASE_INTERVAL_S",
+        "ALERTING_RETENTION_DAYS",
         "ALERTING_WEBHOOK_SECRET_GRACE_S",
         # POST /api/v1/endpoints/{id}/test sends through the channels as the sender does.
         "ALERTING_SMTP_*",

@@ -163,6 +163,13 @@ SETTINGS: tuple[Setting, ...] = (
         " between their ranges) are looked for and released to the sender",
     ),
     Setting(
+        "ALERTING_RETENTION_DAYS",
+        "30",
+        "rule-service: settled notifications (with their deliveries and delivery attempts)"
+        " and published rule_outbox rows older than this many days are removed in small"
+        " batches; rows still in flight are kept (docs/operations.md, Retention)",
+    ),
+    Setting(
         "ALERTING_WEBHOOK_SECRET_GRACE_S",
         "86400",
         "rule-service: how long a webhook's rotated-out signing secret still signs"

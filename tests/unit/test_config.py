@@ -143,3 +143,11 @@ def test_a_client_purge_batch_stays_a_short_transaction() -> None:
     assert config.load({}).client_purge_batch == 1000
     with pytest.raises(ConfigError, match="ALERTING_CLIENT_PURGE_BATCH=10001 is out of range"):
         config.load({"ALERTING_CLIENT_PURGE_BATCH": "10001"})
+
+
+def test_retention_defaults_to_30_days_and_refuses_a_day_count_out_of_range() -> None:
+    assert config.load({}).retention_days == 30
+    assert config.load({"ALERTING_RETENTION_DAYS": "400"}).retention_days == 400
+    for bad, why in (("0", "out of range"), ("3651", "out of range"), ("a month", "not an")):
+        with pytest.raises(ConfigError, match=f"ALERTING_RETENTION_DAYS.*{why}"):
+            config.load({"ALERTING_RETENTION_DAYS": bad})

@@ -1,10 +1,10 @@
 """`alerting rule-service`: the REST API and, next to it, the outbox relay, the purge
-of deleted clients' notifications and the release of suppressed notifications whose
-silence ended.
+of deleted clients' notifications, the release of suppressed notifications whose
+silence ended and the retention of old notifications.
 
 Shutdown order on SIGTERM: the HTTP server stops taking requests and finishes the ones
-in flight, the relay stops (and stops its producer), the purge and the release end
-their batch, then the pool closes.
+in flight, the relay stops (and stops its producer), the purge, the release and the
+retention end their batch, then the pool closes.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from alerting.services.rule_service.operation import Deps
 from alerting.services.rule_service.outbox_relay import OutboxRelay
 from alerting.services.rule_service.purger import ClientPurger
 from alerting.services.rule_service.releaser import SilenceReleaser
+from alerting.services.rule_service.retention import Retention
 from alerting.web.auth_guard import FailedAuthGuard
 from alerting.web.bearer import bearer_authenticator
 
@@ -55,11 +56,13 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         purge_task = asyncio.create_task(purger.run(stop), name="client-purge")
         releaser = SilenceReleaser(pool, settings.silence_release_interval_s)
         release_task = asyncio.create_task(releaser.run(stop), name="silence-release")
+        retention = Retention(pool, settings.retention_days)
+        retention_task = asyncio.create_task(retention.run(stop), name="retention")
         try:
             await serve_api(app, settings, SERVICE, stop)
         finally:
             stop.set()
-            for task in (relay_task, purge_task, release_task):
+            for task in (relay_task, purge_task, release_task, retention_task):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await producer.stop()  # idempotent; covers a broker never reached before stop

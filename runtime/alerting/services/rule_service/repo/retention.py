@@ -1,0 +1,148 @@
+"""Retention: removing settled notifications and published outbox rows past their age.
+
+Each batch is one short transaction of two statements, like the silence release
+(``repo/release.py``): the first locks up to ``limit`` candidate rows, oldest first,
+``FOR UPDATE SKIP LOCKED``; the second deletes those of them that may go, in a fresh
+snapshot (READ COMMITTED: each statement sees what committed before it began). So a
+row a sender, the releaser, a re-drive or the aggregator is writing right now is left
+for a later pass instead of waited for, and nothing committed between the two
+statements can be missed: see ``DELETE_NOTIFICATIONS``.
+
+Deliveries and delivery attempts go with their notification (``ON DELETE CASCADE``,
+migrations 0001 and 0009); the statement counts them first, from the same snapshot,
+for the metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from alerting.services.rule_service.repo.sql import Conn
+
+# What "settled" means: the row will never be claimed, released or re-sent by the
+# pipeline on its own. SENT and FAILED are final (a FAILED row may still be re-driven
+# by hand: the re-drive's UPDATE and this lock exclude each other, see the module
+# docstring). A SUPPRESSED row is settled when it is a resolved row (never sent) or a
+# firing row the releaser has settled (``suppression_settled_at``); an unsettled one may
+# still be delivered when its silence ends, however old it is. PENDING, SENDING and
+# RETRY rows are in flight or due: never removed.
+SETTLED = """(
+    status IN ('SENT', 'FAILED')
+    OR (status = 'SUPPRESSED' AND (kind = 'resolved' OR suppression_settled_at IS NOT NULL))
+)"""
+# Oldest first, by the (created_at, notification_id) index of migration 0002, from the
+# pass's keyset cursor: the index range ends at the cutoff, so a batch reads about
+# ``limit`` rows plus the old unsettled ones between cursor and cutoff, never the table.
+LOCK_NOTIFICATIONS = f"""
+SELECT notification_id, created_at FROM notifications
+WHERE (created_at, notification_id) > ($1, $2) AND created_at < $3 AND {SETTLED}
+ORDER BY created_at, notification_id
+LIMIT $4
+FOR UPDATE SKIP LOCKED
+"""
+# The locked rows that still may go. A firing row whose episode's resolved row is still
+# to deliver stays: the sender sends a resolved only to the endpoints its firing reached
+# (their deliveries rows), and with the firing gone it would reach nobody. The check runs
+# in this statement's fresh snapshot, so a resolved row committed after the lock above
+# is seen; one the aggregator is writing now waits for this transaction instead (it
+# reads the firing row FOR SHARE), then finds the firing gone and makes nothing, as for
+# any resolved without an open episode (docs/lifecycle.md).
+#
+# The check is a scalar subquery per locked id, not NOT EXISTS: Postgres turns that
+# into an anti join that reads every resolved row's firing_id (and then the table,
+# to match a thousand ids); the ids' array from a subquery is probed by primary key.
+DELETE_NOTIFICATIONS = f"""
+WITH gone AS (
+    DELETE FROM notifications n
+    WHERE n.notification_id = ANY(ARRAY(
+        SELECT x.id FROM unnest($1::uuid[]) AS x(id)
+        WHERE (
+            SELECT count(*) FROM notifications r
+            WHERE r.firing_id = x.id AND r.status IN ('PENDING', 'SENDING', 'RETRY')
+        ) = 0
+    )) AND {SETTLED}
+    RETURNING n.notification_id
+)
+SELECT
+    (SELECT count(*) FROM gone) AS notifications,
+    (SELECT count(*) FROM deliveries d
+        WHERE d.notification_id IN (SELECT notification_id FROM gone)) AS deliveries,
+    (SELECT count(*) FROM delivery_attempts a
+        WHERE a.notification_id IN (SELECT notification_id FROM gone)) AS delivery_attempts
+"""
+# The outbox by its primary key, a window of ``limit`` rows after the cursor: rows are
+# written in outbox_id order and published in that order, so the old published rows are
+# the head of the table. A window holding a row not older than the cutoff ends the pass;
+# an unpublished row is the relay's and stays (it is never older than a few seconds
+# unless the broker is down, and then it must still go out). SKIP LOCKED: another
+# replica's batch over the same window is not waited for.
+DELETE_OUTBOX = """
+WITH window_rows AS MATERIALIZED (
+    SELECT outbox_id, created_at, published_at FROM rule_outbox
+    WHERE outbox_id > $1 ORDER BY outbox_id LIMIT $3
+), gone AS (
+    DELETE FROM rule_outbox o
+    WHERE o.outbox_id = ANY(ARRAY(
+        SELECT r.outbox_id FROM rule_outbox r
+        WHERE r.outbox_id = ANY(ARRAY(SELECT outbox_id FROM window_rows))
+            AND r.published_at IS NOT NULL AND r.created_at < $2
+        FOR UPDATE SKIP LOCKED
+    ))
+    RETURNING o.outbox_id
+)
+SELECT (SELECT count(*) FROM gone) AS removed,
+    (SELECT max(outbox_id) FROM window_rows) AS last_id,
+    (SELECT count(*) FROM window_rows) AS seen,
+    coalesce((SELECT bool_or(created_at >= $2) FROM window_rows), false) AS reached_cutoff
+"""
+
+FIRST_ID = UUID(int=0)
+
+
+@dataclass(frozen=True)
+class NotificationBatch:
+    """One batch: the rows it locked (the cursor moves past them) and what it removed."""
+
+    locked: int
+    cursor: tuple[datetime, UUID] | None
+    notifications: int = 0
+    deliveries: int = 0
+    delivery_attempts: int = 0
+
+
+@dataclass(frozen=True)
+class OutboxBatch:
+    removed: int
+    last_id: int | None
+    done: bool
+
+
+async def delete_notifications(
+    conn: Conn, after: tuple[datetime, UUID], cutoff: datetime, limit: int
+) -> NotificationBatch:
+    """Lock and delete one batch of settled notifications created before ``cutoff``,
+    after the cursor ``after``; the caller holds the transaction."""
+    rows = await conn.fetch(LOCK_NOTIFICATIONS, after[0], after[1], cutoff, limit)
+    if not rows:
+        return NotificationBatch(0, None)
+    last = rows[-1]
+    counts = await conn.fetchrow(DELETE_NOTIFICATIONS, [r["notification_id"] for r in rows])
+    assert counts is not None
+    return NotificationBatch(
+        len(rows),
+        (last["created_at"], last["notification_id"]),
+        counts["notifications"],
+        counts["deliveries"],
+        counts["delivery_attempts"],
+    )
+
+
+async def delete_outbox(conn: Conn, after_id: int, cutoff: datetime, limit: int) -> OutboxBatch:
+    """Delete the published rows created before ``cutoff`` among the next ``limit``
+    outbox rows after ``after_id``."""
+    row = await conn.fetchrow(DELETE_OUTBOX, after_id, cutoff, limit)
+    assert row is not None
+    done = row["reached_cutoff"] or row["seen"] < limit
+    return OutboxBatch(row["removed"], row["last_id"], done)
