@@ -69,7 +69,7 @@ def _wrappers() -> Iterator[MetricWrapperBase]:
 def _series_of(metric: MetricWrapperBase) -> Series:
     family = metric.describe()[0]
     # The label names of a parent metric; prometheus_client keeps them only there.
-    labels = frozenset(metric._labelnames) | TARGET_LABELS  # noqa: SLF001
+    labels = frozenset(metric._labelnames) | TARGET_LABELS
     if family.type == "counter":
         return {f"{family.name}_total": labels, f"{family.name}_created": labels}
     if family.type == "histogram":
@@ -128,7 +128,7 @@ def unknown_references(expr: str, known: Series) -> list[str]:
 
 def promtool(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run promtool (Debian's prometheus package, the ``peer_binaries`` fixture)."""
-    return subprocess.run(  # noqa: S603 - our arguments, no shell
+    return subprocess.run(
         [packages.binary("promtool"), *args],
         input=stdin,
         capture_output=True,

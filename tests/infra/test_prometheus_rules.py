@@ -56,7 +56,7 @@ def test_alert_rule_unit_tests_pass(peer_binaries: None) -> None:
 
 def test_broken_rule_file_is_rejected(peer_binaries: None, copies: Path) -> None:
     text = (copies / "alerts.yml").read_text()
-    broken = text.replace("expr: up{job=~\"alerting-.+\"} == 0", "expr: up{job=~ == 0", 1)
+    broken = text.replace('expr: up{job=~"alerting-.+"} == 0', "expr: up{job=~ == 0", 1)
     assert broken != text
     (copies / "alerts.yml").write_text(broken)
     done = promtool("check", "rules", str(copies / "alerts.yml"))
