@@ -14,6 +14,8 @@ import pulumi
 
 from alerting import roster
 from components import (
+    Alarms,
+    AlarmsArgs,
     AppSecrets,
     AppSecretsArgs,
     AppService,
@@ -246,6 +248,17 @@ def build(cfg: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
             targets=targets,
             routes=ROUTES,
             log_retention_days=cfg.log_retention_days,
+        ),
+    )
+
+    Alarms(
+        "alerting-alarms",
+        AlarmsArgs(
+            cluster_name=cluster.cluster.name,
+            services={name: s.service.name for name, s in services.items()},
+            db_instance_id=db.instance.identifier,
+            sender_log_group=services[roster.SENDER.name].log_group.name,
+            email=cfg.alarm_email,
         ),
     )
 
