@@ -70,6 +70,7 @@ EXPORTS = (
     "secretsTaskDefinitionArn",
     "privateSubnetIds",
     "servicesSecurityGroupId",
+    "alarmTopicArn",
 )
 
 
@@ -251,7 +252,7 @@ def build(cfg: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
         ),
     )
 
-    Alarms(
+    alarms = Alarms(
         "alerting-alarms",
         AlarmsArgs(
             cluster_name=cluster.cluster.name,
@@ -278,6 +279,7 @@ def build(cfg: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
         "secretsTaskDefinitionArn": secrets_task.task_definition.arn,
         "privateSubnetIds": net.private_subnet_ids,
         "servicesSecurityGroupId": services_sg,
+        "alarmTopicArn": alarms.topic.arn,
     }
     assert tuple(exports) == EXPORTS
     return exports
