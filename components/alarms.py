@@ -86,35 +86,48 @@ class Alarms(pulumi.ComponentResource):
                     periods=3,
                 )
         db = {"DBInstanceIdentifier": args.db_instance_id}
-        self._alarm(
-            "db-cpu",
-            f"database: CPU above {args.db_cpu_percent:g}% for 15 minutes",
-            namespace="AWS/RDS",
-            metric="CPUUtilization",
-            dimensions=db,
-            threshold=args.db_cpu_percent,
-            periods=3,
+        # (key, description, metric, threshold, periods, statistic, comparison)
+        database_alarms = (
+            (
+                "db-cpu",
+                f"database: CPU above {args.db_cpu_percent:g}% for 15 minutes",
+                "CPUUtilization",
+                args.db_cpu_percent,
+                3,
+                "Average",
+                "GreaterThanThreshold",
+            ),
+            (
+                "db-free-storage",
+                f"database: less than {args.db_free_storage_gib:g} GiB of storage free",
+                "FreeStorageSpace",
+                args.db_free_storage_gib * GIB,
+                1,
+                "Minimum",
+                "LessThanThreshold",
+            ),
+            (
+                "db-connections",
+                f"database: more than {args.db_connections} connections for 10 minutes",
+                "DatabaseConnections",
+                args.db_connections,
+                2,
+                "Maximum",
+                "GreaterThanThreshold",
+            ),
         )
-        self._alarm(
-            "db-free-storage",
-            f"database: less than {args.db_free_storage_gib:g} GiB of storage free",
-            namespace="AWS/RDS",
-            metric="FreeStorageSpace",
-            dimensions=db,
-            threshold=args.db_free_storage_gib * GIB,
-            comparison="LessThanThreshold",
-            statistic="Minimum",
-        )
-        self._alarm(
-            "db-connections",
-            f"database: more than {args.db_connections} connections for 10 minutes",
-            namespace="AWS/RDS",
-            metric="DatabaseConnections",
-            dimensions=db,
-            threshold=args.db_connections,
-            periods=2,
-            statistic="Maximum",
-        )
+        for key, description, metric, threshold, periods, statistic, comparison in database_alarms:
+            self._alarm(
+                key,
+                description,
+                namespace="AWS/RDS",
+                metric=metric,
+                dimensions=db,
+                threshold=threshold,
+                periods=periods,
+                statistic=statistic,
+                comparison=comparison,
+            )
         aws.cloudwatch.LogMetricFilter(
             f"{name}-sender-failed",
             log_group_name=args.sender_log_group,
