@@ -55,7 +55,9 @@ def families(body: Mapping[str, Any], age_s: float) -> list[GaugeMetricFamily]:
     return [lag, dead, notifications, deliveries, age]
 
 
-def _by_status(name: str, documentation: str, counts: Mapping[str, int] | None) -> Any:
+def _by_status(
+    name: str, documentation: str, counts: Mapping[str, int] | None
+) -> GaugeMetricFamily:
     family = GaugeMetricFamily(name, documentation, labels=["status"])
     for status, count in (counts or {}).items():
         family.add_metric([status], count)
