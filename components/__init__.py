@@ -6,6 +6,7 @@ hundreds of AWS resources. Arguments are frozen dataclasses: a typo in a field n
 fails at construction, not halfway through an update.
 """
 
+from components.alarms import Alarms, AlarmsArgs
 from components.cache import Cache, CacheArgs
 from components.cluster import EcsCluster, EcsClusterArgs
 from components.database import Database, DatabaseArgs
@@ -18,6 +19,8 @@ from components.secrets import AppSecrets, AppSecretsArgs
 from components.service import AppService, AppServiceArgs, Scaling
 
 __all__ = [
+    "Alarms",
+    "AlarmsArgs",
     "AppSecrets",
     "AppSecretsArgs",
     "AppService",

@@ -8,6 +8,7 @@ The rules that encode operational safety live here too, e.g. the rule-updater bo
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -71,6 +72,8 @@ class StackConfig:
     log_level: str
     smtp: Mapping[str, str]
     services: Mapping[str, ServiceConfig]
+    # Subscribed to the alarms' SNS topic (components/alarms.py); None: no subscription.
+    alarm_email: str | None = None
 
 
 def _get(raw: Mapping[str, Any], key: str, kind: type, default: Any = None) -> Any:
@@ -172,7 +175,17 @@ def parse(raw: Mapping[str, Any], region: str) -> StackConfig:
         log_level=_get(raw, "logLevel", str, "INFO"),
         smtp={k: str(v) for k, v in _get(raw, "smtp", dict, {}).items()},
         services=services,
+        alarm_email=_alarm_email(raw.get("alarmEmail")),
     )
+
+
+def _alarm_email(value: Any) -> str | None:
+    """Optional; an address SNS can confirm (it mails a confirmation link to it)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        raise ConfigError(f"alerting:alarmEmail must be an e-mail address, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -227,6 +240,7 @@ def load() -> tuple[StackConfig, StackSecrets]:
         "logLevel",
         "smtp",
         "services",
+        "alarmEmail",
     )
     raw: dict[str, Any] = {}
     for key in keys:

@@ -14,6 +14,8 @@ import pulumi
 
 from alerting import roster
 from components import (
+    Alarms,
+    AlarmsArgs,
     AppSecrets,
     AppSecretsArgs,
     AppService,
@@ -68,6 +70,7 @@ EXPORTS = (
     "secretsTaskDefinitionArn",
     "privateSubnetIds",
     "servicesSecurityGroupId",
+    "alarmTopicArn",
 )
 
 
@@ -249,6 +252,17 @@ def build(cfg: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
         ),
     )
 
+    alarms = Alarms(
+        "alerting-alarms",
+        AlarmsArgs(
+            cluster_name=cluster.cluster.name,
+            services={name: s.service.name for name, s in services.items()},
+            db_instance_id=db.instance.identifier,
+            sender_log_group=services[roster.SENDER.name].log_group.name,
+            email=cfg.alarm_email,
+        ),
+    )
+
     exports: dict[str, Any] = {
         "apiUrl": gateway.url,
         "ingestUrl": gateway.url.apply(lambda u: f"{u}/api/v1/alerts"),
@@ -265,6 +279,7 @@ def build(cfg: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
         "secretsTaskDefinitionArn": secrets_task.task_definition.arn,
         "privateSubnetIds": net.private_subnet_ids,
         "servicesSecurityGroupId": services_sg,
+        "alarmTopicArn": alarms.topic.arn,
     }
     assert tuple(exports) == EXPORTS
     return exports

@@ -33,6 +33,7 @@ def computed_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, A
     }
     if typ == "aws:rds/instance:Instance":
         out |= {
+            "identifier": inputs.get("identifier") or physical,
             "address": f"{physical}.abc.{REGION}.rds.amazonaws.com",
             "port": 5432,
             "masterUserSecrets": [

@@ -283,3 +283,32 @@ def test_gateway_routes_the_three_apis_through_a_vpc_link(deployed: Deployed) ->
     integrations = gw.get_integrations(ApiId=api["ApiId"])["Items"]
     assert len(integrations) == 3
     assert {i["ConnectionType"] for i in integrations} == {"VPC_LINK"}
+
+
+def test_alarms_notify_the_exported_topic_and_the_sender_filter_reads_its_log(
+    deployed: Deployed,
+) -> None:
+    topic = deployed.exports["alarmTopicArn"]
+    described = deployed.client("cloudwatch").describe_alarms()["MetricAlarms"]
+    # The others are the target-tracking policies' own alarms.
+    alarms = [a for a in described if a["AlarmName"].startswith("alerting-alarms-")]
+    assert len(alarms) == 2 * len(SERVICE_NAMES) + 4
+    assert {(tuple(a["AlarmActions"]), tuple(a["OKActions"])) for a in alarms} == {
+        ((topic,), (topic,))
+    }
+    (subscription,) = deployed.client("sns").list_subscriptions_by_topic(TopicArn=topic)[
+        "Subscriptions"
+    ]
+    assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "oncall@example.com")
+    ecs = deployed.client("ecs")
+    (service,) = ecs.describe_services(
+        cluster=deployed.exports["clusterName"], services=["sender"]
+    )["services"]
+    (container,) = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])[
+        "taskDefinition"
+    ]["containerDefinitions"]
+    (metric_filter,) = deployed.client("logs").describe_metric_filters()["metricFilters"]
+    assert (
+        metric_filter["logGroupName"] == container["logConfiguration"]["options"]["awslogs-group"]
+    )
+    assert metric_filter["metricTransformations"][0]["metricValue"] == "$.failed"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
+from prometheus_client import REGISTRY
 
 from alerting.adapters import postgres
 from alerting.adapters.redis import Keys
@@ -22,7 +24,7 @@ from alerting.domain.model import MatchingRule
 from alerting.services.evaluator.live_rules import LiveRules
 from alerting.services.rule_updater.snapshot import SnapshotState
 from alerting.services.rule_updater.store import SnapshotStore
-from alerting.services.rule_updater.updater import SnapshotUpdater
+from alerting.services.rule_updater.updater import RECONCILED_AT, SnapshotUpdater
 
 pytestmark = pytest.mark.integration
 SEVERITIES = ["LOW", "MEDIUM", "HIGH", "CRITICAL", "*"]
@@ -125,6 +127,21 @@ async def test_reconcile_builds_the_snapshot_and_rebuilds_it_when_deleted(
     assert await up.reconcile() == version + 1
     _, rules = await in_redis(env)
     assert rules == await enabled_in_postgres(env["pool"], env["client_id"])
+
+
+async def test_every_reconcile_sets_the_staleness_clock_even_without_a_change(
+    env: dict[str, Any],
+) -> None:
+    """The staleness alert (deploy/prometheus/alerts.yml) reads this gauge: a reconcile
+    that finds nothing to rewrite still proves the snapshot current."""
+    up = updater(env)
+    await up.reconcile()
+    RECONCILED_AT.set(0)
+    before = time.time()
+    assert await up.reconcile() is None
+    reconciled_at = REGISTRY.get_sample_value("alerting_snapshot_reconciled_timestamp_seconds")
+    assert reconciled_at is not None
+    assert before <= reconciled_at <= time.time()
 
 
 async def test_changes_applied_one_by_one_keep_the_snapshot_equal_to_postgres(

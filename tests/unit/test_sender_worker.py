@@ -25,6 +25,7 @@ from alerting.domain.model import NotificationReady
 from alerting.services.sender import worker
 from alerting.services.sender.store import Claim, DeliveryRow, Finish, StoreUnavailable
 from alerting.services.sender.worker import EXHAUSTED, LEASE_BUDGET, WRITE_DEADLINE, Worker
+from components.alarms import SENDER_LOGGER
 from tests.unit.channel_support import N
 
 LEASE = datetime(2030, 1, 1, tzinfo=UTC)
@@ -315,6 +316,33 @@ async def test_each_endpoint_of_a_target_gets_a_delivery_row_and_each_claim_a_fi
         Finish(id_of(mail), LEASE, "SENT", 0, None, False),
         Finish(id_of(hook), LEASE, "FAILED", 0, "webhook e-3: HTTP 404", False),
     ]
+
+
+async def test_a_batch_with_failed_notifications_logs_their_number_as_a_field(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The CloudWatch alarm on FAILED notifications sums this field of the JSON line
+    (components/alarms.py, SENDER_FAILED_PATTERN)."""
+    ok, gone, lost = claim(), claim(), claim()
+    store = MemoryStore(
+        endpoints={
+            id_of(ok): [endpoint("e-1", "https://ok.example")],
+            id_of(gone): [endpoint("e-2", "https://gone.example")],
+            id_of(lost): [endpoint("e-3", "https://lost.example")],
+        }
+    )
+    channels = ScriptedChannels(
+        {
+            "https://gone.example": Attempt.permanent("HTTP 404", 404),
+            "https://lost.example": Attempt.permanent("HTTP 400", 400),
+        }
+    )
+    with caplog.at_level(logging.WARNING, logger=worker.__name__):
+        await make_worker(store, channels).deliver([ok, gone, lost], "ready")
+
+    (line,) = [r for r in caplog.records if "FAILED in this batch" in r.getMessage()]
+    assert (line.name, line.failed) == ("alerting.services.sender.worker", 2)
+    assert line.name == SENDER_LOGGER
 
 
 async def test_a_receiver_gone_asks_every_endpoint_of_its_target_to_be_disabled() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 import pulumi
 
-from tests.infra.moto_mocks import compute, data, edge, network
+from tests.infra.moto_mocks import compute, data, edge, monitoring, network
 from tests.infra.moto_mocks.common import Ctx, unwrap_secrets
 
 Handler = Callable[[Ctx, str, dict[str, Any]], tuple[str, dict[str, Any]]]
@@ -27,6 +27,7 @@ HANDLERS: dict[str, Handler] = {
     **compute.HANDLERS,
     **data.HANDLERS,
     **edge.HANDLERS,
+    **monitoring.HANDLERS,
 }
 INVOKES = {**compute.INVOKES}
 

@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 from collections.abc import Mapping
 
+from prometheus_client import REGISTRY
+
 from alerting import config, roster
 from alerting.adapters.api_key_store import PostgresKeyStore
 from alerting.adapters.postgres import create_pool, readiness
@@ -21,6 +23,7 @@ from alerting.runner import run_service
 from alerting.services.entry import describe_settings, serve_api
 from alerting.services.metrics.app import create_app
 from alerting.services.metrics.compute import MeasuredStage
+from alerting.services.metrics.exported import PipelineCollector
 from alerting.services.metrics.offsets import OffsetReader
 from alerting.services.metrics.sampler import Sampler
 from alerting.web.auth_guard import FailedAuthGuard
@@ -105,6 +108,9 @@ async def serve_pipeline(
         ),
         {"postgres": readiness(pool), "kafka": reader.check},
     )
+    # Lag, dead letters and states on /metrics too, for Prometheus' alerts and dashboards.
+    collector = PipelineCollector(lambda: sampler.latest)
+    REGISTRY.register(collector)
     tasks = [
         asyncio.create_task(sampler.run(stop), name="sampler"),
         asyncio.create_task(reader.follow(stop), name="highwater-follower"),
@@ -118,6 +124,7 @@ async def serve_pipeline(
                 await task
         await reader.stop()
         await pool.close()
+        REGISTRY.unregister(collector)
 
 
 def run(args: argparse.Namespace) -> int:

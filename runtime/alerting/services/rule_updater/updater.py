@@ -35,6 +35,12 @@ log = logging.getLogger(__name__)
 SNAPSHOT_VERSION = Gauge("alerting_snapshot_version", "Version of the rule snapshot last written")
 SNAPSHOT_RULES = Gauge("alerting_snapshot_rules", "Enabled rules in the snapshot")
 SNAPSHOT_SILENCES = Gauge("alerting_snapshot_silences", "Silences not over in the snapshot")
+# When the snapshot was last proven equal to Postgres: the staleness alert's clock (the
+# version only moves on a change, so a quiet platform would look stale by it).
+RECONCILED_AT = Gauge(
+    "alerting_snapshot_reconciled_timestamp_seconds",
+    "Unix time of the last reconcile that compared the snapshot with Postgres",
+)
 APPLY_SECONDS = Histogram(
     "alerting_snapshot_apply_seconds",
     "Time to apply a batch of rule changes (or a reconcile) to the snapshot",
@@ -175,6 +181,7 @@ class SnapshotUpdater:
 
         version = await self._write("reconcile", build)
         self.reconciled = True
+        RECONCILED_AT.set_to_current_time()
         await prune_gone(self._store.client, self._keys)
         return version
 

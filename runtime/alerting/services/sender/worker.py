@@ -307,7 +307,8 @@ class Worker:
             )
         failed = sum(f.status == Outcome.FAILED for f in finishes)
         if failed:
-            log.warning("%d notification(s) FAILED in this batch", failed)
+            # `failed` as a field: the CloudWatch metric filter sums it (components/alarms.py).
+            log.warning("%d notification(s) FAILED in this batch", failed, extra={"failed": failed})
 
     async def _write(
         self, deliveries: list[DeliveryRow], finishes: list[Finish], deadline: float
