@@ -246,3 +246,16 @@ async def test_a_bad_cursor_or_limit_is_a_422_naming_the_field(
         assert response.status_code == 422, response.text
         assert response.headers["content-type"] == "application/problem+json"
         assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+async def test_the_route_and_its_fields_are_in_the_openapi_document(admin: Api) -> None:
+    document = await admin.ok("GET", "/openapi.json", 200)
+    route = document["paths"]["/api/v1/notifications/{notification_id}/attempts"]["get"]
+    assert {p["name"] for p in route["parameters"]} >= {"notification_id", "limit", "cursor"}
+    assert {"200", "404", "422"} <= set(route["responses"])
+    schemas = document["components"]["schemas"]
+    assert set(schemas["DeliveryAttemptPage"]["properties"]) == {"items", "next_cursor"}
+    assert set(schemas["DeliveryAttempt"]["properties"]) == {
+        "endpoint_id", "endpoint_type", "attempt", "started_at", "duration_ms", "outcome",
+        "response_code", "error", "response_excerpt",
+    }  # fmt: skip
