@@ -10,7 +10,6 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from alerting.config import Settings
 from alerting.http import serve
-from tests.integration.rule_service_support import Api, start_service, wait_healthy
+from tests.integration.rule_service_support import Api, wait_healthy
 from tests.integration.sender_support import (
     Sender,
     Sinks,
@@ -29,15 +27,18 @@ from tests.integration.sender_support import (
     announce,
     insert_notification,
     reaches,
-    running_sender,
     seed_rule,
+    sender,
+    sender_api,
     sinks,
     webhook_rule,
 )
 from tests.ports import free_port
 
-__all__ = ["sinks"]  # the module fixture from sender_support
+__all__ = ["sender", "sender_api", "sinks"]  # module fixtures from sender_support
 pytestmark = pytest.mark.integration
+# A 1 s HTTP timeout (the smallest setting), for the timeout case.
+SENDER_ENV = {"ALERTING_SENDER_HTTP_TIMEOUT_S": "1"}
 
 SINK_ANSWER = '{"received":true}'  # what the dev sinks answer every webhook
 SLOW_S = 3.0  # the slow receiver's first answer: past the sender's 1 s timeout
@@ -87,27 +88,8 @@ async def receiver() -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="module")
-async def sender(
-    base_env: dict[str, str],
-    settings: Settings,
-    sinks: Sinks,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[Sender]:
-    """A sender with a 1 s HTTP timeout (the smallest setting), for the timeout case."""
-    log_dir: Path = tmp_path_factory.mktemp("sender")
-    async with running_sender(
-        base_env, settings, sinks, log_dir, ALERTING_SENDER_HTTP_TIMEOUT_S="1"
-    ) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-async def admin(sender: Sender) -> AsyncIterator[Api]:
-    service = await start_service(sender.settings, sender.pool)
-    try:
-        yield Api(service.base_url, sender.settings.require_admin_token())
-    finally:
-        await service.close()
+def admin(sender_api: Api) -> Api:
+    return sender_api
 
 
 async def tenant(admin: Api) -> tuple[str, Api]:
