@@ -26,7 +26,7 @@ from alerting.config import Settings
 from alerting.dev.sinks import Recorder, start_smtp, webhook_app
 from alerting.domain.model import NotificationReady
 from alerting.http import serve
-from tests.integration.rule_service_support import fresh_database, wait_healthy
+from tests.integration.rule_service_support import Api, fresh_database, start_service, wait_healthy
 from tests.pipeline_support import create_topics, eventually, isolated_env, produce
 from tests.ports import free_port
 from tests.processes import ServiceProcess
@@ -260,12 +260,25 @@ async def sinks() -> AsyncIterator[Sinks]:
 
 @pytest.fixture(scope="module")
 async def sender(
+    request: pytest.FixtureRequest,
     base_env: dict[str, str],
     settings: Settings,
     sinks: Sinks,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Sender]:
-    """One sender per test module, on the session's settings, delivering to ``sinks``."""
+    """One sender per test module, on the session's settings, delivering to ``sinks``;
+    a module's ``SENDER_ENV`` (a dict) adds or overrides its settings."""
     log_dir = tmp_path_factory.mktemp("sender")
-    async with running_sender(base_env, settings, sinks, log_dir) as running:
+    extra: dict[str, str] = getattr(request.module, "SENDER_ENV", {})
+    async with running_sender(base_env, settings, sinks, log_dir, **extra) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+async def sender_api(sender: Sender) -> AsyncIterator[Api]:
+    """The rule-service API on the sender's database, as the admin."""
+    service = await start_service(sender.settings, sender.pool)
+    try:
+        yield Api(service.base_url, sender.settings.require_admin_token())
+    finally:
+        await service.close()

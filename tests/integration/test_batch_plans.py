@@ -243,11 +243,46 @@ async def test_recording_deliveries_disables_gone_endpoints_by_key(
     n = len(ids)
     reasons = ["receiver answered 410 Gone" if i % 10 == 0 else None for i in range(n)]
     args = [ids, [e[0] for e in endpoints], ["webhook"] * n, ["FAILED"] * n, ["HTTP 410"] * n,
-            [410] * n, reasons]  # fmt: skip
+            [410] * n, reasons, *attempt_log(n)]  # fmt: skip
     plan = await plan_of(pool, mode, RECORD_DELIVERIES, *args)
     assert "endpoints_pkey" in plan, plan  # an index or bitmap index scan, by key
     assert "Seq Scan on endpoints" not in plan, plan
     assert "Seq Scan on notifications" not in plan, plan
+
+
+def attempt_log(n: int) -> list[list[Any]]:
+    """RECORD_DELIVERIES' attempt-log arrays: starts, durations, excerpts."""
+    return [[1.7e9 + i for i in range(n)], [25] * n, ['{"ok":true}'] * n]
+
+
+@pytest.mark.parametrize("mode", PLANS)
+async def test_recording_deliveries_logs_the_attempts_from_the_batch_alone(
+    pool: asyncpg.Pool[Any], mode: str
+) -> None:
+    """The attempt log is the statement's last step: the upserted rows joined to the
+    batch's arrays (both batch-sized), inserted without reading the deliveries or the
+    attempts already logged (50,000 of each here)."""
+    await pool.execute(
+        "INSERT INTO deliveries (notification_id, endpoint_id, endpoint_type, status, attempts)"
+        " SELECT notification_id, gen_random_uuid(), 'webhook', 'SENT', 1 FROM notifications"
+        " LIMIT 50000"
+    )
+    await pool.execute(
+        "INSERT INTO delivery_attempts (notification_id, endpoint_id, attempt, endpoint_type,"
+        " started_at, duration_ms, outcome)"
+        " SELECT notification_id, endpoint_id, 1, 'webhook', now(), 5, 'SENT' FROM deliveries"
+    )
+    await pool.execute("ANALYZE deliveries; ANALYZE delivery_attempts")
+    ids = await ids_in(pool, "SENDING", 100)
+    n = len(ids)
+    endpoints = [f"00000000-0000-4000-8000-{i:012d}" for i in range(n)]
+    args = [ids, endpoints, ["webhook"] * n, ["RETRY"] * n, ["HTTP 500"] * n, [500] * n,
+            [None] * n, *attempt_log(n)]  # fmt: skip
+    plan = await plan_of(pool, mode, RECORD_DELIVERIES, *args)
+    assert "Insert on delivery_attempts" in plan, plan
+    assert "CTE recorded" in plan and "CTE Scan on recorded" in plan, plan
+    for table in ("deliveries", "delivery_attempts", "notifications"):
+        assert f"Seq Scan on {table}" not in plan, plan
 
 
 async def test_service_connections_plan_every_statement_with_its_values(

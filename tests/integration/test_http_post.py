@@ -109,6 +109,23 @@ async def test_short_answers_are_drained_so_one_connection_serves_every_request(
     assert len(set(receiver.client_ports)) == 1
 
 
+async def test_the_answers_first_kb_is_kept_from_the_reads_that_drain_it(
+    receiver: Receiver,
+) -> None:
+    """The excerpt is gathered across reads (trickle's body comes in two) and keeping it
+    costs no connection: the drained ones are still reused."""
+    async with opened() as poster:
+        answers = [
+            await poster.post(f"{receiver.url}/{path}", b"{}", {}, now_s=0)
+            for path in ("small", "trickle", "small", "busy")
+        ]
+    assert [a.excerpt for a in answers] == ['{"ok":true}', '{"ok":true}', '{"ok":true}', None]
+    assert len(set(receiver.client_ports)) == 1
+    async with opened() as poster:
+        big = await poster.post(f"{receiver.url}/big", b"{}", {}, now_s=0)
+    assert big.excerpt == "x" * 1024  # no Content-Type: UTF-8 without NUL reads as text
+
+
 async def test_an_answer_over_the_drain_limit_is_dropped_with_its_connection(
     receiver: Receiver,
 ) -> None:

@@ -157,6 +157,7 @@ OTHER_TENANT_ROUTES = [
     ("PATCH", "/api/v1/endpoints/{endpoint_id}", {"enabled": False}),
     ("DELETE", "/api/v1/endpoints/{endpoint_id}", None),
     ("GET", "/api/v1/notifications/{notification_id}", None),
+    ("GET", "/api/v1/notifications/{notification_id}/attempts", None),
     ("POST", "/api/v1/notifications/{notification_id}/retry", None),
     ("POST", "/api/v1/silences", "silence-for-other"),
     ("GET", "/api/v1/silences/{silence_id}", None),

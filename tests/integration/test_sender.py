@@ -5,13 +5,12 @@ takeover, poison messages."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 
 from alerting.adapters.kafka import OutMessage
 from alerting.config import Topics
-from tests.integration.rule_service_support import Api, start_service
+from tests.integration.rule_service_support import Api
 from tests.integration.sender_support import (
     Sender,
     Sinks,
@@ -23,6 +22,7 @@ from tests.integration.sender_support import (
     ready_message,
     seed_rule,
     sender,
+    sender_api,
     sinks,
     webhook_rule,
 )
@@ -30,18 +30,14 @@ from tests.kafka_helpers import read_topic
 from tests.pipeline_support import produce
 from tests.webhook_receiver import verified
 
-__all__ = ["sender", "sinks"]  # module fixtures from sender_support
+__all__ = ["sender", "sender_api", "sinks"]  # module fixtures from sender_support
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-async def api(sender: Sender) -> AsyncIterator[Api]:
+def api(sender_api: Api) -> Api:
     """The rule-service API on the sender's database, for listing and re-driving."""
-    service = await start_service(sender.settings, sender.pool)
-    try:
-        yield Api(service.base_url, sender.settings.require_admin_token())
-    finally:
-        await service.close()
+    return sender_api
 
 
 @pytest.fixture

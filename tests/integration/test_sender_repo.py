@@ -102,7 +102,7 @@ async def test_an_outcome_is_written_only_by_the_claim_that_still_holds_the_row(
     assert await store.record_outcomes("me", [], [finish[done]]) == 1
     assert await store.record_outcomes("me", [], [finish[lost], finish[done]]) == 0
     endpoint = "00000000-0000-4000-8000-000000000009"
-    row = DeliveryRow(kept, endpoint, "webhook", "SENT", None, 200)
+    row = DeliveryRow(kept, endpoint, "webhook", "SENT", None, 200, None, 1.7e9, 12)
     assert await store.record_outcomes("me", [row], list(finish.values())) == 1
     rows = await pool.fetch(
         "SELECT notification_id::text AS id, status, claimed_by, attempts FROM notifications"

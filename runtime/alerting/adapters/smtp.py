@@ -12,7 +12,8 @@ import aiosmtplib
 
 from alerting.aio import one_line
 from alerting.config import SmtpSettings
-from alerting.domain.delivery import Attempt, classify_smtp
+from alerting.domain.delivery import Attempt, Outcome, classify_smtp
+from alerting.domain.excerpts import smtp_excerpt
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +59,10 @@ class SmtpPool:
                 try:
                     if client is None or not client.is_connected:
                         client = await self._connect()
-                    await client.send_message(
+                    _, reply = await client.send_message(
                         message, sender=self._smtp.sender, recipients=[recipient]
                     )
-                    return Attempt.sent(250)
+                    return Attempt(Outcome.SENT, None, 250, excerpt=smtp_excerpt(250, reply))
                 except CONNECTION_ERRORS as exc:
                     await _close(client)
                     client = None

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
 from alerting.domain.delivery_rate import strictest
+from alerting.domain.excerpts import smtp_excerpt
 
 MAX_ENDPOINT_ERROR = 300
 MAX_NOTIFICATION_ERROR = 2000
@@ -40,6 +41,12 @@ class Attempt:
     # The receiver asked to be forgotten (a webhook's 410 Gone): the endpoint is disabled
     # with this reason, in the transaction that records the attempt.
     disable_reason: str | None = None
+    # For the attempt log (delivery_attempts): the worker times the call (wall-clock
+    # start, epoch seconds; duration in ms), the adapter keeps the start of the answer
+    # (``domain.excerpts``). None where there was no call or no readable answer.
+    started_at: float | None = None
+    duration_ms: int | None = None
+    excerpt: str | None = None
 
     @staticmethod
     def sent(code: int | None = None) -> Attempt:
@@ -82,17 +89,19 @@ def receiver_gone(attempt: Attempt, at_s: float) -> Attempt:
         return attempt
     at = datetime.fromtimestamp(at_s, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     reason = f"receiver answered 410 Gone at {at}"
-    return Attempt(Outcome.FAILED, attempt.error, GONE, disable_reason=reason)
+    return replace(attempt, outcome=Outcome.FAILED, retry_after_s=None, disable_reason=reason)
 
 
 def classify_smtp(code: int, message: str) -> Attempt:
     """SMTP 4xx is a temporary refusal (greylisting, full mailbox); 5xx is final."""
     text = f"SMTP {code} {' '.join(message.split())}".strip()
     if 400 <= code < 500:
-        return Attempt.transient(text, code)
-    if code >= 500:
-        return Attempt.permanent(text, code)
-    return Attempt.transient(text, code)  # a nonsense code: do not give up on it
+        attempt = Attempt.transient(text, code)
+    elif code >= 500:
+        attempt = Attempt.permanent(text, code)
+    else:
+        attempt = Attempt.transient(text, code)  # a nonsense code: do not give up on it
+    return replace(attempt, excerpt=smtp_excerpt(code, message))
 
 
 def parse_retry_after(value: str | None, now_s: float) -> float | None:

@@ -1,4 +1,4 @@
-"""The sender's SQL: claim with a lease, read endpoints, record outcomes. One statement
+"""The sender's SQL: claim with a lease, read endpoints, record outcomes and attempts. One statement
 per batch for each step (arrays in, rows out), never one round trip per notification.
 ``PostgresSenderStore`` is the ``SenderStore`` the sender runs on.
 
@@ -183,6 +183,12 @@ ORDER BY x.notification_id, e.created_at, e.endpoint_id
 # its first reason; the endpoints come from ENDPOINTS (the notification's own client).
 # The gone ids are probed by primary key (= ANY of an array): joined to the arrays
 # directly, a batch of a hundred rows was planned as a hash join over every endpoint.
+# Every call is logged in delivery_attempts by the statement's last step, from the rows
+# the upsert returns (RETURNING gives the attempt number: the deliveries row's attempts
+# after this call) joined back to the batch's arrays by (notification, endpoint): no
+# round trip added. A call reported over a SENT delivery (a late sender whose claim was
+# taken over) changes no deliveries row, so it is not logged either. DO NOTHING: a log
+# row must never fail the outcome write it rides on.
 GONE = "SELECT i FROM unnest($2::uuid[], $7::text[]) AS r(i, why) WHERE why IS NOT NULL"
 RECORD_DELIVERIES = f"""
 WITH gone AS (
@@ -191,19 +197,31 @@ WITH gone AS (
     FROM unnest($2::uuid[], $7::text[]) AS g(endpoint_id, reason)
     WHERE e.endpoint_id = ANY(ARRAY({GONE})) AND e.endpoint_id = g.endpoint_id
         AND g.reason IS NOT NULL AND e.enabled
+), recorded AS (
+    INSERT INTO deliveries AS d (notification_id, endpoint_id, endpoint_type, status,
+        attempts, last_error, response_code)
+    SELECT x.n, x.e, x.t, x.s, 1, x.err, x.code
+    FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::int[])
+        AS x(n, e, t, s, err, code)
+    CROSS JOIN LATERAL (
+        SELECT 1 FROM notifications WHERE notification_id = x.n FOR KEY SHARE
+    ) alive
+    ON CONFLICT (notification_id, endpoint_id) DO UPDATE
+    SET status = EXCLUDED.status, attempts = d.attempts + 1,
+        last_error = EXCLUDED.last_error, response_code = EXCLUDED.response_code,
+        updated_at = now()
+    WHERE d.status <> 'SENT'
+    RETURNING d.notification_id, d.endpoint_id, d.attempts
 )
-INSERT INTO deliveries AS d (notification_id, endpoint_id, endpoint_type, status, attempts,
-    last_error, response_code)
-SELECT x.n, x.e, x.t, x.s, 1, x.err, x.code
-FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::int[])
-    AS x(n, e, t, s, err, code)
-CROSS JOIN LATERAL (
-    SELECT 1 FROM notifications WHERE notification_id = x.n FOR KEY SHARE
-) alive
-ON CONFLICT (notification_id, endpoint_id) DO UPDATE
-SET status = EXCLUDED.status, attempts = d.attempts + 1, last_error = EXCLUDED.last_error,
-    response_code = EXCLUDED.response_code, updated_at = now()
-WHERE d.status <> 'SENT'
+INSERT INTO delivery_attempts (notification_id, endpoint_id, attempt, endpoint_type,
+    started_at, duration_ms, outcome, response_code, error, response_excerpt)
+SELECT r.notification_id, r.endpoint_id, r.attempts, x.t, to_timestamp(x.started), x.ms,
+    x.s, x.code, x.err, x.excerpt
+FROM recorded r
+JOIN unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::int[],
+    $8::float8[], $9::int[], $10::text[]) AS x(n, e, t, s, err, code, started, ms, excerpt)
+    ON x.n = r.notification_id AND x.e = r.endpoint_id
+ON CONFLICT DO NOTHING
 """
 
 # An outcome is written in two statements of one transaction. HELD locks the rows this
@@ -402,6 +420,9 @@ class PostgresSenderStore:
                     [d.error for d in deliveries],
                     [d.response_code for d in deliveries],
                     [d.disable_reason for d in deliveries],
+                    [d.started_at for d in deliveries],
+                    [d.duration_ms for d in deliveries],
+                    [d.excerpt for d in deliveries],
                 )
             if not finishes:
                 return 0

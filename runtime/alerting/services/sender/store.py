@@ -9,7 +9,7 @@ Each operation is one statement (or one transaction) per batch, never one per no
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -35,6 +35,13 @@ class DeliveryRow:
     # Set when the receiver asked to be forgotten (410 Gone): the endpoint is disabled
     # with this reason in the same transaction (``Attempt.disable_reason``).
     disable_reason: str | None = None
+    # The attempt log's row of this call (delivery_attempts): its start (epoch seconds)
+    # and duration, and the start of the answer. The worker always sets the timing (the
+    # table requires it). They vary from run to run while the rest is what the call
+    # decided, so rows compare by the rest.
+    started_at: float | None = field(default=None, compare=False)
+    duration_ms: int | None = field(default=None, compare=False)
+    excerpt: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

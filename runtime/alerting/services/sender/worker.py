@@ -22,7 +22,7 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from alerting.adapters.kafka import Record
@@ -92,10 +92,22 @@ class Dispatcher(Protocol):
 
 
 @dataclass
+class _Call:
+    """When one delivery began: the attempt log's start (wall clock, epoch seconds) and
+    the start of its duration (the worker's monotonic clock). Set when the task is
+    planned, then again when the call itself begins (after a rate-limit wait and a
+    free slot), so a task cancelled before or during its call is still timed."""
+
+    started_at: float
+    began: float
+
+
+@dataclass
 class _Plan:
     claim: Claim
     targets: list[Target]
     tasks: dict[int, asyncio.Task[Attempt]] = field(default_factory=dict)  # by target index
+    calls: dict[int, _Call] = field(default_factory=dict)  # by target index, as tasks
     deferred_s: list[float] = field(default_factory=list)
     exhausted: bool = False
 
@@ -110,6 +122,7 @@ class Worker:
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._channels = channels
@@ -117,6 +130,7 @@ class Worker:
         self.owner = owner
         self._rng = rng or random.Random()
         self._clock = clock
+        self._wall_clock = wall_clock  # an attempt's start, as the attempt log shows it
         self._sleep = sleep  # the write's backoff: a fake clock's in the unit tests
         self._limiter = RateLimiter(settings.rate_per_s, settings.rate_burst, clock)
         # Channels that state no rate of their own (webhook, email) get the setting.
@@ -247,22 +261,24 @@ class Worker:
                 plan.deferred_s.append(bucket.wait_s())
                 metrics.DEFERRED.labels(target.type).inc()
                 continue
-            plan.tasks[i] = asyncio.create_task(self._attempt(claim, target, wait))
+            call = plan.calls[i] = _Call(self._wall_clock(), self._clock())
+            plan.tasks[i] = asyncio.create_task(self._attempt(claim, target, wait, call))
         return plan
 
     def _rate(self, target: Target) -> Rate:
         default = self._channels.default_rate(target.type) or self._fallback_rate
         return effective(default, target.rate_per_s, target.rate_burst)
 
-    async def _attempt(self, claim: Claim, target: Target, wait_s: float) -> Attempt:
+    async def _attempt(self, claim: Claim, target: Target, wait_s: float, call: _Call) -> Attempt:
         if wait_s > 0:
             await asyncio.sleep(wait_s)
         async with self._slots:
-            started = time.perf_counter()
+            call.started_at, call.began = self._wall_clock(), self._clock()
             attempt = await self._channels.deliver(claim.notification, target)
-            metrics.DELIVERY_SECONDS.labels(target.type).observe(time.perf_counter() - started)
+            elapsed = self._clock() - call.began
+            metrics.DELIVERY_SECONDS.labels(target.type).observe(elapsed)
         metrics.DELIVERIES.labels(target.type, attempt.outcome.value).inc()
-        return attempt
+        return replace(attempt, started_at=call.started_at, duration_ms=_ms(elapsed))
 
     async def _record(self, plans: list[_Plan], deadline: float) -> None:
         deliveries: list[DeliveryRow] = []
@@ -274,12 +290,13 @@ class Worker:
                 if target.prior is not None:
                     results[target.label] = target.prior
                 elif i in plan.tasks:
-                    attempt = _result(plan.tasks[i])
+                    attempt = self._timed(_result(plan.tasks[i]), plan.calls[i])
                     results[target.label] = attempt
                     deliveries += [
                         DeliveryRow(n.notification_id, eid, target.type, attempt.outcome.value,
                                     attempt.error, attempt.response_code,
-                                    attempt.disable_reason)
+                                    attempt.disable_reason, attempt.started_at,
+                                    attempt.duration_ms, attempt.excerpt)
                         for eid in target.endpoint_ids
                     ]  # fmt: skip
             decision = self._decision(plan, results)
@@ -353,6 +370,15 @@ class Worker:
                 )  # fmt: skip
             return held
 
+    def _timed(self, attempt: Attempt, call: _Call) -> Attempt:
+        """A call that never returned (cancelled at the lease budget, or raised) is
+        logged from its start until now, when its outcome is decided."""
+        if attempt.started_at is not None:
+            return attempt
+        return replace(
+            attempt, started_at=call.started_at, duration_ms=_ms(self._clock() - call.began)
+        )
+
     def _decision(self, plan: _Plan, results: dict[str, Attempt]) -> Decision:
         if plan.exhausted:
             return EXHAUSTED
@@ -368,6 +394,10 @@ class Worker:
             rng=self._rng,
             resolved=plan.claim.notification.resolved,
         )
+
+
+def _ms(seconds: float) -> int:
+    return max(round(seconds * 1000), 0)
 
 
 def _result(task: asyncio.Task[Attempt]) -> Attempt:

@@ -1,12 +1,20 @@
 """Notifications: list, inspect with per-endpoint deliveries and the episode's other
-notification, re-drive a FAILED one (not a firing one whose resolved one went out)."""
+notification, list every delivery attempt, re-drive a FAILED one (not a firing one whose
+resolved one went out)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from uuid import UUID
+
 from alerting.services.rule_service.api import paging
 from alerting.services.rule_service.audit_trail import audited
+from alerting.services.rule_service.cursor import Position
+from alerting.services.rule_service.models.common import PageQuery
 from alerting.services.rule_service.models.notifications import (
     Delivery,
+    DeliveryAttempt,
+    DeliveryAttemptPage,
     EpisodeRow,
     Notification,
     NotificationDetail,
@@ -18,6 +26,7 @@ from alerting.services.rule_service.repo import notifications as repo
 from alerting.web import problems
 
 KIND = "notifications"
+ATTEMPTS_KIND = "delivery-attempts"
 
 
 async def list_notifications(ctx: Ctx) -> NotificationPage:
@@ -63,6 +72,35 @@ async def get_notification(ctx: Ctx) -> NotificationDetail:
     )
 
 
+async def list_attempts(ctx: Ctx) -> DeliveryAttemptPage:
+    """The notification's attempts in the order they began; the notification is looked
+    up as GET /notifications/{id} does (the caller's own, not a deleted client's: 404)."""
+    q = ctx.query(PageQuery)
+    notification_id = ctx.path_id("notification_id", "notification")
+    if await repo.get(ctx.pool, notification_id, ctx.principal.owner) is None:
+        raise problems.not_found("notification")
+    after = _attempt_after(paging.start_after(ctx, ATTEMPTS_KIND, q.cursor))
+    rows = await repo.attempts(ctx.pool, notification_id, after, q.limit + 1)
+    items = [DeliveryAttempt.model_validate(dict(r)) for r in rows[: q.limit]]
+    next_cursor = None
+    if len(rows) > q.limit:
+        # The position is (started_at, "endpoint_id attempt"): the page's order.
+        last = items[-1]
+        position = Position(last.started_at, f"{last.endpoint_id} {last.attempt}")
+        next_cursor = ctx.deps.cursors.encode(ATTEMPTS_KIND, position)
+    return DeliveryAttemptPage(items=items, next_cursor=next_cursor)
+
+
+def _attempt_after(position: Position | None) -> tuple[datetime, UUID, int] | None:
+    if position is None:
+        return None
+    endpoint_id, _, attempt = position.id.partition(" ")
+    try:
+        return position.created_at, UUID(endpoint_id), int(attempt)
+    except ValueError:  # authentic (the MAC held) but not an attempts position
+        raise problems.invalid("cursor", "cursor belongs to another list") from None
+
+
 async def retry_notification(ctx: Ctx) -> Notification:
     notification_id = ctx.path_id("notification_id", "notification")
     owner = ctx.principal.owner
@@ -99,6 +137,9 @@ OPERATIONS = (
     Operation("GET", ONE, get_notification,
               "Get a notification with its deliveries and its episode's notifications", TAG,
               response=NotificationDetail),
+    Operation("GET", ONE + "/attempts", list_attempts,
+              "List a notification's delivery attempts, in the order they began", TAG,
+              response=DeliveryAttemptPage, query=PageQuery),
     Operation("POST", ONE + "/retry", retry_notification,
               "Re-drive a FAILED notification (status RETRY, due now)", TAG,
               response=Notification, status=202, errors=(409,)),

@@ -80,6 +80,30 @@ class NotificationPage(ResponseModel):
     next_cursor: str | None
 
 
+class DeliveryAttempt(ResponseModel):
+    """One call of one endpoint for the notification (delivery_attempts)."""
+
+    endpoint_id: UUID
+    endpoint_type: str
+    attempt: int = Field(description="the endpoint's delivery attempts after this call: 1, 2, ...")
+    started_at: datetime = Field(description="when the call began (the sender's clock)")
+    duration_ms: int = Field(description="until the answer, the timeout or the lease budget")
+    outcome: Literal["SENT", "RETRY", "FAILED"]
+    response_code: int | None = Field(
+        description="the HTTP status or SMTP reply code; none when no answer came"
+    )
+    error: str | None
+    response_excerpt: str | None = Field(
+        description="the start of the answer (at most 1,024 characters): an HTTP body of a"
+        " text type decoded as UTF-8, an SMTP reply; none for an empty or binary body"
+    )
+
+
+class DeliveryAttemptPage(ResponseModel):
+    items: list[DeliveryAttempt]
+    next_cursor: str | None
+
+
 class NotificationQuery(PageQuery):
     client_id: ClientId | None = None
     status: NotificationStatus | None = None

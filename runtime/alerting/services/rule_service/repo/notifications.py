@@ -1,4 +1,4 @@
-"""notifications and deliveries: read, and re-drive a FAILED one.
+"""notifications, deliveries and delivery attempts: read, and re-drive a FAILED one.
 
 A deleted client's notifications are hidden from every statement here (``LIVE``) from
 the moment of the deletion, while the purge removes them batch by batch.
@@ -6,6 +6,7 @@ the moment of the deletion, while the purge removes them batch by batch.
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -26,6 +27,10 @@ DELIVERY_COLUMNS = (
     "endpoint_id, endpoint_type, status, attempts, last_error, response_code,"
     " created_at, updated_at"
 )
+ATTEMPT_COLUMNS = (
+    "endpoint_id, endpoint_type, attempt, started_at, duration_ms, outcome, response_code,"
+    " error, response_excerpt"
+)
 
 
 async def get(conn: Executor, notification_id: UUID, owner: str | None) -> asyncpg.Record | None:
@@ -39,6 +44,21 @@ async def deliveries(conn: Executor, notification_id: UUID) -> list[asyncpg.Reco
         f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE notification_id = $1"
         " ORDER BY created_at, endpoint_id",
         notification_id,
+    )
+
+
+async def attempts(
+    conn: Executor, notification_id: UUID, after: tuple[datetime, UUID, int] | None, limit: int
+) -> list[asyncpg.Record]:
+    """A page of the notification's delivery attempts, in the order they began (a
+    range scan of the primary key's notification prefix: one notification's rows)."""
+    where = Where().add("notification_id = {}", notification_id)
+    if after is not None:
+        where.add("(started_at, endpoint_id, attempt) > ({}, {}, {})", *after)
+    return await conn.fetch(
+        f"SELECT {ATTEMPT_COLUMNS} FROM delivery_attempts{where.sql()}"
+        f" ORDER BY started_at, endpoint_id, attempt LIMIT {where.arg(limit)}",
+        *where.args,
     )
 
 
