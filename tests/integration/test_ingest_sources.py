@@ -203,6 +203,23 @@ async def test_an_ingest_keys_label_mapping_is_applied(
     )
 
 
+async def test_a_malformed_stored_mapping_means_the_defaults_not_a_500(
+    ingest: ServiceProcess, settings: Settings, unique: str
+) -> None:
+    # What the API would never store (a hand edit, an older version): a string where an
+    # object belongs, and a severity outside the four.
+    broken = await make_key(settings, "ingest", label_mapping={"severity_values": "P1"})
+    odd = await make_key(settings, "ingest", label_mapping={"default_severity": "page"})
+    labels = {"alertname": "Defaults", "job": f"m-{unique}", "severity": "warning"}
+    async with httpx.AsyncClient(base_url=ingest.url, timeout=30) as http:
+        for token in (broken, odd, broken):
+            answer = await http.post(PROMETHEUS, json=[{"labels": labels}], headers=bearer(token))
+            assert answer.status_code == 202, answer.text
+    [(_, alert), *_] = await posted(settings.kafka, topic_of(ingest), [fingerprint(labels)])
+    assert (alert.name, alert.severity) == ("Defaults", Severity.MEDIUM)
+    assert ingest.logs().count("stored label_mapping is malformed") == 2  # once per key
+
+
 async def test_the_openapi_document_is_served_to_callers_with_a_token(
     admin_http: httpx.AsyncClient, ingest: ServiceProcess
 ) -> None:
