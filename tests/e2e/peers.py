@@ -42,9 +42,19 @@ class Peers:
         return peer
 
     def close(self) -> None:
-        for peer in self.started:
-            peer.stop()
-            print(peer.log_tail(60))
+        """Each peer stopped even when stopping another failed (the first error is
+        raised after all of them were tried)."""
+        self._stop(list(self.started))
+
+    def _stop(self, peers: list[Peer]) -> None:
+        if not peers:
+            return
+        first, *rest = peers
+        try:
+            first.stop()
+            print(first.log_tail(60))
+        finally:
+            self._stop(rest)
 
 
 async def tenant_hook(
