@@ -8,9 +8,10 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
+
+from tests.processes import alive
 
 pytestmark = pytest.mark.integration
 
@@ -24,15 +25,6 @@ child = subprocess.Popen(
 print(child.pid, flush=True)
 time.sleep(120)
 """
-
-
-def alive(pid: int) -> bool:
-    """Running, not a zombie no one reaped (a container's init may not)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 def test_a_peer_gets_sigterm_when_its_starter_is_killed() -> None:
