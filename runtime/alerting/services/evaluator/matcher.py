@@ -74,11 +74,11 @@ class Matcher:
                 answer = self._answer(client_id, rule_ids)
             key, fields, silenced = answer
             if silenced is not None:
-                only = silenced.only_table
-                if only is not None and only[0](alert) not in only[1]:
-                    out.append((key, alert.wire + fields))
-                    continue
-                if decided is None:
+                if decided is None:  # else it has every matched client's decision
+                    only = silenced.only_table
+                    if only is not None and only[0](alert) not in only[1]:
+                        out.append((key, alert.wire + fields))
+                        continue
                     at = at or Instant(datetime.now(UTC))
                     decided = self.silences.decided(alert, found, at)
                 decision = decided.get(client_id) if decided else None
