@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, cast
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import pytest
 

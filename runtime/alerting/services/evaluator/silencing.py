@@ -136,10 +136,7 @@ class _Compiled:
         return all(holds(known[name]) for name, holds in self.named if name in known)
 
     def context_holds(self, context: Mapping[str, str]) -> bool:
-        for key, holds in self.reads:
-            if not holds(context.get(key, "")):
-                return False
-        return True
+        return all(holds(context.get(key, "")) for key, holds in self.reads)
 
     def next_change(self, us: int) -> int:
         """The first instant after ``us`` at which this silence may start or stop being
