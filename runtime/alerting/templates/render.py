@@ -156,7 +156,7 @@ def _format(channel: str, name: str) -> Format:
     return fmt
 
 
-def _message(exc: Exception) -> str:
+def _message(exc: BaseException) -> str:
     text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     return " ".join(text.split())
 
