@@ -33,6 +33,14 @@ async def new_rule(api: Api, client_id: str) -> str:
     return f"/api/v1/rules/{rule['rule_id']}/endpoints"
 
 
+async def pagerduty_of_new_client(new_client: NewClient) -> tuple[Api, dict[str, Any]]:
+    """A new client's API and its new PagerDuty endpoint (routing key ``KEY``)."""
+    cid, api = await new_client()
+    create = {"type": "pagerduty", "value": EVENTS, "secret": KEY}
+    created: dict[str, Any] = await api.ok("POST", await new_rule(api, cid), 201, json=create)
+    return api, created
+
+
 def refusal(response: Any, field: str) -> str:
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith(PROBLEM)
@@ -150,11 +158,7 @@ async def test_a_new_url_takes_the_key_with_it_or_is_refused(
 ) -> None:
     """Else whoever may PATCH points the stored key at their server and reads it from a
     test send: only someone who has the key may send it elsewhere."""
-    cid, api = await new_client()
-    created = await api.ok(
-        "POST", await new_rule(api, cid), 201,
-        json={"type": "pagerduty", "value": EVENTS, "secret": KEY},
-    )  # fmt: skip
+    api, created = await pagerduty_of_new_client(new_client)
     endpoint_id = created["endpoint_id"]
     one = f"/api/v1/endpoints/{endpoint_id}"
     elsewhere = "http://127.0.0.1:9/collect"
@@ -171,11 +175,7 @@ async def test_a_new_url_takes_the_key_with_it_or_is_refused(
 
 
 async def test_replacing_only_the_key_is_an_update_of_the_endpoint(new_client: NewClient) -> None:
-    cid, api = await new_client()
-    created = await api.ok(
-        "POST", await new_rule(api, cid), 201,
-        json={"type": "pagerduty", "value": EVENTS, "secret": KEY},
-    )  # fmt: skip
+    api, created = await pagerduty_of_new_client(new_client)
     one = f"/api/v1/endpoints/{created['endpoint_id']}"
     patched = await api.ok("PATCH", one, 200, json={"secret": OTHER_KEY})
     assert patched["updated_at"] > created["updated_at"]  # same format: ISO 8601, UTC
@@ -228,11 +228,7 @@ async def test_concurrent_patches_of_different_fields_both_land(
 
 
 async def test_the_preview_shows_where_the_key_goes_never_the_key(new_client: NewClient) -> None:
-    cid, api = await new_client()
-    created = await api.ok(
-        "POST", await new_rule(api, cid), 201,
-        json={"type": "pagerduty", "value": EVENTS, "secret": KEY},
-    )  # fmt: skip
+    api, created = await pagerduty_of_new_client(new_client)
     preview = await api.ok("POST", f"/api/v1/endpoints/{created['endpoint_id']}/preview", 200)
     event = json.loads(preview["rendered"]["body"])
     assert event["routing_key"] == "<PagerDuty routing key>"

@@ -200,9 +200,10 @@ async def test_test_sends_are_throttled_per_endpoint(new_client: NewClient, sink
     cid, api = await new_client()
     hook, other_hook = f"throttled-{cid}", f"other-{cid}"
     of_rule = await endpoints_of_new_rule(api, cid)
-    created = await api.ok("POST", of_rule, 201, json={"type": "webhook", "value": sinks.hook(hook)})
-    other_endpoint = {"type": "webhook", "value": sinks.hook(other_hook)}
-    other = await api.ok("POST", of_rule, 201, json=other_endpoint)
+    created, other = [
+        await api.ok("POST", of_rule, 201, json={"type": "webhook", "value": sinks.hook(name)})
+        for name in (hook, other_hook)
+    ]
     test = f"/api/v1/endpoints/{created['endpoint_id']}/test"
     await api.ok("POST", test, 200)
     again = await api.post(test)

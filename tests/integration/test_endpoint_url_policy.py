@@ -13,20 +13,11 @@ import asyncpg
 import pytest
 
 from alerting.config import Settings
-from tests.integration.rule_service_support import (
-    Api,
-    NewClient,
-    admin,
-    new_client,
-    rs_pg,
-    rs_settings,
-    rule_pool,
-    service,
-    start_service,
-)
+from tests.integration.rule_service_support import *  # noqa: F403
+from tests.integration.rule_service_support import Api, NewClient, start_service
 from tests.integration.sender_support import Sinks, sinks
 
-__all__ = ["admin", "new_client", "rs_pg", "rs_settings", "rule_pool", "service", "sinks"]
+__all__ = ["sinks"]
 pytestmark = pytest.mark.integration
 
 KEY = "R0ut1ngKeyR0ut1ngKeyR0ut1ngKey32"
