@@ -117,3 +117,12 @@ class ServiceProcesses(contextlib.ExitStack):
         """Kill every process now, before the scope ends (say, before the broker they
         use is stopped); processes created later are still killed at the end."""
         self.close()
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie no one reaped (a container's init may not reap)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -9,7 +9,7 @@ or stalling a consumer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple, TypeVar
 
 from google.protobuf import unknown_fields
@@ -120,7 +120,8 @@ def _alert_from(msg: pb.AlertNew | pb.AlertMatched) -> Alert:
         source=msg.source,
         name=msg.name,
         event_ts=msg.event_ts,
-        context=dict(msg.context),
+        # An empty map copied costs ~0.9 us (most alerts' context is empty); {} does not.
+        context=dict(msg.context) if msg.context else {},
         status=_status(msg.status),
     )
 
@@ -151,12 +152,15 @@ class WireAlert(NamedTuple):
     client's AlertMatched, the alert never decoded into an ``Alert`` nor encoded again:
     the evaluator's hot path builds no domain objects.
     A NamedTuple, not a dataclass: it is built once per alert on the hot path.
+    ``message`` is the parsed AlertNew, kept (at no cost) for the rare reader of its
+    context, a silence with a context matcher: parsing the bytes again would cost more.
     """
 
     severity: str
     source: str
     name: str
     wire: bytes
+    message: pb.AlertNew
 
 
 def decode_wire_alert(data: bytes) -> WireAlert:
@@ -170,7 +174,7 @@ def decode_wire_alert(data: bytes) -> WireAlert:
         # would turn into a client id or rule id downstream: only known fields go on.
         msg.DiscardUnknownFields()
         data = msg.SerializeToString()
-    return WireAlert(severity, msg.source, msg.name, data)
+    return WireAlert(severity, msg.source, msg.name, data, msg)
 
 
 def encode_match_fields(
@@ -182,23 +186,13 @@ def encode_match_fields(
     ).SerializeToString()
 
 
-def decode_alert_context(wire: bytes) -> dict[str, str]:
-    """The context of a ``WireAlert.wire``: read only when a silence needs it."""
-    return dict(pb.AlertNew.FromString(wire).context)
-
-
-def alert_context_view(wire: bytes) -> Mapping[str, str]:
-    """``decode_alert_context`` without the copy into a dict (most of its cost): the
-    message's own read-only map, for the evaluator's hot path."""
-    return pb.AlertNew.FromString(wire).context
-
-
 def decode_match(data: bytes) -> AlertMatch:
     msg = _parse(pb.AlertMatched(), data)
     _require("AlertMatched", client_id=msg.client_id)
     if not msg.rule_ids:
         raise DecodeError("AlertMatched.rule_ids is empty")
-    return AlertMatch(_alert_from(msg), msg.client_id, tuple(msg.rule_ids), tuple(msg.silence_ids))
+    silence_ids = tuple(msg.silence_ids) if msg.silence_ids else ()  # mostly none
+    return AlertMatch(_alert_from(msg), msg.client_id, tuple(msg.rule_ids), silence_ids)
 
 
 def encode_rule_change(change: RuleChange) -> bytes:

@@ -9,7 +9,7 @@ from typing import Any
 
 from alerting.peers import servers
 from alerting.peers.servers import Peer
-from tests.e2e.lifecycle import Arrival, webhook_arrivals
+from tests.e2e.lifecycle import Arrival, wait_rows, webhook_arrivals
 from tests.e2e.pipeline import Pipeline, Tenant, processed
 from tests.pipeline_support import eventually
 from tests.ports import free_port
@@ -42,9 +42,19 @@ class Peers:
         return peer
 
     def close(self) -> None:
-        for peer in self.started:
-            peer.stop()
-            print(peer.log_tail(60))
+        """Each peer stopped even when stopping another failed (the first error is
+        raised after all of them were tried)."""
+        self._stop(list(self.started))
+
+    def _stop(self, peers: list[Peer]) -> None:
+        if not peers:
+            return
+        first, *rest = peers
+        try:
+            first.stop()
+            print(first.log_tail(60))
+        finally:
+            self._stop(rest)
 
 
 async def tenant_hook(
@@ -114,6 +124,23 @@ async def all_aggregated(pipeline: Pipeline, peer: Peer) -> None:
         return done and await pipeline.matches_consumed() >= accepted
 
     await waited(pipeline, peer, through, f"{accepted:.0f} accepted alerts aggregated")
+
+
+async def delivered_once(
+    pipeline: Pipeline,
+    peer: Peer,
+    tenant: Tenant,
+    hook: str,
+    alert_id: str,
+    expected: list[tuple[int, str]],
+) -> list[Arrival]:
+    """Once every accepted alert went through: the alert's notifications through the
+    public API are exactly ``expected`` ((episode, kind), all SENT: a duplicate row,
+    delivered or not, never matches), and the sink got exactly those kinds."""
+    await all_aggregated(pipeline, peer)
+    rows = [(episode, kind, "SENT") for episode, kind in expected]
+    await wait_rows(pipeline, tenant.token, alert_id, rows, ("episode", "kind", "status"))
+    return await kinds_reach(pipeline, peer, hook, [kind for _, kind in expected])
 
 
 async def grown(pipeline: Pipeline, peer: Peer, counter: str, by: float, what: str) -> float:

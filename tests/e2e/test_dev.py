@@ -21,6 +21,7 @@ import pytest
 from alerting.domain import api_keys
 from tests.conftest import drop_database
 from tests.ports import free_port
+from tests.processes import alive
 
 pytestmark = pytest.mark.e2e
 READY = "=== alerting dev is ready"
@@ -74,14 +75,6 @@ def descendants(pid: int) -> set[int]:
         frontier = {p for p, parent in parents.items() if parent in frontier} - found
         found |= frontier
     return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 @pytest.fixture

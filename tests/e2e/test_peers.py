@@ -2,7 +2,8 @@
 platform as operators configure them: Prometheus names ingest as its Alertmanager,
 Alertmanager names the webhook integration as a receiver. Each alert must reach the
 client's webhook once when it fires and once when it resolves, whatever the peer
-re-sends, with its labels mapped to name, severity and source."""
+re-sends, with its labels mapped to name, severity and source; fired again, it opens
+the next episode."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from alerting.domain.label_mapping import fingerprint
 from alerting.peers import configs, servers
-from tests.e2e.peers import Peers, all_aggregated, grown, kinds_reach, metric, tenant_hook
+from tests.e2e.peers import Peers, delivered_once, grown, kinds_reach, metric, tenant_hook
 from tests.e2e.pipeline import Pipeline
 
 pytestmark = pytest.mark.e2e
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.e2e
 RULES_FILE = "alert-rules.yml"
 
 
-async def test_prometheus_alert_fires_once_and_resolves_once(
+async def test_prometheus_alert_fires_once_resolves_once_and_fires_again(
     pipeline: Pipeline, peers: Peers, unique: str
 ) -> None:
     alert, service = f"DiskFull{unique}", f"billing-{unique}"
@@ -42,8 +43,8 @@ async def test_prometheus_alert_fires_once_and_resolves_once(
     # (about every 2 s here): three more sends, all through the pipeline, still one.
     sent = "prometheus_notifications_sent_total"
     await grown(pipeline, prom, sent, 3, "Prometheus re-sending the firing alert")
-    await all_aggregated(pipeline, prom)
-    await kinds_reach(pipeline, prom, hook, ["firing"])
+    episode = fired.request["body"]["episode"]
+    await delivered_once(pipeline, prom, tenant, hook, fired.alert_id, [(episode, "firing")])
 
     resolved_rules = configs.alert_rule(alert, labels, annotations, firing=False)
     servers.write_config(prom.directory / RULES_FILE, resolved_rules)
@@ -52,11 +53,21 @@ async def test_prometheus_alert_fires_once_and_resolves_once(
     assert resolved.alert_id == fired.alert_id
     body = resolved.request["body"]
     assert (body["name"], body["severity"], body["source"]) == (alert, "CRITICAL", service)
-    assert body["episode"] == fired.request["body"]["episode"]
+    assert body["episode"] == episode
     # A resolved alert is re-sent for 15 minutes: the platform delivers it once.
     await grown(pipeline, prom, sent, 3, "Prometheus re-sending the resolved alert")
-    await all_aggregated(pipeline, prom)
-    await kinds_reach(pipeline, prom, hook, ["firing", "resolved"])
+    one_episode = [(episode, "firing"), (episode, "resolved")]
+    await delivered_once(pipeline, prom, tenant, hook, fired.alert_id, one_episode)
+
+    # Firing again: Prometheus starts a new alert (a later startsAt), the next episode.
+    servers.write_config(prom.directory / RULES_FILE, firing)
+    servers.reload(prom)
+    *_, again = await kinds_reach(pipeline, prom, hook, ["firing", "resolved", "firing"])
+    assert again.alert_id == fired.alert_id
+    assert again.request["body"]["episode"] == episode + 1
+    await grown(pipeline, prom, sent, 3, "Prometheus re-sending the new firing alert")
+    both = [*one_episode, (episode + 1, "firing")]
+    await delivered_once(pipeline, prom, tenant, hook, fired.alert_id, both)
     # ingest answered every send with a success: Prometheus counted no error
     assert await metric(pipeline, prom.url, "prometheus_notifications_errors_total") == 0
 
@@ -88,14 +99,14 @@ async def test_alertmanager_webhook_fires_once_and_resolves_once(
 
     sent = "alertmanager_notifications_total"
     await grown(pipeline, am, sent, 2, "Alertmanager repeating the firing group")
-    await all_aggregated(pipeline, am)
-    await kinds_reach(pipeline, am, hook, ["firing"])
+    episode = fired.request["body"]["episode"]
+    await delivered_once(pipeline, am, tenant, hook, fired.alert_id, [(episode, "firing")])
 
     servers.amtool(am, "alert", "add", *labels, f"--end={rfc3339_now()}")
     _, resolved = await kinds_reach(pipeline, am, hook, ["firing", "resolved"])
     assert resolved.alert_id == fired.alert_id
     body = resolved.request["body"]
     assert (body["name"], body["severity"], body["source"]) == (alert, "MEDIUM", service)
-    await all_aggregated(pipeline, am)
-    await kinds_reach(pipeline, am, hook, ["firing", "resolved"])
+    one_episode = [(episode, "firing"), (episode, "resolved")]
+    await delivered_once(pipeline, am, tenant, hook, fired.alert_id, one_episode)
     assert await metric(pipeline, am.url, "alertmanager_notifications_failed_total") == 0

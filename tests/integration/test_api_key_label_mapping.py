@@ -18,7 +18,7 @@ KEYS = "/api/v1/api-keys"
 MAPPING = {
     "name_label": "title",
     "source_labels": ["team", "job"],
-    "severity_values": {"P1": "critical", "p2": "High"},
+    "severity_values": {" P1 ": "critical", "p2": "High"},
     "default_severity": "low",
 }
 
@@ -31,7 +31,7 @@ async def test_a_mapping_is_set_at_creation_stored_as_given_and_listed(
         "name_label": "title",
         "severity_label": None,  # not given: the default
         "source_labels": ["team", "job"],
-        "severity_values": {"P1": "CRITICAL", "p2": "HIGH"},
+        "severity_values": {"p1": "CRITICAL", "p2": "HIGH"},  # as ingest compares them
         "default_severity": "LOW",
         "default_source": None,
     }
@@ -43,7 +43,7 @@ async def test_a_mapping_is_set_at_creation_stored_as_given_and_listed(
     assert json.loads(stored) == {
         "name_label": "title",
         "source_labels": ["team", "job"],
-        "severity_values": {"P1": "CRITICAL", "p2": "HIGH"},
+        "severity_values": {"p1": "CRITICAL", "p2": "HIGH"},
         "default_severity": "LOW",
     }
     listed = await admin.ok("GET", KEYS, 200, params={"scope": "ingest", "limit": 500})
@@ -62,6 +62,8 @@ async def test_a_mapping_is_set_at_creation_stored_as_given_and_listed(
         ({"source_labels": []}, "label_mapping.source_labels"),
         ({"source_labels": ["ok", "not ok"]}, "label_mapping.source_labels[1]"),
         ({"severity_values": {"p1": "urgent"}}, "label_mapping.severity_values.p1"),
+        ({"severity_values": {"P1": "high", " p1": "low"}}, "label_mapping.severity_values"),
+        ({"severity_values": {" ": "high"}}, "label_mapping.severity_values. [key]"),
         ({"default_severity": "page"}, "label_mapping.default_severity"),
         ({"default_source": "*"}, "label_mapping.default_source"),
         ({"default_source": "a\nb"}, "label_mapping.default_source"),

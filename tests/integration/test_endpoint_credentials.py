@@ -5,6 +5,7 @@ The OpenAPI document lists the new channels and marks the field write-only."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from alerting.config import Settings
 from alerting.sealed import ENDPOINT_SIGNING_SECRET, Keyring, is_sealed
 from alerting.services.rule_service.repo.sql import Executor
 from tests.integration.rule_service_support import *  # noqa: F403
@@ -29,6 +31,14 @@ async def new_rule(api: Api, client_id: str) -> str:
     rule_body = {"client_id": client_id, "severity": "HIGH", "source": "payments", "name": "*"}
     rule = await api.ok("POST", "/api/v1/rules", 201, json=rule_body)
     return f"/api/v1/rules/{rule['rule_id']}/endpoints"
+
+
+async def pagerduty_of_new_client(new_client: NewClient) -> tuple[Api, dict[str, Any]]:
+    """A new client's API and its new PagerDuty endpoint (routing key ``KEY``)."""
+    cid, api = await new_client()
+    create = {"type": "pagerduty", "value": EVENTS, "secret": KEY}
+    created: dict[str, Any] = await api.ok("POST", await new_rule(api, cid), 201, json=create)
+    return api, created
 
 
 def refusal(response: Any, field: str) -> str:
@@ -141,6 +151,88 @@ async def test_other_channels_take_no_secret_and_a_patch_is_validated_too(
         "not a PagerDuty routing key"
     )
     assert refusal(await api.patch(pager_one, json={"secret": ""}), "secret")  # too short
+
+
+async def test_a_new_url_takes_the_key_with_it_or_is_refused(
+    new_client: NewClient, service: RunningService, rs_pg: asyncpg.Connection[Any]
+) -> None:
+    """Else whoever may PATCH points the stored key at their server and reads it from a
+    test send: only someone who has the key may send it elsewhere."""
+    api, created = await pagerduty_of_new_client(new_client)
+    endpoint_id = created["endpoint_id"]
+    one = f"/api/v1/endpoints/{endpoint_id}"
+    elsewhere = "http://127.0.0.1:9/collect"
+    assert refusal(await api.patch(one, json={"value": elsewhere}), "value") == (
+        "a pagerduty endpoint's URL is changed only with its secret (a PagerDuty routing"
+        " key) in the same request: the secret is sent to that URL"
+    )
+    assert (await api.ok("GET", one, 200))["value"] == EVENTS
+    # The same URL is no change; another field alone is fine.
+    await api.ok("PATCH", one, 200, json={"value": EVENTS, "send_resolved": False})
+    moved = await api.ok("PATCH", one, 200, json={"value": elsewhere, "secret": OTHER_KEY})
+    assert moved["value"] == elsewhere
+    assert opened(service, await stored_secret(rs_pg, endpoint_id), endpoint_id) == OTHER_KEY
+
+
+async def test_replacing_only_the_key_is_an_update_of_the_endpoint(new_client: NewClient) -> None:
+    api, created = await pagerduty_of_new_client(new_client)
+    one = f"/api/v1/endpoints/{created['endpoint_id']}"
+    patched = await api.ok("PATCH", one, 200, json={"secret": OTHER_KEY})
+    assert patched["updated_at"] > created["updated_at"]  # same format: ISO 8601, UTC
+    assert (await api.ok("GET", one, 200))["updated_at"] == patched["updated_at"]
+
+
+async def waiting_on_locks(conn: asyncpg.Connection[Any], count: int) -> None:
+    """Until ``count`` sessions wait on a lock (``conn`` outside a transaction: inside one,
+    pg_stat_activity is a snapshot that never changes)."""
+    for _ in range(200):
+        waiting = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock'"
+        )
+        if waiting >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{count} sessions never waited on the row lock")
+
+
+async def test_concurrent_patches_of_different_fields_both_land(
+    new_client: NewClient, rs_settings: Settings, rs_pg: asyncpg.Connection[Any]
+) -> None:
+    cid, api = await new_client()
+    created = await api.ok(
+        "POST", await new_rule(api, cid), 201,
+        json={"type": "webhook", "value": "http://127.0.0.1:9/h"},
+    )  # fmt: skip
+    one = f"/api/v1/endpoints/{created['endpoint_id']}"
+    templates = {"body": '{"name": {{ name }}}'}
+    holder = await asyncpg.connect(rs_settings.postgres_dsn)
+    try:
+        # Hold the row so both PATCHes are in flight at once, then let them go.
+        async with holder.transaction():
+            await holder.execute(
+                "SELECT 1 FROM endpoints WHERE endpoint_id = $1 FOR UPDATE",
+                uuid.UUID(created["endpoint_id"]),
+            )
+            patches = [
+                asyncio.create_task(api.patch(one, json={"send_resolved": False})),
+                asyncio.create_task(api.patch(one, json={"templates": templates})),
+            ]
+            await waiting_on_locks(rs_pg, 2)
+        answers = await asyncio.gather(*patches)
+    finally:
+        await holder.close()
+    assert [a.status_code for a in answers] == [200, 200]
+    final = await api.ok("GET", one, 200)
+    assert (final["send_resolved"], final["templates"]) == (False, templates)
+
+
+async def test_the_preview_shows_where_the_key_goes_never_the_key(new_client: NewClient) -> None:
+    api, created = await pagerduty_of_new_client(new_client)
+    preview = await api.ok("POST", f"/api/v1/endpoints/{created['endpoint_id']}/preview", 200)
+    event = json.loads(preview["rendered"]["body"])
+    assert event["routing_key"] == "<PagerDuty routing key>"
+    assert KEY not in json.dumps(preview)
 
 
 async def test_another_tenant_cannot_see_or_replace_a_key(

@@ -196,6 +196,26 @@ async def test_a_failing_receiver_is_answered_as_the_attempts_outcome(
     )  # fmt: skip
 
 
+async def test_test_sends_are_throttled_per_endpoint(new_client: NewClient, sinks: Sinks) -> None:
+    cid, api = await new_client()
+    hook, other_hook = f"throttled-{cid}", f"other-{cid}"
+    of_rule = await endpoints_of_new_rule(api, cid)
+    created, other = [
+        await api.ok("POST", of_rule, 201, json={"type": "webhook", "value": sinks.hook(name)})
+        for name in (hook, other_hook)
+    ]
+    test = f"/api/v1/endpoints/{created['endpoint_id']}/test"
+    await api.ok("POST", test, 200)
+    again = await api.post(test)
+    assert again.status_code == 429, again.text
+    assert again.headers["content-type"].startswith("application/problem+json")
+    assert 1 <= int(again.headers["retry-after"]) <= 5
+    assert again.json()["detail"] == "one test send per endpoint every 5 s"
+    # Per endpoint: another one may send at once.
+    await api.ok("POST", f"/api/v1/endpoints/{other['endpoint_id']}/test", 200)
+    assert (len(sinks.requests(hook)), len(sinks.requests(other_hook))) == (1, 1)
+
+
 async def test_an_email_test_send_goes_through_the_smtp_relay_with_its_template(
     new_client: NewClient, sinks: Sinks, api_with_smtp: str
 ) -> None:
@@ -256,7 +276,13 @@ async def test_openapi_describes_the_routes_and_the_templates_field(admin: Api) 
         assert operation["requestBody"]["required"] is False
         ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
         assert ok == {"$ref": f"#/components/schemas/{response}"}
-        assert {"404", "422"} <= set(operation["responses"])
+        assert {"404", "422", "429"} <= set(operation["responses"])
+    test_send = document["paths"]["/api/v1/endpoints/{endpoint_id}/test"]["post"]["summary"]
+    assert "(one per endpoint every 5 s, per rule-service replica;" in test_send
+    assert test_send.endswith(
+        "A 410 Gone from the receiver is answered as FAILED and, unlike"
+        " a delivery's, does not disable the endpoint"
+    )
     schemas = document["components"]["schemas"]
     for model in ("Endpoint", "EndpointUpdate"):
         assert "templates" in schemas[model]["properties"]

@@ -132,19 +132,36 @@ async def test_an_unmappable_alert_is_a_422_naming_the_payloads_field_and_nothin
     assert [e["field"] for e in errors] == ["[1].labels.alertname", "[2].labels.alertname"]
     assert "U+000A (LF)" in errors[1]["message"]
 
-    too_many = {
-        "status": "firing",
-        "labels": {"alertname": "x", **{f"l{i}": "v" for i in range(32)}},
-    }
-    webhook = await admin_http.post(WEBHOOK, json=webhook_body(good, too_many))
-    assert webhook.status_code == 422
-    [error] = webhook.json()["errors"]
-    assert error["field"] == "alerts[1]"
-    assert "33 labels, 0 annotations make 33 context entries, over the 32" in error["message"]
-
     not_a_list = await admin_http.post(PROMETHEUS, json={"alerts": [good]})
     assert not_a_list.status_code == 422
     assert await posted(settings.kafka, topic_of(ingest), [fingerprint(good["labels"])], 3) == []
+
+
+async def test_context_a_native_alert_would_refuse_is_cleaned_on_both_routes(
+    admin_http: httpx.AsyncClient, ingest: ServiceProcess, settings: Settings, unique: str
+) -> None:
+    annotations = {"summary": "Disk full\n", "description": "d" * 2000}
+    many = {f"l{i:02}": "v" for i in range(40)}
+    firing = {"status": "firing", "annotations": annotations}
+    prom = {"labels": {"alertname": "Clean", "job": f"p-{unique}"}, "annotations": annotations}
+    hooked = {**firing, "labels": {"alertname": "Clean", "job": f"w-{unique}", **many}}
+    ids = []
+    for route, body in ((PROMETHEUS, [prom]), (WEBHOOK, webhook_body(hooked))):
+        answer = await admin_http.post(route, json=body)
+        assert answer.status_code == 202, answer.text
+        ids += answer.json()["alert_ids"]
+    found = {a.source: a for _, a in await posted(settings.kafka, topic_of(ingest), ids)}
+    from_prometheus, from_webhook = found[f"p-{unique}"], found[f"w-{unique}"]
+    assert from_prometheus.context == {
+        **prom["labels"],
+        "summary": "Disk full",
+        "description": "d" * 1023 + "…",
+    }
+    # 42 labels and 2 annotations: the name and source first, the marker counted in 32
+    assert len(from_webhook.context) == 32
+    assert from_webhook.context["context_truncated"] == "13"
+    assert {"alertname", "job", "l00", "l28"} <= set(from_webhook.context)
+    assert not {"l29", "summary", "description"} & set(from_webhook.context)
 
 
 async def test_an_ingest_keys_label_mapping_is_applied(
@@ -184,6 +201,23 @@ async def test_an_ingest_keys_label_mapping_is_applied(
         f"edge-{unique}",
         Severity.LOW,
     )
+
+
+async def test_a_malformed_stored_mapping_means_the_defaults_not_a_500(
+    ingest: ServiceProcess, settings: Settings, unique: str
+) -> None:
+    # What the API would never store (a hand edit, an older version): a string where an
+    # object belongs, and a severity outside the four.
+    broken = await make_key(settings, "ingest", label_mapping={"severity_values": "P1"})
+    odd = await make_key(settings, "ingest", label_mapping={"default_severity": "page"})
+    labels = {"alertname": "Defaults", "job": f"m-{unique}", "severity": "warning"}
+    async with httpx.AsyncClient(base_url=ingest.url, timeout=30) as http:
+        for token in (broken, odd, broken):
+            answer = await http.post(PROMETHEUS, json=[{"labels": labels}], headers=bearer(token))
+            assert answer.status_code == 202, answer.text
+    [(_, alert), *_] = await posted(settings.kafka, topic_of(ingest), [fingerprint(labels)])
+    assert (alert.name, alert.severity) == ("Defaults", Severity.MEDIUM)
+    assert ingest.logs().count("stored label_mapping is malformed") == 2  # once per key
 
 
 async def test_the_openapi_document_is_served_to_callers_with_a_token(

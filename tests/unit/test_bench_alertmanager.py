@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from alerting.bench import results, v2_alerts
+from alerting.bench.alertmanager import DELIVERY_TIMEOUT_S
 from alerting.bench.main import QUICK_STAGES, STAGES
 from alerting.bench.plan import FULL, QUICK
 from alerting.bench.poster import SENT_AT
@@ -52,6 +53,20 @@ def test_the_ratio_is_platform_over_alertmanager() -> None:
     assert ratio["p99_ratio"] == pytest.approx(20.3 / 10.9, abs=1e-3)  # interpolated p99s
     assert am["case"] == "Alertmanager 0.25.0, 1,000 alerts"
     assert "alerts/s" in str(platform["figure"])
+
+
+def test_a_side_with_a_zero_figure_has_no_ratio_rather_than_an_error() -> None:
+    # rounded to 0.0: one alert in 1000 s, and every latency under 0.05 ms
+    nothing = (Throughput(1, 1000.0), [0.01], Throughput(1000, 0.5))
+    _, _, ratio = v2_alerts.compared(1000, nothing, nothing, "0.25.0")
+    assert (ratio["ratio"], ratio["p99_ratio"]) == (None, None)
+    assert ratio["figure"] == "n/a alerts/s, p99 n/a"
+    document = results.assemble({"alertmanager": [*_compared()[:2], ratio]}, {})
+    assert document["platform_to_alertmanager_ratio"] is None
+
+
+def test_alerts_outlast_the_longest_run() -> None:
+    assert v2_alerts.VALID_FOR_S > DELIVERY_TIMEOUT_S
 
 
 def test_the_document_carries_the_side_by_side_figures_outside_the_headline() -> None:

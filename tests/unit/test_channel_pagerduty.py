@@ -81,6 +81,15 @@ def test_a_test_send_says_so_in_the_summary() -> None:
     assert payload["custom_details"]["test"] is True
 
 
+def test_a_test_send_has_its_own_dedup_key_never_a_real_episodes() -> None:
+    # Same client, alert id and episode as a real alert: a real incident would absorb it.
+    test = dataclasses.replace(N, test=True)
+    assert event(test)["dedup_key"] == f"test/{N.notification_id}"
+    assert dedup_key(test) != dedup_key(N)
+    resolved = dataclasses.replace(test, kind="resolved")
+    assert event(resolved)["dedup_key"] == f"test/{N.notification_id}"
+
+
 @pytest.mark.parametrize("key", [KEY, "a" * 32, "0" * 32])
 def test_a_routing_key_is_32_letters_or_digits(key: str) -> None:
     assert ROUTING_KEY.validate(key) == key

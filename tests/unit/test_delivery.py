@@ -54,9 +54,9 @@ def test_redirects_say_why_they_failed() -> None:
     assert "redirects are not followed" in (classify_http(302).error or "")
 
 
-def test_retry_after_is_read_only_on_429_and_503() -> None:
-    assert classify_http(429, "7").retry_after_s == 7.0
-    assert classify_http(503, "7").retry_after_s == 7.0
+def test_retry_after_is_read_only_on_the_statuses_standard_webhooks_names() -> None:
+    for status in (429, 502, 503, 504):
+        assert classify_http(status, "7").retry_after_s == 7.0
     assert classify_http(500, "7").retry_after_s is None
 
 
@@ -217,6 +217,36 @@ def test_pagerduty_endpoints_of_one_url_are_one_target_per_routing_key() -> None
     ]
     # Rate limited per destination: per routing key, not one bucket for the shared URL.
     assert len({t.key for t in found}) == 3 and found[0].key[1].startswith(url + "\n")
+
+
+def test_a_grouped_target_takes_secrets_and_templates_from_one_endpoint() -> None:
+    url = "https://h.example/x"
+    body_a, body_b = '{"from": "a"}', '{"from": "b"}'
+    found = targets(
+        [
+            # The first member has templates but no secret (a key that did not open).
+            NotificationEndpoint("w1", "webhook", url, templates={"body": body_a}),
+            NotificationEndpoint(
+                "w2", "webhook", url, "s2", previous_secret="p2", templates={"body": body_b}
+            ),
+            NotificationEndpoint("w3", "webhook", url, "s3", templates=None),
+        ],
+        registry.identity,
+    )
+    [grouped] = found
+    assert grouped.endpoint_ids == ("w1", "w2", "w3")
+    assert (grouped.signing_secret, grouped.previous_secret, grouped.templates) == (
+        "s2",
+        "p2",
+        {"body": body_b},
+    )
+    # Without any secret in the group: the first member's templates.
+    [plain] = targets(
+        [NotificationEndpoint("s1", "slack", url, templates={"text": "a"}),
+         NotificationEndpoint("s2", "slack", url, templates={"text": "b"})],
+        registry.identity,
+    )  # fmt: skip
+    assert plain.templates == {"text": "a"}
 
 
 def test_errors_are_truncated() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import pytest
 
@@ -49,18 +50,35 @@ def muted_by(matcher: Matcher, alert: codec.WireAlert, now: datetime = NOW) -> d
     return out
 
 
-@pytest.fixture
-def context_reads(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
-    """Every context decode the matcher asks the codec for."""
-    reads: list[bytes] = []
-    real = codec.alert_context_view
+class CountedMessage:
+    """The parsed AlertNew a WireAlert carries, counting the reads of its context."""
 
-    def counted(data: bytes) -> Mapping[str, str]:
-        reads.append(data)
-        return real(data)
+    def __init__(self, message: Any) -> None:
+        self._message = message
+        self.reads = 0
 
-    monkeypatch.setattr(silencing.codec, "alert_context_view", counted)
-    return reads
+    @property
+    def context(self) -> Mapping[str, str]:
+        self.reads += 1
+        return cast(Mapping[str, str], self._message.context)
+
+
+def counted(alert: codec.WireAlert) -> tuple[codec.WireAlert, CountedMessage]:
+    """``alert`` whose context reads are counted."""
+    message = CountedMessage(alert.message)
+    return alert._replace(message=cast(Any, message)), message
+
+
+def test_the_matcher_never_parses_the_alert_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The context comes from the message the codec parsed; the bytes are not parsed."""
+
+    def refused(data: bytes) -> None:
+        raise AssertionError("the alert's bytes were parsed again")
+
+    matcher = Matcher(RULES, [silence("s-eu", On("context.region", MatchOp.REGEX, "eu-.*"))])
+    alert = wire({"region": "eu-west"})
+    monkeypatch.setattr(silencing.codec.pb.AlertNew, "FromString", refused)
+    assert muted_by(matcher, alert)["acme"] == ("s-eu",)
 
 
 def test_a_matching_active_silence_is_named_and_an_unrelated_one_is_not() -> None:
@@ -102,9 +120,7 @@ def test_a_maintenance_window_mutes_only_inside_its_ranges() -> None:
     assert muted_by(matcher, wire(), NOW + timedelta(days=1))["acme"] == ()
 
 
-def test_the_context_is_decoded_once_and_only_when_a_silence_reads_it(
-    context_reads: list[bytes],
-) -> None:
+def test_the_context_is_read_once_and_only_when_a_silence_reads_it() -> None:
     matcher = Matcher(
         RULES,
         [
@@ -112,17 +128,37 @@ def test_the_context_is_decoded_once_and_only_when_a_silence_reads_it(
             silence("s-eu2", On("context.region", MatchOp.NOT_EQUAL, "us-1")),
         ],
     )
-    assert muted_by(matcher, wire({"region": "eu-west"}))["acme"] == ("s-eu", "s-eu2")
-    assert len(context_reads) == 1, "two silences, one decode"
-    context_reads.clear()
-    assert muted_by(matcher, wire({"region": "us-1"}))["acme"] == ()
+    alert, message = counted(wire({"region": "eu-west"}))
+    assert muted_by(matcher, alert)["acme"] == ("s-eu", "s-eu2")
+    assert message.reads == 1, "two silences, one read"
+    us, us_message = counted(wire({"region": "us-1"}))
+    assert muted_by(matcher, us)["acme"] == ()
     assert muted_by(matcher, wire())["acme"] == ("s-eu2",), "a missing key reads as empty"
-    assert len(context_reads) == 2
+    assert us_message.reads == 1
 
 
-def test_the_context_is_not_decoded_when_no_silence_of_the_client_needs_it(
-    context_reads: list[bytes],
-) -> None:
+def test_context_silences_are_filed_by_key_and_value() -> None:
+    """Only the silences filed under the alert's own value of a key can mute it; those
+    without an ``=`` context matcher with a value (``= ""`` holds for a missing key) are
+    tested on every alert."""
+    teams = [
+        silence(f"s-{i:02}", On("context.team", MatchOp.EQUAL, f"t{i}"), On("context.env", op, v))
+        for i in range(40)
+        for op, v in ((MatchOp.EQUAL, "prod"), (MatchOp.NOT_EQUAL, "prod"))
+        if i % 2 == (op is MatchOp.NOT_EQUAL)
+    ]
+    no_team = silence("s-none", On("context.team", MatchOp.EQUAL, ""))
+    matcher = Matcher(RULES, [*teams, no_team])
+    assert muted_by(matcher, wire({"team": "t4", "env": "prod"}))["acme"] == ("s-04",)
+    assert muted_by(matcher, wire({"team": "t4", "env": "dev"}))["acme"] == ()
+    assert muted_by(matcher, wire({"team": "t5", "env": "dev"}))["acme"] == ("s-05",)
+    assert muted_by(matcher, wire({"team": "t5", "env": "prod"}))["acme"] == ()
+    assert muted_by(matcher, wire({"team": "t99", "env": "prod"}))["acme"] == ()
+    assert muted_by(matcher, wire({"env": "prod"}))["acme"] == ("s-none",)
+    assert muted_by(matcher, wire())["acme"] == ("s-none",)
+
+
+def test_the_context_is_not_read_when_no_silence_of_the_client_needs_it() -> None:
     matcher = Matcher(
         RULES,
         [
@@ -137,10 +173,11 @@ def test_the_context_is_not_decoded_when_no_silence_of_the_client_needs_it(
             ),
         ],
     )
-    assert muted_by(matcher, wire({"k": "v"})) == {"acme": ("s-db",), "bolt": ()}
-    assert context_reads == []
-    assert muted_by(Matcher(RULES), wire({"k": "v"})) == {"acme": (), "bolt": ()}
-    assert context_reads == []
+    alert, message = counted(wire({"k": "v"}))
+    assert muted_by(matcher, alert) == {"acme": ("s-db",), "bolt": ()}
+    assert message.reads == 0
+    assert muted_by(Matcher(RULES), alert) == {"acme": (), "bolt": ()}
+    assert message.reads == 0
 
 
 def test_unmuted_matches_are_byte_identical_to_those_without_silences() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from alerting.domain.foreign_context import ContextLimits
 from alerting.domain.label_mapping import (
     DEFAULT_MAPPING,
     LabelMapping,
@@ -19,10 +20,13 @@ NOW = 1_800_000_000.0
 LABELS = {"alertname": "HighLatency", "job": "api", "instance": "web-1:9100"}
 
 
+LIMITS = ContextLimits(32, 128, 1024)
+
+
 def mapped(
     alert: SourceAlert, mapping: LabelMapping = DEFAULT_MAPPING, max_context: int = 32
 ) -> MappedAlert:
-    return map_alert(alert, mapping, "prometheus", NOW, max_context)
+    return map_alert(alert, mapping, "prometheus", NOW, ContextLimits(max_context, 128, 1024))
 
 
 @pytest.mark.parametrize(
@@ -76,7 +80,8 @@ def test_service_wins_over_job_and_neither_is_the_routes_default() -> None:
     assert mapped(SourceAlert({**LABELS, "service": "checkout"})).source == "checkout"
     no_source = SourceAlert({"alertname": "x"})
     assert mapped(no_source).source == "prometheus"
-    assert map_alert(no_source, DEFAULT_MAPPING, "alertmanager", NOW, 32).source == "alertmanager"
+    from_am = map_alert(no_source, DEFAULT_MAPPING, "alertmanager", NOW, LIMITS)
+    assert from_am.source == "alertmanager"
     keyed = LabelMapping(default_source="edge-prom")
     assert mapped(no_source, keyed).source == "edge-prom"
     assert mapped(SourceAlert({**LABELS, "service": ""})).source == "api"  # empty is absent
@@ -180,12 +185,23 @@ def test_an_annotation_named_like_a_label_is_prefixed() -> None:
     assert result.context_origins["annotations.summary"] == ("annotations", "summary")
 
 
-def test_a_context_key_taken_twice_is_an_error_naming_the_annotation() -> None:
-    alert = SourceAlert({"alertname": "x", "s": "1", "annotations.s": "2"}, {"s": "3"})
-    with pytest.raises(MappingError) as info:
-        mapped(alert)
-    assert info.value.loc == ("annotations", "s")
-    assert "taken by labels.annotations.s" in info.value.message
+def test_a_context_key_taken_twice_is_suffixed_not_refused() -> None:
+    alert = SourceAlert(
+        {"alertname": "x", "s": "1", "annotations.s": "2", "generatorURL": "label"},
+        {"s": "3"},
+        generator_url="http://prom/graph",
+    )
+    result = mapped(alert)
+    assert result.context == {
+        "alertname": "x",
+        "annotations.s": "2",
+        "generatorURL": "label",
+        "s": "1",
+        "annotations.s_2": "3",
+        "generatorURL_2": "http://prom/graph",
+    }
+    assert result.context_origins["annotations.s_2"] == ("annotations", "s")
+    assert result.context_dropped == 0
 
 
 def test_a_missing_name_label_is_an_error_naming_it() -> None:
@@ -197,14 +213,21 @@ def test_a_missing_name_label_is_an_error_naming_it() -> None:
     assert renamed.value.loc == ("labels", "title")
 
 
-def test_more_context_entries_than_allowed_is_an_error_that_says_so() -> None:
-    labels = {"alertname": "x", **{f"l{i}": "v" for i in range(3)}}
-    assert len(mapped(SourceAlert(labels), max_context=4).context) == 4
-    with pytest.raises(MappingError) as info:
-        mapped(SourceAlert(labels, {"summary": "s"}), max_context=4)
-    assert info.value.loc == ()
-    assert "4 labels, 1 annotations make 5 context entries, over the 4" in info.value.message
-    with_url = SourceAlert(labels, generator_url="http://p")
-    with pytest.raises(MappingError) as url:
-        mapped(with_url, max_context=4)
-    assert "and the generatorURL make 5" in url.value.message
+def test_over_the_limit_the_mapped_labels_are_kept_first_and_the_drop_is_counted() -> None:
+    labels = {"alertname": "x", "a": "1", "b": "2", "severity": "critical", "job": "api"}
+    alert = SourceAlert(labels, {"summary": "s"}, generator_url="http://p")
+    fits = mapped(alert, max_context=7)  # 5 labels, 1 annotation, the URL: all fit
+    assert (len(fits.context), fits.context_dropped) == (7, 0)
+    result = mapped(alert, max_context=4)
+    # name, severity, source labels first; the marker counts in the limit
+    assert result.context == {
+        "alertname": "x",
+        "severity": "critical",
+        "job": "api",
+        "context_truncated": "4",
+    }
+    assert result.context_dropped == 4
+    assert result.severity is Severity.CRITICAL  # read from the labels, kept or not
+    renamed = LabelMapping(name_label="title", severity_label="p", source_labels=("team",))
+    keyed = mapped(SourceAlert({"a": "1", "p": "p1", "title": "t", "team": "z"}), renamed, 3)
+    assert list(keyed.context) == ["title", "p", "context_truncated"]

@@ -121,3 +121,49 @@ def test_a_runtime_error_names_its_line() -> None:
     with pytest.raises(TemplateProblem) as caught:
         render("email", "body", "one\ntwo\n{{ name.nope() }}", N)
     assert str(caught.value) == "line 3: 'str object' has no attribute 'nope'"
+
+
+@pytest.mark.parametrize(
+    ("source", "kind", "message"),
+    [
+        # Each compiles, so it is saved; Jinja then raises what no except clause expected.
+        ("one\n{% set c = cycler() %}{{ c.next() }}", "RuntimeError",
+         "line 2: at least one item has to be provided"),
+        ("{{ 'abc' | truncate(-5) }}", "AssertionError", "line 1: expected length >= 3, got -5"),
+    ],
+)  # fmt: skip
+def test_any_error_a_render_raises_is_a_template_problem(
+    source: str, kind: str, message: str
+) -> None:
+    assert check("email", {"body": source}) == []
+    with pytest.raises(TemplateProblem) as caught:
+        render("email", "body", source, N)
+    assert (caught.value.kind, str(caught.value)) == (kind, message)
+
+
+def test_nesting_too_deep_to_compile_is_a_problem_at_save_and_at_render() -> None:
+    source = "{{ " + "[" * 200 + "]" * 200 + " }}"
+    [problem] = check("webhook", {"body": source})
+    assert (problem.name, problem.kind, str(problem)) == (
+        "body",
+        "RecursionError",
+        "nests or calls itself too deeply",
+    )
+    with pytest.raises(TemplateProblem, match=r"^nests or calls itself too deeply$"):
+        render("webhook", "body", source, N)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_a_webhook_body_never_writes_nan_or_infinity(value: str) -> None:
+    # Python's json writes and reads NaN/Infinity; JSON and the receivers do not.
+    n = dataclasses.replace(N, context={"x": value})
+    with pytest.raises(TemplateProblem) as caught:
+        render("webhook", "body", '{"x": {{ context.x | float }}}', n)
+    assert str(caught.value) == "line 1: NaN and Infinity cannot be written as JSON"
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_a_webhook_body_with_a_literal_nan_is_not_a_json_object(literal: str) -> None:
+    with pytest.raises(TemplateProblem) as caught:
+        render("webhook", "body", '{"x": ' + literal + "}", N)
+    assert str(caught.value) == (f"does not render valid JSON: {literal} is not a JSON number")

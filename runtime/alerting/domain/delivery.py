@@ -20,7 +20,8 @@ from alerting.domain.excerpts import smtp_excerpt
 
 MAX_ENDPOINT_ERROR = 300
 MAX_NOTIFICATION_ERROR = 2000
-RETRY_AFTER_STATUSES = frozenset({429, 503})
+# Standard Webhooks: a Retry-After on 429, 502, 503 or 504 is honoured.
+RETRY_AFTER_STATUSES = frozenset({429, 502, 503, 504})
 GONE = 410
 
 
@@ -289,15 +290,17 @@ def targets(endpoints: Iterable[NotificationEndpoint], identity: Identity) -> li
         elif Outcome.FAILED in statuses:
             error = next(m.prior_error for m in members if m.prior_status == Outcome.FAILED)
             prior = Attempt.permanent(error or "failed permanently")
-        signer = next((m for m in members if m.signing_secret), None)
-        secret = signer.signing_secret if signer else None
-        previous = signer.previous_secret if signer else None
         first = members[0]
+        # Secret, previous secret and templates all from one member (the first with a
+        # secret): a body rendered by one endpoint's template and signed with another's
+        # secret would verify for neither's expectations.
+        source = next((m for m in members if m.signing_secret), first)
         ids = tuple(m.endpoint_id for m in members)
         value = first.value.strip()
+        secret, previous = source.signing_secret, source.previous_secret
         result.append(
             Target(
-                first.type, value, secret, ids, prior, previous, first.templates, same,
+                first.type, value, secret, ids, prior, previous, source.templates, same,
                 rate_per_s=strictest(m.rate_per_s for m in members),
                 rate_burst=strictest(m.rate_burst for m in members),
             )

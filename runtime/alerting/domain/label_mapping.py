@@ -16,6 +16,10 @@ Two choices matter for what a caller sees downstream:
   ``event_ts`` (startsAt, or endsAt once resolved) orders its episodes
   (docs/lifecycle.md).
 
+* the context is cleaned and cut to fit (``alerting.domain.foreign_context``), never
+  refused: a 4xx is re-sent unchanged forever, so only what cannot be mapped at all
+  (no name, a bad time or fingerprint) is refused.
+
 Pure: no I/O, no clock (``now`` is given), no wire format; the ingest layer validates
 the result like a native alert and names a refused value by where it came from
 (``MappingError.loc``, ``MappedAlert.origins``).
@@ -28,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from alerting.domain.foreign_context import ContextLimits, Loc, fit, ordered_entries
 from alerting.domain.model import AlertStatus, Severity
 
 # Prometheus' label-name syntax (before UTF-8 names): what a mapping may name.
@@ -42,18 +47,12 @@ SEVERITY_VALUES: Mapping[str, Severity] = {
     "info": Severity.LOW,
     "none": Severity.LOW,
 }
-GENERATOR_URL = "generatorURL"
-# An annotation named like a label goes in under this prefix; Prometheus label names
-# hold no ".", so the prefixed name cannot be a label's.
-ANNOTATION_PREFIX = "annotations."
 # Alertmanager's fingerprint: 64-bit FNV-1a over the sorted labels, each name and value
 # followed by 0xff (prometheus/common model.LabelSet.Fingerprint), printed as 16 hex digits.
 _FNV_OFFSET = 14695981039346656037
 _FNV_PRIME = 1099511628211
 _U64 = (1 << 64) - 1
 _SEPARATOR = b"\xff"
-
-Loc = tuple[str, ...]  # where a value came from in the alert: ("labels", "alertname")
 
 
 class MappingError(ValueError):
@@ -93,7 +92,9 @@ class LabelMapping:
             fields["source_labels"] = tuple(stored["source_labels"])
         if stored.get("severity_values") is not None:
             values = stored["severity_values"].items()
-            fields["severity_values"] = tuple((k.lower(), Severity(v.upper())) for k, v in values)
+            fields["severity_values"] = tuple(
+                (k.strip().lower(), Severity(v.upper())) for k, v in values
+            )
         if stored.get("default_severity") is not None:
             fields["default_severity"] = Severity(stored["default_severity"].upper())
         return cls(**fields)
@@ -137,6 +138,7 @@ class MappedAlert:
     name: str
     event_ts: float
     context: Mapping[str, str]
+    context_dropped: int  # entries left out to fit (``context_truncated`` says how many)
     status: AlertStatus
     origins: Mapping[str, Loc]  # field name -> where it came from
     context_origins: Mapping[str, Loc]  # context key -> where it came from
@@ -174,34 +176,15 @@ def _event_ts(alert: SourceAlert, status: AlertStatus, now: float) -> tuple[floa
     return (now, ()) if alert.starts_at is None else (alert.starts_at, ("startsAt",))
 
 
-def _context(alert: SourceAlert) -> tuple[dict[str, str], dict[str, Loc]]:
-    """Every label, every annotation (prefixed when a label has its name) and the
-    generatorURL, each with where it came from."""
-    context: dict[str, str] = {}
-    origins: dict[str, Loc] = {}
-    entries: list[tuple[str, str, Loc]] = [(k, v, ("labels", k)) for k, v in alert.labels.items()]
-    entries += [(k, v, ("annotations", k)) for k, v in alert.annotations.items()]
-    if alert.generator_url:
-        entries.append((GENERATOR_URL, alert.generator_url, (GENERATOR_URL,)))
-    for key, value, loc in entries:
-        if key in context and loc[0] == "annotations":
-            key = ANNOTATION_PREFIX + key
-        if key in context:
-            taken = ".".join(origins[key])
-            raise MappingError(loc, f"its context key {key!r} is taken by {taken}")
-        context[key] = value
-        origins[key] = loc
-    return context, origins
-
-
 def map_alert(
     alert: SourceAlert,
     mapping: LabelMapping,
     default_source: str,
     now: float,
-    max_context: int,
+    limits: ContextLimits,
 ) -> MappedAlert:
-    """The alert's fields under ``mapping``, or a ``MappingError`` naming the field."""
+    """The alert's fields under ``mapping``, or a ``MappingError`` naming the field.
+    The context is cleaned and cut to ``limits``, never refused (``foreign_context``)."""
     labels = alert.labels
     name = labels.get(mapping.name_label)
     if name is None:
@@ -214,16 +197,9 @@ def map_alert(
         source, source_loc = mapping.default_source or default_source, ("default_source",)
     else:
         source, source_loc = labels[source_label], ("labels", source_label)
-    context, context_origins = _context(alert)
-    if len(context) > max_context:
-        raise MappingError(
-            (),
-            f"its {len(alert.labels)} labels, {len(alert.annotations)} annotations"
-            f"{' and the generatorURL' if alert.generator_url else ''} make {len(context)}"
-            f" context entries, over the {max_context}"
-            " an alert may carry (nothing was accepted; drop labels with Prometheus'"
-            " alert_relabel_configs)",
-        )
+    read_first = (mapping.name_label, mapping.severity_label, *mapping.source_labels)
+    entries = ordered_entries(labels, alert.annotations, alert.generator_url, read_first)
+    context = fit(entries, limits)
     status = status_of(alert, now)
     event_ts, event_loc = _event_ts(alert, status, now)
     if alert.fingerprint is not None:
@@ -236,7 +212,8 @@ def map_alert(
         source=source,
         name=name,
         event_ts=event_ts,
-        context=context,
+        context=context.context,
+        context_dropped=context.dropped,
         status=status,
         origins={
             "alert_id": id_loc,
@@ -246,5 +223,5 @@ def map_alert(
             "severity": ("labels", mapping.severity_label),
             "status": ("status",),
         },
-        context_origins=context_origins,
+        context_origins=context.origins,
     )

@@ -55,10 +55,12 @@ def alertmanager(
     credentials: str | None,
     group_interval: str = "1s",
     repeat_interval: str = "1h",
+    send_resolved: bool = True,
 ) -> dict[str, Any]:
     """Every alert in a group of its own (``group_by: ['...']``), notified at once
-    (``group_wait: 0s``), firing and resolved, to one webhook with a bearer token."""
-    webhook: dict[str, Any] = {"url": webhook_url, "send_resolved": True}
+    (``group_wait: 0s``), firing (and resolved, unless ``send_resolved`` is off: the
+    bench counts firing webhooks only) to one webhook with a bearer token."""
+    webhook: dict[str, Any] = {"url": webhook_url, "send_resolved": send_resolved}
     if credentials is not None:
         webhook["http_config"] = {"authorization": {"credentials": credentials}}
     return {

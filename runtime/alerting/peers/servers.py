@@ -6,8 +6,12 @@ every error, so a failing test or bench case shows what the peer said.
 
 from __future__ import annotations
 
+import ctypes
 import json
+import os
+import signal
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +33,30 @@ class PeerOptions:
 
 
 DEFAULTS = PeerOptions()
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with(prctl: Any, parent: int) -> None:
+    """In the child, before exec: SIGTERM when the process that started it dies.
+
+    A peer runs in a session of its own (a Ctrl-C meant for the tests must not reach
+    it), so when its starter is SIGKILLed (an xdist worker killed on timeout) nothing
+    else would stop it, and it would keep the worker's ports. Linux only; the signal
+    comes when the starting *thread* exits, so peers are started from the thread that
+    stops them. If the parent died before prctl took effect, this child stops itself.
+    """
+    if prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0 or os.getppid() != parent:
+        os._exit(1)
+
+
+def _peer_preexec() -> Any:
+    """What ``Popen`` runs in the child, or None where prctl does not exist. libc and
+    prctl are looked up here, in the parent: the loader's lock is not safe after fork."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+    return lambda: _die_with(prctl, parent)
 
 
 @dataclass
@@ -93,6 +121,7 @@ def _start(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_peer_preexec(),  # one prctl call, no lock taken after fork
         )
     peer = Peer(name, port, directory, process, log_path)
     try:

@@ -47,7 +47,11 @@ def _mrkdwn(value: Any) -> str:
 def _json(value: Any) -> str:
     if isinstance(value, Undefined):
         value = None
-    return json.dumps(value, ensure_ascii=False, default=str)
+    try:
+        # NaN and Infinity are not JSON: receivers' parsers refuse them.
+        return json.dumps(value, ensure_ascii=False, default=str, allow_nan=False)
+    except ValueError:
+        raise ValueError("NaN and Infinity cannot be written as JSON") from None
 
 
 def _as_is(text: str) -> str:
@@ -61,9 +65,16 @@ def _one_line(text: str) -> str:
     return line
 
 
+def _not_json(constant: str) -> Any:
+    raise OutputError(f"does not render valid JSON: {constant} is not a JSON number")
+
+
 def _json_object(text: str) -> str:
     try:
-        parsed = json.loads(text)
+        # Python's parser takes NaN and Infinity, which JSON (and receivers) do not.
+        parsed = json.loads(text, parse_constant=_not_json)
+    except OutputError:
+        raise
     except ValueError as exc:
         raise OutputError(f"does not render valid JSON: {exc}") from None
     if not isinstance(parsed, dict):
@@ -77,7 +88,7 @@ def _prefixed(text: str) -> str:
 
 def _test_field(text: str) -> str:
     # Re-encoded only for a test send; a real delivery's bytes are the rendered ones.
-    return json.dumps({**json.loads(text), "test": True}, ensure_ascii=False)
+    return json.dumps({**json.loads(text), "test": True}, ensure_ascii=False, allow_nan=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,8 @@ documented in docs/ingest.md:
   attempts is the authenticator's business, not the cache's;
 * concurrent lookups of one prefix share one store call.
 
-Only what the store returns is held (the token's digest, scope, client, revoked),
+Only what the store returns is held (the token's digest, scope, client, revoked, an
+ingest key's label mapping, so a changed mapping too applies within ``refresh_s``),
 never a token: the bearer backend still verifies every request's secret against the
 digest. Memory is bounded by ``max_keys`` entries, least recently used evicted first.
 """

@@ -47,7 +47,12 @@ REFUSED = (
 def dedup_key(n: OutgoingNotification) -> str:
     """The episode: ``<client_id>/<alert_id>/<episode>``, the same for its trigger and its
     resolve. Over PagerDuty's 255 characters (a long alert id), its SHA-256 instead:
-    still one key per episode, and the same on both sides."""
+    still one key per episode, and the same on both sides.
+
+    A test send's is ``test/<notification_id>``: its own incident, never folded into (or
+    resolving) a real alert's, whatever alert id the sample carries."""
+    if n.test:
+        return f"test/{n.notification_id}"
     key = f"{n.client_id}/{n.alert_id}/{n.episode}"
     if len(key) <= DEDUP_KEY_LIMIT:
         return key

@@ -236,28 +236,37 @@ async def insert_batch(conn: Any, matches: Sequence[AlertMatch]) -> Stored:
     pending: dict[str, Pending] = {}
     created = orphaned = 0
     for batch in rounds(matches):
-        for r in await conn.fetch(UPSERT, *arguments(batch)):
-            if r["notification_id"] is None:
+        # Records unpacked in UPSERT's column order: a look-up by name costs more.
+        for notification_id, client_id, alert_id, new, announce in await conn.fetch(
+            UPSERT, *arguments(batch)
+        ):
+            if notification_id is None:
                 orphaned += 1
                 continue
-            created += r["created"]
-            key = str(r["notification_id"])
-            if r["announce"] and key not in pending:
-                pending[key] = Pending(key, r["client_id"], r["alert_id"], r["created"])
+            created += new
+            key = str(notification_id)
+            if announce and key not in pending:
+                pending[key] = Pending(key, client_id, alert_id, new)
     return Stored(list(pending.values()), created, orphaned)
 
 
 def arguments(batch: Sequence[AlertMatch]) -> list[list[Any]]:
-    """``UPSERT``'s parameters for one round: an array per column, an element per match."""
+    """``UPSERT``'s parameters for one round: an array per column, an element per match.
+
+    Severity and status are ``StrEnum`` members, sent as the strings they are (their
+    ``.value`` is a slow descriptor); an empty context, the common case, is ``{}``
+    without a JSON encoder call.
+    """
+    alerts = [m.alert for m in batch]
     return [
         [m.client_id for m in batch],
-        [m.alert.alert_id for m in batch],
-        [m.alert.severity.value for m in batch],
-        [m.alert.source for m in batch],
-        [m.alert.name for m in batch],
-        [json.dumps(dict(m.alert.context)) for m in batch],
-        [m.alert.event_ts for m in batch],
+        [a.alert_id for a in alerts],
+        [a.severity for a in alerts],
+        [a.source for a in alerts],
+        [a.name for a in alerts],
+        [json.dumps(dict(a.context)) if a.context else "{}" for a in alerts],
+        [a.event_ts for a in alerts],
         [",".join(m.rule_ids) for m in batch],
-        [m.alert.status.value for m in batch],
+        [a.status for a in alerts],
         [m.silence_ids[0] if m.silence_ids else None for m in batch],
     ]

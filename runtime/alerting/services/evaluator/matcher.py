@@ -12,9 +12,10 @@ held in each pre-encoded answer: a matched client with none costs nothing more; 
 one with silences, the ids of those muting the alert at the batch's instant go into
 the match (AlertMatched.silence_ids). What the silences decide for an alert shape is
 remembered while none of them changes activity (``Silencing.decided``: one look-up
-per alert, one per matched client with silences), and the alert's context is decoded
-from its bytes only if a silence holding but for the context reads it (once per
-alert, however many do). An unmuted match is byte-identical to one without silences.
+per alert, one per matched client with silences, the muting ids already encoded), and
+the alert's context is read only if a silence holding but for the context needs it
+(from the message the codec parsed; such silences are filed by context key and value).
+An unmuted match is byte-identical to one without silences.
 What this costs: docs/performance.md ("Silences in the evaluator").
 """
 
@@ -73,17 +74,19 @@ class Matcher:
                 answer = self._answer(client_id, rule_ids)
             key, fields, silenced = answer
             if silenced is not None:
-                only = silenced.only_table
-                if only is not None and only[0](alert) not in only[1]:
-                    out.append((key, alert.wire + fields))
-                    continue
-                if decided is None:
+                if decided is None:  # else it has every matched client's decision
+                    only = silenced.only_table
+                    if only is not None and only[0](alert) not in only[1]:
+                        out.append((key, alert.wire + fields))
+                        continue
                     at = at or Instant(datetime.now(UTC))
                     decided = self.silences.decided(alert, found, at)
                 decision = decided.get(client_id) if decided else None
                 if decision is not None:
-                    assert at is not None
-                    muting = ids_muting(decision, alert, at)
+                    if decision.reading is None:  # muted whatever the context: encoded
+                        out.append((key, alert.wire + fields + decision.encoded))
+                        continue
+                    muting = ids_muting(decision, alert)
                     if muting:
                         out.append((key, alert.wire + fields + self._silence_ids(muting)))
                         continue

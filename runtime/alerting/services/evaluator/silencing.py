@@ -10,8 +10,10 @@ a matched client with silences can afford on every alert:
 - regex results remembered per pattern and value (alert fields repeat: RE2 through its
   Python binding costs microseconds per call, a dict hit tens of nanoseconds); the
   memory is bounded by clearing, like every per-process cache here;
-- the context is decoded only when a candidate's other matchers all hold, and once per
-  alert whichever clients and silences read it;
+- the context is read (from the message the codec parsed, never parsed again) only
+  when a candidate's other matchers all hold; the candidates that then read it are
+  filed by an ``=`` context matcher's key and value, so an alert tests only those its
+  context can satisfy (``_ByContext``), whatever their number;
 - what the silences decide from an alert's severity, source and name is remembered
   per shape until one of them may change activity (``Silencing``): a repeated shape
   costs one look-up per alert and one per matched client with silences.
@@ -33,7 +35,6 @@ _NO_END = 1 << 62
 _MEMO_LIMIT = 4096
 _MINUTE_US = 60_000_000
 MEMO_ENTRIES = 100_000
-_NO_CONTEXT: Mapping[str, str] = {}
 Read = Callable[[codec.WireAlert], str]
 # An alert field's value, read from a WireAlert (whose fields bear ALERT_FIELDS' names).
 _READ: dict[str, Read] = {name: attrgetter(name) for name in ALERT_FIELDS}
@@ -65,24 +66,14 @@ class _Regex:
 
 
 class Instant:
-    """The batch's ``now``, what each window's schedule says of it, and the context of
-    the alert being matched (decoded once, whichever clients and silences read it:
-    alerts are matched one after the other)."""
+    """The batch's ``now`` and what each window's schedule says of it."""
 
-    __slots__ = ("_context", "_covers", "_wire", "now", "us")
+    __slots__ = ("_covers", "now", "us")
 
     def __init__(self, now: datetime) -> None:
         self.now = now
         self.us = micros(now)
         self._covers: dict[int, bool] = {}
-        self._wire = b""
-        self._context = _NO_CONTEXT
-
-    def context(self, wire: bytes) -> Mapping[str, str]:
-        if wire is not self._wire:
-            self._context = codec.alert_context_view(wire)
-            self._wire = wire
-        return self._context
 
     def covers(self, silence: _Compiled) -> bool:
         found = self._covers.get(id(silence))
@@ -93,7 +84,16 @@ class Instant:
 
 
 class _Compiled:
-    __slots__ = ("checks", "ends", "named", "reads", "schedule", "silence_id", "starts")
+    __slots__ = (
+        "checks",
+        "context_key",
+        "ends",
+        "named",
+        "reads",
+        "schedule",
+        "silence_id",
+        "starts",
+    )
 
     def __init__(self, silence: Silence, regexes: dict[str, _Regex]) -> None:
         self.silence_id = silence.silence_id
@@ -103,10 +103,16 @@ class _Compiled:
         checks: list[tuple[Read, Callable[[str], bool]]] = []
         reads: list[tuple[str, Callable[[str], bool]]] = []
         named: list[tuple[str, Callable[[str], bool]]] = []
+        # An ``=`` context matcher with a value: only an alert whose context has this
+        # key with this value can be muted (a missing key reads as "", never equal).
+        self.context_key: tuple[str, str] | None = None
         for m in silence.matchers:
             holds = _predicate(m.op, m.value, regexes)
             if m.is_context:
-                reads.append((m.name[len(CONTEXT_PREFIX) :], holds))
+                key = m.name[len(CONTEXT_PREFIX) :]
+                reads.append((key, holds))
+                if self.context_key is None and m.op is MatchOp.EQUAL and m.value:
+                    self.context_key = (key, m.value)
             else:
                 checks.append((_READ[m.name], holds))
                 named.append((m.name, holds))
@@ -129,9 +135,8 @@ class _Compiled:
         (the others unknown), time and context aside."""
         return all(holds(known[name]) for name, holds in self.named if name in known)
 
-    def context_holds(self, alert: codec.WireAlert, at: Instant) -> bool:
-        values = at.context(alert.wire)
-        return all(holds(values.get(key, "")) for key, holds in self.reads)
+    def context_holds(self, context: Mapping[str, str]) -> bool:
+        return all(holds(context.get(key, "")) for key, holds in self.reads)
 
     def next_change(self, us: int) -> int:
         """The first instant after ``us`` at which this silence may start or stop being
@@ -197,9 +202,56 @@ class _Filed:
         return out
 
 
-# What a client's silences decided for an alert shape: the sorted ids of those muting
-# it, and those that do too if the alert's context holds (tested per alert).
-Decision = tuple[tuple[str, ...], tuple[_Compiled, ...]]
+class _ByContext:
+    """The silences of a decision that hold but for the context, filed by their ``=``
+    context matcher's key and value: an alert looks up its value of each filing key
+    (a few keys, whatever the number of silences) and tests only the silences filed
+    there, plus the unfiled ones (no ``=`` context matcher: regexes, ``!=``, ``= ""``)."""
+
+    __slots__ = ("_tables", "_unfiled")
+
+    def __init__(self, reading: Iterable[_Compiled]) -> None:
+        tables: dict[str, dict[str, list[_Compiled]]] = {}
+        unfiled: list[_Compiled] = []
+        for s in reading:
+            if s.context_key is None:
+                unfiled.append(s)
+            else:
+                key, value = s.context_key
+                tables.setdefault(key, {}).setdefault(value, []).append(s)
+        self._tables = tuple(tables.items())
+        self._unfiled = tuple(unfiled)
+
+    def muting(self, context: Mapping[str, str]) -> list[str]:
+        """Ids of those whose context matchers all hold for ``context`` (unsorted)."""
+        out: list[str] = []
+        for s in self._unfiled:  # mostly none: a loop, not a comprehension's frame
+            if s.context_holds(context):
+                out.append(s.silence_id)
+        if context:
+            for key, table in self._tables:
+                value = context.get(key)
+                if value is not None:
+                    for s in table.get(value, ()):
+                        if s.context_holds(context):
+                            out.append(s.silence_id)
+        return out
+
+
+class Decision:
+    """What a client's silences decided for an alert shape: the sorted ids of those
+    muting it (``ids``, and AlertMatched's field 11 naming them, ``encoded``, appended
+    to a match as is), and those that do too if the alert's context holds (``reading``:
+    tested per alert, the context varies between alerts of a shape)."""
+
+    __slots__ = ("encoded", "ids", "reading")
+
+    def __init__(self, holding: Iterable[_Compiled]) -> None:
+        held = tuple(holding)
+        self.ids = tuple(sorted(s.silence_id for s in held if not s.reads))
+        self.encoded = codec.encode_match_fields("", (), self.ids) if self.ids else b""
+        reading = [s for s in held if s.reads]
+        self.reading = _ByContext(reading) if reading else None
 
 
 class ClientSilences:
@@ -244,23 +296,20 @@ class ClientSilences:
     def decide(self, alert: codec.WireAlert, at: Instant) -> Decision | None:
         """What these silences decide for ``alert``'s shape at ``at`` (None: nothing)."""
         holding = self._filed.holding(alert, at)
-        if not holding:
-            return None
-        ids = tuple(sorted(s.silence_id for s in holding if not s.reads))
-        return ids, tuple(s for s in holding if s.reads)
+        return Decision(holding) if holding else None
 
     def muting(self, alert: codec.WireAlert, at: Instant) -> tuple[str, ...]:
         """Sorted ids of the silences active at ``at`` that mute ``alert``."""
         decision = self.decide(alert, at)
-        return ids_muting(decision, alert, at) if decision else ()
+        return ids_muting(decision, alert) if decision else ()
 
 
-def ids_muting(decision: Decision, alert: codec.WireAlert, at: Instant) -> tuple[str, ...]:
+def ids_muting(decision: Decision, alert: codec.WireAlert) -> tuple[str, ...]:
     """A shape's decision for this alert: its ids, and those whose context holds."""
-    ids, reading = decision
-    if not reading:
+    ids, reading = decision.ids, decision.reading
+    if reading is None:
         return ids
-    more = [s.silence_id for s in reading if s.context_holds(alert, at)]
+    more = reading.muting(alert.message.context)
     return tuple(sorted((*ids, *more))) if more else ids
 
 

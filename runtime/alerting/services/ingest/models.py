@@ -36,6 +36,8 @@ MAX_ALERTS = LARGEST_ALERT_BATCH
 MIN_EVENT_TS = 946_684_800  # 2000-01-01T00:00:00Z: older is a unit mistake, not an alert
 MAX_FUTURE_S = 86_400  # clock skew we tolerate; further ahead is a unit mistake too
 MAX_CONTEXT_ENTRIES = 32
+MAX_CONTEXT_KEY_CHARS = 128
+MAX_CONTEXT_VALUE_CHARS = 1024
 ALERT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 MAX_RATE = 50_000.0
 MAX_COUNT = 10_000_000
@@ -90,8 +92,12 @@ AlertText = Annotated[
     AfterValidator(_not_wildcard),
 ]
 AlertId = Annotated[str, StringConstraints(pattern=ALERT_ID_PATTERN)]
-ContextKey = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(label)]
-ContextValue = Annotated[str, StringConstraints(max_length=1024), AfterValidator(value_text)]
+ContextKey = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_CONTEXT_KEY_CHARS), AfterValidator(label)
+]
+ContextValue = Annotated[
+    str, StringConstraints(max_length=MAX_CONTEXT_VALUE_CHARS), AfterValidator(value_text)
+]
 EventTs = Annotated[int | None, BeforeValidator(parse_event_ts)]
 
 

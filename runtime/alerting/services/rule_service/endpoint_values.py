@@ -10,6 +10,7 @@ channels know nothing of HTTP answers.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from alerting.adapters import dns
@@ -30,9 +31,18 @@ async def normalize(type_: str, value: str, *, allow_private: bool, resolver: dn
         # endpoint's type was checked against the registry by its model.
         raise problems.invalid("type", f"no channel handles endpoint type {type_!r}")
     try:
-        return await channel.validate(value, UrlPolicy(allow_private, resolver))
+        normalized = await channel.validate(value, UrlPolicy(allow_private, resolver))
     except InvalidValue as exc:
         raise problems.invalid("value", str(exc)) from None
+    if channel.credential is not None and not allow_private and not _is_https(normalized):
+        # The credential travels in the request: never in clear text. A dev stack's local
+        # receiver (ALERTING_ALLOW_PRIVATE_URLS) speaks plain http.
+        raise problems.invalid("value", f"a {type_} endpoint's URL must be https")
+    return normalized
+
+
+def _is_https(url: str) -> bool:
+    return urlsplit(url).scheme.lower() == "https"
 
 
 def supplied_secret(type_: str, secret: str | None) -> str | None:

@@ -22,7 +22,7 @@ from alerting.channels.http_url import HttpRequest
 from alerting.domain.delivery import Attempt, Target
 from alerting.domain.delivery_messages import OutgoingNotification
 from alerting.sealed import ENDPOINT_PREVIOUS_SECRET, ENDPOINT_SIGNING_SECRET, Keyring, SealError
-from alerting.services.rule_service import endpoint_values, test_sends
+from alerting.services.rule_service import endpoint_values, test_send_throttle, test_sends
 from alerting.services.rule_service.api.endpoints import ONE, TAG
 from alerting.services.rule_service.audit_trail import audited
 from alerting.services.rule_service.models.endpoint_trials import (
@@ -114,7 +114,11 @@ async def preview_endpoint(ctx: Ctx) -> EndpointPreview:
     channel = registry.get(row["type"])
     none = _NoTransport()
     outbound = Outbound(none, none, none, ctx.deps.settings.smtp.sender, time.time)
-    message = channel.render(n, _target(row, templates), outbound, time.time())
+    # The preview never opens a credential: a placeholder shows where it goes.
+    credential = channel.credential
+    shown_secret = None if credential is None else f"<{credential.what.removeprefix('a ')}>"
+    target = _target(row, templates, shown_secret)
+    message = channel.render(n, target, outbound, time.time())
     return EndpointPreview(
         type=row["type"], rendered=_shown(message), templated=sorted(templates or ())
     )
@@ -123,6 +127,11 @@ async def preview_endpoint(ctx: Ctx) -> EndpointPreview:
 async def test_endpoint(ctx: Ctx) -> TestSendResult:
     row = await _visible(ctx)
     body = ctx.optional_body(TestRequest)
+    wait_s = test_send_throttle.TEST_SENDS.wait_s(row["endpoint_id"])
+    if wait_s > 0:
+        raise problems.too_many_requests(
+            f"one test send per endpoint every {test_send_throttle.INTERVAL_S:g} s", wait_s
+        )
     n = sample(row, body.alert, test=True)
     secret, previous = await _secrets(ctx, row["endpoint_id"])
     target = _target(row, row["templates"], secret, previous)
@@ -170,6 +179,9 @@ OPERATIONS = (
               " sending it", TAG, response=EndpointPreview, body=PreviewRequest,
               body_optional=True, carries_secret=True),
     Operation("POST", f"{ONE}/test", test_endpoint,
-              "Send the endpoint one test notification now and answer the attempt's outcome",
+              "Send the endpoint one test notification now and answer the attempt's outcome"
+              f" (one per endpoint every {test_send_throttle.INTERVAL_S:g} s, per rule-service"
+              " replica; 429 with Retry-After otherwise). A 410 Gone from the receiver is"
+              " answered as FAILED and, unlike a delivery's, does not disable the endpoint",
               TAG, response=TestSendResult, body=TestRequest, body_optional=True),
 )  # fmt: skip

@@ -7,6 +7,7 @@ import uuid
 import asyncpg
 from pydantic import SecretStr
 
+from alerting.channels import registry
 from alerting.services.rule_service import endpoint_values
 from alerting.services.rule_service.api import paging
 from alerting.services.rule_service.audit_trail import audited
@@ -116,37 +117,48 @@ async def get_endpoint(ctx: Ctx) -> Endpoint:
 
 
 async def update_endpoint(ctx: Ctx) -> Endpoint:
-    current = await _visible_endpoint(ctx)
+    """Fields are validated first (by the endpoint's type, which never changes; the URL
+    check resolves DNS, which no row lock should wait for), then merged into the row read
+    FOR UPDATE in the change's transaction: two concurrent PATCHes of different fields
+    both land, neither writes back the other's stale value."""
+    seen = await _visible_endpoint(ctx)
+    endpoint_id, type_ = seen["endpoint_id"], seen["type"]
     body = ctx.body(EndpointUpdate)
-    value = current["value"]
-    if body.value is not None and body.value != value:
-        value = await _normalize(ctx, current["type"], body.value)
-    supplied = None
+    new_value = None
+    if body.value is not None and body.value != seen["value"]:
+        _refuse_credential_redirect(type_, body)
+        new_value = await _normalize(ctx, type_, body.value)
+    sealed = None
     if body.secret is not None:
-        supplied = endpoint_values.supplied_secret(current["type"], _opened(body.secret))
-    send_resolved = current["send_resolved"] if body.send_resolved is None else body.send_resolved
-    templates = current["templates"]
-    if "templates" in body.model_fields_set:  # null clears them
-        templates = endpoint_values.checked_templates(current["type"], body.templates)
-    rate = _rate(body, current)
+        supplied = endpoint_values.supplied_secret(type_, _opened(body.secret))
+        sealed = endpoint_values.sealed_secret(supplied, endpoint_id, ctx.deps.settings)
+    templates_set = "templates" in body.model_fields_set  # null clears them
+    new_templates = endpoint_values.checked_templates(type_, body.templates)
     async with audited(ctx) as change:
+        current = await repo.get(change.conn, endpoint_id, ctx.principal.owner, for_update=True)
+        if current is None:
+            raise problems.not_found("endpoint")
+        value = current["value"] if new_value is None else new_value
+        send_resolved = body.send_resolved
+        if send_resolved is None:
+            send_resolved = current["send_resolved"]
+        templates = new_templates if templates_set else current["templates"]
+        rate = _rate(body, current)
         try:
             row = await repo.update(
                 change.conn,
-                current["endpoint_id"],
+                endpoint_id,
                 value,
                 body.enabled,
                 send_resolved,
                 templates,
                 rate,
+                sealed,
             )
         except asyncpg.UniqueViolationError:
             raise problems.conflict(DUPLICATE) from None
         if row is None:
             raise problems.not_found("endpoint")
-        if supplied is not None:
-            sealed = endpoint_values.sealed_secret(supplied, row["endpoint_id"], ctx.deps.settings)
-            await repo.replace_secret(change.conn, row["endpoint_id"], sealed or "")
         change.record(
             "endpoint.update",
             row["endpoint_id"],
@@ -155,7 +167,7 @@ async def update_endpoint(ctx: Ctx) -> Endpoint:
             send_resolved=send_resolved,
             value_changed=value != current["value"],
             templates=sorted(templates or ()),
-            secret_replaced=supplied is not None,
+            secret_replaced=sealed is not None,
             rate_per_s=rate.per_s,
             rate_burst=rate.burst,
         )
@@ -169,6 +181,19 @@ def _rate(body: EndpointUpdate, current: asyncpg.Record) -> repo.RateOverride:
         body.rate_per_s if "rate_per_s" in given else current["rate_per_s"],
         body.rate_burst if "rate_burst" in given else current["rate_burst"],
     )
+
+
+def _refuse_credential_redirect(type_: str, body: EndpointUpdate) -> None:
+    """A credential's channel sends its secret (a routing key) to the URL: a new URL
+    without the secret would let whoever can PATCH point the stored key at their own
+    server and read it from a test send. Whoever supplies the key knows it already."""
+    credential = registry.get(type_).credential
+    if credential is not None and body.secret is None:
+        raise problems.invalid(
+            "value",
+            f"a {type_} endpoint's URL is changed only with its secret ({credential.what})"
+            " in the same request: the secret is sent to that URL",
+        )
 
 
 async def delete_endpoint(ctx: Ctx) -> None:

@@ -43,8 +43,9 @@ class TestRequest(RequestModel):
 class EndpointPreview(ResponseModel):
     type: str
     rendered: dict[str, str] = Field(
-        description="what the channel would send: email: subject and body; slack and"
-        " webhook: the request body"
+        description="what the channel would send: email: subject and body; slack, teams,"
+        " pagerduty and webhook: the request body (a PagerDuty routing key shown as"
+        ' "<PagerDuty routing key>")'
     )
     templated: list[str] = Field(description="the template names used (others: built-in)")
 

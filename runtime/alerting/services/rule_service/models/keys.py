@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
 from alerting.domain.label_mapping import LABEL_NAME_PATTERN
@@ -31,9 +31,19 @@ def _concrete(value: str) -> str:
 
 
 LabelName = Annotated[str, StringConstraints(pattern=LABEL_NAME_PATTERN, max_length=128)]
-# Severity label values a team uses (compared lower-cased), e.g. "P1".
+
+
+def _normalised(value: str) -> str:
+    """How ingest compares a severity label value: spaces trimmed, lower-cased."""
+    return value.strip().lower()
+
+
+# Severity label values a team uses (compared lower-cased), e.g. "P1"; stored normalised.
 SeverityValue = Annotated[
-    str, StringConstraints(min_length=1, max_length=128), AfterValidator(label)
+    str,
+    StringConstraints(min_length=1, max_length=128),
+    AfterValidator(label),
+    AfterValidator(_normalised),
 ]
 SeverityName = Annotated[AlertSeverity, BeforeValidator(_upper)]
 MAX_SOURCE_LABELS = 8
@@ -56,8 +66,8 @@ class LabelMapping(RequestModel):
     severity_values: dict[SeverityValue, SeverityName] | None = Field(
         None,
         max_length=MAX_SEVERITY_VALUES,
-        description="label value (any case) -> severity, added to (and before) the"
-        " defaults: critical, error, high, warning, info, none",
+        description="label value (any case, spaces trimmed; stored lower-cased) -> severity,"
+        " added to (and before) the defaults: critical, error, high, warning, info, none",
     )
     default_severity: SeverityName | None = Field(
         None, description="for a missing or unknown severity value; default: HIGH"
@@ -67,6 +77,26 @@ class LabelMapping(RequestModel):
         description="when no source label is present; default: prometheus (/api/v2/alerts)"
         " or alertmanager (the webhook)",
     )
+
+    @field_validator("severity_values", mode="before")
+    @classmethod
+    def _distinct_severity_values(cls, values: Any) -> Any:
+        """ "P1" and " p1" are one value to ingest: a mapping naming both (perhaps with
+        two severities) is a 422, not a silent last-one-wins."""
+        if not isinstance(values, dict):
+            return values
+        seen: dict[str, str] = {}
+        for key in values:
+            if not isinstance(key, str):
+                continue
+            same = seen.setdefault(_normalised(key), key)
+            if same != key:
+                raise PydanticCustomError(
+                    "invalid",
+                    "{a} and {b} are the same value (compared with spaces trimmed, in any case)",
+                    {"a": repr(same), "b": repr(key)},
+                )
+        return values
 
     def stored(self) -> dict[str, Any] | None:
         """What ``api_keys.label_mapping`` holds: the given fields only (defaults may

@@ -60,12 +60,16 @@ async def insert(
     return row
 
 
-async def get(conn: Executor, endpoint_id: UUID, owner: str | None) -> asyncpg.Record | None:
-    """The endpoint and the client of its rule (for the audit log)."""
+async def get(
+    conn: Executor, endpoint_id: UUID, owner: str | None, *, for_update: bool = False
+) -> asyncpg.Record | None:
+    """The endpoint and the client of its rule (for the audit log); ``for_update`` locks
+    the endpoint's row (not the rule's) until the transaction ends."""
     where = Where().add("e.endpoint_id = {}", endpoint_id).equal("r.client_id", owner)
+    lock = " FOR UPDATE OF e" if for_update else ""
     return await conn.fetchrow(
         f"SELECT {COLUMNS}, r.client_id FROM endpoints e"
-        f" JOIN rules r ON r.rule_id = e.rule_id{where.sql()}",
+        f" JOIN rules r ON r.rule_id = e.rule_id{where.sql()}{lock}",
         *where.args,
     )
 
@@ -90,16 +94,19 @@ async def update(
     send_resolved: bool,
     templates: Mapping[str, str] | None,
     rate: RateOverride,
+    signing_secret: str | None = None,
 ) -> asyncpg.Record | None:
     """``enabled`` None keeps the row's own (read under the update's lock: the sender may
     have just disabled it, after a 410 Gone, and a PATCH of another field must not undo
-    that). Enabling clears why and when it was disabled."""
+    that). Enabling clears why and when it was disabled. ``signing_secret`` (sealed) is a
+    caller-supplied credential replacing the stored one; None keeps it."""
     return await conn.fetchrow(
         "UPDATE endpoints SET value = $2, enabled = coalesce($3, enabled),"
         " disabled_reason = CASE WHEN $3 THEN NULL ELSE disabled_reason END,"
         " disabled_at = CASE WHEN $3 THEN NULL ELSE disabled_at END,"
         " send_resolved = $4, templates = $5, rate_per_s = $6, rate_burst = $7,"
-        f" updated_at = now() WHERE endpoint_id = $1 RETURNING {RETURNING}",
+        " signing_secret = coalesce($8, signing_secret), updated_at = now()"
+        f" WHERE endpoint_id = $1 RETURNING {RETURNING}",
         endpoint_id,
         value,
         enabled,
@@ -107,14 +114,6 @@ async def update(
         templates,
         rate.per_s,
         rate.burst,
-    )
-
-
-async def replace_secret(conn: Executor, endpoint_id: UUID, signing_secret: str) -> None:
-    """A caller-supplied credential replaced (PATCH ``secret``); sealed already."""
-    await conn.execute(
-        "UPDATE endpoints SET signing_secret = $2 WHERE endpoint_id = $1",
-        endpoint_id,
         signing_secret,
     )
 
