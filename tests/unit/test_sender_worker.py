@@ -287,6 +287,36 @@ async def test_an_endpoint_without_a_token_in_time_is_deferred_and_refunded(
     assert metric("alerting_sender_rate_limited_total", channel="webhook") == deferred + 1
 
 
+async def test_notifications_to_one_url_with_different_overrides_each_pace_at_their_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two rules (of two tenants, say) post to one URL, one overriding the rate down to
+    1/s, burst 1, the other on the default (100/s): each notification is paced by its
+    own endpoint's rate, not by whichever notification retuned a shared bucket last."""
+    monkeypatch.setattr(worker, "MAX_RATE_WAIT_S", 0.005)
+    hook = "https://shared.example"
+    slow_1, fast, slow_2 = claim(), claim(), claim()
+    slow = dataclasses.replace(endpoint("e-slow", hook), rate_per_s=1.0, rate_burst=1)
+    store = MemoryStore(
+        endpoints={
+            id_of(slow_1): [slow],
+            id_of(fast): [endpoint("e-fast", hook)],
+            id_of(slow_2): [slow],
+        }
+    )
+    channels = ScriptedChannels()
+    await asyncio.wait_for(make_worker(store, channels).deliver([slow_1, fast, slow_2], "poll"), 2)
+
+    # The default's bucket is full: the fast one is not held back by the 1/s one's empty
+    # bucket, and the second slow one still waits a full second for its own token.
+    assert channels.calls == [(id_of(slow_1), hook), (id_of(fast), hook)]
+    assert store.only.finishes == [
+        Finish(id_of(slow_1), LEASE, "SENT", 0, None, False),
+        Finish(id_of(fast), LEASE, "SENT", 0, None, False),
+        Finish(id_of(slow_2), LEASE, "RETRY", 1000, None, True),
+    ]
+
+
 async def test_each_endpoint_of_a_target_gets_a_delivery_row_and_each_claim_a_finish() -> None:
     mail, hook = claim(), claim()
     store = MemoryStore(

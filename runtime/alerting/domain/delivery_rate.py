@@ -50,7 +50,8 @@ def effective(default: Rate, per_s: float | None, burst: int | None) -> Rate:
 
 def strictest(values: Iterable[Number | None]) -> Number | None:
     """The lowest override among the endpoints of one target (None: none overrides).
-    Endpoints that are one destination share its bucket, and the receiver's limit is
-    the tightest any of its owners stated."""
+    Endpoints that are one destination in one notification are called once, at the
+    tightest limit any of them stated (the sender keys its buckets by destination and
+    rate, so other notifications to that URL keep their own rates)."""
     found = [v for v in values if v is not None]
     return min(found) if found else None

@@ -255,7 +255,11 @@ class Worker:
             if target.prior is not None:
                 continue
             rate = self._rate(target)
-            bucket = self._limiter.bucket(target.key, rate.per_s, rate.burst)
+            # Keyed by the rate too: notifications of other rules (or tenants) reaching
+            # the same destination with other overrides each pace at their own rate,
+            # instead of retuning one shared bucket back and forth between them.
+            key = (target.key, rate.per_s, rate.burst)
+            bucket = self._limiter.bucket(key, rate.per_s, rate.burst)
             wait = bucket.reserve(MAX_RATE_WAIT_S)
             if wait is None:
                 plan.deferred_s.append(bucket.wait_s())
