@@ -21,7 +21,7 @@ import pytest
 from alerting.adapters import postgres
 from alerting.config import Settings
 from alerting.services.aggregator.store import UPSERT
-from alerting.services.sender.repo import (
+from alerting.services.sender.statements import (
     CLAIM_DUE,
     CLAIM_READY,
     ENDPOINTS,

@@ -50,6 +50,8 @@ class EndpointsPool:
                 "prior_error": None,
                 "previous_secret": None,  # no rotation in progress
                 "templates": None,
+                "rate_per_s": None,  # the channel's default rate
+                "rate_burst": None,
             }
             for i in ids
         ]

@@ -1,10 +1,6 @@
-"""The sender's SQL: claim with a lease, read endpoints, record outcomes and attempts. One statement
-per batch for each step (arrays in, rows out), never one round trip per notification.
-``PostgresSenderStore`` is the ``SenderStore`` the sender runs on.
-
-Every statement's work is O(batch) whatever the size of the tables; the plans they
-replaced and the figures are in docs/performance.md, and
-tests/integration/test_batch_plans.py holds the plans to it."""
+"""``PostgresSenderStore``, the ``SenderStore`` the sender runs on: the statements of
+``statements.py`` (claim with a lease, read endpoints, record outcomes and attempts), one
+per batch for each step, and the signing secrets they return opened."""
 
 from __future__ import annotations
 
@@ -26,6 +22,14 @@ from alerting.sealed import (
     SealError,
     is_sealed,
 )
+from alerting.services.sender.statements import (
+    CLAIM_DUE,
+    CLAIM_READY,
+    ENDPOINTS,
+    FINISH,
+    HELD,
+    RECORD_DELIVERIES,
+)
 from alerting.services.sender.store import Claim, DeliveryRow, Finish, StoreUnavailable
 
 Pool: TypeAlias = "asyncpg.Pool[Any]"  # generic only to the type checker
@@ -38,243 +42,6 @@ log = logging.getLogger(__name__)
 # memory however many endpoints exist.
 OPENED_CACHE_SIZE = 10_000
 
-CLAIMABLE = (
-    "(status = 'PENDING'"
-    " OR (status = 'RETRY' AND next_attempt_at <= now())"
-    " OR (status = 'SENDING' AND claim_expires_at < now()))"
-)
-# The poller's PENDING rows are only the safety net: ones whose ready message never came
-# (the aggregator sets next_attempt_at 30 s ahead). Each branch uses a partial index.
-DUE = (
-    "((status IN ('PENDING', 'RETRY') AND next_attempt_at <= now())"
-    " OR (status = 'SENDING' AND claim_expires_at < now()))"
-)
-# A resolved notification waits for its firing one to be final (SENT or FAILED, or gone
-# with its purged client): its targets are the endpoints that firing delivery reached,
-# and no endpoint may hear of the recovery before the incident. A firing row pays one
-# comparison (the OR stops there); a resolved one probes its firing row by primary key.
-# A scalar subquery, not EXISTS: Postgres may turn an EXISTS under an OR into a hashed
-# subplan, built from every unfinished notification, the whole backlog.
-FIRING_FINAL = (
-    "(c.kind = 'firing' OR coalesce((SELECT f.status IN ('SENT', 'FAILED')"
-    " FROM notifications f WHERE f.notification_id = c.firing_id), true))"
-)
-# How long a resolved row the poller found waiting for its firing row is put off: it is
-# woken by that row's FINISH anyway, so this only bounds how often a poll reads it again.
-RESOLVED_RECHECK = "interval '5 minutes'"
-# The firing row of a resolved row about to be put off, read again with a lock: a lock
-# reads the row's newest committed version, where the statement's snapshot may hold an
-# older one. Without it, a FINISH committing after the snapshot (its wake-up left this
-# row alone: already due) would be undone by the put-off, 5 minutes lost. A firing row
-# being written right now (locked) reads NULL: this row is left due rather than waited
-# for (SKIP LOCKED: that writer's wake-up may be waiting for this statement's own lock).
-# Only rows being put off pay for it, never a claim.
-STILL_WAITING = (
-    "NOT coalesce((SELECT f.status IN ('SENT', 'FAILED') FROM notifications f"
-    " WHERE f.notification_id = n.firing_id FOR SHARE SKIP LOCKED), true)"
-)
-# SKIP LOCKED: a row another sender is locking right now is that sender's to claim, and
-# two claimers never wait on (or deadlock over) each other's rows. The CTE locks the
-# rows and reads the status they had, so a takeover of an expired claim is visible.
-# The UPDATE takes the locked rows by ctid (a TID scan): no join back by id to plan.
-# A due resolved row whose firing row is not final yet (a firing row re-driven, or one
-# retrying past the aggregator's safety-net time, as rate-limit deferrals can make it)
-# is not claimed but put off (an expired claim of one given up, and its attempt given
-# back: it delivered nothing): filtered out instead, every poll would read all such
-# rows again before finding claimable ones.
-CLAIM_DUE = f"""
-WITH picked AS (
-    SELECT ctid, status, NOT {FIRING_FINAL} AS waits FROM notifications c
-    WHERE {DUE} LIMIT $3
-    FOR UPDATE SKIP LOCKED
-), put_off AS (
-    UPDATE notifications n
-    SET next_attempt_at = now() + {RESOLVED_RECHECK},
-        status = CASE WHEN n.status = 'SENDING' THEN 'RETRY' ELSE n.status END,
-        attempts = CASE WHEN n.status = 'SENDING' THEN greatest(n.attempts - 1, 0)
-            ELSE n.attempts END,
-        claimed_by = NULL, claim_expires_at = NULL, updated_at = now()
-    WHERE n.ctid = ANY(ARRAY(SELECT ctid FROM picked WHERE waits)) AND {STILL_WAITING}
-)
-UPDATE notifications n
-SET status = 'SENDING', claimed_by = $1, claim_expires_at = now() + make_interval(secs => $2),
-    attempts = n.attempts + 1, updated_at = now()
-FROM picked
-WHERE n.ctid = picked.ctid AND NOT picked.waits
-RETURNING n.notification_id::text, n.client_id, n.alert_id, n.severity, n.source, n.name,
-    n.context, extract(epoch FROM n.event_ts)::bigint AS event_ts, n.rule_ids::text[],
-    n.attempts, n.claim_expires_at, n.kind, n.episode, picked.status AS previous_status
-"""
-# A ready batch names its rows: each id is one primary-key probe (LATERAL), and the
-# UPDATE takes the locked rows by an array of ctids (a TID scan, no join to plan), so a
-# claim costs the same however large the PENDING backlog is.
-CLAIM_READY = f"""
-WITH picked AS (
-    SELECT ids.id, n.ctid, n.status FROM unnest($3::uuid[]) AS ids(id)
-    CROSS JOIN LATERAL (
-        SELECT ctid, status FROM notifications c
-        WHERE notification_id = ids.id AND {CLAIMABLE} AND {FIRING_FINAL}
-        FOR UPDATE SKIP LOCKED
-    ) n
-), claimed AS (
-    UPDATE notifications n
-    SET status = 'SENDING', claimed_by = $1,
-        claim_expires_at = now() + make_interval(secs => $2),
-        attempts = n.attempts + 1, updated_at = now()
-    WHERE n.ctid = ANY(ARRAY(SELECT ctid FROM picked))
-    RETURNING n.notification_id, n.client_id, n.alert_id, n.severity, n.source, n.name,
-        n.context, n.event_ts, n.rule_ids, n.attempts, n.claim_expires_at, n.kind, n.episode
-)
-SELECT c.notification_id::text, c.client_id, c.alert_id, c.severity, c.source, c.name,
-    c.context, extract(epoch FROM c.event_ts)::bigint AS event_ts, c.rule_ids::text[],
-    c.attempts, c.claim_expires_at, c.kind, c.episode, p.status AS previous_status
-FROM claimed c JOIN picked p ON p.id = c.notification_id
-"""
-
-# Only endpoints of rules of the notification's own client: rule_ids come from Kafka,
-# and a wrong id must never route one tenant's alert to another tenant's endpoint.
-# A resolved notification (firing_id set) goes only to those that want resolved messages
-# and whose delivery of its firing notification is SENT: never to an endpoint that did
-# not hear of the incident. One primary-key probe of deliveries per such endpoint (a
-# scalar subquery, never hashed over the whole table as an EXISTS under an OR may be).
-# Each notification is probed by id, and its endpoints and prior deliveries are looked
-# up by index in a LATERAL subquery (OFFSET 0 keeps the planner from flattening it into
-# joins over whole tables): the work follows the batch, not the tables' sizes.
-ENDPOINTS = """
-SELECT x.notification_id::text, e.endpoint_id::text, e.type, e.value, e.signing_secret,
-    e.prior_status, e.prior_error, e.previous_secret, e.templates, e.rate_per_s, e.rate_burst
-FROM unnest($1::uuid[]) AS ids(id)
-CROSS JOIN LATERAL (
-    SELECT notification_id, client_id, rule_ids, firing_id FROM notifications
-    WHERE notification_id = ids.id
-    OFFSET 0
-) x
-CROSS JOIN LATERAL (
-    SELECT e.endpoint_id, e.type, e.value, e.signing_secret, e.created_at,
-        d.status AS prior_status, d.last_error AS prior_error,
-        CASE WHEN e.previous_secret_expires_at > now()
-            THEN e.previous_signing_secret END AS previous_secret,
-        e.templates, e.rate_per_s, e.rate_burst
-    FROM endpoints e
-    JOIN rules r ON r.rule_id = e.rule_id AND r.client_id = x.client_id
-    LEFT JOIN deliveries d
-        ON d.notification_id = x.notification_id AND d.endpoint_id = e.endpoint_id
-    WHERE e.rule_id = ANY(x.rule_ids) AND e.enabled
-        AND (x.firing_id IS NULL OR (e.send_resolved AND coalesce((
-            SELECT fd.status = 'SENT' FROM deliveries fd
-            WHERE fd.notification_id = x.firing_id AND fd.endpoint_id = e.endpoint_id
-        ), false)))
-    OFFSET 0
-) e
-ORDER BY x.notification_id, e.created_at, e.endpoint_id
-"""
-
-# A SENT delivery is never downgraded: a slow sender whose lease was taken over may
-# report late, and the endpoint must not be called again because of it.
-# Only rows of notifications that still exist are written: a deleted client's are purged
-# while its last claims may be in flight (rule_service/purger.py), and a delivery row
-# for one would fail the foreign key and the whole outcome write with it. The
-# notification is key-share locked first (the lock the foreign-key check takes anyway),
-# so a purge cannot delete it between this check and the insert: the purge skips locked
-# rows and takes them in a later batch, cascading to the rows written here.
-# A receiver that answered 410 Gone ($7: the reason, else NULL) has its endpoint disabled
-# by a CTE of the same statement: no round trip added per attempt, and the disable
-# commits with the delivery row that explains it. An endpoint already disabled keeps
-# its first reason; the endpoints come from ENDPOINTS (the notification's own client).
-# The gone ids are probed by primary key (= ANY of an array): joined to the arrays
-# directly, a batch of a hundred rows was planned as a hash join over every endpoint.
-# Every call is logged in delivery_attempts by the statement's last step, from the rows
-# the upsert returns (RETURNING gives the attempt number: the deliveries row's attempts
-# after this call) joined back to the batch's arrays by (notification, endpoint): no
-# round trip added. A call reported over a SENT delivery (a late sender whose claim was
-# taken over) changes no deliveries row, so it is not logged either. DO NOTHING: a log
-# row must never fail the outcome write it rides on.
-GONE = "SELECT i FROM unnest($2::uuid[], $7::text[]) AS r(i, why) WHERE why IS NOT NULL"
-RECORD_DELIVERIES = f"""
-WITH gone AS (
-    UPDATE endpoints e
-    SET enabled = false, disabled_reason = g.reason, disabled_at = now(), updated_at = now()
-    FROM unnest($2::uuid[], $7::text[]) AS g(endpoint_id, reason)
-    WHERE e.endpoint_id = ANY(ARRAY({GONE})) AND e.endpoint_id = g.endpoint_id
-        AND g.reason IS NOT NULL AND e.enabled
-), recorded AS (
-    INSERT INTO deliveries AS d (notification_id, endpoint_id, endpoint_type, status,
-        attempts, last_error, response_code)
-    SELECT x.n, x.e, x.t, x.s, 1, x.err, x.code
-    FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::int[])
-        AS x(n, e, t, s, err, code)
-    CROSS JOIN LATERAL (
-        SELECT 1 FROM notifications WHERE notification_id = x.n FOR KEY SHARE
-    ) alive
-    ON CONFLICT (notification_id, endpoint_id) DO UPDATE
-    SET status = EXCLUDED.status, attempts = d.attempts + 1,
-        last_error = EXCLUDED.last_error, response_code = EXCLUDED.response_code,
-        updated_at = now()
-    WHERE d.status <> 'SENT'
-    RETURNING d.notification_id, d.endpoint_id, d.attempts
-)
-INSERT INTO delivery_attempts (notification_id, endpoint_id, attempt, endpoint_type,
-    started_at, duration_ms, outcome, response_code, error, response_excerpt)
-SELECT r.notification_id, r.endpoint_id, r.attempts, x.t, to_timestamp(x.started), x.ms,
-    x.s, x.code, x.err, x.excerpt
-FROM recorded r
-JOIN unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::int[],
-    $8::float8[], $9::int[], $10::text[]) AS x(n, e, t, s, err, code, started, ms, excerpt)
-    ON x.n = r.notification_id AND x.e = r.endpoint_id
-ON CONFLICT DO NOTHING
-"""
-
-# An outcome is written in two statements of one transaction. HELD locks the rows this
-# very claim still holds (claimer and lease expiry both match: a claim that expired and
-# was taken over belongs to its new owner). Each id is one primary-key probe, the claim
-# conditions outside it: the lease index must not be the way in, as one claim gives a
-# whole batch the same expiry. FINISH then updates the locked rows by ctid. Both stay
-# O(batch) however many claims are in flight.
-# Two statements, not one: a lock that waited for another transaction returns the row's
-# newest version, which the claim conditions are checked on, but a later part of the
-# same statement would look its ctid up in the statement's older snapshot and silently
-# miss it. FINISH's fresh snapshot sees it, and the lock keeps the ctid valid.
-# The lock is the one an UPDATE takes anyway (NO KEY UPDATE): FOR UPDATE would also wait
-# for the key-share locks of other senders' deliveries INSERTs (their foreign-key checks)
-# on a taken-over row.
-# A finish whose row is gone (NULL ctid: its client was deleted and purged while it was
-# in flight) has nothing left to write and no other claimer to hand over to: it is
-# settled, not lost.
-HELD = """
-SELECT x.i, n.ctid,
-    coalesce(n.status = 'SENDING' AND n.claimed_by = $1 AND n.claim_expires_at = x.lease,
-        false) AS held
-FROM unnest($2::uuid[], $3::timestamptz[]) WITH ORDINALITY AS x(id, lease, i)
-LEFT JOIN LATERAL (
-    SELECT ctid, status, claimed_by, claim_expires_at FROM notifications
-    WHERE notification_id = x.id
-    FOR NO KEY UPDATE
-) n ON true
-"""
-# A firing row that becomes final wakes its episode's resolved row, which waited for it
-# (the claims above skip it until then; the aggregator set it due minutes ahead, as a
-# safety net): due now, so the next poll delivers it. $6 holds the ids of the batch's
-# firing rows finishing SENT or FAILED; each is one probe of notifications_firing_idx.
-# A CTE of the same statement: no round trip added, the batch's outcome and the wake-ups
-# commit together.
-FINISH = """
-WITH woken AS (
-    UPDATE notifications r SET next_attempt_at = now(), updated_at = now()
-    WHERE r.firing_id = ANY($6::uuid[]) AND r.status IN ('PENDING', 'RETRY')
-        AND r.next_attempt_at > now()
-)
-UPDATE notifications n
-SET status = x.status,
-    attempts = n.attempts - x.refund,
-    next_attempt_at = CASE WHEN x.status = 'RETRY'
-        THEN now() + x.delay_ms * interval '1 millisecond' ELSE n.next_attempt_at END,
-    last_error = x.error,
-    sent_at = CASE WHEN x.status = 'SENT' THEN now() ELSE n.sent_at END,
-    claimed_by = NULL, claim_expires_at = NULL, updated_at = now()
-FROM unnest($1::tid[], $2::text[], $3::bigint[], $4::text[], $5::int[])
-    AS x(row, status, delay_ms, error, refund)
-WHERE n.ctid = ANY($1::tid[]) AND n.ctid = x.row
-"""
 FINAL = frozenset({"SENT", "FAILED"})
 # Postgres rolled the outcome's transaction back to break a conflict with another one
 # (two senders finishing taken-over rows, a purge): nothing was written, and the same

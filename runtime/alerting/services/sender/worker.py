@@ -35,6 +35,7 @@ from alerting.domain.delivery_rate import Rate, effective
 from alerting.domain.model import NotificationReady
 from alerting.domain.token_bucket import RateLimiter
 from alerting.services.sender import metrics
+from alerting.services.sender.call_timing import Call, ms, timed
 from alerting.services.sender.store import (
     Claim,
     DeliveryRow,
@@ -92,22 +93,11 @@ class Dispatcher(Protocol):
 
 
 @dataclass
-class _Call:
-    """When one delivery began: the attempt log's start (wall clock, epoch seconds) and
-    the start of its duration (the worker's monotonic clock). Set when the task is
-    planned, then again when the call itself begins (after a rate-limit wait and a
-    free slot), so a task cancelled before or during its call is still timed."""
-
-    started_at: float
-    began: float
-
-
-@dataclass
 class _Plan:
     claim: Claim
     targets: list[Target]
     tasks: dict[int, asyncio.Task[Attempt]] = field(default_factory=dict)  # by target index
-    calls: dict[int, _Call] = field(default_factory=dict)  # by target index, as tasks
+    calls: dict[int, Call] = field(default_factory=dict)  # by target index, as tasks
     deferred_s: list[float] = field(default_factory=list)
     exhausted: bool = False
 
@@ -265,7 +255,7 @@ class Worker:
                 plan.deferred_s.append(bucket.wait_s())
                 metrics.DEFERRED.labels(target.type).inc()
                 continue
-            call = plan.calls[i] = _Call(self._wall_clock(), self._clock())
+            call = plan.calls[i] = Call(self._wall_clock(), self._clock())
             plan.tasks[i] = asyncio.create_task(self._attempt(claim, target, wait, call))
         return plan
 
@@ -273,7 +263,7 @@ class Worker:
         default = self._channels.default_rate(target.type) or self._fallback_rate
         return effective(default, target.rate_per_s, target.rate_burst)
 
-    async def _attempt(self, claim: Claim, target: Target, wait_s: float, call: _Call) -> Attempt:
+    async def _attempt(self, claim: Claim, target: Target, wait_s: float, call: Call) -> Attempt:
         if wait_s > 0:
             await asyncio.sleep(wait_s)
         async with self._slots:
@@ -282,7 +272,7 @@ class Worker:
             elapsed = self._clock() - call.began
             metrics.DELIVERY_SECONDS.labels(target.type).observe(elapsed)
         metrics.DELIVERIES.labels(target.type, attempt.outcome.value).inc()
-        return replace(attempt, started_at=call.started_at, duration_ms=_ms(elapsed))
+        return replace(attempt, started_at=call.started_at, duration_ms=ms(elapsed))
 
     async def _record(self, plans: list[_Plan], deadline: float) -> None:
         deliveries: list[DeliveryRow] = []
@@ -294,7 +284,7 @@ class Worker:
                 if target.prior is not None:
                     results[target.label] = target.prior
                 elif i in plan.tasks:
-                    attempt = self._timed(_result(plan.tasks[i]), plan.calls[i])
+                    attempt = timed(_result(plan.tasks[i]), plan.calls[i], self._clock())
                     results[target.label] = attempt
                     deliveries += [
                         DeliveryRow(n.notification_id, eid, target.type, attempt.outcome.value,
@@ -374,15 +364,6 @@ class Worker:
                 )  # fmt: skip
             return held
 
-    def _timed(self, attempt: Attempt, call: _Call) -> Attempt:
-        """A call that never returned (cancelled at the lease budget, or raised) is
-        logged from its start until now, when its outcome is decided."""
-        if attempt.started_at is not None:
-            return attempt
-        return replace(
-            attempt, started_at=call.started_at, duration_ms=_ms(self._clock() - call.began)
-        )
-
     def _decision(self, plan: _Plan, results: dict[str, Attempt]) -> Decision:
         if plan.exhausted:
             return EXHAUSTED
@@ -398,10 +379,6 @@ class Worker:
             rng=self._rng,
             resolved=plan.claim.notification.resolved,
         )
-
-
-def _ms(seconds: float) -> int:
-    return max(round(seconds * 1000), 0)
 
 
 def _result(task: asyncio.Task[Attempt]) -> Attempt:
