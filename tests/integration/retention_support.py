@@ -62,10 +62,13 @@ async def seed(
     *,
     deliveries: int = 1,
     attempts_each: int = 2,
+    closed: bool = False,
     **columns: Any,
 ) -> str:
     """A notification created at ``created_at`` with ``deliveries`` delivery rows and
-    ``attempts_each`` delivery attempts per delivery; its id."""
+    ``attempts_each`` delivery attempts per delivery; its id. ``closed``: its episode's
+    resolved row too, SENT a second later (no deliveries of its own), so the episode
+    may go (an open one, a firing row without its resolved row, is kept)."""
     nid = await insert_notification(
         pool, client_id, [rule_id], status=status, created_at=created_at, **columns
     )
@@ -82,7 +85,33 @@ async def seed(
             " SELECT $1, $2, a, 'webhook', $3, 5, 'SENT', 200 FROM generate_series(1, $4) a",
             uuid.UUID(nid), endpoint, created_at, attempts_each,
         )  # fmt: skip
+    if closed:
+        await close_episodes(pool, [nid])
     return nid
+
+
+async def close_episodes(pool: Pool, firing_ids: list[str]) -> int:
+    """Each firing row's resolved row, as the aggregator writes it, SENT a second after
+    the firing was created: closed episodes, which the retention may remove."""
+    status: str = await pool.execute(
+        "INSERT INTO notifications (notification_id, client_id, alert_id, severity, source,"
+        " name, event_ts, rule_ids, status, kind, episode, firing_id, created_at, sent_at)"
+        " SELECT gen_random_uuid(), client_id, alert_id, severity, source, name, event_ts,"
+        " rule_ids, 'SENT', 'resolved', episode, notification_id,"
+        " created_at + interval '1 second', created_at + interval '1 second'"
+        " FROM notifications WHERE notification_id = ANY($1::uuid[])",
+        firing_ids,
+    )
+    return int(status.rsplit(" ", 1)[-1])
+
+
+async def resolved_of(pool: Pool, firing_ids: list[str]) -> list[str]:
+    """The ids of these firing rows' resolved rows."""
+    rows = await pool.fetch(
+        "SELECT notification_id::text FROM notifications WHERE firing_id = ANY($1::uuid[])",
+        firing_ids,
+    )
+    return [r[0] for r in rows]
 
 
 async def counts(pool: Pool) -> dict[str, int]:

@@ -1,7 +1,8 @@
 """The dedupe boundary past the retention (docs/operations.md, "Retention"): an alert
-whose rows were removed has nothing left to be de-duplicated against, so its next firing
-opens a new episode 1 (a new notification, delivered again), and a resolved whose
-firing row was removed closes nothing."""
+whose closed episodes were removed has nothing left to be de-duplicated against, so its
+next firing opens a new episode 1 (a new notification, delivered again). An open
+episode (a firing row without its resolved row) is never removed: the alert still
+fires, and its re-sends must not page again."""
 
 from __future__ import annotations
 
@@ -91,21 +92,49 @@ async def test_a_closed_episode_past_the_retention_fires_again_as_a_new_episode_
     assert (resolved.created, resolved.orphaned) == (1, 0)
 
 
-async def test_an_open_episode_past_the_retention_loses_its_resolved_and_fires_anew(
+async def test_an_open_episode_past_the_retention_is_kept_and_closed_by_its_resolved(
     pool: Pool,
 ) -> None:
+    """An alert still firing: its source's re-sends write nothing, so its firing row
+    only ages. The retention keeps it (a re-send must not page again as a new episode
+    1), and the real resolved closes it; from then on the episode goes as any other."""
     alert_id = "disk-full"
     cid, rule = await fired_long_ago(pool, alert_id)
-    assert (await Retention(pool, DAYS, pause_s=0).run_pass()).notifications == 1
+    [(_, _, firing_id)] = await episode_rows(pool, cid, alert_id)
+    assert (await Retention(pool, DAYS, pause_s=0).run_pass()).notifications == 0
 
-    # Its resolved finds no open episode: nothing is made (counted as orphaned).
-    late = await send(pool, cid, rule, alert_id, 200, AlertStatus.RESOLVED)
-    assert (late.created, late.orphaned) == (0, 1)
-    assert await episode_rows(pool, cid, alert_id) == []
-    # A source that re-sends the still-firing alert opens episode 1 again.
     resend = await send(pool, cid, rule, alert_id, 100, AlertStatus.FIRING)
-    assert resend.created == 1
-    assert [(e, k) for e, k, _ in await episode_rows(pool, cid, alert_id)] == [(1, "firing")]
+    assert resend.created == 0  # de-duplicated against the kept row: nobody paged
+    closed = await send(pool, cid, rule, alert_id, 200, AlertStatus.RESOLVED)
+    assert (closed.created, closed.orphaned) == (1, 0)
+    rows = await episode_rows(pool, cid, alert_id)
+    assert [(e, k) for e, k, _ in rows] == [(1, "firing"), (1, "resolved")]
+    assert rows[0][2] == firing_id
+
+    await delivered_long_ago(pool, cid, alert_id)
+    assert (await Retention(pool, DAYS, pause_s=0).run_pass()).notifications == 2
+    assert await episode_rows(pool, cid, alert_id) == []
+
+
+async def test_a_resolved_past_the_retention_stays_while_its_firing_row_stays(
+    pool: Pool,
+) -> None:
+    """A resolved row goes with or after its firing row: one whose firing row is locked
+    (a re-drive writing it) is left for a later pass, not removed alone, which would
+    leave the firing row as an open episode kept forever."""
+    alert_id = "mem-low"
+    cid, rule = await fired_long_ago(pool, alert_id)
+    await send(pool, cid, rule, alert_id, 200, AlertStatus.RESOLVED)
+    await delivered_long_ago(pool, cid, alert_id)
+    [(_, _, firing_id), (_, _, resolved_id)] = await episode_rows(pool, cid, alert_id)
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "SELECT 1 FROM notifications WHERE notification_id = $1 FOR UPDATE",
+            uuid.UUID(firing_id),
+        )
+        assert (await Retention(pool, DAYS, pause_s=0).run_pass()).notifications == 0
+    assert [i for _, _, i in await episode_rows(pool, cid, alert_id)] == [firing_id, resolved_id]
+    assert (await Retention(pool, DAYS, pause_s=0).run_pass()).notifications == 2
 
 
 async def test_a_firing_past_the_retention_stays_while_its_resolved_is_to_deliver(

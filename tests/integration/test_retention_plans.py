@@ -24,8 +24,9 @@ CUTOFF = NOW - timedelta(days=30)
 
 
 async def fill(pool: asyncpg.Pool[Any]) -> None:
-    """60,000 notifications over 60 days (a tenth PENDING, the rest SENT, each with a
-    delivery and an attempt; a resolved row per tenth firing) and 20,000 outbox rows,
+    """60,000 firing notifications over 60 days (a tenth PENDING, the rest SENT), a
+    resolved row a minute later for each SENT one but a tenth (open episodes, which the
+    retention keeps), each row with a delivery and an attempt; and 20,000 outbox rows,
     all published but the last hundred; then statistics, as autovacuum keeps them."""
     await pool.execute(
         "INSERT INTO notifications (notification_id, client_id, alert_id, severity, source,"
@@ -41,7 +42,7 @@ async def fill(pool: asyncpg.Pool[Any]) -> None:
         " name, event_ts, rule_ids, status, kind, firing_id, created_at)"
         " SELECT gen_random_uuid(), client_id, alert_id, 'HIGH', 's', 'n', now(), '{}',"
         " 'SENT', 'resolved', notification_id, created_at + interval '1 minute'"
-        " FROM notifications WHERE alert_id LIKE '%0'"
+        " FROM notifications WHERE status = 'SENT' AND alert_id NOT LIKE '%5'"
     )
     await pool.execute(
         "WITH d AS (INSERT INTO deliveries (notification_id, endpoint_id, endpoint_type,"

@@ -19,7 +19,14 @@ import pytest
 from alerting.adapters import postgres
 from alerting.config import Settings
 from alerting.services.rule_service.retention import Retention
-from tests.integration.retention_support import counts, days_before, existing, seed
+from tests.integration.retention_support import (
+    close_episodes,
+    counts,
+    days_before,
+    existing,
+    resolved_of,
+    seed,
+)
 from tests.integration.rule_service_support import fresh_database
 from tests.integration.sender_support import (
     insert_notification,
@@ -50,20 +57,27 @@ async def test_retention_beside_a_real_sender_removes_only_the_old_history(
         pool = sender.pool
         cid = f"ret-{uuid.uuid4().hex[:8]}"
         rule, _ = await webhook_rule(pool, cid, sinks.hook("ret"))
-        await pool.execute(
-            "WITH n AS (INSERT INTO notifications (notification_id, client_id, alert_id,"
+        # The history: closed episodes (a firing row and its resolved row each), every
+        # row with one delivery and one attempt.
+        firing = await pool.fetch(
+            "INSERT INTO notifications (notification_id, client_id, alert_id,"
             " severity, source, name, event_ts, rule_ids, status, created_at)"
             " SELECT gen_random_uuid(), $1, 'old-' || i, 'HIGH', 'payments', 'checkout',"
             " $3::timestamptz, ARRAY[$2::uuid], 'SENT', $3::timestamptz"
-            " FROM generate_series(1, $4) AS i RETURNING notification_id),"
-            " d AS (INSERT INTO deliveries (notification_id, endpoint_id, endpoint_type,"
+            " FROM generate_series(1, $4) AS i RETURNING notification_id::text",
+            cid, uuid.UUID(rule), days_before(now, DAYS + 10), OLD_ROWS // 2,
+        )  # fmt: skip
+        await close_episodes(pool, [r[0] for r in firing])
+        await pool.execute(
+            "WITH d AS (INSERT INTO deliveries (notification_id, endpoint_id, endpoint_type,"
             " status, attempts) SELECT notification_id, gen_random_uuid(), 'webhook', 'SENT', 1"
-            " FROM n RETURNING notification_id, endpoint_id)"
+            " FROM notifications WHERE alert_id LIKE 'old-%' RETURNING notification_id,"
+            " endpoint_id)"
             " INSERT INTO delivery_attempts (notification_id, endpoint_id, attempt,"
             " endpoint_type, started_at, duration_ms, outcome, response_code)"
-            " SELECT notification_id, endpoint_id, 1, 'webhook', $3, 3, 'SENT', 200 FROM d",
-            cid, uuid.UUID(rule), days_before(now, DAYS + 10), OLD_ROWS,
-        )  # fmt: skip
+            " SELECT notification_id, endpoint_id, 1, 'webhook', $1, 3, 'SENT', 200 FROM d",
+            days_before(now, DAYS + 10),
+        )
         assert await counts(pool) == {
             "notifications": OLD_ROWS, "deliveries": OLD_ROWS,
             "delivery_attempts": OLD_ROWS, "rule_outbox": 0,
@@ -141,7 +155,13 @@ async def test_the_rule_service_process_runs_retention_at_start(
             cid = f"ret-{uuid.uuid4().hex[:8]}"
             rule = await seed_rule(pool, cid)
             now = datetime.now(UTC)
-            old = [await seed(pool, cid, rule, days_before(now, 3)) for _ in range(4)]
+            # Two closed episodes: their firing rows (2 deliveries, 2 attempts each) and
+            # their resolved rows.
+            old = [
+                await seed(pool, cid, rule, days_before(now, 3), deliveries=2, closed=True)
+                for _ in range(2)
+            ]
+            old += await resolved_of(pool, old)
             young = [await seed(pool, cid, rule, days_before(now, 1)) for _ in range(2)]
             process = service_processes.new("rule-service", env)
             await asyncio.to_thread(process.start)

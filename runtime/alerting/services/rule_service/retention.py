@@ -8,7 +8,9 @@ attempts by cascade), then the published ``rule_outbox`` rows as old, in batches
 pause between batches so the pipeline's own writes are never queued behind a long run
 of deletes. Rows still in flight or due (PENDING, SENDING, RETRY; a SUPPRESSED firing
 row its silence may still release; a firing row whose resolved row is still to deliver)
-are kept, however old: they go on a later pass once settled. Several rule-service
+are kept, however old: they go on a later pass once settled. So is an open episode (a
+firing row without its resolved row: the alert still fires), until its resolved comes.
+Several rule-service
 replicas may run it at once: each batch skips the rows another one holds.
 
 The clock is injected: a pass decides with the ``now`` it is given, so tests move time

@@ -42,26 +42,44 @@ ORDER BY created_at, notification_id
 LIMIT $4
 FOR UPDATE SKIP LOCKED
 """
-# The locked rows that still may go. A firing row whose episode's resolved row is still
-# to deliver stays: the sender sends a resolved only to the endpoints its firing reached
-# (their deliveries rows), and with the firing gone it would reach nobody. The check runs
-# in this statement's fresh snapshot, so a resolved row committed after the lock above
-# is seen; one the aggregator is writing now waits for this transaction instead (it
-# reads the firing row FOR SHARE), then finds the firing gone and makes nothing, as for
-# any resolved without an open episode (docs/lifecycle.md).
+# The locked rows that still may go. A firing row goes only with a resolved row of its
+# episode, and none still to deliver:
+# - With none at all, the episode is open (the alert still fires): its source's re-sends
+#   write nothing (they are de-duplicated against this row), so the row's created_at
+#   never moves. Removed, the next re-send would open a new episode 1 and page again,
+#   every retention period, and the real resolved would find no episode to close. So an
+#   episode that never resolves is kept, however old (docs/operations.md, "Retention").
+# - With one still to deliver, the sender sends it only to the endpoints the firing
+#   reached (their deliveries rows): with the firing gone it would reach nobody.
+# A resolved row goes only with or after its firing row (that row gone, or in this
+# batch): removed first, say while its firing row was locked by a re-drive and skipped,
+# it would leave that firing row with no resolved row, kept forever as an open episode.
+# The checks run in this statement's fresh snapshot, so a resolved row committed after
+# the lock above is seen; one the aggregator is writing now waits for this transaction
+# instead (it reads the firing row FOR SHARE), then finds the firing gone and makes
+# nothing, as for any resolved without an open episode (docs/lifecycle.md).
 #
-# The check is a scalar subquery per locked id, not NOT EXISTS: Postgres turns that
-# into an anti join that reads every resolved row's firing_id (and then the table,
-# to match a thousand ids); the ids' array from a subquery is probed by primary key.
+# Each check is a scalar subquery per locked id, never (NOT) EXISTS: Postgres turns those
+# into (anti) joins that read every resolved row's firing_id (and then the table, to
+# match a thousand ids). A firing id is one probe of notifications_firing_idx (its
+# episode's resolved row: at most one, migration 0006), a resolved row's firing_id one
+# probe of the primary key; the ids' array from a subquery is probed by primary key.
 DELETE_NOTIFICATIONS = f"""
 WITH gone AS (
     DELETE FROM notifications n
     WHERE n.notification_id = ANY(ARRAY(
         SELECT x.id FROM unnest($1::uuid[]) AS x(id)
-        WHERE (
-            SELECT count(*) FROM notifications r
-            WHERE r.firing_id = x.id AND r.status IN ('PENDING', 'SENDING', 'RETRY')
-        ) = 0
+        WHERE coalesce((
+            SELECT count(*) > 0 AND count(*) FILTER (
+                WHERE r.status IN ('PENDING', 'SENDING', 'RETRY')) = 0
+            FROM notifications r WHERE r.firing_id = x.id
+        ), false)
+        OR coalesce((
+            SELECT k.firing_id = ANY($1::uuid[]) OR coalesce((
+                SELECT false FROM notifications f WHERE f.notification_id = k.firing_id
+            ), true)
+            FROM notifications k WHERE k.notification_id = x.id AND k.kind = 'resolved'
+        ), false)
     )) AND {SETTLED}
     RETURNING n.notification_id
 )
