@@ -34,6 +34,20 @@ def test_invalid_utf8_is_replaced_and_nul_too() -> None:
     assert http_excerpt("text/plain", b"bad \xff byte\x00") == "bad \ufffd byte\ufffd"
 
 
+def test_a_named_charset_is_honoured() -> None:
+    page = "Erreur: délai dépassé".encode("iso-8859-1")
+    assert http_excerpt("text/html; charset=ISO-8859-1", page) == "Erreur: délai dépassé"
+    assert http_excerpt('text/plain; Charset="windows-1252"', b"\x80 5") == "€ 5"
+    assert http_excerpt("text/plain;charset=utf-16-le", "ok ✓".encode("utf-16-le")) == "ok ✓"
+
+
+@pytest.mark.parametrize("charset", ["no-such-charset", "base64", "zlib", "rot13", ""])
+def test_an_unknown_or_non_text_charset_falls_back_to_utf8(charset: str) -> None:
+    body = "délai ✓".encode()
+    assert http_excerpt(f"text/plain; charset={charset}", body) == "délai ✓"
+    assert http_excerpt(f"text/plain; charset={charset}", b"bad \xff") == "bad \ufffd"
+
+
 def test_binary_and_empty_answers_are_not_kept() -> None:
     assert http_excerpt("image/png", b"\x89PNG\r\n") is None
     assert http_excerpt("text/plain", b"") is None

@@ -45,7 +45,9 @@ def is_textual(content_type: str | None) -> bool:
 
 def http_excerpt(content_type: str | None, head: bytes) -> str | None:
     """The first ``EXCERPT_CHARS`` characters of an answer whose body starts with
-    ``head``, decoded as UTF-8 with replacement; None for an empty or binary answer.
+    ``head``, decoded in the ``charset`` its Content-Type names (a legacy receiver's
+    ISO-8859-1 error page reads as written), else as UTF-8, with replacement; None for
+    an empty or binary answer.
 
     Without a Content-Type (many receivers send none), the bytes decide: kept when they
     are UTF-8 without NUL, which is what a text answer looks like and binary rarely is.
@@ -61,7 +63,7 @@ def http_excerpt(content_type: str | None, head: bytes) -> str | None:
         except UnicodeDecodeError:
             return None
     elif is_textual(content_type):
-        text = _decoder("replace").decode(head, final=False)
+        text = _decoder("replace", charset_of(content_type)).decode(head, final=False)
     else:
         return None
     return _clean(text) or None
@@ -72,10 +74,26 @@ def smtp_excerpt(code: int, message: str) -> str:
     return _clean(f"{code} {message}".strip())
 
 
-def _decoder(errors: str) -> codecs.IncrementalDecoder:
+def charset_of(content_type: str) -> str:
+    """The text encoding a Content-Type's ``charset`` parameter names, when Python knows
+    it as one; UTF-8 otherwise. The name is the receiver's: an unknown one, or a codec
+    that is no text encoding (``base64``, ``zlib``, ``rot13``), is not used."""
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            try:
+                info = codecs.lookup(value.strip().strip('"'))
+            except LookupError:
+                return "utf-8"
+            # CodecInfo has no public flag: _is_text_encoding marks the str <-> bytes ones.
+            return info.name if getattr(info, "_is_text_encoding", False) else "utf-8"
+    return "utf-8"
+
+
+def _decoder(errors: str, charset: str = "utf-8") -> codecs.IncrementalDecoder:
     # Incremental with final=False: a character cut at the byte limit is left out
     # instead of turning into a replacement character (or a decoding error).
-    return codecs.getincrementaldecoder("utf-8")(errors)
+    return codecs.getincrementaldecoder(charset)(errors)
 
 
 def _clean(text: str) -> str:
