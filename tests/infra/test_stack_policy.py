@@ -455,3 +455,13 @@ def test_config_accepts_scalars_stored_as_text() -> None:
     raw["kafka"]["partitions"] = "6"
     cfg = parse(raw, "us-east-1")
     assert (cfg.image_build, cfg.nat_gateway, cfg.kafka_partitions) == (False, True, 6)
+
+
+def test_no_task_may_call_private_addresses(prod: Built) -> None:
+    """A receiver's answer is readable by its tenant (the attempt log's excerpt,
+    docs/security.md): with private addresses allowed, an endpoint pointed at an
+    internal service would read it back. Production refuses them in every task."""
+    for service in roster.SERVICES:
+        (container,) = policy.containers(prod.named(f"svc-{service.name}", policy.TASKDEF))
+        env = {e["name"]: e["value"] for e in container["environment"]}
+        assert env["ALERTING_ALLOW_PRIVATE_URLS"] == "false", service.name
