@@ -143,6 +143,15 @@ def test_scrape_config_is_valid_and_covers_the_roster(peer_binaries: None) -> No
     assert jobs == {f"alerting-{s.name}": [f"127.0.0.1:{s.port}"] for s in roster.SERVICES}
 
 
+def test_the_missing_target_rule_names_every_scrape_job() -> None:
+    """AlertingServiceMissing has one absent() per job: a service added to the roster
+    (and the scrape configuration) must be added there too, or its vanishing is silent."""
+    (rule,) = [r for r in alert_rules() if r["alert"] == "AlertingServiceMissing"]
+    named = re.findall(r'absent\(up\{job="([^"]+)"\}\)', rule["expr"])
+    assert sorted(named) == sorted(f"alerting-{s.name}" for s in roster.SERVICES)
+    assert len(named) == len(set(named))
+
+
 def test_broken_scrape_config_is_rejected(peer_binaries: None, copies: Path) -> None:
     path = copies / "prometheus.yml"
     break_copy(path, "scrape_interval: 15s", "scrape_interval: often")
