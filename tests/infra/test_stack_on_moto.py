@@ -37,6 +37,9 @@ class Deployed:
         return boto3.client(service, region_name=REGION)
 
 
+ONCALL = "oncall@acme.example"
+
+
 @pytest.fixture(scope="module")
 def deployed() -> Iterator[Deployed]:
     with pytest.MonkeyPatch.context() as env:
@@ -51,7 +54,10 @@ def deployed() -> Iterator[Deployed]:
             env.setenv(key, value)
         with mock_aws():
             mocks = MotoMocks(REGION)
-            yield Deployed(build_stack(mocks, prod_config()), mocks)
+            # The prod file leaves the alarm address out (a placeholder would never
+            # confirm); an operator's is set here to deploy its subscription too.
+            config = prod_config({"alerting:alarmEmail": ONCALL})
+            yield Deployed(build_stack(mocks, config), mocks)
 
 
 def test_every_declared_resource_went_through_boto3(deployed: Deployed) -> None:
@@ -299,7 +305,7 @@ def test_alarms_notify_the_exported_topic_and_the_sender_filter_reads_its_log(
     (subscription,) = deployed.client("sns").list_subscriptions_by_topic(TopicArn=topic)[
         "Subscriptions"
     ]
-    assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "oncall@example.com")
+    assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", ONCALL)
     ecs = deployed.client("ecs")
     (service,) = ecs.describe_services(
         cluster=deployed.exports["clusterName"], services=["sender"]
