@@ -53,6 +53,11 @@ async def test_a_rate_is_set_returned_changed_and_cleared(
     await api.ok("PATCH", one, 200, json={"rate_burst": None})
     assert await stored_rate(rs_pg, created["endpoint_id"]) == (None, None)
 
+    # The floor itself is accepted: one delivery per 100 s.
+    slowest = await api.ok("PATCH", one, 200, json={"rate_per_s": 0.01})
+    assert (slowest["rate_per_s"], slowest["rate_burst"]) == (0.01, None)
+    await api.ok("PATCH", one, 200, json={"rate_per_s": None})
+
     slack = await api.ok("POST", of_rule, 201, json={"type": "slack", "value": HOOK})
     assert (slack["rate_per_s"], slack["rate_burst"]) == (None, None)  # Slack's default
 
@@ -61,6 +66,8 @@ async def test_a_rate_is_set_returned_changed_and_cleared(
     ("body", "field"),
     [
         ({"rate_per_s": 0}, "rate_per_s"),
+        ({"rate_per_s": 0.0099}, "rate_per_s"),  # below one delivery per 100 s
+        ({"rate_per_s": 1e-9}, "rate_per_s"),
         ({"rate_per_s": -1}, "rate_per_s"),
         ({"rate_per_s": 100_001}, "rate_per_s"),
         ({"rate_per_s": "fast"}, "rate_per_s"),
@@ -104,7 +111,7 @@ async def test_openapi_describes_the_rate_fields(admin: Api) -> None:
         properties = schemas[model]["properties"]
         assert {"rate_per_s", "rate_burst"} <= set(properties), model
     per_s, _ = schemas["EndpointCreate"]["properties"]["rate_per_s"]["anyOf"]
-    assert per_s == {"type": "number", "exclusiveMinimum": 0.0, "maximum": 100_000.0}
+    assert per_s == {"type": "number", "minimum": 0.01, "maximum": 100_000.0}
     burst, _ = schemas["EndpointUpdate"]["properties"]["rate_burst"]["anyOf"]
     assert burst == {"type": "integer", "minimum": 1, "maximum": 100_000}
     assert "channel's default" in schemas["Endpoint"]["properties"]["rate_per_s"]["description"]

@@ -19,6 +19,10 @@ from typing import TypeVar
 # The bounds migration 0009 checks on endpoints.rate_per_s and rate_burst (the API's
 # validation). The setting may go higher (ALERTING_SENDER_RATE_*: up to 1,000,000).
 MAX_RATE_PER_S = 100_000.0
+# The API's floor, above the migration's (> 0): one delivery per 100 s at the slowest. A
+# rate of 1e-9/s would put each delivery decades after the last (the deferral is the
+# refill time), an endpoint that silently never delivers again.
+MIN_RATE_PER_S = 0.01
 MAX_BURST = 100_000
 
 Number = TypeVar("Number", int, float)

@@ -20,7 +20,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from alerting.channels import registry
-from alerting.domain.delivery_rate import MAX_BURST, MAX_RATE_PER_S
+from alerting.domain.delivery_rate import MAX_BURST, MAX_RATE_PER_S, MIN_RATE_PER_S
 from alerting.services.rule_service.models.common import PageQuery
 from alerting.templates.render import MAX_SOURCE
 from alerting.web.models import RequestModel, ResponseModel, label, storable
@@ -85,8 +85,9 @@ CREDENTIAL_HELP = (
 
 # Per-endpoint delivery rate (a token bucket per destination); null takes the channel's
 # default (alerting.channels: Slack 1/s, burst 3; webhook and email the sender's setting).
-# The bounds are the schema's (migration 0009); a NaN or infinity is refused as a number.
-RatePerS = Annotated[float, Field(gt=0, le=MAX_RATE_PER_S, allow_inf_nan=False)]
+# The bounds are the schema's (migration 0009), but for the floor (MIN_RATE_PER_S: the
+# schema only says > 0); a NaN or infinity is refused as a number.
+RatePerS = Annotated[float, Field(ge=MIN_RATE_PER_S, le=MAX_RATE_PER_S, allow_inf_nan=False)]
 RateBurst = Annotated[StrictInt, Field(ge=1, le=MAX_BURST)]
 RATE_PER_S = (
     "deliveries per second to this endpoint's destination; null: the channel's default"
