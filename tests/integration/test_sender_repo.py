@@ -99,11 +99,11 @@ async def test_an_outcome_is_written_only_by_the_claim_that_still_holds_the_row(
     assert taken.notification.notification_id == lost and taken.taken_over
     # "done": already finished by this claim; a second report must not count
     finish = {i: Finish(i, mine[i].lease, "SENT", 0, None, False) for i in mine}
-    assert await store.record_outcomes("me", [], [finish[done]]) == 1
-    assert await store.record_outcomes("me", [], [finish[lost], finish[done]]) == 0
+    assert await store.record_outcomes("me", [], [finish[done]]) == {done}
+    assert await store.record_outcomes("me", [], [finish[lost], finish[done]]) == set()
     endpoint = "00000000-0000-4000-8000-000000000009"
     row = DeliveryRow(kept, endpoint, "webhook", "SENT", None, 200, None, 1.7e9, 12)
-    assert await store.record_outcomes("me", [row], list(finish.values())) == 1
+    assert await store.record_outcomes("me", [row], list(finish.values())) == {kept}
     rows = await pool.fetch(
         "SELECT notification_id::text AS id, status, claimed_by, attempts FROM notifications"
     )
@@ -131,7 +131,7 @@ async def test_an_outcome_does_not_wait_for_another_senders_delivery_rows(
             other,
         )
         # a second pool connection (the pool has several) writes the outcome meanwhile
-        assert await asyncio.wait_for(store.record_outcomes("me", [], [finish]), 5) == 1
+        assert await asyncio.wait_for(store.record_outcomes("me", [], [finish]), 5) == {nid}
 
 
 async def test_an_outcome_that_waited_for_a_row_lock_is_still_written(
@@ -152,7 +152,7 @@ async def test_an_outcome_that_waited_for_a_row_lock_is_still_written(
         recording = asyncio.create_task(store.record_outcomes("me", [], [finish]))
         await wait_for_a_lock_wait(pool)
         await blocker.commit()
-        assert await asyncio.wait_for(recording, 5) == 1
+        assert await asyncio.wait_for(recording, 5) == {nid}
     row = await pool.fetchrow(
         "SELECT status, claimed_by FROM notifications WHERE notification_id = $1::uuid", nid
     )

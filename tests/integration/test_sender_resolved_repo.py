@@ -172,7 +172,7 @@ async def test_a_firing_rows_final_outcome_wakes_its_resolved_row_in_the_same_wr
         Finish(i, claims[i].lease, status, 60_000, None, False, "firing")
         for i, status in outcomes.items()
     ]
-    assert await store.record_outcomes("me", [], finishes) == 3
+    assert await store.record_outcomes("me", [], finishes) == {sent, retried, failed}
     assert await due_in_s(pool, waiting[sent]) <= 0
     assert await due_in_s(pool, waiting[failed]) <= 0
     assert await due_in_s(pool, waiting[retried]) > 200  # still its safety-net time

@@ -101,9 +101,9 @@ class MemoryStore:
 
     async def record_outcomes(
         self, owner: str, deliveries: Sequence[DeliveryRow], finishes: Sequence[Finish]
-    ) -> int:
+    ) -> set[str]:
         self.recorded.append(Recorded(owner, list(deliveries), list(finishes)))
-        return sum(f.notification_id not in self.lost for f in finishes)
+        return {f.notification_id for f in finishes if f.notification_id not in self.lost}
 
     @property
     def only(self) -> Recorded:
@@ -134,7 +134,7 @@ class FlakyStore(MemoryStore):
 
     async def record_outcomes(
         self, owner: str, deliveries: Sequence[DeliveryRow], finishes: Sequence[Finish]
-    ) -> int:
+    ) -> set[str]:
         self.tries.append(self.clock.now)
         if self.failures > 0:
             self.failures -= 1
@@ -375,6 +375,31 @@ async def test_a_batch_with_failed_notifications_logs_their_number_as_a_field(
     assert line.name == SENDER_LOGGER
 
 
+async def test_only_failed_outcomes_written_are_logged_and_counted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A FAILED finish whose claim was taken over meanwhile was not written: its new
+    owner writes (and logs) that notification's outcome, so this batch must not count
+    it too (the CloudWatch filter would sum it twice)."""
+    mine, lost = claim(), claim()
+    store = MemoryStore(
+        endpoints={
+            id_of(mine): [endpoint("e-1", "https://gone.example")],
+            id_of(lost): [endpoint("e-2", "https://gone.example")],
+        },
+        lost=frozenset({id_of(lost)}),
+    )
+    channels = ScriptedChannels({"https://gone.example": Attempt.permanent("HTTP 404", 404)})
+    failed_before = metric("alerting_sender_notifications_total", status="FAILED")
+    with caplog.at_level(logging.WARNING, logger=worker.__name__):
+        await make_worker(store, channels).deliver([mine, lost], "ready")
+
+    assert [f.status for f in store.only.finishes] == ["FAILED", "FAILED"]
+    (line,) = [r for r in caplog.records if "FAILED in this batch" in r.getMessage()]
+    assert line.failed == 1
+    assert metric("alerting_sender_notifications_total", status="FAILED") == failed_before + 1
+
+
 async def test_a_receiver_gone_asks_every_endpoint_of_its_target_to_be_disabled() -> None:
     hook = claim()
     store = MemoryStore(
@@ -605,9 +630,9 @@ async def test_drain_gives_up_a_write_stuck_beyond_the_lease() -> None:
     class Stuck(MemoryStore):
         async def record_outcomes(
             self, owner: str, deliveries: Sequence[DeliveryRow], finishes: Sequence[Finish]
-        ) -> int:
+        ) -> set[str]:
             await asyncio.Event().wait()
-            return 0
+            return set()
 
     store = Stuck(claims=claims, endpoints=endpoints)
     busy = make_worker(store, ScriptedChannels(), clock, lease_s=1)

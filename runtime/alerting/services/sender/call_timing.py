@@ -14,10 +14,13 @@ class Call:
     """When one delivery began: the attempt log's start (wall clock, epoch seconds) and
     the start of its duration (the worker's monotonic clock). Set when the task is
     planned, then again when the call itself begins (after a rate-limit wait and a
-    free slot), so a task cancelled before or during its call is still timed."""
+    free slot), so a task cancelled before or during its call is still timed.
+    ``calling``: the receiver is being (or was) called; False while the task waits for
+    its rate-limit token or a slot, when a cancel means nobody was contacted."""
 
     started_at: float
     began: float
+    calling: bool = False
 
 
 def timed(attempt: Attempt, call: Call, now: float) -> Attempt:

@@ -155,15 +155,16 @@ class PostgresSenderStore:
 
     async def record_outcomes(
         self, owner: str, deliveries: Sequence[DeliveryRow], finishes: Sequence[Finish]
-    ) -> int:
-        """One transaction: the delivery rows, then HELD and FINISH (see above). Returns
-        the finishes written plus those whose notification no longer exists (settled:
-        see HELD). Raises ``StoreUnavailable`` when Postgres is away or rolled the
-        transaction back over a conflict (``ROLLED_BACK``): the worker tries again.
+    ) -> set[str]:
+        """One transaction: the delivery rows, then HELD and FINISH (see
+        ``statements.py``). Returns the ids of the finishes written and of those whose
+        notification no longer exists (settled: see HELD). Raises ``StoreUnavailable``
+        when Postgres is away or rolled the transaction back over a conflict
+        (``ROLLED_BACK``): the worker tries again.
 
         Trying again is safe even when the COMMIT went through and only its answer was
         lost: a SENT delivery is not rewritten, and HELD finds no claim left to finish
-        (the retry reports 0 held; other delivery rows count one attempt more)."""
+        (the retry reports none held; other delivery rows count one attempt more)."""
         try:
             return await self._record(owner, deliveries, finishes)
         except (*UNAVAILABLE, *ROLLED_BACK) as exc:  # the same write may land when tried again
@@ -171,7 +172,7 @@ class PostgresSenderStore:
 
     async def _record(
         self, owner: str, deliveries: Sequence[DeliveryRow], finishes: Sequence[Finish]
-    ) -> int:
+    ) -> set[str]:
         # Rows are locked in id order: two senders recording the same taken-over rows (the
         # late owner and the new one) then wait for each other instead of deadlocking.
         deliveries = sorted(deliveries, key=lambda d: (d.notification_id, d.endpoint_id))
@@ -192,15 +193,15 @@ class PostgresSenderStore:
                     [d.excerpt for d in deliveries],
                 )
             if not finishes:
-                return 0
+                return set()
             rows = await conn.fetch(
                 HELD, owner, [f.notification_id for f in finishes], [f.lease for f in finishes]
             )
-            gone = sum(r["ctid"] is None for r in rows)
+            gone = {finishes[r["i"] - 1].notification_id for r in rows if r["ctid"] is None}
             held = [(r["ctid"], finishes[r["i"] - 1]) for r in rows if r["held"]]
             if not held:
                 return gone
-            status = await conn.execute(
+            written = await conn.fetch(
                 FINISH,
                 [row for row, _ in held],
                 [f.status for _, f in held],
@@ -209,4 +210,4 @@ class PostgresSenderStore:
                 [1 if f.refund else 0 for _, f in held],
                 [f.notification_id for _, f in held if f.kind == FIRING and f.status in FINAL],
             )
-        return int(status.rsplit(" ", 1)[-1]) + gone
+        return gone | {r["notification_id"] for r in written}

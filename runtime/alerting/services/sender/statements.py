@@ -220,6 +220,7 @@ LEFT JOIN LATERAL (
     FOR NO KEY UPDATE
 ) n ON true
 """
+# It returns the ids it wrote: the worker counts (and logs) only outcomes written.
 # A firing row that becomes final wakes its episode's resolved row, which waited for it
 # (the claims above skip it until then; the aggregator set it due minutes ahead, as a
 # safety net): due now, so the next poll delivers it. $6 holds the ids of the batch's
@@ -243,4 +244,5 @@ SET status = x.status,
 FROM unnest($1::tid[], $2::text[], $3::bigint[], $4::text[], $5::int[])
     AS x(row, status, delay_ms, error, refund)
 WHERE n.ctid = ANY($1::tid[]) AND n.ctid = x.row
+RETURNING n.notification_id::text
 """

@@ -81,12 +81,12 @@ class SenderStore(Protocol):
 
     async def record_outcomes(
         self, owner: str, deliveries: Sequence[DeliveryRow], finishes: Sequence[Finish]
-    ) -> int:
+    ) -> set[str]:
         """Write the batch's delivery rows and notification outcomes at once. Only a
         claim that still holds its row writes an outcome (one taken over meanwhile is its
-        new owner's); return how many did, counting as done a claim whose notification
-        no longer exists (its client was deleted: nothing to write, nobody to hand it
-        to, so it is not a lost claim). ``StoreUnavailable`` when the database is
+        new owner's); return the ids of the finishes that did, counting as done a claim
+        whose notification no longer exists (its client was deleted: nothing to write,
+        nobody to hand it to, so it is not a lost claim). ``StoreUnavailable`` when the database is
         away: the worker tries again while the claims hold, so a repeat must be safe
         (it is: a repeat finds no claim left to finish, and SENT deliveries stay)."""
         ...

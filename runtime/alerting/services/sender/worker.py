@@ -70,6 +70,15 @@ WRITE_DEADLINE = 0.95
 # equal jitter, so the senders of a fleet do not all hit a recovering database at once.
 WRITE_RETRY_FIRST_S = 0.1
 WRITE_RETRY_MAX_S = 2.0
+# A delivery cancelled at the lease budget before its call began (still waiting for its
+# rate-limit token or a concurrency slot): the receiver was never contacted, so nothing
+# is written for it (no deliveries row change, no attempt logged); the notification is
+# retried, the attempt counted (the budget ran out: a batch too slow to start its calls
+# must not loop for ever), with this as its error.
+NOT_STARTED = Attempt.transient(
+    "not started before the lease budget (waiting for a rate-limit token or a slot):"
+    " the receiver was not called"
+)
 EXHAUSTED = Decision(
     Outcome.FAILED,
     error="gave up: every claim expired before an outcome was written"
@@ -268,6 +277,7 @@ class Worker:
             await asyncio.sleep(wait_s)
         async with self._slots:
             call.started_at, call.began = self._wall_clock(), self._clock()
+            call.calling = True
             attempt = await self._channels.deliver(claim.notification, target)
             elapsed = self._clock() - call.began
             metrics.DELIVERY_SECONDS.labels(target.type).observe(elapsed)
@@ -283,7 +293,11 @@ class Worker:
             for i, target in enumerate(plan.targets):
                 if target.prior is not None:
                     results[target.label] = target.prior
-                elif i in plan.tasks:
+                elif i not in plan.tasks:
+                    continue  # deferred: waits for its token, the attempt given back
+                elif plan.tasks[i].cancelled() and not plan.calls[i].calling:
+                    results[target.label] = NOT_STARTED
+                else:
                     attempt = timed(_result(plan.tasks[i]), plan.calls[i], self._clock())
                     results[target.label] = attempt
                     deliveries += [
@@ -309,25 +323,31 @@ class Worker:
         if held is None:
             metrics.OUTCOMES_ABANDONED.inc(len(finishes))
             return
-        for f in finishes:
+        # Only the outcomes written count: a claim taken over meanwhile is its new
+        # owner's to count, and counted here too it would be counted twice (the
+        # CloudWatch metric filter on the FAILED line below, AlertingNotificationsFailing).
+        written = [f for f in finishes if f.notification_id in held]
+        for f in written:
             metrics.NOTIFICATIONS.labels(f.status).inc()
-        if held < len(finishes):
-            metrics.LOST_CLAIMS.inc(len(finishes) - held)
+        if len(written) < len(finishes):
+            metrics.LOST_CLAIMS.inc(len(finishes) - len(written))
             log.warning(
-                "%d claim(s) expired before their outcome was written", len(finishes) - held
+                "%d claim(s) expired before their outcome was written",
+                len(finishes) - len(written),
             )
-        failed = sum(f.status == Outcome.FAILED for f in finishes)
+        failed = sum(f.status == Outcome.FAILED for f in written)
         if failed:
             # `failed` as a field: the CloudWatch metric filter sums it (components/alarms.py).
             log.warning("%d notification(s) FAILED in this batch", failed, extra={"failed": failed})
 
     async def _write(
         self, deliveries: list[DeliveryRow], finishes: list[Finish], deadline: float
-    ) -> int | None:
+    ) -> set[str] | None:
         """Record the batch, trying again while the database is away and the claims
-        hold (until ``deadline``); None when given up. Two log lines at most per batch
-        (the first failure, then landed or given up): an outage is not a traceback
-        per try. Any error but ``StoreUnavailable`` is raised at once."""
+        hold (until ``deadline``): the ids of the outcomes written; None when given up.
+        Two log lines at most per batch (the first failure, then landed or given up):
+        an outage is not a traceback per try. Any error but ``StoreUnavailable`` is
+        raised at once."""
         failures = 0
         first_failure = 0.0
         backoff = WRITE_RETRY_FIRST_S
