@@ -19,14 +19,7 @@ import pytest
 from alerting.adapters import postgres
 from alerting.config import Settings
 from alerting.services.rule_service.retention import Retention
-from tests.integration.retention_support import (
-    close_episodes,
-    counts,
-    days_before,
-    existing,
-    resolved_of,
-    seed,
-)
+from tests.integration import retention_support as stored
 from tests.integration.rule_service_support import fresh_database
 from tests.integration.sender_support import (
     insert_notification,
@@ -65,9 +58,9 @@ async def test_retention_beside_a_real_sender_removes_only_the_old_history(
             " SELECT gen_random_uuid(), $1, 'old-' || i, 'HIGH', 'payments', 'checkout',"
             " $3::timestamptz, ARRAY[$2::uuid], 'SENT', $3::timestamptz"
             " FROM generate_series(1, $4) AS i RETURNING notification_id::text",
-            cid, uuid.UUID(rule), days_before(now, DAYS + 10), OLD_ROWS // 2,
+            cid, uuid.UUID(rule), stored.days_before(now, DAYS + 10), OLD_ROWS // 2,
         )  # fmt: skip
-        await close_episodes(pool, [r[0] for r in firing])
+        await stored.close_episodes(pool, [r[0] for r in firing])
         await pool.execute(
             "WITH d AS (INSERT INTO deliveries (notification_id, endpoint_id, endpoint_type,"
             " status, attempts) SELECT notification_id, gen_random_uuid(), 'webhook', 'SENT', 1"
@@ -76,9 +69,9 @@ async def test_retention_beside_a_real_sender_removes_only_the_old_history(
             " INSERT INTO delivery_attempts (notification_id, endpoint_id, attempt,"
             " endpoint_type, started_at, duration_ms, outcome, response_code)"
             " SELECT notification_id, endpoint_id, 1, 'webhook', $1, 3, 'SENT', 200 FROM d",
-            days_before(now, DAYS + 10),
+            stored.days_before(now, DAYS + 10),
         )
-        assert await counts(pool) == {
+        assert await stored.counts(pool) == {
             "notifications": OLD_ROWS, "deliveries": OLD_ROWS,
             "delivery_attempts": OLD_ROWS, "rule_outbox": 0,
         }  # fmt: skip
@@ -120,7 +113,7 @@ async def test_retention_beside_a_real_sender_removes_only_the_old_history(
             stop.set()
             await asyncio.wait_for(loop, 30)
 
-        left = await counts(pool)
+        left = await stored.counts(pool)
         assert (left["notifications"], left["deliveries"]) == (NEW_ROWS, NEW_ROWS)
         # Whatever attempts the sender records are the stream's: the history's are gone.
         assert (
@@ -157,20 +150,21 @@ async def test_the_rule_service_process_runs_retention_at_start(
             now = datetime.now(UTC)
             # Two closed episodes: their firing rows (2 deliveries, 2 attempts each) and
             # their resolved rows.
+            three_days_ago, a_day_ago = stored.days_before(now, 3), stored.days_before(now, 1)
             old = [
-                await seed(pool, cid, rule, days_before(now, 3), deliveries=2, closed=True)
+                await stored.seed(pool, cid, rule, three_days_ago, deliveries=2, closed=True)
                 for _ in range(2)
             ]
-            old += await resolved_of(pool, old)
-            young = [await seed(pool, cid, rule, days_before(now, 1)) for _ in range(2)]
+            old += await stored.resolved_of(pool, old)
+            young = [await stored.seed(pool, cid, rule, a_day_ago) for _ in range(2)]
             process = service_processes.new("rule-service", env)
             await asyncio.to_thread(process.start)
 
             async def removed() -> bool:
-                return await existing(pool, old) == set()
+                return await stored.existing(pool, old) == set()
 
             await eventually(removed, 60, "the first retention pass")
-            assert await existing(pool, young) == set(young)
+            assert await stored.existing(pool, young) == set(young)
             async with httpx.AsyncClient() as client:
                 text = (await client.get(f"{process.url}/metrics")).text
             assert 'alerting_retention_removed_total{table="notifications"} 4.0' in text

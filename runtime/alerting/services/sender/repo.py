@@ -22,14 +22,7 @@ from alerting.sealed import (
     SealError,
     is_sealed,
 )
-from alerting.services.sender.statements import (
-    CLAIM_DUE,
-    CLAIM_READY,
-    ENDPOINTS,
-    FINISH,
-    HELD,
-    RECORD_DELIVERIES,
-)
+from alerting.services.sender import statements as sql
 from alerting.services.sender.store import Claim, DeliveryRow, Finish, StoreUnavailable
 
 Pool: TypeAlias = "asyncpg.Pool[Any]"  # generic only to the type checker
@@ -97,15 +90,15 @@ class PostgresSenderStore:
         self._opened: dict[tuple[str, str], str | None] = {}
 
     async def claim_ready(self, ids: Sequence[str], owner: str, lease_s: float) -> list[Claim]:
-        rows = await self._pool.fetch(CLAIM_READY, owner, lease_s, list(ids))
+        rows = await self._pool.fetch(sql.CLAIM_READY, owner, lease_s, list(ids))
         return [_claim(r) for r in rows]
 
     async def claim_due(self, owner: str, lease_s: float, limit: int) -> list[Claim]:
-        rows = await self._pool.fetch(CLAIM_DUE, owner, lease_s, limit)
+        rows = await self._pool.fetch(sql.CLAIM_DUE, owner, lease_s, limit)
         return [_claim(r) for r in rows]
 
     async def endpoints_for(self, ids: Sequence[str]) -> dict[str, list[NotificationEndpoint]]:
-        rows = await self._pool.fetch(ENDPOINTS, list(ids))
+        rows = await self._pool.fetch(sql.ENDPOINTS, list(ids))
         found: dict[str, list[NotificationEndpoint]] = {i: [] for i in ids}
         for r in rows:
             found[r["notification_id"]].append(
@@ -180,7 +173,7 @@ class PostgresSenderStore:
         async with self._pool.acquire() as conn, conn.transaction():
             if deliveries:
                 await conn.execute(
-                    RECORD_DELIVERIES,
+                    sql.RECORD_DELIVERIES,
                     [d.notification_id for d in deliveries],
                     [d.endpoint_id for d in deliveries],
                     [d.endpoint_type for d in deliveries],
@@ -195,14 +188,14 @@ class PostgresSenderStore:
             if not finishes:
                 return set()
             rows = await conn.fetch(
-                HELD, owner, [f.notification_id for f in finishes], [f.lease for f in finishes]
+                sql.HELD, owner, [f.notification_id for f in finishes], [f.lease for f in finishes]
             )
             gone = {finishes[r["i"] - 1].notification_id for r in rows if r["ctid"] is None}
             held = [(r["ctid"], finishes[r["i"] - 1]) for r in rows if r["held"]]
             if not held:
                 return gone
             written = await conn.fetch(
-                FINISH,
+                sql.FINISH,
                 [row for row, _ in held],
                 [f.status for _, f in held],
                 [f.delay_ms for _, f in held],
