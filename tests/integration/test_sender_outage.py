@@ -22,6 +22,7 @@ from alerting.adapters import postgres
 from alerting.config import Settings
 from alerting.domain.delivery import Attempt, Target
 from alerting.domain.delivery_messages import OutgoingNotification
+from alerting.domain.delivery_rate import Rate
 from alerting.services.sender.repo import PostgresSenderStore
 from alerting.services.sender.worker import Worker
 from tests.integration.rule_service_support import fresh_database
@@ -56,6 +57,9 @@ class ReceiverThatOutlivesTheDatabase:
 
     def identity(self, endpoint_type: str, value: str, secret: str | None = None) -> str:
         return value
+
+    def default_rate(self, endpoint_type: str) -> Rate | None:
+        return None  # the sender's setting
 
 
 @pytest.fixture
