@@ -10,8 +10,9 @@ import dataclasses
 
 from alerting.domain.delivery import Attempt, Outcome, Target
 from alerting.domain.delivery_messages import OutgoingNotification
+from alerting.services.sender.call_timing import NOT_STARTED
 from alerting.services.sender.store import DeliveryRow
-from alerting.services.sender.worker import LEASE_BUDGET, NOT_STARTED, Worker
+from alerting.services.sender.worker import LEASE_BUDGET, Worker
 from tests.unit.test_sender_worker import (
     HANG,
     OWNER,

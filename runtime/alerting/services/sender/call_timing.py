@@ -1,12 +1,28 @@
-"""When each delivery call began and how long it took, as the attempt log shows them:
-the start on the wall clock (epoch seconds), the duration on the worker's monotonic
-clock (both injected, so the unit tests run on a fake one)."""
+"""One delivery call as the worker records it: when it began and how long it took, as
+the attempt log shows them (the start on the wall clock, epoch seconds; the duration on
+the worker's monotonic clock, both injected so the unit tests run on a fake one), and
+the attempt its task ended with (an answer, a cancel at the lease budget, a bug).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass, replace
 
 from alerting.domain.delivery import Attempt
+
+log = logging.getLogger(__name__)
+
+# A delivery cancelled at the lease budget before its call began (still waiting for its
+# rate-limit token or a concurrency slot): the receiver was never contacted, so nothing
+# is written for it (no deliveries row change, no attempt logged); the notification is
+# retried, the attempt counted (the budget ran out: a batch too slow to start its calls
+# must not loop for ever), with this as its error.
+NOT_STARTED = Attempt.transient(
+    "not started before the lease budget (waiting for a rate-limit token or a slot):"
+    " the receiver was not called"
+)
 
 
 @dataclass
@@ -33,3 +49,15 @@ def timed(attempt: Attempt, call: Call, now: float) -> Attempt:
 
 def ms(seconds: float) -> int:
     return max(round(seconds * 1000), 0)
+
+
+def outcome(task: asyncio.Task[Attempt]) -> Attempt:
+    """The attempt a finished delivery task ended with."""
+    if task.cancelled():
+        return Attempt.transient("no answer within the claim lease")
+    exc = task.exception()
+    if exc is not None:
+        # A bug in an adapter must not stall the batch: retried, and logged with its trace.
+        log.error("delivery raised", exc_info=exc)
+        return Attempt.transient(f"internal error: {type(exc).__name__}")
+    return task.result()

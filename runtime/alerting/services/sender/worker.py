@@ -35,7 +35,7 @@ from alerting.domain.delivery_rate import Rate, effective
 from alerting.domain.model import NotificationReady
 from alerting.domain.token_bucket import RateLimiter
 from alerting.services.sender import metrics
-from alerting.services.sender.call_timing import Call, ms, timed
+from alerting.services.sender.call_timing import NOT_STARTED, Call, ms, outcome, timed
 from alerting.services.sender.store import (
     Claim,
     DeliveryRow,
@@ -70,15 +70,6 @@ WRITE_DEADLINE = 0.95
 # equal jitter, so the senders of a fleet do not all hit a recovering database at once.
 WRITE_RETRY_FIRST_S = 0.1
 WRITE_RETRY_MAX_S = 2.0
-# A delivery cancelled at the lease budget before its call began (still waiting for its
-# rate-limit token or a concurrency slot): the receiver was never contacted, so nothing
-# is written for it (no deliveries row change, no attempt logged); the notification is
-# retried, the attempt counted (the budget ran out: a batch too slow to start its calls
-# must not loop for ever), with this as its error.
-NOT_STARTED = Attempt.transient(
-    "not started before the lease budget (waiting for a rate-limit token or a slot):"
-    " the receiver was not called"
-)
 EXHAUSTED = Decision(
     Outcome.FAILED,
     error="gave up: every claim expired before an outcome was written"
@@ -298,7 +289,7 @@ class Worker:
                 elif plan.tasks[i].cancelled() and not plan.calls[i].calling:
                     results[target.label] = NOT_STARTED
                 else:
-                    attempt = timed(_result(plan.tasks[i]), plan.calls[i], self._clock())
+                    attempt = timed(outcome(plan.tasks[i]), plan.calls[i], self._clock())
                     results[target.label] = attempt
                     deliveries += [
                         DeliveryRow(n.notification_id, eid, target.type, attempt.outcome.value,
@@ -399,14 +390,3 @@ class Worker:
             rng=self._rng,
             resolved=plan.claim.notification.resolved,
         )
-
-
-def _result(task: asyncio.Task[Attempt]) -> Attempt:
-    if task.cancelled():
-        return Attempt.transient("no answer within the claim lease")
-    exc = task.exception()
-    if exc is not None:
-        # A bug in an adapter must not stall the batch: retried, and logged with its trace.
-        log.error("delivery raised", exc_info=exc)
-        return Attempt.transient(f"internal error: {type(exc).__name__}")
-    return task.result()
