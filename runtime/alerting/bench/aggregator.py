@@ -38,9 +38,11 @@ def _muted(matches: list[AlertMatch], silenced: SilenceIndex, now: datetime) -> 
 
 
 async def measure_one(
-    bench: BenchEnv, plan: Plan, progress: Progress, silenced: int = 0
+    bench: BenchEnv, plan: Plan, progress: Progress, silenced: int = 0, tag: str = ""
 ) -> dict[str, Any]:
-    name = "agg" + (f"s{silenced}" if silenced else "")
+    """One case; ``tag`` keeps its topics, groups and rows apart from another run of the
+    same case in this bench (the ``stored`` stage runs it before and after its load)."""
+    name = f"{tag}agg" + (f"s{silenced}" if silenced else "")
     env = bench.scope(name)
     settings = config.load(env)
     n = plan.aggregator_matches
