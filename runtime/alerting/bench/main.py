@@ -90,6 +90,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     add("--out", type=Path, default=Path("bench/results"), help="results directory")
     add("--data-dir", type=Path, default=Path(".dev/bench"), help="private servers' data")
+    add(
+        "--keep-database",
+        action="store_true",
+        help="leave the run's database in place (to inspect the `stored` history); not reused",
+    )
     parser.epilog = (
         "Uses Postgres, Redis and Kafka where they answer at the configured addresses\n"
         "(private ones otherwise), in a database, topics and Redis keys of its own.\n\n"
@@ -150,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
     began, stamp = time.monotonic(), dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     try:
         bench = prepare(dict(os.environ), args.data_dir.resolve(), progress)
+        bench.keep_database = args.keep_database
     except (infra.InfraError, ConfigError, OSError, psycopg.Error) as exc:
         print(f"alerting bench: {exc}", file=sys.stderr)
         return 1
