@@ -28,10 +28,7 @@ async def test_the_history_loads_final_rows_over_thirty_days(settings: Settings)
         case = await stored.load(db.postgres_dsn, plan, lines.append)
         conn = await asyncpg.connect(db.postgres_dsn)
         try:
-            counts = {
-                t: await conn.fetchval(f"SELECT count(*) FROM {t}")
-                for t in stored.TABLES
-            }
+            counts = {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in stored.TABLES}
             statuses = dict(
                 await conn.fetch("SELECT status, count(*) FROM notifications GROUP BY 1")
             )
