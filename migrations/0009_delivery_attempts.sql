@@ -2,7 +2,8 @@
 -- per-endpoint delivery rates.
 -- depends: 0007_integrations
 --
--- (0008 is left to the aggregator's narrower episode key, developed alongside.)
+-- (There is no 0008: it was kept for a narrower episode key, which measured no gain;
+-- docs/performance.md, issue 14's fourth round.)
 --
 -- delivery_attempts answers "we got it twice" and "we never got it": one row per call of
 -- one endpoint for one notification (attempt = that endpoint's deliveries.attempts after

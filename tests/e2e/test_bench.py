@@ -78,3 +78,32 @@ def test_side_by_side_bench_sends_the_same_alerts_through_alertmanager_and_the_p
     assert document["platform_to_alertmanager_ratio"] == ratio["ratio"]
     assert document["alertmanager_p99_ms"] > 0 and document["platform_v2_p99_ms"] > 0
     assert "side by side, platform:" in done.stdout
+
+
+def test_stored_bench_measures_the_same_cases_before_and_after_loading_history(
+    base_env: dict[str, str], tmp_path: Path
+) -> None:
+    done, document = run_bench(
+        base_env, tmp_path / "results", "--only", "stored", "--scale", "0.001"
+    )
+    cases = document["stages"]["stored"]
+    phases = [(c["measure"], c["phase"]) for c in cases]
+    assert phases == [
+        (measure, phase)
+        for measure in ("aggregator", "sender webhook", "sender email")
+        for phase in ("empty", "stored", "ratio")
+    ] + [("load", "load")]
+    load = cases[-1]
+    assert load["items"] == 10_000 and load["rows"] > 30_000 and load["bytes"] > 0
+    assert document["stored_notifications"] == 10_000
+    for c in cases:
+        if c["phase"] == "ratio":
+            assert document[f"stored_{c['measure'].replace(' ', '_')}_ratio"] == c["ratio"] > 0
+        elif c["phase"] in ("empty", "stored"):
+            # every notification stored or SENT (checked by the cases), timed on a share
+            assert c["case"].startswith(("aggregator, 30 matches", "sender, 20 "))
+            assert c["case"].endswith(c["phase"]) and c["items"] > 0 and c["per_s"] > 0
+    # the history's progress, then every figure side by side in the table
+    assert "history: 10,000 of 10,000 notifications (" in done.stdout
+    assert "aggregator, stored / empty" in done.stdout
+    assert "sender, 20 webhooks, stored" in done.stdout

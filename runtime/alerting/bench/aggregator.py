@@ -29,6 +29,8 @@ from alerting.domain.matching import RuleIndex
 from alerting.domain.model import AlertMatch
 from alerting.domain.silences import SilenceIndex
 
+OURS = "{} FROM notifications WHERE client_id = ANY($1::text[]) AND alert_id LIKE $2"
+
 
 def _muted(matches: list[AlertMatch], silenced: SilenceIndex, now: datetime) -> list[AlertMatch]:
     return [
@@ -38,9 +40,11 @@ def _muted(matches: list[AlertMatch], silenced: SilenceIndex, now: datetime) -> 
 
 
 async def measure_one(
-    bench: BenchEnv, plan: Plan, progress: Progress, silenced: int = 0
+    bench: BenchEnv, plan: Plan, progress: Progress, silenced: int = 0, tag: str = ""
 ) -> dict[str, Any]:
-    name = "agg" + (f"s{silenced}" if silenced else "")
+    """One case; ``tag`` keeps its topics, groups and rows apart from another run of the
+    same case in this bench (the ``stored`` stage runs it before and after its load)."""
+    name = f"{tag}agg" + (f"s{silenced}" if silenced else "")
     env = bench.scope(name)
     settings = config.load(env)
     n = plan.aggregator_matches
@@ -76,17 +80,15 @@ async def measure_one(
     finally:
         await procs.stop()
     conn = await asyncpg.connect(settings.postgres_dsn)
+    # By client first (an index), not by alert id alone: that would read every stored
+    # notification, ten million of them in the `stored` stage.
+    clients = sorted({r.client_id for r in rule_set})
     try:
-        stored = await conn.fetchval(
-            "SELECT count(*) FROM notifications WHERE alert_id LIKE $1", prefix + "%"
-        )
+        stored = await conn.fetchval(OURS.format("SELECT count(*)"), clients, prefix + "%")
         # Left PENDING, they would be claimed by the next stages' senders once their
         # grace expired, and fail there for want of endpoints, skewing those figures.
-        await conn.execute("DELETE FROM notifications WHERE alert_id LIKE $1", prefix + "%")
-        await conn.execute(
-            "DELETE FROM clients WHERE client_id = ANY($1::text[])",
-            sorted({r.client_id for r in rule_set}),
-        )
+        await conn.execute(OURS.format("DELETE"), clients, prefix + "%")
+        await conn.execute("DELETE FROM clients WHERE client_id = ANY($1::text[])", clients)
     finally:
         await conn.close()
     if stored != n:

@@ -41,6 +41,9 @@ class BenchEnv:
     database: str
     started: list[infra.Started] = field(default_factory=list)
     database_created: bool = False
+    # `--keep-database`: left in place for inspection (EXPLAIN on the `stored` stage's
+    # history); no later run reuses it, so whoever keeps it drops it.
+    keep_database: bool = False
 
     @property
     def settings(self) -> Settings:
@@ -59,7 +62,9 @@ class BenchEnv:
         }
 
     def close(self, progress: infra.Progress) -> None:
-        if self.database_created:
+        if self.database_created and self.keep_database:
+            progress(f"keeping database {self.database}: drop it with DROP DATABASE")
+        elif self.database_created:
             progress(f"dropping database {self.database}")
             _admin(self.server_url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database)
             self.database_created = False

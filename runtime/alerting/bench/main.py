@@ -4,9 +4,11 @@ Steps, each with one progress line: in-process matching; the evaluator, aggregat
 sender each started alone on pre-loaded input; then every data-plane service together
 at a fixed offered rate (latency) and as fast as ingest takes alerts (throughput); and
 how long a new rule takes to be live in the evaluators (cold starts, then steady); and
-the same alerts through a real Alertmanager and through the platform, side by side. It
-prints a table and writes bench/results/<timestamp>.json; every process and server it
-started is stopped at the end, also on Ctrl-C, and its database is dropped.
+the same alerts through a real Alertmanager and through the platform, side by side; and,
+only when `--only` names it, the aggregator and sender again over 10 million stored
+notifications (`stored`). It prints a table and writes bench/results/<timestamp>.json;
+every process and server it started is stopped at the end, also on Ctrl-C, and its
+database is dropped.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from alerting.bench import (
     results,
     sender,
     sinks,
+    stored,
 )
 from alerting.bench.environment import BenchEnv, prepare
 from alerting.bench.plan import FULL, QUICK, Plan
@@ -44,10 +47,21 @@ from alerting.bench.processes import BenchError, Processes
 from alerting.config import ConfigError
 from alerting.dev import infra
 
-STAGES = ("matching", "evaluator", "aggregator", "sender", "e2e", "liveness", "alertmanager")
-# `--quick` leaves out the side-by-side case (real Alertmanager, thousands of alerts)
-# unless `--only` names it.
-QUICK_STAGES = tuple(s for s in STAGES if s != "alertmanager")
+STAGES = (
+    "matching",
+    "evaluator",
+    "aggregator",
+    "sender",
+    "e2e",
+    "liveness",
+    "alertmanager",
+    "stored",
+)
+# The 10-million-row history (`stored`) takes minutes to load and gigabytes of disk:
+# run only when `--only` names it. `--quick` also leaves out the side-by-side case
+# (real Alertmanager, thousands of alerts).
+FULL_STAGES = tuple(s for s in STAGES if s != "stored")
+QUICK_STAGES = tuple(s for s in FULL_STAGES if s != "alertmanager")
 
 
 def stage_list(text: str) -> tuple[str, ...]:
@@ -72,10 +86,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=stage_list,
         metavar="STAGES",
         help=f"comma-separated stages to run, of {','.join(STAGES)}"
-        " (all; with --quick all but alertmanager)",
+        " (all but stored; with --quick also not alertmanager)",
     )
     add("--out", type=Path, default=Path("bench/results"), help="results directory")
     add("--data-dir", type=Path, default=Path(".dev/bench"), help="private servers' data")
+    add(
+        "--keep-database",
+        action="store_true",
+        help="leave the run's database in place (to inspect the `stored` history); not reused",
+    )
     parser.epilog = (
         "Uses Postgres, Redis and Kafka where they answer at the configured addresses\n"
         "(private ones otherwise), in a database, topics and Redis keys of its own.\n\n"
@@ -104,7 +123,7 @@ async def _stages(
         stages["aggregator"] = await aggregator.measure(bench, plan, progress)
     if "liveness" in only:
         stages["liveness"] = await liveness.measure(bench, plan, progress)
-    if not {"sender", "e2e", "alertmanager"} & set(only):
+    if not {"sender", "e2e", "alertmanager", "stored"} & set(only):
         return stages
     procs = Processes(bench.run_id, "sinks")
     try:
@@ -117,6 +136,8 @@ async def _stages(
             stages["e2e"] = [end_to_end["latency"], end_to_end["max"]]
         if "alertmanager" in only:
             stages["alertmanager"] = await alertmanager.measure(bench, plan, outside, progress)
+        if "stored" in only:
+            stages["stored"] = await stored.measure(bench, plan, outside, progress)
     finally:
         await procs.stop()
     return stages
@@ -127,13 +148,14 @@ def run(args: argparse.Namespace) -> int:
         print("alerting bench: --scale and --rate must be positive", file=sys.stderr)
         return 2
     plan = (QUICK if args.quick else FULL).scaled(args.scale)
-    only = args.only or (QUICK_STAGES if args.quick else STAGES)
+    only = args.only or (QUICK_STAGES if args.quick else FULL_STAGES)
     if args.rate is not None:
         plan = dataclasses.replace(plan, e2e_rate=args.rate)
     progress = infra.Progress()
     began, stamp = time.monotonic(), dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     try:
         bench = prepare(dict(os.environ), args.data_dir.resolve(), progress)
+        bench.keep_database = args.keep_database
     except (infra.InfraError, ConfigError, OSError, psycopg.Error) as exc:
         print(f"alerting bench: {exc}", file=sys.stderr)
         return 1

@@ -37,6 +37,10 @@ class Plan:
     silences: int = 1000
     # unique alerts sent through Alertmanager and through the platform, side by side
     alertmanager_alerts: int = 5000
+    # the `stored` stage: notifications of history (with their deliveries and delivery
+    # attempts) loaded between its empty and stored runs, created over this many days
+    stored_notifications: int = 10_000_000
+    stored_days: int = 30
 
     def spec(self, rules: int, fanout: int) -> RuleSetSpec:
         clients = max(fanout, rules // self.rules_per_client)
@@ -68,6 +72,7 @@ class Plan:
             live_starts=max(1, round(self.live_starts * factor)),
             live_rules=n(self.live_rules, 5),
             alertmanager_alerts=n(self.alertmanager_alerts, 100),
+            stored_notifications=n(self.stored_notifications, 1000),
         )
 
 

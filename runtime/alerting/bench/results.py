@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from alerting.bench import over_history
 from alerting.config import SETTINGS
 
 HEADLINE_KEYS = (
@@ -138,6 +139,7 @@ def assemble(
             "rule_live_p99_ms": round(steady["latency_ms"]["p99_ms"], 1),
         }
     head |= side_by_side(stages.get("alertmanager", []))
+    head |= over_history.figures(stages.get("stored", []))
     return {**head, "stages": dict(stages), **detail}
 
 

@@ -50,6 +50,11 @@ until the sender's safety-net poll. Both halves run in one statement: the SELECT
 sees the table as it was before the INSERT, so a round never reports a row twice (and
 ``insert_batch`` reports each row once across rounds).
 
+New rows get time-ordered ids (``uuid_v7()``, migration 0010): each batch inserts at the
+right edge of the primary key, and the sender's lookups of their deliveries stay there
+too, in cached pages; random ids read a page per row once ten million stored
+notifications outgrow Postgres' buffers (docs/performance.md, "Over stored history").
+
 Only matches at least one of whose rules still exists and is the client's are stored,
 with those rules only (``live``): a match already in Kafka when its client was deleted
 (the evaluator's snapshot lags a deletion by the outbox and the rule-updater) must not
@@ -149,7 +154,7 @@ WITH input AS (
         notification_id, client_id, alert_id, severity, source, name, context, event_ts,
         rule_ids, status, next_attempt_at, kind, episode, firing_id, silence_id
     )
-    SELECT gen_random_uuid(), client_id, alert_id, severity, source, name, context::jsonb,
+    SELECT uuid_v7(), client_id, alert_id, severity, source, name, context::jsonb,
            to_timestamp(event_ts), rule_ids,
            CASE WHEN silence_id IS NULL THEN 'PENDING' ELSE 'SUPPRESSED' END,
            now() + interval '{READY_GRACE}', 'firing', coalesce(last_episode, 0) + 1, NULL,
@@ -158,7 +163,7 @@ WITH input AS (
     WHERE kind = 'firing'
         AND (last_kind IS NULL OR (last_kind = 'resolved' AND to_timestamp(event_ts) > last_ts))
     UNION ALL
-    SELECT gen_random_uuid(), client_id, alert_id, severity, source, name, context::jsonb,
+    SELECT uuid_v7(), client_id, alert_id, severity, source, name, context::jsonb,
            to_timestamp(event_ts), firing_rule_ids,
            CASE WHEN firing_status = 'SUPPRESSED' THEN 'SUPPRESSED' ELSE 'PENDING' END,
            now() + CASE WHEN firing_status IN ('SENT', 'FAILED')
