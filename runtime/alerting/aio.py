@@ -50,3 +50,26 @@ async def retry_until_stopped(
                 break
             delay = min(delay * 2, max_delay_s)
     return False
+
+
+async def run_every(
+    one_pass: Callable[[], Awaitable[object]],
+    stop: asyncio.Event,
+    interval_s: float,
+    what: str,
+    logger: logging.Logger,
+) -> None:
+    """A background loop: ``one_pass``, then ``interval_s`` of sleep, until ``stop``. A
+    pass that fails (a database that does not answer) is one line per state change in
+    ``logger`` (``DependencyLog``), not a traceback per pass; the next pass tries again."""
+    from alerting.dependency_log import DependencyLog  # it builds on this module
+
+    state = DependencyLog(logger, what)
+    while not stop.is_set():
+        try:
+            await one_pass()
+        except Exception as exc:  # tried again at the next pass
+            state.failed(exc)
+        else:
+            state.ok()
+        await sleep_unless(stop, interval_s)

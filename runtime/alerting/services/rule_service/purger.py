@@ -19,8 +19,7 @@ from typing import Any
 import asyncpg
 from prometheus_client import Counter, Gauge
 
-from alerting.aio import sleep_unless
-from alerting.dependency_log import DependencyLog
+from alerting.aio import run_every
 from alerting.services.rule_service.repo import purge as repo
 
 log = logging.getLogger(__name__)
@@ -92,12 +91,10 @@ class ClientPurger:
         """The background loop: a pass every ``INTERVAL_S`` until ``stop``. A database
         that does not answer is one line per state change (``DependencyLog``), not a
         traceback per pass; the next pass resumes where a failed one stopped."""
-        state = DependencyLog(log, "purging deleted clients (Postgres)")
-        while not stop.is_set():
-            try:
-                await self.purge_pending(stop)
-            except Exception as exc:
-                state.failed(exc)
-            else:
-                state.ok()
-            await sleep_unless(stop, INTERVAL_S)
+        await run_every(
+            lambda: self.purge_pending(stop),
+            stop,
+            INTERVAL_S,
+            "purging deleted clients (Postgres)",
+            log,
+        )

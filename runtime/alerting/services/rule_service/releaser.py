@@ -31,8 +31,7 @@ from uuid import UUID
 import asyncpg
 from prometheus_client import Counter
 
-from alerting.aio import sleep_unless
-from alerting.dependency_log import DependencyLog
+from alerting.aio import run_every
 from alerting.domain.silences import AlertFields, Silence, SilenceIndex
 from alerting.services.rule_service.repo import release as repo
 from alerting.services.rule_service.repo import silences as silences_repo
@@ -155,15 +154,13 @@ class SilenceReleaser:
     async def run(self, stop: asyncio.Event) -> None:
         """A pass every ``interval_s`` until ``stop``; an unreachable database is one
         log line per state change, and the next pass resumes."""
-        state = DependencyLog(log, "releasing suppressed notifications (Postgres)")
-        while not stop.is_set():
-            try:
-                await self.release_pass()
-            except Exception as exc:
-                state.failed(exc)
-            else:
-                state.ok()
-            await sleep_unless(stop, self._interval_s)
+        await run_every(
+            self.release_pass,
+            stop,
+            self._interval_s,
+            "releasing suppressed notifications (Postgres)",
+            log,
+        )
 
 
 def _inactive(silence: Silence | None, now: datetime) -> bool:

@@ -30,8 +30,7 @@ from typing import Any
 import asyncpg
 from prometheus_client import Counter, Gauge
 
-from alerting.aio import sleep_unless
-from alerting.dependency_log import DependencyLog
+from alerting.aio import run_every, sleep_unless
 from alerting.services.rule_service.repo import retention as repo
 
 log = logging.getLogger(__name__)
@@ -166,12 +165,10 @@ class Retention:
     async def run(self, stop: asyncio.Event) -> None:
         """A pass every ``interval_s`` until ``stop``; an unreachable database is one
         log line per state change, and the next pass starts over from the oldest row."""
-        state = DependencyLog(log, "removing notifications past the retention (Postgres)")
-        while not stop.is_set():
-            try:
-                await self.run_pass(stop)
-            except Exception as exc:
-                state.failed(exc)
-            else:
-                state.ok()
-            await sleep_unless(stop, self._interval_s)
+        await run_every(
+            lambda: self.run_pass(stop),
+            stop,
+            self._interval_s,
+            "removing notifications past the retention (Postgres)",
+            log,
+        )
