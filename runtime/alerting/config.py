@@ -10,11 +10,13 @@ table is generated from it (``make readme``), so the docs cannot drift from the 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from alerting import roster
+from alerting.console import origins
 from alerting.secret_keys import SecretKey, parse_secret_keys
 from alerting.settings_table import BY_ENV
 from alerting.settings_table import KAFKA_VARS as KAFKA_VARS
@@ -25,6 +27,8 @@ from alerting.settings_table import Setting as Setting
 from alerting.settings_table import describe as describe
 from alerting.settings_table import expand as expand
 from alerting.settings_table import markdown_table as markdown_table
+
+T = TypeVar("T")
 
 
 class ConfigError(Exception):
@@ -210,6 +214,11 @@ class Settings:
     silence_release_interval_s: int = 2
     webhook_secret_grace_s: int = 86_400
     retention_days: int = 30
+    # The web console (alerting/console): where the browser reaches ingest and metrics
+    # ("": the console's own origin), and the origins ingest and metrics let call them.
+    console_ingest_url: str = ""
+    console_metrics_url: str = ""
+    cors_origins: tuple[str, ...] = ()
 
     def group_id(self, service: str) -> str:
         return self.kafka.consumer_group or f"alerting-{service}"
@@ -385,7 +394,17 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         silence_release_interval_s=integer("ALERTING_SILENCE_RELEASE_INTERVAL_S", 1, 3600),
         webhook_secret_grace_s=integer("ALERTING_WEBHOOK_SECRET_GRACE_S", 0, 30 * 86_400),
         retention_days=integer("ALERTING_RETENTION_DAYS", 1, 3650),
+        console_ingest_url=_console("ALERTING_CONSOLE_INGEST_URL", get, origins.api_base),
+        console_metrics_url=_console("ALERTING_CONSOLE_METRICS_URL", get, origins.api_base),
+        cors_origins=_console("ALERTING_CORS_ORIGINS", get, origins.origins),
     )
+
+
+def _console(name: str, get: Callable[[str], str], parse: Callable[[str], T]) -> T:
+    try:
+        return parse(get(name))
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
 
 
 def redact(url: str) -> str:

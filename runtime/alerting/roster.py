@@ -100,6 +100,8 @@ RULE_SERVICE = Service(
         "ALERTING_CLIENT_PURGE_BATCH",
         "ALERTING_SILENCE_RELEASE_INTERVAL_S",
         "ALERTING_RETENTION_DAYS",
+        "ALERTING_CONSOLE_INGEST_URL",
+        "ALERTING_CONSOLE_METRICS_URL",
         "ALERTING_WEBHOOK_SECRET_GRACE_S",
         # POST /api/v1/endpoints/{id}/test sends through the channels as the sender does.
         "ALERTING_SMTP_*",
@@ -126,6 +128,7 @@ INGEST = Service(
         "ALERTING_POSTGRES_*",
         *_PRODUCER,
         "ALERTING_TOPIC_ALERTS_NEW",
+        "ALERTING_CORS_ORIGINS",
     ),
     produces=True,
     routes=("ANY /api/v1/alerts", "ANY /api/v1/loadgen/{proxy+}"),
@@ -185,6 +188,7 @@ METRICS = Service(
         "ALERTING_POSTGRES_*",
         "ALERTING_KAFKA_*",
         "ALERTING_TOPIC_*",
+        "ALERTING_CORS_ORIGINS",
     ),
     routes=("GET /api/v1/pipeline",),
 )

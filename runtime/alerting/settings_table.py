@@ -170,6 +170,24 @@ SETTINGS: tuple[Setting, ...] = (
         " batches; rows still in flight are kept (docs/operations.md, Retention)",
     ),
     Setting(
+        "ALERTING_CONSOLE_INGEST_URL",
+        "",
+        "rule-service: where the web console's browser reaches the ingest API (an origin,"
+        " e.g. http://127.0.0.1:8082); empty: the console's own origin, as behind the gateway",
+    ),
+    Setting(
+        "ALERTING_CONSOLE_METRICS_URL",
+        "",
+        "rule-service: where the web console's browser reaches the metrics API; empty: the"
+        " console's own origin",
+    ),
+    Setting(
+        "ALERTING_CORS_ORIGINS",
+        "",
+        "ingest and metrics: browser origins (comma-separated) allowed to call the API"
+        " cross-origin, i.e. the console's when it is served from another origin; empty: none",
+    ),
+    Setting(
         "ALERTING_WEBHOOK_SECRET_GRACE_S",
         "86400",
         "rule-service: how long a webhook's rotated-out signing secret still signs"

@@ -88,10 +88,13 @@ def test_the_roster_and_settings_import_no_service_code() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     # secret_keys: the keyring's format, stdlib only, shared with the Pulumi stack config;
-    # settings_table: the list of settings, which config parses.
+    # settings_table: the list of settings, which config parses; console.origins: how the
+    # console's cross-origin settings parse (stdlib only, its package has no code).
     expected = [
         "alerting",
         "alerting.config",
+        "alerting.console",
+        "alerting.console.origins",
         "alerting.roster",
         "alerting.secret_keys",
         "alerting.settings_table",

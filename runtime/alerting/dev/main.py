@@ -43,6 +43,18 @@ DEV_DEFAULTS = {
 }
 
 
+def console_env(s: Settings) -> dict[str, str]:
+    """Each API on its own port here (one origin behind the gateway in AWS): the console,
+    served by rule-service, is told where ingest and metrics are, and they allow its
+    origin, as 127.0.0.1 or localhost."""
+    ui = s.port("rule-service")
+    return {
+        "ALERTING_CONSOLE_INGEST_URL": f"http://127.0.0.1:{s.port('ingest')}",
+        "ALERTING_CONSOLE_METRICS_URL": f"http://127.0.0.1:{s.port('metrics')}",
+        "ALERTING_CORS_ORIGINS": f"http://127.0.0.1:{ui},http://localhost:{ui}",
+    }
+
+
 @dataclass
 class Environment:
     env: dict[str, str]
@@ -192,6 +204,11 @@ def _summary(
     if not services:
         lines.append("  (no platform service is implemented yet in this build)")
     sink = f"http://127.0.0.1:{sink_port}"
+    if "rule-service" in services:
+        lines.append(
+            f"  console        http://127.0.0.1:{s.port('rule-service')}/ui"
+            "   (sign in with the admin token or the demo key)"
+        )
     lines += [
         f"  webhook sink   {sink}/received   (demo endpoint {demo.webhook_url})",
         f"  SMTP sink      127.0.0.1:{s.smtp.port}   emails at {sink}/emails",
@@ -284,6 +301,7 @@ def run(args: argparse.Namespace) -> int:
     if new_key:
         progress(f"generated the key sealing endpoint secrets: {args.data_dir / FILE_NAME}")
     try:
+        env = {**console_env(config.load(env)), **env}
         prepared = Environment(env, config.load(env), admin_token_generated=generated)
     except ConfigError as exc:
         print(f"alerting dev: configuration error: {exc}", file=sys.stderr)

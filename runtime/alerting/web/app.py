@@ -13,6 +13,9 @@
   one spelling per route, so another spelling answers the same 404 problem as any
   unknown path; a relative redirect would avoid the Host but still teach clients to
   rely on a second spelling and re-send bodies to it.
+- Cross-origin calls are refused unless an API is given origins (``cors_origins``): the
+  web console served by rule-service on another port, as under ``make dev``. Bearer tokens
+  authenticate, never cookies, so no credentials mode is allowed.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from collections.abc import Sequence
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -76,10 +81,22 @@ async def unexpected_error(_: Request, __: Exception) -> Response:
     return internal_error()
 
 
-def problem_app(routes: Sequence[BaseRoute]) -> Starlette:
-    """An API's app: problem+json for every error, nosniff everywhere, no redirects."""
+def problem_app(routes: Sequence[BaseRoute], cors_origins: Sequence[str] = ()) -> Starlette:
+    """An API's app: problem+json for every error, nosniff everywhere, no redirects, and
+    cross-origin calls from ``cors_origins`` only."""
+    middleware = [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(cors_origins),
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+            allow_headers=["authorization", "content-type"],
+            expose_headers=["retry-after"],
+            max_age=600,
+        )
+    ]
     app = ApiApp(
         routes=list(routes),
+        middleware=middleware if cors_origins else [],
         exception_handlers={HTTPException: route_error, Exception: unexpected_error},
     )
     app.router.redirect_slashes = False

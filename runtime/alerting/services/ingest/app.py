@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -190,7 +190,10 @@ def _openapi_handler() -> RequestHandler:
 
 
 def create_app(
-    ingest: Ingest, auth: Authenticator, checks: Mapping[str, ReadinessCheck]
+    ingest: Ingest,
+    auth: Authenticator,
+    checks: Mapping[str, ReadinessCheck],
+    cors_origins: Sequence[str] = (),
 ) -> Starlette:
     wrapper = web.endpoints(auth)
     admin = LOADGEN_REQUIRES
@@ -212,4 +215,4 @@ def create_app(
         wrapper.route("GET", OPENAPI, _openapi_handler()),
         *health_routes(checks),
     ]
-    return problem_app(routes)
+    return problem_app(routes, cors_origins)

@@ -49,6 +49,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         # dependency: the admin token and cached keys keep working through its outage,
         # and a 503 from /readyz would take ingest out of its load balancer for nothing.
         {"kafka": publisher.check},
+        settings.cors_origins,
     )
     try:
         await asyncio.gather(serve_api(app, settings, SERVICE, stop), publisher.connect(stop))

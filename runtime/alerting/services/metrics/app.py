@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -31,7 +31,10 @@ def cannot_verify(_: Exception) -> ApiError:
 
 
 def create_app(
-    sampler: Sampler, auth: Authenticator, checks: Mapping[str, ReadinessCheck]
+    sampler: Sampler,
+    auth: Authenticator,
+    checks: Mapping[str, ReadinessCheck],
+    cors_origins: Sequence[str] = (),
 ) -> Starlette:
     async def pipeline(request: Request, caller: Principal, body: bytes) -> Response:
         report = sampler.latest
@@ -43,4 +46,4 @@ def create_app(
 
     wrapper = Endpoints(auth, (Scope.ADMIN,), unverifiable=cannot_verify)
     route = wrapper.route("GET", "/api/v1/pipeline", pipeline)
-    return problem_app([route, *health_routes(checks)])
+    return problem_app([route, *health_routes(checks)], cors_origins)

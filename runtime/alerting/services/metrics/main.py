@@ -107,6 +107,7 @@ async def serve_pipeline(
             admin_token, PostgresKeyStore(pool), FailedAuthGuard(settings.auth_throttle)
         ),
         {"postgres": readiness(pool), "kafka": reader.check},
+        settings.cors_origins,
     )
     # Lag, dead letters and states on /metrics too, for Prometheus' alerts and dashboards.
     collector = PipelineCollector(lambda: sampler.latest)

@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from alerting.console import site as console
 from alerting.http import ReadinessCheck, health_routes
 from alerting.services.rule_service import openapi
 from alerting.services.rule_service.api import (
@@ -21,6 +22,7 @@ from alerting.services.rule_service.api import (
     match,
     notifications,
     silences,
+    whoami,
 )
 from alerting.services.rule_service.api import rules as rules_api
 from alerting.services.rule_service.operation import Ctx, Deps, Operation, routes
@@ -37,6 +39,7 @@ OPERATIONS: tuple[Operation, ...] = (
     *notifications.OPERATIONS,
     *keys.OPERATIONS,
     *audit.OPERATIONS,
+    *whoami.OPERATIONS,
 )
 API_VERSION = "1.0.0"
 
@@ -58,4 +61,6 @@ def _openapi_operation() -> Operation:
 def create_app(deps: Deps, checks: Mapping[str, ReadinessCheck]) -> Starlette:
     app_routes: list[BaseRoute] = [*routes((*OPERATIONS, _openapi_operation()), deps)]
     app_routes += health_routes(checks)
+    s = deps.settings
+    app_routes += console.routes(console.ConsoleConfig(s.console_ingest_url, s.console_metrics_url))
     return problem_app(app_routes)
