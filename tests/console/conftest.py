@@ -23,12 +23,24 @@ def chromium() -> str:
 
 
 @pytest.fixture
+def console_settings() -> dict[str, str]:
+    """Settings a test module needs besides the test defaults (tests/e2e/pipeline.py):
+    override this fixture in the module, e.g. a low ALERTING_SENDER_MAX_ATTEMPTS."""
+    return {}
+
+
+@pytest.fixture
 async def console(
-    chromium: str, base_env: dict[str, str], unique: str, own_database: str, tmp_path: Path
+    chromium: str,
+    base_env: dict[str, str],
+    unique: str,
+    own_database: str,
+    tmp_path: Path,
+    console_settings: dict[str, str],
 ) -> AsyncIterator[Console]:
     """The platform with the metrics service, the console's cross-origin settings as
     ``make dev`` sets them, and a fresh browser page (no stored token)."""
-    pipeline = Pipeline(base_env, unique, own_database, tmp_path)
+    pipeline = Pipeline(base_env, unique, own_database, tmp_path, **console_settings)
     pipeline.env.update(console_env(pipeline.settings))
     try:
         await pipeline.start(*DATA_PLANE, "metrics")
