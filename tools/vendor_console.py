@@ -87,7 +87,11 @@ def declarations() -> dict[str, object]:
         data = (header + body).encode()
         (VENDOR / name).write_bytes(data)
         origin = f"generated: re-exports {package}@{PACKAGES[package]}'s typings"
-        record[name] = {"package": f"{package}@{PACKAGES[package]}", "from": origin, "sha256": sha256(data)}
+        record[name] = {
+            "package": f"{package}@{PACKAGES[package]}",
+            "from": origin,
+            "sha256": sha256(data),
+        }
     return record
 
 
