@@ -5,6 +5,10 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 STAMP := .venv/.synced
+# The console's JavaScript is type-checked by TypeScript (tsc --noEmit over JSDoc types,
+# tools/console-types). Only `make typecheck` needs Node: the console runs without it.
+TYPES := tools/console-types
+TSC_STAMP := $(TYPES)/node_modules/.installed
 # The suite runs on pytest-xdist workers, each with its own database, Redis prefix,
 # broker and ports (tests/conftest.py, tests/ports.py). Most tests wait on processes and
 # sockets, so more workers than cores pay; the count and the mode were measured on a
@@ -36,6 +40,12 @@ $(STAMP): pyproject.toml uv.lock | $(UV)
 
 install: $(STAMP) ## create .venv from the lock file
 
+$(TSC_STAMP): $(TYPES)/package.json $(TYPES)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: type checking the console needs Node.js (running it does not)"; exit 1; }
+	@echo ">> installing TypeScript and Preact's typings from $(TYPES)/package-lock.json"
+	cd $(TYPES) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
 dev: $(STAMP) ## run the whole platform locally (Ctrl-C stops everything)
 	$(PY) -m alerting dev
 
@@ -43,8 +53,9 @@ lint: $(STAMP) ## ruff lint and format check
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
-typecheck: $(STAMP) ## mypy on the runtime package
+typecheck: $(STAMP) $(TSC_STAMP) ## mypy on the runtime package, tsc on the console's JavaScript
 	.venv/bin/mypy
+	$(TYPES)/node_modules/.bin/tsc --noEmit -p $(TYPES)
 
 test: lint typecheck ## lint, typecheck and the whole test suite (in parallel, TEST_WORKERS)
 	@status=0; $(PYTEST) $(XDIST) -m "not alone" || status=$$?; \
@@ -83,7 +94,7 @@ fmt: $(STAMP) ## format and autofix
 	.venv/bin/ruff check --fix .
 
 clean: ## remove the virtualenv and local dev data
-	rm -rf .venv .dev .mypy_cache .ruff_cache
+	rm -rf .venv .dev .mypy_cache .ruff_cache $(TYPES)/node_modules
 
 bench: $(STAMP) ## measure each stage's throughput and end-to-end latency (ARGS=--quick)
 	$(PY) -m alerting bench $(ARGS)

@@ -141,6 +141,26 @@ def test_dev_reaches_ready_prints_demo_and_ctrl_c_leaves_nothing(dev: DevRun) ->
     assert key, out
     assert "curl -sS -X POST http://127.0.0.1:" in out and "/api/v1/alerts" in out
 
+    # The console URL printed answers the page, told where ingest and metrics are, and
+    # those two allow its origin (console_env).
+    console = re.search(r"console +(http://127\.0\.0\.1:(\d+)/ui) ", out)
+    assert console, out
+    page = httpx.get(console.group(1), timeout=10)
+    assert page.status_code == 200 and '<script type="module" src="/ui/app.js">' in page.text
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    where = httpx.get(console.group(1) + "/config.json", timeout=10).json()
+    origin = f"http://127.0.0.1:{console.group(2)}"
+    for api in (where["ingest_url"], where["metrics_url"]):
+        assert (
+            api.startswith("http://127.0.0.1:") and api in page.headers["content-security-policy"]
+        )
+        preflight = httpx.options(
+            api + "/api/v1/alerts",
+            headers={"Origin": origin, "Access-Control-Request-Method": "GET"},
+            timeout=10,
+        )
+        assert preflight.headers.get("access-control-allow-origin") == origin, api
+
     # The demo tenant exists, with the key stored only as a hash.
     with psycopg.connect(dev.dsn) as conn:
         rule = conn.execute(

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from alerting.cli import COMMANDS
+from alerting.console import site as console_site
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -120,3 +121,30 @@ def test_install_like_the_dockerfile_and_run_every_command(tmp_path: Path) -> No
         timeout=60,
     )
     assert probe.returncode == 0, probe.stderr
+
+    # The console's files ship in the package, byte for byte, and rule-service's loader
+    # finds every one of them there (it serves from the package, never from a checkout).
+    ours = REPO / "runtime/alerting/console/static"
+    wanted = sorted(
+        p.relative_to(ours).as_posix()
+        for p in ours.rglob("*")
+        if p.is_file() and p.suffix in console_site.SERVED
+    )
+    assert "app.js" in wanted and "vendor/preact.mjs" in wanted
+    shipped = site / "alerting" / "console" / "static"
+    for name in wanted:
+        assert (shipped / name).read_bytes() == (ours / name).read_bytes(), name
+    listing = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "from alerting.console import site as s;"
+            "print(*sorted(s._load(s.STATIC, s.ConsoleConfig())), sep='\\n')",
+        ],
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listing.returncode == 0, listing.stderr
+    assert listing.stdout.split() == sorted([*wanted, "config.json"])

@@ -9,7 +9,16 @@ origin lets its pages call the API with a token they already hold and nothing mo
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
+
+# A host as it may appear in an origin: a DNS name or IPv4 address, or a bracketed IPv6
+# address. Anything else (a space, ";", ",") could not be a browser's origin, and in the
+# console's Content-Security-Policy it would end the connect-src list and start another.
+_NETLOC = re.compile(
+    r"(?P<host>[a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])(:(?P<port>[0-9]{1,5}))?"
+)
+_DEFAULT_PORT = {"http": 80, "https": 443}
 
 
 def api_base(raw: str) -> str:
@@ -27,9 +36,18 @@ def origins(raw: str) -> tuple[str, ...]:
 
 
 def _origin(raw: str) -> str:
+    """``scheme://host[:port]`` exactly as a browser sends it in ``Origin``: lower case,
+    and without the scheme's default port (``http://h:80`` is sent as ``http://h``, so an
+    allowed ``http://h:80`` would never match)."""
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{raw!r} must be an http(s) origin such as http://127.0.0.1:8081")
-    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+    if parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc:
         raise ValueError(f"{raw!r} must be an origin only (scheme, host, port; no path)")
-    return f"{parts.scheme}://{parts.netloc.lower()}"
+    netloc = _NETLOC.fullmatch(parts.netloc.lower())
+    port = int(netloc["port"]) if netloc and netloc["port"] else None
+    if netloc is None or (port is not None and not 0 < port < 65536):
+        raise ValueError(f"{raw!r}: {parts.netloc!r} is not a host and optional port")
+    if port is None or port == _DEFAULT_PORT[parts.scheme]:
+        return f"{parts.scheme}://{netloc['host']}"
+    return f"{parts.scheme}://{netloc['host']}:{port}"

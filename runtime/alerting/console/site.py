@@ -104,7 +104,7 @@ def routes(config: ConsoleConfig, root: Path = STATIC) -> list[BaseRoute]:
             if Path(path).suffix in SERVED and path != "index.html":
                 return Response("not found", 404, headers=headers, media_type="text/plain")
             found = page
-        if request.headers.get("if-none-match") == found.etag:
+        if _matches(request.headers.get("if-none-match", ""), found.etag):
             return Response(status_code=304, headers={**headers, "ETag": found.etag})
         tagged = {**headers, "ETag": found.etag}
         return Response(found.body, media_type=found.media_type, headers=tagged)
@@ -113,3 +113,10 @@ def routes(config: ConsoleConfig, root: Path = STATIC) -> list[BaseRoute]:
         Route(PREFIX, serve, methods=["GET", "HEAD"]),
         Route(PREFIX + "/{path:path}", serve, methods=["GET", "HEAD"]),
     ]
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    """RFC 9110 If-None-Match: ``*`` or a list of tags, weak ones (``W/"..."``) compared
+    weakly; a browser or proxy may send any of these forms."""
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag in tags
