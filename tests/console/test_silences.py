@@ -69,6 +69,7 @@ async def test_a_silence_from_an_alert_suppresses_and_expiring_it_delivers(
     await expect(
         suppressed.get_by_role("link", name=f"All SUPPRESSED notifications of {acme.client_id}")
     ).to_have_attribute("href", f"/ui/notifications?status=SUPPRESSED&client_id={acme.client_id}")
+    await console.shot("silence-detail")
     await console.open(f"/silences?client_id={acme.client_id}&state=active")
     await expect(page.get_by_label("State")).to_have_value("active")
     row = page.get_by_role("row").filter(has_text="disk_full")
@@ -131,7 +132,7 @@ async def test_a_maintenance_window_in_a_named_zone(console: Console, unique: st
 
     await page.set_viewport_size(PHONE)  # type: ignore[arg-type]
     await console.view("Silences")
-    row = page.get_by_role("row").filter(has_text="sat,sun 02:00–24:00 (Europe/Berlin)")
+    row = page.get_by_role("row").filter(has_text="sat,sun 02:00\N{EN DASH}24:00 (Europe/Berlin)")
     await expect(row).to_contain_text("window")
     await console.shot("phone-silences")
 

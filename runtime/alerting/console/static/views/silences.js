@@ -15,7 +15,7 @@ import { STATES, matchersText, scheduleText } from "./silences_text.js";
 
 /** @param {import("./index.js").ViewProps} props */
 export function SilencesView({ session, loc }) {
-  if (loc.id === "new") return html`<${SilenceForm} session=${session} params=${loc.params} />`;
+  if (loc.id === "new") return html`<${SilenceForm} key=${loc.params.toString()} session=${session} params=${loc.params} />`;
   if (loc.id) return html`<${SilenceDetail} session=${session} silenceId=${loc.id} />`;
   return html`<${SilenceList} session=${session} params=${loc.params} />`;
 }
@@ -60,16 +60,16 @@ function SilenceList({ session, params }) {
           <tbody>
             ${page.items.map(
               (s) => html`<tr>
-                <td><a class="mono" href=${href("silences", s.silence_id)}>${matchersText(s.matchers)}</a></td>
-                <td>${s.schedule ? "window" : "silence"}</td>
-                <td><${Time} iso=${s.starts_at} /></td>
-                <td>${s.schedule ? html`<span>${scheduleText(s.schedule)}</span>` : null}
+                <td data-label="Matchers" class="matchers"><a class="mono" href=${href("silences", s.silence_id)}>${matchersText(s.matchers)}</a></td>
+                <td data-label="Kind">${s.schedule ? "window" : "silence"}</td>
+                <td data-label="Starts"><${Time} iso=${s.starts_at} /></td>
+                <td data-label="Ends">${s.schedule ? html`<span>${scheduleText(s.schedule)}</span>` : null}
                   ${s.schedule && !s.ends_at ? null : html`<${Time} iso=${s.ends_at} />`}</td>
-                <td><${Badge} value=${s.state} /></td>
-                <td>${s.comment}</td>
-                <td>${s.client_id}</td>
-                <td>${s.created_by}</td>
-                <td><${Badge} value=${s.live ? "live" : "not live"} /></td>
+                <td data-label="State"><${Badge} value=${s.state} /></td>
+                <td data-label="Comment">${s.comment}</td>
+                <td data-label="Client">${s.client_id}</td>
+                <td data-label="Created by">${s.created_by}</td>
+                <td data-label="Live"><${Badge} value=${s.live ? "live" : "not live"} /></td>
               </tr>`,
             )}
           </tbody>

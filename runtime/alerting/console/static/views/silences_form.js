@@ -147,7 +147,7 @@ export function SilenceForm({ session, params }) {
           ${ALERT_FIELDS.map((f) => html`<option value=${f}></option>`)}<option value="context."></option>
         </datalist>
         <button type="button" class="secondary" onClick=${() => setMatchers((ms) => [...ms, matcherRow()])}>Add matcher</button>
-        <p class="hint">Fields: severity, source, name or context.&lt;key&gt;. =~ and !~ take an RE2 regex matching the whole value.</p>
+        <p class="hint">Fields: severity, source, name or ${"context.<key>"}. =~ and !~ take an RE2 regex matching the whole value.</p>
       </fieldset>
 
       <fieldset>
@@ -165,7 +165,7 @@ export function SilenceForm({ session, params }) {
             </div>
             <${FieldError} id="err-starts" message=${fieldError(err, "starts_at")} />
             <${FieldError} id="err-ends" message=${fieldError(err, "ends_at")} />
-            <p class="hint" data-testid="utc-preview">Sent as UTC: ${utcOf(starts) ?? "now"} → ${utcOf(ends) ?? "—"}
+            <p class="hint" data-testid="utc-preview">Sent as UTC: ${utcOf(starts) ?? "now"} → ${utcOf(ends) ?? "—"}${" "}
               (your zone: ${browserZone()})</p>`
           : html`<${WindowFields} zone=${zone} setZone=${setZone} allZones=${allZones} ranges=${ranges}
               setRange=${setRange} setRanges=${setRanges} until=${until} setUntil=${setUntil} error=${err} />`}
