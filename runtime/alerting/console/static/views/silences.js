@@ -92,7 +92,7 @@ function SilenceDetail({ session, silenceId }) {
   return html`<section aria-labelledby="silence-h">
     <p><a href=${href("silences")}>← All silences</a></p>
     <${Loaded} resource=${silence}>
-      ${(/** @type {Silence} */ s) => html`<h1 id="silence-h">${s.schedule ? "Maintenance window" : "Silence"}
+      ${(/** @type {Silence} */ s) => html`<h1 id="silence-h">${s.schedule ? "Maintenance window" : "Silence"}${" "}
           <span class="mono muted">${s.silence_id}</span></h1>
         <dl class="facts">
           <dt>State</dt><dd><${Badge} value=${s.state} /> <${Badge} value=${s.live ? "live" : "not live"} /></dd>
