@@ -101,6 +101,7 @@ async def test_webhook_endpoint_secret_test_send_preview_rotate_disable_delete(
     await expect(rendered).to_contain_text('"name": "<b>x</b>"')
     await expect(rendered).to_contain_text('"note": "<i>hi</i>"')
     await expect(rendered.locator("b, i")).to_have_count(0)
+    await expect(page.get_by_label("Alert name")).to_have_value("<b>x</b>")  # kept as typed
     await console.shot("endpoint-preview")
     await page.get_by_role("button", name="Close preview").click()
     assert len(await console.pipeline.received("console-ep")) == 1  # a preview sends nothing
@@ -177,3 +178,37 @@ async def test_slack_endpoint_refused_url_is_shown_on_its_field(console: Console
     await page.reload()
     await expect(row.get_by_role("button", name="Test send")).to_be_visible()
     await console.shot("phone-endpoints")
+
+
+async def test_endpoint_disabled_by_the_platform_shows_why_and_when(console: Console) -> None:
+    page = console.page
+    pipeline = console.pipeline
+    hook = f"{pipeline.hook_base}/gone"
+    tenant = await pipeline.create_tenant(
+        "gone", rules=[("HIGH", "db", "*")], endpoints=[("webhook", hook)], wait=10
+    )
+    rule_id = tenant.rule_ids[0]
+    await pipeline.http.put(f"{pipeline.sinks.url}/script/gone", json={"statuses": [410]})
+    await pipeline.post_alerts([{"severity": "HIGH", "source": "db", "name": "down"}])
+
+    async def disabled() -> dict[str, Any] | None:
+        [e] = await _endpoints(console, rule_id)
+        return e if not e["enabled"] else None
+
+    stored = await eventually(disabled, 30, "the endpoint disabled after a 410")
+    assert "410" in stored["disabled_reason"]
+
+    # A client key sees its own rule's endpoint, disabled, with the platform's reason.
+    await console.sign_in(tenant.token)
+    await console.open(f"/endpoints?rule_id={rule_id}")
+    row = page.get_by_role("row").filter(has_text=hook)
+    await expect(row.get_by_text("disabled", exact=True)).to_be_visible()
+    await expect(row).to_contain_text(f"by the platform: {stored['disabled_reason']}")
+    await expect(row.locator("time")).to_have_count(2)  # disabled at, updated at
+    await console.shot("endpoint-disabled")
+
+    await row.get_by_role("button", name="Enable").click()
+    await expect(row.get_by_text("enabled", exact=True)).to_be_visible()
+    await expect(row).not_to_contain_text("by the platform")
+    [e] = await _endpoints(console, rule_id)
+    assert e["enabled"] is True and e["disabled_reason"] is None

@@ -38,7 +38,7 @@ export function EndpointEditForm({ session, endpoint, onSaved, onCancel }) {
       onSubmit=${(/** @type {Event} */ e) => save.run(formValues(e))}>
     <h3>Edit ${channel.title} endpoint</h3>
     <label>${channel.valueLabel}
-      <input name="value" type=${channel.inputType} value=${endpoint.value} required autocomplete="off"
+      <input name="value" type=${channel.inputType} defaultValue=${endpoint.value} required autocomplete="off"
         ...${invalidProps(err, "value", id)} />
     </label>
     <${FieldError} error=${err} field="value" idPrefix=${id} />
@@ -48,16 +48,16 @@ export function EndpointEditForm({ session, endpoint, onSaved, onCancel }) {
           </label>
           <${FieldError} error=${err} field="secret" idPrefix=${id} />`
       : null}
-    <label class="check"><input type="checkbox" name="send_resolved" checked=${endpoint.send_resolved} />
+    <label class="check"><input type="checkbox" name="send_resolved" defaultChecked=${endpoint.send_resolved} />
       Send resolved notifications</label>
     <p class="hint">Delivery rate; empty: the channel's default, ${channel.defaultRate}.</p>
     <div class="row">
       <label>Rate per second
-        <input name="rate_per_s" type="number" step="any" min="0" value=${endpoint.rate_per_s ?? ""}
+        <input name="rate_per_s" type="number" step="any" min="0" defaultValue=${endpoint.rate_per_s ?? ""}
           ...${invalidProps(err, "rate_per_s", id)} />
       </label>
       <label>Burst
-        <input name="rate_burst" type="number" step="1" min="1" value=${endpoint.rate_burst ?? ""}
+        <input name="rate_burst" type="number" step="1" min="1" defaultValue=${endpoint.rate_burst ?? ""}
           ...${invalidProps(err, "rate_burst", id)} />
       </label>
     </div>

@@ -68,7 +68,7 @@ export function EndpointCreateForm({ session, ruleId, onCreated }) {
     ${channel.signed
       ? html`<p class="hint">Requests are signed (Standard Webhooks); the signing secret is shown once after you add the endpoint.</p>`
       : null}
-    <label class="check"><input type="checkbox" name="send_resolved" checked /> Send resolved notifications</label>
+    <label class="check"><input type="checkbox" name="send_resolved" defaultChecked /> Send resolved notifications</label>
     ${channel.templates.length
       ? html`<details>
           <summary>Templates (optional)</summary>

@@ -63,18 +63,18 @@ export function EndpointPreview({ session, endpoint, onClose }) {
         onSubmit=${(/** @type {Event} */ e) => { setResult(null); preview.run(formValues(e)); }}>
       <div class="row">
         <label>Severity
-          <select name="severity">${SEVERITIES.map((s) => html`<option selected=${s === "HIGH"}>${s}</option>`)}</select>
+          <select name="severity" defaultValue="HIGH">${SEVERITIES.map((s) => html`<option>${s}</option>`)}</select>
         </label>
         <label>Status
           <select name="status"><option>firing</option><option>resolved</option></select>
         </label>
       </div>
-      <label>Alert source <input name="source" value="sample-service" ...${invalidProps(err, "alert.source", id)} /></label>
+      <label>Alert source <input name="source" defaultValue="sample-service" ...${invalidProps(err, "alert.source", id)} /></label>
       <${FieldError} error=${err} field="alert.source" idPrefix=${id} />
-      <label>Alert name <input name="name" value="sample_alert" ...${invalidProps(err, "alert.name", id)} /></label>
+      <label>Alert name <input name="name" defaultValue="sample_alert" ...${invalidProps(err, "alert.name", id)} /></label>
       <${FieldError} error=${err} field="alert.name" idPrefix=${id} />
       <label>Context (one key=value per line)
-        <textarea name="context">host=sample-host</textarea>
+        <textarea name="context" defaultValue="host=sample-host"></textarea>
       </label>
       <div class="actions">
         <button type="submit" disabled=${preview.busy}>Render preview</button>

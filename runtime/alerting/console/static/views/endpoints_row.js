@@ -37,16 +37,16 @@ export function EndpointRow({ session, endpoint: e, selected, onOpen, onRotate, 
     onChanged();
   });
   return html`<tr aria-selected=${selected} data-endpoint=${e.endpoint_id}>
-    <td>${channelOf(e.type).title}</td>
+    <td class="nowrap">${channelOf(e.type).title}</td>
     <td class="mono">${e.value}</td>
-    <td>
+    <td class="nowrap">
       <${Badge} value=${e.enabled ? "enabled" : "disabled"} />
       ${e.disabled_reason
         ? html`<div class="muted">by the platform: ${e.disabled_reason} (<${Time} iso=${e.disabled_at} />)</div>`
         : null}
     </td>
-    <td>${e.send_resolved ? "sent" : "not sent"}</td>
-    <td>${rateText(e)}</td>
+    <td class="nowrap">${e.send_resolved ? "sent" : "not sent"}</td>
+    <td class="nowrap">${rateText(e)}</td>
     <td><${Time} iso=${e.updated_at} /></td>
     <td class="endpoint-actions">
       <div class="actions">
