@@ -94,6 +94,8 @@ async def test_webhook_endpoint_secret_test_send_preview_rotate_disable_delete(
 
     # Preview: alert fields are editable and markup in them is shown as text.
     await row.get_by_role("button", name="Preview").click()
+    await expect(page.get_by_label("Severity")).to_have_value("HIGH")
+    await page.get_by_label("Status").select_option("resolved")
     await page.get_by_label("Alert name").fill("<b>x</b>")
     await page.get_by_label("Context (one key=value per line)").fill("host=db-1\nnote=<i>hi</i>")
     await page.get_by_role("button", name="Render preview").click()
@@ -102,6 +104,8 @@ async def test_webhook_endpoint_secret_test_send_preview_rotate_disable_delete(
     await expect(rendered).to_contain_text('"note": "<i>hi</i>"')
     await expect(rendered.locator("b, i")).to_have_count(0)
     await expect(page.get_by_label("Alert name")).to_have_value("<b>x</b>")  # kept as typed
+    await expect(rendered).to_contain_text('"status": "resolved"')
+    await expect(page.get_by_label("Severity")).to_have_value("HIGH")
     await console.shot("endpoint-preview")
     await page.get_by_role("button", name="Close preview").click()
     assert len(await console.pipeline.received("console-ep")) == 1  # a preview sends nothing
@@ -165,7 +169,16 @@ async def test_slack_endpoint_refused_url_is_shown_on_its_field(console: Console
     await expect(url).to_have_accessible_description("URL must be an http or https URL")
     assert await _endpoints(console, rule_id) == []
 
+    # The URL fixed, a template that does not compile: its 422 is on the template.
     await url.fill("https://hooks.slack.com/services/T0/B0/secret")
+    await page.get_by_text("Templates (optional)").click()
+    template = page.get_by_label("Template text")
+    await template.fill("{{ name ")
+    await page.get_by_role("button", name="Add endpoint").click()
+    await expect(template).to_have_attribute("aria-invalid", "true")
+    await expect(url).not_to_have_attribute("aria-invalid", "true")
+    assert await _endpoints(console, rule_id) == []
+    await template.fill("*{{ name }}* on {{ source }}")
     await page.get_by_role("button", name="Add endpoint").click()
     row = page.get_by_role("row").filter(has_text="https://hooks.slack.com/services/T0/B0/secret")
     await expect(row).to_contain_text("Slack")
@@ -173,6 +186,7 @@ async def test_slack_endpoint_refused_url_is_shown_on_its_field(console: Console
     await expect(page.get_by_test_id("secret-value")).to_have_count(0)  # Slack: no secret
     [stored] = await _endpoints(console, rule_id)
     assert stored["type"] == "slack" and stored["enabled"] is True
+    assert stored["templates"] == {"text": "*{{ name }}* on {{ source }}"}
 
     await page.set_viewport_size(PHONE)  # type: ignore[arg-type]
     await page.reload()

@@ -63,7 +63,7 @@ export function EndpointPreview({ session, endpoint, onClose }) {
         onSubmit=${(/** @type {Event} */ e) => { setResult(null); preview.run(formValues(e)); }}>
       <div class="row">
         <label>Severity
-          <select name="severity" defaultValue="HIGH">${SEVERITIES.map((s) => html`<option>${s}</option>`)}</select>
+          <select name="severity">${SEVERITIES.map((s) => html`<option defaultSelected=${s === "HIGH"}>${s}</option>`)}</select>
         </label>
         <label>Status
           <select name="status"><option>firing</option><option>resolved</option></select>
