@@ -20,6 +20,9 @@ from tests.webhook_receiver import signature_verifies
 
 pytestmark = pytest.mark.e2e
 
+PAGERDUTY = "https://events.pagerduty.com/v2/enqueue"
+ROUTING_KEY = "R0ut1ngKey0f32LettersAndDigits00"
+
 
 async def _rule(console: Console, client_id: str = "acme") -> str:
     api = console.pipeline.api
@@ -187,6 +190,19 @@ async def test_slack_endpoint_refused_url_is_shown_on_its_field(console: Console
     [stored] = await _endpoints(console, rule_id)
     assert stored["type"] == "slack" and stored["enabled"] is True
     assert stored["templates"] == {"text": "*{{ name }}* on {{ source }}"}
+
+    # PagerDuty takes a routing key: a write-only field, never returned.
+    await page.get_by_label("Type").select_option(label="PagerDuty")
+    await expect(page.get_by_label("Template text")).to_have_count(0)  # takes none
+    await page.get_by_label("PagerDuty Events API URL").fill(PAGERDUTY)
+    await page.get_by_label("Routing key").fill(ROUTING_KEY)
+    await expect(page.get_by_label("Routing key")).to_have_attribute("type", "password")
+    await page.get_by_role("button", name="Add endpoint").click()
+    await expect(page.get_by_role("row").filter(has_text=PAGERDUTY)).to_contain_text("PagerDuty")
+    await expect(page.get_by_test_id("secret-value")).to_have_count(0)
+    listed = await _endpoints(console, rule_id)
+    assert sorted(e["type"] for e in listed) == ["pagerduty", "slack"]
+    assert ROUTING_KEY not in json.dumps(listed)
 
     await page.set_viewport_size(PHONE)  # type: ignore[arg-type]
     await page.reload()
