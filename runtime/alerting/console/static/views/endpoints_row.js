@@ -37,17 +37,17 @@ export function EndpointRow({ session, endpoint: e, selected, onOpen, onRotate, 
     onChanged();
   });
   return html`<tr aria-selected=${selected} data-endpoint=${e.endpoint_id}>
-    <td class="nowrap">${channelOf(e.type).title}</td>
-    <td class="mono">${e.value}</td>
-    <td class="nowrap">
+    <td class="nowrap" data-label="Type">${channelOf(e.type).title}</td>
+    <td class="mono" data-label="Destination">${e.value}</td>
+    <td class="nowrap" data-label="State">
       <${Badge} value=${e.enabled ? "enabled" : "disabled"} />
       ${e.disabled_reason
         ? html`<div class="muted">by the platform: ${e.disabled_reason} (<${Time} iso=${e.disabled_at} />)</div>`
         : null}
     </td>
-    <td class="nowrap">${e.send_resolved ? "sent" : "not sent"}</td>
-    <td class="nowrap">${rateText(e)}</td>
-    <td><${Time} iso=${e.updated_at} /></td>
+    <td class="nowrap" data-label="Resolved">${e.send_resolved ? "sent" : "not sent"}</td>
+    <td class="nowrap" data-label="Rate">${rateText(e)}</td>
+    <td data-label="Updated"><${Time} iso=${e.updated_at} /></td>
     <td class="endpoint-actions">
       <div class="actions">
         <${TestSend} session=${session} endpoint=${e} />
