@@ -6,6 +6,7 @@
  */
 import { ClientsView } from "./clients.js";
 import { SilencesView } from "./silences.js";
+import { EndpointsView } from "./endpoints.js";
 
 /**
  * @typedef {{session: import("../lib/session.js").Session, loc: import("../lib/router.js").Location}} ViewProps
@@ -15,5 +16,6 @@ import { SilencesView } from "./silences.js";
 /** @type {View[]} */
 export const VIEWS = [
   { id: "clients", title: "Clients & keys", adminOnly: false, component: ClientsView },
+  { id: "endpoints", title: "Endpoints", adminOnly: false, component: EndpointsView },
   { id: "silences", title: "Silences", adminOnly: false, component: SilencesView },
 ];
