@@ -5,6 +5,8 @@
  * (the API would answer them 403 anyway).
  */
 import { ClientsView } from "./clients.js";
+import { MatchView } from "./match.js";
+import { RulesView } from "./rules.js";
 
 /**
  * @typedef {{session: import("../lib/session.js").Session, loc: import("../lib/router.js").Location}} ViewProps
@@ -14,4 +16,6 @@ import { ClientsView } from "./clients.js";
 /** @type {View[]} */
 export const VIEWS = [
   { id: "clients", title: "Clients & keys", adminOnly: false, component: ClientsView },
+  { id: "rules", title: "Rules", adminOnly: false, component: RulesView },
+  { id: "match", title: "Match tester", adminOnly: false, component: MatchView },
 ];
