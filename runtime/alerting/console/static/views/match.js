@@ -79,16 +79,18 @@ export function MatchView({ session, loc }) {
         ? html`<${ClientSelect} id="match-client" name="client_id" label="Client" clients=${clients}
             value=${draft.client_id} any="All clients" onChange=${(/** @type {string} */ v) => set({ client_id: v })} />`
         : null}
-      <label for="match-severity">Severity
+      <div class="field"><label for="match-severity">Severity</label>
         <select id="match-severity" value=${draft.severity} required
           onChange=${(/** @type {Event} */ e) => set({ severity: value(e) })}>
           <option value="" disabled>Choose</option>
           ${ALERT_SEVERITIES.map((s) => html`<option value=${s}>${s}</option>`)}
-        </select></label>
-      <label for="match-source">Source <input id="match-source" value=${draft.source} required maxlength="200"
-        onInput=${(/** @type {Event} */ e) => set({ source: value(e) })} /></label>
-      <label for="match-name">Name <input id="match-name" value=${draft.name} required maxlength="200"
-        onInput=${(/** @type {Event} */ e) => set({ name: value(e) })} /></label>
+        </select></div>
+      <div class="field"><label for="match-source">Source</label>
+        <input id="match-source" value=${draft.source} required maxlength="200"
+        onInput=${(/** @type {Event} */ e) => set({ source: value(e) })} /></div>
+      <div class="field"><label for="match-name">Name</label>
+        <input id="match-name" value=${draft.name} required maxlength="200"
+        onInput=${(/** @type {Event} */ e) => set({ name: value(e) })} /></div>
       <fieldset class="context-rows">
         <legend>Context (optional, for silences matching <code>${"context.<key>"}</code>)</legend>
         ${draft.context.map((row, i) => html`<div class="context-row">

@@ -40,14 +40,14 @@ function RulesList({ session, loc }) {
             clients=${clients} value=${clientId} any="All clients"
             onChange=${(/** @type {string} */ v) => setParams({ client_id: v })} />`
         : null}
-      <label for="rules-filter-enabled">Show state
+      <div class="field"><label for="rules-filter-enabled">Show state</label>
         <select id="rules-filter-enabled" value=${enabled}
           onChange=${(/** @type {Event} */ e) => setParams({ enabled: /** @type {HTMLSelectElement} */ (e.currentTarget).value })}>
           <option value="">Enabled and disabled</option>
           <option value="true">Enabled only</option>
           <option value="false">Disabled only</option>
         </select>
-      </label>
+      </div>
     </form>
     <${CreateRule} session=${session} clients=${clients} clientId=${admin ? clientId : caller.client_id ?? ""}
       onCreated=${reload} />
@@ -114,15 +114,17 @@ function CreateRule({ session, clients, clientId, onCreated }) {
       ? html`<${ClientSelect} id="rule-new-client" name="client_id" label="Client" clients=${clients}
           value=${chosen} required=${true} onChange=${setChosen} />`
       : null}
-    <label for="rule-new-severity">Severity
+    <div class="field"><label for="rule-new-severity">Severity</label>
       <select id="rule-new-severity" name="severity" required>
         ${RULE_SEVERITIES.map((s) => html`<option value=${s}>${s === "*" ? "* (any)" : s}</option>`)}
       </select>
-    </label>
-    <label for="rule-new-source">Source <input id="rule-new-source" name="source" required maxlength="200"
-      aria-describedby="rule-wildcard-hint" /></label>
-    <label for="rule-new-name">Name <input id="rule-new-name" name="name" required maxlength="200"
-      aria-describedby="rule-wildcard-hint" /></label>
+    </div>
+    <div class="field"><label for="rule-new-source">Source</label>
+      <input id="rule-new-source" name="source" required maxlength="200"
+      aria-describedby="rule-wildcard-hint" /></div>
+    <div class="field"><label for="rule-new-name">Name</label>
+      <input id="rule-new-name" name="name" required maxlength="200"
+      aria-describedby="rule-wildcard-hint" /></div>
     <label for="rule-new-enabled" class="check"><input id="rule-new-enabled" name="enabled" type="checkbox" checked />
       Enabled</label>
     <button type="submit" disabled=${create.busy}>${create.busy ? "Creating…" : "Create rule"}</button>

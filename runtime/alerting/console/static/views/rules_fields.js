@@ -40,7 +40,7 @@ export function useClientIds(session) {
 export function ClientSelect({ id, name, label, clients, value = "", any, required, onChange }) {
   const ids = clients.status === "ready" ? clients.data : [];
   const options = value && !ids.includes(value) ? [value, ...ids] : ids;
-  return html`<label for=${id}>${label}
+  return html`<div class="field"><label for=${id}>${label}</label>
     <select id=${id} name=${name} value=${value} required=${required}
       onChange=${(/** @type {Event} */ e) => onChange?.(/** @type {HTMLSelectElement} */ (e.currentTarget).value)}>
       ${any !== undefined ? html`<option value="">${any}</option>` : null}
@@ -48,7 +48,7 @@ export function ClientSelect({ id, name, label, clients, value = "", any, requir
       ${options.map((c) => html`<option value=${c}>${c}</option>`)}
     </select>
     ${clients.status === "error" ? html`<span class="hint">could not list clients: ${clients.error.message}</span>` : null}
-  </label>`;
+  </div>`;
 }
 
 /**

@@ -13,7 +13,7 @@ import { ApiError } from "../lib/api.js";
 import { href, navigate } from "../lib/router.js";
 import { Badge, ErrorBox, Time, useAction } from "../lib/ui.js";
 import { EndpointsPanel } from "./endpoints.js";
-import { Conflict } from "./rules_conflict.js";
+import { Conflict, onTop } from "./rules_conflict.js";
 import { LiveBadge, RULE_SEVERITIES } from "./rules_fields.js";
 
 /** @typedef {{rule_id: string, client_id: string, severity: string, source: string, name: string,
@@ -35,8 +35,9 @@ export function RulePage({ session, id }) {
   const [rule, setRule] = useState(/** @type {Rule | null} */ (null));
   const [loadError, setLoadError] = useState(/** @type {unknown} */ (null));
   const [draft, setDraft] = useState(/** @type {Draft | null} */ (null));
-  // A stale save: what the operator typed and the rule as it is now.
-  const [conflict, setConflict] = useState(/** @type {{mine: Draft, current: Rule} | null} */ (null));
+  // A stale save: the values the edit started from, what the operator typed, and the
+  // rule as it is now.
+  const [conflict, setConflict] = useState(/** @type {{base: Draft, mine: Draft, current: Rule} | null} */ (null));
   const [saved, setSaved] = useState(/** @type {string | null} */ (null));
 
   /** @param {Rule} r */
@@ -75,11 +76,11 @@ export function RulePage({ session, id }) {
     }
   };
 
-  const save = useAction(async (/** @type {number} */ version, /** @type {Draft} */ mine) => {
+  const save = useAction(async (/** @type {number} */ version, /** @type {Draft} */ mine, /** @type {Draft} */ base) => {
     setSaved(null);
     const answer = await patch(version, mine);
     if ("stale" in answer) {
-      setConflict({ mine, current: answer.stale });
+      setConflict({ base, mine, current: answer.stale });
       return;
     }
     setConflict(null);
@@ -92,7 +93,7 @@ export function RulePage({ session, id }) {
     const answer = await patch(rule.version, { enabled: !rule.enabled });
     if ("stale" in answer) {
       // Someone changed the rule: show theirs (and keep what was typed) before acting.
-      setConflict({ mine: draft ?? draftOf(rule), current: answer.stale });
+      setConflict({ base: draftOf(rule), mine: draft ?? draftOf(rule), current: answer.stale });
       throw answer.error;
     }
     setRule(answer);
@@ -113,7 +114,7 @@ export function RulePage({ session, id }) {
 
   const submit = (/** @type {Event} */ e) => {
     e.preventDefault();
-    save.run(rule.version, draft);
+    save.run(rule.version, draft, draftOf(rule));
   };
   const field = (/** @type {keyof Draft} */ k) => (/** @type {Event} */ e) =>
     setDraft({ ...draft, [k]: /** @type {HTMLInputElement} */ (e.currentTarget).value });
@@ -135,24 +136,29 @@ export function RulePage({ session, id }) {
     <${ErrorBox} error=${toggle.error || remove.error} />
     ${saved ? html`<p class="notice" role="status">${saved}</p>` : null}
     ${conflict
-      ? html`<${Conflict} mine=${conflict.mine} current=${conflict.current} busy=${save.busy}
+      ? html`<${Conflict} base=${conflict.base} mine=${conflict.mine} current=${conflict.current} busy=${save.busy}
           onUseCurrent=${() => {
             adopt(conflict.current);
             setConflict(null);
             save.clear();
           }}
-          onApplyMine=${() => save.run(conflict.current.version, conflict.mine)} />`
+          onApplyMine=${() => {
+            const current = draftOf(conflict.current);
+            save.run(conflict.current.version, onTop(conflict.base, conflict.mine, current), current);
+          }} />`
       : null}
     <form class="stacked panel" aria-label="Edit rule" onSubmit=${submit}>
       <h2 class="form-title">Edit (version ${rule.version})</h2>
-      <label for="rule-edit-severity">Severity
+      <div class="field"><label for="rule-edit-severity">Severity</label>
         <select id="rule-edit-severity" value=${draft.severity} onChange=${field("severity")}>
           ${RULE_SEVERITIES.map((s) => html`<option value=${s}>${s === "*" ? "* (any)" : s}</option>`)}
-        </select></label>
-      <label for="rule-edit-source">Source <input id="rule-edit-source" value=${draft.source} required maxlength="200"
-        onInput=${field("source")} aria-describedby="rule-edit-hint" /></label>
-      <label for="rule-edit-name">Name <input id="rule-edit-name" value=${draft.name} required maxlength="200"
-        onInput=${field("name")} aria-describedby="rule-edit-hint" /></label>
+        </select></div>
+      <div class="field"><label for="rule-edit-source">Source</label>
+        <input id="rule-edit-source" value=${draft.source} required maxlength="200"
+        onInput=${field("source")} aria-describedby="rule-edit-hint" /></div>
+      <div class="field"><label for="rule-edit-name">Name</label>
+        <input id="rule-edit-name" value=${draft.name} required maxlength="200"
+        onInput=${field("name")} aria-describedby="rule-edit-hint" /></div>
       <p class="hint" id="rule-edit-hint"><code>*</code> alone matches any value; anything else matches exactly.</p>
       <div class="actions">
         <button type="submit" disabled=${save.busy || Boolean(conflict)}>Save</button>
