@@ -135,7 +135,7 @@ function CreateRule({ session, clients, clientId, onCreated }) {
     <${ErrorBox} error=${create.error} />
     ${made
       ? html`<p class="notice wide" role="status">
-          Rule <a href=${href("rules", made.rule_id)}>${made.severity} / ${made.source} / ${made.name}</a>
+          Rule <a href=${href("rules", made.rule_id)}>${made.severity} / ${made.source} / ${made.name}</a>${" "}
           created for ${made.client_id} (version ${made.version}): <${LiveBadge} live=${made.live} />
           ${made.live ? null : html` <span class="hint">saved; the evaluators had not loaded it within 5 s.</span>`}
         </p>`

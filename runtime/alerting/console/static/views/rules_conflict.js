@@ -35,8 +35,8 @@ export function Conflict({ base, mine, current, busy, onUseCurrent, onApplyMine 
   const merged = onTop(base, mine, current);
   return html`<section class="conflict" role="alert" aria-labelledby="conflict-h">
     <h2 id="conflict-h">Someone changed this rule since you opened it</h2>
-    <p>Your edit was not saved: the rule is now at version ${current.version}
-      (updated <${Time} iso=${current.updated_at} />). Compare and choose.</p>
+    <p>Your edit was not saved: the rule is now at version ${current.version} (updated${" "}
+      <${Time} iso=${current.updated_at} />). Compare and choose.</p>
     <table aria-label="Your values and the current values">
       <thead><tr>
         <th scope="col">Field</th><th scope="col">Yours</th><th scope="col">Current</th>
