@@ -83,7 +83,9 @@ async def test_the_tester_finds_the_rule_and_the_silence(console: Console) -> No
 
     # A shared link asks again; all clients: other's rule matches too.
     await page.goto(f"{console.url}/match?{SAMPLE}")
-    await expect(page.get_by_role("table", name="Matching rules").get_by_role("row")).to_have_count(3)
+    await expect(page.get_by_role("table", name="Matching rules").get_by_role("row")).to_have_count(
+        3
+    )
     await expect(form.get_by_label("Source")).to_have_value("payments")
     other_link = page.get_by_role("link", name="Rule * / payments / card-declined")
     await expect(other_link).to_have_attribute("href", f"/ui/rules/{other.rule_ids[0]}")

@@ -48,15 +48,18 @@ export function MatchView({ session, loc }) {
   const [draft, setDraft] = useState(asked);
   useEffect(() => setDraft(sampleFrom(new URLSearchParams(search))), [search]);
   const clients = useClientIds(session);
+  // The answer names the query it answers: while a new one loads, the previous answer
+  // (kept by useResource) is not shown as if it were the new one's.
   const [answer] = useResource(async () => {
-    if (!ready) return null;
-    return api.post("/api/v1/match", {
+    if (!ready) return { search, data: null };
+    const data = await api.post("/api/v1/match", {
       severity: asked.severity,
       source: asked.source,
       name: asked.name,
       client_id: admin ? asked.client_id || undefined : undefined,
       context: Object.fromEntries(asked.context.map((r) => [r.key, r.value])),
     });
+    return { search, data };
   }, [search]);
 
   // A new test is a new history entry (Back returns to the previous sample); the whole
@@ -108,17 +111,20 @@ export function MatchView({ session, loc }) {
       </fieldset>
       <div class="actions"><button type="submit">Test</button></div>
     </form>
-    ${ready ? html`<${Results} answer=${answer} sample=${asked} clientId=${admin ? asked.client_id : caller.client_id ?? ""} />`
+    ${ready ? html`<${Results} answer=${answer} search=${search} sample=${asked} clientId=${admin ? asked.client_id : caller.client_id ?? ""} />`
       : html`<p class="state empty">Fill in an alert's severity, source and name to see which rules match it.</p>`}
   </section>`;
 }
 
 /**
- * @param {{answer: import("../lib/ui.js").Resource<any>, sample: Sample, clientId: string}} props
+ * @param {{answer: import("../lib/ui.js").Resource<{search: string, data: any}>, search: string,
+ *   sample: Sample, clientId: string}} props
  */
-function Results({ answer, sample, clientId }) {
+function Results({ answer, search, sample, clientId }) {
   return html`<${Loaded} resource=${answer}>
-    ${(/** @type {any} */ data) => {
+    ${(/** @type {{search: string, data: any}} */ got) => {
+      if (got.search !== search || !got.data) return html`<p class="state" role="status">Loading…</p>`;
+      const data = got.data;
       // The silence form needs a client; an admin testing all clients gets the only one that matched.
       const owners = [...new Set(data.items.map((/** @type {any} */ m) => m.rule.client_id))];
       const client = clientId || (owners.length === 1 ? String(owners[0]) : "");
