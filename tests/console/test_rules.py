@@ -11,6 +11,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
+from tests.console.browser import PHONE
 from tests.console.console import WAIT_MS, Console
 
 pytestmark = pytest.mark.e2e
@@ -185,3 +186,13 @@ async def test_a_client_key_sees_only_its_own_rules(console: Console) -> None:
     await expect(form.get_by_role("status")).to_contain_text("created for acme")
     rules = await console.pipeline.listed("/api/v1/rules", acme.token)
     assert sorted(r["source"] for r in rules) == ["api", "payments"]
+
+    # At phone width the list and the form stay usable (rows stack, nothing off-screen).
+    await page.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    await page.reload()
+    await expect(form.get_by_role("button", name="Create rule")).to_be_in_viewport()
+    open_link = page.get_by_role("link", name="Open rule HIGH payments *")
+    await open_link.scroll_into_view_if_needed()
+    await expect(open_link).to_be_in_viewport()
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], width
