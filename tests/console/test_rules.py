@@ -149,6 +149,17 @@ async def test_disable_enable_and_delete(console: Console) -> None:
     assert (current["enabled"], current["version"]) == (True, 3)
     await expect(page.get_by_label("Rule state")).to_contain_text("live", timeout=WAIT_MS)
 
+    # Disabled through the API meanwhile: the stale toggle changes nothing and shows it.
+    await console.pipeline.api("PATCH", path, json={"version": 3, "enabled": False})
+    await page.get_by_role("button", name="Disable").click()
+    await expect(page.get_by_role("alert")).to_contain_text("now at version 4 and disabled")
+    await expect(page.get_by_test_id("rule-version")).to_have_text("4")
+    current = await console.pipeline.api("GET", path)
+    assert (current["enabled"], current["version"]) == (False, 4)
+    await page.get_by_role("button", name="Enable").click()
+    await expect(page.get_by_role("status").filter(has_text="Enabled.")).to_be_visible()
+    assert (await console.pipeline.api("GET", path))["enabled"] is True
+
     await page.get_by_role("button", name="Delete rule").click()
     await expect(page).to_have_url(f"{console.url}/rules?client_id=acme")
     await expect(page.get_by_text("No rule matches these filters.")).to_be_visible()

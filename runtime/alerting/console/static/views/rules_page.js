@@ -23,6 +23,8 @@ import { LiveBadge, RULE_SEVERITIES } from "./rules_fields.js";
 /** @param {Rule} rule @returns {Draft} */
 const draftOf = (rule) => ({ severity: rule.severity, source: rule.source, name: rule.name });
 
+const FIELDS = /** @type {(keyof Draft)[]} */ (["severity", "source", "name"]);
+
 /** Seconds a change waits for the evaluators (?wait=) before answering "not live yet". */
 const WAIT_S = 5;
 /** How often a rule that is not live yet is looked at again. */
@@ -92,9 +94,15 @@ export function RulePage({ session, id }) {
     setSaved(null);
     const answer = await patch(rule.version, { enabled: !rule.enabled });
     if ("stale" in answer) {
-      // Someone changed the rule: show theirs (and keep what was typed) before acting.
-      setConflict({ base: draftOf(rule), mine: draft ?? draftOf(rule), current: answer.stale });
-      throw answer.error;
+      // Someone changed the rule: show it as it is now before acting. Edits typed but not
+      // saved yet go through the conflict panel; otherwise the page simply takes theirs.
+      const typed = draft && FIELDS.some((f) => draft[f] !== rule[f]);
+      if (typed) setConflict({ base: draftOf(rule), mine: draft, current: answer.stale });
+      else adopt(answer.stale);
+      throw new Error(
+        `someone changed this rule since you opened it; it is now at version ${answer.stale.version}` +
+          ` and ${answer.stale.enabled ? "enabled" : "disabled"}. Nothing was changed by you.`,
+      );
     }
     setRule(answer);
     setSaved(answer.enabled ? "Enabled." : "Disabled.");
