@@ -7,6 +7,8 @@
 import { ClientsView } from "./clients.js";
 import { SilencesView } from "./silences.js";
 import { EndpointsView } from "./endpoints.js";
+import { MatchView } from "./match.js";
+import { RulesView } from "./rules.js";
 
 /**
  * @typedef {{session: import("../lib/session.js").Session, loc: import("../lib/router.js").Location}} ViewProps
@@ -16,6 +18,8 @@ import { EndpointsView } from "./endpoints.js";
 /** @type {View[]} */
 export const VIEWS = [
   { id: "clients", title: "Clients & keys", adminOnly: false, component: ClientsView },
+  { id: "rules", title: "Rules", adminOnly: false, component: RulesView },
   { id: "endpoints", title: "Endpoints", adminOnly: false, component: EndpointsView },
+  { id: "match", title: "Match tester", adminOnly: false, component: MatchView },
   { id: "silences", title: "Silences", adminOnly: false, component: SilencesView },
 ];

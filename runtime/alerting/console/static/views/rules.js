@@ -1,0 +1,144 @@
+// @ts-check
+/**
+ * Rules: the list (filters client and enabled live in the URL, cursor paging) and the
+ * create form; /ui/rules/<id> is one rule's page (rules_page.js). A rule is created with
+ * ?wait=5 so the answer says whether the evaluators already match with it.
+ */
+import { html, useEffect, useState } from "../lib/html.js";
+import { query } from "../lib/api.js";
+import { href, setParams } from "../lib/router.js";
+import { Badge, ErrorBox, Loaded, More, Time, formValues, useAction, useResource } from "../lib/ui.js";
+import { ClientSelect, LiveBadge, Pattern, RULE_SEVERITIES, useClientIds } from "./rules_fields.js";
+import { RulePage } from "./rules_page.js";
+
+/** @param {import("./index.js").ViewProps} props */
+export function RulesView({ session, loc }) {
+  if (loc.id) return html`<${RulePage} session=${session} id=${loc.id} />`;
+  return html`<${RulesList} session=${session} loc=${loc} />`;
+}
+
+/** @param {import("./index.js").ViewProps} props */
+function RulesList({ session, loc }) {
+  const { api, caller } = session;
+  const admin = caller.kind === "admin";
+  const clientId = loc.params.get("client_id") ?? "";
+  const enabled = loc.params.get("enabled") ?? "";
+  // The pages read so far, so "Previous page" works without the API paging backwards.
+  const [cursors, setCursors] = useState(/** @type {string[]} */ ([]));
+  const cursor = cursors[cursors.length - 1];
+  useEffect(() => setCursors([]), [clientId, enabled]);
+  const [rules, reload] = useResource(
+    () => api.get(`/api/v1/rules${query({ client_id: clientId, enabled, cursor, limit: 50 })}`),
+    [clientId, enabled, cursor],
+  );
+  const clients = useClientIds(session);
+  return html`<section aria-labelledby="rules-h">
+    <h1 id="rules-h">Rules</h1>
+    <form class="filters" aria-label="Filter rules" onSubmit=${(/** @type {Event} */ e) => e.preventDefault()}>
+      ${admin
+        ? html`<${ClientSelect} id="rules-filter-client" name="client_id" label="Show client"
+            clients=${clients} value=${clientId} any="All clients"
+            onChange=${(/** @type {string} */ v) => setParams({ client_id: v })} />`
+        : null}
+      <div class="field"><label for="rules-filter-enabled">Show state</label>
+        <select id="rules-filter-enabled" value=${enabled}
+          onChange=${(/** @type {Event} */ e) => setParams({ enabled: /** @type {HTMLSelectElement} */ (e.currentTarget).value })}>
+          <option value="">Enabled and disabled</option>
+          <option value="true">Enabled only</option>
+          <option value="false">Disabled only</option>
+        </select>
+      </div>
+    </form>
+    <${CreateRule} session=${session} clients=${clients} clientId=${admin ? clientId : caller.client_id ?? ""}
+      onCreated=${reload} />
+    <${Loaded} resource=${rules} empty=${clientId || enabled ? "No rule matches these filters." : "No rules yet."}
+      isEmpty=${(/** @type {any} */ d) => !d.items.length}>
+      ${(/** @type {any} */ page) => html`<table aria-label="Rules">
+          <thead><tr>
+            ${admin ? html`<th scope="col">Client</th>` : null}
+            <th scope="col">Severity</th><th scope="col">Source</th><th scope="col">Name</th>
+            <th scope="col">Enabled</th><th scope="col">Live</th><th scope="col">Version</th>
+            <th scope="col">Updated</th><th scope="col"><span class="sr-only">Open</span></th>
+          </tr></thead>
+          <tbody>
+            ${page.items.map((/** @type {any} */ r) => html`<tr data-rule-id=${r.rule_id}>
+              ${admin ? html`<td>${r.client_id}</td>` : null}
+              <td><${Pattern} value=${r.severity} /></td>
+              <td><${Pattern} value=${r.source} /></td>
+              <td><${Pattern} value=${r.name} /></td>
+              <td><${Badge} value=${r.enabled ? "enabled" : "disabled"} /></td>
+              <td><${LiveBadge} live=${r.live} /></td>
+              <td>${r.version}</td>
+              <td><${Time} iso=${r.updated_at} /></td>
+              <td><a href=${href("rules", r.rule_id)} aria-label=${`Open rule ${r.severity} ${r.source} ${r.name}`}>Open</a></td>
+            </tr>`)}
+          </tbody>
+        </table>
+        <div class="actions paging">
+          ${cursors.length
+            ? html`<button type="button" class="secondary" onClick=${() => setCursors(cursors.slice(0, -1))}>Previous page</button>`
+            : null}
+          <${More} cursor=${page.next_cursor} onMore=${(/** @type {string} */ c) => setCursors([...cursors, c])} />
+        </div>`}
+    <//>
+  </section>`;
+}
+
+/**
+ * @param {{session: import("../lib/session.js").Session, clients: import("../lib/ui.js").Resource<string[]>,
+ *   clientId: string, onCreated: () => void}} props
+ */
+function CreateRule({ session, clients, clientId, onCreated }) {
+  const { api, caller } = session;
+  const admin = caller.kind === "admin";
+  const [chosen, setChosen] = useState(clientId);
+  useEffect(() => setChosen(clientId), [clientId]); // the filter prefills the form
+  const [made, setMade] = useState(/** @type {any} */ (null));
+  const create = useAction(async (/** @type {Record<string, string>} */ v, /** @type {HTMLFormElement} */ form) => {
+    setMade(null);
+    const rule = await api.post("/api/v1/rules?wait=5", {
+      client_id: admin ? v.client_id : caller.client_id,
+      severity: v.severity,
+      source: v.source,
+      name: v.name,
+      enabled: v.enabled === "on",
+    });
+    setMade(rule);
+    form.reset();
+    onCreated();
+  });
+  const submit = (/** @type {Event} */ e) => create.run(formValues(e), e.currentTarget);
+  return html`<form class="inline panel" aria-label="Create a rule" onSubmit=${submit}>
+    <h2 class="form-title">New rule</h2>
+    ${admin
+      ? html`<${ClientSelect} id="rule-new-client" name="client_id" label="Client" clients=${clients}
+          value=${chosen} required=${true} onChange=${setChosen} />`
+      : null}
+    <div class="field"><label for="rule-new-severity">Severity</label>
+      <select id="rule-new-severity" name="severity" required>
+        ${RULE_SEVERITIES.map((s) => html`<option value=${s}>${s === "*" ? "* (any)" : s}</option>`)}
+      </select>
+    </div>
+    <div class="field"><label for="rule-new-source">Source</label>
+      <input id="rule-new-source" name="source" required maxlength="200"
+      aria-describedby="rule-wildcard-hint" /></div>
+    <div class="field"><label for="rule-new-name">Name</label>
+      <input id="rule-new-name" name="name" required maxlength="200"
+      aria-describedby="rule-wildcard-hint" /></div>
+    <label for="rule-new-enabled" class="check"><input id="rule-new-enabled" name="enabled" type="checkbox" checked />
+      Enabled</label>
+    <button type="submit" disabled=${create.busy}>${create.busy ? "Creating…" : "Create rule"}</button>
+    <p class="hint wide" id="rule-wildcard-hint">
+      Source and name match an alert's field exactly; <code>*</code> alone matches any value
+      (no partial patterns). Severity, source and name cannot all be <code>*</code>.
+    </p>
+    <${ErrorBox} error=${create.error} />
+    ${made
+      ? html`<p class="notice wide" role="status">
+          Rule <a href=${href("rules", made.rule_id)}>${made.severity} / ${made.source} / ${made.name}</a>${" "}
+          created for ${made.client_id} (version ${made.version}): <${LiveBadge} live=${made.live} />
+          ${made.live ? null : html` <span class="hint">saved; the evaluators had not loaded it within 5 s.</span>`}
+        </p>`
+      : null}
+  </form>`;
+}
