@@ -5,6 +5,8 @@
  * (the API would answer them 403 anyway).
  */
 import { ClientsView } from "./clients.js";
+import { PipelineView } from "./pipeline.js";
+import { LoadgenView } from "./loadgen.js";
 
 /**
  * @typedef {{session: import("../lib/session.js").Session, loc: import("../lib/router.js").Location}} ViewProps
@@ -14,4 +16,6 @@ import { ClientsView } from "./clients.js";
 /** @type {View[]} */
 export const VIEWS = [
   { id: "clients", title: "Clients & keys", adminOnly: false, component: ClientsView },
+  { id: "pipeline", title: "Pipeline", adminOnly: true, component: PipelineView },
+  { id: "loadgen", title: "Load generator", adminOnly: true, component: LoadgenView },
 ];
