@@ -14,9 +14,9 @@ import { html } from "./html.js";
 
 /** @typedef {{name: string, values: (number | null)[]}} Series */
 
-const W = 640;
+const W = 480;
 const H = 200;
-const M = { left: 52, right: 10, top: 10, bottom: 24 };
+const M = { left: 44, right: 10, top: 10, bottom: 24 };
 const COLOURS = 8; // .chart-c0 .. .chart-c7 in console.css
 
 /**

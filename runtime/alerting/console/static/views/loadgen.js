@@ -83,7 +83,7 @@ function StartForm({ session }) {
     <h2>Start a job</h2>
     <p class="hint">Alerts are generated inside ingest and produced straight to Kafka, paced to the rate.</p>
     <div class="loadgen-row">
-      <label>Rate (alerts/s) <input name="rate" type="number" min="0.001" max="50000" step="any" required value="200" /></label>
+      <label>Rate (alerts/s) <input name="rate" type="number" min="0.001" max="50000" step="any" required defaultValue="200" /></label>
       <label>Count <input name="count" type="number" min="1" max="10000000" step="1" /></label>
       <label>Duration (s) <input name="duration_s" type="number" min="0.001" max="86400" step="any" /></label>
       <label>Seed <input name="seed" type="number" min="0" step="1" /></label>
@@ -115,13 +115,15 @@ function Weights({ kind, noun, options }) {
     ${rows.length ? null : html`<p class="hint">Default ${lower} spread.</p>`}
     ${rows.map(
       (id, i) => html`<div class="weight-row" key=${id}>
-        <label>${noun} #${i + 1}
+        <div class="weight-value">
+          <label for=${`lg-${kind}-${id}`}>${noun} #${i + 1}</label>
           ${options
-            ? html`<select name=${`${kind}-value-${id}`}>${options.map((o) => html`<option>${o}</option>`)}</select>`
-            : html`<input name=${`${kind}-value-${id}`} required />`}
-        </label>
+            ? html`<select id=${`lg-${kind}-${id}`} name=${`${kind}-value-${id}`}>
+                ${options.map((o) => html`<option>${o}</option>`)}</select>`
+            : html`<input id=${`lg-${kind}-${id}`} name=${`${kind}-value-${id}`} required />`}
+        </div>
         <label>Weight of ${lower} #${i + 1}
-          <input name=${`${kind}-weight-${id}`} type="number" min="0" step="any" value="1" required />
+          <input name=${`${kind}-weight-${id}`} type="number" min="0" step="any" defaultValue="1" required />
         </label>
         <button type="button" class="secondary" aria-label=${`Remove ${lower} #${i + 1}`}
           onClick=${() => setRows(rows.filter((r) => r !== id))}>Remove</button>

@@ -145,7 +145,7 @@ export function PipelineView({ session }) {
             ? html`<div class="error" role="alert"><strong>Sources failing</strong>
                 <ul>${newest.errors.map((/** @type {string} */ e) => html`<li>${e}</li>`)}</ul></div>`
             : null}
-          <div class="charts">
+          <div class="charts pipeline-charts">
             ${CHARTS.map(
               (c) => html`<${LineChart} id=${c.id} title=${c.title} unit=${c.unit} desc=${c.desc}
                 times=${times} series=${seriesOf(history, c.pick)} />`,
