@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, Route, expect
 
+from tests.console.browser import PHONE
 from tests.console.console import WAIT_MS, Console
 
 pytestmark = pytest.mark.e2e
@@ -58,7 +59,8 @@ async def test_services_up_and_charts_grow_while_alerts_flow(console: Console) -
         await wait_points(page, "throughput", "ingest", 1)
         before = await points(page, "throughput", "ingest")
         await wait_points(page, "throughput", "ingest", before + 2)
-        await wait_points(page, "lag", "alerting-evaluator / " + console.pipeline.settings.topics.alerts_new, 1)
+        evaluator = f"alerting-evaluator / {console.pipeline.settings.topics.alerts_new}"
+        await wait_points(page, "lag", evaluator, 1)
         # The screen-reader table carries the latest values: ingest is producing.
         latest = page.get_by_role("table", name="Throughput per stage: latest values")
         cell = latest.get_by_role("row").filter(has=page.get_by_role("rowheader", name="ingest"))
@@ -109,6 +111,9 @@ async def test_waits_for_the_first_sample_and_keeps_polling_through_errors(
     await expect(page.get_by_role("alert")).to_have_count(0)
     await page.reload()
     await expect(page.get_by_role("table", name="Services")).to_be_visible()
+    await page.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    await expect(page.get_by_role("img", name="Consumer lag")).to_be_in_viewport(ratio=0.1)
+    await console.shot("phone-pipeline")
 
 
 async def test_a_client_key_does_not_see_pipeline_or_load_generator(console: Console) -> None:

@@ -108,6 +108,13 @@ export function LineChart({ id, title, desc, unit = "", times, series }) {
         (s, i) => html`<path class=${`chart-line chart-c${i % COLOURS}`} d=${pathOf(xs, s.values, y)}
           data-series=${s.name} data-points=${s.values.filter((v) => v !== null && v !== undefined).length} />`,
       )}
+      ${series.map((s, i) => {
+        const last = s.values.length - 1;
+        const v = s.values[last];
+        return v === null || v === undefined
+          ? null
+          : html`<circle class=${`chart-dot chart-c${i % COLOURS}`} cx=${xs[last]} cy=${y(v)} r="3" />`;
+      })}
     </svg>
     <ul class="legend" aria-hidden="true">
       ${series.map(

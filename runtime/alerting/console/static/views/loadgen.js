@@ -28,7 +28,7 @@ export function LoadgenView({ session, loc }) {
       : html`<${StartForm} session=${session} />`}
     <h2 id="jobs-h">Jobs</h2>
     <${Loaded} resource=${jobs} empty="No load-generator jobs yet." isEmpty=${(/** @type {any} */ d) => !d.items.length}>
-      ${(/** @type {any} */ page) => html`<table aria-labelledby="jobs-h">
+      ${(/** @type {any} */ page) => html`<table aria-labelledby="jobs-h" class="labelled">
         <thead><tr>
           <th scope="col">Job</th><th scope="col">State</th><th scope="col">Sent</th>
           <th scope="col">Rate (target / actual)</th><th scope="col">Started</th>
@@ -38,9 +38,9 @@ export function LoadgenView({ session, loc }) {
             (/** @type {any} */ j) => html`<tr aria-selected=${j.job_id === loc.id}>
               <td><a href=${href("loadgen", j.job_id)}><code>${j.job_id.slice(0, 8)}</code></a></td>
               <td><${Badge} value=${j.state} /></td>
-              <td>${num(j.sent)}${j.count ? html` of ${num(j.count)}` : html` in ${num(j.duration_s)} s`}</td>
-              <td>${num(j.rate)} / ${num(j.actual_rate)} per s</td>
-              <td><${Time} iso=${j.started_at} /></td>
+              <td data-label="Sent">${num(j.sent)}${j.count ? html` of ${num(j.count)}` : html` in ${num(j.duration_s)} s`}</td>
+              <td data-label="Rate">${num(j.rate)} / ${num(j.actual_rate)} per s</td>
+              <td data-label="Started"><${Time} iso=${j.started_at} /></td>
             </tr>`,
           )}
         </tbody>

@@ -171,7 +171,7 @@ function Services({ services }) {
   const names = Object.keys(services).sort();
   if (!names.length) return html`<p class="state empty">No services are watched.</p>`;
   return html`<h2 id="services-h">Services</h2>
-    <table aria-labelledby="services-h" class="services">
+    <table aria-labelledby="services-h" class="services labelled">
       <thead><tr>
         <th scope="col">Service</th><th scope="col">State</th><th scope="col">Consumed</th>
         <th scope="col">Processed</th><th scope="col">Dead-lettered</th><th scope="col">Reason</th>
@@ -182,10 +182,10 @@ function Services({ services }) {
           return html`<tr data-service=${name}>
             <th scope="row">${name}</th>
             <td><${Badge} value=${s.up ? "up" : "down"} /></td>
-            <td>${compact(s.consumed_total)}</td>
-            <td>${compact(s.processed_total)}</td>
-            <td>${compact(s.dead_lettered_total)}</td>
-            <td>${s.up ? "" : s.error ?? "not answering"}</td>
+            <td data-label="Consumed">${compact(s.consumed_total)}</td>
+            <td data-label="Processed">${compact(s.processed_total)}</td>
+            <td data-label="Dead-lettered">${compact(s.dead_lettered_total)}</td>
+            <td data-label=${s.up ? undefined : "Reason"}>${s.up ? "" : s.error ?? "not answering"}</td>
           </tr>`;
         })}
       </tbody>
