@@ -31,8 +31,9 @@ class ServiceProcess:
     ) -> None:
         self.name = name
         self.args = list(args)
-        self.port = free_port()
         port_var = f"ALERTING_{name.upper().replace('-', '_')}_PORT"
+        # A port chosen beforehand (services that must know each other's) is kept.
+        self.port = int(env[port_var]) if port_var in env else free_port()
         self.env = {**os.environ, **env, port_var: str(self.port), "PYTHONUNBUFFERED": "1"}
         self.log_path = log_dir / f"{name}-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None

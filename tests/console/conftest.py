@@ -8,12 +8,18 @@ from pathlib import Path
 import pytest
 from playwright.async_api import async_playwright
 
+from alerting import config
 from alerting.dev import infra
 from alerting.dev.main import console_env
 from tests.conftest import machine_lock
 from tests.console.browser import DESKTOP, FLAGS, ensure_chromium
 from tests.console.console import WAIT_MS, Console
 from tests.e2e.pipeline import DATA_PLANE, Pipeline
+from tests.ports import free_port
+
+
+def port_var(service: str) -> str:
+    return f"ALERTING_{service.upper().replace('-', '_')}_PORT"
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +47,11 @@ async def console(
     """The platform with the metrics service, the console's cross-origin settings as
     ``make dev`` sets them, and a fresh browser page (no stored token)."""
     pipeline = Pipeline(base_env, unique, own_database, tmp_path, **console_settings)
+    # The console is told where ingest and metrics listen, they allow its origin and
+    # metrics scrapes every service: each port is chosen before any service starts.
+    services = (*DATA_PLANE, "metrics")
+    pipeline.env.update({port_var(name): str(free_port()) for name in services})
+    pipeline.settings = config.load(pipeline.env)
     pipeline.env.update(console_env(pipeline.settings))
     try:
         await pipeline.start(*DATA_PLANE, "metrics")

@@ -9,6 +9,8 @@ import { SilencesView } from "./silences.js";
 import { EndpointsView } from "./endpoints.js";
 import { MatchView } from "./match.js";
 import { RulesView } from "./rules.js";
+import { PipelineView } from "./pipeline.js";
+import { LoadgenView } from "./loadgen.js";
 
 /**
  * @typedef {{session: import("../lib/session.js").Session, loc: import("../lib/router.js").Location}} ViewProps
@@ -22,4 +24,6 @@ export const VIEWS = [
   { id: "endpoints", title: "Endpoints", adminOnly: false, component: EndpointsView },
   { id: "match", title: "Match tester", adminOnly: false, component: MatchView },
   { id: "silences", title: "Silences", adminOnly: false, component: SilencesView },
+  { id: "pipeline", title: "Pipeline", adminOnly: true, component: PipelineView },
+  { id: "loadgen", title: "Load generator", adminOnly: true, component: LoadgenView },
 ];
