@@ -5,6 +5,7 @@
  * (the API would answer them 403 anyway).
  */
 import { ClientsView } from "./clients.js";
+import { NotificationsView } from "./notifications.js";
 
 /**
  * @typedef {{session: import("../lib/session.js").Session, loc: import("../lib/router.js").Location}} ViewProps
@@ -14,4 +15,5 @@ import { ClientsView } from "./clients.js";
 /** @type {View[]} */
 export const VIEWS = [
   { id: "clients", title: "Clients & keys", adminOnly: false, component: ClientsView },
+  { id: "notifications", title: "Notifications", adminOnly: false, component: NotificationsView },
 ];
