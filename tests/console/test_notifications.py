@@ -101,14 +101,16 @@ async def test_bulk_redrive_of_a_filter(console: Console) -> None:
     await page.get_by_label("Created before").fill("2020-01-01T00:00")
     await expect(page).to_have_url(re.compile(r"until=20(19|20)-"))
     await expect(page.get_by_text("No notifications match this filter.")).to_be_visible()
-    await page.get_by_role("button", name="Re-drive all FAILED matching this filter").click()
-    await expect(page.get_by_test_id("bulk-result")).to_have_text("Re-drove 0 FAILED notifications.")
+    redrive_all = page.get_by_role("button", name="Re-drive all FAILED matching this filter")
+    result = page.get_by_test_id("bulk-result")
+    await redrive_all.click()
+    await expect(result).to_have_text("Re-drove 0 FAILED notifications.")
     assert await statuses(pipeline) == ["FAILED", "FAILED"]
 
     await page.get_by_label("Created before").fill("")
     await expect(page.get_by_role("row").filter(has_text="FAILED")).to_have_count(2)
-    await page.get_by_role("button", name="Re-drive all FAILED matching this filter").click()
-    await expect(page.get_by_test_id("bulk-result")).to_have_text("Re-drove 2 FAILED notifications.")
+    await redrive_all.click()
+    await expect(result).to_have_text("Re-drove 2 FAILED notifications.")
     sent = page.get_by_role("row").filter(has=page.get_by_text("SENT", exact=True))
     await expect(sent).to_have_count(2, timeout=WAIT_MS)
     assert await statuses(pipeline) == ["SENT", "SENT"]

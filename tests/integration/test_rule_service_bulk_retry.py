@@ -108,7 +108,7 @@ async def test_a_client_key_redrives_only_its_own(
     admin: Api, new_client: NewClient, rs_pg: Any
 ) -> None:
     cid, api = await new_client()
-    other_cid, other_api = await new_client()
+    other_cid, _ = await new_client()
     mine = await insert_notification(rs_pg, cid, "FAILED")
     theirs = await insert_notification(rs_pg, other_cid, "FAILED")
     # Naming another client yields nothing, as the list does.
@@ -140,3 +140,16 @@ async def test_a_firing_whose_resolved_went_out_is_left_failed(
     )  # fmt: skip
     assert await api.ok("POST", RETRY, 200, json={}) == {"retried": 0, "more": False}
     assert (await statuses(rs_pg, cid))[blocked] == "FAILED"
+
+
+async def test_the_route_is_in_the_openapi_document(admin: Api) -> None:
+    document = await admin.ok("GET", "/openapi.json", 200)
+    route = document["paths"][RETRY]["post"]
+    assert {"200", "422"} <= set(route["responses"])
+    schemas = document["components"]["schemas"]
+    assert set(schemas["BulkRetry"]["properties"]) == {
+        "client_id", "kind", "alert_id", "since", "until", "limit",
+    }  # fmt: skip
+    assert set(schemas["BulkRetryResult"]["properties"]) == {"retried", "more"}
+    listed = document["paths"]["/api/v1/notifications"]["get"]
+    assert {"since", "until"} <= {p["name"] for p in listed["parameters"]}
