@@ -152,3 +152,8 @@ async def test_phone_width_detail_is_readable(console: Console) -> None:
     await expect(page.get_by_text("No delivery attempts yet.")).to_be_visible()
     found: Any = await page.evaluate("document.documentElement.scrollWidth")
     assert found <= PHONE["width"] + 1, found
+    await console.shot("notification-detail-phone")
+
+    # A notification that is not there (or another client's): the API's 404, shown.
+    await console.open("/notifications/00000000-0000-0000-0000-000000000000")
+    await expect(page.get_by_role("alert")).to_contain_text("404")

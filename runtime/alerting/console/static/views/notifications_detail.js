@@ -51,11 +51,11 @@ export function NotificationDetail({ session, notificationId }) {
         <${ErrorBox} error=${redrive.error} />
         <${Fields} n=${n} />
         <${Episode} rows=${n.episode_rows} current=${n.notification_id} />
-        <${Deliveries} items=${n.deliveries} />`}
-    <//>
-    <h2 id="attempts-h">Attempts</h2>
-    <${Loaded} resource=${attempts} empty="No delivery attempts yet." isEmpty=${(/** @type {any} */ d) => !d.items.length}>
-      ${(/** @type {any} */ page) => html`<${Attempts} items=${page.items} />`}
+        <${Deliveries} items=${n.deliveries} />
+        <h2 id="attempts-h">Attempts</h2>
+        <${Loaded} resource=${attempts} empty="No delivery attempts yet." isEmpty=${(/** @type {any} */ d) => !d.items.length}>
+          ${(/** @type {any} */ page) => html`<${Attempts} items=${page.items} />`}
+        <//>`}
     <//>
   </section>`;
 }
