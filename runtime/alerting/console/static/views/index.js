@@ -5,12 +5,13 @@
  * (the API would answer them 403 anyway).
  */
 import { ClientsView } from "./clients.js";
-import { SilencesView } from "./silences.js";
 import { EndpointsView } from "./endpoints.js";
-import { MatchView } from "./match.js";
-import { RulesView } from "./rules.js";
-import { PipelineView } from "./pipeline.js";
 import { LoadgenView } from "./loadgen.js";
+import { MatchView } from "./match.js";
+import { NotificationsView } from "./notifications.js";
+import { PipelineView } from "./pipeline.js";
+import { RulesView } from "./rules.js";
+import { SilencesView } from "./silences.js";
 
 /**
  * @typedef {{session: import("../lib/session.js").Session, loc: import("../lib/router.js").Location}} ViewProps
@@ -24,6 +25,7 @@ export const VIEWS = [
   { id: "endpoints", title: "Endpoints", adminOnly: false, component: EndpointsView },
   { id: "match", title: "Match tester", adminOnly: false, component: MatchView },
   { id: "silences", title: "Silences", adminOnly: false, component: SilencesView },
+  { id: "notifications", title: "Notifications", adminOnly: false, component: NotificationsView },
   { id: "pipeline", title: "Pipeline", adminOnly: true, component: PipelineView },
   { id: "loadgen", title: "Load generator", adminOnly: true, component: LoadgenView },
 ];

@@ -12,6 +12,8 @@ from alerting.services.rule_service.audit_trail import audited
 from alerting.services.rule_service.cursor import Position
 from alerting.services.rule_service.models.common import PageQuery
 from alerting.services.rule_service.models.notifications import (
+    BulkRetry,
+    BulkRetryResult,
     Delivery,
     DeliveryAttempt,
     DeliveryAttemptPage,
@@ -47,6 +49,8 @@ async def list_notifications(ctx: Ctx) -> NotificationPage:
         status=q.status,
         kind=q.kind,
         alert_id=q.alert_id,
+        since=q.since,
+        until=q.until,
         after=paging.start_after(ctx, KIND, q.cursor),
         limit=q.limit + 1,
     )
@@ -128,6 +132,39 @@ async def retry_notification(ctx: Ctx) -> Notification:
     )
 
 
+async def retry_matching(ctx: Ctx) -> BulkRetryResult:
+    """Re-drive the FAILED notifications matching a filter, oldest first, at most
+    ``limit`` per call, each as the single re-drive does (same checks, same statement,
+    one audit row each), in one transaction. ``more`` says another call has work."""
+    q = ctx.optional_body(BulkRetry)
+    owner = ctx.principal.owner
+    if owner is not None and q.client_id not in (None, owner):
+        return BulkRetryResult(retried=0, more=False)  # as the list: nothing of another's
+    if owner is None and q.client_id is None and q.alert_id is not None:
+        raise problems.invalid(
+            "alert_id", "an admin filtering by alert_id must also give client_id"
+        )
+    retried = 0
+    async with audited(ctx) as change:
+        ids = await repo.failed_to_redrive(
+            change.conn,
+            client_id=owner or q.client_id,
+            kind=q.kind,
+            alert_id=q.alert_id,
+            since=q.since,
+            until=q.until,
+            limit=q.limit + 1,
+        )
+        for notification_id in ids[: q.limit]:
+            if await repo.resolved_delivered(change.conn, notification_id, owner) is not None:
+                continue
+            row = await repo.retry_failed(change.conn, notification_id, owner)
+            if row is not None:
+                change.record("notification.retry", notification_id, row["client_id"])
+                retried += 1
+    return BulkRetryResult(retried=retried, more=len(ids) > q.limit)
+
+
 BASE = "/api/v1/notifications"
 ONE = BASE + "/{notification_id}"
 TAG = "notifications"
@@ -140,6 +177,10 @@ OPERATIONS = (
     Operation("GET", ONE + "/attempts", list_attempts,
               "List a notification's delivery attempts, in the order they began", TAG,
               response=DeliveryAttemptPage, query=PageQuery),
+    Operation("POST", BASE + "/retry", retry_matching,
+              "Re-drive every FAILED notification matching a filter (at most limit per"
+              " call; more: call again)", TAG,
+              response=BulkRetryResult, body=BulkRetry, body_optional=True),
     Operation("POST", ONE + "/retry", retry_notification,
               "Re-drive a FAILED notification (status RETRY, due now)", TAG,
               response=Notification, status=202, errors=(409,)),

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import Field, StringConstraints
+from pydantic import AwareDatetime, Field, StringConstraints
 
 from alerting.services.rule_service.models.common import ClientId, PageQuery
-from alerting.web.models import ResponseModel
+from alerting.web.models import RequestModel, ResponseModel
 
 NotificationStatus = Literal["PENDING", "SENDING", "RETRY", "SENT", "FAILED", "SUPPRESSED"]
 NotificationKind = Literal["firing", "resolved"]
@@ -111,3 +111,24 @@ class NotificationQuery(PageQuery):
     alert_id: AlertId | None = Field(
         None, description="one alert's notifications; an admin gives client_id with it"
     )
+    since: AwareDatetime | None = Field(None, description="only those created at or after this")
+    until: AwareDatetime | None = Field(None, description="only those created before this")
+
+
+class BulkRetry(RequestModel):
+    """Which FAILED notifications to re-drive: the list's filters (all optional; a client
+    key's own notifications only), oldest first, at most ``limit`` per call."""
+
+    client_id: ClientId | None = None
+    kind: NotificationKind | None = None
+    alert_id: AlertId | None = Field(
+        None, description="one alert's notifications; an admin gives client_id with it"
+    )
+    since: AwareDatetime | None = Field(None, description="only those created at or after this")
+    until: AwareDatetime | None = Field(None, description="only those created before this")
+    limit: int = Field(100, ge=1, le=1000, description="at most this many (default 100)")
+
+
+class BulkRetryResult(ResponseModel):
+    retried: int = Field(description="how many FAILED notifications this call re-drove")
+    more: bool = Field(description="more FAILED ones match: call again for the next batch")

@@ -81,17 +81,66 @@ async def page(
     status: str | None,
     kind: str | None = None,
     alert_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     after: Position | None,
     limit: int,
 ) -> list[asyncpg.Record]:
-    where = Where().equal("client_id", client_id).equal("status", status)
-    where.equal("kind", kind).equal("alert_id", alert_id).add(LIVE)
+    where = _filter(client_id, status, kind, alert_id, since, until)
     where.after("created_at", "notification_id", after, "uuid")
     return await conn.fetch(
         f"SELECT {COLUMNS} FROM notifications{where.sql()}"
         f" ORDER BY created_at, notification_id LIMIT {where.arg(limit)}",
         *where.args,
     )
+
+
+def _filter(
+    client_id: str | None,
+    status: str | None,
+    kind: str | None,
+    alert_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> Where:
+    """The list's filters (and not a deleted client's), shared by the bulk re-drive."""
+    where = Where().equal("client_id", client_id).equal("status", status)
+    where.equal("kind", kind).equal("alert_id", alert_id).add(LIVE)
+    if since is not None:
+        where.add("created_at >= {}", since)
+    if until is not None:
+        where.add("created_at < {}", until)
+    return where
+
+
+async def failed_to_redrive(
+    conn: Executor,
+    *,
+    client_id: str | None,
+    kind: str | None,
+    alert_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+) -> list[UUID]:
+    """Ids of FAILED notifications matching the filters, oldest first, that a re-drive
+    would accept: not a firing one whose resolved one reached an endpoint or is being
+    delivered (``resolved_delivered``, which the re-drive re-checks under its lock).
+    Leaving those out keeps a bulk re-drive's ``more`` from pointing at rows it would
+    refuse on every call."""
+    where = _filter(client_id, "FAILED", kind, alert_id, since, until)
+    where.add(
+        "NOT EXISTS (SELECT 1 FROM notifications r WHERE r.firing_id ="
+        " notifications.notification_id AND (r.status = 'SENDING' OR (r.status = 'SENT'"
+        " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = r.notification_id"
+        " AND d.status = 'SENT'))))"
+    )
+    rows = await conn.fetch(
+        f"SELECT notification_id FROM notifications{where.sql()}"
+        f" ORDER BY created_at, notification_id LIMIT {where.arg(limit)}",
+        *where.args,
+    )
+    return [r["notification_id"] for r in rows]
 
 
 async def resolved_delivered(

@@ -1,0 +1,166 @@
+// @ts-check
+/**
+ * The notifications list: filters (status, kind, client for admins, a created-at
+ * window) live in the URL so a filtered list can be shared; paged; refreshed every few
+ * seconds; and "re-drive all FAILED matching this filter" (POST /api/v1/notifications/retry, repeated while the API says more).
+ */
+import { html, useEffect, useState } from "../lib/html.js";
+import { query } from "../lib/api.js";
+import { href, setParams } from "../lib/router.js";
+import { Badge, ErrorBox, Loaded, More, Time, useAction, useResource } from "../lib/ui.js";
+
+/** Statuses after which the sender does nothing more with a notification on its own. */
+export const FINAL = new Set(["SENT", "FAILED", "SUPPRESSED"]);
+const STATUSES = ["PENDING", "SENDING", "RETRY", "SENT", "FAILED", "SUPPRESSED"];
+const POLL_MS = 2000;
+// Each bulk call re-drives at most this many (the API's most); the loop stops anyway
+// after this many calls so a filter that keeps matching new failures cannot spin.
+const BULK_LIMIT = 1000;
+const BULK_CALLS = 100;
+
+/**
+ * The URL keeps since/until as UTC ISO instants (a shared link means the same moment
+ * in every zone); the datetime-local inputs show them in the browser's zone.
+ * @param {string | null} iso
+ */
+export function toLocalInput(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  const local = new Date(d.getTime() - d.getTimezoneOffset() * 60000);
+  return local.toISOString().slice(0, 16);
+}
+
+/** @param {string} value a datetime-local value, in the browser's zone */
+export function fromLocalInput(value) {
+  if (!value) return null;
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
+/**
+ * @param {{session: import("../lib/session.js").Session, loc: import("../lib/router.js").Location}} props
+ */
+export function NotificationList({ session, loc }) {
+  const { api, caller } = session;
+  const admin = caller.kind === "admin";
+  const p = loc.params;
+  const filters = {
+    status: p.get("status") || undefined,
+    kind: p.get("kind") || undefined,
+    client_id: (admin ? p.get("client_id") : null) || undefined,
+    since: p.get("since") || undefined,
+    until: p.get("until") || undefined,
+  };
+  const key = JSON.stringify(filters);
+  const [cursor, setCursor] = useState(/** @type {string | null} */ (null));
+  useEffect(() => setCursor(null), [key]);
+  const [list, reload] = useResource(
+    () => api.get(`/api/v1/notifications${query({ ...filters, cursor, limit: 50 })}`),
+    [key, cursor],
+  );
+  // The list follows the pipeline: new notifications and status changes appear without
+  // a click (an answer never replaces a newer one: useResource).
+  useEffect(() => {
+    const id = window.setInterval(reload, POLL_MS);
+    return () => window.clearInterval(id);
+  }, [reload]);
+
+  const [redriven, setRedriven] = useState(/** @type {number | null} */ (null));
+  const bulk = useAction(async () => {
+    setRedriven(null);
+    if (!window.confirm("Re-drive every FAILED notification matching this filter?")) return;
+    const body = { client_id: filters.client_id, kind: filters.kind, since: filters.since, until: filters.until };
+    let total = 0;
+    for (let call = 0; call < BULK_CALLS; call++) {
+      const answer = await api.post("/api/v1/notifications/retry", { ...body, limit: BULK_LIMIT });
+      total += answer.retried;
+      setRedriven(total);
+      if (!answer.more) break;
+    }
+    reload();
+  });
+
+  return html`<section aria-labelledby="notifications-h">
+    <h1 id="notifications-h">Notifications</h1>
+    <${Filters} admin=${admin} params=${p} />
+    <div class="actions">
+      <button type="button" class="secondary" onClick=${reload}>Refresh</button>
+      <button type="button" class="danger" disabled=${bulk.busy} onClick=${() => bulk.run()}>
+        Re-drive all FAILED matching this filter
+      </button>
+    </div>
+    ${redriven !== null
+      ? html`<p class="notice" role="status" data-testid="bulk-result">
+          Re-drove ${redriven} FAILED notification${redriven === 1 ? "" : "s"}${bulk.busy ? "…" : "."}
+        </p>`
+      : null}
+    <${ErrorBox} error=${bulk.error} />
+    <${Loaded} resource=${list} empty="No notifications match this filter."
+      isEmpty=${(/** @type {any} */ d) => !d.items.length && !cursor}>
+      ${(/** @type {any} */ page) => html`<div class="table-scroll"><table class="notifications">
+          <thead><tr>
+            <th scope="col">Alert</th><th scope="col">Kind</th><th scope="col">Episode</th>
+            <th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Created</th>
+            <th scope="col">Sent</th>
+          </tr></thead>
+          <tbody>${page.items.map((/** @type {any} */ n) => html`<${Row} n=${n} admin=${admin} />`)}</tbody>
+        </table></div>
+        <${More} cursor=${page.next_cursor} onMore=${setCursor} />`}
+    <//>
+  </section>`;
+}
+
+/** @param {{n: any, admin: boolean}} props */
+function Row({ n, admin }) {
+  return html`<tr>
+    <td>
+      <a href=${href("notifications", n.notification_id)}>
+        <span class="alert-sev">${n.severity}</span> <span>${n.source}</span> / <span>${n.name}</span>
+      </a>
+      ${admin ? html`<div class="muted">${n.client_id}</div>` : null}
+    </td>
+    <td>${n.kind}</td>
+    <td>${n.episode}</td>
+    <td><${Badge} value=${n.status} /></td>
+    <td>${n.attempts}</td>
+    <td><${Time} iso=${n.created_at} /></td>
+    <td><${Time} iso=${n.sent_at} /></td>
+  </tr>`;
+}
+
+/**
+ * The filter controls: each change rewrites the URL (setParams), which reloads the list.
+ * @param {{admin: boolean, params: URLSearchParams}} props
+ */
+function Filters({ admin, params }) {
+  /** @param {string} name @returns {(e: Event) => void} */
+  const set = (name) => (e) => setParams({ [name]: /** @type {HTMLInputElement} */ (e.currentTarget).value });
+  /** @param {string} name @returns {(e: Event) => void} */
+  const setTime = (name) => (e) =>
+    setParams({ [name]: fromLocalInput(/** @type {HTMLInputElement} */ (e.currentTarget).value) });
+  return html`<form class="filters" aria-label="Filter notifications" onSubmit=${(/** @type {Event} */ e) => e.preventDefault()}>
+    <label>Status
+      <select name="status" value=${params.get("status") ?? ""} onChange=${set("status")}>
+        <option value="">any</option>
+        ${STATUSES.map((s) => html`<option value=${s}>${s}</option>`)}
+      </select>
+    </label>
+    <label>Kind
+      <select name="kind" value=${params.get("kind") ?? ""} onChange=${set("kind")}>
+        <option value="">any</option><option value="firing">firing</option><option value="resolved">resolved</option>
+      </select>
+    </label>
+    ${admin
+      ? html`<label>Client
+          <input name="client_id" value=${params.get("client_id") ?? ""} onChange=${set("client_id")} />
+        </label>`
+      : null}
+    <label>Created since
+      <input type="datetime-local" name="since" value=${toLocalInput(params.get("since"))} onChange=${setTime("since")} />
+    </label>
+    <label>Created before
+      <input type="datetime-local" name="until" value=${toLocalInput(params.get("until"))} onChange=${setTime("until")} />
+    </label>
+  </form>`;
+}
