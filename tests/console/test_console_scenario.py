@@ -236,6 +236,8 @@ async def test_the_operator_scenario(console: Console) -> None:
     await expect(page.get_by_test_id("job-state")).to_have_text("running")
     await page.get_by_role("button", name="Cancel job").click()
     await expect(page.get_by_test_id("job-state")).to_have_text("cancelled")
+    jobs = page.get_by_role("table", name="Jobs")
+    await expect(jobs.get_by_role("row").filter(has_text=job_id[:8])).to_contain_text("cancelled")
     await console.shot("scenario-13-loadgen-cancelled")
     answer = await pipeline.http.get(
         f"{pipeline.url('ingest')}/api/v1/loadgen/jobs/{job_id}", headers=pipeline.admin
