@@ -7,7 +7,10 @@ PY := .venv/bin/python
 STAMP := .venv/.synced
 # The console's JavaScript is type-checked by TypeScript (tsc --noEmit over JSDoc types,
 # tools/console-types). Only `make typecheck` needs Node: the console runs without it.
+# ensure-node.sh installs Debian's nodejs and npm when missing and root (as `make dev`
+# installs Postgres and Redis), else prints the apt-get command and fails.
 TYPES := tools/console-types
+NODE := sh $(TYPES)/ensure-node.sh
 TSC_STAMP := $(TYPES)/node_modules/.installed
 # The suite runs on pytest-xdist workers, each with its own database, Redis prefix,
 # broker and ports (tests/conftest.py, tests/ports.py). Most tests wait on processes and
@@ -41,7 +44,7 @@ $(STAMP): pyproject.toml uv.lock | $(UV)
 install: $(STAMP) ## create .venv from the lock file
 
 $(TSC_STAMP): $(TYPES)/package.json $(TYPES)/package-lock.json
-	@command -v npm >/dev/null || { echo "npm not found: type checking the console needs Node.js (running it does not)"; exit 1; }
+	@$(NODE)
 	@echo ">> installing TypeScript and Preact's typings from $(TYPES)/package-lock.json"
 	cd $(TYPES) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
@@ -55,6 +58,7 @@ lint: $(STAMP) ## ruff lint and format check
 
 typecheck: $(STAMP) $(TSC_STAMP) ## mypy on the runtime package, tsc on the console's JavaScript
 	.venv/bin/mypy
+	@$(NODE)
 	$(TYPES)/node_modules/.bin/tsc --noEmit -p $(TYPES)
 
 test: lint typecheck ## lint, typecheck and the whole test suite (in parallel, TEST_WORKERS)

@@ -4,12 +4,14 @@ delete, filters in the URL, and a client key confined to its own rules."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 
 from tests.console.browser import PHONE
 from tests.console.console import WAIT_MS, Console
@@ -127,6 +129,104 @@ async def test_a_stale_edit_shows_the_conflict_and_is_resolved(console: Console)
     await expect(page.get_by_role("status").filter(has_text="Saved as version 5")).to_be_visible()
     saved = await console.pipeline.api("GET", path)
     assert (saved["version"], saved["source"], saved["name"]) == (5, "ledger", "theirs")
+
+
+# Two animation frames: the page has run the callbacks of the answers it already has.
+SETTLE = "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
+
+
+async def test_a_live_poll_answering_after_a_save_does_not_bring_back_the_old_version(
+    console: Console,
+) -> None:
+    """The page polls a rule that is not live yet; a poll read before a save but answered
+    after it carries the old version: it must not replace the saved rule on the page, or
+    the next Save is refused (409) against the operator's own change."""
+    page = console.page
+    await console.pipeline.api("POST", "/api/v1/clients", json={"client_id": "acme", "name": "a"})
+    rule = await make_rule(console, "acme", "payments", "card-declined")
+    path = f"/api/v1/rules/{rule['rule_id']}"
+    polled, saved = asyncio.Event(), asyncio.Event()
+    reads = 0
+
+    async def reads_of_the_rule(route: Route) -> None:
+        nonlocal reads
+        if route.request.method != "GET":
+            await route.continue_()
+            return
+        reads += 1
+        answer = await route.fetch()  # read now: version 1
+        body = await answer.json()
+        if reads == 1:
+            body["live"] = False  # as if the evaluators lagged: the page starts polling
+        else:
+            polled.set()
+            await asyncio.wait_for(saved.wait(), timeout=WAIT_MS / 1000)
+        await route.fulfill(response=answer, json=body)
+
+    await page.route(lambda url: urlsplit(url).path == path, reads_of_the_rule)
+    await console.sign_in(console.admin_token)
+    await console.open(f"/rules/{rule['rule_id']}")
+    await expect(page.get_by_label("Rule state")).to_contain_text("not live yet")
+    await asyncio.wait_for(polled.wait(), timeout=WAIT_MS / 1000)
+
+    form = edit_form(page)
+    await form.get_by_label("Name").fill("first")
+    await form.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("status").filter(has_text="Saved as version 2")).to_be_visible()
+    async with page.expect_response(
+        lambda r: urlsplit(r.url).path == path and r.request.method == "GET"
+    ) as late:
+        saved.set()  # the poll's answer (version 1, live) lands now
+    await (await late.value).finished()
+    await page.evaluate(SETTLE)
+    await expect(page.get_by_test_id("rule-version")).to_have_text("2")
+
+    await form.get_by_label("Name").fill("second")
+    await form.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("status").filter(has_text="Saved as version 3")).to_be_visible()
+    await expect(
+        page.get_by_role("alert").filter(has_text="Someone changed this rule")
+    ).to_have_count(0)
+    current = await console.pipeline.api("GET", path)
+    assert (current["version"], current["name"]) == (3, "second")
+
+
+async def test_a_slow_read_of_the_rule_shown_before_does_not_replace_this_one(
+    console: Console,
+) -> None:
+    """Back/Forward from one rule to another reuses the page: the answer for the rule
+    left behind, if it lands last, must not be shown (nor saved) as the current one."""
+    page = console.page
+    await console.pipeline.api("POST", "/api/v1/clients", json={"client_id": "acme", "name": "a"})
+    first = await make_rule(console, "acme", "payments", "first-rule")
+    second = await make_rule(console, "acme", "payments", "second-rule")
+    first_path = f"/api/v1/rules/{first['rule_id']}"
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_first(route: Route) -> None:
+        answer = await route.fetch()
+        held.set()
+        await asyncio.wait_for(release.wait(), timeout=WAIT_MS / 1000)
+        await route.fulfill(response=answer)
+
+    await console.sign_in(console.admin_token)
+    await page.route(lambda url: urlsplit(url).path == first_path, slow_first)
+    await console.open(f"/rules/{first['rule_id']}")
+    await asyncio.wait_for(held.wait(), timeout=WAIT_MS / 1000)
+    # Client-side to the second rule while the first one's read is still out.
+    await page.evaluate(
+        "(url) => { history.pushState(null, '', url);"
+        " dispatchEvent(new PopStateEvent('popstate')); }",
+        f"/ui/rules/{second['rule_id']}",
+    )
+    heading = page.get_by_role("heading", level=1)
+    await expect(heading).to_have_text("Rule HIGH / payments / second-rule")
+    async with page.expect_response(lambda r: urlsplit(r.url).path == first_path) as late:
+        release.set()
+    await (await late.value).finished()
+    await page.evaluate(SETTLE)
+    await expect(heading).to_have_text("Rule HIGH / payments / second-rule")
+    await expect(edit_form(page).get_by_label("Name")).to_have_value("second-rule")
 
 
 async def test_disable_enable_and_delete(console: Console) -> None:

@@ -8,7 +8,7 @@
  * current_version); we then read the rule again and let the operator decide with both
  * versions side by side (rules_conflict.js) instead of retrying blindly.
  */
-import { html, useEffect, useState } from "../lib/html.js";
+import { html, useEffect, useRef, useState } from "../lib/html.js";
 import { ApiError } from "../lib/api.js";
 import { href, navigate } from "../lib/router.js";
 import { Badge, ErrorBox, Time, useAction } from "../lib/ui.js";
@@ -42,27 +42,56 @@ export function RulePage({ session, id }) {
   const [conflict, setConflict] = useState(/** @type {{base: Draft, mine: Draft, current: Rule} | null} */ (null));
   const [saved, setSaved] = useState(/** @type {string | null} */ (null));
 
+  // The rule this page shows now. The component is not keyed by id (Back/Forward from one
+  // rule to another reuses it), so every answer is checked against it before it is
+  // taken: an answer about the rule shown before must never replace this one.
+  const shown = useRef(id);
+  shown.current = id;
+  /** @param {Rule} r */
+  const ours = (r) => r.rule_id === shown.current;
+
   /** @param {Rule} r */
   const adopt = (r) => {
+    if (!ours(r)) return;
     setRule(r);
     setDraft(draftOf(r));
   };
   useEffect(() => {
+    // Live until the next load (another id) starts: a slow answer for the rule shown
+    // before lands after the new one and is dropped.
+    let live = true;
     setRule(null);
+    setDraft(null);
     setLoadError(null);
     setConflict(null);
-    api.get(path).then(adopt, setLoadError);
+    setSaved(null);
+    api.get(path).then(
+      (/** @type {Rule} */ r) => live && adopt(r),
+      (/** @type {unknown} */ err) => live && setLoadError(err),
+    );
+    return () => {
+      live = false;
+    };
   }, [path]);
 
-  // Until the evaluators hold this version, look again (only the live flag is taken:
-  // taking a newer version here would defeat the stale-edit check).
+  // Until the evaluators hold this version, look again. Only the live flag is taken, and
+  // only onto the rule as it is when the answer lands and only if that is still the
+  // version asked about: a poll in flight while the operator saves answers with the old
+  // version, and taking it would put the old rule back (the next Save then fails with a
+  // 409 against the operator's own change); taking a newer version here would defeat
+  // the stale-edit check.
   useEffect(() => {
     if (!rule || rule.live) return undefined;
+    let live = true;
     const timer = window.setInterval(async () => {
-      const now = await api.get(path).catch(() => null);
-      if (now && now.version === rule.version && now.live) setRule({ ...rule, live: true });
+      const now = /** @type {Rule | null} */ (await api.get(path).catch(() => null));
+      if (!live || !now || !now.live) return;
+      setRule((r) => (r && r.rule_id === now.rule_id && r.version === now.version ? { ...r, live: true } : r));
     }, LIVE_POLL_MS);
-    return () => window.clearInterval(timer);
+    return () => {
+      live = false;
+      window.clearInterval(timer);
+    };
   }, [rule]);
 
   /** PATCH with the given version; a 409 carrying current_version is a stale edit. */
@@ -81,6 +110,7 @@ export function RulePage({ session, id }) {
   const save = useAction(async (/** @type {number} */ version, /** @type {Draft} */ mine, /** @type {Draft} */ base) => {
     setSaved(null);
     const answer = await patch(version, mine);
+    if (!ours("stale" in answer ? answer.stale : answer)) return; // the page moved to another rule
     if ("stale" in answer) {
       setConflict({ base, mine, current: answer.stale });
       return;
@@ -93,6 +123,7 @@ export function RulePage({ session, id }) {
     if (!rule) return;
     setSaved(null);
     const answer = await patch(rule.version, { enabled: !rule.enabled });
+    if (!ours("stale" in answer ? answer.stale : answer)) return;
     if ("stale" in answer) {
       // Someone changed the rule: show it as it is now before acting. Edits typed but not
       // saved yet go through the conflict panel; otherwise the page simply takes theirs.
