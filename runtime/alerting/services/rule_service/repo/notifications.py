@@ -133,6 +133,22 @@ _NOT_BLOCKED = (
 )
 
 
+def _failed(
+    client_id: str | None,
+    kind: str | None,
+    alert_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    after: Position | None,
+) -> Where:
+    """FAILED rows a re-drive would accept, after ``after``. The status is a literal, not
+    a parameter: a prepared statement's generic plan (asyncpg's, from its sixth run) can
+    use the partial index only when its predicate is in the statement's text."""
+    where = _filter(client_id, None, kind, alert_id, since, until).add("status = 'FAILED'")
+    where.after("created_at", "notification_id", after, "uuid")
+    return where.add(_NOT_BLOCKED)
+
+
 def redrive_candidates(
     *,
     client_id: str | None,
@@ -151,9 +167,7 @@ def redrive_candidates(
     a batch of another operator is skipped, not waited for, and never re-driven twice.
     Without a client filter the partial index notifications_failed_idx (migration 0011)
     holds only FAILED rows, in this order: the scan never reads the sent history."""
-    where = _filter(client_id, "FAILED", kind, alert_id, since, until)
-    where.after("created_at", "notification_id", after, "uuid")
-    where.add(_NOT_BLOCKED)
+    where = _failed(client_id, kind, alert_id, since, until, after)
     sql = (
         f"SELECT notification_id, created_at FROM notifications{where.sql()}"
         f" ORDER BY created_at, notification_id LIMIT {where.arg(limit)}"
@@ -187,9 +201,7 @@ async def failed_to_redrive(
     last = after
     if rows:
         last = Position(rows[-1]["created_at"], str(rows[-1]["notification_id"]))
-    where = _filter(client_id, "FAILED", kind, alert_id, since, until)
-    where.after("created_at", "notification_id", last, "uuid")
-    where.add(_NOT_BLOCKED)
+    where = _failed(client_id, kind, alert_id, since, until, last)
     probe = f"SELECT EXISTS (SELECT 1 FROM notifications{where.sql()})"
     more = await conn.fetchval(probe, *where.args)
     return list(rows), bool(more)
