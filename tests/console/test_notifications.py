@@ -4,6 +4,7 @@ bulk re-drive of a filter, and alert text that looks like markup stays text."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -157,3 +158,76 @@ async def test_phone_width_detail_is_readable(console: Console) -> None:
     # A notification that is not there (or another client's): the API's 404, shown.
     await console.open("/notifications/00000000-0000-0000-0000-000000000000")
     await expect(page.get_by_role("alert")).to_contain_text("404")
+
+
+DETAIL_API = re.compile(r"/api/v1/notifications/[0-9a-f-]{36}$")
+
+
+async def test_the_detail_polls_one_slow_request_at_a_time(console: Console) -> None:
+    """The detail refreshes while the sender works on a re-driven notification. Its
+    answers here take 1.5 s, longer than the 1 s poll: every answer is still shown (the
+    next request waits for it instead of discarding it), never two requests at a time;
+    a hidden tab does not poll; a final notification is not polled any more. The row of
+    the notification shown is marked aria-current (a <tr> is not selectable)."""
+    page, pipeline = console.page, console.pipeline
+    token = await failing_tenant(pipeline, "down", failures=4)  # two attempts, twice
+    await pipeline.post_alerts([{"severity": "HIGH", "source": "db", "name": "disk_full"}])
+
+    async def failed() -> bool:
+        return await statuses(pipeline) == ["FAILED"]
+
+    await eventually(failed, what="a FAILED notification")
+    await console.sign_in(token)
+    await console.open("/notifications?status=FAILED")
+    await page.get_by_role("link", name="disk_full").click()
+    fields = page.get_by_role("table", name="Alert fields")
+    await expect(fields.get_by_text("FAILED", exact=True)).to_be_visible(timeout=WAIT_MS)
+    episode = page.get_by_role("table", name="Episode")
+    await expect(episode.locator('tr[aria-current="true"]')).to_have_count(1)
+    await expect(episode.locator("tr[aria-selected]")).to_have_count(0)
+
+    calls = {"started": 0, "in_flight": 0, "most": 0}
+
+    async def slow(route: Any) -> None:
+        calls["started"] += 1
+        calls["in_flight"] += 1
+        calls["most"] = max(calls["most"], calls["in_flight"])
+        try:
+            response = await route.fetch()
+            await asyncio.sleep(1.5)  # a slow rule-service, not a wait of the test
+            await route.fulfill(response=response)
+        finally:
+            calls["in_flight"] -= 1
+
+    await page.route(DETAIL_API, slow)
+    await page.get_by_role("button", name="Re-drive").click()
+    await expect(fields.get_by_text("RETRY", exact=True)).to_be_visible(timeout=WAIT_MS)
+
+    # Hidden: the request in flight ends, and no other starts.
+    await page.evaluate(
+        "Object.defineProperty(document, 'hidden', {value: true, configurable: true});"
+        " document.dispatchEvent(new Event('visibilitychange'))"
+    )
+
+    async def idle() -> bool:
+        return calls["in_flight"] == 0
+
+    await eventually(idle, what="no request in flight")
+    while_hidden = calls["started"]
+    await page.wait_for_timeout(2500)  # more than two poll periods
+    assert calls["started"] == while_hidden
+
+    await page.evaluate(
+        "Object.defineProperty(document, 'hidden', {value: false, configurable: true});"
+        " document.dispatchEvent(new Event('visibilitychange'))"
+    )
+    # The sink fails both attempts again: FAILED once more, each slow answer shown.
+    await expect(fields.get_by_text("FAILED", exact=True)).to_be_visible(timeout=WAIT_MS)
+    attempts = page.get_by_role("table", name="Attempts")
+    await expect(attempts.get_by_role("row").filter(has_text="500")).to_have_count(4)
+    assert calls["most"] == 1, calls
+    await eventually(idle, what="no request in flight")
+    final = calls["started"]
+    await page.wait_for_timeout(2500)
+    assert calls["started"] == final  # final: not polled any more
+    assert await statuses(pipeline) == ["FAILED"]

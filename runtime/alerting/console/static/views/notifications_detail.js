@@ -6,29 +6,97 @@
  * seen through to SENT or FAILED; "Re-drive" when FAILED; "Silence this alert" opens
  * the silence form prefilled with this alert's fields.
  */
-import { html, useEffect } from "../lib/html.js";
+import { html, useEffect, useRef, useState } from "../lib/html.js";
 import { href } from "../lib/router.js";
-import { Badge, ErrorBox, Loaded, Time, useAction, useResource } from "../lib/ui.js";
+import { Badge, ErrorBox, Loaded, Time, useAction } from "../lib/ui.js";
 import { FINAL } from "./notifications_list.js";
 
 const POLL_MS = 1000;
+
+/** @typedef {import("../lib/ui.js").Resource<any>} Resource */
+
+/**
+ * @param {PromiseSettledResult<any>} settled
+ * @returns {Resource}
+ */
+function resourceOf(settled) {
+  return settled.status === "fulfilled"
+    ? { status: "ready", data: settled.value }
+    : { status: "error", error: settled.reason };
+}
+
+/**
+ * The notification and its attempts, polled while the sender still works on it. One
+ * request pair at a time: the next starts POLL_MS after the previous answer, so a slow
+ * answer is shown rather than discarded by the next tick. Polling stops once the
+ * notification is final (or failed to load) and while the tab is hidden (it resumes
+ * when the tab is shown again). reload() asks for a fresh pair now, or right after the
+ * pair in flight when there is one.
+ * @param {import("../lib/api.js").Api} api
+ * @param {string} base
+ * @returns {{detail: Resource, attempts: Resource, reload: () => void}}
+ */
+function usePolledNotification(api, base) {
+  const [detail, setDetail] = useState(/** @type {Resource} */ ({ status: "loading" }));
+  const [attempts, setAttempts] = useState(/** @type {Resource} */ ({ status: "loading" }));
+  const reloadRef = useRef(() => {});
+  useEffect(() => {
+    let live = true;
+    let busy = false;
+    let again = false;
+    let moving = false;
+    let timer = 0;
+    setDetail({ status: "loading" });
+    setAttempts({ status: "loading" });
+    const schedule = () => {
+      if (live && moving && !busy && !timer && !document.hidden) timer = window.setTimeout(load, POLL_MS);
+    };
+    async function load() {
+      window.clearTimeout(timer);
+      timer = 0;
+      if (busy) {
+        again = true;
+        return;
+      }
+      busy = true;
+      const [d, a] = await Promise.allSettled([api.get(base), api.get(`${base}/attempts?limit=500`)]);
+      busy = false;
+      if (!live) return;
+      setDetail(resourceOf(d));
+      setAttempts(resourceOf(a));
+      moving = d.status === "fulfilled" && !FINAL.has(d.value.status);
+      if (again) {
+        again = false;
+        load();
+      } else {
+        schedule();
+      }
+    }
+    const onVisibility = () => {
+      if (document.hidden) {
+        window.clearTimeout(timer);
+        timer = 0;
+      } else {
+        schedule();
+      }
+    };
+    document.addEventListener("visibilitychange", onVisibility);
+    reloadRef.current = load;
+    load();
+    return () => {
+      live = false;
+      window.clearTimeout(timer);
+      document.removeEventListener("visibilitychange", onVisibility);
+    };
+  }, [api, base]);
+  return { detail, attempts, reload: () => reloadRef.current() };
+}
 
 /** @param {{session: import("../lib/session.js").Session, notificationId: string}} props */
 export function NotificationDetail({ session, notificationId }) {
   const { api } = session;
   const base = `/api/v1/notifications/${encodeURIComponent(notificationId)}`;
-  const [detail, reloadDetail] = useResource(() => api.get(base), [base]);
-  const [attempts, reloadAttempts] = useResource(() => api.get(`${base}/attempts?limit=500`), [base]);
-  const reload = () => {
-    reloadDetail();
-    reloadAttempts();
-  };
-  const moving = detail.status === "ready" && !FINAL.has(detail.data.status);
-  useEffect(() => {
-    if (!moving) return undefined;
-    const id = window.setInterval(reload, POLL_MS);
-    return () => window.clearInterval(id);
-  }, [moving]);
+  const { detail, attempts, reload } = usePolledNotification(api, base);
   const redrive = useAction(async () => {
     await api.post(`${base}/retry`);
     reload();
@@ -99,7 +167,7 @@ function Episode({ rows, current }) {
   return html`<h2>Episode</h2>
     <table aria-label="Episode">
       <thead><tr><th scope="col">Kind</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col">Sent</th></tr></thead>
-      <tbody>${rows.map((r) => html`<tr aria-selected=${r.notification_id === current}>
+      <tbody>${rows.map((r) => html`<tr aria-current=${r.notification_id === current ? "true" : undefined}>
         <td><a href=${href("notifications", r.notification_id)}>${r.kind}</a></td>
         <td><${Badge} value=${r.status} /></td>
         <td><${Time} iso=${r.created_at} /></td>

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from alerting.services.rule_service.api import paging
 from alerting.services.rule_service.audit_trail import audited
-from alerting.services.rule_service.cursor import Position
+from alerting.services.rule_service.cursor import InvalidCursor, Position
 from alerting.services.rule_service.models.common import PageQuery
 from alerting.services.rule_service.models.notifications import (
     BulkRetry,
@@ -28,7 +28,12 @@ from alerting.services.rule_service.repo import notifications as repo
 from alerting.web import problems
 
 KIND = "notifications"
+# A newest-first page's cursor is of another kind: passed with the other order it is a
+# 422, never a page that skips or repeats rows (cursors from before order stay asc).
+KIND_DESC = "notifications-desc"
 ATTEMPTS_KIND = "delivery-attempts"
+# A bulk re-drive sweep's position (the last row it visited, oldest first).
+SWEEP_KIND = "notification-retry"
 
 
 async def list_notifications(ctx: Ctx) -> NotificationPage:
@@ -43,6 +48,7 @@ async def list_notifications(ctx: Ctx) -> NotificationPage:
         raise problems.invalid(
             "alert_id", "an admin filtering by alert_id must also give client_id"
         )
+    kind = KIND_DESC if q.order == "desc" else KIND
     rows = await repo.page(
         ctx.pool,
         client_id=owner or q.client_id,
@@ -51,13 +57,32 @@ async def list_notifications(ctx: Ctx) -> NotificationPage:
         alert_id=q.alert_id,
         since=q.since,
         until=q.until,
-        after=paging.start_after(ctx, KIND, q.cursor),
+        after=_start_after(ctx, kind, q.cursor),
         limit=q.limit + 1,
+        newest_first=q.order == "desc",
     )
-    items, next_cursor = paging.split(ctx, KIND, rows, q.limit, "notification_id")
+    items, next_cursor = paging.split(ctx, kind, rows, q.limit, "notification_id")
     return NotificationPage(
         items=[Notification.model_validate(i) for i in items], next_cursor=next_cursor
     )
+
+
+def _start_after(ctx: Ctx, kind: str, token: str | None) -> Position | None:
+    """As paging.start_after, saying so when the cursor is of the other order."""
+    if token is None:
+        return None
+    try:
+        return ctx.deps.cursors.decode(kind, token)
+    except InvalidCursor as exc:
+        other = KIND if kind == KIND_DESC else KIND_DESC
+        try:
+            ctx.deps.cursors.decode(other, token)
+        except InvalidCursor:
+            raise problems.invalid("cursor", str(exc)) from None
+        issued = "desc" if other == KIND_DESC else "asc"
+        raise problems.invalid(
+            "cursor", f"cursor was issued for order={issued}: pass the same order with it"
+        ) from None
 
 
 async def get_notification(ctx: Ctx) -> NotificationDetail:
@@ -135,34 +160,44 @@ async def retry_notification(ctx: Ctx) -> Notification:
 async def retry_matching(ctx: Ctx) -> BulkRetryResult:
     """Re-drive the FAILED notifications matching a filter, oldest first, at most
     ``limit`` per call, each as the single re-drive does (same checks, same statement,
-    one audit row each), in one transaction. ``more`` says another call has work."""
+    one audit row each), in one transaction. ``more`` says another call has work;
+    ``next``, passed back as ``after``, continues the sweep after the rows this call
+    visited, so a row re-driven here that fails again is not re-driven by the same sweep.
+    Rows another call holds (a concurrent batch) are skipped, not waited for."""
     q = ctx.optional_body(BulkRetry)
     owner = ctx.principal.owner
     if owner is not None and q.client_id not in (None, owner):
-        return BulkRetryResult(retried=0, more=False)  # as the list: nothing of another's
+        # as the list: nothing of another's
+        return BulkRetryResult(retried=0, more=False, next=None)
     if owner is None and q.client_id is None and q.alert_id is not None:
         raise problems.invalid(
             "alert_id", "an admin filtering by alert_id must also give client_id"
         )
+    after = paging.start_after(ctx, SWEEP_KIND, q.after)
     retried = 0
     async with audited(ctx) as change:
-        ids = await repo.failed_to_redrive(
+        rows, more = await repo.failed_to_redrive(
             change.conn,
             client_id=owner or q.client_id,
             kind=q.kind,
             alert_id=q.alert_id,
             since=q.since,
             until=q.until,
-            limit=q.limit + 1,
+            after=after,
+            limit=q.limit,
         )
-        for notification_id in ids[: q.limit]:
+        for candidate in rows:
+            notification_id = candidate["notification_id"]
             if await repo.resolved_delivered(change.conn, notification_id, owner) is not None:
                 continue
             row = await repo.retry_failed(change.conn, notification_id, owner)
             if row is not None:
                 change.record("notification.retry", notification_id, row["client_id"])
                 retried += 1
-    return BulkRetryResult(retried=retried, more=len(ids) > q.limit)
+    if rows:
+        after = Position(rows[-1]["created_at"], str(rows[-1]["notification_id"]))
+    following = ctx.deps.cursors.encode(SWEEP_KIND, after) if more and after else None
+    return BulkRetryResult(retried=retried, more=more, next=following)
 
 
 BASE = "/api/v1/notifications"
@@ -179,7 +214,7 @@ OPERATIONS = (
               response=DeliveryAttemptPage, query=PageQuery),
     Operation("POST", BASE + "/retry", retry_matching,
               "Re-drive every FAILED notification matching a filter (at most limit per"
-              " call; more: call again)", TAG,
+              " call; more: call again with after = next)", TAG,
               response=BulkRetryResult, body=BulkRetry, body_optional=True),
     Operation("POST", ONE + "/retry", retry_notification,
               "Re-drive a FAILED notification (status RETRY, due now)", TAG,

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from alerting.services.rule_service.models.common import ClientId, PageQuery
+from alerting.services.rule_service.models.common import ClientId, Cursor, PageQuery
 from alerting.web.models import RequestModel, ResponseModel
 
 NotificationStatus = Literal["PENDING", "SENDING", "RETRY", "SENT", "FAILED", "SUPPRESSED"]
@@ -113,11 +113,18 @@ class NotificationQuery(PageQuery):
     )
     since: AwareDatetime | None = Field(None, description="only those created at or after this")
     until: AwareDatetime | None = Field(None, description="only those created before this")
+    order: Literal["asc", "desc"] = Field(
+        "asc",
+        description="asc: oldest first (the default); desc: newest first. A cursor is"
+        " valid only with the order that issued it",
+    )
 
 
 class BulkRetry(RequestModel):
     """Which FAILED notifications to re-drive: the list's filters (all optional; a client
-    key's own notifications only), oldest first, at most ``limit`` per call."""
+    key's own notifications only), oldest first, at most ``limit`` per call. A sweep
+    passes each call's ``next`` back as ``after``, so it visits each row once: a row it
+    re-drove that failed again meanwhile is behind its position."""
 
     client_id: ClientId | None = None
     kind: NotificationKind | None = None
@@ -127,8 +134,15 @@ class BulkRetry(RequestModel):
     since: AwareDatetime | None = Field(None, description="only those created at or after this")
     until: AwareDatetime | None = Field(None, description="only those created before this")
     limit: int = Field(100, ge=1, le=1000, description="at most this many (default 100)")
+    after: Cursor | None = Field(
+        None,
+        description="the previous call's next: continue the sweep after the rows it visited",
+    )
 
 
 class BulkRetryResult(ResponseModel):
     retried: int = Field(description="how many FAILED notifications this call re-drove")
     more: bool = Field(description="more FAILED ones match: call again for the next batch")
+    next: str | None = Field(
+        description="when more: pass it as after in the next call of this sweep (opaque)"
+    )

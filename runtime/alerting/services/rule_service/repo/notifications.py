@@ -85,12 +85,22 @@ async def page(
     until: datetime | None = None,
     after: Position | None,
     limit: int,
+    newest_first: bool = False,
 ) -> list[asyncpg.Record]:
+    """A page in (created_at, notification_id) order, or its reverse with
+    ``newest_first`` (the same indexes, scanned backward); ``after`` is the last row of
+    the previous page in the same order."""
     where = _filter(client_id, status, kind, alert_id, since, until)
-    where.after("created_at", "notification_id", after, "uuid")
+    if newest_first:
+        if after is not None:
+            where.add("(created_at, notification_id) < ({}, {}::uuid)", after.created_at, after.id)
+        order = "created_at DESC, notification_id DESC"
+    else:
+        where.after("created_at", "notification_id", after, "uuid")
+        order = "created_at, notification_id"
     return await conn.fetch(
         f"SELECT {COLUMNS} FROM notifications{where.sql()}"
-        f" ORDER BY created_at, notification_id LIMIT {where.arg(limit)}",
+        f" ORDER BY {order} LIMIT {where.arg(limit)}",
         *where.args,
     )
 
@@ -113,6 +123,59 @@ def _filter(
     return where
 
 
+# A firing row whose resolved one reached an endpoint or is being delivered: a re-drive
+# refuses it (``resolved_delivered``).
+_NOT_BLOCKED = (
+    "NOT EXISTS (SELECT 1 FROM notifications r WHERE r.firing_id ="
+    " notifications.notification_id AND (r.status = 'SENDING' OR (r.status = 'SENT'"
+    " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = r.notification_id"
+    " AND d.status = 'SENT'))))"
+)
+
+
+def _failed(
+    client_id: str | None,
+    kind: str | None,
+    alert_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    after: Position | None,
+) -> Where:
+    """FAILED rows a re-drive would accept, after ``after``. The status is a literal, not
+    a parameter: a prepared statement's generic plan (asyncpg's, from its sixth run) can
+    use the partial index only when its predicate is in the statement's text."""
+    where = _filter(client_id, None, kind, alert_id, since, until).add("status = 'FAILED'")
+    where.after("created_at", "notification_id", after, "uuid")
+    return where.add(_NOT_BLOCKED)
+
+
+def redrive_candidates(
+    *,
+    client_id: str | None,
+    kind: str | None,
+    alert_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    after: Position | None,
+    limit: int,
+) -> tuple[str, list[object]]:
+    """The statement (and its arguments) that picks and locks a bulk re-drive's batch.
+
+    FAILED rows after the sweep's position ``after``, oldest first, so a sweep visits
+    each row once. ``FOR NO KEY UPDATE ... SKIP LOCKED`` (the lock the re-drive's UPDATE
+    takes anyway, and no stronger, so the sender's foreign-key checks are not blocked):
+    a batch of another operator is skipped, not waited for, and never re-driven twice.
+    Without a client filter the partial index notifications_failed_idx (migration 0011)
+    holds only FAILED rows, in this order: the scan never reads the sent history."""
+    where = _failed(client_id, kind, alert_id, since, until, after)
+    sql = (
+        f"SELECT notification_id, created_at FROM notifications{where.sql()}"
+        f" ORDER BY created_at, notification_id LIMIT {where.arg(limit)}"
+        " FOR NO KEY UPDATE OF notifications SKIP LOCKED"
+    )
+    return sql, where.args
+
+
 async def failed_to_redrive(
     conn: Executor,
     *,
@@ -121,26 +184,27 @@ async def failed_to_redrive(
     alert_id: str | None,
     since: datetime | None,
     until: datetime | None,
+    after: Position | None,
     limit: int,
-) -> list[UUID]:
-    """Ids of FAILED notifications matching the filters, oldest first, that a re-drive
-    would accept: not a firing one whose resolved one reached an endpoint or is being
-    delivered (``resolved_delivered``, which the re-drive re-checks under its lock).
-    Leaving those out keeps a bulk re-drive's ``more`` from pointing at rows it would
-    refuse on every call."""
-    where = _filter(client_id, "FAILED", kind, alert_id, since, until)
-    where.add(
-        "NOT EXISTS (SELECT 1 FROM notifications r WHERE r.firing_id ="
-        " notifications.notification_id AND (r.status = 'SENDING' OR (r.status = 'SENT'"
-        " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = r.notification_id"
-        " AND d.status = 'SENT'))))"
-    )
-    rows = await conn.fetch(
-        f"SELECT notification_id FROM notifications{where.sql()}"
-        f" ORDER BY created_at, notification_id LIMIT {where.arg(limit)}",
-        *where.args,
-    )
-    return [r["notification_id"] for r in rows]
+) -> tuple[list[asyncpg.Record], bool]:
+    """A bulk re-drive's batch, locked in the caller's transaction (``redrive_candidates``):
+    FAILED notifications matching the filters that a re-drive would accept, leaving out a
+    firing one whose resolved one reached an endpoint or is being delivered (re-checked
+    under its lock by ``resolved_delivered``) so ``more`` never points at rows refused on
+    every call. Also whether more such rows follow the batch: probed without a lock, so
+    the batch never holds a row it does not re-drive (another operator's call gets it)."""
+    sql, args = redrive_candidates(
+        client_id=client_id, kind=kind, alert_id=alert_id, since=since, until=until,
+        after=after, limit=limit,
+    )  # fmt: skip
+    rows = await conn.fetch(sql, *args)
+    last = after
+    if rows:
+        last = Position(rows[-1]["created_at"], str(rows[-1]["notification_id"]))
+    where = _failed(client_id, kind, alert_id, since, until, last)
+    probe = f"SELECT EXISTS (SELECT 1 FROM notifications{where.sql()})"
+    more = await conn.fetchval(probe, *where.args)
+    return list(rows), bool(more)
 
 
 async def resolved_delivered(
