@@ -26,10 +26,11 @@ const SENDER_RATE = "the sender's ALERTING_SENDER_RATE_* setting (no documented 
 
 /*
  * secretValue: the endpoint's value is itself a credential (whoever has a Slack or Teams
- * webhook URL can post to the channel; a webhook URL often holds a token: the API marks
- * these answers as carrying a secret), so the console masks it until Reveal is pressed.
+ * webhook URL can post to the channel), so the console masks it until Reveal is pressed.
  * An email address and PagerDuty's public Events API URL (its key is the separate,
- * never-returned routing key) are shown as they are.
+ * never-returned routing key) are shown as they are; so is a generic webhook's URL, the
+ * operator's own receiver, whose requests are signed (the signing secret is the
+ * credential there).
  */
 
 /** @type {ChannelInfo[]} */
@@ -44,7 +45,7 @@ export const CHANNELS = [
     signed: true,
     templates: [{ name: "body", hint: "JSON document sent (and signed) instead of the built-in body" }],
     defaultRate: SENDER_RATE,
-    secretValue: true,
+    secretValue: false,
   },
   {
     type: "slack",
