@@ -284,6 +284,7 @@ async def test_edit_sends_only_changes_refuses_unreadable_rate_and_takes_focus(
         "the edit form is not in the row under the endpoint's"
     )
     await expect(row).to_have_attribute("aria-current", "true")
+    await console.shot("endpoint-edit")
 
     # Meanwhile someone changes the rate through the API.
     await api("PATCH", path, json={"rate_per_s": 3, "rate_burst": 6})
@@ -320,3 +321,6 @@ async def test_edit_sends_only_changes_refuses_unreadable_rate_and_takes_focus(
     await page.keyboard.press("Enter")
     preview = page.get_by_role("heading", name=re.compile("^Preview of webhook"))
     await expect(preview).to_be_focused()
+    await page.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    await expect(preview).to_be_visible()
+    await console.shot("phone-endpoint-preview")
