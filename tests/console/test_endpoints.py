@@ -3,11 +3,14 @@ sink with its signing secret shown once and never returned by the API, a test se
 that arrives signed, the 5 s test-send throttle shown, a preview whose alert name with
 markup is shown as text, a rotation whose new secret verifies the next test send
 (the official standardwebhooks package), disable and delete; a Slack endpoint whose
-refused URL is reported on its field."""
+refused URL is reported on its field and whose URL is masked until revealed; an edit
+that sends only what changed (a rate set meanwhile through the API survives), refuses
+a number the browser cannot read, and takes the focus under its row."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -183,8 +186,18 @@ async def test_slack_endpoint_refused_url_is_shown_on_its_field(console: Console
     assert await _endpoints(console, rule_id) == []
     await template.fill("*{{ name }}* on {{ source }}")
     await page.get_by_role("button", name="Add endpoint").click()
-    row = page.get_by_role("row").filter(has_text="https://hooks.slack.com/services/T0/B0/secret")
-    await expect(row).to_contain_text("Slack")
+    slack_url = "https://hooks.slack.com/services/T0/B0/secret"
+    row = page.get_by_role("row").filter(has_text="Slack")
+    # The URL is a credential: masked (scheme, host, last 4) until Reveal is pressed.
+    await expect(row).to_contain_text("https://hooks.slack.com/…cret")
+    assert slack_url not in await page.locator("body").inner_text()
+    reveal = row.get_by_role("button", name="Reveal")
+    await expect(reveal).to_have_attribute("aria-pressed", "false")
+    await reveal.click()
+    await expect(reveal).to_have_attribute("aria-pressed", "true")
+    await expect(row).to_contain_text(slack_url)
+    await reveal.click()
+    await expect(row).not_to_contain_text(slack_url)
     await expect(row.get_by_role("button", name="Rotate secret")).to_have_count(0)
     await expect(page.get_by_test_id("secret-value")).to_have_count(0)  # Slack: no secret
     [stored] = await _endpoints(console, rule_id)
@@ -242,3 +255,72 @@ async def test_endpoint_disabled_by_the_platform_shows_why_and_when(console: Con
     await expect(row).not_to_contain_text("by the platform")
     [e] = await _endpoints(console, rule_id)
     assert e["enabled"] is True and e["disabled_reason"] is None
+
+
+async def test_edit_sends_only_changes_refuses_unreadable_rate_and_takes_focus(
+    console: Console,
+) -> None:
+    page = console.page
+    api = console.pipeline.api
+    rule_id = await _rule(console)
+    hook = f"{console.pipeline.hook_base}/edit-ep"
+    made = await api(
+        "POST",
+        f"/api/v1/rules/{rule_id}/endpoints",
+        json={"type": "webhook", "value": hook, "rate_per_s": 1},
+    )
+    path = f"/api/v1/endpoints/{made['endpoint_id']}"
+    await console.sign_in(console.admin_token)
+    await console.open(f"/endpoints?rule_id={rule_id}")
+    row = page.get_by_role("row").filter(has_text=hook)
+    await expect(row).to_contain_text("1/s")
+
+    # Opened with the keyboard: the form is right under its row and has the focus.
+    await row.get_by_role("button", name="Edit").focus()
+    await page.keyboard.press("Enter")
+    edit = page.get_by_role("form", name="Edit endpoint")
+    await expect(edit.get_by_role("heading", name="Edit Webhook endpoint")).to_be_focused()
+    assert await row.evaluate("r => r.nextElementSibling.contains(document.activeElement)"), (
+        "the edit form is not in the row under the endpoint's"
+    )
+    await expect(row).to_have_attribute("aria-current", "true")
+    await console.shot("endpoint-edit")
+
+    # Meanwhile someone changes the rate through the API.
+    await api("PATCH", path, json={"rate_per_s": 3, "rate_burst": 6})
+
+    # A rate the browser cannot read is refused on its field, not sent as "default".
+    rate = edit.get_by_label("Rate per second")
+    await rate.clear()
+    # "1e" (an exponent cut short): Chromium keeps it but cannot read it, so the field's
+    # value is "" to scripts, as for "1,5" where a comma is not the decimal separator
+    # (in this en-US browser Chromium drops the comma as it is typed).
+    await rate.press_sequentially("1e")
+    assert await rate.evaluate("el => el.validity.badInput")
+    await edit.get_by_role("button", name="Save endpoint").click()
+    await expect(rate).to_have_attribute("aria-invalid", "true")
+    await expect(rate).to_have_accessible_description(re.compile("not a number"))
+    stored = await api("GET", path)
+    assert stored["rate_per_s"] == 3 and stored["rate_burst"] == 6
+
+    # Rate back as loaded, only the URL changed: the other change survives.
+    await rate.fill("1")
+    moved = f"{console.pipeline.hook_base}/edit-ep-2"
+    await edit.get_by_label("Webhook URL").fill(moved)
+    await edit.get_by_role("button", name="Save endpoint").click()
+    await expect(edit).to_have_count(0)
+    moved_row = page.get_by_role("row").filter(has_text=moved)
+    await expect(moved_row).to_contain_text("3/s, burst 6")
+    await expect(moved_row).not_to_have_attribute("aria-current", "true")
+    stored = await api("GET", path)
+    assert stored["value"] == moved
+    assert (stored["rate_per_s"], stored["rate_burst"], stored["send_resolved"]) == (3, 6, True)
+
+    # The preview, opened with the keyboard, takes the focus too.
+    await moved_row.get_by_role("button", name="Preview").focus()
+    await page.keyboard.press("Enter")
+    preview = page.get_by_role("heading", name=re.compile("^Preview of webhook"))
+    await expect(preview).to_be_focused()
+    await page.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    await expect(preview).to_be_visible()
+    await console.shot("phone-endpoint-preview")

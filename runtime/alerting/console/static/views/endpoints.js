@@ -4,7 +4,7 @@
  * them. EndpointsPanel is shown in a rule's page (views/rules.js) and, through
  * EndpointsView, on /ui/endpoints?rule_id=<id> with a rule picker.
  */
-import { html, useState } from "../lib/html.js";
+import { Fragment, html, useState } from "../lib/html.js";
 import { query } from "../lib/api.js";
 import { setParams } from "../lib/router.js";
 import { ErrorBox, Loaded, SecretOnce, Time, useAction, useResource } from "../lib/ui.js";
@@ -12,6 +12,7 @@ import { EndpointCreateForm } from "./endpoints_form.js";
 import { EndpointEditForm } from "./endpoints_edit.js";
 import { EndpointPreview } from "./endpoints_preview.js";
 import { EndpointRow } from "./endpoints_row.js";
+import { maskedValue } from "./endpoints_channels.js";
 
 /**
  * @typedef {{label: string, value: string, note?: any}} ShownSecret
@@ -34,7 +35,7 @@ export function EndpointsPanel({ session, ruleId }) {
     if (!ok) return;
     const r = await api.post(`/api/v1/endpoints/${e.endpoint_id}/rotate-secret`);
     setSecret({
-      label: `New signing secret of ${e.value}`,
+      label: `New signing secret of ${maskedValue(e)}`,
       value: r.signing_secret,
       note: r.previous_secret_expires_at
         ? html`The previous secret keeps signing too until <${Time} iso=${r.previous_secret_expires_at} />
@@ -44,6 +45,17 @@ export function EndpointsPanel({ session, ruleId }) {
   });
   const items = endpoints.status === "ready" ? endpoints.data.items : [];
   const opened = open ? items.find((/** @type {any} */ e) => e.endpoint_id === open.id) : null;
+  /**
+   * The editor or preview of the opened endpoint, rendered in a row right under its
+   * own (not under the whole table) so it is where the operator pressed the button.
+   * @param {any} e
+   */
+  const openedPanel = (e) =>
+    open?.mode === "edit"
+      ? html`<${EndpointEditForm} key=${`edit-${e.endpoint_id}`} session=${session} endpoint=${e}
+          onSaved=${() => { setOpen(null); reload(); }} onCancel=${() => setOpen(null)} />`
+      : html`<${EndpointPreview} key=${`preview-${e.endpoint_id}`} session=${session} endpoint=${e}
+          onClose=${() => setOpen(null)} />`;
   return html`<section aria-labelledby="endpoints-h" class="panel endpoints">
     <h2 id="endpoints-h">Endpoints</h2>
     ${secret
@@ -60,33 +72,27 @@ export function EndpointsPanel({ session, ruleId }) {
         </tr></thead>
         <tbody>
           ${page.items.map(
-            (/** @type {any} */ e) => html`<${EndpointRow}
-              key=${e.endpoint_id}
-              session=${session}
-              endpoint=${e}
-              selected=${open?.id === e.endpoint_id}
-              onOpen=${(/** @type {import("./endpoints_row.js").Mode} */ mode) => setOpen({ id: e.endpoint_id, mode })}
-              onRotate=${() => rotate.run(e)}
-              onChanged=${reload}
-            />`,
+            (/** @type {any} */ e) => html`<${Fragment} key=${e.endpoint_id}>
+              <${EndpointRow}
+                session=${session}
+                endpoint=${e}
+                selected=${open?.id === e.endpoint_id}
+                onOpen=${(/** @type {import("./endpoints_row.js").Mode} */ mode) => setOpen({ id: e.endpoint_id, mode })}
+                onRotate=${() => rotate.run(e)}
+                onChanged=${reload}
+              />
+              ${opened?.endpoint_id === e.endpoint_id ? html`<tr class="endpoint-opened"><td colspan="7">${openedPanel(e)}</td></tr>` : null}
+            <//>`,
           )}
         </tbody>
       </table>`}
     <//>
-    ${opened && open?.mode === "edit"
-      ? html`<${EndpointEditForm} key=${`edit-${opened.endpoint_id}`} session=${session} endpoint=${opened}
-          onSaved=${() => { setOpen(null); reload(); }} onCancel=${() => setOpen(null)} />`
-      : null}
-    ${opened && open?.mode === "preview"
-      ? html`<${EndpointPreview} key=${`preview-${opened.endpoint_id}`} session=${session} endpoint=${opened}
-          onClose=${() => setOpen(null)} />`
-      : null}
     <${EndpointCreateForm}
       session=${session}
       ruleId=${ruleId}
       onCreated=${(/** @type {any} */ made) => {
         if (made.signing_secret) {
-          setSecret({ label: `Signing secret of ${made.value}`, value: made.signing_secret });
+          setSecret({ label: `Signing secret of ${maskedValue(made)}`, value: made.signing_secret });
         }
         reload();
       }}

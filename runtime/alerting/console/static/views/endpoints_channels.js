@@ -18,10 +18,20 @@
  *   signed: boolean,
  *   templates: {name: string, hint: string}[],
  *   defaultRate: string,
+ *   secretValue: boolean,
  * }} ChannelInfo
  */
 
 const SENDER_RATE = "the sender's ALERTING_SENDER_RATE_* setting (no documented receiver limit)";
+
+/*
+ * secretValue: the endpoint's value is itself a credential (whoever has a Slack or Teams
+ * webhook URL can post to the channel), so the console masks it until Reveal is pressed.
+ * An email address and PagerDuty's public Events API URL (its key is the separate,
+ * never-returned routing key) are shown as they are; so is a generic webhook's URL, the
+ * operator's own receiver, whose requests are signed (the signing secret is the
+ * credential there).
+ */
 
 /** @type {ChannelInfo[]} */
 export const CHANNELS = [
@@ -35,6 +45,7 @@ export const CHANNELS = [
     signed: true,
     templates: [{ name: "body", hint: "JSON document sent (and signed) instead of the built-in body" }],
     defaultRate: SENDER_RATE,
+    secretValue: false,
   },
   {
     type: "slack",
@@ -46,6 +57,7 @@ export const CHANNELS = [
     signed: false,
     templates: [{ name: "text", hint: "the main section's mrkdwn text (escape alert values)" }],
     defaultRate: "1 per second, bursts of 3 (Slack's documented limit)",
+    secretValue: true,
   },
   {
     type: "email",
@@ -60,6 +72,7 @@ export const CHANNELS = [
       { name: "body", hint: "plain text body" },
     ],
     defaultRate: SENDER_RATE,
+    secretValue: false,
   },
   {
     type: "pagerduty",
@@ -74,6 +87,7 @@ export const CHANNELS = [
     signed: false,
     templates: [],
     defaultRate: "2 per second, bursts of 5 (PagerDuty's 120 events a minute per key)",
+    secretValue: false,
   },
   {
     type: "teams",
@@ -85,12 +99,14 @@ export const CHANNELS = [
     signed: false,
     templates: [],
     defaultRate: "1 per second, bursts of 4",
+    secretValue: true,
   },
 ];
 
 /**
  * The channel of an endpoint type; an unknown type (a channel added to the platform
- * after this file) still gets a plain URL field.
+ * after this file) still gets a plain URL field, its value masked in case it is a
+ * credential.
  * @param {string} type
  * @returns {ChannelInfo}
  */
@@ -106,6 +122,7 @@ export function channelOf(type) {
       signed: false,
       templates: [],
       defaultRate: "the channel's default",
+      secretValue: true,
     }
   );
 }
@@ -119,4 +136,23 @@ export function rateText(e) {
   const per = e.rate_per_s == null ? "default rate" : `${e.rate_per_s}/s`;
   const burst = e.rate_burst == null ? "" : `, burst ${e.rate_burst}`;
   return `${per}${burst}`;
+}
+
+/**
+ * An endpoint's value as shown by default: a credential URL keeps its scheme, host and
+ * last 4 characters (enough to tell two apart: scheme://host/…abcd), the rest hidden;
+ * any other value as it is.
+ * @param {{type: string, value: string}} e
+ */
+export function maskedValue(e) {
+  if (!channelOf(e.type).secretValue) return e.value;
+  const tail = e.value.slice(-4);
+  try {
+    const url = new URL(e.value);
+    const rest = e.value.slice(e.value.indexOf(url.host) + url.host.length);
+    if (rest === "" || rest === "/") return `${url.protocol}//${url.host}/`;
+    return `${url.protocol}//${url.host}/…${rest.length > 8 ? tail : ""}`;
+  } catch {
+    return `…${e.value.length > 8 ? tail : ""}`;
+  }
 }

@@ -44,6 +44,27 @@ export function FieldError({ error, field, idPrefix }) {
 }
 
 /**
+ * Refuse a form whose number fields hold what the browser cannot read ("1,5" in an
+ * English locale, "1e"): such a field's value is "" to scripts, which would read as
+ * "empty: the channel's default" and clear the stored rate. Thrown as a 422-shaped
+ * ApiError so the message lands on the field like the API's own refusals.
+ * @param {HTMLFormElement} form
+ * @param {string[]} names the number fields' names
+ */
+export function refuseUnreadableNumbers(form, names) {
+  const errors = [];
+  for (const name of names) {
+    const input = form.elements.namedItem(name);
+    if (input instanceof HTMLInputElement && input.validity.badInput) {
+      errors.push({ field: name, message: "not a number: use digits and a dot (0.5)" });
+    }
+  }
+  if (errors.length) {
+    throw new ApiError(0, "Not sent", "a number field holds something that is not a number", errors, {});
+  }
+}
+
+/**
  * A number field's value for the API: empty is null (the channel's default).
  * @param {string | undefined} raw
  * @returns {number | null}

@@ -8,7 +8,7 @@
 import { html, useState } from "../lib/html.js";
 import { ErrorBox, formValues, useAction } from "../lib/ui.js";
 import { CHANNELS, channelOf } from "./endpoints_channels.js";
-import { FieldError, invalidProps, numberOrNull } from "./endpoints_fields.js";
+import { FieldError, invalidProps, numberOrNull, refuseUnreadableNumbers } from "./endpoints_fields.js";
 
 /**
  * @param {{
@@ -21,6 +21,7 @@ export function EndpointCreateForm({ session, ruleId, onCreated }) {
   const [type, setType] = useState("webhook");
   const channel = channelOf(type);
   const create = useAction(async (/** @type {HTMLFormElement} */ form, /** @type {Record<string, string>} */ values) => {
+    refuseUnreadableNumbers(form, ["rate_per_s", "rate_burst"]);
     /** @type {Record<string, unknown>} */
     const body = { type, value: values.value ?? "", send_resolved: values.send_resolved === "on" };
     if (channel.credential) body.secret = values.secret ?? "";

@@ -5,8 +5,9 @@
  * request body) are shown as text in a <pre>: never as HTML, even an email body, since
  * alert fields are whatever the alert's sender put there.
  */
-import { html, useState } from "../lib/html.js";
+import { html, useEffect, useRef, useState } from "../lib/html.js";
 import { ErrorBox, formValues, useAction } from "../lib/ui.js";
+import { maskedValue } from "./endpoints_channels.js";
 import { FieldError, invalidProps } from "./endpoints_fields.js";
 
 const SEVERITIES = ["LOW", "MEDIUM", "HIGH", "CRITICAL"];
@@ -55,10 +56,16 @@ export function EndpointPreview({ session, endpoint, onClose }) {
     };
     setResult(await session.api.post(`/api/v1/endpoints/${endpoint.endpoint_id}/preview`, { alert }));
   });
+  const heading = useRef(/** @type {HTMLHeadingElement | null} */ (null));
+  useEffect(() => {
+    // Opened from a row's button: take focus so a keyboard or screen-reader user is there.
+    heading.current?.focus();
+    heading.current?.scrollIntoView({ block: "nearest" });
+  }, []);
   const err = preview.error;
   const id = `preview-${endpoint.endpoint_id}`;
   return html`<section class="preview" aria-labelledby=${`${id}-h`}>
-    <h3 id=${`${id}-h`}>Preview of ${endpoint.type} to <span class="mono">${endpoint.value}</span></h3>
+    <h3 id=${`${id}-h`} tabIndex="-1" ref=${heading}>Preview of ${endpoint.type} to <span class="mono">${maskedValue(endpoint)}</span></h3>
     <form class="stacked" aria-label="Sample alert" noValidate
         onSubmit=${(/** @type {Event} */ e) => { setResult(null); preview.run(formValues(e)); }}>
       <div class="row">

@@ -4,11 +4,13 @@
  * stays next to the button; the API allows one per endpoint every 5 s and its 429 is
  * shown, the button waiting out the interval), enable or disable, and the buttons that
  * open the panel's editor, preview and secret rotation, and delete (confirmed).
+ * A value that is a credential (a Slack or Teams webhook URL) is masked until its
+ * Reveal toggle is pressed, so a screenshot or a look over the shoulder does not leak it.
  */
 import { html, useEffect, useState } from "../lib/html.js";
 import { ApiError } from "../lib/api.js";
 import { Badge, ErrorBox, Time, useAction } from "../lib/ui.js";
-import { channelOf, rateText } from "./endpoints_channels.js";
+import { channelOf, maskedValue, rateText } from "./endpoints_channels.js";
 
 /** The API's test-send interval per endpoint (rule-service test_send_throttle.INTERVAL_S). */
 const TEST_INTERVAL_MS = 5000;
@@ -31,14 +33,22 @@ export function EndpointRow({ session, endpoint: e, selected, onOpen, onRotate, 
     await api.patch(path, { enabled: !e.enabled });
     onChanged();
   });
+  const [revealed, setRevealed] = useState(false);
+  const masked = maskedValue(e);
   const remove = useAction(async () => {
-    if (!window.confirm(`Delete this ${e.type} endpoint? Its rule stops delivering to ${e.value}.`)) return;
+    if (!window.confirm(`Delete this ${e.type} endpoint? Its rule stops delivering to ${masked}.`)) return;
     await api.del(path);
     onChanged();
   });
-  return html`<tr aria-selected=${selected} data-endpoint=${e.endpoint_id}>
+  return html`<tr aria-current=${selected ? "true" : undefined} data-endpoint=${e.endpoint_id}>
     <td class="nowrap" data-label="Type">${channelOf(e.type).title}</td>
-    <td class="mono" data-label="Destination">${e.value}</td>
+    <td data-label="Destination">
+      <span class="mono">${revealed ? e.value : masked}</span>
+      ${masked !== e.value
+        ? html` <button type="button" class="secondary reveal" aria-pressed=${revealed ? "true" : "false"}
+            onClick=${() => setRevealed(!revealed)}>Reveal</button>`
+        : null}
+    </td>
     <td class="nowrap" data-label="State">
       <${Badge} value=${e.enabled ? "enabled" : "disabled"} />
       ${e.disabled_reason
