@@ -9,7 +9,7 @@ import { html, useState } from "../lib/html.js";
 import { ErrorBox, formValues, useAction } from "../lib/ui.js";
 import { FieldError, invalidProps } from "./endpoints_fields.js";
 
-const SEVERITIES = ["LOW", "MEDIUM", "HIGH", "CRITICAL"];
+import { SEVERITIES } from "../lib/severities.js";
 
 /**
  * "key=value" lines as the alert's context (a line without "=" is a key with "").
