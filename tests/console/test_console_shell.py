@@ -1,14 +1,19 @@
 """The console's shell in a real browser: served with its headers, sign-in and
-sign-out, who you are, a client key confined to its client, shareable URLs."""
+sign-out, who you are, a client key confined to its client, shareable URLs, and the
+shared polling (lib/poll.js, lib/ui.js useResource) against an API slower than it."""
 
 from __future__ import annotations
 
+import asyncio
+import re
+
 import httpx
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Route, expect
 
 from tests.console.browser import PHONE
-from tests.console.console import Console
+from tests.console.console import WAIT_MS, Console
+from tests.pipeline_support import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -77,3 +82,74 @@ async def test_phone_width_keeps_the_navigation_usable(console: Console) -> None
     await console.sign_in(console.admin_token)
     await expect(console.page.get_by_role("button", name="Sign out")).to_be_in_viewport()
     await console.shot("phone-clients")
+
+
+SLOW_S = 3.0  # longer than the notifications list's 2 s polling interval
+EMPTY = "No notifications match this filter."
+
+
+async def test_polling_a_slow_api_shows_its_answers_one_request_at_a_time(
+    console: Console,
+) -> None:
+    """Every list answer takes longer than the polling interval: the list still loads
+    and follows the pipeline (a poll no longer throws the answer in flight away), never
+    has two list requests out at once, stops polling while the tab is hidden, and a
+    filter change shows "Loading…" rather than the old filter's rows."""
+    page, pipeline = console.page, console.pipeline
+    await pipeline.create_tenant(
+        "acme", [("HIGH", "db", "*")], [("webhook", f"{pipeline.hook_base}/ok")]
+    )
+    await pipeline.wait_rules_live(1)
+    out = {"now": 0, "most": 0, "sent": 0}
+
+    async def slow(route: Route) -> None:
+        out["now"] += 1
+        out["sent"] += 1
+        out["most"] = max(out["most"], out["now"])
+        try:
+            await asyncio.sleep(SLOW_S)
+            await route.continue_()
+        finally:
+            out["now"] -= 1
+
+    await page.route(re.compile(r"/api/v1/notifications\?"), slow)
+    await console.sign_in(console.admin_token)
+    await console.view("Notifications")
+    await expect(page.get_by_text(EMPTY)).to_be_visible(timeout=WAIT_MS)
+
+    await pipeline.post_alerts([{"severity": "HIGH", "source": "db", "name": "slow_disk"}])
+    row = page.get_by_role("row").filter(has_text="slow_disk")
+    await expect(row.get_by_text("SENT", exact=True)).to_be_visible(timeout=WAIT_MS)
+    assert out["most"] == 1, out
+
+    # A new filter: its rows or "Loading…", never the old filter's rows under it.
+    await page.get_by_label("Status").select_option("FAILED")
+    await expect(row).to_have_count(0, timeout=1000)
+    await expect(page.get_by_text(EMPTY)).to_be_visible(timeout=WAIT_MS)
+
+    # A hidden tab is not polled; shown again, it is polled at once.
+    await page.evaluate(
+        """() => {
+            Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
+            document.dispatchEvent(new Event("visibilitychange"));
+        }"""
+    )
+
+    async def idle() -> bool:
+        return out["now"] == 0
+
+    await eventually(idle, what="the request in flight answered")
+    before = out["sent"]
+    await page.wait_for_timeout(2 * 2000 + 500)  # two polling intervals
+    assert out["sent"] == before, "polled while the tab was hidden"
+    await page.evaluate(
+        """() => {
+            Object.defineProperty(document, "hidden", { configurable: true, get: () => false });
+            document.dispatchEvent(new Event("visibilitychange"));
+        }"""
+    )
+
+    async def polled() -> bool:
+        return out["sent"] > before
+
+    await eventually(polled, 10, "a poll once the tab is shown")

@@ -79,13 +79,14 @@ export class Api {
    * @param {string} method
    * @param {string} path absolute API path with its query string
    * @param {unknown} [body] sent as JSON
+   * @param {AbortSignal} [signal] aborts the request (a view that no longer wants the answer)
    * @returns {Promise<any>} the parsed JSON answer (null for an empty one)
    */
-  async request(method, path, body) {
+  async request(method, path, body, signal) {
     /** @type {Record<string, string>} */
     const headers = { Authorization: `Bearer ${this.token}`, Accept: "application/json" };
     /** @type {RequestInit} */
-    const init = { method, headers, cache: "no-store", credentials: "omit", redirect: "error" };
+    const init = { method, headers, cache: "no-store", credentials: "omit", redirect: "error", signal };
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
@@ -94,6 +95,7 @@ export class Api {
     try {
       response = await fetch(baseFor(this.config, path) + path, init);
     } catch (err) {
+      if (signal?.aborted) throw err; // nobody waits for it: not a network error to show
       throw new ApiError(0, "Network error", `cannot reach the API (${String(err)})`, [], {});
     }
     const text = await response.text();
@@ -114,9 +116,9 @@ export class Api {
     return parsed;
   }
 
-  /** @param {string} path */
-  get(path) {
-    return this.request("GET", path);
+  /** @param {string} path @param {{signal?: AbortSignal}} [options] */
+  get(path, options = {}) {
+    return this.request("GET", path, undefined, options.signal);
   }
   /** @param {string} path @param {unknown} [body] */
   post(path, body) {

@@ -3,7 +3,7 @@
  * Building blocks every view uses, so each has the same empty, loading and error
  * states, the same time display and the same form error handling.
  */
-import { html, useCallback, useEffect, useState } from "./html.js";
+import { html, useCallback, useEffect, useRef, useState } from "./html.js";
 import { ApiError } from "./api.js";
 
 /**
@@ -12,28 +12,72 @@ import { ApiError } from "./api.js";
  */
 
 /**
- * Load something when the deps change; reload() loads again (after a change).
- * A slower earlier answer never overwrites a newer one.
+ * Load something when the deps change, with three rules learnt the hard way:
+ * - new deps show "loading" at once (in the same render), never the old deps' data
+ *   under the new labels; the old request is aborted (its answer is not wanted);
+ * - reload() (after a change the operator made) never discards the answer in flight:
+ *   it waits for it and then loads once more, so the newest state is shown;
+ * - refresh() (polling) joins the request in flight instead of starting another, so
+ *   a slow API gets one request at a time and every answer is shown (usePolling).
+ * load gets an AbortSignal to pass to api.get.
  * @template T
- * @param {() => Promise<T>} load
+ * @param {(signal: AbortSignal) => Promise<T>} load
  * @param {unknown[]} deps
- * @returns {[Resource<T>, () => void]}
+ * @returns {[Resource<T>, () => void, () => Promise<void>]}
  */
 export function useResource(load, deps) {
-  const [state, setState] = useState(/** @type {Resource<T>} */ ({ status: "loading" }));
-  const [tick, setTick] = useState(0);
+  const key = JSON.stringify(deps);
+  const [state, setState] = useState(
+    /** @type {{key: string | null, resource: Resource<T>}} */ ({ key: null, resource: { status: "loading" } }),
+  );
+  const loadRef = useRef(load);
+  loadRef.current = load;
+  /** @type {import("preact").RefObject<{controller: AbortController, again: boolean, done: Promise<void>} | null>} */
+  const running = useRef(null);
+
+  const start = useCallback(
+    /** @param {string} forKey @returns {Promise<void>} */
+    (forKey) => {
+      const controller = new AbortController();
+      const { signal } = controller;
+      /** @type {{controller: AbortController, again: boolean, done: Promise<void>}} */
+      const run = { controller, again: false, done: Promise.resolve() };
+      running.current = run;
+      run.done = loadRef.current(signal).then(
+        (data) => {
+          if (!signal.aborted) setState({ key: forKey, resource: { status: "ready", data } });
+        },
+        (error) => {
+          if (!signal.aborted) setState({ key: forKey, resource: { status: "error", error } });
+        },
+      ).then(() => {
+        if (running.current !== run) return;
+        running.current = null;
+        if (run.again && !signal.aborted) return start(forKey);
+      });
+      return run.done;
+    },
+    [],
+  );
+  const keyRef = useRef(key);
+  keyRef.current = key;
   useEffect(() => {
-    let live = true;
-    load().then(
-      (data) => live && setState({ status: "ready", data }),
-      (error) => live && setState({ status: "error", error }),
-    );
+    start(key);
     return () => {
-      live = false;
+      running.current?.controller.abort();
+      running.current = null;
     };
-  }, [...deps, tick]);
-  const reload = useCallback(() => setTick((t) => t + 1), []);
-  return [state, reload];
+  }, [key]);
+  const reload = useCallback(() => {
+    if (running.current) running.current.again = true;
+    else start(keyRef.current);
+  }, [start]);
+  const refresh = useCallback(
+    () => (running.current ? running.current.done : start(keyRef.current)),
+    [start],
+  );
+  const resource = state.key === key ? state.resource : /** @type {Resource<T>} */ ({ status: "loading" });
+  return [resource, reload, refresh];
 }
 
 /**
@@ -168,13 +212,4 @@ export function SecretOnce({ label, value, onClose }) {
  */
 export function Badge({ value }) {
   return html`<span class=${`badge badge-${String(value).toLowerCase()}`}>${value}</span>`;
-}
-
-/**
- * "Next page" for cursor-paged lists.
- * @param {{cursor: string | null | undefined, onMore: (cursor: string) => void}} props
- */
-export function More({ cursor, onMore }) {
-  if (!cursor) return null;
-  return html`<button type="button" class="more" onClick=${() => onMore(cursor)}>Next page</button>`;
 }

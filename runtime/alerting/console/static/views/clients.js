@@ -6,17 +6,27 @@
  */
 import { html, useState } from "../lib/html.js";
 import { query } from "../lib/api.js";
+import { forgetClients } from "../lib/clients.js";
+import { Pager, usePaging } from "../lib/paging.js";
 import { href, navigate } from "../lib/router.js";
-import { Badge, ErrorBox, Loaded, More, SecretOnce, Time, submitWith, useAction, useResource } from "../lib/ui.js";
+import { Badge, ErrorBox, Loaded, SecretOnce, Time, submitWith, useAction, useResource } from "../lib/ui.js";
+
+/** @typedef {import("../lib/types.js").Page<import("../lib/types.js").Client>} ClientPage */
+/** @typedef {import("../lib/types.js").Page<import("../lib/types.js").ApiKey>} KeyPage */
 
 /** @param {import("./index.js").ViewProps} props */
 export function ClientsView({ session, loc }) {
   const { api, caller } = session;
   const admin = caller.kind === "admin";
-  const [cursor, setCursor] = useState(/** @type {string | null} */ (null));
-  const [clients, reload] = useResource(() => api.get(`/api/v1/clients${query({ cursor, limit: 50 })}`), [cursor]);
+  const paging = usePaging("");
+  const { cursor } = paging;
+  const [clients, reload] = useResource(
+    (signal) => api.get(`/api/v1/clients${query({ cursor, limit: 50 })}`, { signal }),
+    [cursor],
+  );
   const create = useAction(async (/** @type {Record<string, string>} */ values) => {
     const made = await api.post("/api/v1/clients", { client_id: values.client_id, name: values.name });
+    forgetClients(api); // the client pickers list it from now on
     reload();
     navigate("clients", made.client_id);
   });
@@ -31,12 +41,12 @@ export function ClientsView({ session, loc }) {
           <${ErrorBox} error=${create.error} />
         </form>`
       : null}
-    <${Loaded} resource=${clients} empty="No clients yet." isEmpty=${(/** @type {any} */ d) => !d.items.length}>
-      ${(/** @type {any} */ page) => html`<table>
+    <${Loaded} resource=${clients} empty="No clients yet." isEmpty=${(/** @type {ClientPage} */ d) => !d.items.length && !cursor}>
+      ${(/** @type {ClientPage} */ page) => html`<table>
           <thead><tr><th scope="col">Client</th><th scope="col">Name</th><th scope="col">Created</th></tr></thead>
           <tbody>
             ${page.items.map(
-              (/** @type {any} */ c) => html`<tr aria-selected=${c.client_id === loc.id}>
+              (c) => html`<tr aria-current=${c.client_id === loc.id ? "true" : undefined}>
                 <td><a href=${href("clients", c.client_id)}>${c.client_id}</a></td>
                 <td>${c.name}</td>
                 <td><${Time} iso=${c.created_at} /></td>
@@ -44,7 +54,7 @@ export function ClientsView({ session, loc }) {
             )}
           </tbody>
         </table>
-        <${More} cursor=${page.next_cursor} onMore=${setCursor} />`}
+        <${Pager} paging=${paging} nextCursor=${page.next_cursor} />`}
     <//>
     ${loc.id ? html`<${Keys} session=${session} clientId=${loc.id} />` : null}
   </section>`;
@@ -55,7 +65,7 @@ function Keys({ session, clientId }) {
   const { api, caller } = session;
   const admin = caller.kind === "admin";
   const base = `/api/v1/clients/${encodeURIComponent(clientId)}/api-keys`;
-  const [keys, reload] = useResource(() => api.get(`${base}?limit=100`), [clientId]);
+  const [keys, reload] = useResource((signal) => api.get(`${base}?limit=100`, { signal }), [clientId]);
   const [token, setToken] = useState(/** @type {string | null} */ (null));
   const issue = useAction(async (/** @type {Record<string, string>} */ values) => {
     const made = await api.post(base, { description: values.description ?? "" });
@@ -79,15 +89,15 @@ function Keys({ session, clientId }) {
       : null}
     ${token ? html`<${SecretOnce} label="New API key" value=${token} onClose=${() => setToken(null)} />` : null}
     <${ErrorBox} error=${revoke.error} />
-    <${Loaded} resource=${keys} empty="This client has no keys." isEmpty=${(/** @type {any} */ d) => !d.items.length}>
-      ${(/** @type {any} */ page) => html`<table>
+    <${Loaded} resource=${keys} empty="This client has no keys." isEmpty=${(/** @type {KeyPage} */ d) => !d.items.length}>
+      ${(/** @type {KeyPage} */ page) => html`<table>
         <thead><tr>
           <th scope="col">Prefix</th><th scope="col">Description</th><th scope="col">Created</th>
           <th scope="col">Last used</th><th scope="col">State</th><th scope="col"><span class="sr-only">Actions</span></th>
         </tr></thead>
         <tbody>
           ${page.items.map(
-            (/** @type {any} */ k) => html`<tr>
+            (k) => html`<tr>
               <td><code>${k.prefix}</code></td>
               <td>${k.description}</td>
               <td><${Time} iso=${k.created_at} /></td>

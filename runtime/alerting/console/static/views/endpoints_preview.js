@@ -10,7 +10,7 @@ import { ErrorBox, formValues, useAction } from "../lib/ui.js";
 import { maskedValue } from "./endpoints_channels.js";
 import { FieldError, invalidProps } from "./endpoints_fields.js";
 
-const SEVERITIES = ["LOW", "MEDIUM", "HIGH", "CRITICAL"];
+import { SEVERITIES } from "../lib/severities.js";
 
 /**
  * "key=value" lines as the alert's context (a line without "=" is a key with "").

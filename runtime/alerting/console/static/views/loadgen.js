@@ -6,12 +6,15 @@
  * Cancel. Ingest keeps jobs in memory only (the last 100 finished): a restarted ingest
  * has none, and the job page then says so (404).
  */
-import { html, useCallback, useState } from "../lib/html.js";
+import { html, useState } from "../lib/html.js";
+import { usePolling } from "../lib/poll.js";
 import { href, navigate } from "../lib/router.js";
-import { Badge, ErrorBox, Loaded, Time, formValues, useAction, useInterval, useResource } from "../lib/ui.js";
+import { SEVERITIES } from "../lib/severities.js";
+import { Badge, ErrorBox, Loaded, Time, formValues, useAction, useResource } from "../lib/ui.js";
+
+/** @typedef {import("../lib/types.js").Job} Job */
 
 const JOBS = "/api/v1/loadgen/jobs";
-const SEVERITIES = ["LOW", "MEDIUM", "HIGH", "CRITICAL"];
 
 /** @param {number | null | undefined} n */
 const num = (n) => (n === null || n === undefined ? "—" : n.toLocaleString());
@@ -19,23 +22,23 @@ const num = (n) => (n === null || n === undefined ? "—" : n.toLocaleString());
 /** @param {import("./index.js").ViewProps} props */
 export function LoadgenView({ session, loc }) {
   const { api } = session;
-  const [jobs, reload] = useResource(() => api.get(JOBS), []);
-  useInterval(reload, 2000);
+  const [jobs, , refresh] = useResource((signal) => api.get(JOBS, { signal }), []);
+  usePolling(refresh, 2000);
   return html`<section aria-labelledby="loadgen-h">
     <h1 id="loadgen-h">Load generator</h1>
     ${loc.id
-      ? html`<p><a href=${href("loadgen")}>← New job</a></p><${Job} session=${session} jobId=${loc.id} />`
+      ? html`<p><a href=${href("loadgen")}>← New job</a></p><${JobPanel} session=${session} jobId=${loc.id} />`
       : html`<${StartForm} session=${session} />`}
     <h2 id="jobs-h">Jobs</h2>
-    <${Loaded} resource=${jobs} empty="No load-generator jobs yet." isEmpty=${(/** @type {any} */ d) => !d.items.length}>
-      ${(/** @type {any} */ page) => html`<table aria-labelledby="jobs-h" class="labelled">
+    <${Loaded} resource=${jobs} empty="No load-generator jobs yet." isEmpty=${(/** @type {{items: Job[]}} */ d) => !d.items.length}>
+      ${(/** @type {{items: Job[]}} */ page) => html`<table aria-labelledby="jobs-h" class="labelled">
         <thead><tr>
           <th scope="col">Job</th><th scope="col">State</th><th scope="col">Sent</th>
           <th scope="col">Rate (target / actual)</th><th scope="col">Started</th>
         </tr></thead>
         <tbody>
           ${page.items.map(
-            (/** @type {any} */ j) => html`<tr aria-selected=${j.job_id === loc.id}>
+            (j) => html`<tr aria-current=${j.job_id === loc.id ? "true" : undefined}>
               <td><a href=${href("loadgen", j.job_id)}><code>${j.job_id.slice(0, 8)}</code></a></td>
               <td><${Badge} value=${j.state} /></td>
               <td data-label="Sent">${num(j.sent)}${j.count ? html` of ${num(j.count)}` : html` in ${num(j.duration_s)} s`}</td>
@@ -89,7 +92,7 @@ function StartForm({ session }) {
       <label>Seed <input name="seed" type="number" min="0" step="1" /></label>
     </div>
     <p class="hint">Give a count or a duration (not both). No seed: a random one. No weights below: the default spread.</p>
-    <${Weights} kind="severities" noun="Severity" options=${SEVERITIES} />
+    <${Weights} kind="severities" noun="Severity" options=${[...SEVERITIES]} />
     <${Weights} kind="sources" noun="Source" />
     <${Weights} kind="names" noun="Name" />
     <div class="actions"><button type="submit" disabled=${start.busy}>Start job</button></div>
@@ -134,13 +137,15 @@ function Weights({ kind, noun, options }) {
 }
 
 /** @param {{session: import("../lib/session.js").Session, jobId: string}} props */
-function Job({ session, jobId }) {
+function JobPanel({ session, jobId }) {
   const { api } = session;
   const path = `${JOBS}/${encodeURIComponent(jobId)}`;
-  const [job, reload] = useResource(() => api.get(path), [jobId]);
+  const [job, reload, refresh] = useResource(
+    (signal) => /** @type {Promise<Job>} */ (api.get(path, { signal })),
+    [jobId],
+  );
   const running = job.status === "ready" && job.data.state === "running";
-  const refresh = useCallback(() => running && reload(), [running, reload]);
-  useInterval(refresh, 1000);
+  usePolling(refresh, running ? 1000 : 0); // a finished job does not change
   const cancel = useAction(async () => {
     await api.del(path);
     reload();
@@ -148,7 +153,7 @@ function Job({ session, jobId }) {
   return html`<section class="panel" aria-labelledby="job-h">
     <h2 id="job-h">Job <code>${jobId}</code></h2>
     <${Loaded} resource=${job}>
-      ${(/** @type {any} */ j) => {
+      ${(/** @type {Job} */ j) => {
         const total = j.count ?? j.duration_s;
         const done = j.count ? j.sent : j.elapsed_s;
         const pct = total ? Math.min(100, (100 * done) / total) : 0;

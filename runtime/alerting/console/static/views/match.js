@@ -9,10 +9,13 @@
 import { html, useEffect, useState } from "../lib/html.js";
 import { go, href } from "../lib/router.js";
 import { Badge, Loaded, Time, useResource } from "../lib/ui.js";
-import { ALERT_SEVERITIES, ClientSelect, LiveBadge, Pattern, useClientIds } from "./rules_fields.js";
+import { ClientPicker } from "../lib/clients.js";
+import { SEVERITIES } from "../lib/severities.js";
+import { LiveBadge, Pattern } from "./rules_fields.js";
 
 /** @typedef {{key: string, value: string}} ContextRow */
 /** @typedef {{client_id: string, severity: string, source: string, name: string, context: ContextRow[]}} Sample */
+/** @typedef {import("../lib/types.js").MatchResponse} MatchResponse */
 
 const CTX = "ctx.";
 
@@ -47,9 +50,8 @@ export function MatchView({ session, loc }) {
   const ready = Boolean(asked.severity && asked.source && asked.name);
   const [draft, setDraft] = useState(asked);
   useEffect(() => setDraft(sampleFrom(new URLSearchParams(search))), [search]);
-  const clients = useClientIds(session);
-  // The answer names the query it answers: while a new one loads, the previous answer
-  // (kept by useResource) is not shown as if it were the new one's.
+  // The answer names the query it answers (useResource already shows "loading" for a
+  // new search; this keeps a wrong pairing impossible whatever the hook does).
   const [answer] = useResource(async () => {
     if (!ready) return { search, data: null };
     const data = await api.post("/api/v1/match", {
@@ -78,15 +80,13 @@ export function MatchView({ session, loc }) {
     <h1 id="match-h">Match tester</h1>
     <p class="hint">Which enabled rules would match this alert, and which silences would mute it now.</p>
     <form class="stacked panel" aria-label="Sample alert" onSubmit=${submit}>
-      ${admin
-        ? html`<${ClientSelect} id="match-client" name="client_id" label="Client" clients=${clients}
-            value=${draft.client_id} any="All clients" onChange=${(/** @type {string} */ v) => set({ client_id: v })} />`
-        : null}
+      <${ClientPicker} session=${session} id="match-client" name="client_id" label="Client"
+        value=${draft.client_id} any="All clients" onChange=${(/** @type {string} */ v) => set({ client_id: v })} />
       <div class="field"><label for="match-severity">Severity</label>
         <select id="match-severity" value=${draft.severity} required
           onChange=${(/** @type {Event} */ e) => set({ severity: value(e) })}>
           <option value="" disabled>Choose</option>
-          ${ALERT_SEVERITIES.map((s) => html`<option value=${s}>${s}</option>`)}
+          ${SEVERITIES.map((s) => html`<option value=${s}>${s}</option>`)}
         </select></div>
       <div class="field"><label for="match-source">Source</label>
         <input id="match-source" value=${draft.source} required maxlength="200"
@@ -117,16 +117,16 @@ export function MatchView({ session, loc }) {
 }
 
 /**
- * @param {{answer: import("../lib/ui.js").Resource<{search: string, data: any}>, search: string,
+ * @param {{answer: import("../lib/ui.js").Resource<{search: string, data: MatchResponse | null}>, search: string,
  *   sample: Sample, clientId: string}} props
  */
 function Results({ answer, search, sample, clientId }) {
   return html`<${Loaded} resource=${answer}>
-    ${(/** @type {{search: string, data: any}} */ got) => {
+    ${(/** @type {{search: string, data: MatchResponse | null}} */ got) => {
       if (got.search !== search || !got.data) return html`<p class="state" role="status">Loading…</p>`;
       const data = got.data;
       // The silence form needs a client; an admin testing all clients gets the only one that matched.
-      const owners = [...new Set(data.items.map((/** @type {any} */ m) => m.rule.client_id))];
+      const owners = [...new Set(data.items.map((m) => m.rule.client_id))];
       const client = clientId || (owners.length === 1 ? String(owners[0]) : "");
       const silenceLink = href("silences", "new", {
         client_id: client, severity: sample.severity, source: sample.source, name: sample.name,
@@ -140,10 +140,10 @@ function Results({ answer, search, sample, clientId }) {
                 <th scope="col">Rule</th><th scope="col">Client</th><th scope="col">Severity</th>
                 <th scope="col">Source</th><th scope="col">Name</th><th scope="col">Live</th>
               </tr></thead>
-              <tbody>${data.items.map((/** @type {any} */ m) => html`<tr data-rule-id=${m.rule.rule_id}>
+              <tbody>${data.items.map((m) => html`<tr data-rule-id=${m.rule.rule_id}>
                 <td><a href=${href("rules", m.rule.rule_id)}>Rule ${m.rule.severity} / ${m.rule.source} / ${m.rule.name}</a></td>
                 <td>${m.rule.client_id}</td>
-                ${["severity", "source", "name"].map((f) => html`<td>
+                ${/** @type {const} */ (["severity", "source", "name"]).map((f) => html`<td>
                   <${Pattern} value=${m.rule[f]} /> <span class=${`why why-${m.why[f]}`}>${m.why[f] === "exact" ? "exact match" : "wildcard"}</span>
                 </td>`)}
                 <td><${LiveBadge} live=${m.rule.live} /></td>
@@ -156,7 +156,7 @@ function Results({ answer, search, sample, clientId }) {
         ${data.silences.length
           ? html`<table aria-label="Muting silences">
               <thead><tr><th scope="col">Silence</th><th scope="col">Client</th><th scope="col">Comment</th><th scope="col">Ends</th></tr></thead>
-              <tbody>${data.silences.map((/** @type {any} */ s) => html`<tr>
+              <tbody>${data.silences.map((s) => html`<tr>
                 <td><a href=${href("silences", s.silence_id)}>Silence ${s.silence_id.slice(0, 8)}</a></td>
                 <td>${s.client_id}</td>
                 <td>${s.comment}</td>

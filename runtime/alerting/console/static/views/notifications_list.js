@@ -2,41 +2,29 @@
 /**
  * The notifications list: filters (status, kind, client for admins, a created-at
  * window) live in the URL so a filtered list can be shared; paged; refreshed every few
- * seconds; and "re-drive all FAILED matching this filter" (POST /api/v1/notifications/retry, repeated while the API says more).
+ * seconds while the tab is visible; and "re-drive all FAILED matching this filter"
+ * (POST /api/v1/notifications/retry, repeated while the API says more).
  */
-import { html, useEffect, useState } from "../lib/html.js";
+import { html, useState } from "../lib/html.js";
 import { query } from "../lib/api.js";
+import { ClientPicker } from "../lib/clients.js";
+import { fromLocalInput, toLocalInput } from "../lib/localtime.js";
+import { Pager, usePaging } from "../lib/paging.js";
+import { usePolling } from "../lib/poll.js";
 import { href, setParams } from "../lib/router.js";
-import { Badge, ErrorBox, Loaded, More, Time, useAction, useResource } from "../lib/ui.js";
+import { Badge, ErrorBox, Loaded, Time, useAction, useResource } from "../lib/ui.js";
+
+/** @typedef {import("../lib/types.js").Notification} Notification */
+/** @typedef {import("../lib/types.js").Page<Notification>} NotificationPage */
 
 /** Statuses after which the sender does nothing more with a notification on its own. */
 export const FINAL = new Set(["SENT", "FAILED", "SUPPRESSED"]);
 const STATUSES = ["PENDING", "SENDING", "RETRY", "SENT", "FAILED", "SUPPRESSED"];
-const POLL_MS = 2000;
+export const POLL_MS = 2000;
 // Each bulk call re-drives at most this many (the API's most); the loop stops anyway
 // after this many calls so a filter that keeps matching new failures cannot spin.
 const BULK_LIMIT = 1000;
 const BULK_CALLS = 100;
-
-/**
- * The URL keeps since/until as UTC ISO instants (a shared link means the same moment
- * in every zone); the datetime-local inputs show them in the browser's zone.
- * @param {string | null} iso
- */
-export function toLocalInput(iso) {
-  if (!iso) return "";
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return "";
-  const local = new Date(d.getTime() - d.getTimezoneOffset() * 60000);
-  return local.toISOString().slice(0, 16);
-}
-
-/** @param {string} value a datetime-local value, in the browser's zone */
-export function fromLocalInput(value) {
-  if (!value) return null;
-  const d = new Date(value);
-  return Number.isNaN(d.getTime()) ? null : d.toISOString();
-}
 
 /**
  * @param {{session: import("../lib/session.js").Session, loc: import("../lib/router.js").Location}} props
@@ -53,18 +41,16 @@ export function NotificationList({ session, loc }) {
     until: p.get("until") || undefined,
   };
   const key = JSON.stringify(filters);
-  const [cursor, setCursor] = useState(/** @type {string | null} */ (null));
-  useEffect(() => setCursor(null), [key]);
-  const [list, reload] = useResource(
-    () => api.get(`/api/v1/notifications${query({ ...filters, cursor, limit: 50 })}`),
+  // The pages belong to the filter: a new filter asks for its first page at once.
+  const paging = usePaging(key);
+  const { cursor } = paging;
+  const [list, reload, refresh] = useResource(
+    (signal) => api.get(`/api/v1/notifications${query({ ...filters, cursor, limit: 50 })}`, { signal }),
     [key, cursor],
   );
   // The list follows the pipeline: new notifications and status changes appear without
-  // a click (an answer never replaces a newer one: useResource).
-  useEffect(() => {
-    const id = window.setInterval(reload, POLL_MS);
-    return () => window.clearInterval(id);
-  }, [reload]);
+  // a click. One request at a time, however slow the API; none while the tab is hidden.
+  usePolling(refresh, POLL_MS);
 
   const [redriven, setRedriven] = useState(/** @type {number | null} */ (null));
   const bulk = useAction(async () => {
@@ -83,7 +69,7 @@ export function NotificationList({ session, loc }) {
 
   return html`<section aria-labelledby="notifications-h">
     <h1 id="notifications-h">Notifications</h1>
-    <${Filters} admin=${admin} params=${p} />
+    <${Filters} session=${session} params=${p} />
     <div class="actions">
       <button type="button" class="secondary" onClick=${reload}>Refresh</button>
       <button type="button" class="danger" disabled=${bulk.busy} onClick=${() => bulk.run()}>
@@ -97,21 +83,21 @@ export function NotificationList({ session, loc }) {
       : null}
     <${ErrorBox} error=${bulk.error} />
     <${Loaded} resource=${list} empty="No notifications match this filter."
-      isEmpty=${(/** @type {any} */ d) => !d.items.length && !cursor}>
-      ${(/** @type {any} */ page) => html`<div class="table-scroll"><table class="notifications">
+      isEmpty=${(/** @type {NotificationPage} */ d) => !d.items.length && !cursor}>
+      ${(/** @type {NotificationPage} */ page) => html`<div class="table-scroll"><table class="notifications">
           <thead><tr>
             <th scope="col">Alert</th><th scope="col">Kind</th><th scope="col">Episode</th>
             <th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Created</th>
             <th scope="col">Sent</th>
           </tr></thead>
-          <tbody>${page.items.map((/** @type {any} */ n) => html`<${Row} n=${n} admin=${admin} />`)}</tbody>
+          <tbody>${page.items.map((n) => html`<${Row} n=${n} admin=${admin} />`)}</tbody>
         </table></div>
-        <${More} cursor=${page.next_cursor} onMore=${setCursor} />`}
+        <${Pager} paging=${paging} nextCursor=${page.next_cursor} />`}
     <//>
   </section>`;
 }
 
-/** @param {{n: any, admin: boolean}} props */
+/** @param {{n: Notification, admin: boolean}} props */
 function Row({ n, admin }) {
   return html`<tr>
     <td>
@@ -131,9 +117,9 @@ function Row({ n, admin }) {
 
 /**
  * The filter controls: each change rewrites the URL (setParams), which reloads the list.
- * @param {{admin: boolean, params: URLSearchParams}} props
+ * @param {{session: import("../lib/session.js").Session, params: URLSearchParams}} props
  */
-function Filters({ admin, params }) {
+function Filters({ session, params }) {
   /** @param {string} name @returns {(e: Event) => void} */
   const set = (name) => (e) => setParams({ [name]: /** @type {HTMLInputElement} */ (e.currentTarget).value });
   /** @param {string} name @returns {(e: Event) => void} */
@@ -151,11 +137,9 @@ function Filters({ admin, params }) {
         <option value="">any</option><option value="firing">firing</option><option value="resolved">resolved</option>
       </select>
     </label>
-    ${admin
-      ? html`<label>Client
-          <input name="client_id" value=${params.get("client_id") ?? ""} onChange=${set("client_id")} />
-        </label>`
-      : null}
+    <${ClientPicker} session=${session} id="notifications-filter-client" name="client_id" label="Client"
+      value=${params.get("client_id") ?? ""} any="All clients"
+      onChange=${(/** @type {string} */ v) => setParams({ client_id: v })} />
     <label>Created since
       <input type="datetime-local" name="since" value=${toLocalInput(params.get("since"))} onChange=${setTime("since")} />
     </label>

@@ -8,22 +8,25 @@
  * adding a point. 503 before its first sample is a wait, not an error; any failed poll
  * is shown and the polling goes on.
  */
-import { html, useCallback, useEffect, useRef, useState } from "../lib/html.js";
+import { html, useCallback, useState } from "../lib/html.js";
 import { ApiError } from "../lib/api.js";
 import { LineChart, compact } from "../lib/chart.js";
-import { Badge, ErrorBox, Time, useInterval } from "../lib/ui.js";
+import { usePolling } from "../lib/poll.js";
+import { Badge, ErrorBox, Time } from "../lib/ui.js";
+
+/** @typedef {import("../lib/types.js").PipelineReport} PipelineReport */
 
 export const POLL_MS = 2000;
 export const KEEP_MS = 5 * 60 * 1000;
 
-/** @typedef {{t: number, body: any}} Sample */
-/** @typedef {(body: any) => Array<[string, number | null]>} Pick */
+/** @typedef {{t: number, body: PipelineReport}} Sample */
+/** @typedef {(body: PipelineReport) => Array<[string, number | null | undefined]>} Pick */
 
 /**
  * Add a sample to the history: the same sample again replaces the last one (its age
  * changed), older than KEEP_MS before the newest is dropped.
  * @param {Sample[]} history
- * @param {any} body
+ * @param {PipelineReport} body
  * @returns {Sample[]}
  */
 export function remember(history, body) {
@@ -53,8 +56,8 @@ export function seriesOf(history, pick) {
   return [...byName].map(([name, values]) => ({ name, values }));
 }
 
-/** @param {any} body @returns {any[]} */
-const consumers = (body) => (body.stages ?? []).filter((/** @type {any} */ s) => s.group);
+/** @param {PipelineReport} body */
+const consumers = (body) => (body.stages ?? []).filter((s) => s.group);
 
 /** @type {Array<{id: string, title: string, unit: string, desc: string, pick: Pick}>} */
 const CHARTS = [
@@ -64,53 +67,30 @@ const CHARTS = [
     unit: "messages/s",
     desc: "Messages per second each stage writes (ingest) or consumes (the others), averaged over the rate window.",
     pick: (b) =>
-      (b.stages ?? []).map((/** @type {any} */ s) => [s.stage, s.group ? s.consumed_per_s : s.produced_per_s]),
+      (b.stages ?? []).map((s) => [s.stage, s.group ? s.consumed_per_s : s.produced_per_s]),
   },
   {
     id: "lag",
     title: "Consumer lag",
     unit: "messages",
     desc: "Messages produced to a topic but not yet committed by its consumer group.",
-    pick: (b) => consumers(b).map((/** @type {any} */ s) => [`${s.group} / ${s.topic}`, s.lag]),
+    pick: (b) => consumers(b).map((s) => [`${s.group} / ${s.topic}`, s.lag]),
   },
   {
     id: "dlq",
     title: "Dead-letter queues",
     unit: "messages",
     desc: "Messages in each stage's dead-letter topic.",
-    pick: (b) => consumers(b).map((/** @type {any} */ s) => [`${s.topic}.dlq`, s.dlq_total]),
+    pick: (b) => consumers(b).map((s) => [`${s.topic}.dlq`, s.dlq_total]),
   },
   {
     id: "notifications",
     title: "Notification states",
     unit: "notifications",
     desc: "Notifications by status.",
-    pick: (b) => Object.entries(b.notifications ?? {}).map(([k, v]) => [k, /** @type {number | null} */ (v)]),
+    pick: (b) => Object.entries(b.notifications ?? {}).map(([k, v]) => [k, v]),
   },
 ];
-
-/**
- * Poll fn every ms while mounted and the tab is visible; once at once, and again when
- * the tab becomes visible. One call at a time: a slow answer is not overtaken.
- * @param {() => Promise<void>} fn
- * @param {number} ms
- */
-function usePolling(fn, ms) {
-  const busy = useRef(false);
-  const tick = useCallback(() => {
-    if (document.hidden || busy.current) return;
-    busy.current = true;
-    fn().finally(() => {
-      busy.current = false;
-    });
-  }, [fn]);
-  useEffect(() => {
-    tick();
-    document.addEventListener("visibilitychange", tick);
-    return () => document.removeEventListener("visibilitychange", tick);
-  }, [tick]);
-  useInterval(tick, ms);
-}
 
 /** @param {import("./index.js").ViewProps} props */
 export function PipelineView({ session }) {
@@ -119,7 +99,7 @@ export function PipelineView({ session }) {
   const [error, setError] = useState(/** @type {unknown} */ (null));
   const poll = useCallback(async () => {
     try {
-      const body = await api.get("/api/v1/pipeline");
+      const body = /** @type {PipelineReport} */ (await api.get("/api/v1/pipeline"));
       setHistory((h) => remember(h, body));
       setError(null);
     } catch (err) {
@@ -143,7 +123,7 @@ export function PipelineView({ session }) {
       ? html`<${Freshness} body=${newest} samples=${history.length} />
           ${newest.errors?.length
             ? html`<div class="error" role="alert"><strong>Sources failing</strong>
-                <ul>${newest.errors.map((/** @type {string} */ e) => html`<li>${e}</li>`)}</ul></div>`
+                <ul>${newest.errors.map((e) => html`<li>${e}</li>`)}</ul></div>`
             : null}
           <div class="charts pipeline-charts">
             ${CHARTS.map(
@@ -156,7 +136,7 @@ export function PipelineView({ session }) {
   </section>`;
 }
 
-/** @param {{body: any, samples: number}} props */
+/** @param {{body: PipelineReport, samples: number}} props */
 function Freshness({ body, samples }) {
   return html`<p class="pipeline-meta" data-testid="sample-age">
     Sample taken <${Time} iso=${body.generated_at} />, <strong>${body.sample_age_s ?? "?"} s</strong> old
@@ -166,7 +146,7 @@ function Freshness({ body, samples }) {
   </p>`;
 }
 
-/** @param {{services: Record<string, any>}} props */
+/** @param {{services: Record<string, import("../lib/types.js").PipelineService>}} props */
 function Services({ services }) {
   const names = Object.keys(services).sort();
   if (!names.length) return html`<p class="state empty">No services are watched.</p>`;

@@ -6,9 +6,14 @@
  */
 import { html, useEffect, useState } from "../lib/html.js";
 import { query } from "../lib/api.js";
+import { ClientPicker } from "../lib/clients.js";
+import { Pager, usePaging } from "../lib/paging.js";
 import { href, setParams } from "../lib/router.js";
-import { Badge, ErrorBox, Loaded, More, Time, formValues, useAction, useResource } from "../lib/ui.js";
-import { ClientSelect, LiveBadge, Pattern, RULE_SEVERITIES, useClientIds } from "./rules_fields.js";
+import { RULE_SEVERITIES } from "../lib/severities.js";
+import { Badge, ErrorBox, Loaded, Time, formValues, useAction, useResource } from "../lib/ui.js";
+import { LiveBadge, Pattern } from "./rules_fields.js";
+
+/** @typedef {import("../lib/types.js").Rule} Rule */
 import { RulePage } from "./rules_page.js";
 
 /** @param {import("./index.js").ViewProps} props */
@@ -23,23 +28,17 @@ function RulesList({ session, loc }) {
   const admin = caller.kind === "admin";
   const clientId = loc.params.get("client_id") ?? "";
   const enabled = loc.params.get("enabled") ?? "";
-  // The pages read so far, so "Previous page" works without the API paging backwards.
-  const [cursors, setCursors] = useState(/** @type {string[]} */ ([]));
-  const cursor = cursors[cursors.length - 1];
-  useEffect(() => setCursors([]), [clientId, enabled]);
+  const paging = usePaging(JSON.stringify([clientId, enabled]));
+  const { cursor } = paging;
   const [rules, reload] = useResource(
-    () => api.get(`/api/v1/rules${query({ client_id: clientId, enabled, cursor, limit: 50 })}`),
+    (signal) => api.get(`/api/v1/rules${query({ client_id: clientId, enabled, cursor, limit: 50 })}`, { signal }),
     [clientId, enabled, cursor],
   );
-  const clients = useClientIds(session);
   return html`<section aria-labelledby="rules-h">
     <h1 id="rules-h">Rules</h1>
     <form class="filters" aria-label="Filter rules" onSubmit=${(/** @type {Event} */ e) => e.preventDefault()}>
-      ${admin
-        ? html`<${ClientSelect} id="rules-filter-client" name="client_id" label="Show client"
-            clients=${clients} value=${clientId} any="All clients"
-            onChange=${(/** @type {string} */ v) => setParams({ client_id: v })} />`
-        : null}
+      <${ClientPicker} session=${session} id="rules-filter-client" name="client_id" label="Show client"
+        value=${clientId} any="All clients" onChange=${(/** @type {string} */ v) => setParams({ client_id: v })} />
       <div class="field"><label for="rules-filter-enabled">Show state</label>
         <select id="rules-filter-enabled" value=${enabled}
           onChange=${(/** @type {Event} */ e) => setParams({ enabled: /** @type {HTMLSelectElement} */ (e.currentTarget).value })}>
@@ -49,11 +48,11 @@ function RulesList({ session, loc }) {
         </select>
       </div>
     </form>
-    <${CreateRule} session=${session} clients=${clients} clientId=${admin ? clientId : caller.client_id ?? ""}
+    <${CreateRule} session=${session} clientId=${admin ? clientId : caller.client_id ?? ""}
       onCreated=${reload} />
     <${Loaded} resource=${rules} empty=${clientId || enabled ? "No rule matches these filters." : "No rules yet."}
-      isEmpty=${(/** @type {any} */ d) => !d.items.length}>
-      ${(/** @type {any} */ page) => html`<table aria-label="Rules">
+      isEmpty=${(/** @type {import("../lib/types.js").Page<Rule>} */ d) => !d.items.length && !cursor}>
+      ${(/** @type {import("../lib/types.js").Page<Rule>} */ page) => html`<table aria-label="Rules">
           <thead><tr>
             ${admin ? html`<th scope="col">Client</th>` : null}
             <th scope="col">Severity</th><th scope="col">Source</th><th scope="col">Name</th>
@@ -61,7 +60,7 @@ function RulesList({ session, loc }) {
             <th scope="col">Updated</th><th scope="col"><span class="sr-only">Open</span></th>
           </tr></thead>
           <tbody>
-            ${page.items.map((/** @type {any} */ r) => html`<tr data-rule-id=${r.rule_id}>
+            ${page.items.map((r) => html`<tr data-rule-id=${r.rule_id}>
               ${admin ? html`<td>${r.client_id}</td>` : null}
               <td><${Pattern} value=${r.severity} /></td>
               <td><${Pattern} value=${r.source} /></td>
@@ -74,26 +73,20 @@ function RulesList({ session, loc }) {
             </tr>`)}
           </tbody>
         </table>
-        <div class="actions paging">
-          ${cursors.length
-            ? html`<button type="button" class="secondary" onClick=${() => setCursors(cursors.slice(0, -1))}>Previous page</button>`
-            : null}
-          <${More} cursor=${page.next_cursor} onMore=${(/** @type {string} */ c) => setCursors([...cursors, c])} />
-        </div>`}
+        <${Pager} paging=${paging} nextCursor=${page.next_cursor} />`}
     <//>
   </section>`;
 }
 
 /**
- * @param {{session: import("../lib/session.js").Session, clients: import("../lib/ui.js").Resource<string[]>,
- *   clientId: string, onCreated: () => void}} props
+ * @param {{session: import("../lib/session.js").Session, clientId: string, onCreated: () => void}} props
  */
-function CreateRule({ session, clients, clientId, onCreated }) {
+function CreateRule({ session, clientId, onCreated }) {
   const { api, caller } = session;
   const admin = caller.kind === "admin";
   const [chosen, setChosen] = useState(clientId);
   useEffect(() => setChosen(clientId), [clientId]); // the filter prefills the form
-  const [made, setMade] = useState(/** @type {any} */ (null));
+  const [made, setMade] = useState(/** @type {Rule | null} */ (null));
   const create = useAction(async (/** @type {Record<string, string>} */ v, /** @type {HTMLFormElement} */ form) => {
     setMade(null);
     const rule = await api.post("/api/v1/rules?wait=5", {
@@ -110,10 +103,8 @@ function CreateRule({ session, clients, clientId, onCreated }) {
   const submit = (/** @type {Event} */ e) => create.run(formValues(e), e.currentTarget);
   return html`<form class="inline panel" aria-label="Create a rule" onSubmit=${submit}>
     <h2 class="form-title">New rule</h2>
-    ${admin
-      ? html`<${ClientSelect} id="rule-new-client" name="client_id" label="Client" clients=${clients}
-          value=${chosen} required=${true} onChange=${setChosen} />`
-      : null}
+    <${ClientPicker} session=${session} id="rule-new-client" name="client_id" label="Client"
+      value=${chosen} required=${true} onChange=${setChosen} />
     <div class="field"><label for="rule-new-severity">Severity</label>
       <select id="rule-new-severity" name="severity" required>
         ${RULE_SEVERITIES.map((s) => html`<option value=${s}>${s === "*" ? "* (any)" : s}</option>`)}

@@ -4,14 +4,19 @@
  * own filters), one silence (/ui/silences/<id>: everything, what it suppressed, Expire)
  * and the create form (/ui/silences/new?..., views/silences_form.js).
  */
-import { html, useState } from "../lib/html.js";
+import { html } from "../lib/html.js";
 import { query } from "../lib/api.js";
+import { ClientPicker } from "../lib/clients.js";
+import { Pager, usePaging } from "../lib/paging.js";
 import { href, setParams } from "../lib/router.js";
-import { Badge, ErrorBox, Loaded, More, Time, useAction, useResource } from "../lib/ui.js";
+import { Badge, ErrorBox, Loaded, Time, useAction, useResource } from "../lib/ui.js";
 import { SilenceForm } from "./silences_form.js";
 import { STATES, matchersText, scheduleText } from "./silences_text.js";
 
-/** @typedef {import("./silences_text.js").Silence} Silence */
+/** @typedef {import("../lib/types.js").Silence} Silence */
+/** @typedef {import("../lib/types.js").Notification} Notification */
+/** @typedef {import("../lib/types.js").Page<Silence>} SilencePage */
+/** @typedef {import("../lib/types.js").Page<Notification>} NotificationPage */
 
 /** @param {import("./index.js").ViewProps} props */
 export function SilencesView({ session, loc }) {
@@ -22,36 +27,31 @@ export function SilencesView({ session, loc }) {
 
 /** @param {{session: import("../lib/session.js").Session, params: URLSearchParams}} props */
 function SilenceList({ session, params }) {
-  const { api, caller } = session;
-  const admin = caller.kind === "admin";
+  const { api } = session;
   const clientId = params.get("client_id") ?? "";
   const state = params.get("state") ?? "";
-  const [cursor, setCursor] = useState(/** @type {string | null} */ (null));
+  const paging = usePaging(JSON.stringify([clientId, state]));
+  const { cursor } = paging;
   const [silences] = useResource(
-    () => api.get(`/api/v1/silences${query({ client_id: clientId, state, cursor, limit: 50 })}`),
+    (signal) => api.get(`/api/v1/silences${query({ client_id: clientId, state, cursor, limit: 50 })}`, { signal }),
     [clientId, state, cursor],
   );
   /** @param {Record<string, string>} change */
-  const filter = (change) => {
-    setCursor(null);
-    setParams(change);
-  };
+  const filter = (change) => setParams(change);
   return html`<section aria-labelledby="silences-h">
     <h1 id="silences-h">Silences and maintenance windows</h1>
     <div class="filters" role="search" aria-label="Filter silences">
-      ${admin
-        ? html`<label>Client <input name="client_id" value=${clientId}
-            onChange=${(/** @type {any} */ e) => filter({ client_id: e.currentTarget.value.trim() })} /></label>`
-        : null}
+      <${ClientPicker} session=${session} id="silences-filter-client" name="client_id" label="Client"
+        value=${clientId} any="All clients" onChange=${(/** @type {string} */ v) => filter({ client_id: v })} />
       <label>State <select name="state" value=${state}
-          onChange=${(/** @type {any} */ e) => filter({ state: e.currentTarget.value })}>
+          onChange=${(/** @type {Event} */ e) => filter({ state: /** @type {HTMLSelectElement} */ (e.currentTarget).value })}>
           <option value="">any</option>
           ${STATES.map((s) => html`<option value=${s}>${s}</option>`)}
         </select></label>
       <a class="button" href=${href("silences", "new", { client_id: clientId })}>New silence</a>
     </div>
-    <${Loaded} resource=${silences} empty="No silences match." isEmpty=${(/** @type {any} */ d) => !d.items.length}>
-      ${(/** @type {{items: Silence[], next_cursor: string | null}} */ page) => html`<table class="silences">
+    <${Loaded} resource=${silences} empty="No silences match." isEmpty=${(/** @type {SilencePage} */ d) => !d.items.length && !cursor}>
+      ${(/** @type {SilencePage} */ page) => html`<table class="silences">
           <thead><tr>
             <th scope="col">Matchers</th><th scope="col">Kind</th><th scope="col">Starts</th>
             <th scope="col">Ends / schedule</th><th scope="col">State</th><th scope="col">Comment</th>
@@ -74,7 +74,7 @@ function SilenceList({ session, params }) {
             )}
           </tbody>
         </table>
-        <${More} cursor=${page.next_cursor} onMore=${setCursor} />`}
+        <${Pager} paging=${paging} nextCursor=${page.next_cursor} />`}
     <//>
   </section>`;
 }
@@ -83,7 +83,7 @@ function SilenceList({ session, params }) {
 function SilenceDetail({ session, silenceId }) {
   const { api } = session;
   const path = `/api/v1/silences/${encodeURIComponent(silenceId)}`;
-  const [silence, reload] = useResource(() => api.get(path), [silenceId]);
+  const [silence, reload] = useResource((signal) => api.get(path, { signal }), [silenceId]);
   const expire = useAction(async () => {
     if (!window.confirm("Expire this silence now? The open episodes it muted are then delivered.")) return;
     await api.del(path);
@@ -132,21 +132,21 @@ function SilenceDetail({ session, silenceId }) {
 function Suppressed({ session, silence }) {
   const filter = { status: "SUPPRESSED", client_id: silence.client_id };
   const [rows] = useResource(
-    () => session.api.get(`/api/v1/notifications${query({ ...filter, limit: 200 })}`),
+    (signal) => session.api.get(`/api/v1/notifications${query({ ...filter, limit: 200 })}`, { signal }),
     [silence.silence_id, silence.version],
   );
   return html`<section aria-labelledby="suppressed-h" class="panel">
     <h2 id="suppressed-h">Notifications it suppressed</h2>
     <p><a href=${href("notifications", null, filter)}>All SUPPRESSED notifications of ${silence.client_id}</a></p>
     <${Loaded} resource=${rows} empty="None suppressed by this silence (of the client's latest 200)."
-      isEmpty=${(/** @type {any} */ d) => !d.items.some((/** @type {any} */ n) => n.silence_id === silence.silence_id)}>
-      ${(/** @type {any} */ page) => html`<table>
+      isEmpty=${(/** @type {NotificationPage} */ d) => !d.items.some((n) => n.silence_id === silence.silence_id)}>
+      ${(/** @type {NotificationPage} */ page) => html`<table>
         <thead><tr><th scope="col">Alert</th><th scope="col">Kind</th><th scope="col">Alert name</th>
           <th scope="col">Status</th><th scope="col">Created</th></tr></thead>
         <tbody>
           ${page.items
-            .filter((/** @type {any} */ n) => n.silence_id === silence.silence_id)
-            .map((/** @type {any} */ n) => html`<tr>
+            .filter((n) => n.silence_id === silence.silence_id)
+            .map((n) => html`<tr>
               <td><a href=${href("notifications", n.notification_id)}>${n.alert_id}</a></td>
               <td>${n.kind}</td>
               <td>${n.severity} · ${n.source} · ${n.name}</td>

@@ -7,10 +7,12 @@
  * UTC it will send; a 422 is shown at the field it names (matchers[1].value, ...).
  */
 import { html, useMemo, useState } from "../lib/html.js";
-import { ApiError } from "../lib/api.js";
+import { ClientPicker } from "../lib/clients.js";
+import { FieldError, fieldError } from "../lib/fielderror.js";
+import { fromLocalInput as utcOf, toLocalInput as localInput } from "../lib/localtime.js";
 import { navigate } from "../lib/router.js";
-import { ErrorBox, useAction, useResource } from "../lib/ui.js";
-import { ALERT_FIELDS, DAYS, OPS, browserZone, localInput, utcOf, zones } from "./silences_text.js";
+import { ErrorBox, useAction } from "../lib/ui.js";
+import { ALERT_FIELDS, DAYS, OPS, browserZone, zones } from "./silences_text.js";
 
 /**
  * @typedef {{key: number, name: string, op: string, value: string}} MatcherRow
@@ -36,22 +38,6 @@ export function prefill(params) {
   };
 }
 
-/**
- * The message the API gave for one field, if any.
- * @param {unknown} error
- * @param {string} field
- */
-function fieldError(error, field) {
-  if (!(error instanceof ApiError)) return null;
-  const found = error.errors.find((e) => e.field === field);
-  return found ? found.message : null;
-}
-
-/** @param {{id: string, message: string | null}} props */
-function FieldError({ id, message }) {
-  return message ? html`<p class="field-error" id=${id}>${message}</p>` : null;
-}
-
 /** @param {{session: import("../lib/session.js").Session, params: URLSearchParams}} props */
 export function SilenceForm({ session, params }) {
   const { api, caller } = session;
@@ -67,10 +53,6 @@ export function SilenceForm({ session, params }) {
   const [ranges, setRanges] = useState(() => [rangeRow()]);
   const [comment, setComment] = useState(initial.comment);
   const allZones = useMemo(zones, []);
-  const [clients] = useResource(
-    () => (admin ? api.get("/api/v1/clients?limit=200") : Promise.resolve({ items: [] })),
-    [admin],
-  );
 
   /** @param {number} key @param {Partial<MatcherRow>} change */
   const setMatcher = (key, change) => setMatchers((ms) => ms.map((m) => (m.key === key ? { ...m, ...change } : m)));
@@ -105,19 +87,9 @@ export function SilenceForm({ session, params }) {
   return html`<section aria-labelledby="silence-new-h">
     <h1 id="silence-new-h">New silence</h1>
     <form class="stacked silence-form" aria-label="Create a silence" onSubmit=${submit} novalidate>
-      ${admin
-        ? html`<label>Client
-            <select name="client_id" required value=${clientId} onChange=${(/** @type {any} */ e) => setClientId(e.currentTarget.value)}>
-              <option value="">— choose —</option>
-              ${clients.status === "ready" && !clients.data.items.some((/** @type {any} */ c) => c.client_id === clientId) && clientId
-                ? html`<option value=${clientId}>${clientId}</option>`
-                : null}
-              ${clients.status === "ready"
-                ? clients.data.items.map((/** @type {any} */ c) => html`<option value=${c.client_id}>${c.client_id}</option>`)
-                : null}
-            </select></label>
-            <${FieldError} id="err-client" message=${fieldError(err, "client_id")} />`
-        : html`<p>Client <strong>${clientId}</strong></p>`}
+      <${ClientPicker} session=${session} id="silence-client" name="client_id" label="Client" value=${clientId}
+        required=${true} showFixed=${true} onChange=${setClientId} />
+      <${FieldError} id="err-client" message=${fieldError(err, "client_id")} />
 
       <fieldset>
         <legend>Matchers (all must hold)</legend>
