@@ -115,7 +115,13 @@ async def test_bulk_redrive_of_a_filter(console: Console) -> None:
     sent = page.get_by_role("row").filter(has=page.get_by_text("SENT", exact=True))
     await expect(sent).to_have_count(2, timeout=WAIT_MS)
     assert await statuses(pipeline) == ["SENT", "SENT"]
-    assert any(d.startswith("confirm:") for d in console.dialogs)
+    # The confirmation names the scope the operator is about to re-drive.
+    assert any(d.startswith("confirm:") and "client acme" in d for d in console.dialogs)
+    # Under another status the list shows no FAILED rows: re-driving them is not offered.
+    await page.get_by_label("Status").select_option("SENT")
+    await expect(redrive_all).to_be_disabled()
+    await page.get_by_label("Status").select_option("FAILED")
+    await expect(redrive_all).to_be_enabled()
 
 
 async def test_alert_text_that_looks_like_markup_stays_text(console: Console) -> None:

@@ -45,7 +45,9 @@ export function NotificationList({ session, loc }) {
   const paging = usePaging(key);
   const { cursor } = paging;
   const [list, reload, refresh] = useResource(
-    (signal) => api.get(`/api/v1/notifications${query({ ...filters, cursor, limit: 50 })}`, { signal }),
+    // Newest first: at 3 a.m. the operator wants what just happened on the first page.
+    (signal) =>
+      api.get(`/api/v1/notifications${query({ ...filters, order: "desc", cursor, limit: 50 })}`, { signal }),
     [key, cursor],
   );
   // The list follows the pipeline: new notifications and status changes appear without
@@ -53,16 +55,24 @@ export function NotificationList({ session, loc }) {
   usePolling(refresh, POLL_MS);
 
   const [redriven, setRedriven] = useState(/** @type {number | null} */ (null));
+  // The bulk re-drive acts on FAILED rows only: offered when the list shows them (no
+  // status filter, or FAILED), never under another status the operator is looking at.
+  const bulkApplies = !filters.status || filters.status === "FAILED";
   const bulk = useAction(async () => {
     setRedriven(null);
-    if (!window.confirm("Re-drive every FAILED notification matching this filter?")) return;
+    if (!window.confirm(bulkScope(filters, admin))) return;
     const body = { client_id: filters.client_id, kind: filters.kind, since: filters.since, until: filters.until };
     let total = 0;
+    /** @type {string | null} */
+    let after = null;
+    // One sweep: each call continues after the rows the previous one visited (`next`),
+    // so a notification that fails again during the sweep is not re-driven twice.
     for (let call = 0; call < BULK_CALLS; call++) {
-      const answer = await api.post("/api/v1/notifications/retry", { ...body, limit: BULK_LIMIT });
+      const answer = await api.post("/api/v1/notifications/retry", { ...body, limit: BULK_LIMIT, after });
       total += answer.retried;
       setRedriven(total);
-      if (!answer.more) break;
+      if (!answer.more || !answer.next) break;
+      after = answer.next;
     }
     reload();
   });
@@ -72,7 +82,8 @@ export function NotificationList({ session, loc }) {
     <${Filters} session=${session} params=${p} />
     <div class="actions">
       <button type="button" class="secondary" onClick=${reload}>Refresh</button>
-      <button type="button" class="danger" disabled=${bulk.busy} onClick=${() => bulk.run()}>
+      <button type="button" class="danger" disabled=${bulk.busy || !bulkApplies} onClick=${() => bulk.run()}
+        title=${bulkApplies ? undefined : "Only FAILED notifications are re-driven: clear the status filter or pick FAILED"}>
         Re-drive all FAILED matching this filter
       </button>
     </div>
@@ -95,6 +106,19 @@ export function NotificationList({ session, loc }) {
         <${Pager} paging=${paging} nextCursor=${page.next_cursor} />`}
     <//>
   </section>`;
+}
+
+/**
+ * What the confirmation names: which clients and which window the re-drive covers.
+ * @param {{client_id?: string, kind?: string, since?: string, until?: string}} f
+ * @param {boolean} admin
+ */
+function bulkScope(f, admin) {
+  const who = f.client_id ? `client ${f.client_id}` : admin ? "EVERY client" : "your client";
+  const what = f.kind ? `${f.kind} notifications` : "notifications";
+  const from = f.since ? ` created from ${f.since}` : "";
+  const to = f.until ? ` until ${f.until}` : "";
+  return `Re-drive every FAILED ${what} of ${who}${from}${to}? Each is sent again to its endpoints.`;
 }
 
 /** @param {{n: Notification, admin: boolean}} props */

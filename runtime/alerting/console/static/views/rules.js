@@ -18,7 +18,8 @@ import { RulePage } from "./rules_page.js";
 
 /** @param {import("./index.js").ViewProps} props */
 export function RulesView({ session, loc }) {
-  if (loc.id) return html`<${RulePage} session=${session} id=${loc.id} />`;
+  // Keyed by id: moving to another rule starts its page (and its endpoints) afresh.
+  if (loc.id) return html`<${RulePage} key=${loc.id} session=${session} id=${loc.id} />`;
   return html`<${RulesList} session=${session} loc=${loc} />`;
 }
 
