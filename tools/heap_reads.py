@@ -1,12 +1,16 @@
 """Pages read per batch over stored history (docs/performance.md, "Over stored history",
 "What reads the heap"): run by hand, not part of the bench.
 
-    .venv/bin/python tools/heap_reads.py load DB 1000000 [--fill 90] [--updated]
-    .venv/bin/python tools/heap_reads.py batch DB TAG
+    .venv/bin/python tools/heap_reads.py load DB 1000000 [--packed] [--fill 90] [--updated]
+    .venv/bin/python tools/heap_reads.py batch DB TAG [--sender-rows]
 
 ``load`` creates DB (dropped first) on the local Postgres, migrates it and loads the
 bench's history (bench/history.py) on one connection, in chunks: as the bench does
-(``--fill``: the notifications fill factor while loading, default 100), or, with
+(room left in every notifications page, ``history.FILL``, the schema's fill factor
+restored before the VACUUM), or with ``--packed`` as the bench did before (every page
+packed: rows written once, in their final state); ``--fill``: the notifications fill
+factor of the schema (in place before, during a ``--packed`` load, and after; default
+100), or, with
 ``--updated``, each chunk's SENT rows then updated twice with a status change (a new,
 non-HOT row version each, as the sender's claim and finish make) before the closing
 VACUUM: free space like a production heap's, not only each page's leftover bytes;
@@ -19,6 +23,9 @@ its own transaction, and prints per statement the blocks read from outside
 shared_buffers (``pg_stat_get_xact_blocks_fetched`` - ``_hit`` deltas, per relation of
 the three tables, their indexes and TOAST) and ms, and on how many heap pages the new
 rows landed (of them, how many among the pages the history had before the batch).
+``--sender-rows``: the new alerts shaped as the sender case's (name ``sender``, no
+context: ~204 bytes a row, against ~220-236 without), small enough for a packed page's
+leftover; which of the two a packed heap's leftovers take decides where the rows land.
 """
 
 from __future__ import annotations
@@ -64,7 +71,7 @@ BATCH = 500
 CLIENT = "heap-reads"
 
 
-async def load(db: str, total: int, fill: int, updated: bool, vacuum: bool) -> None:
+async def load(db: str, total: int, fill: int, packed: bool, updated: bool, vacuum: bool) -> None:
     dsn = f"{SERVER}/{db}"
     with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{db}"')
@@ -73,6 +80,8 @@ async def load(db: str, total: int, fill: int, updated: bool, vacuum: bool) -> N
     conn = await asyncpg.connect(dsn, server_settings={"jit": "off", "work_mem": "64MB"})
     try:
         await conn.execute(f"ALTER TABLE notifications SET (fillfactor = {fill})")
+        if not packed:
+            await conn.execute(history.RESERVE)
         first = datetime.now(UTC) - timedelta(days=30)
         began = time.monotonic()
         for chunk in history.chunks(total, 20_000):
@@ -87,23 +96,29 @@ async def load(db: str, total: int, fill: int, updated: bool, vacuum: bool) -> N
                     )
             if vacuum:
                 await conn.execute("VACUUM notifications")
+        await conn.execute(history.restore(fill))
+        loaded_s = time.monotonic() - began
         for statement in history.SETTLE:
             await conn.execute(statement)
         pages = await conn.fetchval("SELECT pg_relation_size('notifications') / 8192")
-        print(f"{db}: {total:,} in {time.monotonic() - began:.0f}s, notifications {pages} pages")
+        print(
+            f"{db}: {total:,} in {time.monotonic() - began:.0f}s"
+            f" (load {loaded_s:.1f}s, {total / loaded_s:,.0f} notifications/s),"
+            f" notifications {pages} pages"
+        )
     finally:
         await conn.close()
 
 
-async def batch(db: str, tag: str) -> None:
+async def batch(db: str, tag: str, sender_rows: bool) -> None:
     conn = await asyncpg.connect(f"{SERVER}/{db}")
     try:
-        await run_batch(conn, tag)
+        await run_batch(conn, tag, sender_rows)
     finally:
         await conn.close()
 
 
-async def run_batch(conn: asyncpg.Connection[Any], tag: str) -> None:
+async def run_batch(conn: asyncpg.Connection[Any], tag: str, sender_rows: bool = False) -> None:
     relations = {r[0]: r[1] for r in await conn.fetch(RELATIONS)}
     oids = list(relations)
     rows: list[tuple[str, float, int, int, dict[str, int]]] = []
@@ -139,7 +154,9 @@ async def run_batch(conn: asyncpg.Connection[Any], tag: str) -> None:
     now = int(time.time())
     matches = [
         AlertMatch(
-            Alert(
+            Alert(f"{tag}snd-webhook-{i}", Severity.HIGH, "bench", "sender", now)
+            if sender_rows
+            else Alert(
                 f"{tag}-{i}",
                 Severity.HIGH,
                 "bench",
@@ -218,16 +235,18 @@ def main() -> None:
     loading.add_argument("db")
     loading.add_argument("total", type=int)
     loading.add_argument("--fill", type=int, default=100)
+    loading.add_argument("--packed", action="store_true")
     loading.add_argument("--updated", action="store_true")
     loading.add_argument("--vacuum", action="store_true")
     batching = sub.add_parser("batch")
     batching.add_argument("db")
     batching.add_argument("tag")
+    batching.add_argument("--sender-rows", action="store_true")
     args = parser.parse_args()
     if args.command == "load":
-        asyncio.run(load(args.db, args.total, args.fill, args.updated, args.vacuum))
+        asyncio.run(load(args.db, args.total, args.fill, args.packed, args.updated, args.vacuum))
     else:
-        asyncio.run(batch(args.db, args.tag))
+        asyncio.run(batch(args.db, args.tag, args.sender_rows))
 
 
 if __name__ == "__main__":
