@@ -63,8 +63,15 @@ async def load(dsn: str, plan: Plan, progress: Progress) -> dict[str, Any]:
                 progress(over_history.eta_line(done, total, round(done * per_row), now - began))
 
     try:
-        progress(f"history: loading {total:,} notifications over {plan.stored_days} days")
-        await asyncio.gather(*(loader() for _ in range(LOADERS)))
+        # Room left in every notifications page, as production's status changes leave
+        # it (history.FILL); the schema's fill factor back before the VACUUM.
+        fillfactor: int | None = await pool.fetchval(history.FILLFACTOR)
+        await pool.execute(history.RESERVE)
+        try:
+            progress(f"history: loading {total:,} notifications over {plan.stored_days} days")
+            await asyncio.gather(*(loader() for _ in range(LOADERS)))
+        finally:
+            await pool.execute(history.restore(fillfactor))
         loaded_s = time.monotonic() - began
         progress("history: VACUUM (ANALYZE), as autovacuum would on a production database")
         for statement in history.SETTLE:
