@@ -3,6 +3,7 @@
 
     .venv/bin/python tools/heap_reads.py load DB 1000000 [--packed] [--fill 90] [--updated]
     .venv/bin/python tools/heap_reads.py batch DB TAG [--sender-rows]
+    .venv/bin/python tools/heap_reads.py explain DB TAG [--runs 3] [--try SQL]
 
 ``load`` creates DB (dropped first) on the local Postgres, migrates it and loads the
 bench's history (bench/history.py) on one connection, in chunks: as the bench does
@@ -23,6 +24,17 @@ its own transaction, and prints per statement the blocks read from outside
 shared_buffers (``pg_stat_get_xact_blocks_fetched`` - ``_hit`` deltas, per relation of
 the three tables, their indexes and TOAST) and ms, and on how many heap pages the new
 rows landed (of them, how many among the pages the history had before the batch).
+
+``explain``: the aggregator's UPSERT for 500 new alerts shaped as the bench's aggregator
+case (the FULL plan's rule set, ``bench-c`` clients, one match per alert, ids
+``TAG-<run>-<n>``) under ``EXPLAIN (ANALYZE, BUFFERS, WAL, VERBOSE)``, each run in a
+transaction rolled back (the rules inserted in it too); per plan node time, rows, loops,
+shared buffers hit/read and WAL records, full-page images, bytes (inclusive of the
+children), the triggers, and per relation of notifications (heap, each index, TOAST)
+the blocks hit/read (xact counter deltas), and the btree levels of its indexes.
+``--try SQL`` runs SQL first in each run's transaction (e.g. ``DROP INDEX ...``: a
+lever measured without keeping it).
+
 ``--sender-rows``: the new alerts shaped as the sender case's (name ``sender``, no
 context: ~204 bytes a row, against ~220-236 without), small enough for a packed page's
 leftover; which of the two a packed heap's leftovers take decides where the rows land.
@@ -228,6 +240,102 @@ async def run_batch(conn: asyncpg.Connection[Any], tag: str, sender_rows: bool =
         print(f"{label:18s} {ms:7.1f} ms  read {read:4d}  hit {hit:5d}  | {top}")
 
 
+NOTIFICATION_RELATIONS = """
+SELECT c.oid, c.relname::text FROM pg_class c WHERE c.relname = 'notifications'
+UNION SELECT i.indexrelid, ci.relname::text FROM pg_index i
+    JOIN pg_class ci ON ci.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+WHERE t.relname = 'notifications'
+UNION SELECT c.reltoastrelid, 'toast' FROM pg_class c
+WHERE c.relname = 'notifications' AND c.reltoastrelid <> 0
+"""
+
+
+def _nodes(node: dict[str, Any], depth: int = 0) -> list[str]:
+    what = node["Node Type"]
+    for key in ("Subplan Name", "CTE Name", "Relation Name", "Index Name", "Alias"):
+        if key in node and node[key] not in what:
+            what += f" {node[key]}"
+    if node.get("Parent Relationship") in ("InitPlan", "SubPlan"):
+        what = f"[{node['Parent Relationship']}] {what}"
+    line = (
+        f"{'  ' * depth}{what[:70]:{72 - 2 * depth}s} {node.get('Actual Total Time', 0):8.2f} ms"
+        f" rows {node.get('Actual Rows', 0):5.0f} loops {node.get('Actual Loops', 0):4d}"
+        f" hit {node.get('Shared Hit Blocks', 0):6d} read {node.get('Shared Read Blocks', 0):5d}"
+        f" dirtied {node.get('Shared Dirtied Blocks', 0):4d}"
+    )
+    if node.get("WAL Records"):
+        line += (
+            f" wal {node['WAL Records']} records, {node['WAL FPI']} fpi,"
+            f" {node['WAL Bytes']:,} bytes"
+        )
+    out = [line]
+    for child in node.get("Plans", []):
+        out += _nodes(child, depth + 1)
+    return out
+
+
+async def explain(db: str, tag: str, runs: int, tried: str | None) -> None:
+    import json
+
+    from alerting.adapters.postgres import CLIENT_DELETION_LOCK
+    from alerting.bench import loading
+    from alerting.bench.plan import FULL
+    from alerting.bench.ruleset import alerts, rules
+    from alerting.domain.matching import RuleIndex
+
+    conn = await asyncpg.connect(f"{SERVER}/{db}", server_settings={"jit": "off"})
+    try:
+        spec = FULL.spec(FULL.e2e_rules, 1)
+        rule_set = rules(spec)
+        index = RuleIndex(rule_set)
+        relations = {r[0]: r[1] for r in await conn.fetch(NOTIFICATION_RELATIONS)}
+        oids = list(relations)
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pageinspect")  # btree levels
+        for run in range(runs):
+            batch = alerts(spec, 2 * BATCH, f"{tag}-{run}-", int(time.time()))
+            matches = [m for alert in batch for m in index.matches_for(alert)][:BATCH]
+            tr = conn.transaction()
+            await tr.start()
+            try:
+                await conn.execute(f"SELECT pg_advisory_xact_lock_shared({CLIENT_DELETION_LOCK})")
+                await loading._insert_rules(conn, rule_set, None, "", None)
+                if tried:
+                    await conn.execute(tried)
+                before = {r[0]: (r[1], r[2]) for r in await conn.fetch(COUNTERS, oids)}
+                began = time.perf_counter()
+                raw = await conn.fetchval(
+                    "EXPLAIN (ANALYZE, BUFFERS, WAL, VERBOSE, FORMAT JSON) " + store.UPSERT,
+                    *store.arguments(matches),
+                )
+                ms = (time.perf_counter() - began) * 1000
+                after = {r[0]: (r[1], r[2]) for r in await conn.fetch(COUNTERS, oids)}
+            finally:
+                await tr.rollback()
+            top = json.loads(raw)[0]
+            print(
+                f"== {db} run {run}: {ms:.1f} ms round trip, execution"
+                f" {top['Execution Time']:.2f} ms, planning {top['Planning Time']:.2f} ms"
+            )
+            print("\n".join(_nodes(top["Plan"])))
+            for trigger in top.get("Triggers", []):
+                name, calls = trigger["Trigger Name"], trigger["Calls"]
+                print(f"trigger {name}: {trigger['Time']:.2f} ms, calls {calls}")
+            for o in sorted(oids, key=lambda o: relations[o]):
+                read = after[o][0] - before[o][0]
+                hit = after[o][1] - before[o][1]
+                print(f"  {relations[o]:36s} hit {hit:6d} read {read:5d}")
+            levels = await conn.fetch(
+                "SELECT c.relname::text, (bt_metap(c.relname::text)).level FROM pg_index i"
+                " JOIN pg_class c ON c.oid = i.indexrelid"
+                " WHERE i.indrelid = 'notifications'::regclass AND $1",
+                run == 0,
+            )
+            for name, level in levels:
+                print(f"  btree levels {name}: {level + 1}")
+    finally:
+        await conn.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -242,8 +350,15 @@ def main() -> None:
     batching.add_argument("db")
     batching.add_argument("tag")
     batching.add_argument("--sender-rows", action="store_true")
+    explaining = sub.add_parser("explain")
+    explaining.add_argument("db")
+    explaining.add_argument("tag")
+    explaining.add_argument("--runs", type=int, default=3)
+    explaining.add_argument("--try", dest="tried")
     args = parser.parse_args()
-    if args.command == "load":
+    if args.command == "explain":
+        asyncio.run(explain(args.db, args.tag, args.runs, args.tried))
+    elif args.command == "load":
         asyncio.run(load(args.db, args.total, args.fill, args.packed, args.updated, args.vacuum))
     else:
         asyncio.run(batch(args.db, args.tag, args.sender_rows))
