@@ -305,7 +305,7 @@ async def test_an_admin_sweep_reads_only_failed_rows(
         )
         after = Position(row["created_at"], str(row["notification_id"]))
     sql, args = notifications_repo.redrive_candidates(
-        client_id=None, kind=None, alert_id=None, since=None, until=None, after=after, limit=100
+        notifications_repo.RedriveFilter(), after, 100
     )
     plan = await plan_of(stored, mode, sql, *args)
     assert "Index Scan using notifications_failed_idx on notifications" in plan, plan

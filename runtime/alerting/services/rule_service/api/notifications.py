@@ -38,20 +38,13 @@ SWEEP_KIND = "notification-retry"
 
 async def list_notifications(ctx: Ctx) -> NotificationPage:
     q = ctx.query(NotificationQuery)
-    owner = ctx.principal.owner
-    if owner is not None and q.client_id not in (None, owner):
+    visible, client_id = _scope(ctx, q.client_id, q.alert_id)
+    if not visible:
         return NotificationPage(items=[], next_cursor=None)
-    if owner is None and q.client_id is None and q.alert_id is not None:
-        # Alert ids are the clients' own; the lookup by one goes through the episode
-        # index, which starts with client_id. Indexing alert_id alone would cost every
-        # insert of the aggregator's hot table for an admin's convenience.
-        raise problems.invalid(
-            "alert_id", "an admin filtering by alert_id must also give client_id"
-        )
     kind = KIND_DESC if q.order == "desc" else KIND
     rows = await repo.page(
         ctx.pool,
-        client_id=owner or q.client_id,
+        client_id=client_id,
         status=q.status,
         kind=q.kind,
         alert_id=q.alert_id,
@@ -65,6 +58,23 @@ async def list_notifications(ctx: Ctx) -> NotificationPage:
     return NotificationPage(
         items=[Notification.model_validate(i) for i in items], next_cursor=next_cursor
     )
+
+
+def _scope(ctx: Ctx, client_id: str | None, alert_id: str | None) -> tuple[bool, str | None]:
+    """Whether a list or a bulk re-drive can match anything, and the client it covers: a
+    client key's own (asking for another's matches nothing, as any id it cannot see), or
+    the admin's choice, None for every client."""
+    owner = ctx.principal.owner
+    if owner is not None:
+        return client_id in (None, owner), owner
+    if client_id is None and alert_id is not None:
+        # Alert ids are the clients' own; the lookup by one goes through the episode
+        # index, which starts with client_id. Indexing alert_id alone would cost every
+        # insert of the aggregator's hot table for an admin's convenience.
+        raise problems.invalid(
+            "alert_id", "an admin filtering by alert_id must also give client_id"
+        )
+    return True, client_id
 
 
 def _start_after(ctx: Ctx, kind: str, token: str | None) -> Position | None:
@@ -165,26 +175,15 @@ async def retry_matching(ctx: Ctx) -> BulkRetryResult:
     visited, so a row re-driven here that fails again is not re-driven by the same sweep.
     Rows another call holds (a concurrent batch) are skipped, not waited for."""
     q = ctx.optional_body(BulkRetry)
-    owner = ctx.principal.owner
-    if owner is not None and q.client_id not in (None, owner):
-        # as the list: nothing of another's
+    visible, client_id = _scope(ctx, q.client_id, q.alert_id)
+    if not visible:
         return BulkRetryResult(retried=0, more=False, next=None)
-    if owner is None and q.client_id is None and q.alert_id is not None:
-        raise problems.invalid(
-            "alert_id", "an admin filtering by alert_id must also give client_id"
-        )
-    after = paging.start_after(ctx, SWEEP_KIND, q.after)
+    owner = ctx.principal.owner
+    covered = repo.RedriveFilter(client_id, q.kind, q.alert_id, q.since, q.until)
     retried = 0
     async with audited(ctx) as change:
-        rows, more = await repo.failed_to_redrive(
-            change.conn,
-            client_id=owner or q.client_id,
-            kind=q.kind,
-            alert_id=q.alert_id,
-            since=q.since,
-            until=q.until,
-            after=after,
-            limit=q.limit,
+        rows, last, more = await repo.failed_to_redrive(
+            change.conn, covered, paging.start_after(ctx, SWEEP_KIND, q.after), q.limit
         )
         for candidate in rows:
             notification_id = candidate["notification_id"]
@@ -194,9 +193,7 @@ async def retry_matching(ctx: Ctx) -> BulkRetryResult:
             if row is not None:
                 change.record("notification.retry", notification_id, row["client_id"])
                 retried += 1
-    if rows:
-        after = Position(rows[-1]["created_at"], str(rows[-1]["notification_id"]))
-    following = ctx.deps.cursors.encode(SWEEP_KIND, after) if more and after else None
+    following = ctx.deps.cursors.encode(SWEEP_KIND, last) if more and last else None
     return BulkRetryResult(retried=retried, more=more, next=following)
 
 

@@ -6,6 +6,7 @@ the moment of the deletion, while the purge removes them batch by batch.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -91,13 +92,10 @@ async def page(
     ``newest_first`` (the same indexes, scanned backward); ``after`` is the last row of
     the previous page in the same order."""
     where = _filter(client_id, status, kind, alert_id, since, until)
-    if newest_first:
-        if after is not None:
-            where.add("(created_at, notification_id) < ({}, {}::uuid)", after.created_at, after.id)
-        order = "created_at DESC, notification_id DESC"
-    else:
-        where.after("created_at", "notification_id", after, "uuid")
-        order = "created_at, notification_id"
+    where.after("created_at", "notification_id", after, "uuid", descending=newest_first)
+    order = (
+        "created_at DESC, notification_id DESC" if newest_first else "created_at, notification_id"
+    )
     return await conn.fetch(
         f"SELECT {COLUMNS} FROM notifications{where.sql()}"
         f" ORDER BY {order} LIMIT {where.arg(limit)}",
@@ -133,31 +131,28 @@ _NOT_BLOCKED = (
 )
 
 
-def _failed(
-    client_id: str | None,
-    kind: str | None,
-    alert_id: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    after: Position | None,
-) -> Where:
+@dataclass(frozen=True)
+class RedriveFilter:
+    """Which FAILED notifications a bulk re-drive covers (the list's filters but status)."""
+
+    client_id: str | None = None
+    kind: str | None = None
+    alert_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _failed(f: RedriveFilter, after: Position | None) -> Where:
     """FAILED rows a re-drive would accept, after ``after``. The status is a literal, not
     a parameter: a prepared statement's generic plan (asyncpg's, from its sixth run) can
     use the partial index only when its predicate is in the statement's text."""
-    where = _filter(client_id, None, kind, alert_id, since, until).add("status = 'FAILED'")
-    where.after("created_at", "notification_id", after, "uuid")
+    where = _filter(f.client_id, None, f.kind, f.alert_id, f.since, f.until)
+    where.add("status = 'FAILED'").after("created_at", "notification_id", after, "uuid")
     return where.add(_NOT_BLOCKED)
 
 
 def redrive_candidates(
-    *,
-    client_id: str | None,
-    kind: str | None,
-    alert_id: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    after: Position | None,
-    limit: int,
+    f: RedriveFilter, after: Position | None, limit: int
 ) -> tuple[str, list[object]]:
     """The statement (and its arguments) that picks and locks a bulk re-drive's batch.
 
@@ -167,7 +162,7 @@ def redrive_candidates(
     a batch of another operator is skipped, not waited for, and never re-driven twice.
     Without a client filter the partial index notifications_failed_idx (migration 0011)
     holds only FAILED rows, in this order: the scan never reads the sent history."""
-    where = _failed(client_id, kind, alert_id, since, until, after)
+    where = _failed(f, after)
     sql = (
         f"SELECT notification_id, created_at FROM notifications{where.sql()}"
         f" ORDER BY created_at, notification_id LIMIT {where.arg(limit)}"
@@ -177,34 +172,25 @@ def redrive_candidates(
 
 
 async def failed_to_redrive(
-    conn: Executor,
-    *,
-    client_id: str | None,
-    kind: str | None,
-    alert_id: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    after: Position | None,
-    limit: int,
-) -> tuple[list[asyncpg.Record], bool]:
+    conn: Executor, f: RedriveFilter, after: Position | None, limit: int
+) -> tuple[list[asyncpg.Record], Position | None, bool]:
     """A bulk re-drive's batch, locked in the caller's transaction (``redrive_candidates``):
     FAILED notifications matching the filters that a re-drive would accept, leaving out a
     firing one whose resolved one reached an endpoint or is being delivered (re-checked
     under its lock by ``resolved_delivered``) so ``more`` never points at rows refused on
-    every call. Also whether more such rows follow the batch: probed without a lock, so
-    the batch never holds a row it does not re-drive (another operator's call gets it)."""
-    sql, args = redrive_candidates(
-        client_id=client_id, kind=kind, alert_id=alert_id, since=since, until=until,
-        after=after, limit=limit,
-    )  # fmt: skip
+    every call. Also the sweep's position after the batch, and whether more such rows
+    follow it: probed without a lock, so the batch never holds a row it does not re-drive
+    (another operator's call gets it)."""
+    sql, args = redrive_candidates(f, after, limit)
     rows = await conn.fetch(sql, *args)
     last = after
     if rows:
         last = Position(rows[-1]["created_at"], str(rows[-1]["notification_id"]))
-    where = _failed(client_id, kind, alert_id, since, until, last)
-    probe = f"SELECT EXISTS (SELECT 1 FROM notifications{where.sql()})"
-    more = await conn.fetchval(probe, *where.args)
-    return list(rows), bool(more)
+    where = _failed(f, last)
+    more = await conn.fetchval(
+        f"SELECT EXISTS (SELECT 1 FROM notifications{where.sql()})", *where.args
+    )
+    return list(rows), last, bool(more)
 
 
 async def resolved_delivered(

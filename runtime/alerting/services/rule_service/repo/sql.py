@@ -39,10 +39,19 @@ class Where:
             self.add(f"{column} = {{}}", value)
         return self
 
-    def after(self, created_col: str, id_col: str, position: Position | None, cast: str) -> Where:
+    def after(
+        self,
+        created_col: str,
+        id_col: str,
+        position: Position | None,
+        cast: str,
+        descending: bool = False,
+    ) -> Where:
+        """Rows past ``position`` in (created, id) order, or in its reverse."""
         if position is not None:
+            past = "<" if descending else ">"
             self.add(
-                f"({created_col}, {id_col}) > ({{}}, {{}}::{cast})",
+                f"({created_col}, {id_col}) {past} ({{}}, {{}}::{cast})",
                 position.created_at,
                 position.id,
             )
