@@ -7,18 +7,7 @@
  */
 import { html } from "../lib/html.js";
 import { ApiError } from "../lib/api.js";
-
-/**
- * The API's message about one field of a failed request, or null.
- * @param {unknown} error
- * @param {string} field
- * @returns {string | null}
- */
-export function fieldError(error, field) {
-  if (!(error instanceof ApiError)) return null;
-  const found = error.errors.filter((e) => e.field === field || e.field === `body.${field}`);
-  return found.length ? found.map((e) => e.message).join("; ") : null;
-}
+import { fieldError } from "../lib/fielderror.js";
 
 /**
  * The attributes that tie an input to its error message (spread into the input).
