@@ -6,10 +6,18 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+import httpx
+
 from alerting import config
 from alerting.adapters.kafka import BatchProducer, OutMessage, ensure_topics
 from alerting.commands.topics import all_topics
 from alerting.config import Settings
+
+# uvicorn closes a connection idle for 5 s, and httpx keeps one for 5 s by default: a
+# session-long client could send on a connection the server is closing that moment
+# (httpx.ReadError or "Server disconnected without sending a response", seen under xdist
+# load). Clients that live across a test drop idle connections well before.
+CLIENT_LIMITS = httpx.Limits(keepalive_expiry=1.0)
 
 
 def isolated_env(base_env: dict[str, str], unique: str, **extra: str) -> dict[str, str]:

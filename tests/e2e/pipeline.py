@@ -15,7 +15,7 @@ import httpx
 
 from alerting import config
 from alerting.config import Settings
-from tests.pipeline_support import create_topics, eventually, isolated_env
+from tests.pipeline_support import CLIENT_LIMITS, create_topics, eventually, isolated_env
 from tests.ports import free_port
 from tests.processes import ServiceProcess
 
@@ -55,7 +55,7 @@ class Pipeline:
         self.sinks = ServiceProcess("sinks", self.env, log_dir)
         self.sinks.args = ["--http-port", str(self.sinks.port), "--smtp-port", str(self.smtp_port)]
         self.admin = {"Authorization": f"Bearer {self.settings.require_admin_token()}"}
-        self.http = httpx.AsyncClient(timeout=30)
+        self.http = httpx.AsyncClient(timeout=30, limits=CLIENT_LIMITS)
 
     async def start(self, *names: str) -> None:
         await create_topics(self.env)

@@ -32,6 +32,7 @@ from alerting.services.rule_service.operation import Deps
 from alerting.web.auth_guard import FailedAuthGuard
 from alerting.web.bearer import bearer_authenticator
 from tests.conftest import create_database, drop_database, server_base
+from tests.pipeline_support import CLIENT_LIMITS
 from tests.ports import free_port
 
 __all__ = [
@@ -151,12 +152,6 @@ async def service(
         yield running
     finally:
         await running.close()
-
-
-# uvicorn closes a connection idle for 5 s, and httpx keeps one for 5 s by default: a
-# session-long client could send on a connection the server is closing that moment
-# (httpx.ReadError, seen under xdist load). Idle connections are dropped well before.
-CLIENT_LIMITS = httpx.Limits(keepalive_expiry=1.0)
 
 
 class Api:
