@@ -20,7 +20,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 
 from alerting.adapters.dns import Resolver
 from alerting.domain.delivery import Attempt, Target
-from alerting.domain.delivery_messages import OutgoingNotification
+from alerting.domain.delivery_messages import Digest, OutgoingNotification
 from alerting.domain.delivery_rate import Rate
 
 # What the schema accepts as endpoints.type and deliveries.endpoint_type (migration
@@ -140,4 +140,23 @@ class Channel(Protocol[Message_co]):
     async def deliver(self, n: OutgoingNotification, target: Target, outbound: Outbound) -> Attempt:
         """Render and send one message; the answer (or the failure) as an ``Attempt``.
         Never raises for what a receiver does, and never retries: retries span claims."""
+        ...
+
+
+@runtime_checkable
+class DigestChannel(Protocol[Message_co]):
+    """A channel that delivers a group's digest (docs/grouping.md) as one message: a
+    webhook's JSON array, one email listing the members, one Slack or Teams summary, one
+    PagerDuty event per group. Every built-in channel is one; an endpoint of a channel
+    that is not fails its grouped deliveries with the reason."""
+
+    def render_digest(
+        self, d: Digest, target: Target, outbound: Outbound, now_s: float
+    ) -> Message_co:
+        """What ``deliver_digest`` sends at wall-clock time ``now_s``; pure."""
+        ...
+
+    async def deliver_digest(self, d: Digest, target: Target, outbound: Outbound) -> Attempt:
+        """Render and send the digest; like ``Channel.deliver``, never raises for what a
+        receiver does and never retries."""
         ...

@@ -4,9 +4,9 @@ target and the rule-service's test send does once, so both judge a target alike.
 from __future__ import annotations
 
 from alerting.channels import registry
-from alerting.channels.base import Outbound
+from alerting.channels.base import Channel, DigestChannel, Outbound
 from alerting.domain.delivery import Attempt, Target
-from alerting.domain.delivery_messages import OutgoingNotification
+from alerting.domain.delivery_messages import Digest, OutgoingNotification
 
 
 async def deliver(n: OutgoingNotification, target: Target, outbound: Outbound) -> Attempt:
@@ -15,6 +15,26 @@ async def deliver(n: OutgoingNotification, target: Target, outbound: Outbound) -
     channel = registry.find(target.type)
     if channel is None:
         return Attempt.permanent(f"unknown endpoint type {target.type!r}")
+    refusal = _refusal(channel, target)
+    if refusal is not None:
+        return refusal
+    return await channel.deliver(n, target, outbound)
+
+
+async def deliver_digest(d: Digest, target: Target, outbound: Outbound) -> Attempt:
+    """A group's digest through the target's channel, judged like ``deliver``."""
+    channel = registry.find(target.type)
+    if channel is None:
+        return Attempt.permanent(f"unknown endpoint type {target.type!r}")
+    if not isinstance(channel, DigestChannel):
+        return Attempt.permanent(f"{target.type} endpoints cannot deliver grouped digests")
+    refusal = _refusal(channel, target)
+    if refusal is not None:
+        return refusal
+    return await channel.deliver_digest(d, target, outbound)
+
+
+def _refusal(channel: Channel[object], target: Target) -> Attempt | None:
     if (channel.signed or channel.credential is not None) and not target.signing_secret:
         # Never an unsigned request to a receiver that verifies, nor one without its
         # routing key (a credential's channel). Transient: the usual cause is a key
@@ -24,4 +44,4 @@ async def deliver(n: OutgoingNotification, target: Target, outbound: Outbound) -
             "the endpoint's signing secret cannot be opened with ALERTING_SECRET_KEYS"
             " (the sender's log names the key id)"
         )
-    return await channel.deliver(n, target, outbound)
+    return None

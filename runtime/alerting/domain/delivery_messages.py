@@ -53,6 +53,43 @@ class OutgoingNotification:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """One message of a group (``domain.grouping``): several notifications of one
+    client, one endpoint and one kind, delivered together. ``digest_id`` is the same on
+    every try of it (a webhook's ``webhook-id``), and so are its members."""
+
+    digest_id: str
+    group_id: str
+    client_id: str
+    kind: str  # FIRING or RESOLVED: never both in one digest
+    labels: Mapping[str, str]  # the group's group_by values ({} when group_by is empty)
+    members: tuple[OutgoingNotification, ...]
+    seq: int = 1  # 1 for the group's first digest, then 2, 3...
+    # A re-announcement of members still firing (repeat_interval_s), not new ones.
+    repeat: bool = False
+    # The group's members whose episode is still open once this digest is out: a
+    # resolved digest that leaves none resolves the group's incident (PagerDuty).
+    still_firing: int = 0
+    attempts: int = 1  # including the current try
+
+    @property
+    def resolved(self) -> bool:
+        return self.kind == RESOLVED
+
+    @property
+    def title(self) -> str:
+        """One line, like ``OutgoingNotification.title``: the kind, the count and the
+        group's labels, e.g. ``[FIRING] 523 alerts: severity=HIGH source=billing``."""
+        count = len(self.members)
+        noun = "alert" if count == 1 else "alerts"
+        shown_labels = " ".join(f"{k}={_one_line(v)}" for k, v in sorted(self.labels.items()))
+        head = f"[{self.kind.upper()}] {count} {noun}"
+        if self.repeat:
+            head += " still firing"
+        return f"{head}: {shown_labels}" if shown_labels else head
+
+
 def shown(text: str) -> str:
     """Caller-supplied text as a channel may show it. Ingest refuses line breaks, other
     controls and bidi overrides, but a row stored before it did must not forge lines

@@ -1,0 +1,102 @@
+-- Grouping and digests (docs/grouping.md, DESIGN section 10): a rule's grouping policy,
+-- the open groups of (endpoint, kind, group key) and the digests that carry them.
+-- depends: 0011_failed_notifications_index
+--
+-- A notification keeps its own row, deliveries and attempt log: a grouped endpoint's
+-- deliveries row is GROUPED (joined to a group, waiting for a digest) until the digest
+-- that carries it is sent, then SENT or FAILED like any other. The notification is
+-- GROUPED while any of its deliveries is, and final once all are.
+
+-- NULL: no grouping (every notification is its own message, as before).
+-- {"group_by": [...], "group_wait_s": n, "group_interval_s": n, "repeat_interval_s": n}
+ALTER TABLE rules ADD COLUMN grouping jsonb
+    CHECK (grouping IS NULL OR jsonb_typeof(grouping) = 'object');
+
+ALTER TABLE notifications
+    DROP CONSTRAINT notifications_status_check,
+    ADD CONSTRAINT notifications_status_check CHECK (status IN
+        ('PENDING', 'SENDING', 'RETRY', 'SENT', 'FAILED', 'SUPPRESSED', 'GROUPED'));
+
+-- One group per (endpoint, kind, group key) open at a time: firing and resolved members
+-- never share a message. A group closes when nothing is left to send or re-announce; the
+-- next member opens a new one (and waits group_wait_s again), as in Alertmanager.
+-- Closed groups are kept with their digests (the audit of what went out), until their
+-- client is deleted.
+CREATE TABLE notification_groups (
+    group_id          uuid PRIMARY KEY,
+    client_id         text NOT NULL REFERENCES clients (client_id) ON DELETE CASCADE,
+    -- No foreign keys to the rule or the endpoint: a group whose endpoint was deleted
+    -- is still flushed, and its members fail with the reason, rather than staying
+    -- GROUPED for ever.
+    rule_id           uuid NOT NULL,
+    endpoint_id       uuid NOT NULL,
+    kind              text NOT NULL CHECK (kind IN ('firing', 'resolved')),
+    -- The group_by values of its members ({"severity": "HIGH", "context.host": "db-1"}),
+    -- and their canonical text (domain.grouping.group_key), which the uniqueness holds on.
+    labels            jsonb NOT NULL CHECK (jsonb_typeof(labels) = 'object'),
+    group_key         text NOT NULL,
+    -- The timers the group runs on: the rule's policy when it opened, refreshed from the
+    -- rule at each flush (a rule whose policy was removed keeps its last timers until
+    -- its open groups close).
+    group_wait_s      integer NOT NULL CHECK (group_wait_s >= 0),
+    group_interval_s  integer NOT NULL CHECK (group_interval_s >= 1),
+    repeat_interval_s integer NOT NULL CHECK (repeat_interval_s >= 1),
+    opened_at         timestamptz NOT NULL DEFAULT now(),
+    -- The next flush; NULL while there is nothing to send until a member joins.
+    due_at            timestamptz,
+    last_flushed_at   timestamptz,
+    flushes           integer NOT NULL DEFAULT 0 CHECK (flushes >= 0),
+    -- The flusher that holds the group, and until when (a claim past it is taken over).
+    claimed_by        text,
+    claim_expires_at  timestamptz,
+    closed_at         timestamptz,
+    updated_at        timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX notification_groups_open_key
+    ON notification_groups (endpoint_id, kind, group_key) WHERE closed_at IS NULL;
+-- The flusher's claim: open groups by due time.
+CREATE INDEX notification_groups_due_idx ON notification_groups (due_at)
+    WHERE closed_at IS NULL AND due_at IS NOT NULL;
+-- The API's listing per client (keyset pagination, newest first).
+CREATE INDEX notification_groups_client_idx
+    ON notification_groups (client_id, opened_at, group_id);
+
+-- One message of a group. Its members are fixed when it is made, so a repeat after a
+-- crash or a failed try carries the same members under the same id (the webhook-id a
+-- receiver de-duplicates by).
+CREATE TABLE notification_digests (
+    digest_id         uuid PRIMARY KEY,
+    group_id          uuid NOT NULL REFERENCES notification_groups (group_id) ON DELETE CASCADE,
+    seq               integer NOT NULL CHECK (seq >= 1),
+    -- A re-announcement (repeat_interval_s) of members still firing, not new ones.
+    is_repeat         boolean NOT NULL DEFAULT false,
+    notification_ids  uuid[] NOT NULL,
+    members           integer NOT NULL CHECK (members >= 1),
+    status            text NOT NULL DEFAULT 'SENDING'
+                      CHECK (status IN ('SENDING', 'RETRY', 'SENT', 'FAILED')),
+    attempts          integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_attempt_at   timestamptz,
+    last_error        text,
+    response_code     integer,
+    created_at        timestamptz NOT NULL DEFAULT now(),
+    sent_at           timestamptz,
+    updated_at        timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT notification_digests_group_seq UNIQUE (group_id, seq)
+);
+
+-- A grouped delivery names its group and, once one carries it, its first digest.
+ALTER TABLE deliveries
+    ADD COLUMN group_id uuid,
+    ADD COLUMN digest_id uuid,
+    DROP CONSTRAINT deliveries_status_check,
+    ADD CONSTRAINT deliveries_status_check
+        CHECK (status IN ('SENT', 'FAILED', 'RETRY', 'GROUPED')),
+    ADD CONSTRAINT deliveries_grouped_names_group
+        CHECK (status <> 'GROUPED' OR group_id IS NOT NULL);
+-- A group's members: those waiting for a digest (digest_id NULL), those of a digest, and
+-- those still firing for a repeat. Ungrouped deliveries (nearly all) are not in it.
+CREATE INDEX deliveries_group_idx ON deliveries (group_id, digest_id)
+    WHERE group_id IS NOT NULL;
+
+-- The attempt log's rows of a digest's members name it.
+ALTER TABLE delivery_attempts ADD COLUMN digest_id uuid;
