@@ -32,6 +32,9 @@ class CountingKeyring(Keyring):
         return super().open(stored, binding)
 
 
+RID = "00000000-0000-4000-8000-0000000000aa"
+
+
 class EndpointsPool:
     """Answers the ENDPOINTS statement with one webhook row holding ``stored``."""
 
@@ -52,6 +55,8 @@ class EndpointsPool:
                 "templates": None,
                 "rate_per_s": None,  # the channel's default rate
                 "rate_burst": None,
+                "rule_id": RID,
+                "grouping": None,  # an ungrouped rule
             }
             for i in ids
         ]

@@ -23,7 +23,7 @@ from alerting.domain.delivery_messages import OutgoingNotification
 from alerting.domain.delivery_rate import Rate
 from alerting.domain.model import NotificationReady
 from alerting.services.sender import worker
-from alerting.services.sender.store import Claim, DeliveryRow, Finish, StoreUnavailable
+from alerting.services.sender.store import Claim, DeliveryRow, Finish, Join, StoreUnavailable
 from alerting.services.sender.worker import EXHAUSTED, LEASE_BUDGET, WRITE_DEADLINE, Worker
 from components.alarms import SENDER_LOGGER
 from tests.unit.channel_support import N
@@ -66,6 +66,7 @@ class Recorded:
     owner: str
     deliveries: list[DeliveryRow]
     finishes: list[Finish]
+    joins: list[Join]
 
 
 class MemoryStore:
@@ -100,9 +101,13 @@ class MemoryStore:
         return {i: list(self.endpoints.get(i, [])) for i in ids}
 
     async def record_outcomes(
-        self, owner: str, deliveries: Sequence[DeliveryRow], finishes: Sequence[Finish]
+        self,
+        owner: str,
+        deliveries: Sequence[DeliveryRow],
+        finishes: Sequence[Finish],
+        joins: Sequence[Join] = (),
     ) -> set[str]:
-        self.recorded.append(Recorded(owner, list(deliveries), list(finishes)))
+        self.recorded.append(Recorded(owner, list(deliveries), list(finishes), list(joins)))
         return {f.notification_id for f in finishes if f.notification_id not in self.lost}
 
     @property
@@ -133,7 +138,11 @@ class FlakyStore(MemoryStore):
         self.tries: list[float] = []
 
     async def record_outcomes(
-        self, owner: str, deliveries: Sequence[DeliveryRow], finishes: Sequence[Finish]
+        self,
+        owner: str,
+        deliveries: Sequence[DeliveryRow],
+        finishes: Sequence[Finish],
+        joins: Sequence[Join] = (),
     ) -> set[str]:
         self.tries.append(self.clock.now)
         if self.failures > 0:
@@ -141,7 +150,7 @@ class FlakyStore(MemoryStore):
             self.clock.now += self.try_s
             await asyncio.sleep(0)
             raise self.error
-        return await super().record_outcomes(owner, deliveries, finishes)
+        return await super().record_outcomes(owner, deliveries, finishes, joins)
 
 
 HANG = object()  # an answer that never comes: the receiver holds the connection open
@@ -629,7 +638,11 @@ async def test_drain_gives_up_a_write_stuck_beyond_the_lease() -> None:
 
     class Stuck(MemoryStore):
         async def record_outcomes(
-            self, owner: str, deliveries: Sequence[DeliveryRow], finishes: Sequence[Finish]
+            self,
+            owner: str,
+            deliveries: Sequence[DeliveryRow],
+            finishes: Sequence[Finish],
+            joins: Sequence[Join] = (),
         ) -> set[str]:
             await asyncio.Event().wait()
             return set()

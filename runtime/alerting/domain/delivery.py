@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from alerting.domain.delivery_rate import strictest
 from alerting.domain.excerpts import smtp_excerpt
+from alerting.domain.grouping import GroupingPolicy
 
 MAX_ENDPOINT_ERROR = 300
 MAX_NOTIFICATION_ERROR = 2000
@@ -29,6 +30,9 @@ class Outcome(StrEnum):
     SENT = "SENT"
     RETRY = "RETRY"  # transient: worth trying again later
     FAILED = "FAILED"  # permanent: trying again cannot help until someone fixes something
+    # Joined the endpoint's open group: a digest delivers it (docs/grouping.md), the
+    # flusher records how that went. No call was made.
+    GROUPED = "GROUPED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +154,9 @@ def retry_delay_s(
     return delay
 
 
+JOINED = Attempt(Outcome.GROUPED)
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """The next state of a notification after one claim."""
@@ -183,6 +190,13 @@ def decide(
     its complete delivery (SENT, nothing recorded), not a failure: the firing one's
     failure is already on record, and an endpoint with ``send_resolved`` off asked for
     exactly this.
+
+    A GROUPED result was handed to its group's digest. Transient failures and
+    deferrals still come first (RETRY: the joined endpoint is not joined again, its
+    deliveries row makes it a GROUPED prior next time). Otherwise one GROUPED result
+    makes the notification GROUPED, even beside a permanent failure (kept as its
+    error): the flusher makes it SENT or FAILED once its digests are done. So does a
+    give-up after ``max_attempts`` that leaves a GROUPED result.
     """
     if not results and not deferred_s:
         if resolved:
@@ -191,25 +205,28 @@ def decide(
             Outcome.FAILED, error=f"no enabled endpoint for rules {', '.join(rule_ids)}"
         )
     transient = [a for a in results.values() if a.outcome is Outcome.RETRY]
+    grouped = any(a.outcome is Outcome.GROUPED for a in results.values())
     summary = _summary(results)
     if transient:
         if attempt < max_attempts:
             delay = retry_delay_s(attempt, transient, base_ms, max_ms, rng)
             return Decision(Outcome.RETRY, max([delay, *deferred_s]), summary)
-        error = f"gave up after {attempt} attempts: {summary}"
-        return Decision(Outcome.FAILED, error=truncate(error, MAX_NOTIFICATION_ERROR))
+        error = truncate(f"gave up after {attempt} attempts: {summary}", MAX_NOTIFICATION_ERROR)
+        return Decision(Outcome.GROUPED if grouped else Outcome.FAILED, error=error)
     if deferred_s:
         # Nothing failed transiently; what is left only waits for a rate-limit token.
         return Decision(Outcome.RETRY, max(deferred_s), summary, refund_attempt=True)
+    if grouped:
+        return Decision(Outcome.GROUPED, error=summary)
     if summary is None:
         return Decision(Outcome.SENT)
     return Decision(Outcome.FAILED, error=summary)
 
 
 def _summary(results: Mapping[str, Attempt]) -> str | None:
-    failed = [
-        f"{label}: {a.error}" for label, a in results.items() if a.outcome is not Outcome.SENT
-    ]
+    # A GROUPED result is neither delivered nor failed: not part of the summary.
+    settled = (Outcome.SENT, Outcome.GROUPED)
+    failed = [f"{label}: {a.error}" for label, a in results.items() if a.outcome not in settled]
     return truncate("; ".join(failed), MAX_NOTIFICATION_ERROR) if failed else None
 
 
@@ -231,6 +248,15 @@ class NotificationEndpoint:
     # The endpoint's delivery rate override (NULL: the channel's, ``delivery_rate``).
     rate_per_s: float | None = None
     rate_burst: int | None = None
+    # The rule the endpoint belongs to, and its grouping policy (None: ungrouped).
+    rule_id: str | None = None
+    grouping: GroupingPolicy | None = None
+
+    @property
+    def joins_groups(self) -> bool:
+        """Delivered through its own groups (a policy, or a delivery already waiting in
+        one since the policy was removed): never one target with other endpoints."""
+        return self.grouping is not None or self.prior_status == Outcome.GROUPED
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +276,9 @@ class Target:
     # The strictest rate override among its endpoints (``delivery_rate.effective``).
     rate_per_s: float | None = None
     rate_burst: int | None = None
+    # A grouped endpoint's (always a target of its own): it joins a group of this rule.
+    rule_id: str | None = None
+    grouping: GroupingPolicy | None = None
 
     @property
     def label(self) -> str:
@@ -273,16 +302,21 @@ Identity = Callable[[str, str, str | None], str]
 
 def targets(endpoints: Iterable[NotificationEndpoint], identity: Identity) -> list[Target]:
     """Distinct targets in first-seen order. A target any of whose endpoints already
-    succeeded is never called again; one that failed permanently waits for a re-drive."""
-    groups: dict[tuple[str, str], list[NotificationEndpoint]] = {}
+    succeeded is never called again; one that failed permanently waits for a re-drive;
+    one waiting in a group (GROUPED) waits for its digest.
+
+    A grouped endpoint is a target of its own, never merged with others of the same
+    address: each gets its own digests, on its own rule's timers (docs/grouping.md)."""
+    groups: dict[tuple[str, str, str], list[NotificationEndpoint]] = {}
     seen: set[str] = set()
     for e in endpoints:
         if e.endpoint_id not in seen:
             seen.add(e.endpoint_id)
             key = identity(e.type, e.value.strip(), e.signing_secret)
-            groups.setdefault((e.type, key), []).append(e)
+            alone = e.endpoint_id if e.joins_groups else ""
+            groups.setdefault((e.type, key, alone), []).append(e)
     result = []
-    for (_, same), members in groups.items():
+    for (_, same, _), members in groups.items():
         statuses = {m.prior_status for m in members}
         prior: Attempt | None = None
         if Outcome.SENT in statuses:
@@ -290,6 +324,8 @@ def targets(endpoints: Iterable[NotificationEndpoint], identity: Identity) -> li
         elif Outcome.FAILED in statuses:
             error = next(m.prior_error for m in members if m.prior_status == Outcome.FAILED)
             prior = Attempt.permanent(error or "failed permanently")
+        elif Outcome.GROUPED in statuses:
+            prior = JOINED
         first = members[0]
         # Secret, previous secret and templates all from one member (the first with a
         # secret): a body rendered by one endpoint's template and signed with another's
@@ -303,6 +339,7 @@ def targets(endpoints: Iterable[NotificationEndpoint], identity: Identity) -> li
                 first.type, value, secret, ids, prior, previous, source.templates, same,
                 rate_per_s=strictest(m.rate_per_s for m in members),
                 rate_burst=strictest(m.rate_burst for m in members),
+                rule_id=first.rule_id, grouping=first.grouping,
             )
         )  # fmt: skip
     return result

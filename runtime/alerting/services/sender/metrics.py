@@ -20,6 +20,12 @@ DEFERRED = Counter(
     "Deliveries deferred because the endpoint's token bucket was empty",
     ["channel"],
 )
+GROUPED = Counter(
+    "alerting_sender_grouped_total",
+    "Deliveries that joined their endpoint's group instead of a call (a digest carries"
+    " them), by channel",
+    ["channel"],
+)
 CLAIMED = Counter(
     "alerting_sender_claimed_total",
     "Notifications claimed, by path (ready message or poller)",

@@ -14,6 +14,7 @@ import asyncpg
 from alerting.adapters.postgres import UNAVAILABLE
 from alerting.domain.delivery import NotificationEndpoint
 from alerting.domain.delivery_messages import FIRING, OutgoingNotification
+from alerting.domain.grouping import GroupingPolicy, InvalidGrouping
 from alerting.sealed import (
     ENDPOINT_PREVIOUS_SECRET,
     ENDPOINT_SIGNING_SECRET,
@@ -23,7 +24,7 @@ from alerting.sealed import (
     is_sealed,
 )
 from alerting.services.sender import statements as sql
-from alerting.services.sender.store import Claim, DeliveryRow, Finish, StoreUnavailable
+from alerting.services.sender.store import Claim, DeliveryRow, Finish, Join, StoreUnavailable
 
 Pool: TypeAlias = "asyncpg.Pool[Any]"  # generic only to the type checker
 log = logging.getLogger(__name__)
@@ -61,6 +62,10 @@ def _templates(value: object) -> dict[str, str] | None:
     return None
 
 
+def _policy_text(value: object) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
 def _claim(row: asyncpg.Record) -> Claim:
     n = OutgoingNotification(
         notification_id=row["notification_id"],
@@ -88,6 +93,8 @@ class PostgresSenderStore:
         self._pool = pool
         self._keyring = keyring
         self._opened: dict[tuple[str, str], str | None] = {}
+        # Stored policies that no longer parse, already logged: (rule id, stored text).
+        self._bad_policies: set[tuple[str, str]] = set()
 
     async def claim_ready(self, ids: Sequence[str], owner: str, lease_s: float) -> list[Claim]:
         rows = await self._pool.fetch(sql.CLAIM_READY, owner, lease_s, list(ids))
@@ -117,9 +124,28 @@ class PostgresSenderStore:
                     templates=_templates(r["templates"]),
                     rate_per_s=r["rate_per_s"],
                     rate_burst=r["rate_burst"],
+                    rule_id=r["rule_id"],
+                    grouping=self._policy(r["rule_id"], r["grouping"]),
                 )
             )
         return found
+
+    def _policy(self, rule_id: str, stored: object) -> GroupingPolicy | None:
+        """The rule's grouping policy. One stored before the bounds it breaks now (or
+        written around the API) is treated as none, logged once per rule and value:
+        its notifications are delivered one by one rather than the batch failing."""
+        if stored is None:
+            return None
+        try:
+            return GroupingPolicy.parse(stored)
+        except InvalidGrouping as exc:
+            key = (rule_id, _policy_text(stored))
+            if key not in self._bad_policies:
+                if len(self._bad_policies) >= OPENED_CACHE_SIZE:
+                    self._bad_policies.clear()
+                self._bad_policies.add(key)
+                log.error("rule %s: stored grouping policy ignored (ungrouped): %s", rule_id, exc)
+            return None
 
     def _open(self, column: SealedColumn, endpoint_id: str, stored: str | None) -> str | None:
         """The endpoint's secret in ``column``; None when it cannot be opened, which the
@@ -147,9 +173,14 @@ class PostgresSenderStore:
         return opened
 
     async def record_outcomes(
-        self, owner: str, deliveries: Sequence[DeliveryRow], finishes: Sequence[Finish]
+        self,
+        owner: str,
+        deliveries: Sequence[DeliveryRow],
+        finishes: Sequence[Finish],
+        joins: Sequence[Join] = (),
     ) -> set[str]:
-        """One transaction: the delivery rows, then HELD and FINISH (see
+        """One transaction: the delivery rows, the joins (JOIN_GROUPS, only when there
+        are any), then HELD and FINISH (see
         ``statements.py``). Returns the ids of the finishes written and of those whose
         notification no longer exists (settled: see HELD). Raises ``StoreUnavailable``
         when Postgres is away or rolled the transaction back over a conflict
@@ -159,12 +190,16 @@ class PostgresSenderStore:
         lost: a SENT delivery is not rewritten, and HELD finds no claim left to finish
         (the retry reports none held; other delivery rows count one attempt more)."""
         try:
-            return await self._record(owner, deliveries, finishes)
+            return await self._record(owner, deliveries, finishes, joins)
         except (*UNAVAILABLE, *ROLLED_BACK) as exc:  # the same write may land when tried again
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
     async def _record(
-        self, owner: str, deliveries: Sequence[DeliveryRow], finishes: Sequence[Finish]
+        self,
+        owner: str,
+        deliveries: Sequence[DeliveryRow],
+        finishes: Sequence[Finish],
+        joins: Sequence[Join],
     ) -> set[str]:
         # Rows are locked in id order: two senders recording the same taken-over rows (the
         # late owner and the new one) then wait for each other instead of deadlocking.
@@ -185,6 +220,8 @@ class PostgresSenderStore:
                     [d.duration_ms for d in deliveries],
                     [d.excerpt for d in deliveries],
                 )
+            if joins:
+                await _join(conn, joins)
             if not finishes:
                 return set()
             rows = await conn.fetch(
@@ -204,3 +241,21 @@ class PostgresSenderStore:
                 [f.notification_id for _, f in held if f.kind == FIRING and f.status in FINAL],
             )
         return gone | {r["notification_id"] for r in written}
+
+
+async def _join(conn: asyncpg.pool.PoolConnectionProxy[Any], joins: Sequence[Join]) -> None:
+    """JOIN_GROUPS for the batch's grouped deliveries (it orders the locks itself)."""
+    await conn.execute(
+        sql.JOIN_GROUPS,
+        [j.notification_id for j in joins],
+        [j.endpoint_id for j in joins],
+        [j.endpoint_type for j in joins],
+        [j.client_id for j in joins],
+        [j.rule_id for j in joins],
+        [j.kind for j in joins],
+        [json.dumps(dict(j.labels)) for j in joins],
+        [j.group_key for j in joins],
+        [j.group_wait_s for j in joins],
+        [j.group_interval_s for j in joins],
+        [j.repeat_interval_s for j in joins],
+    )

@@ -109,9 +109,12 @@ FROM claimed c JOIN picked p ON p.id = c.notification_id
 # Each notification is probed by id, and its endpoints and prior deliveries are looked
 # up by index in a LATERAL subquery (OFFSET 0 keeps the planner from flattening it into
 # joins over whole tables): the work follows the batch, not the tables' sizes.
+# The rule (already joined for its client) gives its grouping policy: a grouped
+# endpoint joins a group instead of being called; a GROUPED prior waits for its digest.
 ENDPOINTS = """
 SELECT x.notification_id::text, e.endpoint_id::text, e.type, e.value, e.signing_secret,
-    e.prior_status, e.prior_error, e.previous_secret, e.templates, e.rate_per_s, e.rate_burst
+    e.prior_status, e.prior_error, e.previous_secret, e.templates, e.rate_per_s, e.rate_burst,
+    e.rule_id::text, e.grouping
 FROM unnest($1::uuid[]) AS ids(id)
 CROSS JOIN LATERAL (
     SELECT notification_id, client_id, rule_ids, firing_id FROM notifications
@@ -123,7 +126,7 @@ CROSS JOIN LATERAL (
         d.status AS prior_status, d.last_error AS prior_error,
         CASE WHEN e.previous_secret_expires_at > now()
             THEN e.previous_signing_secret END AS previous_secret,
-        e.templates, e.rate_per_s, e.rate_burst
+        e.templates, e.rate_per_s, e.rate_burst, e.rule_id, r.grouping
     FROM endpoints e
     JOIN rules r ON r.rule_id = e.rule_id AND r.client_id = x.client_id
     LEFT JOIN deliveries d
@@ -236,8 +239,9 @@ WITH woken AS (
 UPDATE notifications n
 SET status = x.status,
     attempts = n.attempts - x.refund,
-    next_attempt_at = CASE WHEN x.status = 'RETRY'
-        THEN now() + x.delay_ms * interval '1 millisecond' ELSE n.next_attempt_at END,
+    next_attempt_at = CASE x.status
+        WHEN 'RETRY' THEN now() + x.delay_ms * interval '1 millisecond'
+        WHEN 'GROUPED' THEN NULL ELSE n.next_attempt_at END,
     last_error = x.error,
     sent_at = CASE WHEN x.status = 'SENT' THEN now() ELSE n.sent_at END,
     claimed_by = NULL, claim_expires_at = NULL, updated_at = now()
@@ -245,4 +249,57 @@ FROM unnest($1::tid[], $2::text[], $3::bigint[], $4::text[], $5::int[])
     AS x(row, status, delay_ms, error, refund)
 WHERE n.ctid = ANY($1::tid[]) AND n.ctid = x.row
 RETURNING n.notification_id::text
+"""
+
+# A grouped batch's joins, one statement (run only for a batch with grouped endpoints:
+# the ungrouped path pays nothing). Each group key of the batch is upserted once
+# (DISTINCT ON: ON CONFLICT cannot touch one row twice in a statement), in key order, so
+# two senders joining the same groups lock them in the same order and never deadlock.
+# A new group is due group_wait_s from now. An open one keeps its due time while it has
+# never flushed (the first digest waits group_wait_s from the first member, not the
+# last); after a flush, a member makes it due at the last flush + group_interval_s, or
+# now if that has passed, or sooner if a repeat was due sooner (never later than it was
+# due). The timers are refreshed from the rule's policy as it stands now.
+# Then each member's deliveries row becomes GROUPED, naming its group and no digest yet
+# (the flusher picks it up). As in RECORD_DELIVERIES, only rows of notifications that
+# still exist (key-share locked against a purge), and a SENT row is never downgraded;
+# neither is a GROUPED one moved to another group (a late sender whose claim was taken
+# over: it is the new owner's join that stands). No attempt-log row: nothing was called.
+JOIN_GROUPS = """
+WITH batch AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::uuid[],
+        $6::text[], $7::text[], $8::text[], $9::int[], $10::int[], $11::int[])
+        AS j(n, e, t, client_id, rule_id, kind, labels, group_key, wait_s, interval_s,
+            repeat_s)
+), grouped AS (
+    INSERT INTO notification_groups AS g (group_id, client_id, rule_id, endpoint_id, kind,
+        labels, group_key, group_wait_s, group_interval_s, repeat_interval_s, due_at)
+    SELECT DISTINCT ON (b.e, b.kind, b.group_key) uuid_v7(), b.client_id, b.rule_id, b.e,
+        b.kind, b.labels::jsonb, b.group_key, b.wait_s, b.interval_s, b.repeat_s,
+        now() + make_interval(secs => b.wait_s)
+    FROM batch b
+    ORDER BY b.e, b.kind, b.group_key
+    ON CONFLICT (endpoint_id, kind, group_key) WHERE closed_at IS NULL DO UPDATE
+    SET due_at = CASE WHEN g.last_flushed_at IS NULL
+            THEN coalesce(g.due_at, now() + make_interval(secs => EXCLUDED.group_wait_s))
+            ELSE least(coalesce(g.due_at, 'infinity'), greatest(
+                g.last_flushed_at + make_interval(secs => EXCLUDED.group_interval_s), now()))
+            END,
+        group_wait_s = EXCLUDED.group_wait_s, group_interval_s = EXCLUDED.group_interval_s,
+        repeat_interval_s = EXCLUDED.repeat_interval_s, updated_at = now()
+    RETURNING g.group_id, g.endpoint_id, g.kind, g.group_key
+)
+INSERT INTO deliveries AS d (notification_id, endpoint_id, endpoint_type, status,
+    attempts, group_id)
+SELECT b.n, b.e, b.t, 'GROUPED', 0, g.group_id
+FROM batch b
+JOIN grouped g ON g.endpoint_id = b.e AND g.kind = b.kind AND g.group_key = b.group_key
+CROSS JOIN LATERAL (
+    SELECT 1 FROM notifications WHERE notification_id = b.n FOR KEY SHARE
+) alive
+ORDER BY b.n, b.e
+ON CONFLICT (notification_id, endpoint_id) DO UPDATE
+SET status = 'GROUPED', group_id = EXCLUDED.group_id, digest_id = NULL, last_error = NULL,
+    response_code = NULL, updated_at = now()
+WHERE d.status NOT IN ('SENT', 'GROUPED')
 """

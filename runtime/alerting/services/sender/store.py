@@ -8,7 +8,7 @@ Each operation is one statement (or one transaction) per batch, never one per no
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -42,6 +42,26 @@ class DeliveryRow:
     started_at: float | None = field(default=None, compare=False)
     duration_ms: int | None = field(default=None, compare=False)
     excerpt: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """A grouped endpoint's delivery: instead of a call, the notification joins the
+    endpoint's open group of its key (opening one if none is open) and its deliveries
+    row becomes GROUPED, naming the group. The rule's policy rides along: a new group
+    starts on its timers, an open one has them refreshed (docs/grouping.md)."""
+
+    notification_id: str
+    endpoint_id: str
+    endpoint_type: str
+    client_id: str
+    rule_id: str
+    kind: str  # firing or resolved: never one group
+    labels: Mapping[str, str]  # GroupingPolicy.labels
+    group_key: str  # domain.grouping.group_key of the labels
+    group_wait_s: int
+    group_interval_s: int
+    repeat_interval_s: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +100,14 @@ class SenderStore(Protocol):
         ...
 
     async def record_outcomes(
-        self, owner: str, deliveries: Sequence[DeliveryRow], finishes: Sequence[Finish]
+        self,
+        owner: str,
+        deliveries: Sequence[DeliveryRow],
+        finishes: Sequence[Finish],
+        joins: Sequence[Join] = (),
     ) -> set[str]:
-        """Write the batch's delivery rows and notification outcomes at once. Only a
+        """Write the batch's delivery rows, group joins and notification outcomes at
+        once. Only a
         claim that still holds its row writes an outcome (one taken over meanwhile is its
         new owner's); return the ids of the finishes that did, counting as done a claim
         whose notification no longer exists (its client was deleted: nothing to write,

@@ -22,7 +22,7 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Protocol
 
 from alerting.adapters.kafka import Record
@@ -35,11 +35,13 @@ from alerting.domain.delivery_rate import Rate, effective
 from alerting.domain.model import NotificationReady
 from alerting.domain.token_bucket import RateLimiter
 from alerting.services.sender import metrics
-from alerting.services.sender.call_timing import NOT_STARTED, Call, ms, outcome, timed
+from alerting.services.sender.call_timing import Call, ms
+from alerting.services.sender.records import Plan, join_of, settle
 from alerting.services.sender.store import (
     Claim,
     DeliveryRow,
     Finish,
+    Join,
     SenderStore,
     StoreUnavailable,
 )
@@ -90,16 +92,6 @@ class Dispatcher(Protocol):
     def default_rate(self, endpoint_type: str) -> Rate | None:
         """The channel's delivery rate; None: the sender's setting."""
         ...
-
-
-@dataclass
-class _Plan:
-    claim: Claim
-    targets: list[Target]
-    tasks: dict[int, asyncio.Task[Attempt]] = field(default_factory=dict)  # by target index
-    calls: dict[int, Call] = field(default_factory=dict)  # by target index, as tasks
-    deferred_s: list[float] = field(default_factory=list)
-    exhausted: bool = False
 
 
 class Worker:
@@ -234,8 +226,8 @@ class Worker:
                 log.warning("%d deliveries did not finish within the lease budget", len(late))
         await self._record(plans, started + self._lease_s * WRITE_DEADLINE)
 
-    def _plan(self, claim: Claim, found: list[Target]) -> _Plan:
-        plan = _Plan(claim, found)
+    def _plan(self, claim: Claim, found: list[Target]) -> Plan:
+        plan = Plan(claim, found)
         if claim.notification.attempts > self._settings.max_attempts:
             # Only expired claims get here (an outcome ends at max_attempts): something
             # about this notification kills or stalls senders. Stop the crash loop.
@@ -243,6 +235,12 @@ class Worker:
             return plan
         for i, target in enumerate(found):
             if target.prior is not None:
+                continue
+            join = join_of(claim.notification, target)
+            if join is not None:
+                # Its group's digest delivers it: no call, so no rate-limit token either.
+                plan.joins[i] = join
+                metrics.GROUPED.labels(target.type).inc()
                 continue
             rate = self._rate(target)
             # Keyed by the rate too: notifications of other rules (or tenants) reaching
@@ -275,30 +273,16 @@ class Worker:
         metrics.DELIVERIES.labels(target.type, attempt.outcome.value).inc()
         return replace(attempt, started_at=call.started_at, duration_ms=ms(elapsed))
 
-    async def _record(self, plans: list[_Plan], deadline: float) -> None:
+    async def _record(self, plans: list[Plan], deadline: float) -> None:
         deliveries: list[DeliveryRow] = []
+        joins: list[Join] = []
         finishes: list[Finish] = []
         for plan in plans:
             n = plan.claim.notification
-            results: dict[str, Attempt] = {}
-            for i, target in enumerate(plan.targets):
-                if target.prior is not None:
-                    results[target.label] = target.prior
-                elif i not in plan.tasks:
-                    continue  # deferred: waits for its token, the attempt given back
-                elif plan.tasks[i].cancelled() and not plan.calls[i].calling:
-                    results[target.label] = NOT_STARTED
-                else:
-                    attempt = timed(outcome(plan.tasks[i]), plan.calls[i], self._clock())
-                    results[target.label] = attempt
-                    deliveries += [
-                        DeliveryRow(n.notification_id, eid, target.type, attempt.outcome.value,
-                                    attempt.error, attempt.response_code,
-                                    attempt.disable_reason, attempt.started_at,
-                                    attempt.duration_ms, attempt.excerpt)
-                        for eid in target.endpoint_ids
-                    ]  # fmt: skip
-            decision = self._decision(plan, results)
+            done = settle(plan, self._clock())
+            deliveries += done.deliveries
+            joins += done.joins
+            decision = self._decision(plan, done.results)
             finishes.append(
                 Finish(
                     n.notification_id,
@@ -310,7 +294,7 @@ class Worker:
                     n.kind,
                 )
             )
-        held = await self._write(deliveries, finishes, deadline)
+        held = await self._write(deliveries, finishes, joins, deadline)
         if held is None:
             metrics.OUTCOMES_ABANDONED.inc(len(finishes))
             return
@@ -332,7 +316,11 @@ class Worker:
             log.warning("%d notification(s) FAILED in this batch", failed, extra={"failed": failed})
 
     async def _write(
-        self, deliveries: list[DeliveryRow], finishes: list[Finish], deadline: float
+        self,
+        deliveries: list[DeliveryRow],
+        finishes: list[Finish],
+        joins: list[Join],
+        deadline: float,
     ) -> set[str] | None:
         """Record the batch, trying again while the database is away and the claims
         hold (until ``deadline``): the ids of the outcomes written; None when given up.
@@ -344,7 +332,7 @@ class Worker:
         backoff = WRITE_RETRY_FIRST_S
         while True:
             try:
-                held = await self._store.record_outcomes(self.owner, deliveries, finishes)
+                held = await self._store.record_outcomes(self.owner, deliveries, finishes, joins)
             except StoreUnavailable as exc:
                 metrics.OUTCOME_WRITE_FAILURES.inc()
                 failures += 1
@@ -375,7 +363,7 @@ class Worker:
                 )  # fmt: skip
             return held
 
-    def _decision(self, plan: _Plan, results: dict[str, Attempt]) -> Decision:
+    def _decision(self, plan: Plan, results: dict[str, Attempt]) -> Decision:
         if plan.exhausted:
             return EXHAUSTED
         s = self._settings

@@ -13,13 +13,14 @@ import time
 import uuid
 from collections.abc import Mapping
 from email.message import EmailMessage
+from typing import Literal
 
 import asyncpg
 
 from alerting.channels import registry
 from alerting.channels.base import Outbound
 from alerting.channels.http_url import HttpRequest
-from alerting.domain.delivery import Attempt, Target
+from alerting.domain.delivery import Attempt, Outcome, Target
 from alerting.domain.delivery_messages import OutgoingNotification
 from alerting.sealed import ENDPOINT_PREVIOUS_SECRET, ENDPOINT_SIGNING_SECRET, Keyring, SealError
 from alerting.services.rule_service import endpoint_values, test_send_throttle, test_sends
@@ -39,6 +40,13 @@ from alerting.web import problems
 
 log = logging.getLogger(__name__)
 SAMPLE_ALERT_ID = "sample-alert"
+# A test send is a call (its target has no grouping policy), never a join: GROUPED is
+# not among its outcomes.
+TEST_OUTCOMES: dict[Outcome, Literal["SENT", "RETRY", "FAILED"]] = {
+    Outcome.SENT: "SENT",
+    Outcome.RETRY: "RETRY",
+    Outcome.FAILED: "FAILED",
+}
 
 
 def sample(row: asyncpg.Record, alert: SampleAlert, *, test: bool) -> OutgoingNotification:
@@ -136,18 +144,19 @@ async def test_endpoint(ctx: Ctx) -> TestSendResult:
     secret, previous = await _secrets(ctx, row["endpoint_id"])
     target = _target(row, row["templates"], secret, previous)
     attempt = await test_sends.send(ctx.deps.settings, n, target)
+    outcome = TEST_OUTCOMES[attempt.outcome]
     async with audited(ctx) as change:
         change.record(
             "endpoint.test",
             row["endpoint_id"],
             row["client_id"],
             notification_id=n.notification_id,
-            outcome=attempt.outcome.value,
+            outcome=outcome,
             response_code=attempt.response_code,
         )
     return TestSendResult(
         notification_id=n.notification_id,
-        outcome=attempt.outcome.value,
+        outcome=outcome,
         response_code=attempt.response_code,
         error=attempt.error,
     )
