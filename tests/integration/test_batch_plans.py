@@ -27,6 +27,7 @@ from alerting.services.sender.statements import (
     ENDPOINTS,
     FINISH,
     HELD,
+    JOIN_GROUPS,
     RECORD_DELIVERIES,
 )
 from tests.integration.rule_service_support import fresh_database
@@ -282,6 +283,42 @@ async def test_recording_deliveries_logs_the_attempts_from_the_batch_alone(
     assert "Insert on delivery_attempts" in plan, plan
     assert "CTE recorded" in plan and "CTE Scan on recorded" in plan, plan
     for table in ("deliveries", "delivery_attempts", "notifications"):
+        assert f"Seq Scan on {table}" not in plan, plan
+
+
+@pytest.mark.parametrize("mode", PLANS)
+async def test_joining_groups_probes_the_open_groups_and_the_batch_rows_by_key(
+    pool: asyncpg.Pool[Any], mode: str
+) -> None:
+    """A grouped batch's joins: the open group of each key through the unique index (the
+    upsert's arbiter), each member's notification and deliveries row by primary key,
+    however many groups (20,000 here, half closed) and deliveries are stored."""
+    await pool.execute("INSERT INTO clients (client_id, name) VALUES ('c1', 'T')")
+    await pool.execute(
+        "INSERT INTO notification_groups (group_id, client_id, rule_id, endpoint_id, kind,"
+        " labels, group_key, group_wait_s, group_interval_s, repeat_interval_s, due_at,"
+        " closed_at)"
+        " SELECT gen_random_uuid(), 'c1', gen_random_uuid(), gen_random_uuid(), 'firing',"
+        " '{}', '{\"source\":\"' || i || '\"}', 30, 300, 3600, now(),"
+        " CASE WHEN i % 2 = 0 THEN now() END FROM generate_series(1, 20000) i"
+    )
+    await pool.execute(
+        "INSERT INTO deliveries (notification_id, endpoint_id, endpoint_type, status, attempts)"
+        " SELECT notification_id, gen_random_uuid(), 'webhook', 'SENT', 1 FROM notifications"
+        " LIMIT 50000"
+    )
+    await pool.execute("ANALYZE notification_groups; ANALYZE deliveries")
+    ids = await ids_in(pool, "SENDING", 100)
+    n = len(ids)
+    endpoints = ["00000000-0000-4000-8000-000000000001"] * n
+    keys = [f'{{"source":"s{i % 7}"}}' for i in range(n)]
+    args = [ids, endpoints, ["webhook"] * n, ["c1"] * n, endpoints, ["firing"] * n, keys, keys,
+            [30] * n, [300] * n, [3600] * n]  # fmt: skip
+    plan = await plan_of(pool, mode, JOIN_GROUPS, *args)
+    assert "Conflict Arbiter Indexes: notification_groups_open_key" in plan, plan
+    assert "Conflict Arbiter Indexes: deliveries_pkey" in plan, plan
+    assert "Index Scan using notifications_pkey" in plan, plan  # the purge guard, per row
+    for table in ("notifications", "deliveries", "notification_groups"):
         assert f"Seq Scan on {table}" not in plan, plan
 
 
