@@ -62,10 +62,6 @@ def _templates(value: object) -> dict[str, str] | None:
     return None
 
 
-def _policy_text(value: object) -> str:
-    return json.dumps(value, sort_keys=True)
-
-
 def _claim(row: asyncpg.Record) -> Claim:
     n = OutgoingNotification(
         notification_id=row["notification_id"],
@@ -139,7 +135,7 @@ class PostgresSenderStore:
         try:
             return GroupingPolicy.parse(stored)
         except InvalidGrouping as exc:
-            key = (rule_id, _policy_text(stored))
+            key = (rule_id, json.dumps(stored, sort_keys=True))
             if key not in self._bad_policies:
                 if len(self._bad_policies) >= OPENED_CACHE_SIZE:
                     self._bad_policies.clear()
