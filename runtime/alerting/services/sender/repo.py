@@ -201,6 +201,7 @@ class PostgresSenderStore:
         # late owner and the new one) then wait for each other instead of deadlocking.
         deliveries = sorted(deliveries, key=lambda d: (d.notification_id, d.endpoint_id))
         finishes = sorted(finishes, key=lambda f: f.notification_id)
+        joins = sorted(joins, key=lambda j: (j.notification_id, j.endpoint_id))
         async with self._pool.acquire() as conn, conn.transaction():
             if deliveries:
                 await conn.execute(
@@ -240,7 +241,8 @@ class PostgresSenderStore:
 
 
 async def _join(conn: asyncpg.pool.PoolConnectionProxy[Any], joins: Sequence[Join]) -> None:
-    """JOIN_GROUPS for the batch's grouped deliveries (it orders the locks itself)."""
+    """JOIN_GROUPS for the batch's grouped deliveries, sorted as the delivery rows are
+    (the statement takes the groups in key order itself)."""
     await conn.execute(
         sql.JOIN_GROUPS,
         [j.notification_id for j in joins],
