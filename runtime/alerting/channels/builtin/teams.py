@@ -51,8 +51,8 @@ CARD_BUDGET_BYTES = 24_000
 TITLE_LIMIT = 256
 FACT_TITLE_LIMIT = 100
 FACT_VALUE_LIMIT = 1000
-# A digest lists this many members (as Slack does), each line cut at MEMBER_LIMIT: at
-# most about 10 KB of text runs, well within the card's budget.
+# A digest lists this many members (as Slack does), each line cut at MEMBER_LIMIT, and
+# fewer when their text would take the card over its budget.
 DIGEST_LISTED = 20
 MEMBER_LIMIT = 500
 # The inline Markdown Teams renders; each such character is backslash-escaped anywhere.
@@ -140,15 +140,21 @@ def _digest_sentence(d: Digest) -> str:
 def digest_card(d: Digest) -> dict[str, Any]:
     """The digest's Adaptive Card: one summary, whatever the number of members."""
     members, left_out = listed(d, DIGEST_LISTED)
-    body = [
-        _title(d.title, d.resolved),
-        _runs(clip(_digest_sentence(d), FACT_VALUE_LIMIT)),
-        *(_runs(clip(member_line(n), MEMBER_LIMIT)) for n in members),
-    ]
+    body = [_title(d.title, d.resolved), _runs(clip(_digest_sentence(d), FACT_VALUE_LIMIT))]
+    ids = f"group_id {d.group_id} \u00b7 digest_id {d.digest_id} \u00b7 digest {d.seq}"
+    ids_run = _runs(ids, isSubtle=True)
+    # The "and N more" run is at most ~100 bytes: kept out of the budget up front.
+    budget = CARD_BUDGET_BYTES - _size(body) - _size(ids_run) - 200
+    for index, n in enumerate(members):
+        run = _runs(clip(member_line(n), MEMBER_LIMIT))
+        budget -= _size(run) + 1
+        if budget < 0:  # non-ASCII text is 6 to 12 bytes a character in the JSON
+            left_out += len(members) - index
+            break
+        body.append(run)
     if left_out:
         body.append(_runs(more_line(left_out), isSubtle=True))
-    ids = f"group_id {d.group_id} \u00b7 digest_id {d.digest_id} \u00b7 digest {d.seq}"
-    body.append(_runs(ids, isSubtle=True))
+    body.append(ids_run)
     return _card(body)
 
 
