@@ -51,6 +51,12 @@ D = Digest(
 )
 
 
+def resolved_of(d: Digest, **changes: object) -> Digest:
+    """``d`` as a resolved digest: its members' resolved notifications."""
+    members = tuple(dataclasses.replace(n, kind="resolved") for n in d.members)
+    return dataclasses.replace(d, kind="resolved", members=members, **changes)  # type: ignore[arg-type]
+
+
 def strings(value: object) -> list[str]:
     """Every string value of a JSON document."""
     if isinstance(value, str):

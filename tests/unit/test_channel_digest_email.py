@@ -7,7 +7,16 @@ import dataclasses
 
 from alerting.channels.base import DigestChannel
 from alerting.channels.builtin.email import CHANNEL, EmailChannel, digest_message
-from tests.unit.channel_support import HOSTILE, N2, NOW_S, D, N, Recorded, digest_of, target
+from tests.unit.channel_support import (
+    HOSTILE,
+    NOW_S,
+    D,
+    N,
+    Recorded,
+    digest_of,
+    resolved_of,
+    target,
+)
 
 DIGESTS = EmailChannel()
 SENDER = "Alerts <alerts@acme.example>"
@@ -51,10 +60,7 @@ def test_a_repeat_and_a_resolved_digest_say_so() -> None:
     repeat = digest_message(dataclasses.replace(D, repeat=True), "o@acme.example", SENDER, NOW_S)
     assert repeat["Subject"] == "[FIRING] 2 alerts still firing: region=eu"
     assert "status:    firing, a repeat of the members still firing\n" in repeat.get_content()
-    resolved = dataclasses.replace(
-        D, kind="resolved", members=tuple(dataclasses.replace(n, kind="resolved") for n in (N, N2))
-    )
-    msg = digest_message(resolved, "o@acme.example", SENDER, NOW_S)
+    msg = digest_message(resolved_of(D), "o@acme.example", SENDER, NOW_S)
     assert msg["Subject"] == "[RESOLVED] 2 alerts: region=eu"
     assert "\n[RESOLVED] [HIGH] payments: checkout_errors \u00b7" in msg.get_content()
 

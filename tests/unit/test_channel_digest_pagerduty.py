@@ -19,7 +19,7 @@ from alerting.channels.builtin.pagerduty import (
     digest_event,
 )
 from alerting.domain.delivery import Attempt
-from tests.unit.channel_support import HOSTILE, N2, D, N, Recorded, digest_of, target
+from tests.unit.channel_support import HOSTILE, N2, D, N, Recorded, digest_of, resolved_of, target
 
 KEY = "R0ut1ngKeyR0ut1ngKeyR0ut1ngKey32"
 URL = "https://events.pagerduty.com/v2/enqueue"
@@ -58,9 +58,7 @@ def test_a_firing_digest_triggers_the_groups_incident() -> None:
 
 
 def resolved(still_firing: int) -> dict[str, Any]:
-    members = tuple(dataclasses.replace(n, kind="resolved") for n in (N, N2))
-    digest = dataclasses.replace(D, kind="resolved", members=members, still_firing=still_firing)
-    return digest_event(digest, KEY)
+    return digest_event(resolved_of(D, still_firing=still_firing), KEY)
 
 
 @pytest.mark.parametrize(

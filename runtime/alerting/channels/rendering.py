@@ -110,6 +110,29 @@ def more_line(left_out: int) -> str:
     return f"and {left_out} more (the console and the API list every member)"
 
 
+def digest_sentence(
+    d: Digest,
+    escape: Callable[[str], str] = shown,
+    strong: Callable[[str], str] = lambda text: text,
+) -> str:
+    """What a digest says under its title: how many alerts, in which state, for which
+    labels, and for a resolved digest how many of the group still fire. ``escape`` is
+    the channel's for alert text (a label's value), ``strong`` its emphasis."""
+    count = len(d.members)
+    state = "still firing" if d.repeat else ("resolved" if d.resolved else "firing")
+    said = f"{strong(str(count))} {'alert is' if count == 1 else 'alerts are'} {strong(state)}"
+    if d.labels:
+        said += " for " + " ".join(f"{escape(k)}={escape(v)}" for k, v in sorted(d.labels.items()))
+    if d.resolved and d.still_firing:
+        said += f"; {d.still_firing} of the group still firing"
+    return said + "."
+
+
+def digest_ids(d: Digest) -> str:
+    """The ids a reader quotes to find the digest in the console or the API."""
+    return f"group_id {d.group_id} \u00b7 digest_id {d.digest_id} \u00b7 digest {d.seq}"
+
+
 def highest_severity(d: Digest) -> str:
     """The most severe of the members' severities (``CRITICAL`` > ``HIGH`` > ...)."""
     return max((n.severity for n in d.members), key=lambda s: _SEVERITY_RANK.get(s, -1))

@@ -27,6 +27,8 @@ from alerting.channels.rendering import (
     ELLIPSIS,
     clip_escaped,
     context,
+    digest_ids,
+    digest_sentence,
     facts,
     headline,
     listed,
@@ -130,19 +132,9 @@ def body(n: OutgoingNotification, text: str | None = None) -> bytes:
 
 
 def digest_text(d: Digest) -> str:
-    """The digest's main text (escaped mrkdwn): how many alerts, in which state, and for
-    a resolved digest how many of the group still fire."""
-    mark, state = _mark(d.resolved)
-    count = len(d.members)
-    noun = "alert is" if count == 1 else "alerts are"
-    if d.repeat:
-        state = "still firing"
-    said = f"{mark} *{count}* {noun} *{state}*"
-    if d.labels:
-        said += " for " + " ".join(f"{escape(k)}={escape(v)}" for k, v in sorted(d.labels.items()))
-    if d.resolved and d.still_firing:
-        said += f"; {d.still_firing} of the group still firing"
-    return said + "."
+    """The digest's main text (escaped mrkdwn): how many alerts, in which state."""
+    mark, _ = _mark(d.resolved)
+    return f"{mark} {digest_sentence(d, escape, lambda text: f'*{text}*')}"
 
 
 def digest_blocks(d: Digest) -> list[dict[str, Any]]:
@@ -156,8 +148,7 @@ def digest_blocks(d: Digest) -> list[dict[str, Any]]:
         found.append({"type": "section", "text": _mrkdwn(line)})
     if left_out:
         found.append({"type": "section", "text": _mrkdwn(escape(more_line(left_out)))})
-    ids = f"group_id {d.group_id} \u00b7 digest_id {d.digest_id} \u00b7 digest {d.seq}"
-    found.append({"type": "context", "elements": [_mrkdwn(escape(ids))]})
+    found.append({"type": "context", "elements": [_mrkdwn(escape(digest_ids(d)))]})
     return found
 
 

@@ -34,6 +34,8 @@ from alerting.channels.rendering import (
     ELLIPSIS,
     clip,
     context,
+    digest_ids,
+    digest_sentence,
     facts,
     headline,
     listed,
@@ -126,23 +128,11 @@ def card(n: OutgoingNotification) -> dict[str, Any]:
     return _card(body)
 
 
-def _digest_sentence(d: Digest) -> str:
-    count = len(d.members)
-    state = "still firing" if d.repeat else ("resolved" if d.resolved else "firing")
-    said = f"{count} {'alert is' if count == 1 else 'alerts are'} {state}"
-    if d.labels:
-        said += " for " + " ".join(f"{shown(k)}={shown(v)}" for k, v in sorted(d.labels.items()))
-    if d.resolved and d.still_firing:
-        said += f"; {d.still_firing} of the group still firing"
-    return said + "."
-
-
 def digest_card(d: Digest) -> dict[str, Any]:
     """The digest's Adaptive Card: one summary, whatever the number of members."""
     members, left_out = listed(d, DIGEST_LISTED)
-    body = [_title(d.title, d.resolved), _runs(clip(_digest_sentence(d), FACT_VALUE_LIMIT))]
-    ids = f"group_id {d.group_id} \u00b7 digest_id {d.digest_id} \u00b7 digest {d.seq}"
-    ids_run = _runs(ids, isSubtle=True)
+    body = [_title(d.title, d.resolved), _runs(clip(digest_sentence(d), FACT_VALUE_LIMIT))]
+    ids_run = _runs(digest_ids(d), isSubtle=True)
     # The "and N more" run is at most ~100 bytes: kept out of the budget up front.
     budget = CARD_BUDGET_BYTES - _size(body) - _size(ids_run) - 200
     for index, n in enumerate(members):

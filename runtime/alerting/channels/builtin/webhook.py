@@ -101,17 +101,12 @@ class WebhookChannel(UrlChannel):
         content = body(n)
         if target.templates:
             content = templated.part(n, target, "body", content.decode).encode()
-        timestamp = int(now_s)
-        return HttpRequest(
-            target.value, content, headers(n, target, timestamp, content, USER_AGENT)
-        )
+        found = headers(n, target, int(now_s), content, USER_AGENT)
+        return HttpRequest(target.value, content, found)
 
     async def deliver(self, n: OutgoingNotification, target: Target, outbound: Outbound) -> Attempt:
         now_s = outbound.wall_clock()
-        attempt = await post(outbound, self.render(n, target, outbound, now_s))
-        # Webhooks only: Standard Webhooks gives 410 this meaning; a 410 from Slack,
-        # Teams or PagerDuty stays a permanent failure of that one delivery.
-        return receiver_gone(attempt, now_s)
+        return await _posted(outbound, self.render(n, target, outbound, now_s), now_s)
 
     def render_digest(
         self, d: Digest, target: Target, outbound: Outbound, now_s: float
@@ -119,15 +114,18 @@ class WebhookChannel(UrlChannel):
         # No ``body`` template: a template renders one notification, and a digest's
         # items must stay parseable as single bodies (docs/integrations.md).
         content = digest_body(d)
-        timestamp = int(now_s)
-        return HttpRequest(
-            target.value, content, digest_headers(d, target, timestamp, content, USER_AGENT)
-        )
+        found = digest_headers(d, target, int(now_s), content, USER_AGENT)
+        return HttpRequest(target.value, content, found)
 
     async def deliver_digest(self, d: Digest, target: Target, outbound: Outbound) -> Attempt:
         now_s = outbound.wall_clock()
-        attempt = await post(outbound, self.render_digest(d, target, outbound, now_s))
-        return receiver_gone(attempt, now_s)  # 410 Gone as for a single notification
+        return await _posted(outbound, self.render_digest(d, target, outbound, now_s), now_s)
+
+
+async def _posted(outbound: Outbound, request: HttpRequest, now_s: float) -> Attempt:
+    # Webhooks only: Standard Webhooks gives 410 this meaning; a 410 from Slack, Teams
+    # or PagerDuty stays a permanent failure of that one delivery (or digest).
+    return receiver_gone(await post(outbound, request), now_s)
 
 
 CHANNEL: Channel[HttpRequest] = WebhookChannel()
