@@ -17,9 +17,9 @@ Teams refuses a card over about 28 KB: values are clipped and the context is cut
 a budget under that, with a last fact saying how many entries were left out.
 
 A digest's card (``digest_card``) is one summary: its title, a sentence with the count,
-the first ``DIGEST_LISTED`` members one text run each, and "and N more". Every part is a
-text run, so no alert text in it is read as Markdown, and 20 clipped lines stay far
-under the size limit.
+the first ``DIGEST_LISTED`` members one text run each (fewer if their text would take
+the card over its budget), and "and N more". Every part is a text run, so no alert text
+in it is read as Markdown.
 """
 
 from __future__ import annotations
