@@ -9,7 +9,7 @@ from typing import Any
 
 from alerting.channels.builtin.slack import CHANNEL, escape
 from alerting.channels.builtin.slack import body as slack_body
-from tests.unit.channel_support import NOW_S, N, Recorded, target
+from tests.unit.channel_support import NOW_S, N, Recorded, strings, target
 
 
 def payload(n: Any = N, text: str | None = None) -> dict[str, Any]:
@@ -19,17 +19,6 @@ def payload(n: Any = N, text: str | None = None) -> dict[str, Any]:
 
 def field(label: str, value: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": f"*{label}*\n{value}", "verbatim": True}
-
-
-def strings(value: Any) -> list[str]:
-    """Every string value of a JSON document."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in strings(v)]
-    return []
 
 
 def test_the_slack_payload_is_exactly_these_blocks() -> None:

@@ -19,16 +19,21 @@ async def test_a_webhook_is_recorded_and_answered_as_scripted() -> None:
         assert (await http.put("/script/flaky", json={"statuses": [503]})).status_code == 204
         first = await http.post("/hooks/flaky", json={"n": 1}, headers={"X-Sig": "abc"})
         second = await http.post("/hooks/flaky", content=b"not json")
-        other = await http.put("/hooks/other", json=[1])
+        other = await http.put("/hooks/other", json=[{"n": 2}, {"n": 3}])  # a digest
         assert (first.status_code, second.status_code, other.status_code) == (503, 200, 200)
         assert second.json() == {"received": True}
 
         seen = (await http.get("/received", params={"name": "flaky"})).json()
         counts = (await http.get("/counts")).json()
-        assert counts == {"hooks": {"flaky": 2, "other": 1}, "emails": 0}
+        assert counts == {
+            "hooks": {"flaky": 2, "other": 1},
+            "members": {"flaky": 2, "other": 2},
+            "emails": 0,
+        }
+        assert [r["members"] for r in recorder.requests] == [1, 1, 2]
         assert [r["name"] for r in recorder.requests] == ["flaky", "flaky", "other"]
         assert (await http.delete("/received")).status_code == 204
-        assert (await http.get("/counts")).json() == {"hooks": {}, "emails": 0}
+        assert (await http.get("/counts")).json() == {"hooks": {}, "members": {}, "emails": 0}
     assert seen["count"] == 2
     one, two = seen["items"]
     assert (one["method"], one["path"], one["body"], one["status"]) == (

@@ -13,7 +13,7 @@ from typing import NamedTuple
 from alerting.adapters import dns
 from alerting.channels.base import Credential, InvalidValue, Outbound, UrlPolicy
 from alerting.domain.delivery import Attempt, Target
-from alerting.domain.delivery_messages import OutgoingNotification
+from alerting.domain.delivery_messages import Digest, OutgoingNotification
 from alerting.domain.delivery_rate import Rate
 
 USER_AGENT = "alerting-sender/1"
@@ -51,10 +51,13 @@ class UrlChannel:
 
 
 class JsonChannel(UrlChannel):
-    """A URL channel that POSTs one unsigned JSON document (Slack, Teams, PagerDuty):
-    subclasses say what the document is."""
+    """A URL channel that POSTs one unsigned JSON document (Slack, Teams, PagerDuty), for
+    a notification or for a group's digest: subclasses say what the documents are."""
 
     def document(self, n: OutgoingNotification, target: Target) -> bytes:
+        raise NotImplementedError
+
+    def digest_document(self, d: Digest, target: Target) -> bytes:
         raise NotImplementedError
 
     def render(
@@ -65,6 +68,15 @@ class JsonChannel(UrlChannel):
 
     async def deliver(self, n: OutgoingNotification, target: Target, outbound: Outbound) -> Attempt:
         return await post(outbound, self.render(n, target, outbound, outbound.wall_clock()))
+
+    def render_digest(
+        self, d: Digest, target: Target, outbound: Outbound, now_s: float
+    ) -> HttpRequest:
+        return HttpRequest(target.value, self.digest_document(d, target), dict(JSON_HEADERS))
+
+    async def deliver_digest(self, d: Digest, target: Target, outbound: Outbound) -> Attempt:
+        now_s = outbound.wall_clock()
+        return await post(outbound, self.render_digest(d, target, outbound, now_s))
 
 
 async def post(outbound: Outbound, request: HttpRequest) -> Attempt:

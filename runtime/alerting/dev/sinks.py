@@ -2,7 +2,9 @@
 
 Both record what they receive and show it over HTTP (``GET /received``,
 ``GET /emails``, and just the numbers at ``GET /counts``), so a developer or a test can
-see exactly what the platform sent.
+see exactly what the platform sent. A webhook digest (docs/grouping.md) is one request
+whose body is a JSON array of notifications: each recorded request says how many it
+carried (``members``: the array's length, else 1), and ``/counts`` sums them per name.
 A webhook path can be scripted to answer given status codes first
 (``PUT /script/<name>`` with ``{"statuses": [500, 500]}``), to exercise retries.
 """
@@ -37,6 +39,8 @@ class Recorder:
         # Webhooks received per name, kept apart from the bounded list: a cheap progress
         # counter for the bench, which polls it every 50 ms.
         self.counts: Counter[str] = Counter()
+        # Notifications received per name: a digest counts its members, anything else 1.
+        self.members: Counter[str] = Counter()
 
     def next_status(self, name: str) -> int:
         script = self.scripts.get(name)
@@ -93,7 +97,9 @@ async def _record_hook(
         except ValueError:
             body = raw.decode(errors="replace")
     status = recorder.next_status(name)
+    members = len(body) if isinstance(body, list) else 1
     recorder.counts[name] += 1
+    recorder.members[name] += members
     recorder.requests.append(
         {
             "name": name,
@@ -102,6 +108,7 @@ async def _record_hook(
             "headers": {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]},
             "raw_body": raw.decode(errors="replace"),
             "body": body,
+            "members": members,
             "status": status,
             "received_at": time.time(),
         }
@@ -141,8 +148,11 @@ def _routes(recorder: Recorder) -> Starlette:
         return JSONResponse({"count": len(items), "items": items})
 
     async def counts(_: Request) -> Response:
-        """How many webhooks (per name) and emails arrived since the last clear."""
-        return JSONResponse({"hooks": recorder.counts, "emails": len(recorder.emails)})
+        """How many webhooks (per name), notifications in them, and emails arrived since
+        the last clear."""
+        return JSONResponse(
+            {"hooks": recorder.counts, "members": recorder.members, "emails": len(recorder.emails)}
+        )
 
     async def emails(_: Request) -> Response:
         return JSONResponse({"count": len(recorder.emails), "items": list(recorder.emails)})
@@ -152,6 +162,7 @@ def _routes(recorder: Recorder) -> Starlette:
         recorder.emails.clear()
         recorder.scripts.clear()
         recorder.counts.clear()
+        recorder.members.clear()
         return Response(status_code=204)
 
     async def script(request: Request) -> Response:

@@ -1,4 +1,5 @@
-"""Email: a plain-text message per recipient, through the sender's SMTP pool.
+"""Email: a plain-text message per recipient, through the sender's SMTP pool; a digest
+is one message listing its members, one line each.
 
 The address is normalized at the API (email-validator) and compared case-insensitively
 when de-duplicating: two rules naming Ops@Example.com and ops@example.com reach one
@@ -9,14 +10,22 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
+from typing import TYPE_CHECKING
 
 from email_validator import EmailNotValidError, validate_email
 
 from alerting.channels import templated
-from alerting.channels.base import Channel, Credential, InvalidValue, Outbound, UrlPolicy
-from alerting.channels.rendering import headline
+from alerting.channels.base import (
+    Channel,
+    Credential,
+    DigestChannel,
+    InvalidValue,
+    Outbound,
+    UrlPolicy,
+)
+from alerting.channels.rendering import headline, member_line
 from alerting.domain.delivery import Attempt, Target
-from alerting.domain.delivery_messages import OutgoingNotification, shown
+from alerting.domain.delivery_messages import Digest, OutgoingNotification, shown
 from alerting.domain.delivery_rate import Rate
 
 
@@ -40,18 +49,37 @@ def text(n: OutgoingNotification) -> str:
     return "\n".join(lines) + "\n"
 
 
-def message_id(n: OutgoingNotification, sender: str) -> str:
-    """One id per notification, the same on every attempt, so a mail client folds a
-    re-send (a retry, or a takeover after an outcome write was lost) into the first.
+def digest_text(d: Digest) -> str:
+    """The digest's title, the group and digest ids, then every member on one line
+    (``member_line``: the same line the chat summaries list)."""
+    kind = f"{d.kind}, a repeat of the members still firing" if d.repeat else d.kind
+    lines = [
+        d.title,
+        "",
+        f"status:    {kind}",
+        f"members:   {len(d.members)}",
+        f"group_id:  {d.group_id}",
+        f"digest_id: {d.digest_id} (digest {d.seq} of the group)",
+        f"client_id: {d.client_id}",
+        "",
+    ]
+    lines += [member_line(n) for n in d.members]
+    return "\n".join(lines) + "\n"
 
-    Unique as RFC 5322 asks: the notification id is a UUID, and the domain is the
+
+def message_id(unique: str, sender: str) -> str:
+    """One id per notification (or digest: ``unique`` is its id), the same on every
+    attempt, so a mail client folds a re-send (a retry, or a takeover after an outcome
+    write was lost) into the first.
+
+    Unique as RFC 5322 asks: the notification or digest id is a UUID, and the domain is the
     sender's own (no resolver look-up for this host's name, as ``make_msgid`` would do
     per email). Every recipient of one notification gets the same id: it is one message
     to several addresses (sent to each on its own, but that is the transport's choice),
     which RFC 5322 lets share one id; a mailbox reached through two of the addresses
     keeps one copy."""
     domain = parseaddr(sender)[1].rpartition("@")[2] or "alerting.invalid"
-    return f"<{n.notification_id}@{domain}>"
+    return f"<{unique}@{domain}>"
 
 
 def message(
@@ -66,11 +94,26 @@ def message(
         headline(n) if target is None else templated.part(n, target, "subject", lambda: headline(n))
     )
     msg["Date"] = formatdate(now_s, usegmt=True)
-    msg["Message-ID"] = message_id(n, sender)
+    msg["Message-ID"] = message_id(n.notification_id, sender)
     msg["X-Alerting-Notification-Id"] = n.notification_id
     msg.set_content(
         text(n) if target is None else templated.part(n, target, "body", lambda: text(n))
     )
+    return msg
+
+
+def digest_message(d: Digest, to: str, sender: str, now_s: float) -> EmailMessage:
+    """One email for the digest, dated ``now_s``. An endpoint's templates do not apply:
+    they render one notification (docs/integrations.md)."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = d.title  # one line already: the labels go through ``shown``
+    msg["Date"] = formatdate(now_s, usegmt=True)
+    msg["Message-ID"] = message_id(d.digest_id, sender)
+    msg["X-Alerting-Group-Id"] = d.group_id
+    msg["X-Alerting-Digest-Id"] = d.digest_id
+    msg.set_content(digest_text(d))
     return msg
 
 
@@ -100,5 +143,16 @@ class EmailChannel:
         rendered = self.render(n, target, outbound, outbound.wall_clock())
         return await outbound.mail.send(rendered, target.value)
 
+    def render_digest(
+        self, d: Digest, target: Target, outbound: Outbound, now_s: float
+    ) -> EmailMessage:
+        return digest_message(d, target.value, outbound.mail_from, now_s)
+
+    async def deliver_digest(self, d: Digest, target: Target, outbound: Outbound) -> Attempt:
+        rendered = self.render_digest(d, target, outbound, outbound.wall_clock())
+        return await outbound.mail.send(rendered, target.value)
+
 
 CHANNEL: Channel[EmailMessage] = EmailChannel()
+if TYPE_CHECKING:  # mypy proves the class delivers digests (dispatch checks at run time)
+    _DIGESTS: DigestChannel[EmailMessage] = EmailChannel()

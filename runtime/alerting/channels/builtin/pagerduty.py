@@ -8,6 +8,11 @@ Both events of an episode carry the same ``dedup_key``, which is how PagerDuty p
 resolve with its trigger, and how it folds a re-sent trigger (a retry, a takeover) into
 the incident it opened.
 
+A group's digest is one event on the group's own ``dedup_key``, ``group-<group_id>``
+(``digest_event``): a firing digest triggers (a later one, or a repeat, adds to the same
+incident), a resolved digest resolves it once no member of the group still fires, and
+before that is a trigger saying how many resolved and how many still fire.
+
 Answers: 202 accepted; 429 and 5xx are retried (``classify_http``, which honours a
 Retry-After); 400 is the event or the key refused, permanent. The answer's body is not
 read (the HTTP transport classifies by status alone), so a 400 names the likely causes.
@@ -18,13 +23,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alerting.channels.base import Channel, Credential, Outbound
+from alerting.channels.base import Channel, Credential, DigestChannel, Outbound
 from alerting.channels.http_url import HttpRequest, JsonChannel
-from alerting.channels.rendering import clip, headline, rfc3339
+from alerting.channels.rendering import clip, headline, highest_severity, listed, rfc3339
 from alerting.domain.delivery import Attempt, Outcome, Target
-from alerting.domain.delivery_messages import OutgoingNotification, shown
+from alerting.domain.delivery_messages import Digest, OutgoingNotification, shown
 from alerting.domain.delivery_rate import Rate
 
 EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
@@ -32,6 +37,9 @@ EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 DEDUP_KEY_LIMIT = 255
 SUMMARY_LIMIT = 1024
 SOURCE_LIMIT = 255
+# A digest's custom_details list this many members: PagerDuty refuses an event over
+# 512 KB, and an incident's details page is read, not searched (the API lists them all).
+DIGEST_DETAILED = 100
 SEVERITIES = {"CRITICAL": "critical", "HIGH": "error", "MEDIUM": "warning", "LOW": "info"}
 ROUTING_KEY = Credential(
     what="a PagerDuty routing key",
@@ -68,7 +76,21 @@ def event(n: OutgoingNotification, routing_key: str) -> dict[str, Any]:
     }
     if n.resolved:
         return found
-    details: dict[str, Any] = {
+    found["payload"] = {
+        "summary": clip(headline(n), SUMMARY_LIMIT),
+        "source": clip(shown(n.source), SOURCE_LIMIT) or "unknown",
+        "severity": SEVERITIES.get(n.severity, "error"),
+        "timestamp": rfc3339(n.event_ts),
+        "component": clip(shown(n.name), SOURCE_LIMIT),
+        "custom_details": details(n),
+    }
+    found["client"] = "alerting"
+    return found
+
+
+def details(n: OutgoingNotification) -> dict[str, Any]:
+    """A notification's ``custom_details``; a digest lists its members with these too."""
+    found: dict[str, Any] = {
         "client_id": n.client_id,
         "alert_id": n.alert_id,
         "episode": n.episode,
@@ -79,21 +101,53 @@ def event(n: OutgoingNotification, routing_key: str) -> dict[str, Any]:
         "context": dict(n.context),
     }
     if n.test:
-        details["test"] = True
+        found["test"] = True
+    return found
+
+
+def digest_event(d: Digest, routing_key: str) -> dict[str, Any]:
+    """The digest's event: ``resolve`` once a resolved digest leaves no member of the
+    group firing, else a ``trigger`` (a new incident, or an update of the group's open
+    one: PagerDuty adds it to the incident with the same dedup_key)."""
+    found: dict[str, Any] = {
+        "routing_key": routing_key,
+        "event_action": "resolve" if d.resolved and not d.still_firing else "trigger",
+        "dedup_key": f"group-{d.group_id}",  # a UUID: far under the 255-character limit
+    }
+    if found["event_action"] == "resolve":
+        return found
+    members, left_out = listed(d, DIGEST_DETAILED)
+    summary = f"{d.title}; {d.still_firing} still firing" if d.resolved else d.title
+    sources = {shown(n.source) for n in d.members}
+    source = sources.pop() if len(sources) == 1 else f"{len(sources)} sources"
     found["payload"] = {
-        "summary": clip(headline(n), SUMMARY_LIMIT),
-        "source": clip(shown(n.source), SOURCE_LIMIT) or "unknown",
-        "severity": SEVERITIES.get(n.severity, "error"),
-        "timestamp": rfc3339(n.event_ts),
-        "component": clip(shown(n.name), SOURCE_LIMIT),
-        "custom_details": details,
+        "summary": clip(summary, SUMMARY_LIMIT),
+        "source": clip(source, SOURCE_LIMIT) or "unknown",
+        "severity": SEVERITIES.get(highest_severity(d), "error"),
+        "timestamp": rfc3339(max(n.event_ts for n in d.members)),
+        "custom_details": {
+            "group_id": d.group_id,
+            "digest_id": d.digest_id,
+            "seq": d.seq,
+            "client_id": d.client_id,
+            "status": d.kind,
+            "labels": dict(d.labels),
+            "count": len(d.members),
+            "still_firing": d.still_firing,
+            "members": [{**details(n), "source": n.source} for n in members],
+            "more": left_out,
+        },
     }
     found["client"] = "alerting"
     return found
 
 
 def body(n: OutgoingNotification, routing_key: str) -> bytes:
-    return json.dumps(event(n, routing_key), separators=(",", ":")).encode()
+    return encoded(event(n, routing_key))
+
+
+def encoded(found: dict[str, Any]) -> bytes:
+    return json.dumps(found, separators=(",", ":")).encode()
 
 
 def judged(attempt: Attempt) -> Attempt:
@@ -117,5 +171,13 @@ class PagerDutyChannel(JsonChannel):
     async def deliver(self, n: OutgoingNotification, target: Target, outbound: Outbound) -> Attempt:
         return judged(await super().deliver(n, target, outbound))
 
+    def digest_document(self, d: Digest, target: Target) -> bytes:
+        return encoded(digest_event(d, target.signing_secret or ""))
+
+    async def deliver_digest(self, d: Digest, target: Target, outbound: Outbound) -> Attempt:
+        return judged(await super().deliver_digest(d, target, outbound))
+
 
 CHANNEL: Channel[HttpRequest] = PagerDutyChannel()
+if TYPE_CHECKING:  # mypy proves the class delivers digests (dispatch checks at run time)
+    _DIGESTS: DigestChannel[HttpRequest] = PagerDutyChannel()

@@ -3,6 +3,9 @@
 Layout: a header (the headline: kind and severity first), a section with the main text
 (replaceable by an endpoint's template: ``body(n, text=...)``), sections of fields (the
 notification's fields, then the alert's context), and a context block with the ids.
+A digest (``digest_body``) is one summary: a header (its title), a section saying how
+many alerts fire or resolved, one section per listed member (the first
+``DIGEST_LISTED``), "and N more", and a context block with the group's ids.
 
 Alert fields are caller-supplied. Every text object, ``plain_text`` included, and the
 ``text`` fallback have ``&``, ``<`` and ``>`` escaped as Slack asks: that is what stops
@@ -15,14 +18,25 @@ channel names in alert text). Slack has no escape for its emphasis characters
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alerting.channels import templated
-from alerting.channels.base import Channel
+from alerting.channels.base import Channel, DigestChannel
 from alerting.channels.http_url import HttpRequest, JsonChannel
-from alerting.channels.rendering import ELLIPSIS, clip_escaped, context, facts, headline
+from alerting.channels.rendering import (
+    ELLIPSIS,
+    clip_escaped,
+    context,
+    digest_ids,
+    digest_sentence,
+    facts,
+    headline,
+    listed,
+    member_line,
+    more_line,
+)
 from alerting.domain.delivery import Target
-from alerting.domain.delivery_messages import OutgoingNotification, shown
+from alerting.domain.delivery_messages import Digest, OutgoingNotification, shown
 from alerting.domain.delivery_rate import Rate
 
 # Slack's limits (api.slack.com/reference/block-kit): a header's text, a section's text,
@@ -37,6 +51,12 @@ MAX_BLOCKS = 50
 FIELD_SECTIONS = MAX_BLOCKS - 3
 # Shown in the context block rather than as fields: ids a reader quotes, not reads.
 IDS = ("client_id", "notification_id", "rules")
+# A digest lists this many members: with the header, the main section, "and N more" and
+# the ids, 24 blocks of Slack's 50, whatever the digest's size.
+DIGEST_LISTED = 20
+# A listed member's line: the context summary is already short (``member_line``); this
+# bounds a long alert id or name, so 20 members stay a readable screenful.
+MEMBER_LIMIT = 500
 
 
 def escape(text: str) -> str:
@@ -55,10 +75,13 @@ def clip_mrkdwn(text: str, limit: int) -> str:
     return cut + ELLIPSIS
 
 
+def _mark(resolved: bool) -> tuple[str, str]:
+    return (":white_check_mark:", "resolved") if resolved else (":rotating_light:", "firing")
+
+
 def main_text(n: OutgoingNotification) -> str:
     """The default main text (escaped mrkdwn): what happened, in one sentence."""
-    resolved = n.resolved
-    mark, state = (":white_check_mark:", "resolved") if resolved else (":rotating_light:", "firing")
+    mark, state = _mark(n.resolved)
     said = (
         f"{mark} Alert *{escape(n.name)}* from *{escape(n.source)}* is *{state}*"
         f" (severity {n.severity}, episode {n.episode})."
@@ -91,10 +114,9 @@ def blocks(n: OutgoingNotification, text: str | None = None) -> list[dict[str, A
     shown_facts = facts(n)
     ids = " \u00b7 ".join(f"{k} {escape(v)}" for k, v in shown_facts if k in IDS)
     fielded = [(k, v) for k, v in shown_facts if k not in IDS] + context(n)
-    header = clip_escaped(headline(n), escape, HEADER_LIMIT)
     main = clip_mrkdwn(main_text(n) if text is None else text, SECTION_LIMIT)
     return [
-        {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": False}},
+        _header(headline(n)),
         {"type": "section", "text": _mrkdwn(main)},
         *_field_sections(fielded),
         {"type": "context", "elements": [_mrkdwn(clip_mrkdwn(ids, SECTION_LIMIT))]},
@@ -106,10 +128,43 @@ def body(n: OutgoingNotification, text: str | None = None) -> bytes:
     endpoint's template): already escaped mrkdwn (``escape`` each alert value it
     interpolates), clipped to a section's 3,000 characters. The header, the fields, the
     ids and the ``text`` fallback are the same with or without it."""
-    payload = {
-        "text": clip_escaped(headline(n), escape, SECTION_LIMIT),
-        "blocks": blocks(n, text),
-    }
+    return _message(headline(n), blocks(n, text))
+
+
+def digest_text(d: Digest) -> str:
+    """The digest's main text (escaped mrkdwn): how many alerts, in which state."""
+    mark, _ = _mark(d.resolved)
+    return f"{mark} {digest_sentence(d, escape, lambda text: f'*{text}*')}"
+
+
+def digest_blocks(d: Digest) -> list[dict[str, Any]]:
+    members, left_out = listed(d, DIGEST_LISTED)
+    found: list[dict[str, Any]] = [
+        _header(d.title),
+        {"type": "section", "text": _mrkdwn(clip_mrkdwn(digest_text(d), SECTION_LIMIT))},
+    ]
+    for n in members:
+        line = clip_escaped(member_line(n), escape, MEMBER_LIMIT)
+        found.append({"type": "section", "text": _mrkdwn(line)})
+    if left_out:
+        found.append({"type": "section", "text": _mrkdwn(escape(more_line(left_out)))})
+    found.append({"type": "context", "elements": [_mrkdwn(escape(digest_ids(d)))]})
+    return found
+
+
+def digest_body(d: Digest) -> bytes:
+    """The digest's JSON: one summary, whatever the number of members."""
+    return _message(d.title, digest_blocks(d))
+
+
+def _header(title: str) -> dict[str, Any]:
+    text = clip_escaped(title, escape, HEADER_LIMIT)
+    return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": False}}
+
+
+def _message(title: str, found: list[dict[str, Any]]) -> bytes:
+    # ``text`` is the notification popup's, and what a client without blocks shows.
+    payload = {"text": clip_escaped(title, escape, SECTION_LIMIT), "blocks": found}
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
@@ -126,5 +181,11 @@ class SlackChannel(JsonChannel):
             text = templated.part(n, target, "text", lambda: main_text(n))
         return body(n, text)
 
+    def digest_document(self, d: Digest, target: Target) -> bytes:
+        # No ``text`` template: it renders one notification (docs/integrations.md).
+        return digest_body(d)
+
 
 CHANNEL: Channel[HttpRequest] = SlackChannel()
+if TYPE_CHECKING:  # mypy proves the class delivers digests (dispatch checks at run time)
+    _DIGESTS: DigestChannel[HttpRequest] = SlackChannel()

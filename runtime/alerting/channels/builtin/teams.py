@@ -15,19 +15,35 @@ that is the reader's click, not markup.)
 
 Teams refuses a card over about 28 KB: values are clipped and the context is cut to fit
 a budget under that, with a last fact saying how many entries were left out.
+
+A digest's card (``digest_card``) is one summary: its title, a sentence with the count,
+the first ``DIGEST_LISTED`` members one text run each (fewer if their text would take
+the card over its budget), and "and N more". Every part is a text run, so no alert text
+in it is read as Markdown.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alerting.channels.base import Channel
+from alerting.channels.base import Channel, DigestChannel
 from alerting.channels.http_url import HttpRequest, JsonChannel
-from alerting.channels.rendering import ELLIPSIS, clip, context, facts, headline
+from alerting.channels.rendering import (
+    ELLIPSIS,
+    clip,
+    context,
+    digest_ids,
+    digest_sentence,
+    facts,
+    headline,
+    listed,
+    member_line,
+    more_line,
+)
 from alerting.domain.delivery import Target
-from alerting.domain.delivery_messages import OutgoingNotification, shown
+from alerting.domain.delivery_messages import Digest, OutgoingNotification, shown
 from alerting.domain.delivery_rate import Rate
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -37,6 +53,10 @@ CARD_BUDGET_BYTES = 24_000
 TITLE_LIMIT = 256
 FACT_TITLE_LIMIT = 100
 FACT_VALUE_LIMIT = 1000
+# A digest lists this many members (as Slack does), each line cut at MEMBER_LIMIT, and
+# fewer when their text would take the card over its budget.
+DIGEST_LISTED = 20
+MEMBER_LIMIT = 500
 # The inline Markdown Teams renders; each such character is backslash-escaped anywhere.
 _INLINE = re.compile(r"([\\*_`~\[\]<>])")
 # A line start Markdown reads as a list or a heading ("- x", "+ x", "1. x", "# x").
@@ -84,15 +104,19 @@ def _sentence(n: OutgoingNotification) -> str:
     return "A test send: no alert is behind it. " + said if n.test else said
 
 
-def _runs(text: str, **style: str) -> dict[str, Any]:
+def _runs(text: str, **style: str | bool) -> dict[str, Any]:
     return {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": text, **style}]}
+
+
+def _title(text: str, resolved: bool) -> dict[str, Any]:
+    color = "Good" if resolved else "Attention"
+    return _runs(clip(text, TITLE_LIMIT), weight="Bolder", size="Large", color=color)
 
 
 def card(n: OutgoingNotification) -> dict[str, Any]:
     """The Adaptive Card (the attachment's content)."""
-    color = "Good" if n.resolved else "Attention"
     body: list[dict[str, Any]] = [
-        _runs(clip(headline(n), TITLE_LIMIT), weight="Bolder", size="Large", color=color),
+        _title(headline(n), n.resolved),
         _runs(clip(_sentence(n), FACT_VALUE_LIMIT)),
         {"type": "FactSet", "facts": [_fact(k, v, own_title=True) for k, v in facts(n)]},
     ]
@@ -101,6 +125,30 @@ def card(n: OutgoingNotification) -> dict[str, Any]:
         body.append(_runs("Context", weight="Bolder"))
         budget = CARD_BUDGET_BYTES - _size(body)
         body.append({"type": "FactSet", "facts": _context_facts(pairs, budget)})
+    return _card(body)
+
+
+def digest_card(d: Digest) -> dict[str, Any]:
+    """The digest's Adaptive Card: one summary, whatever the number of members."""
+    members, left_out = listed(d, DIGEST_LISTED)
+    body = [_title(d.title, d.resolved), _runs(clip(digest_sentence(d), FACT_VALUE_LIMIT))]
+    ids_run = _runs(digest_ids(d), isSubtle=True)
+    # The "and N more" run is at most ~100 bytes: kept out of the budget up front.
+    budget = CARD_BUDGET_BYTES - _size(body) - _size(ids_run) - 200
+    for index, n in enumerate(members):
+        run = _runs(clip(member_line(n), MEMBER_LIMIT))
+        budget -= _size(run) + 1
+        if budget < 0:  # non-ASCII text is 6 to 12 bytes a character in the JSON
+            left_out += len(members) - index
+            break
+        body.append(run)
+    if left_out:
+        body.append(_runs(more_line(left_out), isSubtle=True))
+    body.append(ids_run)
+    return _card(body)
+
+
+def _card(body: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "type": "AdaptiveCard",
         "version": CARD_VERSION,
@@ -110,9 +158,17 @@ def card(n: OutgoingNotification) -> dict[str, Any]:
 
 
 def body(n: OutgoingNotification) -> bytes:
+    return _message(card(n))
+
+
+def digest_body(d: Digest) -> bytes:
+    return _message(digest_card(d))
+
+
+def _message(content: dict[str, Any]) -> bytes:
     message = {
         "type": "message",
-        "attachments": [{"contentType": CARD_TYPE, "content": card(n)}],
+        "attachments": [{"contentType": CARD_TYPE, "content": content}],
     }
     return json.dumps(message, separators=(",", ":")).encode()
 
@@ -127,5 +183,10 @@ class TeamsChannel(JsonChannel):
     def document(self, n: OutgoingNotification, target: Target) -> bytes:
         return body(n)
 
+    def digest_document(self, d: Digest, target: Target) -> bytes:
+        return digest_body(d)
+
 
 CHANNEL: Channel[HttpRequest] = TeamsChannel()
+if TYPE_CHECKING:  # mypy proves the class delivers digests (dispatch checks at run time)
+    _DIGESTS: DigestChannel[HttpRequest] = TeamsChannel()
