@@ -266,6 +266,8 @@ def _after_flush(o: DigestOutcome, state: Mapping[str, Any], now: datetime) -> d
     pending = bool(state["pending"])
     if o.claim.unreachable is not None:
         return now if pending else None
+    if pending and len(o.claim.digest.members) >= MAX_DIGEST_MEMBERS:
+        return now  # a storm bigger than one digest: the rest go out at once
     kind = o.claim.digest.kind
     after = next_flush_s(
         o.claim.policy, kind, pending=pending, still_firing=state["still_firing"] > 0
