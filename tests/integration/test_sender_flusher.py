@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from alerting.config import Settings
-from alerting.domain.delivery import Attempt, Outcome
+from alerting.domain.delivery import Attempt, Outcome, receiver_gone
 from alerting.domain.delivery_messages import Digest
 from alerting.services.sender import group_repo
 from tests.integration.flusher_support import (
@@ -220,3 +220,21 @@ async def test_a_storm_bigger_than_one_digest_goes_out_in_several_back_to_back(
     assert [(d.seq, len(d.members)) for d in sink.digests] == [(1, 2), (2, 1)]
     assert [m.notification_id for d in sink.digests for m in d.members] == group.members
     assert {r["status"] for r in await deliveries(pool, group)} == {"SENT"}
+
+
+async def test_a_receiver_that_answers_410_gone_has_its_endpoint_disabled(
+    pool: asyncpg.Pool[Any], settings: Settings, sink: DigestSink
+) -> None:
+    group = await seed_group(pool, 2)
+    sink.answers = [receiver_gone(Attempt.permanent("HTTP 410", 410), 1_700_000_000)]
+    assert await flusher(pool, settings).flush_once(10) == 1
+    endpoint = await pool.fetchrow(
+        "SELECT enabled, disabled_reason FROM endpoints WHERE endpoint_id = $1::uuid",
+        group.endpoint_id,
+    )
+    assert endpoint is not None and not endpoint["enabled"]
+    assert endpoint["disabled_reason"] == "receiver answered 410 Gone at 2023-11-14T22:13:20Z"
+    rows = await deliveries(pool, group)
+    assert {(r["status"], r["last_error"], r["notification"]) for r in rows} == {
+        ("FAILED", "HTTP 410", "FAILED")
+    }

@@ -134,6 +134,7 @@ class Flusher:
         return DigestOutcome(
             claim, status, delay_ms, error, attempt.response_code,
             attempt.started_at, attempt.duration_ms, attempt.excerpt, attempt.outcome.value,
+            attempt.disable_reason,
         )  # fmt: skip
 
     @staticmethod

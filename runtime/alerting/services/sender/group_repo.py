@@ -238,6 +238,13 @@ class PostgresGroupStore:
                 )
             }
             await _write_members(conn, [o for o in held if not o.claim.digest.repeat])
+            gone = [o for o in held if o.disable_reason is not None]
+            if gone:
+                await conn.execute(
+                    sql.DISABLE_GONE,
+                    [o.claim.endpoint_id for o in gone],
+                    [o.disable_reason for o in gone],
+                )
             gids = [o.claim.digest.group_id for o in held]
             states = {r["group_id"]: r for r in await conn.fetch(sql.STATE, gids)}
             due: dict[str, datetime | None] = {}

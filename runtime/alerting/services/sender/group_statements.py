@@ -217,3 +217,13 @@ UPDATE notifications r SET next_attempt_at = now(), updated_at = now()
 WHERE r.firing_id = ANY(ARRAY(SELECT notification_id FROM done WHERE kind = 'firing'))
     AND r.status IN ('PENDING', 'RETRY') AND r.next_attempt_at > now()
 """
+
+# A receiver that answered 410 Gone has its endpoint disabled with the outcome that
+# explains it (as statements.RECORD_DELIVERIES does); one already disabled keeps its
+# first reason. The endpoint ids come from the claim (a rule of the group's client).
+DISABLE_GONE = """
+UPDATE endpoints e
+SET enabled = false, disabled_reason = x.reason, disabled_at = now(), updated_at = now()
+FROM unnest($1::uuid[], $2::text[]) AS x(id, reason)
+WHERE e.endpoint_id = x.id AND e.enabled
+"""

@@ -51,6 +51,9 @@ class DigestOutcome:
     duration_ms: int | None = field(default=None, compare=False)
     excerpt: str | None = None
     outcome: str | None = None  # the call's own outcome (the attempt log's), if called
+    # The receiver asked to be forgotten (410 Gone): the endpoint is disabled with this
+    # reason in the outcome's transaction (``Attempt.disable_reason``).
+    disable_reason: str | None = None
 
 
 class GroupStore(Protocol):
