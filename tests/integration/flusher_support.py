@@ -131,12 +131,17 @@ async def seed_group(
     kind: str = "firing",
     due_in_s: float = -1,
     delivery: str = "GROUPED",
+    endpoint: tuple[str, str] | None = None,  # (type, value); the test channel's if None
     **group: Any,
 ) -> Group:
     """An open group of ``members`` notifications (GROUPED, their deliveries to the
     group's endpoint waiting), due ``due_in_s`` from now."""
     rule = await seed_rule(pool, client_id)
-    endpoint = await add_endpoint(pool, rule, CHANNEL, f"sink-{uuid.uuid4().hex[:8]}")
+    channel, value = endpoint or (CHANNEL, f"sink-{uuid.uuid4().hex[:8]}")
+    added = await add_endpoint(pool, rule, channel, value)
+    endpoint_id = await pool.fetchval(
+        "SELECT endpoint_id::text FROM endpoints WHERE rule_id = $1::uuid", rule
+    )
     group_id = str(uuid.uuid4())
     columns = {"group_wait_s": 30, "group_interval_s": 300, "repeat_interval_s": 3600, **group}
     names = "".join(f", {k}" for k in columns)
@@ -146,7 +151,7 @@ async def seed_group(
         f" labels, group_key, due_at{names}) VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5,"
         f" '{{\"source\": \"payments\"}}', '{{\"source\":\"payments\"}}',"
         f" now() + make_interval(secs => {float(due_in_s)}){params})",
-        group_id, client_id, rule, endpoint, kind, *columns.values(),
+        group_id, client_id, rule, endpoint_id, kind, *columns.values(),
     )  # fmt: skip
     ids = []
     for _ in range(members):
@@ -154,10 +159,11 @@ async def seed_group(
         await pool.execute(
             "INSERT INTO deliveries (notification_id, endpoint_id, endpoint_type, status,"
             " group_id) VALUES ($1::uuid, $2::uuid, $3, $4, $5::uuid)",
-            nid, endpoint, CHANNEL, delivery, group_id,
+            nid, endpoint_id, channel, delivery, group_id,
         )  # fmt: skip
         ids.append(nid)
-    return Group(group_id, rule, endpoint, sorted(ids))
+    del added  # a webhook's secret, or the id: read back above either way
+    return Group(group_id, rule, endpoint_id, sorted(ids))
 
 
 async def group_row(pool: asyncpg.Pool[Any], group_id: str) -> asyncpg.Record:
