@@ -64,14 +64,15 @@ async def test_a_group_whose_flusher_died_is_taken_over_and_its_digest_resent_as
 
     [_, resent] = sink.digests
     assert resent.digest_id == sent.digest_id and resent.seq == sent.seq == 1
+    assert (sent.attempts, resent.attempts) == (1, 2)  # the crashed call was a try
     assert [m.notification_id for m in resent.members] == group.members
     rows = await deliveries(pool, group)
     assert {(r["status"], r["attempts"], r["digest_id"]) for r in rows} == {
         ("SENT", 1, sent.digest_id)
     }
     assert [a[1:] for a in await attempt_log(pool, group)] == [(1, "SENT", sent.digest_id)] * 3
-    digests = await pool.fetch("SELECT digest_id::text, status FROM notification_digests")
-    assert [tuple(d) for d in digests] == [(sent.digest_id, "SENT")]
+    digests = await pool.fetch("SELECT digest_id::text, status, attempts FROM notification_digests")
+    assert [tuple(d) for d in digests] == [(sent.digest_id, "SENT", 2)]
     row = await group_row(pool, group.group_id)
     assert row["flushes"] == 1 and row["claimed_by"] is None
 
@@ -85,7 +86,7 @@ async def test_the_late_outcome_of_a_taken_over_claim_is_not_written(
     await asyncio.sleep(1.2)
     assert await flusher(pool, settings, "new:2", lease_s=1).flush_once(10) == 1
     # the slow one's outcome comes too late: the group is the new owner's
-    late = flusher(pool, settings).unreachable(claims[0])
+    late = flusher(pool, settings).not_called(claims[0])
     assert await store.record_digests("slow:1", [late]) == set()
     assert {r["status"] for r in await deliveries(pool, group)} == {"SENT"}
 
@@ -101,3 +102,19 @@ async def test_two_flushers_polling_at_once_send_each_group_once(
     assert sorted(d.group_id for d in sink.digests) == sorted(g.group_id for g in groups)
     for g in groups:
         assert {(r["status"], r["attempts"]) for r in await deliveries(pool, g)} == {("SENT", 1)}
+
+
+async def test_a_digest_whose_every_claim_expired_is_given_up_without_another_call(
+    pool: asyncpg.Pool[Any], settings: Settings, sink: DigestSink
+) -> None:
+    group = await seed_group(pool, 2)
+    dies = CrashingStore(group_store(pool))
+    with pytest.raises(Crash):
+        await flusher(pool, settings, "dies:1", dies, lease_s=1, max_attempts=1).flush_once(10)
+    await asyncio.sleep(1.2)
+    assert await flusher(pool, settings, "next:2", lease_s=1, max_attempts=1).flush_once(10) == 1
+    assert len(sink.digests) == 1  # the crashed call was the only try allowed
+    rows = await deliveries(pool, group)
+    assert {(r["status"], r["notification"]) for r in rows} == {("FAILED", "FAILED")}
+    assert all(r["last_error"].startswith("gave up: every claim expired") for r in rows)
+    assert (await group_row(pool, group.group_id))["closed_at"] is not None

@@ -140,3 +140,12 @@ async def test_nothing_due_makes_no_call() -> None:
 def digests_sent() -> float:
     value: float = metrics.DIGESTS.labels("webhook", "new", "SENT")._value.get()
     return value
+
+
+async def test_a_digest_past_its_last_try_fails_without_a_call() -> None:
+    store, receiver = Store([claim(attempts=SETTINGS.max_attempts + 1)]), Receiver()
+    await flusher(store, receiver).flush_once(10)
+    assert receiver.calls == []
+    [o] = store.outcomes
+    assert o.status == "FAILED" and o.error is not None
+    assert o.error.startswith("gave up: every claim expired")

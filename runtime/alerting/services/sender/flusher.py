@@ -35,7 +35,7 @@ from alerting.domain.delivery_messages import Digest
 from alerting.services.sender import metrics
 from alerting.services.sender.call_timing import Call, ms, outcome, timed
 from alerting.services.sender.group_store import DigestOutcome, GroupClaim, GroupStore
-from alerting.services.sender.worker import LEASE_BUDGET
+from alerting.services.sender.worker import EXHAUSTED, LEASE_BUDGET
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class Flusher:
         calls: dict[int, Call] = {}
         tasks: dict[int, asyncio.Task[Attempt]] = {}
         for i, claim in enumerate(claims):
-            if claim.target is not None:
+            if claim.target is not None and claim.digest.attempts <= self._settings.max_attempts:
                 calls[i] = Call(self._wall_clock(), self._clock())
                 tasks[i] = asyncio.create_task(self._call(claim.digest, claim.target, calls[i]))
         if tasks:
@@ -95,7 +95,7 @@ class Flusher:
         outcomes = [
             self.decide(c, timed(outcome(tasks[i]), calls[i], self._clock()))
             if i in tasks
-            else self.unreachable(c)
+            else self.not_called(c)
             for i, c in enumerate(claims)
         ]
         written = await self._store.record_digests(self.owner, outcomes)
@@ -138,9 +138,11 @@ class Flusher:
         )  # fmt: skip
 
     @staticmethod
-    def unreachable(claim: GroupClaim) -> DigestOutcome:
-        """A group whose endpoint is gone: its digest fails without a call."""
-        return DigestOutcome(claim, Outcome.FAILED.value, 0, claim.unreachable, None)
+    def not_called(claim: GroupClaim) -> DigestOutcome:
+        """A digest failed without a call: its endpoint is gone, or only expired claims
+        of it ever got as far as a call (something about it kills or stalls senders)."""
+        error = claim.unreachable if claim.unreachable is not None else EXHAUSTED.error
+        return DigestOutcome(claim, Outcome.FAILED.value, 0, error, None)
 
     @staticmethod
     def _count(o: DigestOutcome) -> None:

@@ -99,13 +99,21 @@ class PostgresGroupStore:
         }
         fixed: dict[str, _Fixed] = {}
         settle: dict[str, datetime | None] = {}
+        taken_over = {g["group_id"] for g in groups if g["taken_over"]}
+        crashed = []
         for r in await conn.fetch(sql.UNSENT, ids):
+            tries = r["attempts"]
+            if r["status"] == "SENDING" and r["group_id"] in taken_over:
+                crashed.append(r["digest_id"])
+                tries += 1
             if r["due"]:
                 fixed[r["group_id"]] = _Fixed(
-                    r["digest_id"], r["seq"], r["is_repeat"], r["notification_ids"], r["attempts"]
+                    r["digest_id"], r["seq"], r["is_repeat"], r["notification_ids"], tries
                 )
             else:
                 settle[r["group_id"]] = r["next_attempt_at"]
+        if crashed:
+            await conn.execute(sql.CRASHED_TRIES, crashed)
         fresh = [g for g in groups if g["group_id"] not in fixed and g["group_id"] not in settle]
         if fresh:
             made = await conn.fetch(

@@ -48,11 +48,20 @@ JOIN rules r ON r.rule_id = e.rule_id AND r.client_id = x.client_id
 # members). A RETRY not due yet tells when the group is.
 UNSENT = """
 SELECT DISTINCT ON (group_id) group_id::text, digest_id::text, seq, is_repeat,
-    notification_ids::text[], attempts,
+    notification_ids::text[], attempts, status,
     status = 'SENDING' OR next_attempt_at <= now() AS due, next_attempt_at
 FROM notification_digests
 WHERE group_id = ANY($1::uuid[]) AND status IN ('SENDING', 'RETRY')
 ORDER BY group_id, seq
+"""
+
+# A digest still SENDING under an expired claim was being delivered by a flusher that
+# crashed, stalled or could not write the outcome: that call counts as a try, so a
+# digest that kills its senders is given up after ALERTING_SENDER_MAX_ATTEMPTS claims
+# (the flusher fails it without a call) instead of looping for ever.
+CRASHED_TRIES = """
+UPDATE notification_digests SET attempts = attempts + 1, updated_at = now()
+WHERE digest_id = ANY($1::uuid[]) AND status = 'SENDING'
 """
 
 # A new digest per group of its waiting members (at most $3, by notification id: the
