@@ -45,6 +45,16 @@ def _int(env: str, raw: str, lo: int = 0, hi: int = 2**31) -> int:
     return value
 
 
+def _seconds(env: str, raw: str, lo: float, hi: float) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{env}={raw!r} is not a number of seconds") from None
+    if not lo <= value <= hi:  # NaN fails this too
+        raise ConfigError(f"{env}={value} is out of range [{lo}, {hi}]")
+    return value
+
+
 def _bool(env: str, raw: str) -> bool:
     lowered = raw.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
@@ -160,6 +170,10 @@ class SenderSettings:
     rate_burst: int
     smtp_pool_size: int
     smtp_timeout_s: int
+    # The group flusher's (docs/grouping.md): how often it looks for due groups, and
+    # how many it claims at once.
+    group_poll_s: float = 0.25
+    group_batch: int = 20
 
 
 @dataclass(frozen=True)
@@ -375,6 +389,10 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             rate_burst=integer("ALERTING_SENDER_RATE_BURST", 1, 1_000_000),
             smtp_pool_size=integer("ALERTING_SMTP_POOL_SIZE", 1, 100),
             smtp_timeout_s=integer("ALERTING_SMTP_TIMEOUT_S", 1, 300),
+            group_poll_s=_seconds(
+                "ALERTING_SENDER_GROUP_POLL_S", get("ALERTING_SENDER_GROUP_POLL_S"), 0.01, 600
+            ),
+            group_batch=integer("ALERTING_SENDER_GROUP_BATCH", 1, 1000),
         ),
         quotas=QuotaSettings(
             rules_per_client=integer("ALERTING_QUOTA_RULES_PER_CLIENT", 1, 1_000_000),

@@ -241,6 +241,17 @@ SETTINGS: tuple[Setting, ...] = (
         "sender: token bucket size per destination, for the same channels; an endpoint's"
         " rate_burst overrides it",
     ),
+    Setting(
+        "ALERTING_SENDER_GROUP_POLL_S",
+        "0.25",
+        "sender: how often the group flusher looks for due groups, seconds (a full batch"
+        " looks again at once); a digest goes out at most this late (docs/grouping.md)",
+    ),
+    Setting(
+        "ALERTING_SENDER_GROUP_BATCH",
+        "20",
+        "sender: most groups the flusher claims and delivers at once",
+    ),
     # Tenant quotas (docs/quotas.md): they bound what one tenant or one key can make the
     # pipeline carry: the rule snapshot every evaluator holds, the deliveries per
     # notification, the alerts per second.

@@ -151,3 +151,14 @@ def test_retention_defaults_to_30_days_and_refuses_a_day_count_out_of_range() ->
     for bad, why in (("0", "out of range"), ("3651", "out of range"), ("a month", "not an")):
         with pytest.raises(ConfigError, match=f"ALERTING_RETENTION_DAYS.*{why}"):
             config.load({"ALERTING_RETENTION_DAYS": bad})
+
+
+def test_the_group_flusher_polls_every_quarter_second_and_refuses_a_bad_interval() -> None:
+    sender = config.load({}).sender
+    assert (sender.group_poll_s, sender.group_batch) == (0.25, 20)
+    assert config.load({"ALERTING_SENDER_GROUP_POLL_S": "1.5"}).sender.group_poll_s == 1.5
+    for bad, why in (("soon", "is not a number of seconds"), ("0", "out of range"), ("nan", "")):
+        with pytest.raises(ConfigError, match=f"ALERTING_SENDER_GROUP_POLL_S.*{why}"):
+            config.load({"ALERTING_SENDER_GROUP_POLL_S": bad})
+    with pytest.raises(ConfigError, match="ALERTING_SENDER_GROUP_BATCH=0 is out of range"):
+        config.load({"ALERTING_SENDER_GROUP_BATCH": "0"})

@@ -13,7 +13,7 @@ from alerting.channels import dispatch, registry
 from alerting.channels.base import HttpTransport, MailTransport, Outbound, UrlGate
 from alerting.config import Settings
 from alerting.domain.delivery import Attempt, Target
-from alerting.domain.delivery_messages import OutgoingNotification
+from alerting.domain.delivery_messages import Digest, OutgoingNotification
 from alerting.domain.delivery_rate import Rate
 
 
@@ -32,6 +32,10 @@ class Channels:
 
     async def deliver(self, n: OutgoingNotification, target: Target) -> Attempt:
         return await dispatch.deliver(n, target, self._outbound)
+
+    async def deliver_digest(self, d: Digest, target: Target) -> Attempt:
+        """A group's digest (the flusher's ``DigestDispatcher``)."""
+        return await dispatch.deliver_digest(d, target, self._outbound)
 
     def identity(self, endpoint_type: str, value: str, secret: str | None = None) -> str:
         return registry.identity(endpoint_type, value, secret)

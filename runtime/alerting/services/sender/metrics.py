@@ -51,3 +51,20 @@ OUTCOMES_ABANDONED = Counter(
 NOTIFICATIONS = Counter(
     "alerting_sender_notifications_total", "Notification outcomes written, by status", ["status"]
 )
+# The group flusher's (docs/grouping.md): one digest carries many notifications.
+DIGESTS = Counter(
+    "alerting_sender_digests_total",
+    "Digest outcomes written, by channel, kind (new members or a repeat) and status"
+    " (SENT, RETRY, FAILED)",
+    ["channel", "kind", "status"],
+)
+DIGEST_MEMBERS = Histogram(
+    "alerting_sender_digest_members",
+    "Notifications carried by one digest (counted once, when it is SENT or FAILED)",
+    ["channel"],
+    buckets=(1, 2, 5, 10, 25, 50, 100, 250, 1000, 2500, 10_000),
+)
+GROUPS_TAKEN_OVER = Counter(
+    "alerting_sender_group_claims_taken_over_total",
+    "Expired group claims of another (crashed) flusher taken over: their digest is resent",
+)

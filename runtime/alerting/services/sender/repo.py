@@ -168,6 +168,11 @@ class PostgresSenderStore:
         self._opened[key] = opened
         return opened
 
+    def open_secret(self, column: SealedColumn, endpoint_id: str, stored: str | None) -> str | None:
+        """``_open`` for the group flusher's store (``group_repo.py``): one cache of
+        opened secrets per process."""
+        return self._open(column, endpoint_id, stored)
+
     async def record_outcomes(
         self,
         owner: str,

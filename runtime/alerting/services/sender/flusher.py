@@ -1,0 +1,154 @@
+"""The group flusher: claim due groups, deliver each one's digest, write the outcome.
+
+Every sender process runs it beside the notification poller (``main.py``). A claim is
+leased like a notification's (``ALERTING_SENDER_LEASE_S``): the digest and its members
+are fixed and committed by the claim, before any call, so a flusher killed while
+delivering leaves the claim, and once the lease runs out another one takes the group
+over and sends the same digest again (same id: the receiver de-duplicates).
+Calls must end within the lease budget (``worker.LEASE_BUDGET``); one still running is
+cancelled and counts as a transient failure, so a takeover never overlaps a call.
+
+It reaches the database only through a ``GroupStore`` and the receivers only through a
+``DigestDispatcher``, so this logic is unit-tested with fakes and a fake clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Protocol
+
+from alerting.config import SenderSettings
+from alerting.domain.delivery import (
+    MAX_NOTIFICATION_ERROR,
+    Attempt,
+    Outcome,
+    Target,
+    retry_delay_s,
+    truncate,
+)
+from alerting.domain.delivery_messages import Digest
+from alerting.services.sender import metrics
+from alerting.services.sender.call_timing import Call, ms, outcome, timed
+from alerting.services.sender.group_store import DigestOutcome, GroupClaim, GroupStore
+from alerting.services.sender.worker import EXHAUSTED, LEASE_BUDGET
+
+log = logging.getLogger(__name__)
+
+
+class DigestDispatcher(Protocol):
+    """Delivers one digest to one target (``channels.dispatch.deliver_digest``); it does
+    not retry (the flusher does, across claims) and should not raise."""
+
+    async def deliver_digest(self, digest: Digest, target: Target) -> Attempt: ...
+
+
+class Flusher:
+    def __init__(
+        self,
+        store: GroupStore,
+        channels: DigestDispatcher,
+        settings: SenderSettings,
+        owner: str,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._channels = channels
+        self._settings = settings
+        self.owner = owner
+        self._rng = rng or random.Random()
+        self._clock = clock
+        self._wall_clock = wall_clock  # an attempt's start, as the attempt log shows it
+
+    async def flush_once(self, limit: int) -> int:
+        """Claim, deliver and record one batch of due groups; return how many were
+        claimed (a full batch: the caller polls again at once)."""
+        started = self._clock()
+        lease_s = float(self._settings.lease_s)
+        claims = await self._store.claim_groups(self.owner, lease_s, limit)
+        if not claims:
+            return 0
+        taken_over = sum(c.taken_over for c in claims)
+        if taken_over:
+            metrics.GROUPS_TAKEN_OVER.inc(taken_over)
+            log.warning("took over %d expired group claim(s)", taken_over)
+        calls: dict[int, Call] = {}
+        tasks: dict[int, asyncio.Task[Attempt]] = {}
+        for i, claim in enumerate(claims):
+            if claim.target is not None and claim.digest.attempts <= self._settings.max_attempts:
+                calls[i] = Call(self._wall_clock(), self._clock())
+                tasks[i] = asyncio.create_task(self._call(claim.digest, claim.target, calls[i]))
+        if tasks:
+            budget = lease_s * LEASE_BUDGET - (self._clock() - started)
+            _, late = await asyncio.wait(tasks.values(), timeout=max(budget, 0.0))
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
+                log.warning("%d digest(s) did not finish within the lease budget", len(late))
+        outcomes = [
+            self.decide(c, timed(outcome(tasks[i]), calls[i], self._clock()))
+            if i in tasks
+            else self.not_called(c)
+            for i, c in enumerate(claims)
+        ]
+        written = await self._store.record_digests(self.owner, outcomes)
+        for o in outcomes:
+            if o.claim.digest.group_id in written:
+                self._count(o)
+        lost = len(outcomes) - len(written)
+        if lost:
+            metrics.LOST_CLAIMS.inc(lost)
+            log.warning("%d group claim(s) expired before their outcome was written", lost)
+        return len(claims)
+
+    async def _call(self, digest: Digest, target: Target, call: Call) -> Attempt:
+        call.calling = True
+        attempt = await self._channels.deliver_digest(digest, target)
+        elapsed = self._clock() - call.began
+        metrics.DELIVERY_SECONDS.labels(target.type).observe(elapsed)
+        return replace(attempt, started_at=call.started_at, duration_ms=ms(elapsed))
+
+    def decide(self, claim: GroupClaim, attempt: Attempt) -> DigestOutcome:
+        """The digest's next state after this try: SENT, FAILED (permanent, or the
+        last of ``ALERTING_SENDER_MAX_ATTEMPTS`` tries), else RETRY with the sender's
+        backoff, stretched to a receiver's Retry-After."""
+        s = self._settings
+        tries = claim.digest.attempts
+        status, delay_ms, error = attempt.outcome.value, 0, attempt.error
+        if attempt.outcome is Outcome.RETRY:
+            if tries < s.max_attempts:
+                delay = retry_delay_s(
+                    tries, [attempt], s.backoff_base_ms, s.backoff_max_ms, self._rng
+                )
+                delay_ms = round(delay * 1000)
+            else:
+                status = Outcome.FAILED.value
+                error = truncate(f"gave up after {tries} attempts: {error}", MAX_NOTIFICATION_ERROR)
+        return DigestOutcome(
+            claim, status, delay_ms, error, attempt.response_code,
+            attempt.started_at, attempt.duration_ms, attempt.excerpt, attempt.outcome.value,
+            attempt.disable_reason,
+        )  # fmt: skip
+
+    @staticmethod
+    def not_called(claim: GroupClaim) -> DigestOutcome:
+        """A digest failed without a call: its endpoint is gone, or only expired claims
+        of it ever got as far as a call (something about it kills or stalls senders)."""
+        error = claim.unreachable if claim.unreachable is not None else EXHAUSTED.error
+        return DigestOutcome(claim, Outcome.FAILED.value, 0, error, None)
+
+    @staticmethod
+    def _count(o: DigestOutcome) -> None:
+        kind = "repeat" if o.claim.digest.repeat else "new"
+        metrics.DIGESTS.labels(o.claim.endpoint_type, kind, o.status).inc()
+        if o.status != Outcome.RETRY.value:
+            metrics.DIGEST_MEMBERS.labels(o.claim.endpoint_type).observe(
+                len(o.claim.digest.members)
+            )
