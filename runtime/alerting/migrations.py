@@ -9,6 +9,7 @@ runs, and any yoyo lock row seen while holding it is stale and can be broken.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 # Arbitrary but fixed: the advisory lock key every `alerting migrate` agrees on.
 ADVISORY_LOCK_KEY = 0x616C657274  # "alert"
+# How often a migrator waiting for another one tries the lock again.
+LOCK_POLL_S = 0.2
 
 
 def migrations_dir() -> Path:
@@ -62,11 +65,22 @@ def ensure_database(dsn: str) -> bool:
 @contextmanager
 def _advisory_lock(dsn: str) -> Iterator[None]:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
+        # Tried, not waited for: a statement waiting for the lock holds a snapshot, and
+        # the holder's CREATE INDEX CONCURRENTLY (migration 0013) waits until every older
+        # snapshot in the database is gone: the two would wait for each other forever,
+        # unseen by Postgres' deadlock check (the lock is held by the holder's other,
+        # idle connection, not by the backend that waits).
+        while not _locked(conn):
+            time.sleep(LOCK_POLL_S)
         try:
             yield
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
+
+
+def _locked(conn: psycopg.Connection[tuple[bool]]) -> bool:
+    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,)).fetchone()
+    return bool(row and row[0])
 
 
 def _yoyo_uri(dsn: str) -> str:
