@@ -31,7 +31,9 @@ class Delivery(ResponseModel):
         description="the group it joined (a grouped endpoint: docs/grouping.md), else null"
     )
     digest_id: UUID | None = Field(
-        description="the first digest that carried it; null while GROUPED or ungrouped"
+        description="the first digest that carries it, named when the digest is made (so"
+        " a GROUPED delivery has one while that digest is retried); null while it waits"
+        " for a digest, or ungrouped"
     )
     created_at: datetime
     updated_at: datetime
