@@ -13,9 +13,10 @@ from typing import Any
 
 import asyncpg
 
-from alerting.domain.grouping import GroupingPolicy, InvalidGrouping
+from alerting.domain.grouping import CONTEXT_PREFIX, GroupingPolicy, InvalidGrouping
 from alerting.domain.liveness import Versioned
 from alerting.domain.model import WILDCARD, RuleAction
+from alerting.domain.text import LABEL
 from alerting.services.rule_service.api import live, paging
 from alerting.services.rule_service.audit_trail import audited
 from alerting.services.rule_service.models.common import WaitQuery
@@ -49,13 +50,22 @@ def check_not_all_wildcards(fields: RuleFields) -> None:
 
 
 def parse_grouping(value: dict[str, Any] | None) -> GroupingPolicy | None:
-    """A body's policy (None: no grouping); a bad one is a 422 naming its field."""
+    """A body's policy (None: no grouping); a bad one is a 422 naming its field. A
+    context key is held to ingest's policy for context keys too (``LABEL``): one an
+    alert can never carry would group nothing, and a NUL cannot even be stored."""
     if value is None:
         return None
     try:
-        return GroupingPolicy.parse(value)
+        policy = GroupingPolicy.parse(value)
     except InvalidGrouping as exc:
-        raise problems.invalid(exc.field, exc.message) from None
+        # An unknown field's name is the caller's text: escaped, as field_path does.
+        raise problems.invalid(LABEL.neutralised(exc.field), exc.message) from None
+    for i, name in enumerate(policy.group_by):
+        key = name.removeprefix(CONTEXT_PREFIX)
+        violation = LABEL.violation(key) if name.startswith(CONTEXT_PREFIX) else None
+        if violation is not None:
+            raise problems.invalid(f"grouping.group_by[{i}]", violation)
+    return policy
 
 
 def _stored_grouping(value: dict[str, Any] | None) -> GroupingPolicy | None:
