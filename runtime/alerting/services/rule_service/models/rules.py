@@ -25,6 +25,11 @@ from alerting.services.rule_service.models.common import (
 from alerting.services.rule_service.models.silences import SilenceMatch
 from alerting.web.models import RequestModel, ResponseModel
 
+GROUPING_DESCRIPTION = (
+    "the rule's grouping policy: its endpoints get digests instead of one message per"
+    " notification (docs/grouping.md); null: none"
+)
+
 
 def _seconds(low: int, high: int, default: int, what: str) -> dict[str, Any]:
     return {"type": "integer", "minimum": low, "maximum": high, "default": default,
@@ -67,10 +72,6 @@ def grouping_schema(*, answer: bool) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}], "description": GROUPING_DESCRIPTION}
 
 
-GROUPING_DESCRIPTION = (
-    "the rule's grouping policy: its endpoints get digests instead of one message per"
-    " notification (docs/grouping.md); null: none"
-)
 # A body's policy as sent: checked by the handler (``GroupingPolicy.parse``).
 GroupingBody = Annotated[dict[str, Any] | None, WithJsonSchema(grouping_schema(answer=False))]
 GroupingAnswer = Annotated[dict[str, Any] | None, WithJsonSchema(grouping_schema(answer=True))]
