@@ -110,6 +110,7 @@ def test_status_normalisation_fills_missing_statuses_with_zero() -> None:
         "RETRY": 0,
         "SENT": 3,
         "FAILED": 1,
+        "GROUPED": 0,
     }
 
 

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-NOTIFICATION_STATUSES = ("PENDING", "SENDING", "RETRY", "SENT", "FAILED")
-DELIVERY_STATUSES = ("SENT", "FAILED", "RETRY")
+NOTIFICATION_STATUSES = ("PENDING", "SENDING", "RETRY", "SENT", "FAILED", "GROUPED")
+DELIVERY_STATUSES = ("SENT", "FAILED", "RETRY", "GROUPED")
 
 Offsets = Mapping[int, int]  # partition -> offset
 
