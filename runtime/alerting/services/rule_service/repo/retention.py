@@ -121,9 +121,8 @@ SELECT (SELECT count(*) FROM gone) AS removed,
 # closed group never reopens (the next member opens a new one), so deleting one races
 # with nothing but another replica's batch (SKIP LOCKED). Removed rows are gone from the
 # next window, so no cursor is needed; a window of rows held by others ends the pass.
-# There is no index on closed_at: groups are few next to notifications (one per
-# endpoint, kind and label values per storm), and a pass that finds nothing runs once
-# every INTERVAL_S.
+# notification_groups_closed_idx holds only closed groups, in this order: a pass reads
+# its batch, never the open groups or the whole table.
 DELETE_GROUPS = """
 WITH gone AS (
     DELETE FROM notification_groups g
