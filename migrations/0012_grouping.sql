@@ -52,8 +52,12 @@ CREATE TABLE notification_groups (
     closed_at         timestamptz,
     updated_at        timestamptz NOT NULL DEFAULT now()
 );
+-- On md5(group_key), not the text: up to 8 context values of 1,024 characters each would
+-- pass a btree's row size limit and fail every batch that joins them. md5 is immutable
+-- (an expression index needs that) and a collision could at worst merge two groups of
+-- one endpoint of one tenant.
 CREATE UNIQUE INDEX notification_groups_open_key
-    ON notification_groups (endpoint_id, kind, group_key) WHERE closed_at IS NULL;
+    ON notification_groups (endpoint_id, kind, md5(group_key)) WHERE closed_at IS NULL;
 -- The flusher's claim: open groups by due time.
 CREATE INDEX notification_groups_due_idx ON notification_groups (due_at)
     WHERE closed_at IS NULL AND due_at IS NOT NULL;
