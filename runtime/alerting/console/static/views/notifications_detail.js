@@ -184,6 +184,7 @@ function Deliveries({ items }) {
           <thead><tr>
             <th scope="col">Endpoint</th><th scope="col">Type</th><th scope="col">Status</th>
             <th scope="col">Attempts</th><th scope="col">Response</th><th scope="col">Last error</th>
+            <th scope="col">Group</th>
           </tr></thead>
           <tbody>${items.map((d) => html`<tr>
             <td><code>${d.endpoint_id}</code></td>
@@ -192,9 +193,21 @@ function Deliveries({ items }) {
             <td>${d.attempts}</td>
             <td>${d.response_code ?? "—"}</td>
             <td>${d.last_error ?? "—"}</td>
+            <td><${GroupLinks} d=${d} /></td>
           </tr>`)}</tbody>
         </table></div>`
       : html`<p class="state empty">No endpoint deliveries (none matched, or not sent yet).</p>`}`;
+}
+
+/**
+ * A grouped delivery's group and, once a digest carries it, that digest's members.
+ * @param {{d: import("../lib/types.js").Delivery}} props
+ */
+function GroupLinks({ d }) {
+  if (!d.group_id) return "—";
+  return html`<a href=${href("groups", d.group_id)}>group</a>${d.digest_id
+    ? html` · <a href=${href("groups", d.group_id, { digest: d.digest_id })}>digest</a>`
+    : null}`;
 }
 
 /** @param {{items: any[]}} props */
