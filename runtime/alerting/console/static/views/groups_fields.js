@@ -26,6 +26,5 @@ export function Labels({ labels }) {
 
 /** The endpoint's channel and short id; "deleted" once it is gone (no foreign key). @param {{group: Group}} props */
 export function EndpointName({ group }) {
-  return html`${group.endpoint_type ?? html`<span class="muted">deleted</span>`}
-    <code class="muted" title=${group.endpoint_id}>${group.endpoint_id.slice(0, 8)}</code>`;
+  return html`${group.endpoint_type ?? html`<span class="muted">deleted</span>`}${" "}<code class="muted" title=${group.endpoint_id}>${group.endpoint_id.slice(0, 8)}</code>`;
 }

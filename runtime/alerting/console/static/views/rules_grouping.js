@@ -78,8 +78,9 @@ function bodyOf(d) {
  */
 export function GroupingEditor({ grouping, version, save }) {
   const [draft, setDraft] = useState(() => draftOf(grouping));
-  // A saved or reloaded rule (a new version) shows its stored policy, defaults filled in.
-  useEffect(() => setDraft(draftOf(grouping)), [version]);
+  // A saved or reloaded rule (a new version, or another rule) shows its stored policy,
+  // defaults filled in; what was typed and not saved is dropped with the old version.
+  useEffect(() => setDraft(draftOf(grouping)), [version, JSON.stringify(grouping)]);
   const [saved, setSaved] = useState(/** @type {string | null} */ (null));
   const action = useAction(async () => {
     setSaved(null);
@@ -109,7 +110,7 @@ export function GroupingEditor({ grouping, version, save }) {
           <legend>Group by</legend>
           ${draft.group_by.map((f, i) => {
             const field = `grouping.group_by[${i}]`;
-            return html`<div class="field group-by-row">
+            return html`<div class="group-by-row">
               <label for=${`${ID}-by-${i}`}>Field ${i + 1}</label>
               <input id=${`${ID}-by-${i}`} value=${f} required maxlength="200" list=${`${ID}-fields`}
                 onInput=${(/** @type {Event} */ e) => setField(i, /** @type {HTMLInputElement} */ (e.currentTarget).value)}
@@ -125,8 +126,7 @@ export function GroupingEditor({ grouping, version, save }) {
           <button type="button" class="secondary" onClick=${() => set({ group_by: [...draft.group_by, ""] })}>
             Add field</button>
           ${listError ? html`<p class="field-error" role="alert">${listError}</p>` : null}
-          <p class="hint" id=${`${ID}-by-hint`}><code>severity</code>, <code>source</code>, <code>name</code> or
-            <code>context.${"<key>"}</code>; at most 8. A context key an alert lacks reads as empty.</p>
+          <p class="hint" id=${`${ID}-by-hint`}><code>severity</code>, <code>source</code>, <code>name</code>${" "}or${" "}<code>context.${"<key>"}</code>; at most 8. A context key an alert lacks reads as empty.</p>
         </fieldset>
         ${TIMERS.map(([key, label, dflt, what]) => {
           const field = `grouping.${key}`;
