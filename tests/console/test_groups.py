@@ -154,6 +154,9 @@ async def test_groups_view_shows_a_digest_of_real_alerts(console: Console) -> No
     await members.get_by_role("link").filter(has_text="disk_full").click()
     deliveries = page.get_by_role("table", name="Deliveries")
     await expect(deliveries.get_by_text("SENT", exact=True)).to_be_visible(timeout=WAIT_MS)
+    attempts = page.get_by_role("table", name="Attempts")
+    await expect(attempts.get_by_role("row").filter(has_text="200")).to_have_count(1)
+    await expect(attempts.get_by_role("link", name="digest")).to_have_count(1)
     await deliveries.get_by_role("link", name="digest").click()
     await expect(page.get_by_role("table", name="Digest 1: 2 members")).to_be_visible()
 

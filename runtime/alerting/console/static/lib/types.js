@@ -74,7 +74,8 @@
  * @typedef {Notification & {deliveries: Delivery[], episode_rows: EpisodeRow[]}} NotificationDetail
  * @typedef {{endpoint_id: string, endpoint_type: string, attempt: number, started_at: string,
  *   duration_ms: number, outcome: "SENT" | "RETRY" | "FAILED", response_code: number | null,
- *   error: string | null, response_excerpt: string | null}} Attempt one call of one endpoint
+ *   error: string | null, response_excerpt: string | null, digest_id: string | null}} Attempt
+ *   one call of one endpoint; digest_id when the call was a digest carrying it
  */
 
 /**
