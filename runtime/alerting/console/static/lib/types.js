@@ -24,9 +24,11 @@
 /** @typedef {import("./severities.js").RULE_SEVERITIES[number]} RuleSeverity */
 
 /**
+ * @typedef {{group_by: string[], group_wait_s: number, group_interval_s: number,
+ *   repeat_interval_s: number}} GroupingPolicy as stored, the defaults filled in
  * @typedef {{rule_id: string, client_id: string, severity: RuleSeverity, source: string,
  *   name: string, enabled: boolean, version: number, created_at: string,
- *   updated_at: string, live: boolean}} Rule
+ *   updated_at: string, live: boolean, grouping: GroupingPolicy | null}} Rule
  */
 
 /**
@@ -55,7 +57,7 @@
  */
 
 /**
- * @typedef {"PENDING" | "SENDING" | "RETRY" | "SENT" | "FAILED" | "SUPPRESSED"} NotificationStatus
+ * @typedef {"PENDING" | "SENDING" | "RETRY" | "SENT" | "FAILED" | "SUPPRESSED" | "GROUPED"} NotificationStatus
  * @typedef {{notification_id: string, client_id: string, alert_id: string,
  *   kind: "firing" | "resolved", episode: number, firing_id: string | null,
  *   silence_id: string | null, severity: string, source: string, name: string,
@@ -65,13 +67,32 @@
  *   sent_at: string | null}} Notification
  * @typedef {{endpoint_id: string, endpoint_type: string, status: string, attempts: number,
  *   last_error: string | null, response_code: number | null, created_at: string,
- *   updated_at: string}} Delivery one endpoint's delivery of a notification
+ *   updated_at: string, group_id: string | null, digest_id: string | null}} Delivery one
+ *   endpoint's delivery of a notification; group_id and digest_id when it went in a digest
  * @typedef {{notification_id: string, kind: "firing" | "resolved", status: NotificationStatus,
  *   created_at: string, sent_at: string | null}} EpisodeRow
  * @typedef {Notification & {deliveries: Delivery[], episode_rows: EpisodeRow[]}} NotificationDetail
  * @typedef {{endpoint_id: string, endpoint_type: string, attempt: number, started_at: string,
  *   duration_ms: number, outcome: "SENT" | "RETRY" | "FAILED", response_code: number | null,
- *   error: string | null, response_excerpt: string | null}} Attempt one call of one endpoint
+ *   error: string | null, response_excerpt: string | null, digest_id: string | null}} Attempt
+ *   one call of one endpoint; digest_id when the call was a digest carrying it
+ */
+
+/**
+ * @typedef {{group_id: string, client_id: string, rule_id: string, endpoint_id: string,
+ *   endpoint_type: string | null, kind: "firing" | "resolved", labels: Record<string, string>,
+ *   state: "open" | "closed", opened_at: string, due_at: string | null,
+ *   last_flushed_at: string | null, closed_at: string | null, flushes: number,
+ *   pending: number, members: number, digests: number}} Group a group of grouped notifications
+ * @typedef {{digest_id: string, seq: number, repeat: boolean, members: number,
+ *   status: "SENDING" | "RETRY" | "SENT" | "FAILED", attempts: number,
+ *   last_error: string | null, response_code: number | null, created_at: string,
+ *   sent_at: string | null}} Digest one message that carried members of a group
+ * @typedef {Group & {latest_digests: Digest[]}} GroupDetail
+ * @typedef {{notification_id: string, alert_id: string, kind: "firing" | "resolved",
+ *   episode: number, severity: string, source: string, name: string,
+ *   status: string}} DigestMember status: the member's delivery to the group's endpoint
+ * @typedef {Digest & {group_id: string, notifications: DigestMember[]}} DigestDetail
  */
 
 /**

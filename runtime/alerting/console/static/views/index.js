@@ -6,6 +6,7 @@
  */
 import { ClientsView } from "./clients.js";
 import { EndpointsView } from "./endpoints.js";
+import { GroupsView } from "./groups.js";
 import { LoadgenView } from "./loadgen.js";
 import { MatchView } from "./match.js";
 import { NotificationsView } from "./notifications.js";
@@ -26,6 +27,7 @@ export const VIEWS = [
   { id: "match", title: "Match tester", adminOnly: false, component: MatchView },
   { id: "silences", title: "Silences", adminOnly: false, component: SilencesView },
   { id: "notifications", title: "Notifications", adminOnly: false, component: NotificationsView },
+  { id: "groups", title: "Groups", adminOnly: false, component: GroupsView },
   { id: "pipeline", title: "Pipeline", adminOnly: true, component: PipelineView },
   { id: "loadgen", title: "Load generator", adminOnly: true, component: LoadgenView },
 ];

@@ -122,7 +122,7 @@ export function NotificationDetail({ session, notificationId }) {
         <${Deliveries} items=${n.deliveries} />
         <h2 id="attempts-h">Attempts</h2>
         <${Loaded} resource=${attempts} empty="No delivery attempts yet." isEmpty=${(/** @type {any} */ d) => !d.items.length}>
-          ${(/** @type {any} */ page) => html`<${Attempts} items=${page.items} />`}
+          ${(/** @type {any} */ page) => html`<${Attempts} items=${page.items} deliveries=${n.deliveries} />`}
         <//>`}
     <//>
   </section>`;
@@ -184,6 +184,7 @@ function Deliveries({ items }) {
           <thead><tr>
             <th scope="col">Endpoint</th><th scope="col">Type</th><th scope="col">Status</th>
             <th scope="col">Attempts</th><th scope="col">Response</th><th scope="col">Last error</th>
+            <th scope="col">Group</th>
           </tr></thead>
           <tbody>${items.map((d) => html`<tr>
             <td><code>${d.endpoint_id}</code></td>
@@ -192,13 +193,35 @@ function Deliveries({ items }) {
             <td>${d.attempts}</td>
             <td>${d.response_code ?? "—"}</td>
             <td>${d.last_error ?? "—"}</td>
+            <td><${GroupLinks} d=${d} /></td>
           </tr>`)}</tbody>
         </table></div>`
       : html`<p class="state empty">No endpoint deliveries (none matched, or not sent yet).</p>`}`;
 }
 
-/** @param {{items: any[]}} props */
-function Attempts({ items }) {
+/**
+ * A grouped delivery's group and, once a digest carries it, that digest's members.
+ * @param {{d: import("../lib/types.js").Delivery}} props
+ */
+function GroupLinks({ d }) {
+  if (!d.group_id) return "—";
+  return html`<a href=${href("groups", d.group_id)}>group</a>${d.digest_id
+    ? html` · <a href=${href("groups", d.group_id, { digest: d.digest_id })}>digest</a>`
+    : null}`;
+}
+
+/**
+ * An attempt made by a digest links to that digest: its group is the endpoint's
+ * delivery's (an attempt row names the digest, not the group).
+ * @param {{items: any[], deliveries: import("../lib/types.js").Delivery[]}} props
+ */
+function Attempts({ items, deliveries }) {
+  const groupOf = new Map(deliveries.map((d) => [d.endpoint_id, d.group_id]));
+  /** @param {any} a */
+  const digest = (a) => {
+    const group = a.digest_id ? groupOf.get(a.endpoint_id) : null;
+    return group ? html` <a href=${href("groups", group, { digest: a.digest_id })}>digest</a>` : null;
+  };
   return html`<div class="table-scroll"><table aria-labelledby="attempts-h" class="attempts">
     <thead><tr>
       <th scope="col">Started</th><th scope="col">Endpoint</th><th scope="col">#</th>
@@ -207,7 +230,7 @@ function Attempts({ items }) {
     </tr></thead>
     <tbody>${items.map((a) => html`<tr>
       <td><${Time} iso=${a.started_at} /></td>
-      <td>${a.endpoint_type} <code class="muted">${String(a.endpoint_id).slice(0, 8)}</code></td>
+      <td>${a.endpoint_type} <code class="muted">${String(a.endpoint_id).slice(0, 8)}</code>${digest(a)}</td>
       <td>${a.attempt}</td>
       <td>${a.duration_ms} ms</td>
       <td><${Badge} value=${a.outcome} /></td>

@@ -19,7 +19,8 @@ import { Badge, ErrorBox, Loaded, Time, useAction, useResource } from "../lib/ui
 
 /** Statuses after which the sender does nothing more with a notification on its own. */
 export const FINAL = new Set(["SENT", "FAILED", "SUPPRESSED"]);
-const STATUSES = ["PENDING", "SENDING", "RETRY", "SENT", "FAILED", "SUPPRESSED"];
+// GROUPED: waiting in a group for a digest (docs/grouping.md); not final, the digest decides.
+const STATUSES = ["PENDING", "SENDING", "RETRY", "GROUPED", "SENT", "FAILED", "SUPPRESSED"];
 export const POLL_MS = 2000;
 // Each bulk call re-drives at most this many (the API's most); the loop stops anyway
 // after this many calls so a filter that keeps matching new failures cannot spin.

@@ -12,6 +12,7 @@ import { href, setParams } from "../lib/router.js";
 import { RULE_SEVERITIES } from "../lib/severities.js";
 import { Badge, ErrorBox, Loaded, Time, formValues, useAction, useResource } from "../lib/ui.js";
 import { LiveBadge, Pattern } from "./rules_fields.js";
+import { GroupingSummary } from "./rules_grouping.js";
 
 /** @typedef {import("../lib/types.js").Rule} Rule */
 import { RulePage } from "./rules_page.js";
@@ -57,7 +58,7 @@ function RulesList({ session, loc }) {
           <thead><tr>
             ${admin ? html`<th scope="col">Client</th>` : null}
             <th scope="col">Severity</th><th scope="col">Source</th><th scope="col">Name</th>
-            <th scope="col">Enabled</th><th scope="col">Live</th><th scope="col">Version</th>
+            <th scope="col">Grouping</th><th scope="col">Enabled</th><th scope="col">Live</th><th scope="col">Version</th>
             <th scope="col">Updated</th><th scope="col"><span class="sr-only">Open</span></th>
           </tr></thead>
           <tbody>
@@ -66,6 +67,7 @@ function RulesList({ session, loc }) {
               <td><${Pattern} value=${r.severity} /></td>
               <td><${Pattern} value=${r.source} /></td>
               <td><${Pattern} value=${r.name} /></td>
+              <td><${GroupingSummary} grouping=${r.grouping} /></td>
               <td><${Badge} value=${r.enabled ? "enabled" : "disabled"} /></td>
               <td><${LiveBadge} live=${r.live} /></td>
               <td>${r.version}</td>

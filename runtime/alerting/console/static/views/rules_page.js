@@ -15,9 +15,11 @@ import { Badge, ErrorBox, Time, useAction } from "../lib/ui.js";
 import { EndpointsPanel } from "./endpoints.js";
 import { Conflict, onTop } from "./rules_conflict.js";
 import { LiveBadge, RULE_SEVERITIES } from "./rules_fields.js";
+import { GroupingEditor } from "./rules_grouping.js";
 
 /** @typedef {{rule_id: string, client_id: string, severity: string, source: string, name: string,
- *   enabled: boolean, version: number, created_at: string, updated_at: string, live: boolean}} Rule */
+ *   enabled: boolean, version: number, created_at: string, updated_at: string, live: boolean,
+ *   grouping: import("../lib/types.js").GroupingPolicy | null}} Rule */
 /** @typedef {{severity: string, source: string, name: string}} Draft */
 
 /** @param {Rule} rule @returns {Draft} */
@@ -138,6 +140,20 @@ export function RulePage({ session, id }) {
     setRule(answer);
     setSaved(answer.enabled ? "Enabled." : "Disabled.");
   });
+  /** The grouping editor's save: its own PATCH, so unsaved pattern edits stay typed. */
+  const saveGrouping = async (/** @type {Record<string, unknown> | null} */ grouping) => {
+    if (!rule) return;
+    const answer = await patch(rule.version, { grouping });
+    if (!ours("stale" in answer ? answer.stale : answer)) return;
+    if ("stale" in answer) {
+      setRule(answer.stale);
+      throw new Error(
+        `someone changed this rule since you opened it; it is now at version ${answer.stale.version}` +
+          " and shows its grouping as it is now. Nothing was changed by you.",
+      );
+    }
+    setRule(answer);
+  };
   const remove = useAction(async () => {
     if (!rule) return;
     if (!window.confirm(`Delete the rule ${rule.severity} / ${rule.source} / ${rule.name} and its endpoints?`)) return;
@@ -205,6 +221,7 @@ export function RulePage({ session, id }) {
       </div>
       <${ErrorBox} error=${save.error} />
     </form>
+    <${GroupingEditor} grouping=${rule.grouping} version=${rule.version} save=${saveGrouping} />
     <${EndpointsPanel} session=${session} ruleId=${id} />
   </section>`;
 }
