@@ -11,8 +11,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-NOTIFICATION_STATUSES = ("PENDING", "SENDING", "RETRY", "SENT", "FAILED")
-DELIVERY_STATUSES = ("SENT", "FAILED", "RETRY")
+# GROUPED: waiting for a digest of its group (docs/grouping.md).
+NOTIFICATION_STATUSES = ("PENDING", "SENDING", "RETRY", "GROUPED", "SENT", "FAILED")
+DELIVERY_STATUSES = ("SENT", "FAILED", "RETRY", "GROUPED")
 
 Offsets = Mapping[int, int]  # partition -> offset
 
