@@ -20,8 +20,8 @@ ALTER TABLE notifications
 -- One group per (endpoint, kind, group key) open at a time: firing and resolved members
 -- never share a message. A group closes when nothing is left to send or re-announce; the
 -- next member opens a new one (and waits group_wait_s again), as in Alertmanager.
--- Closed groups are kept with their digests (the audit of what went out), until their
--- client is deleted.
+-- Closed groups are kept with their digests (the audit of what went out) for the
+-- notification retention period, then deleted by retention like the notifications.
 CREATE TABLE notification_groups (
     group_id          uuid PRIMARY KEY,
     client_id         text NOT NULL REFERENCES clients (client_id) ON DELETE CASCADE,
@@ -52,14 +52,23 @@ CREATE TABLE notification_groups (
     closed_at         timestamptz,
     updated_at        timestamptz NOT NULL DEFAULT now()
 );
+-- On md5(group_key), not the text: up to 8 context values of 1,024 characters each would
+-- pass a btree's row size limit and fail every batch that joins them. md5 is immutable
+-- (an expression index needs that) and a collision could at worst merge two groups of
+-- one endpoint of one tenant.
 CREATE UNIQUE INDEX notification_groups_open_key
-    ON notification_groups (endpoint_id, kind, group_key) WHERE closed_at IS NULL;
+    ON notification_groups (endpoint_id, kind, md5(group_key)) WHERE closed_at IS NULL;
 -- The flusher's claim: open groups by due time.
 CREATE INDEX notification_groups_due_idx ON notification_groups (due_at)
     WHERE closed_at IS NULL AND due_at IS NOT NULL;
--- The API's listing per client (keyset pagination, newest first).
+-- The API's listing per client and, for an admin, of all clients (keyset pagination,
+-- newest first).
 CREATE INDEX notification_groups_client_idx
     ON notification_groups (client_id, opened_at, group_id);
+CREATE INDEX notification_groups_opened_idx ON notification_groups (opened_at, group_id);
+-- Retention's batches of closed groups, oldest first.
+CREATE INDEX notification_groups_closed_idx ON notification_groups (closed_at, group_id)
+    WHERE closed_at IS NOT NULL;
 
 -- One message of a group. Its members are fixed when it is made, so a repeat after a
 -- crash or a failed try carries the same members under the same id (the webhook-id a

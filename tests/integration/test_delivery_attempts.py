@@ -239,5 +239,5 @@ async def test_the_route_and_its_fields_are_in_the_openapi_document(admin: Api) 
     assert set(schemas["DeliveryAttemptPage"]["properties"]) == {"items", "next_cursor"}
     assert set(schemas["DeliveryAttempt"]["properties"]) == {
         "endpoint_id", "endpoint_type", "attempt", "started_at", "duration_ms", "outcome",
-        "response_code", "error", "response_excerpt",
+        "response_code", "error", "response_excerpt", "digest_id",
     }  # fmt: skip

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 PER_PARTITION = (10, 7, 4)  # messages produced to partitions 0, 1, 2 of alerts.new
 COMMITTED = {0: 6, 1: 7}  # partition 2 never committed: all of it is lag
-STATUSES = {"PENDING": 3, "SENDING": 1, "RETRY": 2, "GROUPED": 2, "SENT": 4, "FAILED": 1}
+STATUSES = {"PENDING": 3, "SENDING": 1, "RETRY": 2, "SENT": 4, "FAILED": 1, "GROUPED": 2}
 
 FAKE_METRICS = b"""\
 # TYPE alerting_consumed_messages_total counter
@@ -162,11 +162,9 @@ async def fill_database(conn: asyncpg.Connection[Any]) -> str:
         statuses,
     )
     await conn.execute(
-        "INSERT INTO deliveries (notification_id, endpoint_id, endpoint_type, status, group_id)"
-        " VALUES ($1, $2, 'webhook', 'SENT', NULL), ($3, $2, 'webhook', 'GROUPED', $4)",
+        "INSERT INTO deliveries (notification_id, endpoint_id, endpoint_type, status)"
+        " VALUES ($1, $2, 'webhook', 'SENT')",
         ids[statuses.index("SENT")],
-        uuid.uuid4(),
-        ids[statuses.index("GROUPED")],
         uuid.uuid4(),
     )
     key = api_keys.generate()
@@ -242,7 +240,7 @@ async def test_pipeline_reports_lag_statuses_and_service_health(
         for stage in ("aggregator", "sender", "rule-updater"):
             assert (stages[stage]["lag"], stages[stage]["dlq_total"]) == (0, 0)
         assert report["notifications"] == STATUSES
-        assert report["deliveries"] == {"SENT": 1, "FAILED": 0, "RETRY": 0, "GROUPED": 1}
+        assert report["deliveries"] == {"SENT": 1, "FAILED": 0, "RETRY": 0, "GROUPED": 0}
         assert report["rules"] == {"total": 2, "enabled": 1}
         assert report["clients"] == 1
         assert report["services"]["evaluator"] == {

@@ -54,6 +54,7 @@ async def test_list_filter_and_detail_with_deliveries(
         {
             "endpoint_id": str(endpoint_id), "endpoint_type": "webhook", "status": "FAILED",
             "attempts": 5, "last_error": "HTTP 500", "response_code": 500,
+            "group_id": None, "digest_id": None,
             "created_at": detail["deliveries"][0]["created_at"],
             "updated_at": detail["deliveries"][0]["updated_at"],
         }

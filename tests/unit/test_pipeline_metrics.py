@@ -108,9 +108,9 @@ def test_status_normalisation_fills_missing_statuses_with_zero() -> None:
         "PENDING": 0,
         "SENDING": 0,
         "RETRY": 0,
-        "GROUPED": 0,
         "SENT": 3,
         "FAILED": 1,
+        "GROUPED": 0,
     }
 
 

@@ -11,8 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# GROUPED: waiting for a digest of its group (docs/grouping.md).
-NOTIFICATION_STATUSES = ("PENDING", "SENDING", "RETRY", "GROUPED", "SENT", "FAILED")
+NOTIFICATION_STATUSES = ("PENDING", "SENDING", "RETRY", "SENT", "FAILED", "GROUPED")
 DELIVERY_STATUSES = ("SENT", "FAILED", "RETRY", "GROUPED")
 
 Offsets = Mapping[int, int]  # partition -> offset

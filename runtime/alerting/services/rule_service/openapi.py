@@ -26,6 +26,8 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "notification_id": {"type": "string", "format": "uuid"},
     "key_id": {"type": "string", "format": "uuid"},
     "silence_id": {"type": "string", "format": "uuid"},
+    "group_id": {"type": "string", "format": "uuid"},
+    "digest_id": {"type": "string", "format": "uuid"},
 }
 DESCRIPTIONS = {
     200: "OK",
@@ -135,7 +137,7 @@ def build(operations: Iterable[Operation], *, title: str, version: str) -> dict[
     return document(
         title=title,
         version=version,
-        description="Clients, rules, endpoints, silences, notifications and API keys.",
+        description="Clients, rules, endpoints, silences, notifications, groups and API keys.",
         paths=paths,
         schemas=definitions.get("$defs", {}),
     )

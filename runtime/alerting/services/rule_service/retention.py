@@ -10,6 +10,8 @@ of deletes. Rows still in flight or due (PENDING, SENDING, RETRY; a SUPPRESSED f
 row its silence may still release; a firing row whose resolved row is still to deliver)
 are kept, however old: they go on a later pass once settled. So is an open episode (a
 firing row without its resolved row: the alert still fires), until its resolved comes.
+Notification groups closed before the cutoff go too, with their digests; an open group
+never does.
 Several rule-service
 replicas may run it at once: each batch skips the rows another one holds.
 
@@ -77,6 +79,8 @@ class Removed:
     deliveries: int = 0
     delivery_attempts: int = 0
     rule_outbox: int = 0
+    notification_groups: int = 0
+    notification_digests: int = 0
     batch_rows: list[int] = field(default_factory=list)
 
 
@@ -104,14 +108,17 @@ class Retention:
         before = cutoff(self._clock(), self._days)
         done = Removed()
         await self._notifications(before, done, stop)
+        await self._groups(before, done, stop)
         await self._outbox(before, done, stop)
         LAST_RUN.set(time.time())
-        if done.notifications or done.rule_outbox:
+        if done.notifications or done.rule_outbox or done.notification_groups:
             log.info(
                 "retention: removed %d notifications (%d deliveries, %d delivery attempts)"
-                " and %d rule_outbox rows created before %s, in %d batches",
+                " and %d rule_outbox rows created before %s, in %d batches, and %d groups"
+                " (%d digests) closed before it",
                 done.notifications, done.deliveries, done.delivery_attempts,
                 done.rule_outbox, before.isoformat(), len(done.batch_rows),
+                done.notification_groups, done.notification_digests,
             )  # fmt: skip
         return done
 
@@ -130,6 +137,18 @@ class Retention:
                 return
             after = batch.cursor
             if await self._pause(stop):
+                return
+
+    async def _groups(self, before: datetime, done: Removed, stop: asyncio.Event | None) -> None:
+        while True:
+            async with self._pool.acquire() as conn, conn.transaction():
+                batch = await repo.delete_groups(conn, before, self._batch_size)
+            BATCHES.labels("notification_groups").inc()
+            REMOVED.labels("notification_groups").inc(batch.groups)
+            REMOVED.labels("notification_digests").inc(batch.digests)
+            done.notification_groups += batch.groups
+            done.notification_digests += batch.digests
+            if batch.groups < self._batch_size or await self._pause(stop):
                 return
 
     async def _outbox(self, before: datetime, done: Removed, stop: asyncio.Event | None) -> None:

@@ -121,7 +121,8 @@ RETURNING group_id::text, digest_id::text, seq, notification_ids::text[]
 # of its key firing (Digest.still_firing: PagerDuty resolves the incident at 0). Its
 # members' own episodes are resolved by then (their resolved rows exist), so they are
 # counted out already. No open firing group: nothing fires (one closes only once none
-# does). One probe of notification_groups_open_key per resolved group.
+# does). One probe of notification_groups_open_key per group (its md5 term is what
+# the index holds; the text's equality makes a collision harmless).
 STATE = f"""
 SELECT g.group_id::text,
     EXISTS (SELECT 1 FROM deliveries d WHERE d.group_id = g.group_id AND d.digest_id IS NULL
@@ -130,7 +131,8 @@ SELECT g.group_id::text,
         AND {STILL_FIRING})::int AS still_firing
 FROM notification_groups g
 LEFT JOIN notification_groups f ON f.endpoint_id = g.endpoint_id AND f.kind = 'firing'
-    AND f.group_key = g.group_key AND f.closed_at IS NULL
+    AND md5(f.group_key) = md5(g.group_key) AND f.group_key = g.group_key
+    AND f.closed_at IS NULL
 WHERE g.group_id = ANY($1::uuid[])
 """
 

@@ -279,7 +279,7 @@ WITH batch AS (
         now() + make_interval(secs => b.wait_s)
     FROM batch b
     ORDER BY b.e, b.kind, b.group_key
-    ON CONFLICT (endpoint_id, kind, group_key) WHERE closed_at IS NULL DO UPDATE
+    ON CONFLICT (endpoint_id, kind, md5(group_key)) WHERE closed_at IS NULL DO UPDATE
     SET due_at = CASE WHEN g.last_flushed_at IS NULL
             THEN coalesce(g.due_at, now() + make_interval(secs => EXCLUDED.group_wait_s))
             ELSE least(coalesce(g.due_at, 'infinity'), greatest(

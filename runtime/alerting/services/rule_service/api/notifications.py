@@ -38,7 +38,7 @@ SWEEP_KIND = "notification-retry"
 
 async def list_notifications(ctx: Ctx) -> NotificationPage:
     q = ctx.query(NotificationQuery)
-    visible, client_id = _scope(ctx, q.client_id, q.alert_id)
+    visible, client_id = scope(ctx, q.client_id, q.alert_id)
     if not visible:
         return NotificationPage(items=[], next_cursor=None)
     kind = KIND_DESC if q.order == "desc" else KIND
@@ -60,7 +60,7 @@ async def list_notifications(ctx: Ctx) -> NotificationPage:
     )
 
 
-def _scope(ctx: Ctx, client_id: str | None, alert_id: str | None) -> tuple[bool, str | None]:
+def scope(ctx: Ctx, client_id: str | None, alert_id: str | None) -> tuple[bool, str | None]:
     """Whether a list or a bulk re-drive can match anything, and the client it covers: a
     client key's own (asking for another's matches nothing, as any id it cannot see), or
     the admin's choice, None for every client."""
@@ -175,7 +175,7 @@ async def retry_matching(ctx: Ctx) -> BulkRetryResult:
     visited, so a row re-driven here that fails again is not re-driven by the same sweep.
     Rows another call holds (a concurrent batch) are skipped, not waited for."""
     q = ctx.optional_body(BulkRetry)
-    visible, client_id = _scope(ctx, q.client_id, q.alert_id)
+    visible, client_id = scope(ctx, q.client_id, q.alert_id)
     if not visible:
         return BulkRetryResult(retried=0, more=False, next=None)
     owner = ctx.principal.owner

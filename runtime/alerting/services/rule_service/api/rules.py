@@ -13,8 +13,10 @@ from typing import Any
 
 import asyncpg
 
+from alerting.domain.grouping import CONTEXT_PREFIX, GroupingPolicy, InvalidGrouping
 from alerting.domain.liveness import Versioned
 from alerting.domain.model import WILDCARD, RuleAction
+from alerting.domain.text import LABEL
 from alerting.services.rule_service.api import live, paging
 from alerting.services.rule_service.audit_trail import audited
 from alerting.services.rule_service.models.common import WaitQuery
@@ -47,6 +49,36 @@ def check_not_all_wildcards(fields: RuleFields) -> None:
         )
 
 
+def parse_grouping(value: dict[str, Any] | None) -> GroupingPolicy | None:
+    """A body's policy (None: no grouping); a bad one is a 422 naming its field. A
+    context key is held to ingest's policy for context keys too (``LABEL``): one an
+    alert can never carry would group nothing, and a NUL cannot even be stored."""
+    if value is None:
+        return None
+    try:
+        policy = GroupingPolicy.parse(value)
+    except InvalidGrouping as exc:
+        # An unknown field's name is the caller's text: escaped, as field_path does.
+        raise problems.invalid(LABEL.neutralised(exc.field), exc.message) from None
+    for i, name in enumerate(policy.group_by):
+        key = name.removeprefix(CONTEXT_PREFIX)
+        violation = LABEL.violation(key) if name.startswith(CONTEXT_PREFIX) else None
+        if violation is not None:
+            raise problems.invalid(f"grouping.group_by[{i}]", violation)
+    return policy
+
+
+def _stored_grouping(value: dict[str, Any] | None) -> GroupingPolicy | None:
+    return None if value is None else GroupingPolicy.parse(value)
+
+
+def _audited(fields: RuleFields) -> dict[str, Any]:
+    """A rule's fields as its audit rows record them (the policy as stored)."""
+    details = asdict(fields)
+    details["grouping"] = fields.params()[-1]
+    return details
+
+
 def action_for(old: RuleFields, new: RuleFields) -> RuleAction:
     """DISABLED whenever the rule ends up disabled (it must leave the snapshot);
     UPDATED for an enable or a field change of an enabled rule."""
@@ -55,7 +87,10 @@ def action_for(old: RuleFields, new: RuleFields) -> RuleAction:
 
 
 def _fields(row: asyncpg.Record) -> RuleFields:
-    return RuleFields(row["severity"], row["source"], row["name"], row["enabled"])
+    return RuleFields(
+        row["severity"], row["source"], row["name"], row["enabled"],
+        _stored_grouping(row["grouping"]),
+    )  # fmt: skip
 
 
 def _versioned(row: Row) -> Versioned:
@@ -82,7 +117,9 @@ async def create_rule(ctx: Ctx) -> Rule:
     owner = ctx.principal.owner
     if owner is not None and body.client_id != owner:
         raise problems.not_found("client")
-    fields = RuleFields(body.severity, body.source, body.name, body.enabled)
+    fields = RuleFields(
+        body.severity, body.source, body.name, body.enabled, parse_grouping(body.grouping)
+    )
     check_not_all_wildcards(fields)
     async with audited(ctx) as change:
         limit = ctx.deps.settings.quotas.rules_per_client
@@ -93,7 +130,7 @@ async def create_rule(ctx: Ctx) -> Rule:
             raise problems.not_found("client") from None
         except asyncpg.UniqueViolationError:
             raise problems.conflict(DUPLICATE) from None
-        change.record("rule.create", row["rule_id"], body.client_id, **asdict(fields))
+        change.record("rule.create", row["rule_id"], body.client_id, **_audited(fields))
     return await _changed(ctx, row, wait)
 
 
@@ -144,6 +181,8 @@ async def update_rule(ctx: Ctx) -> Rule:
             body.source if body.source is not None else old.source,
             body.name if body.name is not None else old.name,
             body.enabled if body.enabled is not None else old.enabled,
+            # Absent keeps the policy; null removes it.
+            parse_grouping(body.grouping) if "grouping" in body.model_fields_set else old.grouping,
         )
         if new != old:
             check_not_all_wildcards(new)
@@ -152,7 +191,8 @@ async def update_rule(ctx: Ctx) -> Rule:
                     row = await repo.update(conn, rule_id, new, action_for(old, new))
             except asyncpg.UniqueViolationError:
                 raise problems.conflict(DUPLICATE) from None
-            changed = {k: v for k, v in asdict(new).items() if v != getattr(old, k)}
+            before = _audited(old)
+            changed = {k: v for k, v in _audited(new).items() if v != before[k]}
             change.record(
                 "rule.update", rule_id, row["client_id"], version=row["version"], **changed
             )

@@ -11,7 +11,9 @@ from pydantic import AwareDatetime, Field, StringConstraints
 from alerting.services.rule_service.models.common import ClientId, Cursor, PageQuery
 from alerting.web.models import RequestModel, ResponseModel
 
-NotificationStatus = Literal["PENDING", "SENDING", "RETRY", "SENT", "FAILED", "SUPPRESSED"]
+NotificationStatus = Literal[
+    "PENDING", "SENDING", "RETRY", "SENT", "FAILED", "SUPPRESSED", "GROUPED"
+]
 NotificationKind = Literal["firing", "resolved"]
 # Ingest takes at most 128 characters (its ALERT_ID_PATTERN); a longer filter could
 # match nothing.
@@ -25,6 +27,14 @@ class Delivery(ResponseModel):
     attempts: int
     last_error: str | None
     response_code: int | None
+    group_id: UUID | None = Field(
+        description="the group it joined (a grouped endpoint: docs/grouping.md), else null"
+    )
+    digest_id: UUID | None = Field(
+        description="the first digest that carries it, named when the digest is made (so"
+        " a GROUPED delivery has one while that digest is retried); null while it waits"
+        " for a digest, or ungrouped"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -96,6 +106,9 @@ class DeliveryAttempt(ResponseModel):
     response_excerpt: str | None = Field(
         description="the start of the answer (at most 1,024 characters): an HTTP body of a"
         " text type decoded as UTF-8, an SMTP reply; none for an empty or binary body"
+    )
+    digest_id: UUID | None = Field(
+        description="the digest this call delivered it in; null for a message of its own"
     )
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
+from alerting.domain import grouping as policy
 from alerting.domain.patterns import FieldMatch
 from alerting.services.rule_service.models.common import (
     LIVE_DESCRIPTION,
@@ -23,6 +25,57 @@ from alerting.services.rule_service.models.common import (
 from alerting.services.rule_service.models.silences import SilenceMatch
 from alerting.web.models import RequestModel, ResponseModel
 
+GROUPING_DESCRIPTION = (
+    "the rule's grouping policy: its endpoints get digests instead of one message per"
+    " notification (docs/grouping.md); null: none"
+)
+
+
+def _seconds(low: int, high: int, default: int, what: str) -> dict[str, Any]:
+    return {"type": "integer", "minimum": low, "maximum": high, "default": default,
+            "description": what}  # fmt: skip
+
+
+def grouping_schema(*, answer: bool) -> dict[str, Any]:
+    """The JSON Schema of a grouping policy (docs/grouping.md). The API checks a body's
+    policy with ``GroupingPolicy.parse`` rather than pydantic, so a 422 names the field
+    as the domain does (``grouping.group_by[1]``); this schema only documents it. An
+    answer always has all four fields (the defaults filled in)."""
+    group_by = {
+        "type": "array",
+        "items": {"type": "string"},
+        "maxItems": policy.MAX_GROUP_BY,
+        "uniqueItems": True,
+        "default": [],
+        "description": "severity, source, name or context.<key>; [] groups all of the"
+        " rule's alerts together",
+    }
+    wait = _seconds(0, policy.MAX_WAIT_S, policy.DEFAULT_WAIT_S,
+                    "a new group waits this long before its first digest")  # fmt: skip
+    interval = _seconds(1, policy.MAX_INTERVAL_S, policy.DEFAULT_INTERVAL_S,
+                        "the least time between two digests of new members")  # fmt: skip
+    repeat = _seconds(1, policy.MAX_REPEAT_S, policy.DEFAULT_REPEAT_S,
+                      "a group still firing is re-announced this often (at least"
+                      " group_interval_s)")  # fmt: skip
+    schema: dict[str, Any] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "group_by": group_by,
+            "group_wait_s": wait,
+            "group_interval_s": interval,
+            "repeat_interval_s": repeat,
+        },
+    }
+    if answer:
+        schema["required"] = list(policy.KEYS)
+    return {"anyOf": [schema, {"type": "null"}], "description": GROUPING_DESCRIPTION}
+
+
+# A body's policy as sent: checked by the handler (``GroupingPolicy.parse``).
+GroupingBody = Annotated[dict[str, Any] | None, WithJsonSchema(grouping_schema(answer=False))]
+GroupingAnswer = Annotated[dict[str, Any] | None, WithJsonSchema(grouping_schema(answer=True))]
+
 
 class RuleCreate(RequestModel):
     client_id: ClientId
@@ -30,6 +83,7 @@ class RuleCreate(RequestModel):
     source: MatchText = Field(description="exact source, or * for any")
     name: MatchText = Field(description="exact alert name, or * for any")
     enabled: bool = True
+    grouping: GroupingBody = None
 
 
 class RuleUpdate(RequestModel):
@@ -40,6 +94,7 @@ class RuleUpdate(RequestModel):
     source: MatchText | None = None
     name: MatchText | None = None
     enabled: bool | None = None
+    grouping: GroupingBody = Field(None, description=GROUPING_DESCRIPTION + " (removes it)")
 
 
 class Rule(ResponseModel):
@@ -49,6 +104,7 @@ class Rule(ResponseModel):
     source: str
     name: str
     enabled: bool
+    grouping: GroupingAnswer
     version: int
     created_at: datetime
     updated_at: datetime

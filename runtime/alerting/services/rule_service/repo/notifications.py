@@ -25,12 +25,12 @@ EPISODE_COLUMNS = "notification_id, kind, status, created_at, sent_at"
 # clients whose purge is still running.
 LIVE = "NOT EXISTS (SELECT 1 FROM deleted_clients dc WHERE dc.client_id = notifications.client_id)"
 DELIVERY_COLUMNS = (
-    "endpoint_id, endpoint_type, status, attempts, last_error, response_code,"
-    " created_at, updated_at"
+    "endpoint_id, endpoint_type, status, attempts, last_error, response_code, group_id,"
+    " digest_id, created_at, updated_at"
 )
 ATTEMPT_COLUMNS = (
     "endpoint_id, endpoint_type, attempt, started_at, duration_ms, outcome, response_code,"
-    " error, response_excerpt"
+    " error, response_excerpt, digest_id"
 )
 
 

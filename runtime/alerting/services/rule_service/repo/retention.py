@@ -116,6 +116,29 @@ SELECT (SELECT count(*) FROM gone) AS removed,
     coalesce((SELECT bool_or(created_at >= $2) FROM window_rows), false) AS reached_cutoff
 """
 
+# Closed groups by closed_at, their digests by cascade (counted first, from the same
+# snapshot). An open group is never removed, however old: its members still wait. A
+# closed group never reopens (the next member opens a new one), so deleting one races
+# with nothing but another replica's batch (SKIP LOCKED). Removed rows are gone from the
+# next window, so no cursor is needed; a window of rows held by others ends the pass.
+# notification_groups_closed_idx holds only closed groups, in this order: a pass reads
+# its batch, never the open groups or the whole table.
+DELETE_GROUPS = """
+WITH gone AS (
+    DELETE FROM notification_groups g
+    WHERE g.group_id = ANY(ARRAY(
+        SELECT c.group_id FROM notification_groups c
+        WHERE c.closed_at IS NOT NULL AND c.closed_at < $1
+        ORDER BY c.closed_at, c.group_id LIMIT $2
+        FOR UPDATE SKIP LOCKED
+    ))
+    RETURNING g.group_id
+)
+SELECT (SELECT count(*) FROM gone) AS groups,
+    (SELECT count(*) FROM notification_digests nd
+        WHERE nd.group_id IN (SELECT group_id FROM gone)) AS digests
+"""
+
 FIRST_ID = UUID(int=0)
 
 
@@ -155,6 +178,19 @@ async def delete_notifications(
         counts["deliveries"],
         counts["delivery_attempts"],
     )
+
+
+@dataclass(frozen=True)
+class GroupBatch:
+    groups: int
+    digests: int
+
+
+async def delete_groups(conn: Conn, cutoff: datetime, limit: int) -> GroupBatch:
+    """Delete up to ``limit`` groups closed before ``cutoff``, with their digests."""
+    row = await conn.fetchrow(DELETE_GROUPS, cutoff, limit)
+    assert row is not None
+    return GroupBatch(row["groups"], row["digests"])
 
 
 async def delete_outbox(conn: Conn, after_id: int, cutoff: datetime, limit: int) -> OutboxBatch:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
+from alerting.domain.grouping import GroupingPolicy
 from alerting.domain.model import RuleAction
 from alerting.services.rule_service.cursor import Position
 from alerting.services.rule_service.repo import outbox
 from alerting.services.rule_service.repo.sql import Conn, Executor, Where
 
-COLUMNS = "rule_id, client_id, severity, source, name, enabled, version, created_at, updated_at"
+COLUMNS = (
+    "rule_id, client_id, severity, source, name, enabled, grouping, version, created_at, updated_at"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,18 +25,22 @@ class RuleFields:
     source: str
     name: str
     enabled: bool
+    # The sender reads it from this table at delivery: neither the outbox message nor
+    # the evaluators' snapshot carries it (a change still bumps the version).
+    grouping: GroupingPolicy | None = None
 
-    def params(self) -> tuple[str, str, str, bool]:
+    def params(self) -> tuple[str, str, str, bool, dict[str, Any] | None]:
         """The values in the order INSERT and UPDATE list their columns (severity,
-        source, name, enabled), so both statements bind the same list."""
-        return (self.severity, self.source, self.name, self.enabled)
+        source, name, enabled, grouping), so both statements bind the same list."""
+        grouping = None if self.grouping is None else self.grouping.to_json()
+        return (self.severity, self.source, self.name, self.enabled, grouping)
 
 
 async def insert(conn: Conn, rule_id: UUID, client_id: str, fields: RuleFields) -> asyncpg.Record:
     async with conn.transaction():
         row: asyncpg.Record | None = await conn.fetchrow(
-            "INSERT INTO rules (rule_id, client_id, severity, source, name, enabled)"
-            f" VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}",
+            "INSERT INTO rules (rule_id, client_id, severity, source, name, enabled, grouping)"
+            f" VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}",
             rule_id,
             client_id,
             *fields.params(),
@@ -75,7 +83,7 @@ async def update(
     """Apply new field values and bump the version; call inside the transaction that
     locked the row (``get(..., for_update=True)``) and checked its version."""
     row: asyncpg.Record | None = await conn.fetchrow(
-        "UPDATE rules SET severity = $2, source = $3, name = $4, enabled = $5,"
+        "UPDATE rules SET severity = $2, source = $3, name = $4, enabled = $5, grouping = $6,"
         f" version = version + 1, updated_at = now() WHERE rule_id = $1 RETURNING {COLUMNS}",
         rule_id,
         *fields.params(),
