@@ -24,6 +24,7 @@ from alerting.channels.standard_webhooks import new_secret
 from alerting.config import SmtpSettings
 from alerting.domain.delivery import Outcome, Target
 from alerting.domain.delivery_messages import Digest
+from alerting.domain.grouping import incident_key
 from tests.integration.sender_support import Sinks, sinks
 from tests.unit.channel_support import N2, D, N, digest_of, resolved_of
 from tests.webhook_receiver import verified
@@ -122,8 +123,8 @@ async def test_pagerduty_triggers_then_resolves_the_groups_incident(
     for digest in (D, dataclasses.replace(resolved, still_firing=1), resolved):
         assert (await dispatch.deliver_digest(digest, target, outbound)).outcome is Outcome.SENT
     trigger, update, resolve = (r["body"] for r in sinks.requests(name))
-    assert trigger == pagerduty.digest_event(D, KEY)
-    dedup_key = f"group-{D.group_id}"
+    assert trigger == pagerduty.digest_event(D, KEY, target.endpoint_ids[0])
+    dedup_key = incident_key(target.endpoint_ids[0], D.labels)
     assert (update["event_action"], update["dedup_key"]) == ("trigger", dedup_key)
     assert update["payload"]["summary"].endswith("; 1 still firing")
     assert resolve == {"routing_key": KEY, "event_action": "resolve", "dedup_key": dedup_key}

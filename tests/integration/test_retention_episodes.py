@@ -149,3 +149,19 @@ async def test_a_firing_past_the_retention_stays_while_its_resolved_is_to_delive
     assert [(e, k) for e, k, _ in await episode_rows(pool, cid, alert_id)] == [
         (1, "firing"), (1, "resolved")
     ]  # fmt: skip
+
+
+async def test_a_firing_past_the_retention_stays_while_its_resolved_waits_for_a_digest(
+    pool: Pool,
+) -> None:
+    """A GROUPED resolved row is in flight (its group's digest delivers it): with the
+    firing row gone it would reach nobody."""
+    alert_id = "disk-full"
+    cid, rule = await fired_long_ago(pool, alert_id)
+    await send(pool, cid, rule, alert_id, 200, AlertStatus.RESOLVED)
+    await pool.execute(
+        "UPDATE notifications SET status = 'GROUPED' WHERE client_id = $1 AND kind = 'resolved'",
+        cid,
+    )
+    assert (await Retention(pool, DAYS, pause_s=0).run_pass()).notifications == 0
+    assert [k for _, k, _ in await episode_rows(pool, cid, alert_id)] == ["firing", "resolved"]

@@ -191,6 +191,10 @@ async def test_a_firing_whose_resolved_went_out_is_not_redriven(
     in_flight, _ = await insert_episode(rs_pg, f"{cid}", "FAILED", "SENDING", episode=2)
     response = await api.post(f"/api/v1/notifications/{in_flight}/retry")
     assert response.status_code == 409 and "being delivered (SENDING)" in response.json()["detail"]
+    # joined to a group: its digest will deliver it, as good as SENDING
+    grouped, _ = await insert_episode(rs_pg, f"{cid}", "FAILED", "GROUPED", episode=3)
+    response = await api.post(f"/api/v1/notifications/{grouped}/retry")
+    assert response.status_code == 409 and "being delivered (GROUPED)" in response.json()["detail"]
     # Its resolved one still waiting, failed itself, or SENT to nobody (the firing one
     # reached no endpoint): the re-drive goes ahead; nobody heard of the recovery.
     for resolved_status in ("PENDING", "FAILED", "SENT"):

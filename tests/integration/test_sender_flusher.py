@@ -16,7 +16,9 @@ from alerting.domain.delivery import Attempt, Outcome, receiver_gone
 from alerting.domain.delivery_messages import Digest
 from alerting.services.sender import group_repo
 from tests.integration.flusher_support import (
+    CHANNEL,
     DigestSink,
+    Group,
     attempt_log,
     deliveries,
     flusher,
@@ -238,3 +240,43 @@ async def test_a_receiver_that_answers_410_gone_has_its_endpoint_disabled(
     assert {(r["status"], r["last_error"], r["notification"]) for r in rows} == {
         ("FAILED", "HTTP 410", "FAILED")
     }
+
+
+async def join_resolved_group(pool: asyncpg.Pool[Any], firing: Group, members: list[str]) -> str:
+    """A due resolved group beside ``firing`` (same endpoint and group key) whose members
+    are the resolved notifications of ``members``, as the join path leaves them."""
+    group_id = str(uuid.uuid4())
+    await pool.execute(
+        "INSERT INTO notification_groups (group_id, client_id, rule_id, endpoint_id, kind,"
+        " labels, group_key, group_wait_s, group_interval_s, repeat_interval_s, due_at)"
+        " SELECT $2::uuid, client_id, rule_id, endpoint_id, 'resolved', labels, group_key,"
+        " group_wait_s, group_interval_s, repeat_interval_s, now() - interval '1 second'"
+        " FROM notification_groups WHERE group_id = $1::uuid",
+        firing.group_id, group_id,
+    )  # fmt: skip
+    for m in members:
+        resolved = await insert_resolved(pool, m, status="GROUPED")
+        await pool.execute(
+            "INSERT INTO deliveries (notification_id, endpoint_id, endpoint_type, status,"
+            " group_id) VALUES ($1::uuid, $2::uuid, $3, 'GROUPED', $4::uuid)",
+            resolved, firing.endpoint_id, CHANNEL, group_id,
+        )  # fmt: skip
+    return group_id
+
+
+async def test_a_resolved_digest_counts_the_members_of_its_key_still_firing(
+    pool: asyncpg.Pool[Any], settings: Settings, sink: DigestSink
+) -> None:
+    firing = await seed_group(pool, 3, delivery="SENT", due_in_s=3600)
+    other_key = await seed_group(pool, 2, delivery="SENT", due_in_s=3600)  # never counted
+    first = await join_resolved_group(pool, firing, firing.members[:1])
+
+    assert await flusher(pool, settings).flush_once(10) == 1
+    [update] = sink.digests
+    assert (update.group_id, update.kind, update.still_firing) == (first, "resolved", 2)
+    assert (await group_row(pool, first))["closed_at"] is not None  # nothing pending
+
+    last = await join_resolved_group(pool, firing, firing.members[1:])
+    assert await flusher(pool, settings).flush_once(10) == 1
+    assert (sink.digests[-1].group_id, sink.digests[-1].still_firing) == (last, 0)
+    assert other_key.group_id not in {d.group_id for d in sink.digests}

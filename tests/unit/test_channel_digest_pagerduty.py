@@ -19,16 +19,18 @@ from alerting.channels.builtin.pagerduty import (
     digest_event,
 )
 from alerting.domain.delivery import Attempt
+from alerting.domain.grouping import incident_key
 from tests.unit.channel_support import HOSTILE, N2, D, N, Recorded, digest_of, resolved_of, target
 
 KEY = "R0ut1ngKeyR0ut1ngKeyR0ut1ngKey32"
 URL = "https://events.pagerduty.com/v2/enqueue"
 DIGESTS = PagerDutyChannel()
-DEDUP_KEY = f"group-{D.group_id}"
+EID = "e-1"  # channel_support.target's endpoint
+DEDUP_KEY = incident_key(EID, D.labels)
 
 
 def test_a_firing_digest_triggers_the_groups_incident() -> None:
-    assert digest_event(D, KEY) == {
+    assert digest_event(D, KEY, EID) == {
         "routing_key": KEY,
         "event_action": "trigger",
         "dedup_key": DEDUP_KEY,
@@ -58,7 +60,7 @@ def test_a_firing_digest_triggers_the_groups_incident() -> None:
 
 
 def resolved(still_firing: int) -> dict[str, Any]:
-    return digest_event(resolved_of(D, still_firing=still_firing), KEY)
+    return digest_event(resolved_of(D, still_firing=still_firing), KEY, EID)
 
 
 @pytest.mark.parametrize(
@@ -72,8 +74,20 @@ def resolved(still_firing: int) -> dict[str, Any]:
 )
 def test_the_action_table(kind: str, repeat: bool, still_firing: int, action: str) -> None:
     digest = dataclasses.replace(D, kind=kind, repeat=repeat, still_firing=still_firing)
-    found = digest_event(digest, KEY)
+    found = digest_event(digest, KEY, EID)
     assert (found["event_action"], found["dedup_key"]) == (action, DEDUP_KEY)
+
+
+def test_the_resolved_group_resolves_the_incident_its_firing_group_opened() -> None:
+    # Two groups (firing, then resolved; or a group reopened after closing): two ids,
+    # one (endpoint, group key), so one incident.
+    firing = dataclasses.replace(D, group_id="g-firing")
+    resolving = resolved_of(D, group_id="g-resolved")
+    keys = {digest_event(d, KEY, EID)["dedup_key"] for d in (firing, resolving)}
+    assert keys == {DEDUP_KEY}
+    other_key = dataclasses.replace(D, labels={"region": "us"})
+    assert digest_event(other_key, KEY, EID)["dedup_key"] != DEDUP_KEY
+    assert digest_event(D, KEY, "e-2")["dedup_key"] != DEDUP_KEY
 
 
 def test_a_resolve_that_leaves_nothing_firing_carries_no_payload() -> None:
@@ -88,13 +102,13 @@ def test_a_resolve_that_leaves_some_firing_says_how_many_of_each() -> None:
 
 
 def test_one_source_is_named_and_a_repeat_says_still_firing() -> None:
-    repeat = digest_event(digest_of(3, repeat=True), KEY)["payload"]
+    repeat = digest_event(digest_of(3, repeat=True), KEY, EID)["payload"]
     assert repeat["source"] == "payments" and repeat["severity"] == "error"
     assert repeat["summary"] == "[FIRING] 3 alerts still firing: region=eu"
 
 
 def test_the_details_list_the_first_100_members_and_count_the_rest() -> None:
-    custom = digest_event(digest_of(10_000), KEY)["payload"]["custom_details"]
+    custom = digest_event(digest_of(10_000), KEY, EID)["payload"]["custom_details"]
     assert custom["count"] == 10_000 and custom["more"] == 9_900
     assert [m["alert_id"] for m in custom["members"]] == [f"a-{i}" for i in range(100)]
     assert len(json.dumps(custom).encode()) < 512 * 1024  # PagerDuty's event size limit
@@ -105,7 +119,7 @@ async def test_deliver_digest_posts_one_event_with_the_routing_key() -> None:
     found = await DIGESTS.deliver_digest(D, target("pagerduty", URL, KEY), via.outbound())
     assert found == via.answer
     [(url, sent, headers, _)] = via.posts
-    assert url == URL and json.loads(sent) == digest_event(D, KEY)
+    assert url == URL and json.loads(sent) == digest_event(D, KEY, EID)
     assert headers["Content-Type"] == "application/json"
 
 

@@ -4,6 +4,7 @@ digest comes to, the lease budget, unreachable endpoints and lost claims."""
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -15,6 +16,8 @@ from alerting.domain.grouping import GroupingPolicy
 from alerting.services.sender import metrics
 from alerting.services.sender.flusher import Flusher
 from alerting.services.sender.group_store import DigestOutcome, GroupClaim
+from alerting.services.sender.outcome_write import WRITE_DEADLINE
+from alerting.services.sender.store import StoreUnavailable
 
 SETTINGS = SenderSettings(
     concurrency=4, max_attempts=3, backoff_base_ms=1000, backoff_max_ms=60_000, lease_s=10,
@@ -63,10 +66,33 @@ class Receiver:
 
 def flusher(store: Store, receiver: Receiver, clock: list[float] | None = None) -> Flusher:
     now = clock if clock is not None else [0.0]
+
+    async def sleep(s: float) -> None:  # the outcome write's backoff, on the fake clock
+        now[0] += s
+
     return Flusher(
         store, receiver, SETTINGS, "me", random.Random(1), clock=lambda: now[0],
-        wall_clock=lambda: 1_700_000_000.0,
+        wall_clock=lambda: 1_700_000_000.0, sleep=sleep,
     )  # fmt: skip
+
+
+class FlakyStore(Store):
+    """Outcome writes fail ``failures`` times with a lost connection, each costing
+    ``try_s`` of the clock, before they land; ``tries`` holds the clock at each try."""
+
+    def __init__(self, claims: list[GroupClaim], clock: list[float], failures: float) -> None:
+        super().__init__(claims)
+        self.clock = clock
+        self.failures = failures
+        self.tries: list[float] = []
+
+    async def record_digests(self, owner: str, outcomes: Sequence[DigestOutcome]) -> set[str]:
+        self.tries.append(self.clock[0])
+        if self.failures > 0:
+            self.failures -= 1
+            self.clock[0] += 1.0
+            raise StoreUnavailable("ConnectionRefusedError: connection refused")
+        return await super().record_digests(owner, outcomes)
 
 
 async def test_each_claimed_digest_is_delivered_once_and_its_outcome_written() -> None:
@@ -149,3 +175,30 @@ async def test_a_digest_past_its_last_try_fails_without_a_call() -> None:
     [o] = store.outcomes
     assert o.status == "FAILED" and o.error is not None
     assert o.error.startswith("gave up: every claim expired")
+
+
+async def test_an_outcome_write_failing_while_postgres_is_away_is_retried_while_held() -> None:
+    """The digest was delivered: its outcome lands once Postgres answers again, within
+    the lease, and the receiver is not called twice."""
+    clock = [0.0]
+    store, receiver = FlakyStore([claim()], clock, failures=2), Receiver()
+    failed_tries = metrics.OUTCOME_WRITE_FAILURES._value.get()
+    sent = digests_sent()
+    assert await flusher(store, receiver, clock).flush_once(10) == 1
+    assert receiver.calls == ["d-g1"]
+    assert len(store.tries) == 3 and store.tries[-1] > store.tries[-2] + 1.0  # backed off
+    [o] = store.outcomes
+    assert o.status == "SENT"
+    assert metrics.OUTCOME_WRITE_FAILURES._value.get() == failed_tries + 2
+    assert digests_sent() == sent + 1
+
+
+async def test_an_outcome_write_failing_until_the_lease_ends_is_given_up() -> None:
+    clock = [0.0]
+    store = FlakyStore([claim()], clock, failures=math.inf)
+    abandoned, sent = metrics.OUTCOMES_ABANDONED._value.get(), digests_sent()
+    assert await flusher(store, Receiver(), clock).flush_once(10) == 1  # does not raise
+    assert store.outcomes == [] and len(store.tries) > 2
+    assert all(t <= SETTINGS.lease_s * WRITE_DEADLINE for t in store.tries)
+    assert metrics.OUTCOMES_ABANDONED._value.get() == abandoned + 1  # its one member
+    assert digests_sent() == sent

@@ -23,8 +23,9 @@ from alerting.domain.delivery_messages import OutgoingNotification
 from alerting.domain.delivery_rate import Rate
 from alerting.domain.model import NotificationReady
 from alerting.services.sender import worker
+from alerting.services.sender.outcome_write import WRITE_DEADLINE
 from alerting.services.sender.store import Claim, DeliveryRow, Finish, Join, StoreUnavailable
-from alerting.services.sender.worker import EXHAUSTED, LEASE_BUDGET, WRITE_DEADLINE, Worker
+from alerting.services.sender.worker import EXHAUSTED, LEASE_BUDGET, Worker
 from components.alarms import SENDER_LOGGER
 from tests.unit.channel_support import N
 

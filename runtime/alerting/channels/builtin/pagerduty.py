@@ -8,10 +8,12 @@ Both events of an episode carry the same ``dedup_key``, which is how PagerDuty p
 resolve with its trigger, and how it folds a re-sent trigger (a retry, a takeover) into
 the incident it opened.
 
-A group's digest is one event on the group's own ``dedup_key``, ``group-<group_id>``
-(``digest_event``): a firing digest triggers (a later one, or a repeat, adds to the same
-incident), a resolved digest resolves it once no member of the group still fires, and
-before that is a trigger saying how many resolved and how many still fire.
+A group's digest is one event on the ``dedup_key`` of its (endpoint, group key),
+``domain.grouping.incident_key`` (``digest_event``), the same for the firing and the
+resolved group of that key and across a group closing and reopening: a firing digest
+triggers (a later one, or a repeat, adds to the same incident), a resolved digest
+resolves it once no member of the key still fires, and before that is a trigger saying
+how many resolved and how many still fire.
 
 Answers: 202 accepted; 429 and 5xx are retried (``classify_http``, which honours a
 Retry-After); 400 is the event or the key refused, permanent. The answer's body is not
@@ -31,6 +33,7 @@ from alerting.channels.rendering import clip, headline, highest_severity, listed
 from alerting.domain.delivery import Attempt, Outcome, Target
 from alerting.domain.delivery_messages import Digest, OutgoingNotification, shown
 from alerting.domain.delivery_rate import Rate
+from alerting.domain.grouping import incident_key
 
 EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 # PagerDuty's limits: a dedup_key's and a summary's length.
@@ -105,14 +108,15 @@ def details(n: OutgoingNotification) -> dict[str, Any]:
     return found
 
 
-def digest_event(d: Digest, routing_key: str) -> dict[str, Any]:
+def digest_event(d: Digest, routing_key: str, endpoint_id: str) -> dict[str, Any]:
     """The digest's event: ``resolve`` once a resolved digest leaves no member of the
     group firing, else a ``trigger`` (a new incident, or an update of the group's open
     one: PagerDuty adds it to the incident with the same dedup_key)."""
     found: dict[str, Any] = {
         "routing_key": routing_key,
         "event_action": "resolve" if d.resolved and not d.still_firing else "trigger",
-        "dedup_key": f"group-{d.group_id}",  # a UUID: far under the 255-character limit
+        # 38 characters: far under the 255-character limit
+        "dedup_key": incident_key(endpoint_id, d.labels),
     }
     if found["event_action"] == "resolve":
         return found
@@ -172,7 +176,7 @@ class PagerDutyChannel(JsonChannel):
         return judged(await super().deliver(n, target, outbound))
 
     def digest_document(self, d: Digest, target: Target) -> bytes:
-        return encoded(digest_event(d, target.signing_secret or ""))
+        return encoded(digest_event(d, target.signing_secret or "", target.endpoint_ids[0]))
 
     async def deliver_digest(self, d: Digest, target: Target, outbound: Outbound) -> Attempt:
         return judged(await super().deliver_digest(d, target, outbound))

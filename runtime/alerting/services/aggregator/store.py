@@ -93,6 +93,9 @@ READY_GRACE = "30 seconds"
 # A resolved row whose firing is not final yet waits this long before the poller looks
 # at it: a safety net, since the sender wakes it when its firing becomes final.
 RESOLVED_WAIT = "5 minutes"
+# Rows a repeated alert re-announces (a NotificationReady, for a ready message that may
+# have been lost). Not GROUPED: no sender claims a GROUPED row, its group's flusher
+# delivers it without a ready message, so announcing it again would do nothing.
 UNDELIVERED = "('PENDING', 'SENDING', 'RETRY')"
 
 UPSERT = f"""

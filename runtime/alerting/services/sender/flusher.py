@@ -6,7 +6,9 @@ are fixed and committed by the claim, before any call, so a flusher killed while
 delivering leaves the claim, and once the lease runs out another one takes the group
 over and sends the same digest again (same id: the receiver de-duplicates).
 Calls must end within the lease budget (``worker.LEASE_BUDGET``); one still running is
-cancelled and counts as a transient failure, so a takeover never overlaps a call.
+cancelled and counts as a transient failure, so a takeover never overlaps a call. The
+outcome write is tried again while Postgres is away and the claim holds, as the
+worker's is (``outcome_write``): given up, the digest is resent after a takeover.
 
 It reaches the database only through a ``GroupStore`` and the receivers only through a
 ``DigestDispatcher``, so this logic is unit-tested with fakes and a fake clock.
@@ -18,7 +20,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Protocol
 
@@ -35,6 +37,7 @@ from alerting.domain.delivery_messages import Digest
 from alerting.services.sender import metrics
 from alerting.services.sender.call_timing import Call, ms, outcome, timed
 from alerting.services.sender.group_store import DigestOutcome, GroupClaim, GroupStore
+from alerting.services.sender.outcome_write import WRITE_DEADLINE, Retrying, write_while_held
 from alerting.services.sender.worker import EXHAUSTED, LEASE_BUDGET
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,7 @@ class Flusher:
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._store = store
         self._channels = channels
@@ -65,6 +69,7 @@ class Flusher:
         self._rng = rng or random.Random()
         self._clock = clock
         self._wall_clock = wall_clock  # an attempt's start, as the attempt log shows it
+        self._retrying = Retrying(clock, sleep, self._rng, log)
 
     async def flush_once(self, limit: int) -> int:
         """Claim, deliver and record one batch of due groups; return how many were
@@ -98,7 +103,15 @@ class Flusher:
             else self.not_called(c)
             for i, c in enumerate(claims)
         ]
-        written = await self._store.record_digests(self.owner, outcomes)
+        written = await write_while_held(
+            lambda: self._store.record_digests(self.owner, outcomes),
+            f"the outcomes of {len(outcomes)} digest(s)",
+            started + lease_s * WRITE_DEADLINE,
+            self._retrying,
+        )
+        if written is None:
+            metrics.OUTCOMES_ABANDONED.inc(sum(len(o.claim.digest.members) for o in outcomes))
+            return len(claims)
         for o in outcomes:
             if o.claim.digest.group_id in written:
                 self._count(o)

@@ -185,7 +185,7 @@ class PostgresGroupStore:
         digest = Digest(
             digest_id=f.digest_id, group_id=g["group_id"], client_id=g["client_id"],
             kind=g["kind"], labels=dict(g["labels"]), members=shown, seq=f.seq,
-            repeat=f.repeat, still_firing=still_firing if g["kind"] == FIRING else 0,
+            repeat=f.repeat, still_firing=still_firing,
             attempts=attempts,
         )  # fmt: skip
         unreachable = None

@@ -115,14 +115,25 @@ RETURNING group_id::text, digest_id::text, seq, notification_ids::text[]
 """
 
 # What decides a group's next due time: members waiting, and delivered members still
-# firing (domain.grouping.next_flush_s).
+# firing (domain.grouping.next_flush_s). still_firing is the open firing group's of the
+# same (endpoint, group key): the group itself when firing (a claimed group is open), the
+# firing one beside it when resolved, so a resolved digest tells whether it leaves any
+# of its key firing (Digest.still_firing: PagerDuty resolves the incident at 0). Its
+# members' own episodes are resolved by then (their resolved rows exist), so they are
+# counted out already. No open firing group: nothing fires (one closes only once none
+# does). One probe of notification_groups_open_key per group (its md5 term is what
+# the index holds; the text's equality makes a collision harmless).
 STATE = f"""
-SELECT g.id::text AS group_id,
-    EXISTS (SELECT 1 FROM deliveries d WHERE d.group_id = g.id AND d.digest_id IS NULL
+SELECT g.group_id::text,
+    EXISTS (SELECT 1 FROM deliveries d WHERE d.group_id = g.group_id AND d.digest_id IS NULL
         AND d.status = 'GROUPED') AS pending,
-    (SELECT count(*) FROM deliveries d WHERE d.group_id = g.id AND d.status = 'SENT'
+    (SELECT count(*) FROM deliveries d WHERE d.group_id = f.group_id AND d.status = 'SENT'
         AND {STILL_FIRING})::int AS still_firing
-FROM unnest($1::uuid[]) AS g(id)
+FROM notification_groups g
+LEFT JOIN notification_groups f ON f.endpoint_id = g.endpoint_id AND f.kind = 'firing'
+    AND md5(f.group_key) = md5(g.group_key) AND f.group_key = g.group_key
+    AND f.closed_at IS NULL
+WHERE g.group_id = ANY($1::uuid[])
 """
 
 # The digests' members, as the channels render them.

@@ -8,7 +8,7 @@ sender never takes over a claim this one is still working on.
 
 Once the receivers were called, the outcome must be written, or another sender calls
 them again when the lease runs out: an outcome write that fails because the database
-is away is tried again, with backoff, for as long as the claim holds (``_write``).
+is away is tried again, with backoff, for as long as the claim holds (``outcome_write``).
 
 The worker reaches the database only through a ``SenderStore`` and the receivers only
 through a ``Dispatcher``, so this logic is unit-tested with fakes and a fake clock.
@@ -36,6 +36,7 @@ from alerting.domain.model import NotificationReady
 from alerting.domain.token_bucket import RateLimiter
 from alerting.services.sender import metrics
 from alerting.services.sender.call_timing import Call, ms
+from alerting.services.sender.outcome_write import WRITE_DEADLINE, Retrying, write_while_held
 from alerting.services.sender.records import Plan, join_of, settle
 from alerting.services.sender.store import (
     Claim,
@@ -43,7 +44,6 @@ from alerting.services.sender.store import (
     Finish,
     Join,
     SenderStore,
-    StoreUnavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -59,19 +59,6 @@ LEASE_BUDGET = 0.8
 # is claimed while this one's requests are in flight, not after this one's statements
 # and slowest request are done.
 READY_BATCHES_IN_FLIGHT = 2
-# An outcome write the database cannot take is tried again until this share of the
-# lease. The lease's end is the database's now() during the claim plus lease_s; it is
-# counted here on this process's monotonic clock from just before the claim statement
-# was sent, which is never later than that now(), so no skew between the two clocks
-# can make a retry outlive the claim. The rest of the lease is the margin for the last
-# try's own round trip and for the clocks' rates (a takeover needs the lease to have
-# ended by the database's clock). Past it, another sender may take the claim over at
-# any moment and deliver again: the outcome of a late write would no longer decide.
-WRITE_DEADLINE = 0.95
-# Backoff between tries of an outcome write: doubling from the first, capped, with
-# equal jitter, so the senders of a fleet do not all hit a recovering database at once.
-WRITE_RETRY_FIRST_S = 0.1
-WRITE_RETRY_MAX_S = 2.0
 EXHAUSTED = Decision(
     Outcome.FAILED,
     error="gave up: every claim expired before an outcome was written"
@@ -113,7 +100,8 @@ class Worker:
         self._rng = rng or random.Random()
         self._clock = clock
         self._wall_clock = wall_clock  # an attempt's start, as the attempt log shows it
-        self._sleep = sleep  # the write's backoff: a fake clock's in the unit tests
+        # the write's backoff: a fake clock's in the unit tests
+        self._retrying = Retrying(clock, sleep, self._rng, log)
         self._limiter = RateLimiter(settings.rate_per_s, settings.rate_burst, clock)
         # Channels that state no rate of their own (webhook, email) get the setting.
         self._fallback_rate = Rate(settings.rate_per_s, settings.rate_burst)
@@ -322,46 +310,15 @@ class Worker:
         joins: list[Join],
         deadline: float,
     ) -> set[str] | None:
-        """Record the batch, trying again while the database is away and the claims
-        hold (until ``deadline``): the ids of the outcomes written; None when given up.
-        Two log lines at most per batch (the first failure, then landed or given up):
-        an outage is not a traceback per try. Any error but ``StoreUnavailable`` is
-        raised at once."""
-        failures = 0
-        first_failure = 0.0
-        backoff = WRITE_RETRY_FIRST_S
-        while True:
-            try:
-                held = await self._store.record_outcomes(self.owner, deliveries, finishes, joins)
-            except StoreUnavailable as exc:
-                metrics.OUTCOME_WRITE_FAILURES.inc()
-                failures += 1
-                now = self._clock()
-                left = deadline - now
-                if failures == 1:
-                    first_failure = now
-                    log.warning(
-                        "cannot write the outcomes of %d notification(s) (%s): trying again"
-                        " for %.1f s, while their claim holds",
-                        len(finishes), exc, max(left, 0.0),
-                    )  # fmt: skip
-                if left <= 0:
-                    log.error(
-                        "gave up writing the outcomes of %d notification(s) after %d tries"
-                        " (%s): their claim is taken over when the lease runs out, and"
-                        " their receivers are called again",
-                        len(finishes), failures, exc,
-                    )  # fmt: skip
-                    return None
-                await self._sleep(min(self._rng.uniform(backoff / 2, backoff), left))
-                backoff = min(backoff * 2, WRITE_RETRY_MAX_S)
-                continue
-            if failures:
-                log.info(
-                    "wrote the outcomes of %d notification(s) after %d failed tries (%.1f s)",
-                    len(finishes), failures, self._clock() - first_failure,
-                )  # fmt: skip
-            return held
+        """Record the batch (``outcome_write``: tried again while the database is away
+        and the claims hold, until ``deadline``): the ids of the outcomes written; None
+        when given up."""
+        return await write_while_held(
+            lambda: self._store.record_outcomes(self.owner, deliveries, finishes, joins),
+            f"the outcomes of {len(finishes)} notification(s)",
+            deadline,
+            self._retrying,
+        )
 
     def _decision(self, plan: Plan, results: dict[str, Attempt]) -> Decision:
         if plan.exhausted:

@@ -121,11 +121,12 @@ def _filter(
     return where
 
 
-# A firing row whose resolved one reached an endpoint or is being delivered: a re-drive
-# refuses it (``resolved_delivered``).
+# A firing row whose resolved one reached an endpoint or is being delivered (SENDING, or
+# GROUPED: its group's digest will deliver it): a re-drive refuses it
+# (``resolved_delivered``).
 _NOT_BLOCKED = (
     "NOT EXISTS (SELECT 1 FROM notifications r WHERE r.firing_id ="
-    " notifications.notification_id AND (r.status = 'SENDING' OR (r.status = 'SENT'"
+    " notifications.notification_id AND (r.status IN ('SENDING', 'GROUPED') OR (r.status = 'SENT'"
     " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = r.notification_id"
     " AND d.status = 'SENT'))))"
 )
@@ -198,9 +199,10 @@ async def resolved_delivered(
 ) -> str | None:
     """The status of the resolved notification that follows firing ``notification_id``
     when it reached an endpoint (SENT with a SENT delivery) or is being delivered
-    (SENDING): re-delivering the firing one then would reach its endpoints after their
-    resolved message. None otherwise, also for a resolved one SENT to nobody (its firing
-    one reached no endpoint, so it had no target): nobody heard of the recovery.
+    (SENDING, or GROUPED: joined to a group, its digest delivers it): re-delivering the
+    firing one then would reach its endpoints after their resolved message. None
+    otherwise, also for a resolved one SENT to nobody (its firing one reached no
+    endpoint, so it had no target): nobody heard of the recovery.
 
     The resolved row is locked (in the caller's transaction, until its re-drive
     commits): a sender's claim skips a locked row (``SKIP LOCKED``) and finds the firing
@@ -217,7 +219,7 @@ async def resolved_delivered(
     if found is None:
         return None
     status: str = found["status"]
-    if status == "SENDING" or (status == "SENT" and found["reached"]):
+    if status in ("SENDING", "GROUPED") or (status == "SENT" and found["reached"]):
         return status
     return None
 

@@ -25,8 +25,9 @@ WHERE ctid = ANY(ARRAY(
 """
 # The rows a sender would still claim go first: a large tenant's pending and due retries
 # are gone within the DELETE request instead of being claimed (and ending FAILED for
-# want of endpoints) while the purge works through its history.
-ACTIVE = "AND status IN ('PENDING', 'SENDING', 'RETRY')"
+# want of endpoints) while the purge works through its history. GROUPED rows too: a
+# flusher would deliver them in their group's next digest.
+ACTIVE = "AND status IN ('PENDING', 'SENDING', 'RETRY', 'GROUPED')"
 # The tombstone goes only when no row is left. No row can appear after the delete
 # committed (see repo/clients.delete), so "none left" stays true.
 FINISH = """

@@ -26,8 +26,8 @@ from alerting.services.rule_service.repo.sql import Conn
 # by hand: the re-drive's UPDATE and this lock exclude each other, see the module
 # docstring). A SUPPRESSED row is settled when it is a resolved row (never sent) or a
 # firing row the releaser has settled (``suppression_settled_at``); an unsettled one may
-# still be delivered when its silence ends, however old it is. PENDING, SENDING and
-# RETRY rows are in flight or due: never removed.
+# still be delivered when its silence ends, however old it is. PENDING, SENDING, RETRY
+# and GROUPED (waiting for its group's digest) rows are in flight or due: never removed.
 SETTLED = """(
     status IN ('SENT', 'FAILED')
     OR (status = 'SUPPRESSED' AND (kind = 'resolved' OR suppression_settled_at IS NOT NULL))
@@ -71,7 +71,7 @@ WITH gone AS (
         SELECT x.id FROM unnest($1::uuid[]) AS x(id)
         WHERE coalesce((
             SELECT count(*) > 0 AND count(*) FILTER (
-                WHERE r.status IN ('PENDING', 'SENDING', 'RETRY')) = 0
+                WHERE r.status IN ('PENDING', 'SENDING', 'RETRY', 'GROUPED')) = 0
             FROM notifications r WHERE r.firing_id = x.id
         ), false)
         OR coalesce((
