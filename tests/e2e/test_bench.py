@@ -49,13 +49,18 @@ def test_quick_bench_writes_every_figure_and_cleans_up(
 ) -> None:
     done, document = run_bench(base_env, tmp_path / "results", "--quick", "--scale", "0.05")
     assert results.missing_keys(document) == []
-    stages = {"matching", "evaluator", "aggregator", "sender", "e2e", "liveness"}
+    stages = {"matching", "evaluator", "aggregator", "sender", "e2e", "storm", "liveness"}
     assert stages <= document["stages"].keys()
     assert "alertmanager" not in document["stages"]  # a full run's case only
     assert document["machine"]["cores"] >= 1
     assert "ALERTING_ADMIN_TOKEN" not in document["settings"]
     # one progress line per step, and the run's own database is gone afterwards
     assert "end to end, max:" in done.stdout
+    # the storm: every alert delivered in a few digests of one grouped rule
+    [storm] = document["stages"]["storm"]
+    assert storm["members_per_message"] * storm["messages"] == pytest.approx(100)
+    assert document["storm_members_per_message"] == storm["members_per_message"]
+    assert "storm: " in done.stdout and " members per digest" in done.stdout
     database = re.search(r"database (alerting_bench_\w+)", done.stdout)
     assert database is not None
     with psycopg.connect(f"{server_base(base_env['ALERTING_POSTGRES_DSN'])}/postgres") as conn:

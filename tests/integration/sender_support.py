@@ -45,7 +45,7 @@ class Sinks:
         return [r for r in self.recorder.requests if r["name"] == name]
 
     def script(self, name: str, *statuses: int) -> None:
-        self.recorder.scripts[name].extend(statuses)
+        self.recorder.script(name, list(statuses))
 
 
 @contextlib.asynccontextmanager

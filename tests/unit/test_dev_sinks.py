@@ -3,6 +3,9 @@ bench read deliveries from it)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import httpx
 
 from alerting.dev.sinks import Recorder, webhook_app
@@ -71,3 +74,28 @@ async def test_deeply_nested_bodies_are_bounded_before_parsing() -> None:
     assert recorder.requests[0]["body"] == deep.decode()
     assert script.status_code == 400
     assert "deeper" in script.json()["detail"]
+
+
+async def test_a_scripted_delay_records_at_once_and_answers_late() -> None:
+    recorder = Recorder()
+    async with client(recorder) as http:
+        put = await http.put("/script/slow", json={"statuses": [200], "delay_s": 0.3})
+        assert put.status_code == 204
+        answer = asyncio.create_task(http.post("/hooks/slow", json=[{"n": 1}]))
+        await asyncio.sleep(0.1)
+        assert not answer.done()
+        assert [r["name"] for r in recorder.requests] == ["slow"]  # recorded, not answered
+        assert (await answer).status_code == 200
+        began = time.monotonic()
+        assert (await http.post("/hooks/slow", json={})).status_code == 200  # script used up
+        assert time.monotonic() - began < 0.2
+
+
+async def test_a_bad_delay_is_refused() -> None:
+    recorder = Recorder()
+    async with client(recorder) as http:
+        for delay in (-1, 61, "1", True):
+            put = await http.put("/script/x", json={"statuses": [200], "delay_s": delay})
+            assert put.status_code == 422, delay
+            assert "delay_s" in put.json()["detail"]
+    assert not recorder.scripts

@@ -2,7 +2,8 @@
 
 Steps, each with one progress line: in-process matching; the evaluator, aggregator and
 sender each started alone on pre-loaded input; then every data-plane service together
-at a fixed offered rate (latency) and as fast as ingest takes alerts (throughput); and
+at a fixed offered rate (latency) and as fast as ingest takes alerts (throughput); an
+alert storm into one grouped rule (digests out, members per digest); and
 how long a new rule takes to be live in the evaluators (cold starts, then steady); and
 the same alerts through a real Alertmanager and through the platform, side by side; and,
 only when `--only` names it, the aggregator and sender again over 10 million stored
@@ -40,6 +41,7 @@ from alerting.bench import (
     sender,
     sinks,
     stored,
+    storm,
 )
 from alerting.bench.environment import BenchEnv, prepare
 from alerting.bench.plan import FULL, QUICK, Plan
@@ -53,6 +55,7 @@ STAGES = (
     "aggregator",
     "sender",
     "e2e",
+    "storm",
     "liveness",
     "alertmanager",
     "stored",
@@ -123,7 +126,7 @@ async def _stages(
         stages["aggregator"] = await aggregator.measure(bench, plan, progress)
     if "liveness" in only:
         stages["liveness"] = await liveness.measure(bench, plan, progress)
-    if not {"sender", "e2e", "alertmanager", "stored"} & set(only):
+    if not {"sender", "e2e", "storm", "alertmanager", "stored"} & set(only):
         return stages
     procs = Processes(bench.run_id, "sinks")
     try:
@@ -134,6 +137,8 @@ async def _stages(
         if "e2e" in only:
             end_to_end = await e2e.measure(bench, plan, outside, progress)
             stages["e2e"] = [end_to_end["latency"], end_to_end["max"]]
+        if "storm" in only:
+            stages["storm"] = await storm.measure(bench, plan, outside, progress)
         if "alertmanager" in only:
             stages["alertmanager"] = await alertmanager.measure(bench, plan, outside, progress)
         if "stored" in only:

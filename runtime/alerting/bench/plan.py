@@ -41,6 +41,8 @@ class Plan:
     # attempts) loaded between its empty and stored runs, created over this many days
     stored_notifications: int = 10_000_000
     stored_days: int = 30
+    # the `storm` stage: alerts posted into one grouped rule's webhook endpoint
+    storm_alerts: int = 10_000
 
     def spec(self, rules: int, fanout: int) -> RuleSetSpec:
         clients = max(fanout, rules // self.rules_per_client)
@@ -73,6 +75,7 @@ class Plan:
             live_rules=n(self.live_rules, 5),
             alertmanager_alerts=n(self.alertmanager_alerts, 100),
             stored_notifications=n(self.stored_notifications, 1000),
+            storm_alerts=n(self.storm_alerts, 100),
         )
 
 
@@ -118,4 +121,5 @@ QUICK = dataclasses.replace(
     live_starts=2,
     live_first_rules=3,
     live_rules=20,
+    storm_alerts=2_000,
 )

@@ -139,8 +139,20 @@ def assemble(
             "rule_live_p99_ms": round(steady["latency_ms"]["p99_ms"], 1),
         }
     head |= side_by_side(stages.get("alertmanager", []))
+    head |= storm_figures(stages.get("storm", []))
     head |= over_history.figures(stages.get("stored", []))
     return {**head, "stages": dict(stages), **detail}
+
+
+def storm_figures(cases: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The storm case's figures (none when it did not run). Not headline keys: a
+    grouped endpoint's pace is set by its timers, not by the platform's speed."""
+    found = {
+        f"storm_{key}": c[key]
+        for c in cases
+        for key in ("alerts_per_s", "messages_per_s", "members_per_message")
+    }
+    return found
 
 
 def side_by_side(cases: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

@@ -6,7 +6,9 @@ see exactly what the platform sent. A webhook digest (docs/grouping.md) is one r
 whose body is a JSON array of notifications: each recorded request says how many it
 carried (``members``: the array's length, else 1), and ``/counts`` sums them per name.
 A webhook path can be scripted to answer given status codes first
-(``PUT /script/<name>`` with ``{"statuses": [500, 500]}``), to exercise retries.
+(``PUT /script/<name>`` with ``{"statuses": [500, 500]}``), to exercise retries, and to
+hold each scripted answer back (``"delay_s": 5``; recorded at once, answered late), so a
+test can kill the sender while the receiver has a request it has not answered yet.
 """
 
 from __future__ import annotations
@@ -29,22 +31,28 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from alerting.web.body import nests_deeper, too_deep
 
 MAX_KEPT = 100_000  # enough for the 5,000-alert crash tests and their redeliveries
+MAX_DELAY_S = 60.0  # a scripted delay longer than any sender's timeout is a mistake
 
 
 class Recorder:
     def __init__(self) -> None:
         self.requests: deque[dict[str, Any]] = deque(maxlen=MAX_KEPT)
         self.emails: deque[dict[str, Any]] = deque(maxlen=MAX_KEPT)
-        self.scripts: dict[str, deque[int]] = defaultdict(deque)
+        # name -> (status, seconds to hold the answer back) of its next answers
+        self.scripts: dict[str, deque[tuple[int, float]]] = defaultdict(deque)
         # Webhooks received per name, kept apart from the bounded list: a cheap progress
         # counter for the bench, which polls it every 50 ms.
         self.counts: Counter[str] = Counter()
         # Notifications received per name: a digest counts its members, anything else 1.
         self.members: Counter[str] = Counter()
 
-    def next_status(self, name: str) -> int:
+    def script(self, name: str, statuses: list[int], delay_s: float = 0.0) -> None:
+        """Queue answers for ``name`` after those already queued."""
+        self.scripts[name].extend((status, delay_s) for status in statuses)
+
+    def next_answer(self, name: str) -> tuple[int, float]:
         script = self.scripts.get(name)
-        return script.popleft() if script else 200
+        return script.popleft() if script else (200, 0.0)
 
 
 class SmtpHandler:
@@ -96,7 +104,7 @@ async def _record_hook(
             body = json.loads(raw)
         except ValueError:
             body = raw.decode(errors="replace")
-    status = recorder.next_status(name)
+    status, delay_s = recorder.next_answer(name)
     members = len(body) if isinstance(body, list) else 1
     recorder.counts[name] += 1
     recorder.members[name] += members
@@ -113,6 +121,8 @@ async def _record_hook(
             "received_at": time.time(),
         }
     )
+    if delay_s:  # recorded first: a test sees the request arrive, then kills its sender
+        await asyncio.sleep(delay_s)
     await send({"type": "http.response.start", "status": status, "headers": ANSWER_HEADERS})
     await send({"type": "http.response.body", "body": ANSWER})
 
@@ -178,7 +188,16 @@ def _routes(recorder: Recorder) -> Starlette:
             isinstance(s, int) and 100 <= s <= 599 for s in statuses
         ):
             return JSONResponse({"detail": "statuses must be a list of HTTP codes"}, 422)
-        recorder.scripts[request.path_params["name"]] = deque(statuses)
+        delay_s = payload.get("delay_s", 0) if isinstance(payload, dict) else 0
+        if (
+            isinstance(delay_s, bool)
+            or not isinstance(delay_s, int | float)
+            or not 0 <= delay_s <= MAX_DELAY_S
+        ):
+            return JSONResponse({"detail": f"delay_s must be 0 to {MAX_DELAY_S:g} seconds"}, 422)
+        name = request.path_params["name"]
+        recorder.scripts.pop(name, None)  # a PUT replaces the script
+        recorder.script(name, statuses, float(delay_s))
         return Response(status_code=204)
 
     async def healthz(_: Request) -> Response:
