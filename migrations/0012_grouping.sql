@@ -6,6 +6,15 @@
 -- deliveries row is GROUPED (joined to a group, waiting for a digest) until the digest
 -- that carries it is sent, then SENT or FAILED like any other. The notification is
 -- GROUPED while any of its deliveries is, and final once all are.
+--
+-- Online: the ALTERs of notifications and deliveries (the busiest tables) take ACCESS
+-- EXCLUSIVE for a moment only. Their new checks are NOT VALID: every existing row passed
+-- the old ones, which the new ones widen, so validating would only re-scan the tables
+-- under that lock; new and updated rows are checked all the same. The new columns have
+-- no default (no rewrite). The index on deliveries is built CONCURRENTLY by 0014. A
+-- short lock_timeout makes the migration fail, to be re-run, rather than stall every
+-- writer queued behind it while it waits for a long transaction.
+SET LOCAL lock_timeout = '5s';
 
 -- NULL: no grouping (every notification is its own message, as before).
 -- {"group_by": [...], "group_wait_s": n, "group_interval_s": n, "repeat_interval_s": n}
@@ -15,7 +24,7 @@ ALTER TABLE rules ADD COLUMN grouping jsonb
 ALTER TABLE notifications
     DROP CONSTRAINT notifications_status_check,
     ADD CONSTRAINT notifications_status_check CHECK (status IN
-        ('PENDING', 'SENDING', 'RETRY', 'SENT', 'FAILED', 'SUPPRESSED', 'GROUPED'));
+        ('PENDING', 'SENDING', 'RETRY', 'SENT', 'FAILED', 'SUPPRESSED', 'GROUPED')) NOT VALID;
 
 -- One group per (endpoint, kind, group key) open at a time: firing and resolved members
 -- never share a message. A group closes when nothing is left to send or re-announce; the
@@ -99,13 +108,9 @@ ALTER TABLE deliveries
     ADD COLUMN digest_id uuid,
     DROP CONSTRAINT deliveries_status_check,
     ADD CONSTRAINT deliveries_status_check
-        CHECK (status IN ('SENT', 'FAILED', 'RETRY', 'GROUPED')),
+        CHECK (status IN ('SENT', 'FAILED', 'RETRY', 'GROUPED')) NOT VALID,
     ADD CONSTRAINT deliveries_grouped_names_group
-        CHECK (status <> 'GROUPED' OR group_id IS NOT NULL);
--- A group's members: those waiting for a digest (digest_id NULL), those of a digest, and
--- those still firing for a repeat. Ungrouped deliveries (nearly all) are not in it.
-CREATE INDEX deliveries_group_idx ON deliveries (group_id, digest_id)
-    WHERE group_id IS NOT NULL;
+        CHECK (status <> 'GROUPED' OR group_id IS NOT NULL) NOT VALID;
 
 -- The attempt log's rows of a digest's members name it.
 ALTER TABLE delivery_attempts ADD COLUMN digest_id uuid;
