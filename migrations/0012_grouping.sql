@@ -16,6 +16,9 @@ ALTER TABLE notifications
     DROP CONSTRAINT notifications_status_check,
     ADD CONSTRAINT notifications_status_check CHECK (status IN
         ('PENDING', 'SENDING', 'RETRY', 'SENT', 'FAILED', 'SUPPRESSED', 'GROUPED'));
+-- The flusher's sweep of GROUPED notifications no digest is left to settle
+-- (group_statements.STRANDED), oldest first; only GROUPED rows, so it stays small.
+CREATE INDEX notifications_grouped_idx ON notifications (updated_at) WHERE status = 'GROUPED';
 
 -- One group per (endpoint, kind, group key) open at a time: firing and resolved members
 -- never share a message. A group closes when nothing is left to send or re-announce; the
