@@ -5,7 +5,8 @@
 -- A notification keeps its own row, deliveries and attempt log: a grouped endpoint's
 -- deliveries row is GROUPED (joined to a group, waiting for a digest) until the digest
 -- that carries it is sent, then SENT or FAILED like any other. The notification is
--- GROUPED while any of its deliveries is, and final once all are.
+-- GROUPED while any of its deliveries is, then settled by docs/grouping.md's final-status
+-- rule (group_statements.FINALISE).
 --
 -- Online: the ALTERs of notifications and deliveries (the busiest tables) take ACCESS
 -- EXCLUSIVE for a moment only. Their new checks are NOT VALID: every existing row passed

@@ -11,3 +11,7 @@
 -- those still firing for a repeat. Ungrouped deliveries (nearly all) are not in it.
 CREATE INDEX CONCURRENTLY IF NOT EXISTS deliveries_group_idx ON deliveries (group_id, digest_id)
     WHERE group_id IS NOT NULL;
+-- The flusher's sweep of GROUPED notifications no digest is left to settle
+-- (group_statements.STRANDED), oldest first; only GROUPED rows, so it stays small.
+CREATE INDEX CONCURRENTLY IF NOT EXISTS notifications_grouped_idx ON notifications (updated_at)
+    WHERE status = 'GROUPED';

@@ -185,6 +185,15 @@ async def test_an_outcome_writes_its_groups_digests_and_members_by_key(
     assert "notifications_pkey" in plan and "notifications_firing_idx" in plan, plan
     no_table_read(plan)
 
+    plan = await plan_of(pool, mode, sql.LOCK_MEMBERS, batch.members)
+    assert "notifications_pkey" in plan, plan
+    no_table_read(plan)
+
+    # the sweep: GROUPED rows only, each probing its deliveries by key
+    plan = await plan_of(pool, mode, sql.STRANDED, 500)
+    assert "notifications_grouped_idx" in plan and "deliveries_pkey" in plan, plan
+    no_table_read(plan)
+
     plan = await plan_of(pool, mode, sql.DISABLE_GONE, batch.endpoints[:1], ["gone"])
     assert "endpoints_pkey" in plan, plan
     no_table_read(plan)

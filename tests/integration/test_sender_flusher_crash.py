@@ -42,6 +42,9 @@ class CrashingStore:
     async def claim_groups(self, owner: str, lease_s: float, limit: int) -> list[GroupClaim]:
         return await self._real.claim_groups(owner, lease_s, limit)
 
+    async def settle_stranded(self, limit: int) -> int:
+        return await self._real.settle_stranded(limit)
+
     async def record_digests(self, owner: str, outcomes: Sequence[DigestOutcome]) -> set[str]:
         raise Crash
 

@@ -239,22 +239,32 @@ async def test_two_senders_joining_the_same_groups_at_once_do_not_deadlock(
 ) -> None:
     rule, hook = await grouped_rule(pool)
     sources = ["a", "b", "c", "d"]
-    mine = await claimed(pool, store, rule, 40, "me")
-    yours = await claimed(pool, store, rule, 40, "you")
-    # Each batch lists the keys in the other's reverse order.
-    my_joins = [join(i, rule, hook, sources[k % 4]) for k, i in enumerate(mine)]
-    your_joins = [join(i, rule, hook, sources[3 - k % 4]) for k, i in enumerate(yours)]
+    ids = [await insert_notification(pool, "acme", [rule]) for _ in range(80)]
     for _ in range(5):
         await pool.execute("DELETE FROM deliveries")
         await pool.execute("DELETE FROM notification_groups")
+        await pool.execute("UPDATE notifications SET status = 'PENDING'")
+        # Joins are written for held claims only: each round claims its batch again.
+        mine = await store.claim_ready(ids[:40], "me", 30)
+        yours = await store.claim_ready(ids[40:], "you", 30)
+        finishes = [
+            [Finish(c.notification.notification_id, c.lease, "GROUPED", 0, None, False)
+             for c in batch]
+            for batch in (mine, yours)
+        ]  # fmt: skip
+        # Each batch lists the keys in the other's reverse order.
+        my_joins = [join(f.notification_id, rule, hook, sources[k % 4])
+                    for k, f in enumerate(finishes[0])]  # fmt: skip
+        your_joins = [join(f.notification_id, rule, hook, sources[3 - k % 4])
+                      for k, f in enumerate(finishes[1])]  # fmt: skip
         results = await asyncio.wait_for(
             asyncio.gather(
-                store.record_outcomes("me", [], [], my_joins),
-                store.record_outcomes("you", [], [], your_joins),
+                store.record_outcomes("me", [], finishes[0], my_joins),
+                store.record_outcomes("you", [], finishes[1], your_joins),
             ),
             10,
         )
-        assert results == [set(), set()]
+        assert results == [set(ids[:40]), set(ids[40:])]
         assert len(await groups(pool)) == 4
         assert await pool.fetchval("SELECT count(*) FROM deliveries WHERE status = 'GROUPED'") == 80
 

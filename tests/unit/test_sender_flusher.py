@@ -14,7 +14,7 @@ from alerting.domain.delivery import Attempt, Outcome, Target
 from alerting.domain.delivery_messages import Digest, OutgoingNotification
 from alerting.domain.grouping import GroupingPolicy
 from alerting.services.sender import metrics
-from alerting.services.sender.flusher import Flusher
+from alerting.services.sender.flusher import STRANDED_BATCH, STRANDED_EVERY_S, Flusher
 from alerting.services.sender.group_store import DigestOutcome, GroupClaim
 from alerting.services.sender.outcome_write import WRITE_DEADLINE
 from alerting.services.sender.store import StoreUnavailable
@@ -40,6 +40,11 @@ class Store:
         self.claims = claims
         self.held = held
         self.outcomes: list[DigestOutcome] = []
+        self.sweeps: list[int] = []
+
+    async def settle_stranded(self, limit: int) -> int:
+        self.sweeps.append(limit)
+        return 2
 
     async def claim_groups(self, owner: str, lease_s: float, limit: int) -> list[GroupClaim]:
         claims, self.claims = self.claims[:limit], self.claims[limit:]
@@ -202,3 +207,18 @@ async def test_an_outcome_write_failing_until_the_lease_ends_is_given_up() -> No
     assert all(t <= SETTINGS.lease_s * WRITE_DEADLINE for t in store.tries)
     assert metrics.OUTCOMES_ABANDONED._value.get() == abandoned + 1  # its one member
     assert digests_sent() == sent
+
+
+async def test_stranded_grouped_notifications_are_swept_once_a_minute() -> None:
+    now = [0.0]
+    store = Store([])
+    f = flusher(store, Receiver(), now)
+    settled = metrics.STRANDED._value.get()
+    await f.flush_once(10)  # the first poll sweeps
+    now[0] = STRANDED_EVERY_S - 1
+    await f.flush_once(10)
+    assert store.sweeps == [STRANDED_BATCH]
+    now[0] = STRANDED_EVERY_S
+    await f.flush_once(10)
+    assert store.sweeps == [STRANDED_BATCH] * 2
+    assert metrics.STRANDED._value.get() == settled + 4

@@ -9,6 +9,7 @@ import dataclasses
 from alerting.domain.delivery import Attempt, NotificationEndpoint
 from alerting.domain.grouping import GroupingPolicy, group_key
 from alerting.services.sender.store import DeliveryRow, Finish, Join
+from alerting.services.sender.worker import EXHAUSTED
 from tests.unit.test_sender_worker import (
     LEASE,
     MemoryStore,
@@ -95,3 +96,19 @@ async def test_a_transient_failure_beside_a_join_retries_without_joining_again()
     assert store.only.joins == []
     assert store.only.deliveries == [DeliveryRow(id_of(again), "e-q", "webhook", "SENT", None, 200)]
     assert store.only.finishes == [Finish(id_of(again), LEASE, "GROUPED", 0, None, False)]
+
+
+async def test_a_claim_beyond_max_attempts_beside_a_waiting_digest_stays_grouped() -> None:
+    # Only expired claims get past max_attempts. FAILED now would wake the resolved row
+    # while the digest may still reach the grouped endpoint: it is handed over GROUPED,
+    # its error kept for the flusher to settle it FAILED.
+    worn = claim(attempts=4)
+    store = MemoryStore(
+        endpoints={id_of(worn): [grouped("e-g", prior="GROUPED"), endpoint("e-q", PLAIN_HOOK)]}
+    )
+    channels = ScriptedChannels()
+    await make_worker(store, channels, max_attempts=3).deliver([worn], "poll")
+    assert channels.calls == [] and store.only.joins == []
+    [finish] = store.only.finishes
+    assert finish.status == "GROUPED"
+    assert finish.error == EXHAUSTED.error

@@ -42,6 +42,11 @@ from alerting.services.sender.worker import EXHAUSTED, LEASE_BUDGET
 
 log = logging.getLogger(__name__)
 
+# The safety net's period (``GroupStore.settle_stranded``), and the most it settles in one
+# sweep: no GROUPED notification should ever need it, so a small batch is plenty.
+STRANDED_EVERY_S = 60.0
+STRANDED_BATCH = 500
+
 
 class DigestDispatcher(Protocol):
     """Delivers one digest to one target (``channels.dispatch.deliver_digest``); it does
@@ -70,11 +75,19 @@ class Flusher:
         self._clock = clock
         self._wall_clock = wall_clock  # an attempt's start, as the attempt log shows it
         self._retrying = Retrying(clock, sleep, self._rng, log)
+        self._swept_at: float | None = None
 
     async def flush_once(self, limit: int) -> int:
         """Claim, deliver and record one batch of due groups; return how many were
-        claimed (a full batch: the caller polls again at once)."""
+        claimed (a full batch: the caller polls again at once). Every
+        ``STRANDED_EVERY_S`` it first sweeps for stranded GROUPED notifications."""
         started = self._clock()
+        if self._swept_at is None or started - self._swept_at >= STRANDED_EVERY_S:
+            self._swept_at = started
+            stranded = await self._store.settle_stranded(STRANDED_BATCH)
+            if stranded:
+                metrics.STRANDED.inc(stranded)
+                log.warning("settled %d GROUPED notification(s) no digest was left to", stranded)
         lease_s = float(self._settings.lease_s)
         claims = await self._store.claim_groups(self.owner, lease_s, limit)
         if not claims:

@@ -211,6 +211,18 @@ class PostgresGroupStore:
             _templates(e["templates"]), rate_per_s=e["rate_per_s"], rate_burst=e["rate_burst"],
         )  # fmt: skip
 
+    async def settle_stranded(self, limit: int) -> int:
+        """The safety net (``group_statements.STRANDED``): settle at most ``limit``
+        GROUPED notifications no digest is left to settle; return how many were found."""
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                ids = [r[0] for r in await conn.fetch(sql.STRANDED, limit)]
+                if ids:
+                    await conn.execute(sql.FINALISE, ids)
+                return len(ids)
+        except (*UNAVAILABLE, *ROLLED_BACK) as exc:
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
     async def record_digests(self, owner: str, outcomes: Sequence[DigestOutcome]) -> set[str]:
         """One transaction (see ``group_statements.HELD``); ``StoreUnavailable`` when
         Postgres is away or rolled it back over a conflict: nothing was written, the
@@ -221,8 +233,7 @@ class PostgresGroupStore:
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
     async def _record(self, owner: str, outcomes: Sequence[DigestOutcome]) -> set[str]:
-        # Groups locked in id order: two writers of the same groups wait, never deadlock.
-        outcomes = sorted(outcomes, key=lambda o: o.claim.digest.group_id)
+        # HELD locks the groups in key order itself (see its comment).
         if not outcomes:
             return set()
         async with self._pool.acquire() as conn, conn.transaction():
@@ -230,7 +241,8 @@ class PostgresGroupStore:
                 sql.HELD, owner, [o.claim.digest.group_id for o in outcomes],
                 [o.claim.lease for o in outcomes],
             )  # fmt: skip
-            held = [o for o, r in zip(outcomes, rows, strict=True) if r["held"]]
+            holds = {r["group_id"]: r["held"] for r in rows}
+            held = [o for o in outcomes if holds[o.claim.digest.group_id]]
             if not held:
                 return set()
             now: datetime = rows[0]["now"]
@@ -292,7 +304,7 @@ def _after_flush(o: DigestOutcome, state: Mapping[str, Any], now: datetime) -> d
 
 async def _write_members(conn: Any, outcomes: Sequence[DigestOutcome]) -> None:
     """The members' deliveries and attempt-log rows, then their notifications that are
-    final now: two statements for the whole batch."""
+    final now: three statements for the whole batch (the members locked first)."""
     rows = [
         (nid, o.claim.endpoint_id, o.claim.digest.digest_id, o)
         for o in outcomes
@@ -302,6 +314,10 @@ async def _write_members(conn: Any, outcomes: Sequence[DigestOutcome]) -> None:
         return
     # RETRY keeps a member GROUPED under its digest, which is tried again as it is.
     status = {Outcome.RETRY.value: "GROUPED"}
+    final = sorted({r[0] for r in rows if r[3].status != Outcome.RETRY.value})
+    if final:
+        # Locked before the deliveries are written: see LOCK_MEMBERS.
+        await conn.execute(sql.LOCK_MEMBERS, final)
     await conn.execute(
         sql.MEMBER_OUTCOMES,
         [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
@@ -310,7 +326,6 @@ async def _write_members(conn: Any, outcomes: Sequence[DigestOutcome]) -> None:
         [r[3].started_at for r in rows], [r[3].duration_ms for r in rows],
         [r[3].outcome for r in rows], [r[3].excerpt for r in rows],
     )  # fmt: skip
-    final = [r[0] for r in rows if r[3].status != Outcome.RETRY.value]
     if final:
         await conn.execute(sql.FINALISE, final)
 

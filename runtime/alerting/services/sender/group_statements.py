@@ -13,6 +13,11 @@ STILL_FIRING = "NOT EXISTS (SELECT 1 FROM notifications r WHERE r.firing_id = d.
 # `due_at <= now()` implies due_at IS NOT NULL: notification_groups_due_idx serves the
 # ORDER BY. The rule's current policy comes back to refresh the group's timers (a rule
 # of another client never: the rule is read by its id and the group's client).
+# The claim locks in due order, not in JOIN_GROUPS' key order: SKIP LOCKED never waits
+# for a group, so it cannot close a cycle over two groups with a sender. Candidates
+# picked by due order and then locked in key order would have concurrent flushers pick
+# the same candidates and skip each other's: half-empty batches
+# (test_two_flushers_polling_at_once_send_each_group_once).
 CLAIM_GROUPS = """
 WITH picked AS (
     SELECT ctid, claimed_by IS NOT NULL AS taken_over FROM notification_groups
@@ -66,6 +71,10 @@ WHERE digest_id = ANY($1::uuid[]) AND status = 'SENDING'
 
 # A new digest per group of its waiting members (at most $3, by notification id: the
 # rest go in the next one), and the members marked with it, in one statement.
+# `marked` checks the row again: `waiting` read the statement's snapshot, the UPDATE
+# locks the newest version, which another writer may have changed meanwhile (made final,
+# or marked). A member whose row moved on is left unmarked: MEMBER_OUTCOMES then writes
+# nothing over it.
 NEW_DIGESTS = """
 WITH waiting AS (
     SELECT g.group_id, g.endpoint_id, w.ids
@@ -88,6 +97,7 @@ WITH waiting AS (
     UPDATE deliveries d SET digest_id = m.digest_id, updated_at = now()
     FROM made m JOIN waiting w ON w.group_id = m.group_id, unnest(m.notification_ids) AS n(id)
     WHERE d.notification_id = n.id AND d.endpoint_id = w.endpoint_id
+        AND d.status = 'GROUPED' AND d.digest_id IS NULL
 )
 SELECT group_id::text, digest_id::text, seq, notification_ids::text[] FROM made
 """
@@ -160,15 +170,23 @@ WHERE g.group_id = x.id
 # An outcome is written only by the claim that still holds its group (claimer and lease
 # expiry both match, like statements.HELD); the lock keeps a takeover out until commit.
 # now() is the transaction's: the due times computed from it match the SQL's.
+# Groups are locked in (endpoint_id, kind, group_key) order, as JOIN_GROUPS locks them
+# (a group's key never changes, so the snapshot's order is the locked rows' order): a
+# sender and a flusher never deadlock over two groups. What remains is the sender
+# locking a notification then its groups (HELD, then JOIN_GROUPS) while a flusher locks
+# its groups then their members' notifications (LOCK_MEMBERS): Postgres's deadlock
+# detector rolls one back, and both writers try their outcome again (ROLLED_BACK).
+# The caller maps the rows by group id (the join does not keep the array's order).
 HELD = """
 SELECT x.id::text AS group_id, now() AS now,
     coalesce(g.claimed_by = $1 AND g.claim_expires_at = x.lease, false) AS held
 FROM unnest($2::uuid[], $3::timestamptz[]) AS x(id, lease)
-LEFT JOIN LATERAL (
-    SELECT claimed_by, claim_expires_at FROM notification_groups
-    WHERE group_id = x.id
+LEFT JOIN (
+    SELECT group_id, claimed_by, claim_expires_at FROM notification_groups
+    WHERE group_id = ANY($2::uuid[])
+    ORDER BY endpoint_id, kind, group_key
     FOR NO KEY UPDATE
-) g ON true
+) g ON g.group_id = x.id
 """
 
 DIGEST_OUTCOMES = """
@@ -211,23 +229,45 @@ WHERE x.outcome IS NOT NULL
 ON CONFLICT DO NOTHING
 """
 
-# Members' notifications still GROUPED whose deliveries are all final become SENT (all
-# sent) or FAILED (the failed ones summarised, as domain.delivery labels them), and a
-# firing one wakes its resolved row exactly like statements.FINISH's `woken`.
+# The members of a batch's final digests locked, in id order, a statement before their
+# deliveries are written. Two writers finishing one notification (two flushers of two
+# groups it is in, or a flusher and the sender finishing a claim as GROUPED) are then
+# serialised on it, so the second's FINALISE, a statement of its own with a snapshot
+# taken after the lock, sees the first's commit: without the lock each would see the
+# other's delivery still GROUPED and neither would settle it (write skew).
+LOCK_MEMBERS = """
+SELECT 1 FROM notifications WHERE notification_id = ANY($1::uuid[])
+ORDER BY notification_id
+FOR NO KEY UPDATE
+"""
+
+# A GROUPED notification is settled once none of its deliveries is GROUPED. The sender's
+# FINISH wrote the verdict on its ungrouped endpoints into last_error (NULL: all sent;
+# else the permanent failures, or "gave up after N attempts: ..."), so the rows of the
+# ungrouped endpoints are not read: a stale RETRY row of an endpoint disabled since does
+# not fail it (as an ungrouped notification it would have ended SENT). It is FAILED when
+# last_error is set or a delivery of the grouped path (group_id set) failed, with both
+# reasons, a grouped failure the sender's verdict already names (a prior FAILED row) not
+# repeated; else SENT. A firing one wakes its resolved row exactly like
+# statements.FINISH's `woken`. Run by the flusher for its members, by the sender for its
+# claims finishing GROUPED (after FINISH) and by the flusher's sweep (STRANDED): the
+# caller holds the notifications' locks.
 FINALISE = """
 WITH final AS (
-    SELECT n.notification_id, n.kind, bool_and(d.status = 'SENT') AS sent,
+    SELECT n.notification_id, n.kind, nullif(concat_ws('; ', n.last_error,
         string_agg(d.endpoint_type || ' ' || d.endpoint_id || ': '
             || coalesce(d.last_error, 'failed'), '; ' ORDER BY d.endpoint_id)
-            FILTER (WHERE d.status = 'FAILED') AS error
-    FROM notifications n JOIN deliveries d ON d.notification_id = n.notification_id
+            FILTER (WHERE d.status = 'FAILED' AND d.group_id IS NOT NULL
+                AND strpos(coalesce(n.last_error, ''), d.endpoint_id::text) = 0)), '') AS error
+    FROM notifications n LEFT JOIN deliveries d ON d.notification_id = n.notification_id
     WHERE n.notification_id = ANY($1::uuid[]) AND n.status = 'GROUPED'
     GROUP BY n.notification_id, n.kind
-    HAVING bool_and(d.status IN ('SENT', 'FAILED'))
+    HAVING NOT coalesce(bool_or(d.status = 'GROUPED'), false)
 ), done AS (
     UPDATE notifications n
-    SET status = CASE WHEN f.sent THEN 'SENT' ELSE 'FAILED' END, last_error = left(f.error, 2000),
-        sent_at = CASE WHEN f.sent THEN now() ELSE n.sent_at END,
+    SET status = CASE WHEN f.error IS NULL THEN 'SENT' ELSE 'FAILED' END,
+        last_error = left(f.error, 2000),
+        sent_at = CASE WHEN f.error IS NULL THEN now() ELSE n.sent_at END,
         claimed_by = NULL, claim_expires_at = NULL, updated_at = now()
     FROM final f
     WHERE n.notification_id = f.notification_id
@@ -236,6 +276,20 @@ WITH final AS (
 UPDATE notifications r SET next_attempt_at = now(), updated_at = now()
 WHERE r.firing_id = ANY(ARRAY(SELECT notification_id FROM done WHERE kind = 'firing'))
     AND r.status IN ('PENDING', 'RETRY') AND r.next_attempt_at > now()
+"""
+
+# The flusher's safety net: GROUPED notifications left with no GROUPED delivery (a writer
+# that died between two statements of another design, a delivery row removed with its
+# endpoint...), untouched for a minute, locked for FINALISE. notifications_grouped_idx
+# holds only GROUPED rows, oldest first; each is one probe of the deliveries' primary
+# key. SKIP LOCKED: a row a writer holds is that writer's to settle.
+STRANDED = """
+SELECT n.notification_id FROM notifications n
+WHERE n.status = 'GROUPED' AND n.updated_at < now() - interval '1 minute'
+    AND NOT EXISTS (SELECT 1 FROM deliveries d
+        WHERE d.notification_id = n.notification_id AND d.status = 'GROUPED')
+ORDER BY n.updated_at LIMIT $1
+FOR NO KEY UPDATE SKIP LOCKED
 """
 
 # A receiver that answered 410 Gone has its endpoint disabled with the outcome that

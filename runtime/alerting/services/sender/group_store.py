@@ -65,6 +65,12 @@ class GroupStore(Protocol):
         not returned."""
         ...
 
+    async def settle_stranded(self, limit: int) -> int:
+        """Settle (SENT or FAILED, as a digest's outcome would) at most ``limit``
+        GROUPED notifications untouched for a minute with no GROUPED delivery left, which
+        no digest will settle any more; return how many were found."""
+        ...
+
     async def record_digests(self, owner: str, outcomes: Sequence[DigestOutcome]) -> set[str]:
         """Write each outcome whose claim still holds (one taken over meanwhile is its
         new owner's); return the group ids written."""

@@ -68,3 +68,8 @@ GROUPS_TAKEN_OVER = Counter(
     "alerting_sender_group_claims_taken_over_total",
     "Expired group claims of another (crashed) flusher taken over: their digest is resent",
 )
+STRANDED = Counter(
+    "alerting_sender_stranded_grouped_total",
+    "GROUPED notifications settled by the flusher's sweep: no digest was left to settle"
+    " them (should stay 0; anything else is a bug to report)",
+)

@@ -24,6 +24,7 @@ from alerting.sealed import (
     is_sealed,
 )
 from alerting.services.sender import statements as sql
+from alerting.services.sender.group_statements import FINALISE
 from alerting.services.sender.store import Claim, DeliveryRow, Finish, Join, StoreUnavailable
 
 Pool: TypeAlias = "asyncpg.Pool[Any]"  # generic only to the type checker
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 OPENED_CACHE_SIZE = 10_000
 
 FINAL = frozenset({"SENT", "FAILED"})
+GROUPED = "GROUPED"
 # Postgres rolled the outcome's transaction back to break a conflict with another one
 # (two senders finishing taken-over rows, a purge): nothing was written, and the same
 # write succeeds once the other transaction is through. Raised out, the batch's
@@ -180,12 +182,12 @@ class PostgresSenderStore:
         finishes: Sequence[Finish],
         joins: Sequence[Join] = (),
     ) -> set[str]:
-        """One transaction: the delivery rows, the joins (JOIN_GROUPS, only when there
-        are any), then HELD and FINISH (see
-        ``statements.py``). Returns the ids of the finishes written and of those whose
-        notification no longer exists (settled: see HELD). Raises ``StoreUnavailable``
-        when Postgres is away or rolled the transaction back over a conflict
-        (``ROLLED_BACK``): the worker tries again.
+        """One transaction: the delivery rows, HELD, the held claims' joins
+        (JOIN_GROUPS, only when there are any), FINISH, and FINALISE for the claims
+        finishing GROUPED (see ``statements.py``). Returns the ids of the finishes
+        written and of those whose notification no longer exists (settled: see HELD).
+        Raises ``StoreUnavailable`` when Postgres is away or rolled the transaction
+        back over a conflict (``ROLLED_BACK``): the worker tries again.
 
         Trying again is safe even when the COMMIT went through and only its answer was
         lost: a SENT delivery is not rewritten, and HELD finds no claim left to finish
@@ -222,8 +224,6 @@ class PostgresSenderStore:
                     [d.duration_ms for d in deliveries],
                     [d.excerpt for d in deliveries],
                 )
-            if joins:
-                await _join(conn, joins)
             if not finishes:
                 return set()
             rows = await conn.fetch(
@@ -233,6 +233,10 @@ class PostgresSenderStore:
             held = [(r["ctid"], finishes[r["i"] - 1]) for r in rows if r["held"]]
             if not held:
                 return gone
+            held_ids = {f.notification_id for _, f in held}
+            held_joins = [j for j in joins if j.notification_id in held_ids]
+            if held_joins:
+                await _join(conn, held_joins)
             written = await conn.fetch(
                 sql.FINISH,
                 [row for row, _ in held],
@@ -242,6 +246,11 @@ class PostgresSenderStore:
                 [1 if f.refund else 0 for _, f in held],
                 [f.notification_id for _, f in held if f.kind == FIRING and f.status in FINAL],
             )
+            grouped = [f.notification_id for _, f in held if f.status == GROUPED]
+            if grouped:
+                # Its digests may all be done already (a flusher wrote them while this
+                # claim ran): settled here, under HELD's lock (group_statements.FINALISE).
+                await conn.execute(FINALISE, grouped)
         return gone | {r["notification_id"] for r in written}
 
 

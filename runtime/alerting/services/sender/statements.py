@@ -142,7 +142,9 @@ ORDER BY x.notification_id, e.created_at, e.endpoint_id
 """
 
 # A SENT delivery is never downgraded: a slow sender whose lease was taken over may
-# report late, and the endpoint must not be called again because of it.
+# report late, and the endpoint must not be called again because of it. Nor is a GROUPED
+# one overwritten by a late ungrouped result (a policy added between two claims): its
+# group's digest delivers it, and the flusher records how that went.
 # Only rows of notifications that still exist are written: a deleted client's are purged
 # while its last claims may be in flight (rule_service/purger.py), and a delivery row
 # for one would fail the foreign key and the whole outcome write with it. The
@@ -182,7 +184,7 @@ WITH gone AS (
     SET status = EXCLUDED.status, attempts = d.attempts + 1,
         last_error = EXCLUDED.last_error, response_code = EXCLUDED.response_code,
         updated_at = now()
-    WHERE d.status <> 'SENT'
+    WHERE d.status NOT IN ('SENT', 'GROUPED')
     RETURNING d.notification_id, d.endpoint_id, d.attempts
 )
 INSERT INTO delivery_attempts (notification_id, endpoint_id, attempt, endpoint_type,
@@ -265,6 +267,13 @@ RETURNING n.notification_id::text
 # still exist (key-share locked against a purge), and a SENT row is never downgraded;
 # neither is a GROUPED one moved to another group (a late sender whose claim was taken
 # over: it is the new owner's join that stands). No attempt-log row: nothing was called.
+# The caller runs it after HELD, for the held claims' joins only: a late sender's joins
+# would otherwise commit beside its lost outcome.
+# A group is opened only for a client that still exists, key-share locked like `alive`
+# (the lock the foreign-key check takes anyway): a client deleted while its notifications
+# are in flight would make the upsert fail its foreign key, and with it the whole
+# batch's outcome write, every other tenant's receivers then called again. Its members'
+# joins are dropped (no group row to name); the purge removes those notifications.
 JOIN_GROUPS = """
 WITH batch AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::uuid[],
@@ -278,6 +287,9 @@ WITH batch AS (
         b.kind, b.labels::jsonb, b.group_key, b.wait_s, b.interval_s, b.repeat_s,
         now() + make_interval(secs => b.wait_s)
     FROM batch b
+    CROSS JOIN LATERAL (
+        SELECT 1 FROM clients c WHERE c.client_id = b.client_id FOR KEY SHARE
+    ) owner
     ORDER BY b.e, b.kind, b.group_key
     ON CONFLICT (endpoint_id, kind, md5(group_key)) WHERE closed_at IS NULL DO UPDATE
     SET due_at = CASE WHEN g.last_flushed_at IS NULL

@@ -29,7 +29,15 @@ from alerting.adapters.kafka import Record
 from alerting.adapters.kafka.consumer import Rejected
 from alerting.config import SenderSettings
 from alerting.dependency_log import DependencyLog
-from alerting.domain.delivery import Attempt, Decision, Outcome, Target, decide, targets
+from alerting.domain.delivery import (
+    JOINED,
+    Attempt,
+    Decision,
+    Outcome,
+    Target,
+    decide,
+    targets,
+)
 from alerting.domain.delivery_messages import OutgoingNotification
 from alerting.domain.delivery_rate import Rate, effective
 from alerting.domain.model import NotificationReady
@@ -322,6 +330,10 @@ class Worker:
 
     def _decision(self, plan: Plan, results: dict[str, Attempt]) -> Decision:
         if plan.exhausted:
+            if any(t.prior is JOINED for t in plan.targets):
+                # Its digest still delivers it: FAILED now, the resolved row would be
+                # woken and never reach that endpoint. The flusher settles it FAILED.
+                return replace(EXHAUSTED, status=Outcome.GROUPED)
             return EXHAUSTED
         s = self._settings
         return decide(
