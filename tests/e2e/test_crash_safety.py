@@ -7,6 +7,8 @@ resolved before its firing."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from collections import defaultdict
 from typing import Any
@@ -85,16 +87,33 @@ async def kill_when(pipeline: Pipeline, victim: str, sql: str, threshold: int) -
 
 async def kill_sender_mid_delivery(pipeline: Pipeline) -> int:
     """SIGKILL the sender while the sink has answered calls it has not recorded yet;
-    return how many such calls there were at the moment of death."""
+    return how many such calls there were at the moment of death.
+
+    The sender is frozen (SIGSTOP) before the calls are counted: counted while it runs,
+    its next outcome write could land between the count and the kill, and a death with
+    nothing in flight proves nothing. Frozen with nothing in flight, it is thawed and
+    the wait goes on."""
     sent = "SELECT count(*) FROM notifications WHERE status = 'SENT'"
+    sender = pipeline.procs["sender"]
+    assert sender.process is not None
+
+    async def in_flight() -> int:
+        return len(await pipeline.received("crash")) - await count(pipeline, sent)
 
     async def answered_not_recorded() -> bool:
         recorded = await count(pipeline, sent)
         return len(await pipeline.received("crash")) - recorded >= 20 and recorded > 0
 
-    await eventually(answered_not_recorded, timeout=120, what="deliveries in flight")
-    pipeline.procs["sender"].kill()
-    return len(await pipeline.received("crash")) - await count(pipeline, sent)
+    for _ in range(20):
+        await eventually(answered_not_recorded, timeout=120, what="deliveries in flight")
+        os.killpg(sender.process.pid, signal.SIGSTOP)
+        await asyncio.sleep(0.5)  # a COMMIT already sent lands meanwhile
+        found = await in_flight()
+        if found > 0:
+            sender.kill()
+            return found
+        os.killpg(sender.process.pid, signal.SIGCONT)
+    raise AssertionError("the sender was never caught with answered calls unrecorded")
 
 
 async def aggregator_dies_in_a_backlog(pipeline: Pipeline, unique: str) -> None:

@@ -148,9 +148,8 @@ async def seed_group(
     params = "".join(f", ${i}" for i in range(6, 6 + len(columns)))
     await pool.execute(
         "INSERT INTO notification_groups (group_id, client_id, rule_id, endpoint_id, kind,"
-        f" labels, group_key, due_at{names}) VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5,"
-        f" '{{\"source\": \"payments\"}}', '{{\"source\":\"payments\"}}',"
-        f" now() + make_interval(secs => {float(due_in_s)}){params})",
+        f" labels, group_key{names}) VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5,"
+        f" '{{\"source\": \"payments\"}}', '{{\"source\":\"payments\"}}'{params})",
         group_id, client_id, rule, endpoint_id, kind, *columns.values(),
     )  # fmt: skip
     ids = []
@@ -162,6 +161,13 @@ async def seed_group(
             nid, endpoint_id, channel, delivery, group_id,
         )  # fmt: skip
         ids.append(nid)
+    # Due only once every member is in: a sender process running meanwhile (the
+    # process tests) would otherwise flush the members seeded so far.
+    await pool.execute(
+        "UPDATE notification_groups SET due_at = now() + make_interval(secs => $2)"
+        " WHERE group_id = $1::uuid",
+        group_id, float(due_in_s),
+    )  # fmt: skip
     del added  # a webhook's secret, or the id: read back above either way
     return Group(group_id, rule, endpoint_id, sorted(ids))
 
