@@ -222,3 +222,45 @@ async def test_stranded_grouped_notifications_are_swept_once_a_minute() -> None:
     await f.flush_once(10)
     assert store.sweeps == [STRANDED_BATCH] * 2
     assert metrics.STRANDED._value.get() == settled + 4
+
+
+def paced_flusher(
+    store: Store, receiver: Receiver, answers: list[float | None]
+) -> tuple[Flusher, list[float], list[float]]:
+    """A flusher whose pacing answers ``answers`` in turn; returns it, the waits asked
+    for (``max_wait_s``) and the sleeps it took."""
+    asked: list[float] = []
+    slept: list[float] = []
+
+    def pace(target: Target, max_wait_s: float) -> float | None:
+        asked.append(max_wait_s)
+        return answers.pop(0)
+
+    async def sleep(s: float) -> None:
+        slept.append(s)
+
+    made = Flusher(
+        store, receiver, SETTINGS, "me", random.Random(1), clock=lambda: 0.0,
+        wall_clock=lambda: 1_700_000_000.0, sleep=sleep, pace=pace,
+    )  # fmt: skip
+    return made, asked, slept
+
+
+async def test_a_digest_waits_for_its_destinations_token_before_the_call() -> None:
+    store, receiver = Store([claim("g1"), claim("g2")]), Receiver()
+    made, asked, slept = paced_flusher(store, receiver, [0.0, 0.75])
+    assert await made.flush_once(10) == 2
+    assert sorted(receiver.calls) == ["d-g1", "d-g2"]
+    # At most half the lease budget (lease 10 s, budget 80 %) is spent waiting.
+    assert asked == [4.0, 4.0]
+    assert slept == [0.75]  # the first had its token at once
+    assert [o.status for o in store.outcomes] == ["SENT", "SENT"]
+
+
+async def test_a_digest_with_no_token_in_time_is_called_all_the_same() -> None:
+    # The receiver's 429 and Retry-After take over from there; waiting longer would eat
+    # the lease, deferring would hold the group's members back for nothing.
+    store, receiver = Store([claim("g1")]), Receiver()
+    made, asked, slept = paced_flusher(store, receiver, [None])
+    assert await made.flush_once(10) == 1
+    assert receiver.calls == ["d-g1"] and slept == [] and asked == [4.0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from alerting.domain.delivery import Attempt, NotificationEndpoint
+from alerting.domain.delivery import Attempt, NotificationEndpoint, Target
 from alerting.domain.grouping import GroupingPolicy, group_key
 from alerting.services.sender.store import DeliveryRow, Finish, Join
 from alerting.services.sender.worker import EXHAUSTED
@@ -112,3 +112,15 @@ async def test_a_claim_beyond_max_attempts_beside_a_waiting_digest_stays_grouped
     [finish] = store.only.finishes
     assert finish.status == "GROUPED"
     assert finish.error == EXHAUSTED.error
+
+
+async def test_pace_shares_one_budget_per_destination_with_single_messages() -> None:
+    # The flusher paces its digests through Worker.pace: a digest to a destination whose
+    # tokens single messages used up waits for the next one, and takes one itself.
+    worker = make_worker(MemoryStore(), ScriptedChannels(), rate_per_s=2, rate_burst=1)
+    target = Target("slack", "https://hooks.slack.test/x", None, ("e1",), None)
+    assert worker.pace(target, 0.0) == 0.0  # the burst's one token
+    assert worker.pace(target, 0.0) is None  # none left now: nothing reserved
+    assert worker.pace(target, 1.0) == 0.5  # the next comes in 1 / rate
+    other = Target("slack", "https://hooks.slack.test/y", None, ("e2",), None)
+    assert worker.pace(other, 0.0) == 0.0  # another destination has its own bucket

@@ -48,6 +48,16 @@ STRANDED_EVERY_S = 60.0
 STRANDED_BATCH = 500
 
 
+# How a digest's call is paced (``Worker.pace``): the seconds to wait before it, or None
+# when no token comes within the given wait.
+Pace = Callable[[Target, float], "float | None"]
+# The share of the lease budget a digest may wait for its destination's token. Past it
+# the call is made all the same: a digest is one message per group_interval_s, and a
+# receiver that is really over its limit answers 429 with a Retry-After, which the
+# digest's retry honours.
+PACE_SHARE = 0.5
+
+
 class DigestDispatcher(Protocol):
     """Delivers one digest to one target (``channels.dispatch.deliver_digest``); it does
     not retry (the flusher does, across claims) and should not raise."""
@@ -66,14 +76,17 @@ class Flusher:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        pace: Pace | None = None,
     ) -> None:
         self._store = store
+        self._pace = pace  # None: calls are not paced (the unit tests of the logic)
         self._channels = channels
         self._settings = settings
         self.owner = owner
         self._rng = rng or random.Random()
         self._clock = clock
         self._wall_clock = wall_clock  # an attempt's start, as the attempt log shows it
+        self._sleep = sleep
         self._retrying = Retrying(clock, sleep, self._rng, log)
         self._swept_at: float | None = None
 
@@ -135,6 +148,11 @@ class Flusher:
         return len(claims)
 
     async def _call(self, digest: Digest, target: Target, call: Call) -> Attempt:
+        max_wait = float(self._settings.lease_s) * LEASE_BUDGET * PACE_SHARE
+        wait = self._pace(target, max_wait) if self._pace is not None else None
+        if wait:
+            await self._sleep(wait)
+        call.started_at, call.began = self._wall_clock(), self._clock()
         call.calling = True
         attempt = await self._channels.deliver_digest(digest, target)
         elapsed = self._clock() - call.began

@@ -72,7 +72,10 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     store = PostgresSenderStore(pool, keyring)
     worker = Worker(store, channels, settings.sender, instance_id())
     # One owner for both claims: an operator reads one process in claimed_by.
-    flusher = Flusher(PostgresGroupStore(pool, store), channels, settings.sender, worker.owner)
+    flusher = Flusher(
+        PostgresGroupStore(pool, store), channels, settings.sender, worker.owner,
+        pace=worker.pace,
+    )  # fmt: skip
     interval_s = settings.sender.poll_interval_ms / 1000
 
     async def poll_due(stop: asyncio.Event) -> None:

@@ -41,7 +41,7 @@ from alerting.domain.delivery import (
 from alerting.domain.delivery_messages import OutgoingNotification
 from alerting.domain.delivery_rate import Rate, effective
 from alerting.domain.model import NotificationReady
-from alerting.domain.token_bucket import RateLimiter
+from alerting.domain.token_bucket import RateLimiter, TokenBucket
 from alerting.services.sender import metrics
 from alerting.services.sender.call_timing import Call, ms
 from alerting.services.sender.outcome_write import WRITE_DEADLINE, Retrying, write_while_held
@@ -238,20 +238,28 @@ class Worker:
                 plan.joins[i] = join
                 metrics.GROUPED.labels(target.type).inc()
                 continue
-            rate = self._rate(target)
-            # Keyed by the rate too: notifications of other rules (or tenants) reaching
-            # the same destination with other overrides each pace at their own rate,
-            # instead of retuning one shared bucket back and forth between them.
-            key = (target.key, rate.per_s, rate.burst)
-            bucket = self._limiter.bucket(key, rate.per_s, rate.burst)
-            wait = bucket.reserve(MAX_RATE_WAIT_S)
+            wait = self.pace(target, MAX_RATE_WAIT_S)
             if wait is None:
-                plan.deferred_s.append(bucket.wait_s())
+                plan.deferred_s.append(self._bucket(target).wait_s())
                 metrics.DEFERRED.labels(target.type).inc()
                 continue
             call = plan.calls[i] = Call(self._wall_clock(), self._clock())
             plan.tasks[i] = asyncio.create_task(self._attempt(claim, target, wait, call))
         return plan
+
+    def pace(self, target: Target, max_wait_s: float) -> float | None:
+        """Reserve a call to ``target`` at its rate: the seconds to wait before making
+        it, or None when that would be more than ``max_wait_s`` (nothing reserved). The
+        flusher's digests pace through here too, so a destination's single messages and
+        digests share one budget (a Slack webhook's one message a second)."""
+        return self._bucket(target).reserve(max_wait_s)
+
+    def _bucket(self, target: Target) -> TokenBucket:
+        rate = self._rate(target)
+        # Keyed by the rate too: notifications of other rules (or tenants) reaching
+        # the same destination with other overrides each pace at their own rate,
+        # instead of retuning one shared bucket back and forth between them.
+        return self._limiter.bucket((target.key, rate.per_s, rate.burst), rate.per_s, rate.burst)
 
     def _rate(self, target: Target) -> Rate:
         default = self._channels.default_rate(target.type) or self._fallback_rate
