@@ -45,6 +45,11 @@ CREATE TABLE notification_groups (
     -- and their canonical text (domain.grouping.group_key), which the uniqueness holds on.
     labels            jsonb NOT NULL CHECK (jsonb_typeof(labels) = 'object'),
     group_key         text NOT NULL,
+    -- sha256 of group_key (hex, set by the statement that opens the group): what the
+    -- uniqueness holds on. Not the text, which up to 8 context values of 1,024
+    -- characters would take past a btree entry's size limit; not md5, whose collisions
+    -- can be made to order.
+    key_hash          text NOT NULL CHECK (key_hash ~ '^[0-9a-f]{64}$'),
     -- The timers the group runs on: the rule's policy when it opened, refreshed from the
     -- rule at each flush (a rule whose policy was removed keeps its last timers until
     -- its open groups close).
@@ -62,12 +67,8 @@ CREATE TABLE notification_groups (
     closed_at         timestamptz,
     updated_at        timestamptz NOT NULL DEFAULT now()
 );
--- On md5(group_key), not the text: up to 8 context values of 1,024 characters each would
--- pass a btree's row size limit and fail every batch that joins them. md5 is immutable
--- (an expression index needs that) and a collision could at worst merge two groups of
--- one endpoint of one tenant.
 CREATE UNIQUE INDEX notification_groups_open_key
-    ON notification_groups (endpoint_id, kind, md5(group_key)) WHERE closed_at IS NULL;
+    ON notification_groups (endpoint_id, kind, key_hash) WHERE closed_at IS NULL;
 -- The flusher's claim: open groups by due time.
 CREATE INDEX notification_groups_due_idx ON notification_groups (due_at)
     WHERE closed_at IS NULL AND due_at IS NOT NULL;

@@ -13,5 +13,6 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS deliveries_group_idx ON deliveries (grou
     WHERE group_id IS NOT NULL;
 -- The flusher's sweep of GROUPED notifications no digest is left to settle
 -- (group_statements.STRANDED), oldest first; only GROUPED rows, so it stays small.
-CREATE INDEX CONCURRENTLY IF NOT EXISTS notifications_grouped_idx ON notifications (updated_at)
+CREATE INDEX CONCURRENTLY IF NOT EXISTS notifications_grouped_idx
+    ON notifications (updated_at, notification_id)
     WHERE status = 'GROUPED';

@@ -148,8 +148,9 @@ async def seed_group(
     params = "".join(f", ${i}" for i in range(6, 6 + len(columns)))
     await pool.execute(
         "INSERT INTO notification_groups (group_id, client_id, rule_id, endpoint_id, kind,"
-        f" labels, group_key{names}) VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5,"
-        f" '{{\"source\": \"payments\"}}', '{{\"source\":\"payments\"}}'{params})",
+        f" labels, group_key, key_hash{names}) VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5,"
+        f" '{{\"source\": \"payments\"}}', '{{\"source\":\"payments\"}}',"
+        f" encode(sha256(convert_to('{{\"source\":\"payments\"}}', 'UTF8')), 'hex'){params})",
         group_id, client_id, rule, endpoint_id, kind, *columns.values(),
     )  # fmt: skip
     ids = []

@@ -27,8 +27,9 @@ async def insert_group(
     labels = labels if labels is not None else {"source": "db"}
     await conn.execute(
         "INSERT INTO notification_groups (group_id, client_id, rule_id, endpoint_id, kind,"
-        " labels, group_key, group_wait_s, group_interval_s, repeat_interval_s, opened_at,"
-        " closed_at, due_at) VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, 30, 300, 14400, $8,"
+        " labels, group_key, key_hash, group_wait_s, group_interval_s, repeat_interval_s,"
+        " opened_at, closed_at, due_at) VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7,"
+        " encode(sha256(convert_to($7, 'UTF8')), 'hex'), 30, 300, 14400, $8,"
         " $9, CASE WHEN $9::timestamptz IS NULL THEN $8::timestamptz + interval '30 seconds' END)",
         group_id, client_id, rule_id, endpoint_id, kind, json.dumps(labels),
         json.dumps(labels, sort_keys=True), opened_at, closed_at,

@@ -202,11 +202,12 @@ async def test_joining_groups_probes_the_open_groups_and_the_batch_rows_by_key(
     await pool.execute("INSERT INTO clients (client_id, name) VALUES ('c1', 'T')")
     await pool.execute(
         "INSERT INTO notification_groups (group_id, client_id, rule_id, endpoint_id, kind,"
-        " labels, group_key, group_wait_s, group_interval_s, repeat_interval_s, due_at,"
-        " closed_at)"
+        " labels, group_key, key_hash, group_wait_s, group_interval_s, repeat_interval_s,"
+        " due_at, closed_at)"
         " SELECT gen_random_uuid(), 'c1', gen_random_uuid(), gen_random_uuid(), 'firing',"
-        " '{}', '{\"source\":\"' || i || '\"}', 30, 300, 3600, now(),"
-        " CASE WHEN i % 2 = 0 THEN now() END FROM generate_series(1, 20000) i"
+        " '{}', k, encode(sha256(convert_to(k, 'UTF8')), 'hex'), 30, 300, 3600, now(),"
+        " CASE WHEN i % 2 = 0 THEN now() END FROM generate_series(1, 20000) i,"
+        " LATERAL (SELECT '{\"source\":\"' || i || '\"}' AS k) key"
     )
     await pool.execute(
         "INSERT INTO deliveries (notification_id, endpoint_id, endpoint_type, status, attempts)"

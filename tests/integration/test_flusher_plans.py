@@ -52,13 +52,14 @@ async def batch(pool: asyncpg.Pool[Any]) -> Batch:
     )
     await pool.execute(
         "INSERT INTO notification_groups (group_id, client_id, rule_id, endpoint_id, kind,"
-        " labels, group_key, group_wait_s, group_interval_s, repeat_interval_s, due_at,"
-        " last_flushed_at, closed_at)"
+        " labels, group_key, key_hash, group_wait_s, group_interval_s, repeat_interval_s,"
+        " due_at, last_flushed_at, closed_at)"
         " SELECT gen_random_uuid(), 'c1', $1, e.endpoint_id,"
         " CASE WHEN e.i % 4 = 3 THEN 'resolved' ELSE 'firing' END, '{}',"
-        " '{\"source\":\"' || e.i || '\"}', 30, 300, 3600,"
+        " e.k, encode(sha256(convert_to(e.k, 'UTF8')), 'hex'), 30, 300, 3600,"
         " now() + make_interval(secs => e.i), now(), CASE WHEN e.i % 2 = 0 THEN now() END"
         " FROM (SELECT endpoint_id, row_number() OVER (ORDER BY endpoint_id) AS i"
+        "     , '{\"source\":\"' || row_number() OVER (ORDER BY endpoint_id) || '\"}' AS k"
         "     FROM endpoints) e",
         rule,
     )
@@ -128,9 +129,8 @@ async def test_a_claim_finds_due_groups_by_index_and_fixes_digests_per_group(
     assert "endpoints_pkey" in plan, plan
     no_table_read(plan)
 
-    for statement in (sql.UNSENT, sql.CRASHED_TRIES):
-        ids = batch.digests if statement is sql.CRASHED_TRIES else g
-        plan = await plan_of(pool, mode, statement, ids)
+    for statement, args in ((sql.UNSENT, (g,)), (sql.RESENDING, (batch.digests, batch.digests))):
+        plan = await plan_of(pool, mode, statement, *args)
         assert "notification_digests" in plan and "Index" in plan, plan
         no_table_read(plan)
 
@@ -190,8 +190,12 @@ async def test_an_outcome_writes_its_groups_digests_and_members_by_key(
     no_table_read(plan)
 
     # the sweep: GROUPED rows only, each probing its deliveries by key
-    plan = await plan_of(pool, mode, sql.STRANDED, 500)
-    assert "notifications_grouped_idx" in plan and "deliveries_pkey" in plan, plan
+    start = (datetime(1970, 1, 1, tzinfo=UTC), "00000000-0000-0000-0000-000000000000")
+    plan = await plan_of(pool, mode, sql.STRANDED_SCAN, 5000, *start)
+    assert "notifications_grouped_idx" in plan, plan
+    no_table_read(plan)
+    plan = await plan_of(pool, mode, sql.STRANDED, batch.members)
+    assert "notifications_pkey" in plan and "deliveries_pkey" in plan, plan
     no_table_read(plan)
 
     plan = await plan_of(pool, mode, sql.DISABLE_GONE, batch.endpoints[:1], ["gone"])

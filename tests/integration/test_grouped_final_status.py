@@ -259,3 +259,30 @@ async def test_a_member_changed_while_its_digest_is_made_is_not_marked(
         changed: ("SENT", None),
         waiting: ("GROUPED", claim.digest.digest_id),
     }
+
+
+async def test_the_sweep_reads_a_bounded_stretch_and_the_next_sweep_the_stretch_after(
+    pool: asyncpg.Pool[Any],
+) -> None:
+    # Every member waiting for its digest is GROUPED: a sweep reads `limit` of them from
+    # where the last one stopped, so a stranded row behind many waiting ones is found by
+    # a later sweep, and the sweeps start over after the last stretch.
+    group = await seed_group(pool, 5)
+    members = group.members  # sorted ids; all waiting (GROUPED deliveries)
+    await pool.execute(
+        "UPDATE notifications SET updated_at = '2026-01-01T00:00:00Z'"
+        " WHERE notification_id = ANY($1::uuid[])",
+        members,
+    )
+    last = members[-1]
+    await pool.execute(
+        "UPDATE deliveries SET status = 'SENT' WHERE notification_id = $1::uuid", last
+    )
+    store = group_store(pool)
+    assert [await store.settle_stranded(2) for _ in range(2)] == [0, 0]  # members 1-4
+    assert await store.settle_stranded(2) == 1  # the fifth, stranded, in the third stretch
+    assert await status(pool, last) == ("SENT", None)
+    await pool.execute(
+        "UPDATE deliveries SET status = 'SENT' WHERE notification_id = $1::uuid", members[0]
+    )
+    assert await store.settle_stranded(2) == 1  # started over: the first stretch again

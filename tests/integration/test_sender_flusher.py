@@ -248,8 +248,10 @@ async def join_resolved_group(pool: asyncpg.Pool[Any], firing: Group, members: l
     group_id = str(uuid.uuid4())
     await pool.execute(
         "INSERT INTO notification_groups (group_id, client_id, rule_id, endpoint_id, kind,"
-        " labels, group_key, group_wait_s, group_interval_s, repeat_interval_s, due_at)"
+        " labels, group_key, key_hash, group_wait_s, group_interval_s, repeat_interval_s,"
+        " due_at)"
         " SELECT $2::uuid, client_id, rule_id, endpoint_id, 'resolved', labels, group_key,"
+        " key_hash,"
         " group_wait_s, group_interval_s, repeat_interval_s, now() - interval '1 second'"
         " FROM notification_groups WHERE group_id = $1::uuid",
         firing.group_id, group_id,

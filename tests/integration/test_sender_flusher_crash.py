@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from alerting.config import Settings
+from alerting.domain.delivery import Attempt
 from alerting.services.sender.group_store import DigestOutcome, GroupClaim, GroupStore
 from tests.integration.flusher_support import (
     DigestSink,
@@ -121,3 +122,29 @@ async def test_a_digest_whose_every_claim_expired_is_given_up_without_another_ca
     assert {(r["status"], r["notification"]) for r in rows} == {("FAILED", "FAILED")}
     assert all(r["last_error"].startswith("gave up: every claim expired") for r in rows)
     assert (await group_row(pool, group.group_id))["closed_at"] is not None
+
+
+async def test_a_retried_digest_whose_flusher_died_counts_that_try_too(
+    pool: asyncpg.Pool[Any], settings: Settings, sink: DigestSink
+) -> None:
+    # A RETRY digest is SENDING again while it is resent: a flusher dying during that
+    # try leaves it SENDING, so the next claimer counts it, and a digest that answers
+    # 503 once and then kills every flusher still reaches its last try.
+    group = await seed_group(pool, 2)
+    sink.answers = [Attempt.transient("HTTP 503", 503)]
+    assert await flusher(pool, settings, "one:1", lease_s=1, max_attempts=3).flush_once(10) == 1
+    await pool.execute("UPDATE notification_digests SET next_attempt_at = now()")
+    await pool.execute(
+        "UPDATE notification_groups SET due_at = now() WHERE group_id = $1::uuid", group.group_id
+    )
+    dies = CrashingStore(group_store(pool))
+    with pytest.raises(Crash):
+        await flusher(pool, settings, "dies:2", dies, lease_s=1, max_attempts=3).flush_once(10)
+    [(status, attempts)] = await pool.fetch("SELECT status, attempts FROM notification_digests")
+    assert (status, attempts) == ("SENDING", 1)  # the try under way is not counted yet
+    await asyncio.sleep(1.2)
+    assert await flusher(pool, settings, "next:3", lease_s=1, max_attempts=3).flush_once(10) == 1
+    third = sink.digests[-1]
+    assert len(sink.digests) == 3 and third.attempts == 3  # 503, the crashed try, this one
+    [(status, attempts)] = await pool.fetch("SELECT status, attempts FROM notification_digests")
+    assert (status, attempts) == ("SENT", 3)

@@ -14,7 +14,7 @@ from alerting.domain.delivery import Attempt, Outcome, Target
 from alerting.domain.delivery_messages import Digest, OutgoingNotification
 from alerting.domain.grouping import GroupingPolicy
 from alerting.services.sender import metrics
-from alerting.services.sender.flusher import STRANDED_BATCH, STRANDED_EVERY_S, Flusher
+from alerting.services.sender.flusher import STRANDED_EVERY_S, STRANDED_SCAN, Flusher
 from alerting.services.sender.group_store import DigestOutcome, GroupClaim
 from alerting.services.sender.outcome_write import WRITE_DEADLINE
 from alerting.services.sender.store import StoreUnavailable
@@ -217,10 +217,10 @@ async def test_stranded_grouped_notifications_are_swept_once_a_minute() -> None:
     await f.flush_once(10)  # the first poll sweeps
     now[0] = STRANDED_EVERY_S - 1
     await f.flush_once(10)
-    assert store.sweeps == [STRANDED_BATCH]
+    assert store.sweeps == [STRANDED_SCAN]
     now[0] = STRANDED_EVERY_S
     await f.flush_once(10)
-    assert store.sweeps == [STRANDED_BATCH] * 2
+    assert store.sweeps == [STRANDED_SCAN] * 2
     assert metrics.STRANDED._value.get() == settled + 4
 
 

@@ -42,10 +42,12 @@ from alerting.services.sender.worker import EXHAUSTED, LEASE_BUDGET
 
 log = logging.getLogger(__name__)
 
-# The safety net's period (``GroupStore.settle_stranded``), and the most it settles in one
-# sweep: no GROUPED notification should ever need it, so a small batch is plenty.
+# The safety net's period (``GroupStore.settle_stranded``), and how many GROUPED rows one
+# sweep reads (the next sweep reads on from there): no GROUPED notification should ever
+# need it, and every member waiting for its digest is GROUPED, so a sweep's work stays
+# bounded however many wait.
 STRANDED_EVERY_S = 60.0
-STRANDED_BATCH = 500
+STRANDED_SCAN = 5000
 
 
 # How a digest's call is paced (``Worker.pace``): the seconds to wait before it, or None
@@ -94,13 +96,15 @@ class Flusher:
         """Claim, deliver and record one batch of due groups; return how many were
         claimed (a full batch: the caller polls again at once). Every
         ``STRANDED_EVERY_S`` it first sweeps for stranded GROUPED notifications."""
-        started = self._clock()
-        if self._swept_at is None or started - self._swept_at >= STRANDED_EVERY_S:
-            self._swept_at = started
-            stranded = await self._store.settle_stranded(STRANDED_BATCH)
+        swept = self._clock()
+        if self._swept_at is None or swept - self._swept_at >= STRANDED_EVERY_S:
+            self._swept_at = swept
+            stranded = await self._store.settle_stranded(STRANDED_SCAN)
             if stranded:
                 metrics.STRANDED.inc(stranded)
                 log.warning("settled %d GROUPED notification(s) no digest was left to", stranded)
+        # After the sweep: its time is not the lease's, which starts with the claim.
+        started = self._clock()
         lease_s = float(self._settings.lease_s)
         claims = await self._store.claim_groups(self.owner, lease_s, limit)
         if not claims:

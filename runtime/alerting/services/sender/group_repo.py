@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -70,6 +70,10 @@ def _member(row: asyncpg.Record, attempts: int) -> OutgoingNotification:
     )  # fmt: skip
 
 
+# Before every (updated_at, notification_id): a sweep from the start.
+SWEEP_START = (datetime(1970, 1, 1, tzinfo=UTC), "00000000-0000-0000-0000-000000000000")
+
+
 class PostgresGroupStore:
     """The ``GroupStore`` over a connection pool. Signing secrets are opened by the
     sender's own store (its keyring and its cache of opened secrets)."""
@@ -77,6 +81,8 @@ class PostgresGroupStore:
     def __init__(self, pool: Pool, secrets: PostgresSenderStore) -> None:
         self._pool = pool
         self._secrets = secrets
+        # Where the next sweep for stranded GROUPED rows reads from (keyset order).
+        self._stranded_after: tuple[datetime, str] = SWEEP_START
 
     async def claim_groups(self, owner: str, lease_s: float, limit: int) -> list[GroupClaim]:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -112,8 +118,9 @@ class PostgresGroupStore:
                 )
             else:
                 settle[r["group_id"]] = r["next_attempt_at"]
-        if crashed:
-            await conn.execute(sql.CRASHED_TRIES, crashed)
+        if fixed:
+            resent = [f.digest_id for f in fixed.values()]
+            await conn.execute(sql.RESENDING, resent, crashed)
         fresh = [g for g in groups if g["group_id"] not in fixed and g["group_id"] not in settle]
         if fresh:
             made = await conn.fetch(
@@ -212,11 +219,19 @@ class PostgresGroupStore:
         )  # fmt: skip
 
     async def settle_stranded(self, limit: int) -> int:
-        """The safety net (``group_statements.STRANDED``): settle at most ``limit``
-        GROUPED notifications no digest is left to settle; return how many were found."""
+        """The safety net (``group_statements.STRANDED``): read the next ``limit``
+        GROUPED notifications from where the last sweep stopped (from the start again
+        after the last), and settle those no digest is left to settle; return how many."""
         try:
             async with self._pool.acquire() as conn, conn.transaction():
-                ids = [r[0] for r in await conn.fetch(sql.STRANDED, limit)]
+                scanned = await conn.fetch(sql.STRANDED_SCAN, limit, *self._stranded_after)
+                self._stranded_after = (
+                    (scanned[-1]["updated_at"], scanned[-1]["notification_id"])
+                    if len(scanned) == limit
+                    else SWEEP_START
+                )
+                found = [r["notification_id"] for r in scanned]
+                ids = [r[0] for r in await conn.fetch(sql.STRANDED, found)] if found else []
                 if ids:
                     await conn.execute(sql.FINALISE, ids)
                 return len(ids)

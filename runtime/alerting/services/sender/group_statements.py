@@ -60,13 +60,18 @@ WHERE group_id = ANY($1::uuid[]) AND status IN ('SENDING', 'RETRY')
 ORDER BY group_id, seq
 """
 
-# A digest still SENDING under an expired claim was being delivered by a flusher that
-# crashed, stalled or could not write the outcome: that call counts as a try, so a
-# digest that kills its senders is given up after ALERTING_SENDER_MAX_ATTEMPTS claims
-# (the flusher fails it without a call) instead of looping for ever.
-CRASHED_TRIES = """
-UPDATE notification_digests SET attempts = attempts + 1, updated_at = now()
-WHERE digest_id = ANY($1::uuid[]) AND status = 'SENDING'
+# The unsent digests about to be sent again ($1) are SENDING while they are: a RETRY
+# digest too, so that a flusher dying during this try leaves it SENDING for the next
+# claimer to count. Those ($2) still SENDING under an expired claim were being
+# delivered by a flusher that crashed, stalled or could not write the outcome: that call
+# counts as a try, so a digest that kills its senders is given up after
+# ALERTING_SENDER_MAX_ATTEMPTS claims (the flusher fails it without a call) instead of
+# looping for ever.
+RESENDING = """
+UPDATE notification_digests
+SET status = 'SENDING', attempts = attempts + (digest_id = ANY($2::uuid[]))::int,
+    updated_at = now()
+WHERE digest_id = ANY($1::uuid[])
 """
 
 # A new digest per group of its waiting members (at most $3, by notification id: the
@@ -131,8 +136,8 @@ RETURNING group_id::text, digest_id::text, seq, notification_ids::text[]
 # of its key firing (Digest.still_firing: PagerDuty resolves the incident at 0). Its
 # members' own episodes are resolved by then (their resolved rows exist), so they are
 # counted out already. No open firing group: nothing fires (one closes only once none
-# does). One probe of notification_groups_open_key per group (its md5 term is what
-# the index holds; the text's equality makes a collision harmless).
+# does). One probe of notification_groups_open_key per group (on key_hash, what the
+# index holds; the text's equality as well, so even a collision could not pair them).
 STATE = f"""
 SELECT g.group_id::text,
     EXISTS (SELECT 1 FROM deliveries d WHERE d.group_id = g.group_id AND d.digest_id IS NULL
@@ -141,7 +146,7 @@ SELECT g.group_id::text,
         AND {STILL_FIRING})::int AS still_firing
 FROM notification_groups g
 LEFT JOIN notification_groups f ON f.endpoint_id = g.endpoint_id AND f.kind = 'firing'
-    AND md5(f.group_key) = md5(g.group_key) AND f.group_key = g.group_key
+    AND f.key_hash = g.key_hash AND f.group_key = g.group_key
     AND f.closed_at IS NULL
 WHERE g.group_id = ANY($1::uuid[])
 """
@@ -280,15 +285,26 @@ WHERE r.firing_id = ANY(ARRAY(SELECT notification_id FROM done WHERE kind = 'fir
 
 # The flusher's safety net: GROUPED notifications left with no GROUPED delivery (a writer
 # that died between two statements of another design, a delivery row removed with its
-# endpoint...), untouched for a minute, locked for FINALISE. notifications_grouped_idx
-# holds only GROUPED rows, oldest first; each is one probe of the deliveries' primary
-# key. SKIP LOCKED: a row a writer holds is that writer's to settle.
+# endpoint...), untouched for a minute. GROUPED is the steady state of every member
+# waiting for its digest (a storm behind a receiver that is down: hundreds of thousands),
+# so a sweep reads a bounded stretch of them and the next sweep the stretch after
+# (STRANDED_SCAN, keyset order from the cursor $2, $3; the store wraps around at the
+# end), never all of them: notifications_grouped_idx holds only GROUPED rows, in this
+# order. STRANDED then locks, for FINALISE, those of the stretch with no GROUPED
+# delivery (one probe of the deliveries' primary key each). SKIP LOCKED: a row a writer
+# holds is that writer's to settle.
+STRANDED_SCAN = """
+SELECT n.notification_id::text, n.updated_at FROM notifications n
+WHERE n.status = 'GROUPED' AND n.updated_at < now() - interval '1 minute'
+    AND (n.updated_at, n.notification_id) > ($2::timestamptz, $3::uuid)
+ORDER BY n.updated_at, n.notification_id LIMIT $1
+"""
 STRANDED = """
 SELECT n.notification_id FROM notifications n
-WHERE n.status = 'GROUPED' AND n.updated_at < now() - interval '1 minute'
+WHERE n.notification_id = ANY($1::uuid[]) AND n.status = 'GROUPED'
     AND NOT EXISTS (SELECT 1 FROM deliveries d
         WHERE d.notification_id = n.notification_id AND d.status = 'GROUPED')
-ORDER BY n.updated_at LIMIT $1
+ORDER BY n.notification_id
 FOR NO KEY UPDATE SKIP LOCKED
 """
 

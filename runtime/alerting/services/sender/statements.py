@@ -282,16 +282,19 @@ WITH batch AS (
             repeat_s)
 ), grouped AS (
     INSERT INTO notification_groups AS g (group_id, client_id, rule_id, endpoint_id, kind,
-        labels, group_key, group_wait_s, group_interval_s, repeat_interval_s, due_at)
+        labels, group_key, key_hash, group_wait_s, group_interval_s, repeat_interval_s,
+        due_at)
     SELECT DISTINCT ON (b.e, b.kind, b.group_key) uuid_v7(), b.client_id, b.rule_id, b.e,
-        b.kind, b.labels::jsonb, b.group_key, b.wait_s, b.interval_s, b.repeat_s,
+        b.kind, b.labels::jsonb, b.group_key,
+        encode(sha256(convert_to(b.group_key, 'UTF8')), 'hex'), b.wait_s, b.interval_s,
+        b.repeat_s,
         now() + make_interval(secs => b.wait_s)
     FROM batch b
     CROSS JOIN LATERAL (
         SELECT 1 FROM clients c WHERE c.client_id = b.client_id FOR KEY SHARE
     ) owner
     ORDER BY b.e, b.kind, b.group_key
-    ON CONFLICT (endpoint_id, kind, md5(group_key)) WHERE closed_at IS NULL DO UPDATE
+    ON CONFLICT (endpoint_id, kind, key_hash) WHERE closed_at IS NULL DO UPDATE
     SET due_at = CASE WHEN g.last_flushed_at IS NULL
             THEN coalesce(g.due_at, now() + make_interval(secs => EXCLUDED.group_wait_s))
             ELSE least(coalesce(g.due_at, 'infinity'), greatest(
