@@ -224,14 +224,13 @@ class PostgresGroupStore:
         after the last), and settle those no digest is left to settle; return how many."""
         try:
             async with self._pool.acquire() as conn, conn.transaction():
-                scanned = await conn.fetch(sql.STRANDED_SCAN, limit, *self._stranded_after)
+                scanned = await conn.fetch(sql.STRANDED, limit, *self._stranded_after)
                 self._stranded_after = (
                     (scanned[-1]["updated_at"], scanned[-1]["notification_id"])
                     if len(scanned) == limit
                     else SWEEP_START
                 )
-                found = [r["notification_id"] for r in scanned]
-                ids = [r[0] for r in await conn.fetch(sql.STRANDED, found)] if found else []
+                ids = [r["notification_id"] for r in scanned if r["stranded"]]
                 if ids:
                     await conn.execute(sql.FINALISE, ids)
                 return len(ids)

@@ -287,25 +287,29 @@ WHERE r.firing_id = ANY(ARRAY(SELECT notification_id FROM done WHERE kind = 'fir
 # that died between two statements of another design, a delivery row removed with its
 # endpoint...), untouched for a minute. GROUPED is the steady state of every member
 # waiting for its digest (a storm behind a receiver that is down: hundreds of thousands),
-# so a sweep reads a bounded stretch of them and the next sweep the stretch after
-# (STRANDED_SCAN, keyset order from the cursor $2, $3; the store wraps around at the
-# end), never all of them: notifications_grouped_idx holds only GROUPED rows, in this
-# order. STRANDED then locks, for FINALISE, those of the stretch with no GROUPED
-# delivery (one probe of the deliveries' primary key each). SKIP LOCKED: a row a writer
-# holds is that writer's to settle.
-STRANDED_SCAN = """
-SELECT n.notification_id::text, n.updated_at FROM notifications n
-WHERE n.status = 'GROUPED' AND n.updated_at < now() - interval '1 minute'
-    AND (n.updated_at, n.notification_id) > ($2::timestamptz, $3::uuid)
-ORDER BY n.updated_at, n.notification_id LIMIT $1
-"""
+# so a sweep reads a bounded stretch of them, in keyset order from the cursor ($2, $3),
+# and the next sweep the stretch after (the store wraps around at the end), never all of
+# them: notifications_grouped_idx holds only GROUPED rows, in this order. Each row read is
+# probed by primary key and locked, for FINALISE, if it has no GROUPED delivery (one
+# probe of the deliveries' primary key). SKIP LOCKED: a row a writer holds is that
+# writer's to settle, and the sweep never waits, so its order cannot deadlock.
 STRANDED = """
-SELECT n.notification_id FROM notifications n
-WHERE n.notification_id = ANY($1::uuid[]) AND n.status = 'GROUPED'
-    AND NOT EXISTS (SELECT 1 FROM deliveries d
-        WHERE d.notification_id = n.notification_id AND d.status = 'GROUPED')
-ORDER BY n.notification_id
-FOR NO KEY UPDATE SKIP LOCKED
+WITH scanned AS (
+    SELECT n.notification_id, n.updated_at FROM notifications n
+    WHERE n.status = 'GROUPED' AND n.updated_at < now() - interval '1 minute'
+        AND (n.updated_at, n.notification_id) > ($2::timestamptz, $3::uuid)
+    ORDER BY n.updated_at, n.notification_id LIMIT $1
+)
+SELECT s.notification_id::text, s.updated_at, locked.id IS NOT NULL AS stranded
+FROM scanned s
+LEFT JOIN LATERAL (
+    SELECT n.notification_id AS id FROM notifications n
+    WHERE n.notification_id = s.notification_id AND n.status = 'GROUPED'
+        AND NOT EXISTS (SELECT 1 FROM deliveries d
+            WHERE d.notification_id = n.notification_id AND d.status = 'GROUPED')
+    FOR NO KEY UPDATE SKIP LOCKED
+) locked ON true
+ORDER BY s.updated_at, s.notification_id
 """
 
 # A receiver that answered 410 Gone has its endpoint disabled with the outcome that
