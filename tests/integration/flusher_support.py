@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import asyncpg
 import pytest
 
-from alerting.adapters import postgres
 from alerting.channels import dispatch, registry
 from alerting.channels.base import Credential, InvalidValue, Outbound, UrlPolicy
 from alerting.config import Settings
@@ -26,8 +25,9 @@ from alerting.services.sender.flusher import Flusher
 from alerting.services.sender.group_repo import PostgresGroupStore
 from alerting.services.sender.group_store import GroupStore
 from alerting.services.sender.repo import PostgresSenderStore
-from tests.integration.rule_service_support import fresh_database
-from tests.integration.sender_support import add_endpoint, insert_notification, seed_rule
+from tests.integration.sender_support import add_endpoint, insert_notification, pool, seed_rule
+
+__all__ = ["pool"]  # a fixture, for the flusher tests that import it from here
 
 CHANNEL = "test_digest"
 
@@ -87,16 +87,6 @@ def sink() -> Iterator[DigestSink]:
         yield channel
     finally:
         registry.unregister(channel.name)
-
-
-@pytest.fixture
-async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool[Any]]:
-    async with fresh_database(settings) as db:
-        own = await postgres.create_pool(db)
-        try:
-            yield own
-        finally:
-            await own.close()
 
 
 def group_store(pool: asyncpg.Pool[Any]) -> PostgresGroupStore:

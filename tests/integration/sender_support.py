@@ -26,6 +26,7 @@ from alerting.config import Settings
 from alerting.dev.sinks import Recorder, start_smtp, webhook_app
 from alerting.domain.model import NotificationReady
 from alerting.http import serve
+from alerting.services.sender.repo import PostgresSenderStore
 from tests.integration.rule_service_support import Api, fresh_database, start_service, wait_healthy
 from tests.pipeline_support import create_topics, eventually, isolated_env, produce
 from tests.ports import free_port
@@ -249,6 +250,23 @@ async def reaches(
 
     result: asyncpg.Record = await eventually(check, timeout, f"{notification_id} {status}")
     return result
+
+
+@pytest.fixture
+async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool[Any]]:
+    """A fresh, migrated database of the test's own, as a pool: the stores' tests."""
+    async with fresh_database(settings) as db:
+        own = await postgres.create_pool(db)
+        try:
+            yield own
+        finally:
+            await own.close()
+
+
+@pytest.fixture
+def store(pool: asyncpg.Pool[Any]) -> PostgresSenderStore:
+    """The sender's store over ``pool``."""
+    return PostgresSenderStore(pool)
 
 
 @pytest.fixture(scope="module")

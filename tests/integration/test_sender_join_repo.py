@@ -7,38 +7,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
 
-from alerting.adapters import postgres
-from alerting.config import Settings
 from alerting.domain.grouping import GroupingPolicy, group_key
 from alerting.services.sender.repo import PostgresSenderStore
 from alerting.services.sender.store import DeliveryRow, Finish, Join
-from tests.integration.rule_service_support import fresh_database
-from tests.integration.sender_support import add_endpoint, insert_notification, seed_rule
+from tests.integration.sender_support import (
+    add_endpoint,
+    insert_notification,
+    pool,
+    seed_rule,
+    store,
+)
 
 pytestmark = pytest.mark.integration
+__all__ = ["pool", "store"]  # fixtures
 
 POLICY = GroupingPolicy(("source",), group_wait_s=30, group_interval_s=300, repeat_interval_s=3600)
-
-
-@pytest.fixture
-async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool[Any]]:
-    async with fresh_database(settings) as db:
-        own = await postgres.create_pool(db)
-        try:
-            yield own
-        finally:
-            await own.close()
-
-
-@pytest.fixture
-def store(pool: asyncpg.Pool[Any]) -> PostgresSenderStore:
-    return PostgresSenderStore(pool)
 
 
 async def grouped_rule(pool: asyncpg.Pool[Any], policy: object = None) -> tuple[str, str]:

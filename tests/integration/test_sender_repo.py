@@ -5,35 +5,23 @@ claim that still holds the row."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
 
-from alerting.adapters import postgres
-from alerting.config import Settings
 from alerting.services.sender.repo import PostgresSenderStore
 from alerting.services.sender.store import DeliveryRow, Finish
-from tests.integration.rule_service_support import fresh_database
-from tests.integration.sender_support import add_endpoint, insert_notification, seed_rule
+from tests.integration.sender_support import (
+    add_endpoint,
+    insert_notification,
+    pool,
+    seed_rule,
+    store,
+)
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool[Any]]:
-    async with fresh_database(settings) as db:
-        own = await postgres.create_pool(db)
-        try:
-            yield own
-        finally:
-            await own.close()
-
-
-@pytest.fixture
-def store(pool: asyncpg.Pool[Any]) -> PostgresSenderStore:
-    return PostgresSenderStore(pool)
+__all__ = ["pool", "store"]  # fixtures
 
 
 async def test_endpoints_are_only_those_of_the_notifications_own_client(

@@ -5,41 +5,25 @@ goes only to the endpoints its firing row reached that want resolved messages.""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import pytest
 
-from alerting.adapters import postgres
-from alerting.config import Settings
 from alerting.services.sender.repo import PostgresSenderStore
 from alerting.services.sender.store import Finish
-from tests.integration.rule_service_support import fresh_database
 from tests.integration.sender_support import (
     add_endpoint,
     insert_notification,
     insert_resolved,
+    pool,
     seed_rule,
+    store,
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool[Any]]:
-    async with fresh_database(settings) as db:
-        own = await postgres.create_pool(db)
-        try:
-            yield own
-        finally:
-            await own.close()
-
-
-@pytest.fixture
-def store(pool: asyncpg.Pool[Any]) -> PostgresSenderStore:
-    return PostgresSenderStore(pool)
+__all__ = ["pool", "store"]  # fixtures
 
 
 async def set_status(pool: asyncpg.Pool[Any], notification_id: str, status: str) -> None:
