@@ -14,7 +14,7 @@ import asyncpg
 
 from alerting.adapters.postgres import UNAVAILABLE
 from alerting.domain.delivery import Outcome, Target
-from alerting.domain.delivery_messages import FIRING, Digest, OutgoingNotification
+from alerting.domain.delivery_messages import FIRING, Digest
 from alerting.domain.grouping import (
     MAX_DIGEST_MEMBERS,
     GroupingPolicy,
@@ -28,8 +28,8 @@ from alerting.services.sender.repo import (
     ROLLED_BACK,
     Pool,
     PostgresSenderStore,
-    _context,
-    _templates,
+    outgoing,
+    stored_templates,
 )
 from alerting.services.sender.store import StoreUnavailable
 
@@ -58,16 +58,6 @@ def policy_of(group: asyncpg.Record) -> GroupingPolicy:
     return GroupingPolicy(
         (), group["group_wait_s"], group["group_interval_s"], group["repeat_interval_s"]
     )
-
-
-def _member(row: asyncpg.Record, attempts: int) -> OutgoingNotification:
-    return OutgoingNotification(
-        notification_id=row["notification_id"], client_id=row["client_id"],
-        alert_id=row["alert_id"], severity=row["severity"], source=row["source"],
-        name=row["name"], event_ts=int(row["event_ts"]), rule_ids=tuple(row["rule_ids"]),
-        attempts=attempts, context=_context(row["context"]), kind=row["kind"],
-        episode=row["episode"],
-    )  # fmt: skip
 
 
 # Before every (updated_at, notification_id): a sweep from the start.
@@ -186,7 +176,7 @@ class PostgresGroupStore:
         policy: GroupingPolicy,
     ) -> GroupClaim:
         attempts = f.attempts + 1
-        shown = tuple(_member(members[i], attempts) for i in f.ids if i in members)
+        shown = tuple(outgoing(members[i], attempts) for i in f.ids if i in members)
         if g["kind"] == FIRING and not f.repeat:
             still_firing += len(shown)
         digest = Digest(
@@ -215,7 +205,8 @@ class PostgresGroupStore:
             self._secrets.open_secret(ENDPOINT_SIGNING_SECRET, eid, e["signing_secret"]),
             (eid,), None,
             self._secrets.open_secret(ENDPOINT_PREVIOUS_SECRET, eid, e["previous_secret"]),
-            _templates(e["templates"]), rate_per_s=e["rate_per_s"], rate_burst=e["rate_burst"],
+            stored_templates(e["templates"]),
+            rate_per_s=e["rate_per_s"], rate_burst=e["rate_burst"],
         )  # fmt: skip
 
     async def settle_stranded(self, limit: int) -> int:

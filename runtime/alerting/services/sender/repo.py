@@ -56,7 +56,7 @@ def _context(value: object) -> dict[str, str]:
     return {} if value is None else {"context": json.dumps(value)}
 
 
-def _templates(value: object) -> dict[str, str] | None:
+def stored_templates(value: object) -> dict[str, str] | None:
     # The API stores only objects of strings (validated templates); anything else is
     # treated as no templates rather than failing the whole batch's endpoint lookup.
     if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
@@ -64,8 +64,10 @@ def _templates(value: object) -> dict[str, str] | None:
     return None
 
 
-def _claim(row: asyncpg.Record) -> Claim:
-    n = OutgoingNotification(
+def outgoing(row: asyncpg.Record, attempts: int) -> OutgoingNotification:
+    """A notification row as the channels render it: the columns the claim statements
+    return, and the flusher's members (``group_statements.MEMBERS``)."""
+    return OutgoingNotification(
         notification_id=row["notification_id"],
         client_id=row["client_id"],
         alert_id=row["alert_id"],
@@ -74,11 +76,15 @@ def _claim(row: asyncpg.Record) -> Claim:
         name=row["name"],
         event_ts=int(row["event_ts"]),
         rule_ids=tuple(row["rule_ids"]),
-        attempts=row["attempts"],
+        attempts=attempts,
         context=_context(row["context"]),
         kind=row["kind"],
         episode=row["episode"],
     )
+
+
+def _claim(row: asyncpg.Record) -> Claim:
+    n = outgoing(row, row["attempts"])
     return Claim(n, row["claim_expires_at"], row["previous_status"] == "SENDING")
 
 
@@ -119,7 +125,7 @@ class PostgresSenderStore:
                     previous_secret=self._open(
                         ENDPOINT_PREVIOUS_SECRET, r["endpoint_id"], r["previous_secret"]
                     ),
-                    templates=_templates(r["templates"]),
+                    templates=stored_templates(r["templates"]),
                     rate_per_s=r["rate_per_s"],
                     rate_burst=r["rate_burst"],
                     rule_id=r["rule_id"],
