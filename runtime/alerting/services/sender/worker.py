@@ -238,9 +238,10 @@ class Worker:
                 plan.joins[i] = join
                 metrics.GROUPED.labels(target.type).inc()
                 continue
-            wait = self.pace(target, MAX_RATE_WAIT_S)
+            bucket = self._bucket(target)
+            wait = bucket.reserve(MAX_RATE_WAIT_S)
             if wait is None:
-                plan.deferred_s.append(self._bucket(target).wait_s())
+                plan.deferred_s.append(bucket.wait_s())
                 metrics.DEFERRED.labels(target.type).inc()
                 continue
             call = plan.calls[i] = Call(self._wall_clock(), self._clock())
