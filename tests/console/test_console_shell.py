@@ -75,6 +75,25 @@ async def test_admin_creates_a_client_and_key_the_key_sees_only_its_client(
     await console.open("/clients")
     await expect(page.get_by_role("link", name="acme", exact=True)).to_be_visible()
     await expect(page.get_by_role("link", name="other", exact=True)).to_have_count(0)
+    # A client key cannot revoke keys, not even its own.
+    await console.open("/clients/acme")
+    await expect(page.get_by_role("table").filter(has_text="active")).to_be_visible()
+    await expect(page.get_by_role("button", name="Revoke")).to_have_count(0)
+
+    # The admin revokes it: the key is listed as revoked and signs in no more.
+    await console.sign_out()
+    await console.sign_in(console.admin_token)
+    await console.open("/clients/acme")
+    await page.get_by_role("button", name="Revoke").click()
+    await expect(page.get_by_role("row").filter(has_text="revoked")).to_have_count(1)
+    await expect(page.get_by_role("button", name="Revoke")).to_have_count(0)
+    assert any(d.startswith("confirm:") and "Revoke" in d for d in console.dialogs)
+    [key] = (await console.pipeline.api("GET", "/api/v1/clients/acme/api-keys"))["items"]
+    assert key["revoked_at"], key
+    await console.sign_out()
+    await page.get_by_label("API token").fill(token)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("alert")).to_contain_text("401")
 
 
 async def test_phone_width_keeps_the_navigation_usable(console: Console) -> None:

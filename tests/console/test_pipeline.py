@@ -74,6 +74,19 @@ async def test_services_up_and_charts_grow_while_alerts_flow(console: Console) -
         p = console.pipeline
         await p.http.delete(f"{p.url('ingest')}/api/v1/loadgen/jobs/{job}", headers=p.admin)
 
+    # A service that stops answering is shown down, with why, without a reload.
+    console.pipeline.procs["aggregator"].kill()
+    aggregator = services.get_by_role("row").filter(
+        has=page.get_by_role("rowheader", name="aggregator")
+    )
+    await expect(aggregator.get_by_role("cell").first).to_have_text("down", timeout=WAIT_MS)
+    await expect(aggregator.get_by_role("cell").last).not_to_have_text("")
+    evaluator_row = services.get_by_role("row").filter(
+        has=page.get_by_role("rowheader", name="evaluator")
+    )
+    await expect(evaluator_row.get_by_role("cell").first).to_have_text("up")
+    await console.shot("pipeline-service-down")
+
 
 async def test_waits_for_the_first_sample_and_keeps_polling_through_errors(
     console: Console,
