@@ -25,6 +25,7 @@ pytestmark = pytest.mark.e2e
 
 PAGERDUTY = "https://events.pagerduty.com/v2/enqueue"
 ROUTING_KEY = "R0ut1ngKey0f32LettersAndDigits00"
+TEAMS = "https://prod-00.westeurope.logic.azure.com/workflows/f00d/triggers/manual/paths/invoke?sig=s3cr3t"
 
 
 async def _rule(console: Console, client_id: str = "acme") -> str:
@@ -221,6 +222,39 @@ async def test_slack_endpoint_refused_url_is_shown_on_its_field(console: Console
     await page.reload()
     await expect(row.get_by_role("button", name="Test send")).to_be_visible()
     await console.shot("phone-endpoints")
+
+
+async def test_email_and_teams_endpoints_are_created_from_the_form(console: Console) -> None:
+    """The two channels the other tests do not create: an email address with a subject
+    template, and a Teams workflow URL, masked like Slack's (it is a credential)."""
+    page = console.page
+    rule_id = await _rule(console)
+    await console.sign_in(console.admin_token)
+    await console.open(f"/endpoints?rule_id={rule_id}")
+    await expect(page.get_by_text("This rule has no endpoints yet")).to_be_visible()
+
+    await page.get_by_label("Type").select_option(label="Email")
+    await page.get_by_label("Email address").fill("oncall@example.com")
+    await page.get_by_text("Templates (optional)").click()
+    await page.get_by_label("Template subject").fill("[{{ severity }}] {{ name }}")
+    await page.get_by_role("button", name="Add endpoint").click()
+    email_row = page.get_by_role("row").filter(has_text="oncall@example.com")
+    await expect(email_row).to_contain_text("enabled")
+    await expect(page.get_by_test_id("secret-value")).to_have_count(0)  # email: no secret
+
+    await page.get_by_label("Type").select_option(label="Microsoft Teams")
+    await page.get_by_label("Teams workflow webhook URL").fill(TEAMS)
+    await page.get_by_role("button", name="Add endpoint").click()
+    teams_row = page.get_by_role("row").filter(has_text="logic.azure.com")
+    await expect(teams_row).to_contain_text("enabled")
+    assert TEAMS not in await page.locator("body").inner_text()  # masked until revealed
+
+    stored = {e["type"]: e for e in await _endpoints(console, rule_id)}
+    assert sorted(stored) == ["email", "teams"]
+    assert stored["email"]["value"] == "oncall@example.com"
+    assert stored["email"]["templates"] == {"subject": "[{{ severity }}] {{ name }}"}
+    assert stored["teams"]["value"] == TEAMS
+    await console.shot("endpoints-email-teams")
 
 
 async def test_endpoint_disabled_by_the_platform_shows_why_and_when(console: Console) -> None:
