@@ -1,7 +1,7 @@
 """What every view owes the operator, checked across the views rather than in each
 view's module: a loading, an empty and an error state; forms and navigation usable from
 the keyboard with a visible focus; times in the browser's zone with UTC on hover; and the
-token kept out of every URL the console requests and every service's log."""
+token kept out of every URL the console requests, every service's log and any cookie."""
 
 from __future__ import annotations
 
@@ -181,6 +181,8 @@ async def test_the_token_is_never_in_a_url_or_a_log(console: Console) -> None:
         await console.sign_out()
 
     assert len(urls) > 20, urls  # the views did call the APIs
+    # No cookie either: only the console's own code authenticates a request (no CSRF).
+    assert await page.context.cookies() == []
     for token in (console.admin_token, tenant.token):
         assert not [u for u in urls if token in u]
         for name, proc in {**pipeline.procs, "sinks": pipeline.sinks}.items():
