@@ -9,15 +9,30 @@ import asyncpg
 
 from alerting.config import Settings
 
-# Every statement is planned with its parameters' values. asyncpg prepares each one, and
-# from its sixth run Postgres may switch to a generic plan, made without the values and
-# kept until the table's statistics change: per-batch statements first run on tables
-# that are still (nearly) empty, and a plan made then must not outlive the emptiness
-# (nothing replans it while autovacuum is off or behind). The price is planning each
-# statement and each foreign-key check, which Postgres plans through the same cache
-# (figures in docs/performance.md). It is sent as a startup parameter: a pooler in front
-# of Postgres (PgBouncer) must pass it through or ignore it (ignore_startup_parameters).
-SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
+# Every statement is planned with its parameters' values: statements are not kept
+# prepared (asyncpg's statement cache is off), so each run is parsed and planned afresh,
+# never from a *generic* plan. A prepared statement would switch to one from its sixth
+# run, made without the values and kept until the table's statistics change: per-batch
+# statements first run on tables that are still (nearly) empty, and a plan made then
+# must not outlive the emptiness (nothing replans it while autovacuum is off or behind).
+# Postgres' own foreign-key checks (a key-share probe of the parent's primary key per
+# inserted row) keep their cached plans: forcing custom plans on the whole session
+# (plan_cache_mode) replanned each of them, several times the check itself. The price
+# is one Parse/Describe round trip per statement run; figures in docs/performance.md.
+# A pooler in front of Postgres (PgBouncer in transaction mode) is fine with unnamed
+# statements.
+STATEMENT_CACHE_SIZE = 0
+SERVER_SETTINGS: dict[str, str] = {}
+
+# A pool whose every write may be lost on a Postgres crash without breaking a promise
+# commits without waiting for its WAL to reach the disk (synchronous_commit=off). What a
+# crash can lose is the last few hundred milliseconds of commits, never their order nor a
+# half: Postgres recovers to a consistent earlier point. The sender's pool is such a
+# pool (docs/sender.md, "Commits the sender does not wait for"): each of its writes moves
+# a notification the sender already owns, and losing one only makes the row be sent
+# again, which at-least-once delivery allows. The aggregator's INSERT is not: its Kafka
+# offsets are committed after it, so a lost row would be a lost notification.
+ASYNC_COMMIT_SETTINGS = {**SERVER_SETTINGS, "synchronous_commit": "off"}
 
 # What Postgres being away looks like to a client, as opposed to a statement that is
 # wrong: refused, reset or timed-out sockets (the pool's connect and command timeouts), a
@@ -41,14 +56,17 @@ async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def create_pool(settings: Settings, *, min_size: int = 1) -> asyncpg.Pool[Any]:
+async def create_pool(
+    settings: Settings, *, min_size: int = 1, async_commit: bool = False
+) -> asyncpg.Pool[Any]:
     pool = await asyncpg.create_pool(
         settings.postgres_dsn,
         min_size=min_size,
         max_size=max(min_size, settings.postgres_pool_size),
         init=_init_connection,
         command_timeout=30,
-        server_settings=SERVER_SETTINGS,
+        statement_cache_size=STATEMENT_CACHE_SIZE,
+        server_settings=ASYNC_COMMIT_SETTINGS if async_commit else SERVER_SETTINGS,
     )
     assert pool is not None
     return pool

@@ -72,13 +72,15 @@ async def run_stage(
     await asyncio.gather(serve(app, settings.http_host, settings.port(stage.name), stop), work())
 
 
-async def connect_pool(settings: Settings, stop: asyncio.Event) -> asyncpg.Pool[Any] | None:
+async def connect_pool(
+    settings: Settings, stop: asyncio.Event, *, async_commit: bool = False
+) -> asyncpg.Pool[Any] | None:
     """A Postgres pool, waiting for the database as for any other dependency; None if
-    stopped first."""
+    stopped first. ``async_commit``: see ``postgres.ASYNC_COMMIT_SETTINGS``."""
     pools: list[asyncpg.Pool[Any]] = []
 
     async def connect() -> None:
-        pools.append(await postgres.create_pool(settings))
+        pools.append(await postgres.create_pool(settings, async_commit=async_commit))
 
     if not await retry_until_stopped(connect, stop, "Postgres connection"):
         return None

@@ -61,7 +61,7 @@ async def keep_claiming(
 
 async def main(settings: Settings, stop: asyncio.Event) -> None:
     keyring = Keyring.from_settings(settings)  # ConfigError at start when unset
-    pool = await connect_pool(settings, stop)
+    pool = await connect_pool(settings, stop, async_commit=True)
     if pool is None:
         return
     http = HttpPoster(
