@@ -142,6 +142,16 @@ class ConnectionPool:
             self._slots.release()
             raise
 
+    async def acquire_ready(self, origin: Origin) -> Http1Connection | None:
+        """An idle connection to ``origin`` if one and a slot are free, else None;
+        never waits (the common case of a busy sender needs no timer)."""
+        if self._slots.locked():
+            return None
+        connection = self._take_idle(origin)
+        if connection is not None:
+            await self._slots.acquire()  # free: returns without suspending
+        return connection
+
     def release(self, origin: Origin, connection: Http1Connection, reusable: bool) -> None:
         self._slots.release()
         if not (reusable and connection.usable()):

@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 
 from alerting.adapters.http_connection import DRAIN_LIMIT_BYTES, Answer, Http1Connection
 from alerting.adapters.http_pool import DNS_TTL_S, CheckedResolver, ConnectionPool, UnsafeAddress
-from alerting.adapters.http_request import BadRequest, parse_target, request_bytes
+from alerting.adapters.http_request import BadRequest, Origin, parse_target, request_bytes
 from alerting.aio import one_line
 from alerting.domain.delivery import Attempt, Outcome, classify_http
 from alerting.domain.excerpts import http_excerpt
@@ -97,17 +97,12 @@ class HttpPoster:
         # trickles its answer.
         give_up_at = loop.time() + 2 * self._timeout_s
         origin = target.origin
-        try:
-            async with asyncio.timeout(self._timeout_s):
-                connection = await pool.acquire(origin)
-        except TimeoutError:
-            return Attempt.transient(f"timeout: no connection within {self._timeout_s:g} s")
-        except UnsafeAddress as exc:
-            return Attempt.permanent(f"URL refused: {exc}")
-        except OSError as exc:  # unresolvable, refused, unreachable, TLS refused
-            return Attempt.transient(
-                f"cannot connect to {origin.host}:{origin.port}: {one_line(exc)}"
-            )
+        connection = await pool.acquire_ready(origin)
+        if connection is None:
+            found = await self._connect(pool, origin)
+            if isinstance(found, Attempt):
+                return found
+            connection = found
         reusable = False
         try:
             answer = connection.send(request)
@@ -125,6 +120,19 @@ class HttpPoster:
             return attempt if excerpt is None else replace(attempt, excerpt=excerpt)
         finally:
             pool.release(origin, connection, reusable)
+
+    async def _connect(self, pool: ConnectionPool, origin: Origin) -> Http1Connection | Attempt:
+        """A new connection (or one freed meanwhile), else why there is none."""
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                return await pool.acquire(origin)
+        except TimeoutError:
+            return Attempt.transient(f"timeout: no connection within {self._timeout_s:g} s")
+        except UnsafeAddress as exc:
+            return Attempt.permanent(f"URL refused: {exc}")
+        except OSError as exc:  # unresolvable, refused, unreachable, TLS refused
+            where = f"{origin.host}:{origin.port}"
+            return Attempt.transient(f"cannot connect to {where}: {one_line(exc)}")
 
     async def _until_head(self, connection: Http1Connection, answer: Answer, end: float) -> bool:
         """Wait for the status line (or the connection's end); False on a timeout."""
