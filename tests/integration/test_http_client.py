@@ -248,3 +248,19 @@ def test_on_uvloop_connections_are_reused_and_given_up_ones_reset() -> None:
     reused, server, given_up = uvloop.run(both())
     assert [a.outcome for a in reused] == [Outcome.SENT] * 3 and server.connections == 1
     assert given_up.error == "timeout: no answer within 0.3 s"
+
+
+async def test_an_upgrade_or_a_second_answer_is_never_read_as_the_next_requests() -> None:
+    upgrade = (
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n"
+    )
+    async with serving(RawServer(upgrade)) as server:
+        upgraded = await post_n(server, 2)
+    assert [a.outcome for a in upgraded] == [Outcome.RETRY] * 2
+    assert all("bad answer" in (a.error or "") for a in upgraded)
+    twice = OK + b"HTTP/1.1 500 Late\r\nContent-Length: 0\r\n\r\n"
+    async with serving(RawServer(twice)) as server:
+        attempts = await post_n(server, 3)
+        await asyncio.sleep(0)
+    assert [a.response_code for a in attempts] == [200] * 3
+    assert server.connections == 3

@@ -61,6 +61,9 @@ class Http1Connection(asyncio.Protocol):
         self._answer: Answer | None = None
         self._informational = False
         self._waiter: asyncio.Future[bool] | None = None
+        # An answer no request asked for began (a second answer to one request): the
+        # next request's answer could not be told apart from it, so no reuse.
+        self._stray = False
         self.closed = False
         self.idle_since = 0.0
         # Called when the connection ends while it sits idle in the pool.
@@ -79,7 +82,7 @@ class Http1Connection(asyncio.Protocol):
             return
         try:
             self._parser.feed_data(data)
-        except httptools.HttpParserError as exc:  # (an upgrade is one too)
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
             answer.ended = True
             answer.failure = f"bad answer: {type(exc).__name__}"
             self.abort()
@@ -103,6 +106,10 @@ class Http1Connection(asyncio.Protocol):
             self.on_lost(self)
 
     # --- httptools callbacks ---
+
+    def on_message_begin(self) -> None:
+        if self._answer is None:
+            self._stray = True
 
     def on_header(self, name: bytes, value: bytes) -> None:
         answer = self._answer
@@ -147,7 +154,9 @@ class Http1Connection(asyncio.Protocol):
     def usable(self) -> bool:
         """Open, and not seen closing by the other side."""
         transport = self._transport
-        return not self.closed and transport is not None and not transport.is_closing()
+        if self.closed or self._stray or transport is None:
+            return False
+        return not transport.is_closing()
 
     def send(self, request: bytes) -> Answer:
         """Write the request (one write) and return its answer, filled as it arrives."""

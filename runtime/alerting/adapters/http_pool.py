@@ -128,6 +128,7 @@ class ConnectionPool:
         self._resolver = resolver
         self._tls = tls
         self._idle: dict[Origin, list[Http1Connection]] = {}
+        self._closed = False  # a request still in flight at close() then drops its own
 
     async def acquire(self, origin: Origin) -> Http1Connection:
         """A connection to ``origin`` with a slot; give both back with ``release``."""
@@ -154,7 +155,7 @@ class ConnectionPool:
 
     def release(self, origin: Origin, connection: Http1Connection, reusable: bool) -> None:
         self._slots.release()
-        if not (reusable and connection.usable()):
+        if not (reusable and connection.usable()) or self._closed:
             connection.abort()
             return
         connection.idle_since = asyncio.get_running_loop().time()
@@ -162,6 +163,7 @@ class ConnectionPool:
         self._idle.setdefault(origin, []).append(connection)
 
     async def close(self) -> None:
+        self._closed = True
         for idle in self._idle.values():
             for connection in idle:
                 connection.on_lost = None
