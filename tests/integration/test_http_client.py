@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import datetime
 import ipaddress
+import socket
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from alerting.adapters.http_post import DRAIN_LIMIT_BYTES, HttpPoster
+from alerting.adapters.http_post import DNS_TTL_S, DRAIN_LIMIT_BYTES, CheckedResolver, HttpPoster
 from alerting.domain.delivery import Attempt, Outcome
 
 pytestmark = pytest.mark.integration
@@ -264,3 +265,46 @@ async def test_an_upgrade_or_a_second_answer_is_never_read_as_the_next_requests(
         await asyncio.sleep(0)
     assert [a.response_code for a in attempts] == [200] * 3
     assert server.connections == 3
+
+
+async def test_a_connect_that_hangs_times_out_as_no_connection() -> None:
+    """A listener that never accepts, its queue (one connection at backlog 0) full:
+    the kernel drops further handshakes, so the poster's connect hangs."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    fillers = [socket.create_connection(listener.getsockname(), timeout=1)]
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    poster = HttpPoster(concurrency=2, timeout_s=0.5, allow_private=True)
+    try:
+        attempt = await poster.post(url, b"{}", {}, now_s=0)
+    finally:
+        await poster.close()
+        for sock in (*fillers, listener):
+            sock.close()
+    assert (attempt.outcome, attempt.error) == (
+        Outcome.RETRY,
+        "timeout: no connection within 0.5 s",
+    )
+
+
+async def test_checked_resolutions_are_reused_for_the_dns_ttl(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loop = asyncio.get_running_loop()
+    asked: list[str] = []
+    real = loop.getaddrinfo
+
+    async def counting(host: str, *args: object, **kwargs: object) -> object:
+        asked.append(host)
+        return await real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loop, "getaddrinfo", counting)
+    now = [loop.time()]
+    monkeypatch.setattr(loop, "time", lambda: now[0])
+    resolver = CheckedResolver(allow_private=True)
+    first = await resolver.resolve("localhost", 80)
+    assert await resolver.resolve("localhost", 80) == first and asked == ["localhost"]
+    now[0] += DNS_TTL_S + 0.1
+    await resolver.resolve("localhost", 80)
+    assert asked == ["localhost", "localhost"]
