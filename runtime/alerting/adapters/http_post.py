@@ -1,22 +1,28 @@
 """One pooled HTTP client for every webhook and Slack request of a sender process.
 
-aiohttp rather than httpx: httpcore's pool checks every idle connection (a ``select``
-each) on each request, O(connections) per delivery; aiohttp's pool does not, and its
-parser is in C (the profile and figures are in docs/performance.md).
-
-The resolver is where the URL check becomes binding: the addresses a connection is made
-to are the ones that were checked, so a DNS answer that changes between the check and
-the connect (DNS rebinding) cannot steer a delivery to a private address.
+Our own HTTP/1.1 client on asyncio protocols and httptools' C parser, rather than
+aiohttp or httpx: a webhook is one small POST and one small answer, and aiohttp's
+general request path (request and response objects, header multidicts, stream
+readers, timers) was a quarter of the sender's CPU in the end-to-end profile, httpx's
+pool checks every idle connection on each request. The figures are in
+docs/performance.md ("Issue 19: the webhook HTTP path"). What the client does not do is
+on purpose: no proxies (nothing between us and the URL check), no redirects (a
+redirect could lead past that check), no cookies (one tenant's never reach another),
+no compressed answers.
 
 Every request the poster reports as not SENT is retried later, so it must not reach the
-receiver after the report. Three decisions keep that true (issue 13, item 3: a receiver
+receiver after the report. Four decisions keep that true (issue 13, item 3: a receiver
 on ``http.server`` defaults got 1% of its webhooks twice):
 
 * the answer is its status line: a 2xx is SENT however its body ends;
 * giving up on a request resets its connection, so a request still queued in the
-  kernel is dropped rather than delivered later (``_resetting_socket``);
+  kernel is dropped rather than delivered later (``http_pool``, SO_LINGER);
 * connecting and answering have a timeout each, so a slow connect cannot leave a
-  request only moments to be answered (``_timeouts``).
+  request only moments to be answered (``post``);
+* a request is written once: only a pooled connection found closed before the write is
+  swapped for another (``ConnectionPool``). A connection that ends after the write
+  may have delivered it, so that attempt is reported RETRY, and the worker's retry,
+  with the same Idempotency-Key, is the only second send.
 
 The first KB of a text answer is kept for the attempt log (``Attempt.excerpt``): it is
 taken from the reads that drain the body anyway, so it costs no read and no wait.
@@ -24,84 +30,42 @@ taken from the reads that drain the body anyway, so it costs no read and no wait
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import socket
-import struct
+import ssl
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
-
+from alerting.adapters.http_connection import DRAIN_LIMIT_BYTES, Answer, Http1Connection
+from alerting.adapters.http_pool import DNS_TTL_S, CheckedResolver, ConnectionPool, UnsafeAddress
+from alerting.adapters.http_request import BadRequest, Origin, parse_target, request_bytes
 from alerting.aio import one_line
 from alerting.domain.delivery import Attempt, Outcome, classify_http
-from alerting.domain.excerpts import EXCERPT_BYTES, http_excerpt
-from alerting.domain.urls import forbidden_among
+from alerting.domain.excerpts import http_excerpt
+
+__all__ = ["DNS_TTL_S", "DRAIN_LIMIT_BYTES", "CheckedResolver", "HttpPoster", "UnsafeAddress"]
 
 log = logging.getLogger(__name__)
 
-# A receiver's answer is read up to this much and dropped: a short body read to its end
-# lets the connection be reused; a longer one is not ours to buffer, so the connection
-# is closed instead.
-DRAIN_LIMIT_BYTES = 64 * 1024
-# SO_LINGER on, 0 s: close() resets the connection and drops unsent data (see
-# _resetting_socket).
-RESET_ON_CLOSE = struct.pack("ii", 1, 0)
-# Resolutions (checked ones) are reused this long: a batch to one receiver resolves
-# its host once, while a DNS change is still noticed quickly.
-DNS_TTL_S = 5
-
-
-class UnsafeAddress(OSError):
-    """A host resolved to an address the platform must not call."""
-
-
-class CheckedResolver(AbstractResolver):
-    """The threaded system resolver, refusing any answer with a non-public address."""
-
-    def __init__(self, allow_private: bool) -> None:
-        self._inner = aiohttp.ThreadedResolver()
-        self._allow_private = allow_private
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        found = await self._inner.resolve(host, port, family)
-        if not self._allow_private:
-            bad = forbidden_among(r["host"] for r in found)
-            if bad is not None:
-                raise UnsafeAddress(f"host {host!r} resolves to a non-public address ({bad})")
-        return found
-
-    async def close(self) -> None:
-        await self._inner.close()
-
 
 class HttpPoster:
-    """POST a body, classify the answer; never raises for what a receiver does."""
+    """POST a body, classify the answer; never raises for what a receiver does.
 
-    def __init__(self, concurrency: int, timeout_s: float, allow_private: bool) -> None:
+    ``tls`` replaces the default verifying context (tests trust their own CA with it).
+    """
+
+    def __init__(
+        self,
+        concurrency: int,
+        timeout_s: float,
+        allow_private: bool,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self._concurrency = concurrency
         self._timeout_s = timeout_s
         self._allow_private = allow_private
-        self._session: aiohttp.ClientSession | None = None
-
-    def _open(self) -> aiohttp.ClientSession:
-        # Created on first use: a ClientSession binds to the running loop.
-        connector = aiohttp.TCPConnector(
-            limit=self._concurrency,
-            ttl_dns_cache=DNS_TTL_S,
-            resolver=CheckedResolver(self._allow_private),
-            socket_factory=_resetting_socket,
-        )
-        return aiohttp.ClientSession(
-            connector=connector,
-            timeout=_timeouts(self._timeout_s),
-            cookie_jar=aiohttp.DummyCookieJar(),  # one tenant's cookies never reach another
-            auto_decompress=False,
-            trust_env=False,  # no proxy from the environment between us and the check
-            skip_auto_headers=("Accept-Encoding",),
-        )
+        self._tls = tls
+        self._pool: ConnectionPool | None = None
 
     async def post(self, url: str, body: bytes, headers: dict[str, str], now_s: float) -> Attempt:
         attempt = await self._post(url, body, headers, now_s)
@@ -114,86 +78,86 @@ class HttpPoster:
         return attempt
 
     async def _post(self, url: str, body: bytes, headers: dict[str, str], now_s: float) -> Attempt:
-        session = self._session or self._open()
-        self._session = session
         try:
-            # A redirect could lead past the URL safety check: never followed.
-            async with session.post(url, data=body, headers=headers, allow_redirects=False) as r:
-                # Classified before the body is read: the status is the receiver's
-                # answer. An HTTP/1.0 body ends with the connection, and a reset or
-                # timeout while it is read must not turn a 2xx into a second delivery.
-                attempt = classify_http(r.status, r.headers.get("Retry-After"), now_s=now_s)
-                head = await _drain(r)
-                excerpt = http_excerpt(r.headers.get("Content-Type"), head)
-                return attempt if excerpt is None else replace(attempt, excerpt=excerpt)
-        except aiohttp.ConnectionTimeoutError:
-            # Nothing was sent. (The exception's text would carry the whole URL.)
-            return Attempt.transient(f"timeout: no connection within {self._timeout_s:g} s")
+            target = parse_target(url)
+        except BadRequest as exc:
+            return Attempt.permanent(f"bad URL: {exc}")
+        try:
+            request = request_bytes(target, headers, body)
+        except BadRequest as exc:
+            return Attempt.permanent(f"bad header: {exc}")
+        pool = self._pool or self._open()
+        loop = asyncio.get_running_loop()
+        # ``timeout_s`` to get a connection (a slot, DNS, connect, TLS), then
+        # ``timeout_s`` for the answer to start once the request is written, and
+        # between its reads. One total budget let a connect slowed by a full listen
+        # queue (SYNs are retried after 1 s and 3 s) eat most of it: the request then
+        # went out with moments left, reached the receiver, and was answered just
+        # after the sender had given up on it. The total still bounds a receiver that
+        # trickles its answer.
+        give_up_at = loop.time() + 2 * self._timeout_s
+        origin = target.origin
+        connection = await pool.acquire_ready(origin)
+        if connection is None:
+            found = await self._connect(pool, origin)
+            if isinstance(found, Attempt):
+                return found
+            connection = found
+        reusable = False
+        try:
+            answer = connection.send(request)
+            if not await self._until_head(connection, answer, give_up_at):
+                return Attempt.transient(f"timeout: no answer within {self._timeout_s:g} s")
+            if answer.status is None:
+                return Attempt.transient(answer.failure or "connection closed before an answer")
+            # Classified before the body is read: the status is the receiver's answer.
+            # An HTTP/1.0 body ends with the connection, and a reset or timeout while
+            # it is read must not turn a 2xx into a second delivery.
+            attempt = classify_http(answer.status, answer.retry_after, now_s=now_s)
+            await self._drain(connection, answer, give_up_at)
+            reusable = answer.done and answer.keep_alive
+            excerpt = http_excerpt(answer.content_type, bytes(answer.head))
+            return attempt if excerpt is None else replace(attempt, excerpt=excerpt)
+        finally:
+            pool.release(origin, connection, reusable)
+
+    async def _connect(self, pool: ConnectionPool, origin: Origin) -> Http1Connection | Attempt:
+        """A new connection (or one freed meanwhile), else why there is none."""
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                return await pool.acquire(origin)
         except TimeoutError:
-            return Attempt.transient(f"timeout: no answer within {self._timeout_s:g} s")
-        except aiohttp.ClientConnectorDNSError as exc:
-            if isinstance(exc.os_error, UnsafeAddress):
-                return Attempt.permanent(f"URL refused: {exc.os_error}")
-            return Attempt.transient(one_line(exc))
-        except aiohttp.InvalidURL as exc:
-            return Attempt.permanent(f"bad URL: {one_line(exc)}")
-        except aiohttp.ClientError as exc:  # refused, reset, protocol errors
-            return Attempt.transient(one_line(exc))
+            return Attempt.transient(f"timeout: no connection within {self._timeout_s:g} s")
+        except UnsafeAddress as exc:
+            return Attempt.permanent(f"URL refused: {exc}")
+        except OSError as exc:  # unresolvable, refused, unreachable, TLS refused
+            where = f"{origin.host}:{origin.port}"
+            return Attempt.transient(f"cannot connect to {where}: {one_line(exc)}")
+
+    async def _until_head(self, connection: Http1Connection, answer: Answer, end: float) -> bool:
+        """Wait for the status line (or the connection's end); False on a timeout."""
+        loop = asyncio.get_running_loop()
+        while answer.status is None and not answer.ended:
+            if not await connection.wait(min(self._timeout_s, end - loop.time())):
+                return False
+        return True
+
+    async def _drain(self, connection: Http1Connection, answer: Answer, end: float) -> None:
+        """Read the body to its end, up to DRAIN_LIMIT_BYTES, so the connection can
+        serve the next request. A body cut short, too slow or too long only costs the
+        connection (``answer.done`` stays false)."""
+        loop = asyncio.get_running_loop()
+        while not (answer.done or answer.ended):
+            if not await connection.wait(min(self._timeout_s, end - loop.time())):
+                return
+
+    def _open(self) -> ConnectionPool:
+        # Created on first use: its semaphore binds to the running loop.
+        tls = self._tls or ssl.create_default_context()
+        self._pool = ConnectionPool(self._concurrency, CheckedResolver(self._allow_private), tls)
+        return self._pool
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-
-def _timeouts(timeout_s: float) -> aiohttp.ClientTimeout:
-    """``timeout_s`` to get a connection (pool, DNS, connect), then ``timeout_s`` for
-    the answer to start once the request is written, and between its reads.
-
-    One total budget let a connect slowed by a full listen queue (SYNs are retried
-    after 1 s and 3 s) eat most of it: the request then went out with moments left,
-    reached the receiver, and was answered just after the sender had given up on it.
-    The total still bounds a receiver that trickles its answer.
-    """
-    return aiohttp.ClientTimeout(total=2 * timeout_s, connect=timeout_s, sock_read=timeout_s)
-
-
-def _resetting_socket(addr_info: aiohttp.AddrInfoType) -> socket.socket:
-    """A TCP socket whose close resets the connection and drops what is still unsent.
-
-    A graceful close leaves a request the receiver has not acknowledged in the kernel,
-    which keeps sending it after the poster has reported a timeout: a receiver whose
-    listen queue overflowed (``http.server``'s backlog is 5) accepted it seconds later
-    and processed it, and the retry delivered it a second time. A reset drops it, so a
-    request given up on reaches the receiver only if its kernel had acknowledged it
-    already. Every other close is of a connection with nothing in flight (the answer
-    was read, or it sat idle in the pool), where a reset instead of a FIN costs nothing.
-    """
-    family, kind, proto, _, _ = addr_info
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET_ON_CLOSE)
-    return sock
-
-
-async def _drain(response: aiohttp.ClientResponse) -> bytes:
-    """Read and drop the answer's body, so the connection can serve the next request;
-    return its first ``EXCERPT_BYTES`` (what arrived of them, if it ended badly).
-
-    Never raises: the answer is classified already, and a body that ends badly only
-    costs the connection.
-    """
-    content = response.content
-    head = b""
-    read = 0
-    try:
-        while read <= DRAIN_LIMIT_BYTES:
-            chunk = await content.read(DRAIN_LIMIT_BYTES + 1 - read)
-            if not chunk:
-                return head
-            if read < EXCERPT_BYTES:
-                head += chunk[: EXCERPT_BYTES - read]
-            read += len(chunk)
-    except (aiohttp.ClientError, TimeoutError):
-        pass  # cut short, reset, or too slow: the connection is not reused
-    response.close()  # (or more than we read: dropped rather than buffered)
-    return head
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None

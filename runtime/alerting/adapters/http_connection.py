@@ -1,0 +1,197 @@
+"""One HTTP/1.1 client connection: a request written at once, its answer read by
+httptools' C parser (llhttp) straight from the protocol's callbacks.
+
+No stream reader, no header multidict, no per-read future beyond what waiting needs:
+the answer's status, the two headers the poster uses (Retry-After, Content-Type) and
+the body's first ``EXCERPT_BYTES`` are kept; the rest of a body is counted and dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import cast
+
+import httptools
+
+from alerting.domain.excerpts import EXCERPT_BYTES
+
+# A receiver's answer is read up to this much and dropped: a short body read to its end
+# lets the connection be reused; a longer one is not ours to buffer, so the connection
+# is closed instead.
+DRAIN_LIMIT_BYTES = 64 * 1024
+
+
+class Answer:
+    """What has arrived of one request's answer."""
+
+    __slots__ = (
+        "content_type",
+        "done",
+        "ended",
+        "failure",
+        "head",
+        "keep_alive",
+        "read",
+        "retry_after",
+        "status",
+    )
+
+    def __init__(self) -> None:
+        self.status: int | None = None
+        self.retry_after: str | None = None
+        self.content_type: str | None = None
+        self.head = bytearray()  # the body's first EXCERPT_BYTES
+        self.read = 0
+        self.done = False  # the whole answer arrived, framed by its headers
+        self.keep_alive = False
+        # No more of this answer will come: the connection ended, the parser refused
+        # the bytes, or the body passed DRAIN_LIMIT_BYTES. The connection is not reused.
+        self.ended = False
+        self.failure: str | None = None
+
+
+class Http1Connection(asyncio.Protocol):
+    """A connection serving one request at a time; the pool reuses it between them."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._transport: asyncio.Transport | None = None
+        self._parser = httptools.HttpResponseParser(self)
+        self._answer: Answer | None = None
+        self._informational = False
+        self._waiter: asyncio.Future[bool] | None = None
+        # An answer no request asked for began (a second answer to one request): the
+        # next request's answer could not be told apart from it, so no reuse.
+        self._stray = False
+        self.closed = False
+        self.idle_since = 0.0
+        # Called when the connection ends while it sits idle in the pool.
+        self.on_lost: Callable[[Http1Connection], None] | None = None
+
+    # --- asyncio.Protocol ---
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # (uvloop's transports are not asyncio.Transport subclasses: no isinstance.)
+        self._transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        answer = self._answer
+        if answer is None:  # bytes no request asked for: the connection is not trusted
+            self.abort()
+            return
+        try:
+            self._parser.feed_data(data)
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
+            answer.ended = True
+            answer.failure = f"bad answer: {type(exc).__name__}"
+            self.abort()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        # A body without Content-Length or chunks ends here (HTTP/1.0); any other ends
+        # badly. Either way the connection is done: closing it is what returning False
+        # asks for.
+        if self._answer is not None:
+            self._answer.ended = True
+        self._wake()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self._answer is not None:
+            self._answer.ended = True
+        self._wake()
+        if self.on_lost is not None:
+            self.on_lost(self)
+
+    # --- httptools callbacks ---
+
+    def on_message_begin(self) -> None:
+        if self._answer is None:
+            self._stray = True
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        answer = self._answer
+        if answer is None or self._informational:
+            return
+        lower = name.lower()
+        if lower == b"retry-after":
+            answer.retry_after = value.decode("latin-1")
+        elif lower == b"content-type":
+            answer.content_type = value.decode("latin-1")
+
+    def on_headers_complete(self) -> None:
+        answer = self._answer
+        status = self._parser.get_status_code()
+        # A 1xx (100 Continue, 103 Early Hints) precedes the answer: skipped.
+        self._informational = status < 200
+        if answer is not None and not self._informational:
+            answer.status = status
+
+    def on_body(self, body: bytes) -> None:
+        answer = self._answer
+        if answer is None or self._informational:
+            return
+        if len(answer.head) < EXCERPT_BYTES:
+            answer.head += body[: EXCERPT_BYTES - len(answer.head)]
+        answer.read += len(body)
+        if answer.read > DRAIN_LIMIT_BYTES:
+            answer.ended = True  # dropped rather than buffered, with its connection
+            self.abort()
+
+    def on_message_complete(self) -> None:
+        answer = self._answer
+        if self._informational:
+            self._informational = False
+        elif answer is not None and not answer.ended:
+            answer.done = True
+            answer.keep_alive = self._parser.should_keep_alive()
+            self._answer = None  # any byte from now on belongs to no request
+
+    # --- for the pool and the poster ---
+
+    def usable(self) -> bool:
+        """Open, and not seen closing by the other side."""
+        transport = self._transport
+        if self.closed or self._stray or transport is None:
+            return False
+        return not transport.is_closing()
+
+    def send(self, request: bytes) -> Answer:
+        """Write the request (one write) and return its answer, filled as it arrives."""
+        assert self._transport is not None
+        answer = Answer()
+        self._answer = answer
+        self._transport.write(request)
+        return answer
+
+    async def wait(self, timeout_s: float) -> bool:
+        """Wait until more of the answer arrived (or the connection ended); False when
+        ``timeout_s`` passed first. One timer, no task or cancellation involved."""
+        if timeout_s <= 0:
+            return False
+        waiter: asyncio.Future[bool] = self._loop.create_future()
+        self._waiter = waiter
+        timer = self._loop.call_later(timeout_s, _expire, waiter)
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+    def abort(self) -> None:
+        """Close at once, dropping what is unsent: the socket's SO_LINGER makes this a
+        reset, so a request given up on is not delivered later (see http_pool)."""
+        if self._transport is not None:
+            self._transport.abort()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(True)
+
+
+def _expire(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_result(False)

@@ -1,0 +1,191 @@
+"""Connections for the sender's HTTP client: checked resolution, connecting, keep-alive.
+
+The resolver is where the URL check becomes binding: a connection is made to the very
+addresses that were checked, so a DNS answer that changes between the check and the
+connect (DNS rebinding) cannot steer a delivery to a private address.
+
+Every socket closes with a reset (SO_LINGER on, 0 s), which drops what is still
+unsent. A graceful close leaves a request the receiver has not acknowledged in the
+kernel, which keeps sending it after the poster has reported a timeout: a receiver
+whose listen queue overflowed (``http.server``'s backlog is 5) accepted it seconds
+later and processed it, and the retry delivered it a second time. A reset drops it, so
+a request given up on reaches the receiver only if its kernel had acknowledged it
+already. Every other close is of a connection with nothing in flight (the answer was
+read, or it sat idle in the pool), where a reset instead of a FIN costs nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import struct
+from collections.abc import Sequence
+from typing import Any
+
+from alerting.adapters.http_connection import Http1Connection
+from alerting.adapters.http_request import Origin
+from alerting.domain.urls import forbidden_among
+
+# SO_LINGER on, 0 s: close() resets the connection and drops unsent data.
+RESET_ON_CLOSE = struct.pack("ii", 1, 0)
+# Resolutions (checked ones) are reused this long: a batch to one receiver resolves
+# its host once, while a DNS change is still noticed quickly.
+DNS_TTL_S = 5
+# An idle connection is reused only this long: below the 5 s keep-alive of common
+# servers (uvicorn, Node), so the pool rarely hands out one its server is closing.
+IDLE_S = 4.0
+# Expired resolutions are swept once the cache holds this many hosts.
+_DNS_SWEEP_AT = 1024
+
+AddrInfo = tuple[socket.AddressFamily, socket.SocketKind, int, str, Any]
+
+
+class UnsafeAddress(OSError):
+    """A host resolved to an address the platform must not call."""
+
+
+class CheckedResolver:
+    """The system resolver (in the loop's thread pool), refusing any answer with a
+    non-public address, with its checked answers cached for ``DNS_TTL_S``."""
+
+    def __init__(self, allow_private: bool) -> None:
+        self._allow_private = allow_private
+        self._cache: dict[tuple[str, int], tuple[float, Sequence[AddrInfo]]] = {}
+
+    async def resolve(self, host: str, port: int) -> Sequence[AddrInfo]:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        hit = self._cache.get((host, port))
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        found: Sequence[AddrInfo] = await loop.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+        )
+        if not self._allow_private:
+            bad = forbidden_among(str(info[4][0]) for info in found)
+            if bad is not None:
+                raise UnsafeAddress(f"host {host!r} resolves to a non-public address ({bad})")
+        if len(self._cache) >= _DNS_SWEEP_AT:
+            self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
+        self._cache[(host, port)] = (now + DNS_TTL_S, found)
+        return found
+
+
+async def connect(
+    origin: Origin, addresses: Sequence[AddrInfo], tls: ssl.SSLContext | None
+) -> Http1Connection:
+    """A connection to the first of ``addresses`` that accepts one (TLS verified
+    against the origin's host name when ``tls`` is given)."""
+    loop = asyncio.get_running_loop()
+    failure: OSError = OSError(f"{origin.host} has no address")
+    for family, kind, proto, _, address in addresses:
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET_ON_CLOSE)
+            sock.setblocking(False)
+            await loop.sock_connect(sock, address)
+        except OSError as exc:
+            sock.close()
+            failure = exc
+            continue
+        except BaseException:
+            sock.close()
+            raise
+        try:
+            connection = await _start(loop, sock, origin, tls)
+        except BaseException:
+            sock.close()
+            raise
+        return connection
+    raise failure
+
+
+async def _start(
+    loop: asyncio.AbstractEventLoop, sock: socket.socket, origin: Origin, tls: ssl.SSLContext | None
+) -> Http1Connection:
+    connection = Http1Connection(loop)
+    await loop.create_connection(
+        lambda: connection,
+        sock=sock,
+        ssl=tls,
+        server_hostname=origin.host if tls is not None else None,
+    )
+    return connection
+
+
+class ConnectionPool:
+    """Keep-alive connections per origin, at most ``limit`` requests in flight in all.
+
+    An idle connection found closed (its server ended it while it sat in the pool) is
+    dropped before anything is written to it, and the next one or a new one is used:
+    that is the only case a request moves to another connection. Once written, a
+    request is never written again by the pool, whatever happens to its connection.
+    """
+
+    def __init__(self, limit: int, resolver: CheckedResolver, tls: ssl.SSLContext) -> None:
+        self._slots = asyncio.Semaphore(limit)
+        self._resolver = resolver
+        self._tls = tls
+        self._idle: dict[Origin, list[Http1Connection]] = {}
+        self._closed = False  # a request still in flight at close() then drops its own
+
+    async def acquire(self, origin: Origin) -> Http1Connection:
+        """A connection to ``origin`` with a slot; give both back with ``release``."""
+        await self._slots.acquire()
+        try:
+            reused = self._take_idle(origin)
+            if reused is not None:
+                return reused
+            addresses = await self._resolver.resolve(origin.host, origin.port)
+            return await connect(origin, addresses, self._tls if origin.tls else None)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    async def acquire_ready(self, origin: Origin) -> Http1Connection | None:
+        """An idle connection to ``origin`` if one and a slot are free, else None;
+        never waits (the common case of a busy sender needs no timer)."""
+        if self._slots.locked():
+            return None
+        connection = self._take_idle(origin)
+        if connection is not None:
+            await self._slots.acquire()  # free: returns without suspending
+        return connection
+
+    def release(self, origin: Origin, connection: Http1Connection, reusable: bool) -> None:
+        self._slots.release()
+        if not (reusable and connection.usable()) or self._closed:
+            connection.abort()
+            return
+        connection.idle_since = asyncio.get_running_loop().time()
+        connection.on_lost = self._forget
+        self._idle.setdefault(origin, []).append(connection)
+
+    async def close(self) -> None:
+        self._closed = True
+        for idle in self._idle.values():
+            for connection in idle:
+                connection.on_lost = None
+                connection.abort()
+        self._idle.clear()
+        await asyncio.sleep(0)  # the transports close on the loop's next turn
+
+    def _take_idle(self, origin: Origin) -> Http1Connection | None:
+        idle = self._idle.get(origin)
+        if not idle:
+            return None
+        fresh_after = asyncio.get_running_loop().time() - IDLE_S
+        while idle:
+            connection = idle.pop()  # the most recently used: the least likely closing
+            connection.on_lost = None
+            if connection.usable() and connection.idle_since > fresh_after:
+                return connection
+            connection.abort()
+        return None
+
+    def _forget(self, connection: Http1Connection) -> None:
+        for idle in self._idle.values():
+            if connection in idle:
+                idle.remove(connection)
+                return

@@ -1,0 +1,310 @@
+"""The sender's own HTTP/1.1 client against raw local servers: how answers are framed
+(chunked, Content-Length, to the connection's end), when a connection is reused, 1xx
+answers, connections closed while idle, TLS, and requests that must not be resent."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import ipaddress
+import socket
+import ssl
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import uvloop
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from alerting.adapters.http_post import DNS_TTL_S, DRAIN_LIMIT_BYTES, CheckedResolver, HttpPoster
+from alerting.domain.delivery import Attempt, Outcome
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class RawServer:
+    """Answers every request with ``answer`` (bytes written as they are), counting
+    connections and requests; ``close_after`` ends the connection after that many
+    answers on it, as a server whose keep-alive ran out."""
+
+    answer: bytes
+    close_after: int | None = None
+    connections: int = 0
+    requests: list[bytes] = field(default_factory=list)
+    url: str = ""
+
+
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    return head + await reader.readexactly(length)
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    server: RawServer, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1"
+) -> AsyncIterator[RawServer]:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        server.connections += 1
+        answered = 0
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while server.close_after is None or answered < server.close_after:
+                server.requests.append(await read_request(reader))
+                writer.write(server.answer)
+                await writer.drain()
+                answered += 1
+        writer.close()
+
+    listening = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=tls)
+    port = listening.sockets[0].getsockname()[1]
+    server.url = f"{'https' if tls else 'http'}://{host}:{port}/hook/secret-token"
+    try:
+        yield server
+    finally:
+        listening.close()
+
+
+async def post_n(server: RawServer, n: int, poster: HttpPoster | None = None) -> list[Attempt]:
+    own = poster or HttpPoster(concurrency=4, timeout_s=2, allow_private=True)
+    try:
+        return [await own.post(server.url, b"{}", {}, now_s=0) for _ in range(n)]
+    finally:
+        if poster is None:
+            await own.close()
+
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+async def test_a_chunked_answer_is_read_to_its_end_and_the_connection_reused() -> None:
+    chunked = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+    )
+    async with serving(RawServer(chunked)) as server:
+        attempts = await post_n(server, 5)
+    assert [a.excerpt for a in attempts] == ["abcde"] * 5
+    assert (len(server.requests), server.connections) == (5, 1)
+
+
+async def test_a_body_ended_by_the_connection_is_read_and_the_connection_not_reused() -> None:
+    http10 = b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nthanks"
+    async with serving(RawServer(http10, close_after=1)) as server:
+        attempts = await post_n(server, 3)
+    assert [(a.outcome, a.excerpt) for a in attempts] == [(Outcome.SENT, "thanks")] * 3
+    assert (len(server.requests), server.connections) == (3, 3)
+
+
+async def test_connection_close_and_http10_without_keep_alive_are_not_reused() -> None:
+    close = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"
+    http10 = b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    for answer in (close, http10):
+        async with serving(RawServer(answer)) as server:
+            assert [a.outcome for a in await post_n(server, 3)] == [Outcome.SENT] * 3
+        assert server.connections == 3
+
+
+async def test_informational_answers_are_skipped() -> None:
+    early = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+    busy = early + b"HTTP/1.1 503 Busy\r\nRetry-After: 9\r\nContent-Length: 4\r\n\r\nbusy"
+    async with serving(RawServer(busy)) as server:
+        attempts = await post_n(server, 2)
+    assert [(a.response_code, a.retry_after_s, a.excerpt) for a in attempts] == [
+        (503, 9, "busy")
+    ] * 2
+    assert server.connections == 1
+
+
+async def test_an_oversize_answer_keeps_its_excerpt_and_loses_its_connection() -> None:
+    size = DRAIN_LIMIT_BYTES * 2
+    big = b"HTTP/1.1 500 Oops\r\nContent-Length: %d\r\n\r\n" % size + b"e" * size
+    async with serving(RawServer(big)) as server:
+        attempts = await post_n(server, 2)
+    assert [(a.outcome, a.excerpt) for a in attempts] == [(Outcome.RETRY, "e" * 1024)] * 2
+    assert server.connections == 2
+
+
+async def test_a_connection_closed_while_idle_is_replaced_before_the_request_is_written() -> None:
+    async with serving(RawServer(OK, close_after=1)) as server:
+        poster = HttpPoster(concurrency=4, timeout_s=2, allow_private=True)
+        try:
+            for _ in range(3):
+                assert (await post_n(server, 1, poster))[0].outcome is Outcome.SENT
+                await asyncio.sleep(0.05)  # the server's FIN reaches the idle connection
+        finally:
+            await poster.close()
+    assert (len(server.requests), server.connections) == (3, 3)
+
+
+async def test_a_request_whose_connection_ends_unanswered_is_not_resent() -> None:
+    """The server read it, so it may have acted on it: RETRY, and written once."""
+    async with serving(RawServer(b"", close_after=1)) as server:
+        attempts = await post_n(server, 1)
+    assert attempts[0].outcome is Outcome.RETRY
+    assert attempts[0].error == "connection closed before an answer"
+    assert len(server.requests) == 1
+
+
+async def test_garbage_instead_of_an_answer_is_transient_and_drops_the_connection() -> None:
+    async with serving(RawServer(b"SMTP ready\r\n\r\n")) as server:
+        attempts = await post_n(server, 2)
+    assert [a.outcome for a in attempts] == [Outcome.RETRY] * 2
+    assert all("bad answer" in (a.error or "") for a in attempts)
+    assert server.connections == 2
+
+
+async def test_errors_never_quote_the_urls_path() -> None:
+    async with serving(RawServer(b"", close_after=0)) as server:
+        closed = (await post_n(server, 1))[0]
+    refused = (await post_n(server, 1))[0]  # the listener is gone now
+    bad = await HttpPoster(1, 1, True).post(server.url, b"", {"X": "a\r\nb"}, now_s=0)
+    assert [a.outcome for a in (closed, refused, bad)] == [
+        Outcome.RETRY,
+        Outcome.RETRY,
+        Outcome.FAILED,
+    ]
+    assert all("secret-token" not in (a.error or "") for a in (closed, refused, bad))
+
+
+@dataclass
+class Certificate:
+    cert_pem: Path
+    key_pem: Path
+
+
+@pytest.fixture(scope="module")
+def localhost_cert(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Certificate]:
+    """A self-signed certificate for localhost and 127.0.0.1."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    san = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName(san), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    found = Certificate(folder / "cert.pem", folder / "key.pem")
+    found.cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    found.key_pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    yield found
+
+
+async def test_tls_is_verified_against_the_host_name(localhost_cert: Certificate) -> None:
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(localhost_cert.cert_pem, localhost_cert.key_pem)
+    trusting = ssl.create_default_context(cafile=localhost_cert.cert_pem)
+    async with serving(RawServer(OK), tls=server_tls, host="localhost") as server:
+        poster = HttpPoster(concurrency=2, timeout_s=2, allow_private=True, tls=trusting)
+        try:
+            trusted = await post_n(server, 3, poster)
+        finally:
+            await poster.close()
+        untrusted = (await post_n(server, 1))[0]  # the default context: the system's CAs
+    assert [a.outcome for a in trusted] == [Outcome.SENT] * 3
+    assert untrusted.outcome is Outcome.RETRY and "CERTIFICATE_VERIFY_FAILED" in (
+        untrusted.error or ""
+    )
+    # One connection served the trusted three; the untrusted handshake never completed.
+    assert (len(server.requests), server.connections) == (3, 1)
+
+
+def test_on_uvloop_connections_are_reused_and_given_up_ones_reset() -> None:
+    """The sender runs on uvloop, whose transports are not asyncio's classes."""
+
+    async def both() -> tuple[list[Attempt], RawServer, Attempt]:
+        async with serving(RawServer(OK)) as server:
+            reused = await post_n(server, 3)
+        async with serving(RawServer(b"", close_after=None)) as silent:
+            poster = HttpPoster(concurrency=2, timeout_s=0.3, allow_private=True)
+            try:
+                given_up = (await post_n(silent, 1, poster))[0]
+            finally:
+                await poster.close()
+        return reused, server, given_up
+
+    reused, server, given_up = uvloop.run(both())
+    assert [a.outcome for a in reused] == [Outcome.SENT] * 3 and server.connections == 1
+    assert given_up.error == "timeout: no answer within 0.3 s"
+
+
+async def test_an_upgrade_or_a_second_answer_is_never_read_as_the_next_requests() -> None:
+    upgrade = (
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n"
+    )
+    async with serving(RawServer(upgrade)) as server:
+        upgraded = await post_n(server, 2)
+    assert [a.outcome for a in upgraded] == [Outcome.RETRY] * 2
+    assert all("bad answer" in (a.error or "") for a in upgraded)
+    twice = OK + b"HTTP/1.1 500 Late\r\nContent-Length: 0\r\n\r\n"
+    async with serving(RawServer(twice)) as server:
+        attempts = await post_n(server, 3)
+        await asyncio.sleep(0)
+    assert [a.response_code for a in attempts] == [200] * 3
+    assert server.connections == 3
+
+
+async def test_a_connect_that_hangs_times_out_as_no_connection() -> None:
+    """A listener that never accepts, its queue (one connection at backlog 0) full:
+    the kernel drops further handshakes, so the poster's connect hangs."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    fillers = [socket.create_connection(listener.getsockname(), timeout=1)]
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    poster = HttpPoster(concurrency=2, timeout_s=0.5, allow_private=True)
+    try:
+        attempt = await poster.post(url, b"{}", {}, now_s=0)
+    finally:
+        await poster.close()
+        for sock in (*fillers, listener):
+            sock.close()
+    assert (attempt.outcome, attempt.error) == (
+        Outcome.RETRY,
+        "timeout: no connection within 0.5 s",
+    )
+
+
+async def test_checked_resolutions_are_reused_for_the_dns_ttl(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loop = asyncio.get_running_loop()
+    asked: list[str] = []
+    real = loop.getaddrinfo
+
+    async def counting(host: str, *args: object, **kwargs: object) -> object:
+        asked.append(host)
+        return await real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loop, "getaddrinfo", counting)
+    now = [loop.time()]
+    monkeypatch.setattr(loop, "time", lambda: now[0])
+    resolver = CheckedResolver(allow_private=True)
+    first = await resolver.resolve("localhost", 80)
+    assert await resolver.resolve("localhost", 80) == first and asked == ["localhost"]
+    now[0] += DNS_TTL_S + 0.1
+    await resolver.resolve("localhost", 80)
+    assert asked == ["localhost", "localhost"]
