@@ -37,7 +37,9 @@ def _body(parsed: EmailMessage) -> str:
     return content.replace("\r\n", "\n")
 
 
-@pytest.mark.parametrize("bad", ["x\r\nBcc: evil@example.com", "x\nBcc: e@x", "x\rBcc: e", "a\x00b"])
+@pytest.mark.parametrize(
+    "bad", ["x\r\nBcc: evil@example.com", "x\nBcc: e@x", "x\rBcc: e", "a\x00b"]
+)
 def test_a_value_that_would_leave_its_header_is_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="control character"):
         _mail(bad)
