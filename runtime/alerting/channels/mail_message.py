@@ -60,7 +60,7 @@ class MailMessage:
             f"Content-Transfer-Encoding: {cte}",
             "",
         ]
-        return ("\r\n".join(lines) + "\r\n").encode("ascii") + body
+        return ("\r\n".join(lines) + "\r\n").encode() + body  # UTF-8 only in an SMTPUTF8 address
 
     def as_string(self) -> str:
         return self.as_bytes().decode("ascii").replace("\r\n", "\n")
