@@ -46,8 +46,8 @@ async def server() -> AsyncIterator[Server]:
         await listening.wait_closed()
 
 
-def _pool(server: Server) -> SmtpPool:
-    return SmtpPool(SmtpSettings("127.0.0.1", server.port, "", "", False, SENDER), 1, 5.0)
+def _pool(server: Server, sender: str = SENDER) -> SmtpPool:
+    return SmtpPool(SmtpSettings("127.0.0.1", server.port, "", "", False, sender), 1, 5.0)
 
 
 async def test_what_arrives_is_what_was_built(server: Server) -> None:
@@ -92,3 +92,16 @@ async def test_an_address_only_smtputf8_carries_fails_for_good_without_it(server
         await pool.close()
     assert attempt.outcome is Outcome.FAILED and "SMTPUTF8" in (attempt.error or "")
     assert not server.recorder.emails
+
+
+async def test_a_non_ascii_display_name_needs_no_smtputf8(server: Server) -> None:
+    sender = "Équipe Alertes <alerts@alerting.local>"
+    pool = _pool(server, sender)
+    msg = mail_message([("From", sender), ("To", "o@acme.example"), ("Subject", "s")], "b\n")
+    try:
+        attempt = await pool.send(msg, "o@acme.example")
+    finally:
+        await pool.close()
+    assert attempt.outcome is Outcome.SENT
+    [mail] = server.recorder.emails
+    assert mail["mail_from"] == "alerts@alerting.local" and mail["headers"]["From"] == sender

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from email.utils import parseaddr
 
 import aiosmtplib
 
@@ -31,6 +32,9 @@ CONNECTION_ERRORS = (
 class SmtpPool:
     def __init__(self, smtp: SmtpSettings, size: int, timeout_s: float) -> None:
         self._smtp = smtp
+        # The envelope's address: a display name in ALERTING_SMTP_FROM, ASCII or not,
+        # is the From header's alone.
+        self._mail_from = parseaddr(smtp.sender)[1] or smtp.sender
         self._timeout_s = timeout_s
         # A slot is an open connection or None (to be opened when used).
         self._slots: asyncio.LifoQueue[aiosmtplib.SMTP | None] = asyncio.LifoQueue()
@@ -55,7 +59,7 @@ class SmtpPool:
     async def send(self, message: MailMessage, recipient: str) -> Attempt:
         """Send to one recipient; SMTP 4xx and connection trouble are transient, 5xx final."""
         data = message.as_bytes()  # once, whatever the tries: flattening is not free
-        utf8 = not (self._smtp.sender.isascii() and recipient.isascii())
+        utf8 = not (self._mail_from.isascii() and recipient.isascii())
         client = await self._slots.get()
         try:
             reused = client is not None and client.is_connected
@@ -68,7 +72,7 @@ class SmtpPool:
                             "SMTP: the address is not ASCII and the server offers no SMTPUTF8"
                         )
                     _, reply = await client.sendmail(
-                        self._smtp.sender,
+                        self._mail_from,
                         [recipient],
                         data,
                         mail_options=["SMTPUTF8"] if utf8 else [],
