@@ -199,7 +199,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ALERTING_SMTP_PASSWORD", "", "SMTP password", secret=True),
     Setting("ALERTING_SMTP_STARTTLS", "false", "upgrade SMTP connections with STARTTLS"),
     Setting("ALERTING_SMTP_FROM", "alerts@alerting.local", "From address of notification emails"),
-    Setting("ALERTING_SMTP_POOL_SIZE", "4", "sender: SMTP connections kept open per process"),
+    Setting("ALERTING_SMTP_POOL_SIZE", "16", "sender: SMTP connections kept open per process"),
     Setting("ALERTING_SMTP_TIMEOUT_S", "10", "SMTP connect and command timeout, seconds"),
     Setting("ALERTING_SENDER_CONCURRENCY", "64", "sender: deliveries in flight per process"),
     Setting(

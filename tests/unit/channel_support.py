@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 
 from alerting.channels.base import Outbound, UrlPolicy
+from alerting.channels.mail_message import MailMessage
 from alerting.domain.delivery import Attempt, Target
 from alerting.domain.delivery_messages import Digest, OutgoingNotification
 
@@ -92,7 +92,7 @@ class Recorded:
     """Fake transports and guard: every call is kept; answers are scripted."""
 
     posts: list[tuple[str, bytes, dict[str, str], float]] = field(default_factory=list)
-    mails: list[tuple[EmailMessage, str]] = field(default_factory=list)
+    mails: list[tuple[MailMessage, str]] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)  # url -> refusal
     answer: Attempt = field(default_factory=lambda: Attempt.sent(200))
 
@@ -100,7 +100,7 @@ class Recorded:
         self.posts.append((url, body, headers, now_s))
         return self.answer
 
-    async def send(self, message: EmailMessage, recipient: str) -> Attempt:
+    async def send(self, message: MailMessage, recipient: str) -> Attempt:
         self.mails.append((message, recipient))
         return self.answer
 

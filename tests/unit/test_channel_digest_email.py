@@ -4,6 +4,8 @@ member on one line, a Message-ID that is the digest's on every try."""
 from __future__ import annotations
 
 import dataclasses
+from email import message_from_bytes
+from email.policy import default
 
 from alerting.channels.base import DigestChannel
 from alerting.channels.builtin.email import CHANNEL, EmailChannel, digest_message
@@ -30,7 +32,11 @@ def test_the_message_is_exactly_this() -> None:
     assert (msg["X-Alerting-Group-Id"], msg["X-Alerting-Digest-Id"]) == (D.group_id, D.digest_id)
     assert msg["Date"] == "Tue, 14 Nov 2023 22:13:25 +0000"
     # Plain text only, like a single notification's email: nothing a client renders.
-    assert not msg.is_multipart() and msg.get_content_type() == "text/plain"
+    # Read back from the bytes sent, as a mail client reads them.
+    read = message_from_bytes(msg.as_bytes(), policy=default)
+    assert not read.is_multipart() and read.get_content_type() == "text/plain"
+    assert read.get_content().replace("\r\n", "\n") == msg.get_content()  # CRLF on the wire
+    assert str(read["Subject"]) == msg["Subject"] and str(read["From"]) == SENDER
     assert msg.get_content() == (
         "[FIRING] 2 alerts: region=eu\n"
         "\n"

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 
 import pytest
 
 from alerting.channels.base import InvalidValue
 from alerting.channels.builtin.email import CHANNEL, message
+from alerting.channels.mail_message import MailMessage
 from alerting.domain.delivery_messages import OutgoingNotification
 from tests.unit.channel_support import NOW_S, PUBLIC, N, Recorded, target
 
 
-def email_message(n: OutgoingNotification, to: str, sender: str) -> EmailMessage:
+def email_message(n: OutgoingNotification, to: str, sender: str) -> MailMessage:
     """The message at a fixed time: the clock is the caller's (injected)."""
     return message(n, to, sender, NOW_S)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.message import EmailMessage
 
 import pytest
 
@@ -13,6 +12,7 @@ from alerting import config
 from alerting.channels import registry
 from alerting.channels.base import Credential, Outbound, UrlPolicy
 from alerting.channels.builtin import email, pagerduty
+from alerting.channels.mail_message import MailMessage
 from alerting.domain.delivery import Attempt, Outcome, Target
 from alerting.domain.delivery_messages import OutgoingNotification
 from alerting.domain.delivery_rate import Rate
@@ -117,7 +117,7 @@ async def test_the_sender_dispatches_by_type_and_fails_an_unknown_type_permanent
     channels = Channels(settings, via, via, via, wall_clock=lambda: 1_700_000_000.0)
     assert await channels.deliver(N, target("email", "oncall@acme.example")) == via.answer
     [(sent, recipient)] = via.mails
-    assert isinstance(sent, EmailMessage) and sent["From"] == settings.smtp.sender
+    assert isinstance(sent, MailMessage) and sent["From"] == settings.smtp.sender
     assert recipient == "oncall@acme.example"
     gone = await channels.deliver(N, target("sms", "+100"))
     assert gone.outcome is Outcome.FAILED and gone.error == "unknown endpoint type 'sms'"

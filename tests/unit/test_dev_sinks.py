@@ -7,8 +7,9 @@ import asyncio
 import time
 
 import httpx
+from aiosmtpd.smtp import Envelope
 
-from alerting.dev.sinks import Recorder, webhook_app
+from alerting.dev.sinks import Recorder, SmtpHandler, webhook_app
 
 
 def client(recorder: Recorder) -> httpx.AsyncClient:
@@ -99,3 +100,29 @@ async def test_a_bad_delay_is_refused() -> None:
             assert put.status_code == 422, delay
             assert "delay_s" in put.json()["detail"]
     assert not recorder.scripts
+
+
+async def test_an_email_is_kept_raw_and_shown_parsed() -> None:
+    """The sink parses a message only when it is read (``/emails``, a test's look)."""
+    recorder = Recorder()
+    envelope = Envelope()
+    envelope.mail_from, envelope.rcpt_tos = "alerts@a.example", ["o@a.example"]
+    envelope.original_content = (
+        b"From: alerts@a.example\r\nTo: o@a.example\r\nSubject: =?utf-8?b?w4RyZ2Vy?=\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nbody line\r\n"
+    )
+    handler = SmtpHandler(recorder)
+    answer = await handler.handle_DATA(None, None, envelope)  # type: ignore[arg-type]
+    assert answer == "250 OK"
+    async with client(recorder) as http:
+        assert (await http.get("/counts")).json()["emails"] == 1
+        shown = (await http.get("/emails")).json()
+    assert shown["count"] == 1
+    [mail] = shown["items"]
+    assert (mail["mail_from"], mail["rcpt_tos"], mail["subject"]) == (
+        "alerts@a.example",
+        ["o@a.example"],
+        "\u00c4rger",
+    )
+    assert mail["headers"]["To"] == "o@a.example" and mail["body"] == "body line\r\n"
+    assert mail == dict(recorder.emails[0]) and recorder.emails[0]["subject"] == "\u00c4rger"

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from email.message import EmailMessage
+from email.utils import parseaddr
 
 import aiosmtplib
 
 from alerting.aio import one_line
+from alerting.channels.mail_message import MailMessage
 from alerting.config import SmtpSettings
 from alerting.domain.delivery import Attempt, Outcome, classify_smtp
 from alerting.domain.excerpts import smtp_excerpt
@@ -31,6 +32,9 @@ CONNECTION_ERRORS = (
 class SmtpPool:
     def __init__(self, smtp: SmtpSettings, size: int, timeout_s: float) -> None:
         self._smtp = smtp
+        # The envelope's address: a display name in ALERTING_SMTP_FROM, ASCII or not,
+        # is the From header's alone.
+        self._mail_from = parseaddr(smtp.sender)[1] or smtp.sender
         self._timeout_s = timeout_s
         # A slot is an open connection or None (to be opened when used).
         self._slots: asyncio.LifoQueue[aiosmtplib.SMTP | None] = asyncio.LifoQueue()
@@ -48,10 +52,14 @@ class SmtpPool:
             password=s.password or None,
         )
         await client.connect()
+        if client.is_ehlo_or_helo_needed:  # the extensions are read before the first send
+            await client.ehlo()
         return client
 
-    async def send(self, message: EmailMessage, recipient: str) -> Attempt:
+    async def send(self, message: MailMessage, recipient: str) -> Attempt:
         """Send to one recipient; SMTP 4xx and connection trouble are transient, 5xx final."""
+        data = message.as_bytes()  # once, whatever the tries: flattening is not free
+        utf8 = not (self._mail_from.isascii() and recipient.isascii())
         client = await self._slots.get()
         try:
             reused = client is not None and client.is_connected
@@ -59,8 +67,15 @@ class SmtpPool:
                 try:
                     if client is None or not client.is_connected:
                         client = await self._connect()
-                    _, reply = await client.send_message(
-                        message, sender=self._smtp.sender, recipients=[recipient]
+                    if utf8 and not client.supports_extension("smtputf8"):
+                        return Attempt.permanent(
+                            "SMTP: the address is not ASCII and the server offers no SMTPUTF8"
+                        )
+                    _, reply = await client.sendmail(
+                        self._mail_from,
+                        [recipient],
+                        data,
+                        mail_options=["SMTPUTF8"] if utf8 else [],
                     )
                     return Attempt(Outcome.SENT, None, 250, excerpt=smtp_excerpt(250, reply))
                 except CONNECTION_ERRORS as exc:

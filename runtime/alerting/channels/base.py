@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import Protocol, TypeVar, runtime_checkable
 
 from alerting.adapters.dns import Resolver
+from alerting.channels.mail_message import MailMessage
 from alerting.domain.delivery import Attempt, Target
 from alerting.domain.delivery_messages import Digest, OutgoingNotification
 from alerting.domain.delivery_rate import Rate
@@ -73,7 +73,7 @@ class HttpTransport(Protocol):
 
 
 class MailTransport(Protocol):
-    async def send(self, message: EmailMessage, recipient: str) -> Attempt: ...
+    async def send(self, message: MailMessage, recipient: str) -> Attempt: ...
 
 
 class UrlGate(Protocol):

@@ -8,8 +8,8 @@ mailbox, which gets one message.
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from datetime import UTC, datetime
+from email.utils import format_datetime, formatdate, parseaddr
 from typing import TYPE_CHECKING
 
 from email_validator import EmailNotValidError, validate_email
@@ -23,6 +23,7 @@ from alerting.channels.base import (
     Outbound,
     UrlPolicy,
 )
+from alerting.channels.mail_message import MailMessage, mail_message
 from alerting.channels.rendering import headline, member_line
 from alerting.domain.delivery import Attempt, Target
 from alerting.domain.delivery_messages import Digest, OutgoingNotification, shown
@@ -84,37 +85,42 @@ def message_id(unique: str, sender: str) -> str:
 
 def message(
     n: OutgoingNotification, to: str, sender: str, now_s: float, target: Target | None = None
-) -> EmailMessage:
+) -> MailMessage:
     """The email to ``to``, dated ``now_s`` (the caller's wall clock: rendering is pure);
     ``target``'s ``subject`` and ``body`` templates, if any, replace the built-in ones."""
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = to
-    msg["Subject"] = (
+    subject = (
         headline(n) if target is None else templated.part(n, target, "subject", lambda: headline(n))
     )
-    msg["Date"] = formatdate(now_s, usegmt=True)
-    msg["Message-ID"] = message_id(n.notification_id, sender)
-    msg["X-Alerting-Notification-Id"] = n.notification_id
-    msg.set_content(
-        text(n) if target is None else templated.part(n, target, "body", lambda: text(n))
-    )
-    return msg
+    headers = [
+        *_envelope_headers(sender, to, subject, now_s, n.notification_id),
+        ("X-Alerting-Notification-Id", n.notification_id),
+    ]
+    body = text(n) if target is None else templated.part(n, target, "body", lambda: text(n))
+    return mail_message(headers, body)
 
 
-def digest_message(d: Digest, to: str, sender: str, now_s: float) -> EmailMessage:
+def digest_message(d: Digest, to: str, sender: str, now_s: float) -> MailMessage:
     """One email for the digest, dated ``now_s``. An endpoint's templates do not apply:
     they render one notification (docs/integrations.md)."""
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = to
-    msg["Subject"] = d.title  # one line already: the labels go through ``shown``
-    msg["Date"] = formatdate(now_s, usegmt=True)
-    msg["Message-ID"] = message_id(d.digest_id, sender)
-    msg["X-Alerting-Group-Id"] = d.group_id
-    msg["X-Alerting-Digest-Id"] = d.digest_id
-    msg.set_content(digest_text(d))
-    return msg
+    # The title is one line already: the labels go through ``shown``.
+    headers = [
+        *_envelope_headers(sender, to, d.title, now_s, d.digest_id),
+        ("X-Alerting-Group-Id", d.group_id),
+        ("X-Alerting-Digest-Id", d.digest_id),
+    ]
+    return mail_message(headers, digest_text(d))
+
+
+def _envelope_headers(
+    sender: str, to: str, subject: str, now_s: float, unique: str
+) -> list[tuple[str, str]]:
+    return [
+        ("From", sender),
+        ("To", to),
+        ("Subject", subject),
+        ("Date", format_datetime(datetime.fromtimestamp(now_s, UTC))),  # +0000, as RFC 5322
+        ("Message-ID", message_id(unique, sender)),
+    ]
 
 
 class EmailChannel:
@@ -136,7 +142,7 @@ class EmailChannel:
 
     def render(
         self, n: OutgoingNotification, target: Target, outbound: Outbound, now_s: float
-    ) -> EmailMessage:
+    ) -> MailMessage:
         return message(n, target.value, outbound.mail_from, now_s, target)
 
     async def deliver(self, n: OutgoingNotification, target: Target, outbound: Outbound) -> Attempt:
@@ -145,7 +151,7 @@ class EmailChannel:
 
     def render_digest(
         self, d: Digest, target: Target, outbound: Outbound, now_s: float
-    ) -> EmailMessage:
+    ) -> MailMessage:
         return digest_message(d, target.value, outbound.mail_from, now_s)
 
     async def deliver_digest(self, d: Digest, target: Target, outbound: Outbound) -> Attempt:
@@ -153,6 +159,6 @@ class EmailChannel:
         return await outbound.mail.send(rendered, target.value)
 
 
-CHANNEL: Channel[EmailMessage] = EmailChannel()
+CHANNEL: Channel[MailMessage] = EmailChannel()
 if TYPE_CHECKING:  # mypy proves the class delivers digests (dispatch checks at run time)
-    _DIGESTS: DigestChannel[EmailMessage] = EmailChannel()
+    _DIGESTS: DigestChannel[MailMessage] = EmailChannel()

@@ -12,7 +12,6 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping
-from email.message import EmailMessage
 from typing import Literal
 
 import asyncpg
@@ -20,6 +19,7 @@ import asyncpg
 from alerting.channels import registry
 from alerting.channels.base import Outbound
 from alerting.channels.http_url import HttpRequest
+from alerting.channels.mail_message import MailMessage
 from alerting.domain.delivery import Attempt, Outcome, Target
 from alerting.domain.delivery_messages import OutgoingNotification
 from alerting.sealed import ENDPOINT_PREVIOUS_SECRET, ENDPOINT_SIGNING_SECRET, Keyring, SealError
@@ -72,7 +72,7 @@ class _NoTransport:
     async def post(self, url: str, body: bytes, headers: dict[str, str], now_s: float) -> Attempt:
         raise AssertionError("a preview sends nothing")
 
-    async def send(self, message: EmailMessage, recipient: str) -> Attempt:
+    async def send(self, message: MailMessage, recipient: str) -> Attempt:
         raise AssertionError("a preview sends nothing")
 
     async def refusal(self, url: str) -> str | None:
@@ -98,7 +98,7 @@ def _target(
 
 def _shown(message: object) -> dict[str, str]:
     """A rendered message as the preview shows it, by what the channel renders."""
-    if isinstance(message, EmailMessage):
+    if isinstance(message, MailMessage):
         return {"subject": str(message["Subject"]), "body": message.get_content()}
     if isinstance(message, HttpRequest):
         return {"body": message.body.decode()}

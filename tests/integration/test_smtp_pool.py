@@ -1,0 +1,107 @@
+"""The SMTP pool against a real SMTP server (aiosmtpd, the dev sink's): what the
+hand-built bytes become at the other end, a pooled connection the server dropped, and an
+address only SMTPUTF8 could carry."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from aiosmtpd.smtp import SMTP
+
+from alerting.adapters.smtp import SmtpPool
+from alerting.channels.mail_message import mail_message
+from alerting.config import SmtpSettings
+from alerting.dev.sinks import Recorder, SmtpHandler
+from alerting.domain.delivery import Outcome
+from tests.ports import free_port
+
+pytestmark = pytest.mark.integration
+SENDER = "Alerts <alerts@alerting.local>"
+
+
+@dataclass
+class Server:
+    recorder: Recorder
+    port: int
+    sessions: list[SMTP]  # every connection the server accepted
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    recorder, sessions, port = Recorder(), [], free_port()
+    handler = SmtpHandler(recorder)
+
+    def session() -> SMTP:
+        sessions.append(SMTP(handler, hostname="test-sink"))
+        return sessions[-1]
+
+    listening = await asyncio.get_running_loop().create_server(session, "127.0.0.1", port)
+    try:
+        yield Server(recorder, port, sessions)
+    finally:
+        listening.close()
+        await listening.wait_closed()
+
+
+def _pool(server: Server, sender: str = SENDER) -> SmtpPool:
+    return SmtpPool(SmtpSettings("127.0.0.1", server.port, "", "", False, sender), 1, 5.0)
+
+
+async def test_what_arrives_is_what_was_built(server: Server) -> None:
+    subject = "[FIRING] Störung: disk full on db-1"
+    body = "first\n.\n..leading dots\n.\nÄrger " + "x" * 1200 + "\nlast\n"
+    msg = mail_message([("From", SENDER), ("To", "o@acme.example"), ("Subject", subject)], body)
+    pool = _pool(server)
+    try:
+        attempt = await pool.send(msg, "o@acme.example")
+    finally:
+        await pool.close()
+    assert attempt.outcome is Outcome.SENT and attempt.response_code == 250
+    [mail] = server.recorder.emails
+    assert mail["rcpt_tos"] == ["o@acme.example"] and mail["mail_from"] == "alerts@alerting.local"
+    assert mail["subject"] == subject
+    assert mail["body"].replace("\r\n", "\n") == body  # dot-stuffed on the way, unstuffed there
+
+
+async def test_a_pooled_connection_the_server_dropped_is_opened_again(server: Server) -> None:
+    pool = _pool(server)
+    msg = mail_message([("From", SENDER), ("To", "o@acme.example"), ("Subject", "s")], "b\n")
+    try:
+        assert (await pool.send(msg, "o@acme.example")).outcome is Outcome.SENT
+        [first] = server.sessions
+        assert first.transport is not None
+        first.transport.close()  # the server hangs up between two messages
+        await asyncio.sleep(0.05)
+        assert (await pool.send(msg, "o@acme.example")).outcome is Outcome.SENT
+        assert (await pool.send(msg, "o@acme.example")).outcome is Outcome.SENT
+    finally:
+        await pool.close()
+    assert len(server.sessions) == 2, "reconnected once, then reused"
+    assert len(server.recorder.emails) == 3
+
+
+async def test_an_address_only_smtputf8_carries_fails_for_good_without_it(server: Server) -> None:
+    pool = _pool(server)
+    msg = mail_message([("From", SENDER), ("To", "jürgen@acme.example"), ("Subject", "s")], "b\n")
+    try:
+        attempt = await pool.send(msg, "jürgen@acme.example")
+    finally:
+        await pool.close()
+    assert attempt.outcome is Outcome.FAILED and "SMTPUTF8" in (attempt.error or "")
+    assert not server.recorder.emails
+
+
+async def test_a_non_ascii_display_name_needs_no_smtputf8(server: Server) -> None:
+    sender = "Équipe Alertes <alerts@alerting.local>"
+    pool = _pool(server, sender)
+    msg = mail_message([("From", sender), ("To", "o@acme.example"), ("Subject", "s")], "b\n")
+    try:
+        attempt = await pool.send(msg, "o@acme.example")
+    finally:
+        await pool.close()
+    assert attempt.outcome is Outcome.SENT
+    [mail] = server.recorder.emails
+    assert mail["mail_from"] == "alerts@alerting.local" and mail["headers"]["From"] == sender
