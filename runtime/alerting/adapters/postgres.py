@@ -19,8 +19,8 @@ from alerting.config import Settings
 # inserted row) keep their cached plans: forcing custom plans on the whole session
 # (plan_cache_mode) replanned each of them, several times the check itself. The price
 # is one Parse/Describe round trip per statement run; figures in docs/performance.md.
-# A pooler in front of Postgres (PgBouncer in transaction mode) is fine with unnamed
-# statements.
+# Unnamed statements also suit a pooler in front of Postgres (PgBouncer in transaction
+# mode), which cannot keep a connection's prepared statements.
 STATEMENT_CACHE_SIZE = 0
 SERVER_SETTINGS: dict[str, str] = {}
 
@@ -32,6 +32,9 @@ SERVER_SETTINGS: dict[str, str] = {}
 # a notification the sender already owns, and losing one only makes the row be sent
 # again, which at-least-once delivery allows. The aggregator's INSERT is not: its Kafka
 # offsets are committed after it, so a lost row would be a lost notification.
+# It is sent as a startup parameter: a pooler in front of Postgres must pass it through
+# (PgBouncer refuses it unless listed in ignore_startup_parameters, and then drops it:
+# the sender's commits wait for the flush as everyone's do, slower, never less safe).
 ASYNC_COMMIT_SETTINGS = {**SERVER_SETTINGS, "synchronous_commit": "off"}
 
 # What Postgres being away looks like to a client, as opposed to a statement that is

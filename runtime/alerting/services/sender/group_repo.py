@@ -79,6 +79,7 @@ class PostgresGroupStore:
             groups = await conn.fetch(sql.CLAIM_GROUPS, owner, lease_s, limit)
             if not groups:
                 return []
+            await conn.execute(sql.FLUSHED_COMMIT)
             return await self._fix(conn, groups)
 
     async def _fix(self, conn: Any, groups: list[asyncpg.Record]) -> list[GroupClaim]:

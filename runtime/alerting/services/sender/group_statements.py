@@ -18,6 +18,12 @@ STILL_FIRING = "NOT EXISTS (SELECT 1 FROM notifications r WHERE r.firing_id = d.
 # picked by due order and then locked in key order would have concurrent flushers pick
 # the same candidates and skip each other's: half-empty batches
 # (test_two_flushers_polling_at_once_send_each_group_once).
+# A claim that makes digests waits for its commit to be flushed, though the sender's
+# connections do not (postgres.ASYNC_COMMIT_SETTINGS): a digest's id and members must
+# survive a Postgres crash once it may have been sent, or the same members would go out
+# again under a new id and the same sequence number, past a receiver's de-duplication.
+# Only this transaction, once per group claim, pays the flush.
+FLUSHED_COMMIT = "SET LOCAL synchronous_commit = on"
 CLAIM_GROUPS = """
 WITH picked AS (
     SELECT ctid, claimed_by IS NOT NULL AS taken_over FROM notification_groups
