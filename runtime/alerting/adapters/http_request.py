@@ -19,7 +19,8 @@ _BAD_VALUE = re.compile(r"[\r\n\x00]")
 # Set by the client from the URL and the body: a caller may not set them.
 _OURS = frozenset(("host", "content-length", "transfer-encoding", "connection"))
 # Characters left as they are in a request target; others are percent-encoded, as
-# browsers and other clients do (a raw space would end the request line).
+# yarl (aiohttp's URLs) did: a raw space would end the request line, and ``"<>\^`{|}``
+# are refused by strict receivers. ``%`` stays so an encoded URL is not encoded twice.
 _TARGET_SAFE = "!#$%&'()*+,/:;=?@[]~"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -80,8 +81,8 @@ def parse_target(url: str) -> Target:
     path = parts.path or "/"
     if parts.query:
         path = f"{path}?{parts.query}"
-    if not path.isascii() or any(c <= " " or c == "\x7f" for c in path):
-        path = quote(path, safe=_TARGET_SAFE)
+    # Always encoded: the cache makes it once per URL.
+    path = quote(path, safe=_TARGET_SAFE)
     return Target(Origin(parts.scheme, ascii_host, port or default), host_header, path)
 
 
