@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from alerting.adapters.http_connection import HEAD_LIMIT_BYTES
 from alerting.adapters.http_post import DNS_TTL_S, DRAIN_LIMIT_BYTES, CheckedResolver, HttpPoster
 from alerting.domain.delivery import Attempt, Outcome
 
@@ -130,6 +131,27 @@ async def test_an_oversize_answer_keeps_its_excerpt_and_loses_its_connection() -
     async with serving(RawServer(big)) as server:
         attempts = await post_n(server, 2)
     assert [(a.outcome, a.excerpt) for a in attempts] == [(Outcome.RETRY, "e" * 1024)] * 2
+    assert server.connections == 2
+
+
+async def test_huge_answer_headers_are_a_bad_answer_read_no_further() -> None:
+    """httptools grows a header by concatenation: a receiver's endless header would
+    hold the event loop. Past the limit the attempt is RETRY and the connection reset."""
+    huge = b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * (4 * HEAD_LIMIT_BYTES)
+    async with serving(RawServer(huge + b"\r\nContent-Length: 2\r\n\r\nok")) as server:
+        attempts = await post_n(server, 2)
+    assert [(a.outcome, a.error) for a in attempts] == [
+        (Outcome.RETRY, "answer headers too large")
+    ] * 2
+    assert server.connections == 2
+
+
+async def test_huge_trailers_cost_the_connection_not_the_answer() -> None:
+    trailer = b"X-Big: " + b"a" * (2 * HEAD_LIMIT_BYTES) + b"\r\n"
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n"
+    async with serving(RawServer(chunked + trailer + b"\r\n")) as server:
+        attempts = await post_n(server, 2)
+    assert [(a.outcome, a.excerpt) for a in attempts] == [(Outcome.SENT, "ok")] * 2
     assert server.connections == 2
 
 

@@ -20,6 +20,10 @@ from alerting.domain.excerpts import EXCERPT_BYTES
 # lets the connection be reused; a longer one is not ours to buffer, so the connection
 # is closed instead.
 DRAIN_LIMIT_BYTES = 64 * 1024
+# An answer's bytes other than its body (status lines, headers, chunk framing,
+# trailers) are read up to this much. httptools grows a header's name and value by
+# concatenation, so an unbounded one would cost quadratic time on the event loop.
+HEAD_LIMIT_BYTES = 64 * 1024
 
 
 class Answer:
@@ -30,6 +34,7 @@ class Answer:
         "done",
         "ended",
         "failure",
+        "fed",
         "head",
         "keep_alive",
         "read",
@@ -43,10 +48,12 @@ class Answer:
         self.content_type: str | None = None
         self.head = bytearray()  # the body's first EXCERPT_BYTES
         self.read = 0
+        self.fed = 0  # every byte of the answer given to the parser, body or not
         self.done = False  # the whole answer arrived, framed by its headers
         self.keep_alive = False
         # No more of this answer will come: the connection ended, the parser refused
-        # the bytes, or the body passed DRAIN_LIMIT_BYTES. The connection is not reused.
+        # the bytes, the body passed DRAIN_LIMIT_BYTES or the rest HEAD_LIMIT_BYTES.
+        # The connection is not reused.
         self.ended = False
         self.failure: str | None = None
 
@@ -80,12 +87,18 @@ class Http1Connection(asyncio.Protocol):
         if answer is None:  # bytes no request asked for: the connection is not trusted
             self.abort()
             return
+        if answer.ended:  # given up on: its connection is closing, nothing more is parsed
+            return
+        answer.fed += len(data)
         try:
             self._parser.feed_data(data)
         except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
-            answer.ended = True
-            answer.failure = f"bad answer: {type(exc).__name__}"
-            self.abort()
+            self._fail(answer, f"bad answer: {type(exc).__name__}")
+        else:
+            # Checked after each read: one read is bounded by the transport's buffer, so
+            # what the parser accumulated stays within the limit and one read.
+            if not (answer.done or answer.ended) and answer.fed - answer.read > HEAD_LIMIT_BYTES:
+                self._fail(answer, "answer headers too large")
         self._wake()
 
     def eof_received(self) -> bool:
@@ -185,6 +198,11 @@ class Http1Connection(asyncio.Protocol):
         reset, so a request given up on is not delivered later (see http_pool)."""
         if self._transport is not None:
             self._transport.abort()
+
+    def _fail(self, answer: Answer, why: str) -> None:
+        answer.ended = True
+        answer.failure = why
+        self.abort()
 
     def _wake(self) -> None:
         waiter = self._waiter
