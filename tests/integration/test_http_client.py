@@ -197,6 +197,24 @@ async def test_errors_never_quote_the_urls_path() -> None:
     assert all("secret-token" not in (a.error or "") for a in (closed, refused, bad))
 
 
+@pytest.mark.parametrize("host", ["a..b", "a" * 64 + ".example"])
+def test_a_host_name_the_resolver_cannot_encode_is_a_bad_url(host: str) -> None:
+    """Resolving it raises UnicodeError (a ValueError, not an OSError) on both loops."""
+
+    async def post() -> Attempt:
+        poster = HttpPoster(concurrency=1, timeout_s=2, allow_private=False)
+        try:
+            return await poster.post(f"http://{host}/hook", b"{}", {}, now_s=0)
+        finally:
+            await poster.close()
+
+    for attempt in (asyncio.run(post()), uvloop.run(post())):
+        assert (attempt.outcome, attempt.error) == (
+            Outcome.FAILED,
+            "bad URL: host name cannot be encoded",
+        )
+
+
 @dataclass
 class Certificate:
     cert_pem: Path

@@ -130,6 +130,10 @@ class HttpPoster:
             return Attempt.transient(f"timeout: no connection within {self._timeout_s:g} s")
         except UnsafeAddress as exc:
             return Attempt.permanent(f"URL refused: {exc}")
+        except UnicodeError:
+            # The resolver's IDNA encoding refuses the name (an empty label as in
+            # ``a..b``, a label over 63 characters): no lookup could ever succeed.
+            return Attempt.permanent("bad URL: host name cannot be encoded")
         except OSError as exc:  # unresolvable, refused, unreachable, TLS refused
             where = f"{origin.host}:{origin.port}"
             return Attempt.transient(f"cannot connect to {where}: {one_line(exc)}")
