@@ -155,6 +155,32 @@ async def test_huge_trailers_cost_the_connection_not_the_answer() -> None:
     assert server.connections == 2
 
 
+async def test_a_connection_answered_before_its_body_was_written_is_not_reused() -> None:
+    """A receiver refusing a body it did not read (413, keep-alive): the body's unsent
+    rest would be read as the start of the next request."""
+    connections: list[asyncio.StreamWriter] = []
+
+    async def refuse_early(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()  # and never reads the body
+
+    listening = await asyncio.start_server(refuse_early, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{listening.sockets[0].getsockname()[1]}/hook"
+    poster = HttpPoster(concurrency=2, timeout_s=1, allow_private=True)
+    body = b"x" * (32 * 1024 * 1024)  # more than the kernel's socket buffers take
+    try:
+        attempts = [await poster.post(url, body, {}, now_s=0) for _ in range(2)]
+    finally:
+        await poster.close()
+        for writer in connections:
+            writer.close()
+        listening.close()
+    assert [a.response_code for a in attempts] == [413, 413]
+    assert len(connections) == 2
+
+
 async def test_a_connection_closed_while_idle_is_replaced_before_the_request_is_written() -> None:
     async with serving(RawServer(OK, close_after=1)) as server:
         poster = HttpPoster(concurrency=4, timeout_s=2, allow_private=True)

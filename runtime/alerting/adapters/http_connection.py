@@ -171,6 +171,12 @@ class Http1Connection(asyncio.Protocol):
             return False
         return not transport.is_closing()
 
+    def all_written(self) -> bool:
+        """The whole request left for the kernel. A receiver may answer before it read
+        the body (an early 413); the rest of that body would precede the next request."""
+        transport = self._transport
+        return transport is not None and transport.get_write_buffer_size() == 0
+
     def send(self, request: bytes) -> Answer:
         """Write the request (one write) and return its answer, filled as it arrives."""
         assert self._transport is not None

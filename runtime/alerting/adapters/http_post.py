@@ -115,7 +115,7 @@ class HttpPoster:
             # it is read must not turn a 2xx into a second delivery.
             attempt = classify_http(answer.status, answer.retry_after, now_s=now_s)
             await self._drain(connection, answer, give_up_at)
-            reusable = answer.done and answer.keep_alive
+            reusable = answer.done and answer.keep_alive and connection.all_written()
             excerpt = http_excerpt(answer.content_type, bytes(answer.head))
             return attempt if excerpt is None else replace(attempt, excerpt=excerpt)
         finally:
