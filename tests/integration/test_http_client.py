@@ -22,7 +22,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from alerting.adapters.http_connection import HEAD_LIMIT_BYTES
+from alerting.adapters.http_pool import ConnectionPool
 from alerting.adapters.http_post import DNS_TTL_S, DRAIN_LIMIT_BYTES, CheckedResolver, HttpPoster
+from alerting.adapters.http_request import Origin
 from alerting.domain.delivery import Attempt, Outcome
 
 pytestmark = pytest.mark.integration
@@ -191,6 +193,40 @@ async def test_a_connection_closed_while_idle_is_replaced_before_the_request_is_
         finally:
             await poster.close()
     assert (len(server.requests), server.connections) == (3, 3)
+
+
+async def test_an_idle_connection_is_closed_after_the_idle_time_with_no_further_request() -> None:
+    """A sender calls many origins once each: their idle sockets must not wait for a
+    next request to be closed. One taken again before its time is not closed under it."""
+    ended: list[float] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            await reader.read()  # until the client ends the connection
+        ended.append(asyncio.get_running_loop().time())
+        writer.close()
+
+    listening = await asyncio.start_server(hold, "127.0.0.1", 0)
+    origin = Origin("http", "127.0.0.1", listening.sockets[0].getsockname()[1])
+    pool = ConnectionPool(2, CheckedResolver(allow_private=True), ssl.create_default_context(), 0.3)
+    loop = asyncio.get_running_loop()
+    try:
+        connection = await pool.acquire(origin)
+        pool.release(origin, connection, reusable=True)
+        await asyncio.sleep(0.2)
+        assert await pool.acquire(origin) is connection  # taken within its idle time
+        await asyncio.sleep(0.2)  # past the first release's expiry
+        assert connection.usable() and not ended
+        pool.release(origin, connection, reusable=True)
+        released_at = loop.time()
+        for _ in range(40):
+            if ended:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await pool.close()
+        listening.close()
+    assert len(ended) == 1 and 0.25 <= ended[0] - released_at < 1.5
 
 
 async def test_a_request_whose_connection_ends_unanswered_is_not_resent() -> None:

@@ -72,7 +72,8 @@ class Http1Connection(asyncio.Protocol):
         # next request's answer could not be told apart from it, so no reuse.
         self._stray = False
         self.closed = False
-        self.idle_since = 0.0
+        # The pool's: closes the connection once it sat idle too long.
+        self.idle_timer: asyncio.TimerHandle | None = None
         # Called when the connection ends while it sits idle in the pool.
         self.on_lost: Callable[[Http1Connection], None] | None = None
 

@@ -32,8 +32,10 @@ RESET_ON_CLOSE = struct.pack("ii", 1, 0)
 # Resolutions (checked ones) are reused this long: a batch to one receiver resolves
 # its host once, while a DNS change is still noticed quickly.
 DNS_TTL_S = 5
-# An idle connection is reused only this long: below the 5 s keep-alive of common
-# servers (uvicorn, Node), so the pool rarely hands out one its server is closing.
+# An idle connection is kept only this long, then closed whether or not its origin is
+# called again (a sender calls many tenants' origins: waiting for the next request to
+# one of them would keep its sockets open indefinitely). Below the 5 s keep-alive of
+# common servers (uvicorn, Node), so the pool rarely hands out one its server is closing.
 IDLE_S = 4.0
 # Expired resolutions are swept once the cache holds this many hosts.
 _DNS_SWEEP_AT = 1024
@@ -123,8 +125,15 @@ class ConnectionPool:
     request is never written again by the pool, whatever happens to its connection.
     """
 
-    def __init__(self, limit: int, resolver: CheckedResolver, tls: ssl.SSLContext) -> None:
+    def __init__(
+        self,
+        limit: int,
+        resolver: CheckedResolver,
+        tls: ssl.SSLContext,
+        idle_s: float = IDLE_S,
+    ) -> None:
         self._slots = asyncio.Semaphore(limit)
+        self._idle_s = idle_s
         self._resolver = resolver
         self._tls = tls
         self._idle: dict[Origin, list[Http1Connection]] = {}
@@ -158,15 +167,16 @@ class ConnectionPool:
         if not (reusable and connection.usable()) or self._closed:
             connection.abort()
             return
-        connection.idle_since = asyncio.get_running_loop().time()
-        connection.on_lost = self._forget
+        loop = asyncio.get_running_loop()
+        connection.idle_timer = loop.call_later(self._idle_s, self._expire, origin, connection)
+        connection.on_lost = lambda lost: self._unpool(origin, lost)
         self._idle.setdefault(origin, []).append(connection)
 
     async def close(self) -> None:
         self._closed = True
         for idle in self._idle.values():
             for connection in idle:
-                connection.on_lost = None
+                _unhook(connection)
                 connection.abort()
         self._idle.clear()
         await asyncio.sleep(0)  # the transports close on the loop's next turn
@@ -175,17 +185,34 @@ class ConnectionPool:
         idle = self._idle.get(origin)
         if not idle:
             return None
-        fresh_after = asyncio.get_running_loop().time() - IDLE_S
         while idle:
             connection = idle.pop()  # the most recently used: the least likely closing
-            connection.on_lost = None
-            if connection.usable() and connection.idle_since > fresh_after:
+            _unhook(connection)
+            if connection.usable():
+                if not idle:
+                    del self._idle[origin]
                 return connection
             connection.abort()
+        del self._idle[origin]
         return None
 
-    def _forget(self, connection: Http1Connection) -> None:
-        for idle in self._idle.values():
-            if connection in idle:
-                idle.remove(connection)
-                return
+    def _expire(self, origin: Origin, connection: Http1Connection) -> None:
+        self._unpool(origin, connection)
+        connection.abort()
+
+    def _unpool(self, origin: Origin, connection: Http1Connection) -> None:
+        """Take an idle connection out of the pool (it expired, or its server closed it)."""
+        _unhook(connection)
+        idle = self._idle.get(origin)
+        if idle is not None and connection in idle:
+            idle.remove(connection)
+            if not idle:
+                del self._idle[origin]  # many origins, each called once, leave no entry
+
+
+def _unhook(connection: Http1Connection) -> None:
+    """Detach a connection leaving the idle pool from the pool's timer and callback."""
+    connection.on_lost = None
+    if connection.idle_timer is not None:
+        connection.idle_timer.cancel()
+        connection.idle_timer = None
