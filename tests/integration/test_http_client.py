@@ -229,6 +229,23 @@ async def test_an_idle_connection_is_closed_after_the_idle_time_with_no_further_
     assert len(ended) == 1 and 0.25 <= ended[0] - released_at < 1.5
 
 
+async def test_closing_the_client_ends_a_request_in_flight() -> None:
+    async with serving(RawServer(b"", close_after=None)) as silent:
+        poster = HttpPoster(concurrency=2, timeout_s=5, allow_private=True)
+        loop = asyncio.get_running_loop()
+        posting = asyncio.create_task(poster.post(silent.url, b"{}", {}, now_s=0))
+        while not silent.requests:
+            await asyncio.sleep(0.01)
+        closed_at = loop.time()
+        await poster.close()
+        attempt = await asyncio.wait_for(posting, 1)
+    assert (attempt.outcome, attempt.error) == (
+        Outcome.RETRY,
+        "connection closed before an answer",
+    )
+    assert loop.time() - closed_at < 1
+
+
 async def test_a_request_whose_connection_ends_unanswered_is_not_resent() -> None:
     """The server read it, so it may have acted on it: RETRY, and written once."""
     async with serving(RawServer(b"", close_after=1)) as server:

@@ -137,20 +137,25 @@ class ConnectionPool:
         self._resolver = resolver
         self._tls = tls
         self._idle: dict[Origin, list[Http1Connection]] = {}
-        self._closed = False  # a request still in flight at close() then drops its own
+        self._busy: set[Http1Connection] = set()  # checked out: a request in flight
+        self._closed = False
 
     async def acquire(self, origin: Origin) -> Http1Connection:
         """A connection to ``origin`` with a slot; give both back with ``release``."""
         await self._slots.acquire()
         try:
-            reused = self._take_idle(origin)
-            if reused is not None:
-                return reused
-            addresses = await self._resolver.resolve(origin.host, origin.port)
-            return await connect(origin, addresses, self._tls if origin.tls else None)
+            connection = self._take_idle(origin)
+            if connection is None:
+                addresses = await self._resolver.resolve(origin.host, origin.port)
+                connection = await connect(origin, addresses, self._tls if origin.tls else None)
+                if self._closed:  # closed while connecting: close() could not see it
+                    connection.abort()
+                    raise OSError("the client was closed")
         except BaseException:
             self._slots.release()
             raise
+        self._busy.add(connection)
+        return connection
 
     async def acquire_ready(self, origin: Origin) -> Http1Connection | None:
         """An idle connection to ``origin`` if one and a slot are free, else None;
@@ -160,10 +165,12 @@ class ConnectionPool:
         connection = self._take_idle(origin)
         if connection is not None:
             await self._slots.acquire()  # free: returns without suspending
+            self._busy.add(connection)
         return connection
 
     def release(self, origin: Origin, connection: Http1Connection, reusable: bool) -> None:
         self._slots.release()
+        self._busy.discard(connection)
         if not (reusable and connection.usable()) or self._closed:
             connection.abort()
             return
@@ -179,6 +186,10 @@ class ConnectionPool:
                 _unhook(connection)
                 connection.abort()
         self._idle.clear()
+        # A request in flight ends now (its poster reports it RETRY), rather than
+        # holding a socket open past the close until its answer or timeout.
+        for connection in self._busy:
+            connection.abort()
         await asyncio.sleep(0)  # the transports close on the loop's next turn
 
     def _take_idle(self, origin: Origin) -> Http1Connection | None:
