@@ -427,3 +427,25 @@ async def test_checked_resolutions_are_reused_for_the_dns_ttl(
     now[0] += DNS_TTL_S + 0.1
     await resolver.resolve("localhost", 80)
     assert asked == ["localhost", "localhost"]
+
+
+async def test_concurrent_lookups_of_one_host_share_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Even when one of the callers gives up (its connect timeout) meanwhile."""
+    loop = asyncio.get_running_loop()
+    asked: list[str] = []
+    real = loop.getaddrinfo
+
+    async def slow(host: str, *args: object, **kwargs: object) -> object:
+        asked.append(host)
+        await asyncio.sleep(0.2)
+        return await real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loop, "getaddrinfo", slow)
+    resolver = CheckedResolver(allow_private=True)
+    impatient = asyncio.wait_for(resolver.resolve("localhost", 80), 0.05)
+    found = await asyncio.gather(
+        impatient, *(resolver.resolve("localhost", 80) for _ in range(4)), return_exceptions=True
+    )
+    assert isinstance(found[0], TimeoutError)
+    assert found[1] == found[2] == found[3] == found[4] and isinstance(found[1], list)
+    assert asked == ["localhost"]

@@ -49,18 +49,33 @@ class UnsafeAddress(OSError):
 
 class CheckedResolver:
     """The system resolver (in the loop's thread pool), refusing any answer with a
-    non-public address, with its checked answers cached for ``DNS_TTL_S``."""
+    non-public address, with its checked answers cached for ``DNS_TTL_S``.
+
+    Concurrent lookups of one host share a single one: a batch to a new receiver would
+    otherwise fill the thread pool with the same question.
+    """
 
     def __init__(self, allow_private: bool) -> None:
         self._allow_private = allow_private
         self._cache: dict[tuple[str, int], tuple[float, Sequence[AddrInfo]]] = {}
+        self._pending: dict[tuple[str, int], asyncio.Task[Sequence[AddrInfo]]] = {}
 
     async def resolve(self, host: str, port: int) -> Sequence[AddrInfo]:
         loop = asyncio.get_running_loop()
-        now = loop.time()
-        hit = self._cache.get((host, port))
-        if hit is not None and hit[0] > now:
+        key = (host, port)
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] > loop.time():
             return hit[1]
+        lookup = self._pending.get(key)
+        if lookup is None:
+            lookup = loop.create_task(self._lookup(host, port))
+            self._pending[key] = lookup
+            lookup.add_done_callback(lambda _: self._pending.pop(key, None))
+        # Shielded: one caller's timeout must not cancel the lookup others wait on.
+        return await asyncio.shield(lookup)
+
+    async def _lookup(self, host: str, port: int) -> Sequence[AddrInfo]:
+        loop = asyncio.get_running_loop()
         found: Sequence[AddrInfo] = await loop.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
         )
@@ -68,6 +83,7 @@ class CheckedResolver:
             bad = forbidden_among(str(info[4][0]) for info in found)
             if bad is not None:
                 raise UnsafeAddress(f"host {host!r} resolves to a non-public address ({bad})")
+        now = loop.time()
         if len(self._cache) >= _DNS_SWEEP_AT:
             self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
         self._cache[(host, port)] = (now + DNS_TTL_S, found)
