@@ -407,6 +407,36 @@ async def test_a_connect_that_hangs_times_out_as_no_connection() -> None:
     )
 
 
+async def test_an_address_that_drops_the_handshake_leaves_time_for_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two addresses, the first a listener whose queue is full: it gets its share of
+    the connect timeout, and the second is connected within the poster's timeout."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    fillers = [socket.create_connection(listener.getsockname(), timeout=1)]
+    async with serving(RawServer(OK)) as server:
+        port = int(server.url.split(":")[2].split("/")[0])
+        addresses = [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", listener.getsockname()),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+        ]
+
+        async def dead_then_live(self: CheckedResolver, host: str, port: int) -> object:
+            return addresses
+
+        monkeypatch.setattr(CheckedResolver, "resolve", dead_then_live)
+        poster = HttpPoster(concurrency=2, timeout_s=1, allow_private=True)
+        try:
+            attempt = await poster.post(server.url, b"{}", {}, now_s=0)
+        finally:
+            await poster.close()
+            for sock in (*fillers, listener):
+                sock.close()
+    assert attempt.outcome is Outcome.SENT and len(server.requests) == 1
+
+
 async def test_checked_resolutions_are_reused_for_the_dns_ttl(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -91,19 +91,33 @@ class CheckedResolver:
 
 
 async def connect(
-    origin: Origin, addresses: Sequence[AddrInfo], tls: ssl.SSLContext | None
+    origin: Origin,
+    addresses: Sequence[AddrInfo],
+    tls: ssl.SSLContext | None,
+    per_address_s: float | None = None,
 ) -> Http1Connection:
     """A connection to the first of ``addresses`` that accepts one (TLS verified
-    against the origin's host name when ``tls`` is given)."""
+    against the origin's host name when ``tls`` is given).
+
+    Each address but the last gets ``per_address_s`` to accept: one that drops the
+    handshake (a dead host, a full listen queue) would otherwise take the whole
+    connect timeout and leave the others untried. Tried one after another rather than
+    raced (happy eyeballs, ``staggered_race``): no task per connect, no second socket
+    to the same receiver, and a single address (the common case) keeps the whole
+    timeout, so a listen queue's SYN retries (1 s, 3 s) can still succeed.
+    """
     loop = asyncio.get_running_loop()
     failure: OSError = OSError(f"{origin.host} has no address")
-    for family, kind, proto, _, address in addresses:
+    last = len(addresses) - 1
+    for index, (family, kind, proto, _, address) in enumerate(addresses):
         sock = socket.socket(family, kind, proto)
+        limit = per_address_s if index < last else None
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET_ON_CLOSE)
             sock.setblocking(False)
-            await loop.sock_connect(sock, address)
-        except OSError as exc:
+            async with asyncio.timeout(limit):
+                await loop.sock_connect(sock, address)
+        except OSError as exc:  # TimeoutError (this address' share) included
             sock.close()
             failure = exc
             continue
@@ -147,9 +161,12 @@ class ConnectionPool:
         resolver: CheckedResolver,
         tls: ssl.SSLContext,
         idle_s: float = IDLE_S,
+        connect_timeout_s: float | None = None,
     ) -> None:
         self._slots = asyncio.Semaphore(limit)
         self._idle_s = idle_s
+        # Shared among a host's addresses, so each gets a turn (``connect``).
+        self._connect_timeout_s = connect_timeout_s
         self._resolver = resolver
         self._tls = tls
         self._idle: dict[Origin, list[Http1Connection]] = {}
@@ -163,7 +180,11 @@ class ConnectionPool:
             connection = self._take_idle(origin)
             if connection is None:
                 addresses = await self._resolver.resolve(origin.host, origin.port)
-                connection = await connect(origin, addresses, self._tls if origin.tls else None)
+                tls = self._tls if origin.tls else None
+                share = self._connect_timeout_s
+                if share is not None and addresses:
+                    share /= len(addresses)
+                connection = await connect(origin, addresses, tls, share)
                 if self._closed:  # closed while connecting: close() could not see it
                     connection.abort()
                     raise OSError("the client was closed")

@@ -158,7 +158,12 @@ class HttpPoster:
     def _open(self) -> ConnectionPool:
         # Created on first use: its semaphore binds to the running loop.
         tls = self._tls or ssl.create_default_context()
-        self._pool = ConnectionPool(self._concurrency, CheckedResolver(self._allow_private), tls)
+        self._pool = ConnectionPool(
+            self._concurrency,
+            CheckedResolver(self._allow_private),
+            tls,
+            connect_timeout_s=self._timeout_s,
+        )
         return self._pool
 
     async def close(self) -> None:
