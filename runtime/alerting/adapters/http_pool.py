@@ -225,7 +225,7 @@ class ConnectionPool:
         self._idle.clear()
         # A request in flight ends now (its poster reports it RETRY), rather than
         # holding a socket open past the close until its answer or timeout.
-        for connection in self._busy:
+        for connection in list(self._busy):
             connection.abort()
         await asyncio.sleep(0)  # the transports close on the loop's next turn
 
