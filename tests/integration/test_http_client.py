@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from alerting.adapters.http_connection import HEAD_LIMIT_BYTES
+from alerting.adapters.http_connection import FRAMING_LIMIT_BYTES, HEAD_LIMIT_BYTES
 from alerting.adapters.http_pool import ConnectionPool
 from alerting.adapters.http_post import DNS_TTL_S, DRAIN_LIMIT_BYTES, CheckedResolver, HttpPoster
 from alerting.adapters.http_request import Origin
@@ -148,8 +148,42 @@ async def test_huge_answer_headers_are_a_bad_answer_read_no_further() -> None:
     assert server.connections == 2
 
 
+async def test_an_answer_trickled_one_byte_per_segment_is_read_whole() -> None:
+    """A receiver writing its answer a byte at a time (one TCP segment each, no Nagle):
+    the head is gathered until its blank line, then parsed; the connection is reused."""
+    answer = (
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 429 Slow Down\r\nRetry-After: 7\r\n"
+        b"Content-Type: text/plain\r\nContent-Length: 4\r\n\r\nslow"
+    )
+    connections = 0
+
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                await read_request(reader)
+                for i in range(len(answer)):
+                    writer.write(answer[i : i + 1])
+                    await writer.drain()
+                    await asyncio.sleep(0.0005)
+        writer.close()
+
+    listening = await asyncio.start_server(trickle, "127.0.0.1", 0)
+    server = RawServer(b"", url=f"http://127.0.0.1:{listening.sockets[0].getsockname()[1]}/h")
+    try:
+        attempts = await post_n(server, 2)
+    finally:
+        listening.close()
+    assert [(a.response_code, a.retry_after_s, a.excerpt) for a in attempts] == [
+        (429, 7, "slow")
+    ] * 2
+    assert connections == 1
+
+
 async def test_huge_trailers_cost_the_connection_not_the_answer() -> None:
-    trailer = b"X-Big: " + b"a" * (2 * HEAD_LIMIT_BYTES) + b"\r\n"
+    trailer = b"X-Big: " + b"a" * (4 * FRAMING_LIMIT_BYTES) + b"\r\n"
     chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n"
     async with serving(RawServer(chunked + trailer + b"\r\n")) as server:
         attempts = await post_n(server, 2)
