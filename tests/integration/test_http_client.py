@@ -21,7 +21,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from alerting.adapters.http_connection import FRAMING_LIMIT_BYTES, HEAD_LIMIT_BYTES
+from alerting.adapters.http_pool import ConnectionPool
 from alerting.adapters.http_post import DNS_TTL_S, DRAIN_LIMIT_BYTES, CheckedResolver, HttpPoster
+from alerting.adapters.http_request import Origin
 from alerting.domain.delivery import Attempt, Outcome
 
 pytestmark = pytest.mark.integration
@@ -133,6 +136,87 @@ async def test_an_oversize_answer_keeps_its_excerpt_and_loses_its_connection() -
     assert server.connections == 2
 
 
+async def test_huge_answer_headers_are_a_bad_answer_read_no_further() -> None:
+    """httptools grows a header by concatenation: a receiver's endless header would
+    hold the event loop. Past the limit the attempt is RETRY and the connection reset."""
+    huge = b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * (4 * HEAD_LIMIT_BYTES)
+    async with serving(RawServer(huge + b"\r\nContent-Length: 2\r\n\r\nok")) as server:
+        attempts = await post_n(server, 2)
+    assert [(a.outcome, a.error) for a in attempts] == [
+        (Outcome.RETRY, "answer headers too large")
+    ] * 2
+    assert server.connections == 2
+
+
+async def test_an_answer_trickled_one_byte_per_segment_is_read_whole() -> None:
+    """A receiver writing its answer a byte at a time (one TCP segment each, no Nagle):
+    the head is gathered until its blank line, then parsed; the connection is reused."""
+    answer = (
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 429 Slow Down\r\nRetry-After: 7\r\n"
+        b"Content-Type: text/plain\r\nContent-Length: 4\r\n\r\nslow"
+    )
+    connections = 0
+
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                await read_request(reader)
+                for i in range(len(answer)):
+                    writer.write(answer[i : i + 1])
+                    await writer.drain()
+                    await asyncio.sleep(0.0005)
+        writer.close()
+
+    listening = await asyncio.start_server(trickle, "127.0.0.1", 0)
+    server = RawServer(b"", url=f"http://127.0.0.1:{listening.sockets[0].getsockname()[1]}/h")
+    try:
+        attempts = await post_n(server, 2)
+    finally:
+        listening.close()
+    assert [(a.response_code, a.retry_after_s, a.excerpt) for a in attempts] == [
+        (429, 7, "slow")
+    ] * 2
+    assert connections == 1
+
+
+async def test_huge_trailers_cost_the_connection_not_the_answer() -> None:
+    trailer = b"X-Big: " + b"a" * (4 * FRAMING_LIMIT_BYTES) + b"\r\n"
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n"
+    async with serving(RawServer(chunked + trailer + b"\r\n")) as server:
+        attempts = await post_n(server, 2)
+    assert [(a.outcome, a.excerpt) for a in attempts] == [(Outcome.SENT, "ok")] * 2
+    assert server.connections == 2
+
+
+async def test_a_connection_answered_before_its_body_was_written_is_not_reused() -> None:
+    """A receiver refusing a body it did not read (413, keep-alive): the body's unsent
+    rest would be read as the start of the next request."""
+    connections: list[asyncio.StreamWriter] = []
+
+    async def refuse_early(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()  # and never reads the body
+
+    listening = await asyncio.start_server(refuse_early, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{listening.sockets[0].getsockname()[1]}/hook"
+    poster = HttpPoster(concurrency=2, timeout_s=1, allow_private=True)
+    body = b"x" * (32 * 1024 * 1024)  # more than the kernel's socket buffers take
+    try:
+        attempts = [await poster.post(url, body, {}, now_s=0) for _ in range(2)]
+    finally:
+        await poster.close()
+        for writer in connections:
+            writer.close()
+        listening.close()
+    assert [a.response_code for a in attempts] == [413, 413]
+    assert len(connections) == 2
+
+
 async def test_a_connection_closed_while_idle_is_replaced_before_the_request_is_written() -> None:
     async with serving(RawServer(OK, close_after=1)) as server:
         poster = HttpPoster(concurrency=4, timeout_s=2, allow_private=True)
@@ -143,6 +227,57 @@ async def test_a_connection_closed_while_idle_is_replaced_before_the_request_is_
         finally:
             await poster.close()
     assert (len(server.requests), server.connections) == (3, 3)
+
+
+async def test_an_idle_connection_is_closed_after_the_idle_time_with_no_further_request() -> None:
+    """A sender calls many origins once each: their idle sockets must not wait for a
+    next request to be closed. One taken again before its time is not closed under it."""
+    ended: list[float] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            await reader.read()  # until the client ends the connection
+        ended.append(asyncio.get_running_loop().time())
+        writer.close()
+
+    listening = await asyncio.start_server(hold, "127.0.0.1", 0)
+    origin = Origin("http", "127.0.0.1", listening.sockets[0].getsockname()[1])
+    pool = ConnectionPool(2, CheckedResolver(allow_private=True), ssl.create_default_context(), 0.3)
+    loop = asyncio.get_running_loop()
+    try:
+        connection = await pool.acquire(origin)
+        pool.release(origin, connection, reusable=True)
+        await asyncio.sleep(0.2)
+        assert await pool.acquire(origin) is connection  # taken within its idle time
+        await asyncio.sleep(0.2)  # past the first release's expiry
+        assert connection.usable() and not ended
+        pool.release(origin, connection, reusable=True)
+        released_at = loop.time()
+        for _ in range(40):
+            if ended:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await pool.close()
+        listening.close()
+    assert len(ended) == 1 and 0.25 <= ended[0] - released_at < 1.5
+
+
+async def test_closing_the_client_ends_a_request_in_flight() -> None:
+    async with serving(RawServer(b"", close_after=None)) as silent:
+        poster = HttpPoster(concurrency=2, timeout_s=5, allow_private=True)
+        loop = asyncio.get_running_loop()
+        posting = asyncio.create_task(poster.post(silent.url, b"{}", {}, now_s=0))
+        while not silent.requests:
+            await asyncio.sleep(0.01)
+        closed_at = loop.time()
+        await poster.close()
+        attempt = await asyncio.wait_for(posting, 1)
+    assert (attempt.outcome, attempt.error) == (
+        Outcome.RETRY,
+        "connection closed before an answer",
+    )
+    assert loop.time() - closed_at < 1
 
 
 async def test_a_request_whose_connection_ends_unanswered_is_not_resent() -> None:
@@ -173,6 +308,24 @@ async def test_errors_never_quote_the_urls_path() -> None:
         Outcome.FAILED,
     ]
     assert all("secret-token" not in (a.error or "") for a in (closed, refused, bad))
+
+
+@pytest.mark.parametrize("host", ["a..b", "a" * 64 + ".example"])
+def test_a_host_name_the_resolver_cannot_encode_is_a_bad_url(host: str) -> None:
+    """Resolving it raises UnicodeError (a ValueError, not an OSError) on both loops."""
+
+    async def post() -> Attempt:
+        poster = HttpPoster(concurrency=1, timeout_s=2, allow_private=False)
+        try:
+            return await poster.post(f"http://{host}/hook", b"{}", {}, now_s=0)
+        finally:
+            await poster.close()
+
+    for attempt in (asyncio.run(post()), uvloop.run(post())):
+        assert (attempt.outcome, attempt.error) == (
+            Outcome.FAILED,
+            "bad URL: host name cannot be encoded",
+        )
 
 
 @dataclass
@@ -288,6 +441,36 @@ async def test_a_connect_that_hangs_times_out_as_no_connection() -> None:
     )
 
 
+async def test_an_address_that_drops_the_handshake_leaves_time_for_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two addresses, the first a listener whose queue is full: it gets its share of
+    the connect timeout, and the second is connected within the poster's timeout."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    fillers = [socket.create_connection(listener.getsockname(), timeout=1)]
+    async with serving(RawServer(OK)) as server:
+        port = int(server.url.split(":")[2].split("/")[0])
+        addresses = [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", listener.getsockname()),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+        ]
+
+        async def dead_then_live(self: CheckedResolver, host: str, port: int) -> object:
+            return addresses
+
+        monkeypatch.setattr(CheckedResolver, "resolve", dead_then_live)
+        poster = HttpPoster(concurrency=2, timeout_s=1, allow_private=True)
+        try:
+            attempt = await poster.post(server.url, b"{}", {}, now_s=0)
+        finally:
+            await poster.close()
+            for sock in (*fillers, listener):
+                sock.close()
+    assert attempt.outcome is Outcome.SENT and len(server.requests) == 1
+
+
 async def test_checked_resolutions_are_reused_for_the_dns_ttl(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -308,3 +491,25 @@ async def test_checked_resolutions_are_reused_for_the_dns_ttl(
     now[0] += DNS_TTL_S + 0.1
     await resolver.resolve("localhost", 80)
     assert asked == ["localhost", "localhost"]
+
+
+async def test_concurrent_lookups_of_one_host_share_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Even when one of the callers gives up (its connect timeout) meanwhile."""
+    loop = asyncio.get_running_loop()
+    asked: list[str] = []
+    real = loop.getaddrinfo
+
+    async def slow(host: str, *args: object, **kwargs: object) -> object:
+        asked.append(host)
+        await asyncio.sleep(0.2)
+        return await real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loop, "getaddrinfo", slow)
+    resolver = CheckedResolver(allow_private=True)
+    impatient = asyncio.wait_for(resolver.resolve("localhost", 80), 0.05)
+    found = await asyncio.gather(
+        impatient, *(resolver.resolve("localhost", 80) for _ in range(4)), return_exceptions=True
+    )
+    assert isinstance(found[0], TimeoutError)
+    assert found[1] == found[2] == found[3] == found[4] and isinstance(found[1], list)
+    assert asked == ["localhost"]

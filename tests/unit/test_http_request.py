@@ -23,6 +23,11 @@ def test_a_path_with_spaces_or_non_ascii_is_percent_encoded() -> None:
     assert parse_target("http://bücher.example/").origin.host == "xn--bcher-kva.example"
 
 
+def test_characters_a_strict_receiver_refuses_are_encoded_in_an_ascii_target() -> None:
+    got = parse_target('http://example.com/a"<>\\^`{|}b?q={"k":1}&e=%20').path
+    assert got == "/a%22%3C%3E%5C%5E%60%7B%7C%7Db?q=%7B%22k%22:1%7D&e=%20"
+
+
 @pytest.mark.parametrize(
     "url", ["ftp://example.com/", "http:///nohost", "http://u:p@example.com/", "http://e:99999/"]
 )
@@ -47,6 +52,10 @@ def test_the_request_is_one_buffer_with_framing_set_by_the_client() -> None:
         ("X-Team", "ops\r\nX-Injected: 1"),
         ("X-Team", "ops\nGET / HTTP/1.1"),
         ("X-Team", "ops\x00"),
+        ("X-Team", "ops\x01"),
+        ("X-Team", "ops\x0bmore"),
+        ("X-Team", "ops\x1f"),
+        ("X-Team", "ops\x7f"),
         ("X Team", "ops"),
         ("X-Team:", "ops"),
         ("Content-Length", "0"),
@@ -58,3 +67,8 @@ def test_the_request_is_one_buffer_with_framing_set_by_the_client() -> None:
 def test_a_header_that_could_change_the_requests_framing_is_refused(name: str, value: str) -> None:
     with pytest.raises(BadRequest):
         request_bytes(parse_target("http://example.com/"), {name: value}, b"")
+
+
+def test_a_tab_in_a_header_value_is_allowed() -> None:
+    got = request_bytes(parse_target("http://example.com/"), {"X-Team": "a\tb"}, b"")
+    assert b"X-Team: a\tb\r\n" in got

@@ -32,8 +32,10 @@ RESET_ON_CLOSE = struct.pack("ii", 1, 0)
 # Resolutions (checked ones) are reused this long: a batch to one receiver resolves
 # its host once, while a DNS change is still noticed quickly.
 DNS_TTL_S = 5
-# An idle connection is reused only this long: below the 5 s keep-alive of common
-# servers (uvicorn, Node), so the pool rarely hands out one its server is closing.
+# An idle connection is kept only this long, then closed whether or not its origin is
+# called again (a sender calls many tenants' origins: waiting for the next request to
+# one of them would keep its sockets open indefinitely). Below the 5 s keep-alive of
+# common servers (uvicorn, Node), so the pool rarely hands out one its server is closing.
 IDLE_S = 4.0
 # Expired resolutions are swept once the cache holds this many hosts.
 _DNS_SWEEP_AT = 1024
@@ -47,18 +49,33 @@ class UnsafeAddress(OSError):
 
 class CheckedResolver:
     """The system resolver (in the loop's thread pool), refusing any answer with a
-    non-public address, with its checked answers cached for ``DNS_TTL_S``."""
+    non-public address, with its checked answers cached for ``DNS_TTL_S``.
+
+    Concurrent lookups of one host share a single one: a batch to a new receiver would
+    otherwise fill the thread pool with the same question.
+    """
 
     def __init__(self, allow_private: bool) -> None:
         self._allow_private = allow_private
         self._cache: dict[tuple[str, int], tuple[float, Sequence[AddrInfo]]] = {}
+        self._pending: dict[tuple[str, int], asyncio.Task[Sequence[AddrInfo]]] = {}
 
     async def resolve(self, host: str, port: int) -> Sequence[AddrInfo]:
         loop = asyncio.get_running_loop()
-        now = loop.time()
-        hit = self._cache.get((host, port))
-        if hit is not None and hit[0] > now:
+        key = (host, port)
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] > loop.time():
             return hit[1]
+        lookup = self._pending.get(key)
+        if lookup is None:
+            lookup = loop.create_task(self._lookup(host, port))
+            self._pending[key] = lookup
+            lookup.add_done_callback(lambda _: self._pending.pop(key, None))
+        # Shielded: one caller's timeout must not cancel the lookup others wait on.
+        return await asyncio.shield(lookup)
+
+    async def _lookup(self, host: str, port: int) -> Sequence[AddrInfo]:
+        loop = asyncio.get_running_loop()
         found: Sequence[AddrInfo] = await loop.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
         )
@@ -66,6 +83,7 @@ class CheckedResolver:
             bad = forbidden_among(str(info[4][0]) for info in found)
             if bad is not None:
                 raise UnsafeAddress(f"host {host!r} resolves to a non-public address ({bad})")
+        now = loop.time()
         if len(self._cache) >= _DNS_SWEEP_AT:
             self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
         self._cache[(host, port)] = (now + DNS_TTL_S, found)
@@ -73,19 +91,33 @@ class CheckedResolver:
 
 
 async def connect(
-    origin: Origin, addresses: Sequence[AddrInfo], tls: ssl.SSLContext | None
+    origin: Origin,
+    addresses: Sequence[AddrInfo],
+    tls: ssl.SSLContext | None,
+    per_address_s: float | None = None,
 ) -> Http1Connection:
     """A connection to the first of ``addresses`` that accepts one (TLS verified
-    against the origin's host name when ``tls`` is given)."""
+    against the origin's host name when ``tls`` is given).
+
+    Each address but the last gets ``per_address_s`` to accept: one that drops the
+    handshake (a dead host, a full listen queue) would otherwise take the whole
+    connect timeout and leave the others untried. Tried one after another rather than
+    raced (happy eyeballs, ``staggered_race``): no task per connect, no second socket
+    to the same receiver, and a single address (the common case) keeps the whole
+    timeout, so a listen queue's SYN retries (1 s, 3 s) can still succeed.
+    """
     loop = asyncio.get_running_loop()
     failure: OSError = OSError(f"{origin.host} has no address")
-    for family, kind, proto, _, address in addresses:
+    last = len(addresses) - 1
+    for index, (family, kind, proto, _, address) in enumerate(addresses):
         sock = socket.socket(family, kind, proto)
+        limit = per_address_s if index < last else None
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET_ON_CLOSE)
             sock.setblocking(False)
-            await loop.sock_connect(sock, address)
-        except OSError as exc:
+            async with asyncio.timeout(limit):
+                await loop.sock_connect(sock, address)
+        except OSError as exc:  # TimeoutError (this address' share) included
             sock.close()
             failure = exc
             continue
@@ -123,25 +155,44 @@ class ConnectionPool:
     request is never written again by the pool, whatever happens to its connection.
     """
 
-    def __init__(self, limit: int, resolver: CheckedResolver, tls: ssl.SSLContext) -> None:
+    def __init__(
+        self,
+        limit: int,
+        resolver: CheckedResolver,
+        tls: ssl.SSLContext,
+        idle_s: float = IDLE_S,
+        connect_timeout_s: float | None = None,
+    ) -> None:
         self._slots = asyncio.Semaphore(limit)
+        self._idle_s = idle_s
+        # Shared among a host's addresses, so each gets a turn (``connect``).
+        self._connect_timeout_s = connect_timeout_s
         self._resolver = resolver
         self._tls = tls
         self._idle: dict[Origin, list[Http1Connection]] = {}
-        self._closed = False  # a request still in flight at close() then drops its own
+        self._busy: set[Http1Connection] = set()  # checked out: a request in flight
+        self._closed = False
 
     async def acquire(self, origin: Origin) -> Http1Connection:
         """A connection to ``origin`` with a slot; give both back with ``release``."""
         await self._slots.acquire()
         try:
-            reused = self._take_idle(origin)
-            if reused is not None:
-                return reused
-            addresses = await self._resolver.resolve(origin.host, origin.port)
-            return await connect(origin, addresses, self._tls if origin.tls else None)
+            connection = self._take_idle(origin)
+            if connection is None:
+                addresses = await self._resolver.resolve(origin.host, origin.port)
+                tls = self._tls if origin.tls else None
+                share = self._connect_timeout_s
+                if share is not None and addresses:
+                    share /= len(addresses)
+                connection = await connect(origin, addresses, tls, share)
+                if self._closed:  # closed while connecting: close() could not see it
+                    connection.abort()
+                    raise OSError("the client was closed")
         except BaseException:
             self._slots.release()
             raise
+        self._busy.add(connection)
+        return connection
 
     async def acquire_ready(self, origin: Origin) -> Http1Connection | None:
         """An idle connection to ``origin`` if one and a slot are free, else None;
@@ -151,41 +202,65 @@ class ConnectionPool:
         connection = self._take_idle(origin)
         if connection is not None:
             await self._slots.acquire()  # free: returns without suspending
+            self._busy.add(connection)
         return connection
 
     def release(self, origin: Origin, connection: Http1Connection, reusable: bool) -> None:
         self._slots.release()
+        self._busy.discard(connection)
         if not (reusable and connection.usable()) or self._closed:
             connection.abort()
             return
-        connection.idle_since = asyncio.get_running_loop().time()
-        connection.on_lost = self._forget
+        loop = asyncio.get_running_loop()
+        connection.idle_timer = loop.call_later(self._idle_s, self._expire, origin, connection)
+        connection.on_lost = lambda lost: self._unpool(origin, lost)
         self._idle.setdefault(origin, []).append(connection)
 
     async def close(self) -> None:
         self._closed = True
         for idle in self._idle.values():
             for connection in idle:
-                connection.on_lost = None
+                _unhook(connection)
                 connection.abort()
         self._idle.clear()
+        # A request in flight ends now (its poster reports it RETRY), rather than
+        # holding a socket open past the close until its answer or timeout.
+        for connection in list(self._busy):
+            connection.abort()
         await asyncio.sleep(0)  # the transports close on the loop's next turn
 
     def _take_idle(self, origin: Origin) -> Http1Connection | None:
         idle = self._idle.get(origin)
         if not idle:
             return None
-        fresh_after = asyncio.get_running_loop().time() - IDLE_S
         while idle:
             connection = idle.pop()  # the most recently used: the least likely closing
-            connection.on_lost = None
-            if connection.usable() and connection.idle_since > fresh_after:
+            _unhook(connection)
+            if connection.usable():
+                if not idle:
+                    del self._idle[origin]
                 return connection
             connection.abort()
+        del self._idle[origin]
         return None
 
-    def _forget(self, connection: Http1Connection) -> None:
-        for idle in self._idle.values():
-            if connection in idle:
-                idle.remove(connection)
-                return
+    def _expire(self, origin: Origin, connection: Http1Connection) -> None:
+        self._unpool(origin, connection)
+        connection.abort()
+
+    def _unpool(self, origin: Origin, connection: Http1Connection) -> None:
+        """Take an idle connection out of the pool (it expired, or its server closed it)."""
+        _unhook(connection)
+        idle = self._idle.get(origin)
+        if idle is not None and connection in idle:
+            idle.remove(connection)
+            if not idle:
+                del self._idle[origin]  # many origins, each called once, leave no entry
+
+
+def _unhook(connection: Http1Connection) -> None:
+    """Detach a connection leaving the idle pool from the pool's timer and callback."""
+    connection.on_lost = None
+    if connection.idle_timer is not None:
+        connection.idle_timer.cancel()
+        connection.idle_timer = None

@@ -115,7 +115,7 @@ class HttpPoster:
             # it is read must not turn a 2xx into a second delivery.
             attempt = classify_http(answer.status, answer.retry_after, now_s=now_s)
             await self._drain(connection, answer, give_up_at)
-            reusable = answer.done and answer.keep_alive
+            reusable = answer.done and answer.keep_alive and connection.all_written()
             excerpt = http_excerpt(answer.content_type, bytes(answer.head))
             return attempt if excerpt is None else replace(attempt, excerpt=excerpt)
         finally:
@@ -130,6 +130,10 @@ class HttpPoster:
             return Attempt.transient(f"timeout: no connection within {self._timeout_s:g} s")
         except UnsafeAddress as exc:
             return Attempt.permanent(f"URL refused: {exc}")
+        except UnicodeError:
+            # The resolver's IDNA encoding refuses the name (an empty label as in
+            # ``a..b``, a label over 63 characters): no lookup could ever succeed.
+            return Attempt.permanent("bad URL: host name cannot be encoded")
         except OSError as exc:  # unresolvable, refused, unreachable, TLS refused
             where = f"{origin.host}:{origin.port}"
             return Attempt.transient(f"cannot connect to {where}: {one_line(exc)}")
@@ -154,7 +158,12 @@ class HttpPoster:
     def _open(self) -> ConnectionPool:
         # Created on first use: its semaphore binds to the running loop.
         tls = self._tls or ssl.create_default_context()
-        self._pool = ConnectionPool(self._concurrency, CheckedResolver(self._allow_private), tls)
+        self._pool = ConnectionPool(
+            self._concurrency,
+            CheckedResolver(self._allow_private),
+            tls,
+            connect_timeout_s=self._timeout_s,
+        )
         return self._pool
 
     async def close(self) -> None:

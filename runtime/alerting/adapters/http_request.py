@@ -4,6 +4,8 @@ Header values come from templates and tenants' settings: a CR or LF in one would
 its author add headers or a second request of their own (request splitting), so such a
 value is refused, never cleaned. The framing headers are ours alone: a caller's
 Content-Length or Transfer-Encoding would let the body be read as two requests.
+Other control characters (all but HTAB) are refused too: RFC 9110 does not allow them
+in a field value, and receivers and proxies disagree on what they mean.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from urllib.parse import quote, urlsplit
 
 # RFC 9110 token characters: anything else in a name is refused.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_BAD_VALUE = re.compile(r"[\r\n\x00]")
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Set by the client from the URL and the body: a caller may not set them.
 _OURS = frozenset(("host", "content-length", "transfer-encoding", "connection"))
 # Characters left as they are in a request target; others are percent-encoded, as
-# browsers and other clients do (a raw space would end the request line).
+# yarl (aiohttp's URLs) did: a raw space would end the request line, and ``"<>\^`{|}``
+# are refused by strict receivers. ``%`` stays so an encoded URL is not encoded twice.
 _TARGET_SAFE = "!#$%&'()*+,/:;=?@[]~"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -80,8 +83,8 @@ def parse_target(url: str) -> Target:
     path = parts.path or "/"
     if parts.query:
         path = f"{path}?{parts.query}"
-    if not path.isascii() or any(c <= " " or c == "\x7f" for c in path):
-        path = quote(path, safe=_TARGET_SAFE)
+    # Always encoded: the cache makes it once per URL.
+    path = quote(path, safe=_TARGET_SAFE)
     return Target(Origin(parts.scheme, ascii_host, port or default), host_header, path)
 
 
@@ -103,7 +106,7 @@ def check_header(name: str, value: str) -> None:
     if name not in _GOOD_NAMES:
         _check_name(name)
     if _BAD_VALUE.search(value) is not None:
-        raise BadRequest(f"header {name} has a line break or NUL in its value")
+        raise BadRequest(f"header {name} has a control character in its value")
 
 
 def _check_name(name: str) -> None:
