@@ -26,6 +26,7 @@ from alerting.adapters.http_pool import ConnectionPool
 from alerting.adapters.http_post import DNS_TTL_S, DRAIN_LIMIT_BYTES, CheckedResolver, HttpPoster
 from alerting.adapters.http_request import Origin
 from alerting.domain.delivery import Attempt, Outcome
+from tests.integration.test_http_post_endings import read_request
 
 pytestmark = pytest.mark.integration
 
@@ -41,16 +42,6 @@ class RawServer:
     connections: int = 0
     requests: list[bytes] = field(default_factory=list)
     url: str = ""
-
-
-async def read_request(reader: asyncio.StreamReader) -> bytes:
-    head = await reader.readuntil(b"\r\n\r\n")
-    length = next(
-        int(line.split(b":", 1)[1])
-        for line in head.split(b"\r\n")
-        if line.lower().startswith(b"content-length:")
-    )
-    return head + await reader.readexactly(length)
 
 
 @contextlib.asynccontextmanager

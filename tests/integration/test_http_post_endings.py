@@ -19,14 +19,15 @@ from alerting.domain.delivery import Outcome
 Answer = Callable[[asyncio.StreamWriter], Awaitable[None]]
 
 
-async def read_request(reader: asyncio.StreamReader) -> None:
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    """One request, head and Content-Length body, as the receiver read it."""
     head = await reader.readuntil(b"\r\n\r\n")
     length = next(
         int(line.split(b":", 1)[1])
         for line in head.split(b"\r\n")
         if line.lower().startswith(b"content-length:")
     )
-    await reader.readexactly(length)
+    return head + await reader.readexactly(length)
 
 
 @contextlib.asynccontextmanager
