@@ -46,3 +46,12 @@ def test_a_block_with_everything_held_says_so() -> None:
         port = held.getsockname()[1]
         with pytest.raises(RuntimeError, match="no free port"):
             ports.PortAllocator([port], 0)()
+
+
+def test_ports_a_browser_refuses_are_never_handed_out() -> None:
+    """A service on 10080 (in the first worker's block) cannot be reached by Chromium
+    (ERR_UNSAFE_PORT): the console's tests would wait for it in vain."""
+    allocate = ports.PortAllocator(range(10075, 10086), 0)
+    handed = {allocate() for _ in range(30)}
+    assert 10080 not in handed
+    assert handed  # the others still come
