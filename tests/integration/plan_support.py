@@ -14,9 +14,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from alerting.adapters import postgres
 from alerting.config import Settings
-from tests.integration.rule_service_support import fresh_database
+from tests.integration.rule_service_support import database_of_its_own
 
 LEASE = datetime(2030, 1, 1, tzinfo=UTC)
 PLANS = ["custom", "generic"]
@@ -94,13 +93,9 @@ async def plan_of(pool: asyncpg.Pool[Any], mode: str, statement: str, *args: Any
 
 @pytest.fixture
 async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool[Any]]:
-    async with fresh_database(settings) as db:
-        own = await postgres.create_pool(db)
-        try:
-            await fill(own)
-            yield own
-        finally:
-            await own.close()
+    async with database_of_its_own(settings) as own:
+        await fill(own)
+        yield own
 
 
 async def ids_in(pool: asyncpg.Pool[Any], status: str, n: int = 500) -> list[str]:

@@ -6,7 +6,6 @@ these tests never run on the session's shared one: counts must be exact.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -15,24 +14,12 @@ from typing import Any, TypeAlias
 import asyncpg
 import pytest
 
-from alerting.adapters import postgres
 from alerting.config import Settings
-from tests.integration.rule_service_support import fresh_database
+from tests.integration.rule_service_support import database_of_its_own
 from tests.integration.sender_support import insert_notification
 
 Pool: TypeAlias = "asyncpg.Pool[Any]"
 TABLES = ("notifications", "deliveries", "delivery_attempts", "rule_outbox")
-
-
-@contextlib.asynccontextmanager
-async def database_of_its_own(settings: Settings) -> AsyncIterator[Pool]:
-    """A pool on a new migrated database, dropped afterwards."""
-    async with fresh_database(settings) as own:
-        pool = await postgres.create_pool(own)
-        try:
-            yield pool
-        finally:
-            await pool.close()
 
 
 @pytest.fixture(scope="module")

@@ -118,6 +118,17 @@ async def fresh_database(settings: Settings) -> AsyncIterator[Settings]:
         await asyncio.to_thread(drop_database, server, name)
 
 
+@contextlib.asynccontextmanager
+async def database_of_its_own(settings: Settings) -> AsyncIterator[asyncpg.Pool[Any]]:
+    """A pool (the services' own kind) on a new migrated database, dropped afterwards."""
+    async with fresh_database(settings) as own:
+        pool = await create_pool(own)
+        try:
+            yield pool
+        finally:
+            await pool.close()
+
+
 @pytest.fixture(scope="session")
 async def rs_settings(settings: Settings) -> AsyncIterator[Settings]:
     """The settings of the rule-service tests: their own database (one per test module)."""

@@ -27,7 +27,13 @@ from alerting.dev.sinks import Recorder, start_smtp, webhook_app
 from alerting.domain.model import NotificationReady
 from alerting.http import serve
 from alerting.services.sender.repo import PostgresSenderStore
-from tests.integration.rule_service_support import Api, fresh_database, start_service, wait_healthy
+from tests.integration.rule_service_support import (
+    Api,
+    database_of_its_own,
+    fresh_database,
+    start_service,
+    wait_healthy,
+)
 from tests.pipeline_support import create_topics, eventually, isolated_env, produce
 from tests.ports import free_port
 from tests.processes import ServiceProcess
@@ -255,12 +261,8 @@ async def reaches(
 @pytest.fixture
 async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool[Any]]:
     """A fresh, migrated database of the test's own, as a pool: the stores' tests."""
-    async with fresh_database(settings) as db:
-        own = await postgres.create_pool(db)
-        try:
-            yield own
-        finally:
-            await own.close()
+    async with database_of_its_own(settings) as own:
+        yield own
 
 
 @pytest.fixture

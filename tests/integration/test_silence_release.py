@@ -16,12 +16,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from alerting.adapters.postgres import create_pool
 from alerting.config import Settings
 from alerting.services.rule_service import releaser as releaser_module
 from alerting.services.rule_service.releaser import Released, SilenceReleaser
 from alerting.services.rule_service.repo import release as release_repo
-from tests.integration.rule_service_support import fresh_database
+from tests.integration.rule_service_support import database_of_its_own
 from tests.pipeline_support import eventually
 
 pytestmark = pytest.mark.integration
@@ -31,12 +30,8 @@ PROD = [{"name": "context.env", "op": "=", "value": "prod"}]
 
 @pytest.fixture
 async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool[Any]]:
-    async with fresh_database(settings) as own:
-        created = await create_pool(own)
-        try:
-            yield created
-        finally:
-            await created.close()
+    async with database_of_its_own(settings) as own:
+        yield own
 
 
 async def client(pool: asyncpg.Pool[Any]) -> str:
