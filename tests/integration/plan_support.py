@@ -98,6 +98,28 @@ async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool[Any]]:
         yield own
 
 
+@pytest.fixture
+async def stale_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool[Any]]:
+    """``fill``'s rows with statistics taken before the backlog came: all SENT when
+    analyzed, then a third PENDING and due 30 s ahead (the aggregator's safety net), as
+    after a burst into a quiet system. Autovacuum is off for the table, so the
+    statistics stay stale for the test."""
+    async with database_of_its_own(settings) as own:
+        await own.execute("ALTER TABLE notifications SET (autovacuum_enabled = false)")
+        await fill(own)
+        await own.execute(
+            "UPDATE notifications SET status = 'SENT', claimed_by = NULL,"
+            " claim_expires_at = NULL WHERE kind = 'firing'"
+        )
+        await own.execute("ANALYZE notifications")
+        await own.execute(
+            "UPDATE notifications SET status = 'PENDING',"
+            " next_attempt_at = now() + interval '30 seconds'"
+            " WHERE kind = 'firing' AND alert_id LIKE '%3'"
+        )
+        yield own
+
+
 async def ids_in(pool: asyncpg.Pool[Any], status: str, n: int = 500) -> list[str]:
     rows = await pool.fetch(
         "SELECT notification_id::text FROM notifications WHERE status = $1 LIMIT $2", status, n

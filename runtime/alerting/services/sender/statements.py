@@ -229,14 +229,27 @@ LEFT JOIN LATERAL (
 # A firing row that becomes final wakes its episode's resolved row, which waited for it
 # (the claims above skip it until then; the aggregator set it due minutes ahead, as a
 # safety net): due now, so the next poll delivers it. $6 holds the ids of the batch's
-# firing rows finishing SENT or FAILED; each is one probe of notifications_firing_idx.
+# firing rows finishing SENT or FAILED; each is one probe of notifications_firing_idx,
+# and the rows found are updated by primary key. The status and due time are checked
+# outside that probe (OFFSET 0 keeps them out of it) on the locked row's newest version:
+# inside, or in the UPDATE's own WHERE, they let the planner read notifications_due_idx
+# instead, and statistics taken while the backlog was small make that look cheap. It is
+# then a scan of every PENDING row (each due 30 s ahead, the safety net): a FINISH read
+# its whole backlog once per batch.
 # A CTE of the same statement: no round trip added, the batch's outcome and the wake-ups
 # commit together.
 FINISH = """
 WITH woken AS (
     UPDATE notifications r SET next_attempt_at = now(), updated_at = now()
-    WHERE r.firing_id = ANY($6::uuid[]) AND r.status IN ('PENDING', 'RETRY')
-        AND r.next_attempt_at > now()
+    WHERE r.notification_id = ANY(ARRAY(
+        SELECT w.notification_id FROM unnest($6::uuid[]) AS f(id)
+        CROSS JOIN LATERAL (
+            SELECT notification_id, status, next_attempt_at FROM notifications w
+            WHERE w.firing_id = f.id
+            OFFSET 0 FOR NO KEY UPDATE
+        ) w
+        WHERE w.status IN ('PENDING', 'RETRY') AND w.next_attempt_at > now()
+    ))
 )
 UPDATE notifications n
 SET status = x.status,
