@@ -148,6 +148,41 @@ async def test_endpoints_are_found_per_notification(pool: asyncpg.Pool[Any], mod
 
 
 @pytest.mark.parametrize("mode", PLANS)
+async def test_a_notifications_rule_is_probed_by_key_not_among_its_clients_rules(
+    pool: asyncpg.Pool[Any], mode: str
+) -> None:
+    """A client with many rules: each notification's endpoints and rule are found by
+    key, never by reading every rule of its client (rules_client_idx), even where the
+    statistics were taken when clients had a few rules each."""
+    await pool.execute("ALTER TABLE rules SET (autovacuum_enabled = false)")
+    await pool.execute("INSERT INTO clients (client_id, name) VALUES ('many', 'many')")
+    rules = (
+        "INSERT INTO rules (rule_id, client_id, severity, source, name)"
+        " SELECT gen_random_uuid(), 'many', 'HIGH', 's', 'r' || $2::int + i"
+        " FROM generate_series(1, $1::int) i"
+    )
+    await pool.execute(rules, 10, 0)
+    await pool.execute("ANALYZE rules")
+    await pool.execute(rules, 2000, 10)
+    await pool.execute(
+        "INSERT INTO endpoints (endpoint_id, rule_id, type, value)"
+        " SELECT gen_random_uuid(), rule_id, 'email', name || '@example.com'"
+        " FROM rules WHERE client_id = 'many'"
+    )
+    rows = await pool.fetch(
+        "INSERT INTO notifications (notification_id, client_id, alert_id, severity,"
+        " source, name, event_ts, rule_ids, status)"
+        " SELECT gen_random_uuid(), 'many', 'm' || name, 'HIGH', 's', 'n', now(),"
+        " ARRAY[rule_id], 'SENDING' FROM rules WHERE client_id = 'many' LIMIT 500"
+        " RETURNING notification_id::text"
+    )
+    await pool.execute("ANALYZE endpoints")
+    plan = await plan_of(pool, mode, ENDPOINTS, [r[0] for r in rows])
+    assert "Index Scan using rules_pkey" in plan, plan
+    assert "rules_client_idx" not in plan, plan
+
+
+@pytest.mark.parametrize("mode", PLANS)
 async def test_recording_deliveries_disables_gone_endpoints_by_key(
     pool: asyncpg.Pool[Any], mode: str
 ) -> None:

@@ -111,6 +111,8 @@ FROM claimed c JOIN picked p ON p.id = c.notification_id
 # joins over whole tables): the work follows the batch, not the tables' sizes.
 # The rule (already joined for its client) gives its grouping policy: a grouped
 # endpoint joins a group instead of being called; a GROUPED prior waits for its digest.
+# The rule is probed by key per endpoint found (LATERAL, OFFSET 0): joined, it was read
+# through rules_client_idx, every rule of the client once per notification.
 ENDPOINTS = """
 SELECT x.notification_id::text, e.endpoint_id::text, e.type, e.value, e.signing_secret,
     e.prior_status, e.prior_error, e.previous_secret, e.templates, e.rate_per_s, e.rate_burst,
@@ -128,7 +130,10 @@ CROSS JOIN LATERAL (
             THEN e.previous_signing_secret END AS previous_secret,
         e.templates, e.rate_per_s, e.rate_burst, e.rule_id, r.grouping
     FROM endpoints e
-    JOIN rules r ON r.rule_id = e.rule_id AND r.client_id = x.client_id
+    CROSS JOIN LATERAL (
+        SELECT grouping FROM rules r WHERE r.rule_id = e.rule_id AND r.client_id = x.client_id
+        OFFSET 0
+    ) r
     LEFT JOIN deliveries d
         ON d.notification_id = x.notification_id AND d.endpoint_id = e.endpoint_id
     WHERE e.rule_id = ANY(x.rule_ids) AND e.enabled
