@@ -37,7 +37,7 @@ MAX_DELAY_S = 60.0  # a scripted delay longer than any sender's timeout is a mis
 
 class Recorder:
     def __init__(self) -> None:
-        self.requests: deque[dict[str, Any]] = deque(maxlen=MAX_KEPT)
+        self.requests: deque[ReceivedHook] = deque(maxlen=MAX_KEPT)
         self.emails: deque[ReceivedMail] = deque(maxlen=MAX_KEPT)
         # name -> (status, seconds to hold the answer back) of its next answers
         self.scripts: dict[str, deque[tuple[int, float]]] = defaultdict(deque)
@@ -56,44 +56,88 @@ class Recorder:
         return script.popleft() if script else (200, 0.0)
 
 
-class ReceivedMail(Mapping[str, Any]):
-    """One email as ``/emails`` shows it. The envelope is kept as received and the
-    message parsed only when a field of it is read: parsing with ``email``'s default
-    policy cost the sink more CPU per email than the sender spent sending it, and in the
-    benchmarks the sink shares the machine with the platform (most emails are counted,
-    never looked at)."""
+class Received(Mapping[str, Any]):
+    """One received item as the sink shows it: the fields known at once are kept, the
+    rest are parsed from the raw bytes only when one of them is read. In the benchmarks
+    the sink shares the machine with the platform (and with Alertmanager), and most of
+    what it receives is counted, never looked at: parsing each one as it came cost the
+    sink as much CPU as the sender spent sending it."""
 
-    def __init__(self, mail_from: str, rcpt_tos: list[str], raw: bytes) -> None:
-        self._raw = raw
-        self._fields: dict[str, Any] = {
-            "mail_from": mail_from,
-            "rcpt_tos": rcpt_tos,
-            "received_at": time.time(),
-        }
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self._fields = fields
         self._parsed = False
 
-    def _parse(self) -> None:
-        parsed = message_from_bytes(self._raw, policy=default_policy)
-        body = parsed.get_body(preferencelist=("plain", "html"))
-        self._fields.update(
-            subject=str(parsed.get("Subject", "")),
-            headers={k: str(v) for k, v in parsed.items()},
-            body=body.get_content() if body is not None else "",
-        )
+    def _parse(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _complete(self) -> None:
+        self._fields.update(self._parse())
         self._parsed = True
 
     def __getitem__(self, key: str) -> Any:
         if key not in self._fields and not self._parsed:
-            self._parse()
+            self._complete()
         return self._fields[key]
 
     def __iter__(self) -> Iterator[str]:
         if not self._parsed:
-            self._parse()
+            self._complete()
         return iter(self._fields)
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+
+class ReceivedMail(Received):
+    """One email as ``/emails`` shows it: the envelope as received, the message parsed
+    with ``email``'s default policy when read."""
+
+    def __init__(self, mail_from: str, rcpt_tos: list[str], raw: bytes) -> None:
+        super().__init__({"mail_from": mail_from, "rcpt_tos": rcpt_tos, "received_at": time.time()})
+        self._raw = raw
+
+    def _parse(self) -> dict[str, Any]:
+        parsed = message_from_bytes(self._raw, policy=default_policy)
+        body = parsed.get_body(preferencelist=("plain", "html"))
+        return {
+            "subject": str(parsed.get("Subject", "")),
+            "headers": {k: str(v) for k, v in parsed.items()},
+            "body": body.get_content() if body is not None else "",
+        }
+
+
+class ReceivedHook(Received):
+    """One webhook request as ``/received`` shows it: its headers, text and JSON body
+    decoded when read. A JSON array (a digest) is parsed at once, for its ``members``."""
+
+    def __init__(
+        self, fields: dict[str, Any], headers: list[tuple[bytes, bytes]], raw: bytes
+    ) -> None:
+        self._headers = headers
+        self._raw = raw
+        self._body: Any = None
+        members = 1
+        if raw.lstrip()[:1] == b"[":
+            self._body = _json_or_text(raw)
+            members = len(self._body) if isinstance(self._body, list) else 1
+        super().__init__({**fields, "members": members})
+
+    def _parse(self) -> dict[str, Any]:
+        raw = self._raw
+        return {
+            "headers": {k.decode("latin-1"): v.decode("latin-1") for k, v in self._headers},
+            "raw_body": raw.decode(errors="replace"),
+            "body": _json_or_text(raw) if self._body is None else self._body,
+        }
+
+
+def _json_or_text(raw: bytes) -> Any:
+    if nests_deeper(raw):  # kept as text: json.loads would recurse once per level
+        return raw.decode(errors="replace")
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode(errors="replace")
 
 
 class SmtpHandler:
@@ -127,31 +171,18 @@ async def _record_hook(
         if not message.get("more_body", False):
             break
     raw = b"".join(chunks)
-    body: Any
-    if nests_deeper(raw):  # kept as text: json.loads would recurse once per level
-        body = raw.decode(errors="replace")
-    else:
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = raw.decode(errors="replace")
     status, delay_s = recorder.next_answer(name)
-    members = len(body) if isinstance(body, list) else 1
+    fields = {
+        "name": name,
+        "method": scope["method"],
+        "path": scope["path"],
+        "status": status,
+        "received_at": time.time(),
+    }
+    received = ReceivedHook(fields, scope["headers"], raw)
     recorder.counts[name] += 1
-    recorder.members[name] += members
-    recorder.requests.append(
-        {
-            "name": name,
-            "method": scope["method"],
-            "path": scope["path"],
-            "headers": {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]},
-            "raw_body": raw.decode(errors="replace"),
-            "body": body,
-            "members": members,
-            "status": status,
-            "received_at": time.time(),
-        }
-    )
+    recorder.members[name] += received["members"]
+    recorder.requests.append(received)
     if delay_s:  # recorded first: a test sees the request arrive, then kills its sender
         await asyncio.sleep(delay_s)
     await send({"type": "http.response.start", "status": status, "headers": ANSWER_HEADERS})
@@ -185,7 +216,7 @@ def webhook_app(recorder: Recorder) -> ASGIApp:
 def _routes(recorder: Recorder) -> Starlette:
     async def received(request: Request) -> Response:
         name = request.query_params.get("name")
-        items = [r for r in recorder.requests if name is None or r["name"] == name]
+        items = [dict(r) for r in recorder.requests if name is None or r["name"] == name]
         return JSONResponse({"count": len(items), "items": items})
 
     async def counts(_: Request) -> Response:
