@@ -43,7 +43,7 @@ from alerting.runner import tune_collector  # noqa: E402
 from alerting.services.sender import repo  # noqa: E402
 from alerting.services.sender.channels import Channels  # noqa: E402
 from alerting.services.sender.store import Claim  # noqa: E402
-from alerting.services.sender.worker import Worker  # noqa: E402
+from alerting.services.sender.worker import Worker, canonical_uuid  # noqa: E402
 from tests.unit.channel_support import N  # noqa: E402
 from tests.unit.test_sender_worker import MemoryStore  # noqa: E402
 
@@ -151,7 +151,7 @@ def claims_path(rounds: int, size: int) -> list[float]:
     for _ in range(rounds):
         started = time.process_time()
         for _ in range(20):
-            ids = {str(uuid.UUID(decode_notification_ready(m).notification_id)) for m in messages}
+            ids = {canonical_uuid(decode_notification_ready(m).notification_id) for m in messages}
             claimed = [repo._claim(cast(Any, r)) for r in rows]
         found.append((time.process_time() - started) / (20 * size) * 1e6)
     assert len(ids) == len(claimed) == size
