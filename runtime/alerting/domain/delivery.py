@@ -184,6 +184,9 @@ class Decision:
     refund_attempt: bool = False  # RETRY only because of rate limiting: not a real attempt
 
 
+DELIVERED = Decision(Outcome.SENT)  # shared: a decision is immutable
+
+
 def decide(
     *,
     attempt: int,
@@ -221,6 +224,8 @@ def decide(
         return Decision(
             Outcome.FAILED, error=f"no enabled endpoint for rules {', '.join(rule_ids)}"
         )
+    if not deferred_s and all(a.outcome is Outcome.SENT for a in results.values()):
+        return DELIVERED  # what the checks below come to, the common case taken first
     transient = [a for a in results.values() if a.outcome is Outcome.RETRY]
     grouped = any(a.outcome is Outcome.GROUPED for a in results.values())
     summary = _summary(results)
