@@ -56,7 +56,7 @@ class Attempt:
     def timed(self, started_at: float, duration_ms: int) -> Attempt:
         """This attempt with its call's timing. Built field by field (every field:
         one added above must be added here too; test_delivery checks), not with
-        ``dataclasses.replace``, whose field walk ran once per delivery."""
+        ``dataclasses.replace``, whose field walk would cost every delivery."""
         return Attempt(
             self.outcome, self.error, self.response_code, self.retry_after_s,
             self.disable_reason, started_at, duration_ms, self.excerpt,
