@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -14,6 +15,41 @@ def one_line(exc: BaseException) -> str:
     """An exception as one log-friendly line: drivers like to wrap their messages."""
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+async def wait_tasks(
+    loop: asyncio.AbstractEventLoop, tasks: Sequence[asyncio.Task[Any]], timeout_s: float
+) -> list[asyncio.Task[Any]]:
+    """``asyncio.wait(tasks, timeout=timeout_s)`` for a batch's own tasks: those still
+    pending when it returns. ``asyncio.wait`` checks every awaitable it is given against
+    ``collections.abc.Coroutine`` (an ABC ``isinstance``, per task, per batch) and
+    copies them into a set: a sender batch is hundreds of tasks."""
+    pending = [t for t in tasks if not t.done()]
+    left = len(pending)
+    if left:
+        waiter: asyncio.Future[None] = loop.create_future()
+
+        def finished(_: asyncio.Task[Any]) -> None:
+            nonlocal left
+            left -= 1
+            if left == 0 and not waiter.done():
+                waiter.set_result(None)
+
+        timer = loop.call_later(timeout_s, _wake, waiter)
+        for t in pending:
+            t.add_done_callback(finished)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            for t in pending:
+                t.remove_done_callback(finished)
+    return [t for t in pending if not t.done()]
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 async def sleep_unless(stop: asyncio.Event, seconds: float) -> bool:

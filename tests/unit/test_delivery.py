@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -251,3 +252,9 @@ def test_a_grouped_target_takes_secrets_and_templates_from_one_endpoint() -> Non
 
 def test_errors_are_truncated() -> None:
     assert len(Attempt.transient("x" * 5000).error or "") == 300
+
+
+def test_timed_keeps_every_field_but_the_timing() -> None:
+    values = {f.name: f"v-{f.name}" for f in dataclasses.fields(Attempt)}
+    attempt = Attempt(**values)  # type: ignore[arg-type]
+    assert attempt.timed(12.5, 7) == dataclasses.replace(attempt, started_at=12.5, duration_ms=7)

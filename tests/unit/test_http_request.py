@@ -72,3 +72,14 @@ def test_a_header_that_could_change_the_requests_framing_is_refused(name: str, v
 def test_a_tab_in_a_header_value_is_allowed() -> None:
     got = request_bytes(parse_target("http://example.com/"), {"X-Team": "a\tb"}, b"")
     assert b"X-Team: a\tb\r\n" in got
+
+
+def test_a_known_header_is_checked_again_when_its_value_changes() -> None:
+    target = parse_target("http://example.com/")
+    assert request_bytes(target, {"X-Team": "ops", "X-Other": "a"}, b"").endswith(
+        b"X-Other: a\r\n\r\n"
+    )
+    with pytest.raises(BadRequest):
+        request_bytes(target, {"X-Team": "ops", "X-Other": "a\x1fb"}, b"")
+    # Not printable (a line separator) but no control character: sent as before.
+    assert "X-Other: a\u2028b".encode() in request_bytes(target, {"X-Other": "a\u2028b"}, b"")

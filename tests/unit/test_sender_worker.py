@@ -655,3 +655,26 @@ async def test_drain_gives_up_a_write_stuck_beyond_the_lease() -> None:
     await busy.handle_ready([Record("nr", 0, 0, b"acme", value, 0)])
     await asyncio.wait_for(busy.drain(), 3)
     assert metric("alerting_sender_outcomes_abandoned_total") == abandoned + 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "6f1c0d1e-8a8e-4a43-9d5c-2b1d4c9e0a11",
+        "6F1C0D1E-8A8E-4A43-9D5C-2B1D4C9E0A11",
+        "6f1c0d1e8a8e4a439d5c2b1d4c9e0a11",
+        "{6f1c0d1e-8a8e-4a43-9d5c-2b1d4c9e0a11}",
+        "urn:uuid:6f1c0d1e-8a8e-4a43-9d5c-2b1d4c9e0a11",
+    ],
+)
+def test_a_ready_id_is_claimed_in_the_uuid_canonical_form(text: str) -> None:
+    assert worker.canonical_uuid(text) == str(uuid.UUID(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["not-a-uuid", "6f1c0d1e-8a8e-4a43-9d5c-2b1d4c9e0a1", "6f1c0d1e-8a8e-4a43-9d5c-2b1d4c9e0a11\n"],
+)
+def test_a_ready_id_that_is_no_uuid_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        worker.canonical_uuid(text)

@@ -81,7 +81,7 @@ class Http1Connection(asyncio.Protocol):
     """A connection serving one request at a time; the pool reuses it between them."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+        self.loop = loop  # the pool's too: asyncio.get_running_loop() costs a getpid() on 3.11
         self._transport: asyncio.Transport | None = None
         self._parser = httptools.HttpResponseParser(self)
         self._answer: Answer | None = None
@@ -271,9 +271,9 @@ class Http1Connection(asyncio.Protocol):
         ``timeout_s`` passed first. One timer, no task or cancellation involved."""
         if timeout_s <= 0:
             return False
-        waiter: asyncio.Future[bool] = self._loop.create_future()
+        waiter: asyncio.Future[bool] = self.loop.create_future()
         self._waiter = waiter
-        timer = self._loop.call_later(timeout_s, _expire, waiter)
+        timer = self.loop.call_later(timeout_s, _expire, waiter)
         try:
             return await waiter
         finally:

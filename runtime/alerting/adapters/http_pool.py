@@ -211,8 +211,9 @@ class ConnectionPool:
         if not (reusable and connection.usable()) or self._closed:
             connection.abort()
             return
-        loop = asyncio.get_running_loop()
-        connection.idle_timer = loop.call_later(self._idle_s, self._expire, origin, connection)
+        connection.idle_timer = connection.loop.call_later(
+            self._idle_s, self._expire, origin, connection
+        )
         connection.on_lost = lambda lost: self._unpool(origin, lost)
         self._idle.setdefault(origin, []).append(connection)
 

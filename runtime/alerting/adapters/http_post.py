@@ -66,6 +66,9 @@ class HttpPoster:
         self._allow_private = allow_private
         self._tls = tls
         self._pool: ConnectionPool | None = None
+        # The pool's loop, kept: asyncio.get_running_loop() costs a getpid() system
+        # call on Python 3.11, and a request would ask for it four times.
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def post(self, url: str, body: bytes, headers: dict[str, str], now_s: float) -> Attempt:
         attempt = await self._post(url, body, headers, now_s)
@@ -87,7 +90,8 @@ class HttpPoster:
         except BadRequest as exc:
             return Attempt.permanent(f"bad header: {exc}")
         pool = self._pool or self._open()
-        loop = asyncio.get_running_loop()
+        loop = self._loop
+        assert loop is not None  # set with the pool
         # ``timeout_s`` to get a connection (a slot, DNS, connect, TLS), then
         # ``timeout_s`` for the answer to start once the request is written, and
         # between its reads. One total budget let a connect slowed by a full listen
@@ -106,7 +110,7 @@ class HttpPoster:
         reusable = False
         try:
             answer = connection.send(request)
-            if not await self._until_head(connection, answer, give_up_at):
+            if not await self._until_head(connection, answer, loop, give_up_at):
                 return Attempt.transient(f"timeout: no answer within {self._timeout_s:g} s")
             if answer.status is None:
                 return Attempt.transient(answer.failure or "connection closed before an answer")
@@ -114,7 +118,7 @@ class HttpPoster:
             # An HTTP/1.0 body ends with the connection, and a reset or timeout while
             # it is read must not turn a 2xx into a second delivery.
             attempt = classify_http(answer.status, answer.retry_after, now_s=now_s)
-            await self._drain(connection, answer, give_up_at)
+            await self._drain(connection, answer, loop, give_up_at)
             reusable = answer.done and answer.keep_alive and connection.all_written()
             excerpt = http_excerpt(answer.content_type, bytes(answer.head))
             return attempt if excerpt is None else replace(attempt, excerpt=excerpt)
@@ -138,19 +142,29 @@ class HttpPoster:
             where = f"{origin.host}:{origin.port}"
             return Attempt.transient(f"cannot connect to {where}: {one_line(exc)}")
 
-    async def _until_head(self, connection: Http1Connection, answer: Answer, end: float) -> bool:
+    async def _until_head(
+        self,
+        connection: Http1Connection,
+        answer: Answer,
+        loop: asyncio.AbstractEventLoop,
+        end: float,
+    ) -> bool:
         """Wait for the status line (or the connection's end); False on a timeout."""
-        loop = asyncio.get_running_loop()
         while answer.status is None and not answer.ended:
             if not await connection.wait(min(self._timeout_s, end - loop.time())):
                 return False
         return True
 
-    async def _drain(self, connection: Http1Connection, answer: Answer, end: float) -> None:
+    async def _drain(
+        self,
+        connection: Http1Connection,
+        answer: Answer,
+        loop: asyncio.AbstractEventLoop,
+        end: float,
+    ) -> None:
         """Read the body to its end, up to DRAIN_LIMIT_BYTES, so the connection can
         serve the next request. A body cut short, too slow or too long only costs the
         connection (``answer.done`` stays false)."""
-        loop = asyncio.get_running_loop()
         while not (answer.done or answer.ended):
             if not await connection.wait(min(self._timeout_s, end - loop.time())):
                 return
@@ -158,6 +172,7 @@ class HttpPoster:
     def _open(self) -> ConnectionPool:
         # Created on first use: its semaphore binds to the running loop.
         tls = self._tls or ssl.create_default_context()
+        self._loop = asyncio.get_running_loop()
         self._pool = ConnectionPool(
             self._concurrency,
             CheckedResolver(self._allow_private),
@@ -170,3 +185,4 @@ class HttpPoster:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+            self._loop = None

@@ -90,15 +90,20 @@ def parse_target(url: str) -> Target:
 
 def request_bytes(target: Target, headers: dict[str, str], body: bytes) -> bytes:
     """The request's head and body as one buffer: one write per request."""
-    lines = [
+    head = (
         f"POST {target.path} HTTP/1.1\r\nHost: {target.host_header}\r\n"
         f"Content-Length: {len(body)}\r\n"
-    ]
-    for name, value in headers.items():
-        check_header(name, value)
-        lines.append(f"{name}: {value}\r\n")
-    lines.append("\r\n")
-    return "".join(lines).encode() + body
+    )
+    if not headers:
+        return (head + "\r\n").encode() + body
+    # Every value printable (``str.isprintable`` is False for each character
+    # ``_BAD_VALUE`` refuses, and for a few more) and every name already checked: no
+    # header needs its check. Otherwise each is checked in turn, as it comes.
+    if not (_GOOD_NAMES.issuperset(headers) and "".join(headers.values()).isprintable()):
+        for name, value in headers.items():
+            check_header(name, value)
+    lines = "\r\n".join(map(": ".join, headers.items()))
+    return f"{head}{lines}\r\n\r\n".encode() + body
 
 
 def check_header(name: str, value: str) -> None:

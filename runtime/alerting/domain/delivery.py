@@ -53,9 +53,23 @@ class Attempt:
     duration_ms: int | None = None
     excerpt: str | None = None
 
+    def timed(self, started_at: float, duration_ms: int) -> Attempt:
+        """This attempt with its call's timing. Built field by field (every field:
+        one added above must be added here too; test_delivery checks), not with
+        ``dataclasses.replace``, whose field walk would cost every delivery."""
+        return Attempt(
+            self.outcome, self.error, self.response_code, self.retry_after_s,
+            self.disable_reason, started_at, duration_ms, self.excerpt,
+        )  # fmt: skip
+
     @staticmethod
     def sent(code: int | None = None) -> Attempt:
-        return Attempt(Outcome.SENT, None, code)
+        # Shared, one per code (an attempt is immutable): a frozen dataclass' __init__
+        # sets each of its fields through object.__setattr__, once per delivery.
+        found = _SENT.get(code)
+        if found is None:
+            found = _SENT[code] = Attempt(Outcome.SENT, None, code)
+        return found
 
     @staticmethod
     def transient(error: str, code: int | None = None) -> Attempt:
@@ -64,6 +78,9 @@ class Attempt:
     @staticmethod
     def permanent(error: str, code: int | None = None) -> Attempt:
         return Attempt(Outcome.FAILED, truncate(error, MAX_ENDPOINT_ERROR), code)
+
+
+_SENT: dict[int | None, Attempt] = {}  # Attempt.sent's, by code: few (HTTP and SMTP codes)
 
 
 def truncate(text: str, limit: int) -> str:
@@ -167,6 +184,9 @@ class Decision:
     refund_attempt: bool = False  # RETRY only because of rate limiting: not a real attempt
 
 
+DELIVERED = Decision(Outcome.SENT)  # shared: a decision is immutable
+
+
 def decide(
     *,
     attempt: int,
@@ -204,6 +224,8 @@ def decide(
         return Decision(
             Outcome.FAILED, error=f"no enabled endpoint for rules {', '.join(rule_ids)}"
         )
+    if not deferred_s and all(a.outcome is Outcome.SENT for a in results.values()):
+        return DELIVERED  # what the checks below come to, the common case taken first
     transient = [a for a in results.values() if a.outcome is Outcome.RETRY]
     grouped = any(a.outcome is Outcome.GROUPED for a in results.values())
     summary = _summary(results)
@@ -292,6 +314,7 @@ class Target:
         return (self.type, self.identity or self.value)
 
 
+_NEVER_DELIVERED = frozenset({None})  # the prior statuses of endpoints without a deliveries row
 # (channel name, stripped value, the endpoint's opened secret) -> the key two endpoints
 # of that channel are the same destination by (an address's case does not matter, a
 # URL's does; a PagerDuty routing key picks the service, a webhook's signing secret
@@ -319,7 +342,9 @@ def targets(endpoints: Iterable[NotificationEndpoint], identity: Identity) -> li
     for (_, same, _), members in groups.items():
         statuses = {m.prior_status for m in members}
         prior: Attempt | None = None
-        if Outcome.SENT in statuses:
+        if statuses == _NEVER_DELIVERED:  # the common case, without hashing an Outcome
+            pass
+        elif Outcome.SENT in statuses:
             prior = Attempt.sent()
         elif Outcome.FAILED in statuses:
             error = next(m.prior_error for m in members if m.prior_status == Outcome.FAILED)
@@ -327,19 +352,25 @@ def targets(endpoints: Iterable[NotificationEndpoint], identity: Identity) -> li
         elif Outcome.GROUPED in statuses:
             prior = JOINED
         first = members[0]
-        # Secret, previous secret and templates all from one member (the first with a
-        # secret): a body rendered by one endpoint's template and signed with another's
-        # secret would verify for neither's expectations.
-        source = next((m for m in members if m.signing_secret), first)
-        ids = tuple(m.endpoint_id for m in members)
+        ids: tuple[str, ...]
+        if len(members) == 1:  # the common case: the member is its own source and rate
+            source, ids = first, (first.endpoint_id,)
+            per_s, burst = first.rate_per_s, first.rate_burst
+        else:
+            # Secret, previous secret and templates all from one member (the first with
+            # a secret): a body rendered by one endpoint's template and signed with
+            # another's secret would verify for neither's expectations.
+            source = next((m for m in members if m.signing_secret), first)
+            ids = tuple(m.endpoint_id for m in members)
+            per_s = strictest(m.rate_per_s for m in members)
+            burst = strictest(m.rate_burst for m in members)
         value = first.value.strip()
         secret, previous = source.signing_secret, source.previous_secret
         result.append(
             Target(
                 first.type, value, secret, ids, prior, previous, source.templates, same,
-                rate_per_s=strictest(m.rate_per_s for m in members),
-                rate_burst=strictest(m.rate_burst for m in members),
-                rule_id=first.rule_id, grouping=first.grouping,
+                rate_per_s=per_s, rate_burst=burst, rule_id=first.rule_id,
+                grouping=first.grouping,
             )
         )  # fmt: skip
     return result

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from alerting.domain.delivery import Attempt
 
@@ -44,7 +44,7 @@ def timed(attempt: Attempt, call: Call, now: float) -> Attempt:
     logged from its start until ``now``, when its outcome is decided."""
     if attempt.started_at is not None:
         return attempt
-    return replace(attempt, started_at=call.started_at, duration_ms=ms(now - call.began))
+    return attempt.timed(call.started_at, ms(now - call.began))
 
 
 def ms(seconds: float) -> int:

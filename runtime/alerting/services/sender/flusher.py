@@ -160,7 +160,7 @@ class Flusher:
         call.calling = True
         attempt = await self._channels.deliver_digest(digest, target)
         elapsed = self._clock() - call.began
-        metrics.DELIVERY_SECONDS.labels(target.type).observe(elapsed)
+        metrics.DELIVERY_SECONDS_OF(target.type).observe(elapsed)
         return replace(attempt, started_at=call.started_at, duration_ms=ms(elapsed))
 
     def decide(self, claim: GroupClaim, attempt: Attempt) -> DigestOutcome:

@@ -2,19 +2,45 @@
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 from prometheus_client import Counter, Histogram
+
+M = TypeVar("M", Counter, Histogram)
+
+
+class Children(Generic[M]):
+    """A labelled metric's children by their label values, each looked up once:
+    ``labels()`` takes a lock and rebuilds the label tuple on every call, several times
+    per delivery. The children are the metric's own (what /metrics shows); nothing in
+    the sender removes one, which would orphan it here."""
+
+    __slots__ = ("_bound", "_metric")
+
+    def __init__(self, metric: M) -> None:
+        self._metric: M = metric
+        self._bound: dict[tuple[str, ...], M] = {}
+
+    def __call__(self, *values: str) -> M:
+        child = self._bound.get(values)
+        if child is None:
+            child = self._bound[values] = self._metric.labels(*values)
+        return child
+
 
 DELIVERIES = Counter(
     "alerting_sender_deliveries_total",
     "Delivery attempts to endpoints, by channel and outcome",
     ["channel", "outcome"],
 )
+DELIVERIES_OF = Children(DELIVERIES)
 DELIVERY_SECONDS = Histogram(
     "alerting_sender_delivery_duration_seconds",
     "Time of one delivery attempt (URL check, request or SMTP send)",
     ["channel"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+DELIVERY_SECONDS_OF = Children(DELIVERY_SECONDS)
 DEFERRED = Counter(
     "alerting_sender_rate_limited_total",
     "Deliveries deferred because the endpoint's token bucket was empty",
@@ -51,6 +77,7 @@ OUTCOMES_ABANDONED = Counter(
 NOTIFICATIONS = Counter(
     "alerting_sender_notifications_total", "Notification outcomes written, by status", ["status"]
 )
+NOTIFICATIONS_OF = Children(NOTIFICATIONS)
 # The group flusher's (docs/grouping.md): one digest carries many notifications.
 DIGESTS = Counter(
     "alerting_sender_digests_total",

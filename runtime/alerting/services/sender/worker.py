@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -27,6 +28,7 @@ from typing import Protocol
 
 from alerting.adapters.kafka import Record
 from alerting.adapters.kafka.consumer import Rejected
+from alerting.aio import wait_tasks
 from alerting.config import SenderSettings
 from alerting.dependency_log import DependencyLog
 from alerting.domain.delivery import (
@@ -67,11 +69,22 @@ LEASE_BUDGET = 0.8
 # is claimed while this one's requests are in flight, not after this one's statements
 # and slowest request are done.
 READY_BATCHES_IN_FLIGHT = 2
+# A uuid as Postgres prints it (and the aggregator publishes it): already canonical.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 EXHAUSTED = Decision(
     Outcome.FAILED,
     error="gave up: every claim expired before an outcome was written"
     " (a sender crashed or stalled while delivering it)",
 )
+
+
+def canonical_uuid(text: str) -> str:
+    """``text`` in the uuid's canonical form (lowercase, hyphenated); ValueError when it
+    is not a uuid. The common case, already canonical, is taken as is: a regular
+    expression costs a fraction of ``uuid.UUID`` and its ``str``."""
+    if _CANONICAL_UUID.fullmatch(text) is not None:
+        return text
+    return str(uuid.UUID(text))
 
 
 class Dispatcher(Protocol):
@@ -126,7 +139,7 @@ class Worker:
         rejected = []
         for r in records:
             try:
-                ids[str(uuid.UUID(r.value.notification_id))] = None
+                ids[canonical_uuid(r.value.notification_id)] = None
             except ValueError:
                 rejected.append(Rejected(r, "notification_id is not a UUID"))
         if ids:
@@ -207,14 +220,17 @@ class Worker:
         ids = [c.notification.notification_id for c in claims]
         endpoints = await self._store.endpoints_for(ids)
         identity = self._channels.identity
+        # Once per batch: asyncio.get_running_loop() (create_task's too) costs a
+        # getpid() system call on Python 3.11.
+        loop = asyncio.get_running_loop()
         plans = [
-            self._plan(c, targets(endpoints[c.notification.notification_id], identity))
+            self._plan(c, targets(endpoints[c.notification.notification_id], identity), loop)
             for c in claims
         ]
         tasks = [t for p in plans for t in p.tasks.values()]
         if tasks:
             budget = self._lease_s * LEASE_BUDGET - (self._clock() - started)
-            _, late = await asyncio.wait(tasks, timeout=max(budget, 0.0))
+            late = await wait_tasks(loop, tasks, max(budget, 0.0))
             for task in late:
                 task.cancel()
             if late:
@@ -222,7 +238,7 @@ class Worker:
                 log.warning("%d deliveries did not finish within the lease budget", len(late))
         await self._record(plans, started + self._lease_s * WRITE_DEADLINE)
 
-    def _plan(self, claim: Claim, found: list[Target]) -> Plan:
+    def _plan(self, claim: Claim, found: list[Target], loop: asyncio.AbstractEventLoop) -> Plan:
         plan = Plan(claim, found)
         if claim.notification.attempts > self._settings.max_attempts:
             # Only expired claims get here (an outcome ends at max_attempts): something
@@ -245,7 +261,7 @@ class Worker:
                 metrics.DEFERRED.labels(target.type).inc()
                 continue
             call = plan.calls[i] = Call(self._wall_clock(), self._clock())
-            plan.tasks[i] = asyncio.create_task(self._attempt(claim, target, wait, call))
+            plan.tasks[i] = loop.create_task(self._attempt(claim, target, wait, call))
         return plan
 
     def pace(self, target: Target, max_wait_s: float) -> float | None:
@@ -274,9 +290,9 @@ class Worker:
             call.calling = True
             attempt = await self._channels.deliver(claim.notification, target)
             elapsed = self._clock() - call.began
-            metrics.DELIVERY_SECONDS.labels(target.type).observe(elapsed)
-        metrics.DELIVERIES.labels(target.type, attempt.outcome.value).inc()
-        return replace(attempt, started_at=call.started_at, duration_ms=ms(elapsed))
+            metrics.DELIVERY_SECONDS_OF(target.type).observe(elapsed)
+        metrics.DELIVERIES_OF(target.type, attempt.outcome.value).inc()
+        return attempt.timed(call.started_at, ms(elapsed))
 
     async def _record(self, plans: list[Plan], deadline: float) -> None:
         deliveries: list[DeliveryRow] = []
@@ -308,7 +324,7 @@ class Worker:
         # CloudWatch metric filter on the FAILED line below, AlertingNotificationsFailing).
         written = [f for f in finishes if f.notification_id in held]
         for f in written:
-            metrics.NOTIFICATIONS.labels(f.status).inc()
+            metrics.NOTIFICATIONS_OF(f.status).inc()
         if len(written) < len(finishes):
             metrics.LOST_CLAIMS.inc(len(finishes) - len(written))
             log.warning(
