@@ -25,6 +25,7 @@ from alerting.services.sender.statements import (
     HELD,
     JOIN_GROUPS,
     RECORD_DELIVERIES,
+    WAKE_RESOLVED,
 )
 from tests.integration.plan_support import LEASE, PLANS, ids_in, plan_of, pool, stale_pool
 
@@ -108,30 +109,33 @@ async def test_an_outcome_probes_its_ids_instead_of_reading_every_claim_in_fligh
     rows = await pool.fetch(
         "SELECT ctid FROM notifications WHERE notification_id = ANY($1::uuid[])", ids
     )
-    args = [[r["ctid"] for r in rows], ["SENT"] * n, [0] * n, [None] * n, [0] * n, ids]
+    args = [[r["ctid"] for r in rows], ["SENT"] * n, [0] * n, [None] * n, [0] * n]
     plan = await plan_of(pool, mode, FINISH, *args)
     assert "Tid Scan on notifications" in plan, plan
-    assert "notifications_firing_idx" in plan, plan  # the wake-ups: a probe per firing row
+    assert "notifications_firing_idx" in plan, plan  # `wakes`: a probe per firing row
     assert "Seq Scan on notifications" not in plan, plan
+    assert "hashed SubPlan" not in plan, plan
 
 
 @pytest.mark.parametrize("mode", PLANS)
 async def test_an_outcome_never_reads_the_backlog_under_stale_statistics(
     stale_pool: asyncpg.Pool[Any], mode: str
 ) -> None:
-    """Statistics from before a burst make the due index look empty: FINISH's wake-ups
-    must still probe the firing index, not read every PENDING row through it."""
+    """Statistics from before a burst make the due index look empty: FINISH and the
+    wake-ups of resolved rows must still probe the firing index, not read every PENDING
+    row through the due index."""
     rows = await stale_pool.fetch(
         "SELECT ctid, notification_id::text FROM notifications"
         " WHERE kind = 'firing' AND status = 'SENT' LIMIT 500"
     )
     n = len(rows)
-    ids = [r["notification_id"] for r in rows]
-    args = [[r["ctid"] for r in rows], ["SENT"] * n, [0] * n, [None] * n, [0] * n, ids]
-    plan = await plan_of(stale_pool, mode, FINISH, *args)
-    assert "notifications_firing_idx" in plan, plan
-    assert "notifications_due_idx" not in plan, plan
-    assert "Seq Scan on notifications" not in plan, plan
+    args = [[r["ctid"] for r in rows], ["SENT"] * n, [0] * n, [None] * n, [0] * n]
+    finish = await plan_of(stale_pool, mode, FINISH, *args)
+    wake = await plan_of(stale_pool, mode, WAKE_RESOLVED, [r[1] for r in rows])
+    for plan in (finish, wake):
+        assert "notifications_firing_idx" in plan, plan
+        assert "notifications_due_idx" not in plan, plan
+        assert "Seq Scan on notifications" not in plan, plan
 
 
 @pytest.mark.parametrize("mode", PLANS)

@@ -13,7 +13,7 @@ import asyncpg
 
 from alerting.adapters.postgres import UNAVAILABLE
 from alerting.domain.delivery import NotificationEndpoint
-from alerting.domain.delivery_messages import FIRING, OutgoingNotification
+from alerting.domain.delivery_messages import OutgoingNotification
 from alerting.domain.grouping import GroupingPolicy, InvalidGrouping
 from alerting.sealed import (
     ENDPOINT_PREVIOUS_SECRET,
@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 # memory however many endpoints exist.
 OPENED_CACHE_SIZE = 10_000
 
-FINAL = frozenset({"SENT", "FAILED"})
 GROUPED = "GROUPED"
 # Postgres rolled the outcome's transaction back to break a conflict with another one
 # (two senders finishing taken-over rows, a purge): nothing was written, and the same
@@ -189,7 +188,8 @@ class PostgresSenderStore:
         joins: Sequence[Join] = (),
     ) -> set[str]:
         """One transaction: the delivery rows, HELD, the held claims' joins
-        (JOIN_GROUPS, only when there are any), FINISH, and FINALISE for the claims
+        (JOIN_GROUPS, only when there are any), FINISH, WAKE_RESOLVED (only when a
+        firing row finishing has a resolved row waiting), and FINALISE for the claims
         finishing GROUPED (see ``statements.py``). Returns the ids of the finishes
         written and of those whose notification no longer exists (settled: see HELD).
         Raises ``StoreUnavailable`` when Postgres is away or rolled the transaction
@@ -250,8 +250,10 @@ class PostgresSenderStore:
                 [f.delay_ms for _, f in held],
                 [f.error for _, f in held],
                 [1 if f.refund else 0 for _, f in held],
-                [f.notification_id for _, f in held if f.kind == FIRING and f.status in FINAL],
             )
+            woken = [r["notification_id"] for r in written if r["wakes"]]
+            if woken:
+                await conn.execute(sql.WAKE_RESOLVED, woken)
             grouped = [f.notification_id for _, f in held if f.status == GROUPED]
             if grouped:
                 # Its digests may all be done already (a flusher wrote them while this

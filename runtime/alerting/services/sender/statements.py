@@ -233,29 +233,16 @@ LEFT JOIN LATERAL (
 # It returns the ids it wrote: the worker counts (and logs) only outcomes written.
 # A firing row that becomes final wakes its episode's resolved row, which waited for it
 # (the claims above skip it until then; the aggregator set it due minutes ahead, as a
-# safety net): due now, so the next poll delivers it. $6 holds the ids of the batch's
-# firing rows finishing SENT or FAILED; each is one probe of notifications_firing_idx,
-# and the rows found are updated by primary key. The status and due time are checked
-# outside that probe (OFFSET 0 keeps them out of it) on the locked row's newest version:
-# inside, or in the UPDATE's own WHERE, they let the planner read notifications_due_idx
-# instead, and statistics taken while the backlog was small make that look cheap. It is
-# then a scan of every PENDING row (each due 30 s ahead, the safety net): a FINISH read
-# its whole backlog once per batch.
-# A CTE of the same statement: no round trip added, the batch's outcome and the wake-ups
-# commit together.
+# safety net): due now, so the next poll delivers it. FINISH only says which of its
+# rows have one (`wakes`: one probe of notifications_firing_idx per firing row becoming
+# final, a scalar subquery, never hashed over the whole table); WAKE_RESOLVED, run after
+# it in the same transaction and only when one has, wakes them. Most batches have none
+# (a resolution usually comes long after its incident was delivered), so they pay no
+# second statement; and the wake-up's snapshot is then no older than FINISH's own.
+# The wake-up was a CTE of FINISH before: under statistics taken while the backlog was
+# small, the planner read its rows through notifications_due_idx, every PENDING row
+# (each due 30 s ahead, the safety net) once per batch.
 FINISH = """
-WITH woken AS (
-    UPDATE notifications r SET next_attempt_at = now(), updated_at = now()
-    WHERE r.notification_id = ANY(ARRAY(
-        SELECT w.notification_id FROM unnest($6::uuid[]) AS f(id)
-        CROSS JOIN LATERAL (
-            SELECT notification_id, status, next_attempt_at FROM notifications w
-            WHERE w.firing_id = f.id
-            OFFSET 0 FOR NO KEY UPDATE
-        ) w
-        WHERE w.status IN ('PENDING', 'RETRY') AND w.next_attempt_at > now()
-    ))
-)
 UPDATE notifications n
 SET status = x.status,
     attempts = n.attempts - x.refund,
@@ -268,7 +255,26 @@ SET status = x.status,
 FROM unnest($1::tid[], $2::text[], $3::bigint[], $4::text[], $5::int[])
     AS x(row, status, delay_ms, error, refund)
 WHERE n.ctid = ANY($1::tid[]) AND n.ctid = x.row
-RETURNING n.notification_id::text
+RETURNING n.notification_id::text,
+    n.kind = 'firing' AND x.status IN ('SENT', 'FAILED') AND coalesce((
+        SELECT true FROM notifications r WHERE r.firing_id = n.notification_id LIMIT 1
+    ), false) AS wakes
+"""
+# The resolved rows of the firing rows $1 that still wait: due now. The rows are found
+# through notifications_firing_idx alone and updated by primary key; whether one still
+# waits is decided in SET, on the row's newest version, not in WHERE, where the status
+# and due time would again offer the planner notifications_due_idx. A resolved row
+# cannot be claimed before its firing row is final, which no other transaction sees
+# before this one commits: the rows found are PENDING or RETRY (or put off meanwhile by
+# a poll, which this undoes, as it should).
+WAKE_RESOLVED = """
+UPDATE notifications r
+SET next_attempt_at = CASE WHEN r.status IN ('PENDING', 'RETRY')
+        THEN least(r.next_attempt_at, now()) ELSE r.next_attempt_at END,
+    updated_at = now()
+WHERE r.notification_id = ANY(ARRAY(
+    SELECT w.notification_id FROM notifications w WHERE w.firing_id = ANY($1::uuid[])
+))
 """
 
 # A grouped batch's joins, one statement (run only for a batch with grouped endpoints:
