@@ -23,9 +23,9 @@ from alerting import codec
 from alerting.adapters import postgres
 from alerting.adapters.kafka import OutMessage
 from alerting.config import Settings
-from alerting.dev.sinks import Recorder, start_smtp, webhook_app
+from alerting.dev.hook_server import serve_hooks
+from alerting.dev.sinks import Recorder, start_smtp
 from alerting.domain.model import NotificationReady
-from alerting.http import serve
 from alerting.services.sender.repo import PostgresSenderStore
 from tests.integration.rule_service_support import (
     Api,
@@ -62,7 +62,7 @@ async def running_sinks() -> AsyncIterator[Sinks]:
     http_port, smtp_port = free_port(), free_port()
     smtp = await start_smtp(recorder, "127.0.0.1", smtp_port)
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(webhook_app(recorder), "127.0.0.1", http_port, stop))
+    task = asyncio.create_task(serve_hooks(recorder, "127.0.0.1", http_port, stop))
     url = f"http://127.0.0.1:{http_port}"
     try:
         await wait_healthy(url, task)

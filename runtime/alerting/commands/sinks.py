@@ -7,7 +7,6 @@ import asyncio
 import logging
 
 from alerting.config import Settings
-from alerting.http import serve
 from alerting.runner import run_service
 
 log = logging.getLogger("alerting.sinks")
@@ -22,7 +21,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # aiosmtpd is a development dependency; the runtime image has no sinks to run.
-    from alerting.dev.sinks import Recorder, start_smtp, webhook_app
+    from alerting.dev.hook_server import serve_hooks
+    from alerting.dev.sinks import Recorder, start_smtp
 
     async def main(settings: Settings, stop: asyncio.Event) -> None:
         recorder = Recorder()
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
             args.smtp_port,
         )
         try:
-            await serve(webhook_app(recorder), args.host, args.http_port, stop)
+            await serve_hooks(recorder, args.host, args.http_port, stop)
         finally:
             smtp.close()
             await smtp.wait_closed()

@@ -151,6 +151,7 @@ class SmtpHandler:
         return "250 OK"
 
 
+HOOKS = "/hooks/"
 ANSWER = b'{"received":true}'
 ANSWER_HEADERS = [
     (b"content-type", b"application/json"),
@@ -158,12 +159,36 @@ ANSWER_HEADERS = [
 ]
 
 
+def record_hook(
+    recorder: Recorder,
+    name: str,
+    method: str,
+    path: str,
+    headers: list[tuple[bytes, bytes]],
+    raw: bytes,
+) -> tuple[int, float]:
+    """Record one ``POST|PUT /hooks/<name>``; the status to answer with and how long to
+    hold the answer back (``Recorder.script``)."""
+    status, delay_s = recorder.next_answer(name)
+    fields = {
+        "name": name,
+        "method": method,
+        "path": path,
+        "status": status,
+        "received_at": time.time(),
+    }
+    received = ReceivedHook(fields, headers, raw)
+    recorder.counts[name] += 1
+    recorder.members[name] += received["members"]
+    recorder.requests.append(received)
+    return status, delay_s
+
+
 async def _record_hook(
     recorder: Recorder, name: str, scope: Scope, receive: Receive, send: Send
 ) -> None:
     """``POST|PUT /hooks/<name>`` as bare ASGI, ahead of Starlette's routing, request and
-    response objects: in the benchmarks the sink shares the machine with the platform,
-    so its CPU per webhook must stay well below the sender's."""
+    response objects (``hook_server`` serves it without ASGI at all)."""
     chunks = []
     while True:
         message = await receive()
@@ -171,41 +196,33 @@ async def _record_hook(
         if not message.get("more_body", False):
             break
     raw = b"".join(chunks)
-    status, delay_s = recorder.next_answer(name)
-    fields = {
-        "name": name,
-        "method": scope["method"],
-        "path": scope["path"],
-        "status": status,
-        "received_at": time.time(),
-    }
-    received = ReceivedHook(fields, scope["headers"], raw)
-    recorder.counts[name] += 1
-    recorder.members[name] += received["members"]
-    recorder.requests.append(received)
+    status, delay_s = record_hook(
+        recorder, name, scope["method"], scope["path"], scope["headers"], raw
+    )
     if delay_s:  # recorded first: a test sees the request arrive, then kills its sender
         await asyncio.sleep(delay_s)
     await send({"type": "http.response.start", "status": status, "headers": ANSWER_HEADERS})
     await send({"type": "http.response.body", "body": ANSWER})
 
 
-HOOKS = "/hooks/"
+def hook_name(method: str, path: str) -> str | None:
+    """The ``<name>`` of a ``POST|PUT /hooks/<name>`` (one path segment); else None."""
+    if method not in ("POST", "PUT") or not path.startswith(HOOKS):
+        return None
+    name = path[len(HOOKS) :]
+    return name if name and "/" not in name else None
 
 
 def webhook_app(recorder: Recorder) -> ASGIApp:
     """Webhooks straight to the recorder; everything else (viewing, scripting) through
     Starlette."""
-    routes = _routes(recorder)
+    routes = routes_of(recorder)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        name = path[len(HOOKS) :] if path.startswith(HOOKS) else ""
-        if (
-            scope["type"] == "http"
-            and scope["method"] in ("POST", "PUT")
-            and name
-            and "/" not in name
-        ):
+        name = None
+        if scope["type"] == "http":
+            name = hook_name(scope["method"], scope.get("path", ""))
+        if name is not None:
             await _record_hook(recorder, name, scope, receive, send)
         else:
             await routes(scope, receive, send)
@@ -213,7 +230,9 @@ def webhook_app(recorder: Recorder) -> ASGIApp:
     return app
 
 
-def _routes(recorder: Recorder) -> Starlette:
+def routes_of(recorder: Recorder) -> Starlette:
+    """Everything but the hooks: viewing, clearing and scripting what was received."""
+
     async def received(request: Request) -> Response:
         name = request.query_params.get("name")
         items = [dict(r) for r in recorder.requests if name is None or r["name"] == name]
