@@ -167,6 +167,36 @@ async def test_a_firing_rows_final_outcome_wakes_its_resolved_row_in_the_same_wr
     )
 
 
+async def test_a_re_driven_firing_row_leaves_its_settled_resolved_row_alone(
+    pool: asyncpg.Pool[Any], store: PostgresSenderStore
+) -> None:
+    """An operator re-drives a firing row whose resolved row was already delivered: its
+    new final outcome finds that row, which no longer waits, and neither moves it nor
+    touches its updated_at (the API shows it, the flusher's sweep orders by it)."""
+    rule = await seed_rule(pool, "acme")
+    firing = await insert_notification(pool, "acme", [rule])
+    resolved = await insert_resolved(pool, firing)
+    await pool.execute(
+        "UPDATE notifications SET status = 'SENT', next_attempt_at = now() + interval '1 hour',"
+        " updated_at = now() - interval '1 day' WHERE notification_id = $1::uuid",
+        resolved,
+    )
+    before = await pool.fetchrow(
+        "SELECT next_attempt_at, updated_at, xmin::text FROM notifications"
+        " WHERE notification_id = $1::uuid",
+        resolved,
+    )
+    (claim,) = await store.claim_ready([firing], "me", 30)
+    finish = Finish(firing, claim.lease, "SENT", 0, None, False, "firing")
+    assert await store.record_outcomes("me", [], [finish]) == {firing}
+    after = await pool.fetchrow(
+        "SELECT next_attempt_at, updated_at, xmin::text FROM notifications"
+        " WHERE notification_id = $1::uuid",
+        resolved,
+    )
+    assert after == before  # not even rewritten unchanged (xmin)
+
+
 async def endpoint_id(pool: asyncpg.Pool[Any], value: str) -> str:
     found: uuid.UUID = await pool.fetchval(
         "SELECT endpoint_id FROM endpoints WHERE value = $1", value
