@@ -153,8 +153,7 @@ async def test_a_firing_rows_final_outcome_wakes_its_resolved_row_in_the_same_wr
     assert sorted(claims) == sorted([sent, retried, failed])  # the resolved rows wait
     outcomes = {sent: "SENT", retried: "RETRY", failed: "FAILED"}
     finishes = [
-        Finish(i, claims[i].lease, status, 60_000, None, False, "firing")
-        for i, status in outcomes.items()
+        Finish(i, claims[i].lease, status, 60_000, None, False) for i, status in outcomes.items()
     ]
     assert await store.record_outcomes("me", [], finishes) == {sent, retried, failed}
     assert await due_in_s(pool, waiting[sent]) <= 0
@@ -187,7 +186,7 @@ async def test_a_re_driven_firing_row_leaves_its_settled_resolved_row_alone(
         resolved,
     )
     (claim,) = await store.claim_ready([firing], "me", 30)
-    finish = Finish(firing, claim.lease, "SENT", 0, None, False, "firing")
+    finish = Finish(firing, claim.lease, "SENT", 0, None, False)
     assert await store.record_outcomes("me", [], [finish]) == {firing}
     after = await pool.fetchrow(
         "SELECT next_attempt_at, updated_at, xmin::text FROM notifications"
