@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 
 from alerting.services.aggregator.store import UPSERT
+from alerting.services.sender.group_statements import FINALISE
 from alerting.services.sender.statements import (
     CLAIM_DUE,
     CLAIM_READY,
@@ -123,7 +124,7 @@ async def test_an_outcome_never_reads_the_backlog_under_stale_statistics(
 ) -> None:
     """Statistics from before a burst make the due index look empty: FINISH and the
     wake-ups of resolved rows must still probe the firing index, not read every PENDING
-    row through the due index."""
+    row through the due index; nor may the flusher's FINALISE, which wakes them too."""
     rows = await stale_pool.fetch(
         "SELECT ctid, notification_id::text FROM notifications"
         " WHERE kind = 'firing' AND status = 'SENT' LIMIT 500"
@@ -132,7 +133,8 @@ async def test_an_outcome_never_reads_the_backlog_under_stale_statistics(
     args = [[r["ctid"] for r in rows], ["SENT"] * n, [0] * n, [None] * n, [0] * n]
     finish = await plan_of(stale_pool, mode, FINISH, *args)
     wake = await plan_of(stale_pool, mode, WAKE_RESOLVED, [r[1] for r in rows])
-    for plan in (finish, wake):
+    finalise = await plan_of(stale_pool, mode, FINALISE, [r[1] for r in rows])
+    for plan in (finish, wake, finalise):
         assert "notifications_firing_idx" in plan, plan
         assert "notifications_due_idx" not in plan, plan
         assert "Seq Scan on notifications" not in plan, plan

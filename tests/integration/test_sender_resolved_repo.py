@@ -153,8 +153,7 @@ async def test_a_firing_rows_final_outcome_wakes_its_resolved_row_in_the_same_wr
     assert sorted(claims) == sorted([sent, retried, failed])  # the resolved rows wait
     outcomes = {sent: "SENT", retried: "RETRY", failed: "FAILED"}
     finishes = [
-        Finish(i, claims[i].lease, status, 60_000, None, False, "firing")
-        for i, status in outcomes.items()
+        Finish(i, claims[i].lease, status, 60_000, None, False) for i, status in outcomes.items()
     ]
     assert await store.record_outcomes("me", [], finishes) == {sent, retried, failed}
     assert await due_in_s(pool, waiting[sent]) <= 0
@@ -165,6 +164,36 @@ async def test_a_firing_rows_final_outcome_wakes_its_resolved_row_in_the_same_wr
     assert sorted(c.notification.notification_id for c in woken) == sorted(
         [waiting[sent], waiting[failed]]
     )
+
+
+async def test_a_re_driven_firing_row_leaves_its_settled_resolved_row_alone(
+    pool: asyncpg.Pool[Any], store: PostgresSenderStore
+) -> None:
+    """An operator re-drives a firing row whose resolved row was already delivered: its
+    new final outcome finds that row, which no longer waits, and neither moves it nor
+    touches its updated_at (the API shows it, the flusher's sweep orders by it)."""
+    rule = await seed_rule(pool, "acme")
+    firing = await insert_notification(pool, "acme", [rule])
+    resolved = await insert_resolved(pool, firing)
+    await pool.execute(
+        "UPDATE notifications SET status = 'SENT', next_attempt_at = now() + interval '1 hour',"
+        " updated_at = now() - interval '1 day' WHERE notification_id = $1::uuid",
+        resolved,
+    )
+    before = await pool.fetchrow(
+        "SELECT next_attempt_at, updated_at, xmin::text FROM notifications"
+        " WHERE notification_id = $1::uuid",
+        resolved,
+    )
+    (claim,) = await store.claim_ready([firing], "me", 30)
+    finish = Finish(firing, claim.lease, "SENT", 0, None, False)
+    assert await store.record_outcomes("me", [], [finish]) == {firing}
+    after = await pool.fetchrow(
+        "SELECT next_attempt_at, updated_at, xmin::text FROM notifications"
+        " WHERE notification_id = $1::uuid",
+        resolved,
+    )
+    assert after == before  # not even rewritten unchanged (xmin)
 
 
 async def endpoint_id(pool: asyncpg.Pool[Any], value: str) -> str:

@@ -454,8 +454,7 @@ async def test_targets_settled_by_an_earlier_claim_are_not_called_again() -> Non
 
 async def test_a_resolved_claim_with_nobody_to_tell_is_sent_and_a_firing_one_failed() -> None:
     """The store gives a resolved notification only the endpoints its firing one
-    reached that want resolved messages; none is a complete delivery, not a failure.
-    Each finish carries its kind: a firing row's final outcome wakes its resolved row."""
+    reached that want resolved messages; none is a complete delivery, not a failure."""
     firing = claim()
     resolved = Claim(dataclasses.replace(firing.notification, notification_id=str(uuid.uuid4()),
                                          kind="resolved"), LEASE, False)  # fmt: skip
@@ -465,8 +464,8 @@ async def test_a_resolved_claim_with_nobody_to_tell_is_sent_and_a_firing_one_fai
     assert store.only.deliveries == []
     assert store.only.finishes == [
         Finish(id_of(firing), LEASE, "FAILED", 0, "no enabled endpoint for rules r-1, r-2",
-               False, "firing"),
-        Finish(id_of(resolved), LEASE, "SENT", 0, None, False, "resolved"),
+               False),
+        Finish(id_of(resolved), LEASE, "SENT", 0, None, False),
     ]  # fmt: skip
 
 

@@ -3,6 +3,8 @@ them): claim due groups with a lease, fix each one's digest, write its outcome. 
 one statement per batch of groups (arrays in, rows out); a digest's members are arrays
 too, so the work is O(groups + members), never a round trip per member."""
 
+from alerting.services.sender.statements import WAKE_WAITING
+
 # A member still fires while its episode has no resolved notification: one probe of
 # notifications_firing_idx per delivered member.
 STILL_FIRING = "NOT EXISTS (SELECT 1 FROM notifications r WHERE r.firing_id = d.notification_id)"
@@ -259,11 +261,11 @@ FOR NO KEY UPDATE
 # not fail it (as an ungrouped notification it would have ended SENT). It is FAILED when
 # last_error is set or a delivery of the grouped path (group_id set) failed, with both
 # reasons, a grouped failure the sender's verdict already names (a prior FAILED row) not
-# repeated; else SENT. A firing one wakes its resolved row exactly like
-# statements.FINISH's `woken`. Run by the flusher for its members, by the sender for its
+# repeated; else SENT. A firing one wakes its resolved row (statements.WAKE_WAITING, as
+# the sender's WAKE_RESOLVED does). Run by the flusher for its members, by the sender for its
 # claims finishing GROUPED (after FINISH) and by the flusher's sweep (STRANDED): the
 # caller holds the notifications' locks.
-FINALISE = """
+FINALISE = f"""
 WITH final AS (
     SELECT n.notification_id, n.kind, nullif(concat_ws('; ', n.last_error,
         string_agg(d.endpoint_type || ' ' || d.endpoint_id || ': '
@@ -284,9 +286,7 @@ WITH final AS (
     WHERE n.notification_id = f.notification_id
     RETURNING n.notification_id, n.kind
 )
-UPDATE notifications r SET next_attempt_at = now(), updated_at = now()
-WHERE r.firing_id = ANY(ARRAY(SELECT notification_id FROM done WHERE kind = 'firing'))
-    AND r.status IN ('PENDING', 'RETRY') AND r.next_attempt_at > now()
+{WAKE_WAITING.format(firing="ARRAY(SELECT notification_id FROM done WHERE kind = 'firing')")}
 """
 
 # The flusher's safety net: GROUPED notifications left with no GROUPED delivery (a writer

@@ -260,22 +260,33 @@ RETURNING n.notification_id::text,
         SELECT true FROM notifications r WHERE r.firing_id = n.notification_id LIMIT 1
     ), false) AS wakes
 """
-# The resolved rows of the firing rows $1 that still wait: due now. The rows are found
-# through notifications_firing_idx alone and updated by primary key; whether one still
-# waits is decided in SET, on the row's newest version, not in WHERE, where the status
-# and due time would again offer the planner notifications_due_idx. A resolved row
-# cannot be claimed before its firing row is final, which no other transaction sees
-# before this one commits: the rows found are PENDING or RETRY (or put off meanwhile by
-# a poll, which this undoes, as it should).
-WAKE_RESOLVED = """
+# The resolved rows of the firing rows $1 that still wait: due now. They are found
+# through notifications_firing_idx alone (OFFSET 0 keeps the status and due time out of
+# that scan: there they would again offer the planner notifications_due_idx) and
+# updated by primary key. A row found waiting is PENDING or RETRY: it cannot be claimed
+# before its firing row is final, which no other transaction sees before the caller
+# commits. A poll may put it off meanwhile (still waiting: this makes it due, as it
+# should); the CASE re-checks the row's newest version all the same, so a row that no
+# longer waits is never made due. Settled ones (a re-driven firing row's earlier
+# resolved row) are neither locked nor written. FINALISE (group_statements.py) wakes
+# the rows of the firing rows it settles with the same WAKE_WAITING.
+WAITING_RESOLVED = """
+SELECT w.notification_id FROM (
+    SELECT notification_id, status, next_attempt_at FROM notifications
+    WHERE firing_id = ANY({firing})
+    OFFSET 0
+) w
+WHERE w.status IN ('PENDING', 'RETRY') AND w.next_attempt_at > now()
+"""
+WAKE_WAITING = f"""
 UPDATE notifications r
 SET next_attempt_at = CASE WHEN r.status IN ('PENDING', 'RETRY')
         THEN least(r.next_attempt_at, now()) ELSE r.next_attempt_at END,
-    updated_at = now()
-WHERE r.notification_id = ANY(ARRAY(
-    SELECT w.notification_id FROM notifications w WHERE w.firing_id = ANY($1::uuid[])
-))
+    updated_at = CASE WHEN r.status IN ('PENDING', 'RETRY') AND r.next_attempt_at > now()
+        THEN now() ELSE r.updated_at END
+WHERE r.notification_id = ANY(ARRAY({WAITING_RESOLVED}))
 """
+WAKE_RESOLVED = WAKE_WAITING.format(firing="$1::uuid[]")
 
 # A grouped batch's joins, one statement (run only for a batch with grouped endpoints:
 # the ungrouped path pays nothing). Each group key of the batch is upserted once

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Protocol
 
 from alerting.domain.delivery import NotificationEndpoint
-from alerting.domain.delivery_messages import FIRING, OutgoingNotification
+from alerting.domain.delivery_messages import OutgoingNotification
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +72,6 @@ class Finish:
     delay_ms: int
     error: str | None
     refund: bool
-    kind: str = FIRING  # a firing row that becomes final wakes its resolved row
 
 
 class StoreUnavailable(Exception):

@@ -312,7 +312,6 @@ class Worker:
                     round(decision.delay_s * 1000),
                     decision.error,
                     decision.refund_attempt,
-                    n.kind,
                 )
             )
         held = await self._write(deliveries, finishes, joins, deadline)
