@@ -102,3 +102,66 @@ async def test_bad_requests_are_answered_and_the_sink_keeps_serving(
     assert too_large.startswith(b"HTTP/1.1 413 ")
     assert closed.startswith(b"HTTP/1.1 200 ") and b"connection: close" in closed
     assert [r["name"] for r in recorder.requests] == ["a"]
+
+
+async def test_a_scripted_hook_is_recorded_as_it_arrives_and_answered_late() -> None:
+    async with sink() as (recorder, port), httpx.AsyncClient() as http:
+        url = f"http://127.0.0.1:{port}"
+        await http.put(f"{url}/script/slow", json={"statuses": [500], "delay_s": 0.5})
+        slow = asyncio.create_task(http.post(f"{url}/hooks/slow", content=b"1"))
+        while not recorder.requests:
+            await asyncio.sleep(0.01)
+        fast = await http.post(f"{url}/hooks/fast", content=b"2")
+        assert not slow.done() and fast.status_code == 200
+        assert (await slow).status_code == 500
+    assert [r["name"] for r in recorder.requests] == ["slow", "fast"]  # arrival order
+
+
+async def test_head_upgrade_and_expect_are_answered_as_http_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(hook_server, "IDLE_S", 0.2)
+    async with sink() as (recorder, port):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"HEAD /counts HTTP/1.1\r\nhost: x\r\n\r\n")
+        writer.write(b"GET /counts HTTP/1.1\r\nhost: x\r\n\r\n")
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        after = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)  # no body between
+        writer.close()
+        (upgrade,) = await exchange(
+            port,
+            b"GET /x HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n",
+            1,
+        )
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            b"POST /hooks/e HTTP/1.1\r\nhost: x\r\nexpect: 100-Continue\r\n"
+            b"content-length: 1\r\n\r\n"
+        )
+        assert await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5) == (
+            b"HTTP/1.1 100 Continue\r\n\r\n"
+        )
+        writer.write(b"1")
+        assert (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)).startswith(
+            b"HTTP/1.1 200 "
+        )
+        await asyncio.wait_for(reader.readexactly(17), 5)
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # idle: closed by the sink
+        writer.close()
+    assert head.startswith(b"HTTP/1.1 200 ") and after.startswith(b"HTTP/1.1 200 ")
+    assert upgrade.startswith(b"HTTP/1.1 400 ")
+    assert [r["name"] for r in recorder.requests] == ["e"]
+
+
+async def test_a_failure_of_the_sink_itself_is_a_500_and_logged(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*_: object) -> tuple[int, float]:
+        raise RuntimeError("recorder bug")
+
+    monkeypatch.setattr(hook_server, "record_hook", broken)
+    async with sink() as (_, port):
+        (answer,) = await exchange(port, b"POST /hooks/a HTTP/1.1\r\nhost: x\r\n\r\n", 1)
+        (healthy,) = await exchange(port, b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n", 1)
+    assert answer.startswith(b"HTTP/1.1 500 ") and healthy.startswith(b"HTTP/1.1 200 ")
+    assert "recorder bug" in caplog.text

@@ -27,6 +27,7 @@ from alerting.dev.sinks import ANSWER, Recorder, hook_name, record_hook, routes_
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024 * 1024  # a development sink: generous, but never unbounded
+IDLE_S = 5.0  # an idle kept-alive connection is closed after this long, as uvicorn did
 
 
 def _status_line(status: int) -> bytes:
@@ -51,7 +52,7 @@ _ANSWERS = {status: _answer(status, True) for status in (200, 201, 202, 204, 500
 
 
 class _Request:
-    __slots__ = ("body", "headers", "keep_alive", "method", "url")
+    __slots__ = ("answer", "body", "headers", "keep_alive", "method", "url")
 
     def __init__(self) -> None:
         self.method = ""
@@ -59,6 +60,7 @@ class _Request:
         self.headers: list[tuple[bytes, bytes]] = []
         self.body: list[bytes] = []
         self.keep_alive = True
+        self.answer: tuple[int, float] | None = None  # a hook's, once recorded
 
 
 class HookProtocol(asyncio.Protocol):
@@ -72,27 +74,53 @@ class HookProtocol(asyncio.Protocol):
         self._size = 0
         self._queued: deque[_Request] = deque()
         self._worker: asyncio.Task[None] | None = None
+        self._loop = asyncio.get_running_loop()
+        self._active_at = self._loop.time()
+        self._idle: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
         self._open.add(self)
+        self._idle = self._loop.call_later(IDLE_S, self._close_if_idle)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
         self._open.discard(self)
+        if self._idle is not None:
+            self._idle.cancel()
         if self._worker is not None:
             self._worker.cancel()
 
-    def close(self) -> None:
+    def _close_if_idle(self) -> None:
+        # One timer per connection, re-armed for what is left: not one per request.
+        left = self._active_at + IDLE_S - self._loop.time()
+        if left <= 0 and self._worker is None and self._transport is not None:
+            self._transport.close()
+        else:
+            self._idle = self._loop.call_later(max(left, 0.1), self._close_if_idle)
+
+    def stop(self) -> asyncio.Task[None] | None:
+        """Close the connection; its answers still waiting (a scripted delay) are
+        dropped. The task that was writing them, to be awaited."""
+        worker = self._worker
+        if worker is not None:
+            worker.cancel()
         if self._transport is not None:
             self._transport.close()
+        return worker
 
     def data_received(self, data: bytes) -> None:
+        self._active_at = self._loop.time()
         try:
             self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._fail(400, "protocol upgrades are not supported")
         except httptools.HttpParserError as exc:  # a callback's exception arrives wrapped
             if self._size > MAX_BODY:
                 self._fail(413, f"body over {MAX_BODY} bytes")
+            elif exc.__context__ is not None:  # a bug of the sink, not of the request
+                log.error("webhook sink: request failed", exc_info=exc.__context__)
+                self._fail(500, "the sink failed on this request")
             else:
                 self._fail(400, f"bad request: {exc}")
 
@@ -108,7 +136,13 @@ class HookProtocol(asyncio.Protocol):
         self._request.headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
-        if (b"expect", b"100-continue") in self._request.headers and self._transport:
+        # Only when nothing is waiting before it: an interim answer ahead of an earlier
+        # request's final one would break the order. The client sends its body anyway
+        # once its wait for it runs out.
+        expects = any(
+            k == b"expect" and v.lower() == b"100-continue" for k, v in self._request.headers
+        )
+        if expects and self._worker is None and self._transport is not None:
             self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
@@ -125,20 +159,27 @@ class HookProtocol(asyncio.Protocol):
             return
         self._queued.append(request)
         if self._worker is None:
-            self._worker = asyncio.get_running_loop().create_task(self._work())
+            self._worker = self._loop.create_task(self._work())
 
     def _answer_now(self, request: _Request) -> bool:
-        """Record and answer a hook with no scripted delay; False for anything that
-        must wait (it is queued, in order)."""
+        """A hook is recorded as it arrives (in arrival order across connections, as
+        the tests and the bench read ``/received``) and answered at once unless its
+        script holds the answer back; False for what must wait (queued, in order)."""
         name = hook_name(request.method, _path(request.url))
-        if name is None or self._recorder.scripts.get(name):
+        if name is None:
             return False
-        status, _ = record_hook(
+        request.answer = self._record(request, name)
+        status, delay_s = request.answer
+        if delay_s:
+            return False
+        self._write(_ANSWERS.get(status) or _answer(status, True), request.keep_alive)
+        return True
+
+    def _record(self, request: _Request, name: str) -> tuple[int, float]:
+        return record_hook(
             self._recorder, name, request.method, _path(request.url), request.headers,
             b"".join(request.body),
         )  # fmt: skip
-        self._write(_ANSWERS.get(status) or _answer(status, True), request.keep_alive)
-        return True
 
     async def _work(self) -> None:
         try:
@@ -154,16 +195,15 @@ class HookProtocol(asyncio.Protocol):
     async def _handle(self, request: _Request) -> None:
         path = _path(request.url)
         name = hook_name(request.method, path)
-        body = b"".join(request.body)
         if name is not None:
-            status, delay_s = record_hook(
-                self._recorder, name, request.method, path, request.headers, body
-            )
+            status, delay_s = request.answer or self._record(request, name)
             if delay_s:  # recorded first: a test sees it arrive, then kills its sender
                 await asyncio.sleep(delay_s)
             self._write(_answer(status, True), request.keep_alive)
             return
-        self._write(await self._route(request, path, body), request.keep_alive)
+        response = await self._route(request, path, b"".join(request.body))
+        self._write(response, request.keep_alive)
+        self._active_at = self._loop.time()
 
     async def _route(self, request: _Request, path: str, body: bytes) -> bytes:
         """The response of the Starlette routes to ``request``, whole."""
@@ -207,7 +247,7 @@ class HookProtocol(asyncio.Protocol):
             if k.lower() not in (b"content-length", b"connection"):
                 head.append(k + b": " + v + b"\r\n")
         head.append(b"content-length: " + str(len(content)).encode() + b"\r\n")
-        return b"".join(head) + b"\r\n" + content
+        return b"".join(head) + b"\r\n" + (b"" if request.method == "HEAD" else content)
 
     def _write(self, response: bytes, keep_alive: bool) -> None:
         transport = self._transport
@@ -257,7 +297,10 @@ async def serve_hooks(recorder: Recorder, host: str, port: int, stop: asyncio.Ev
         await stop.wait()
     finally:
         server.close()
-        for connection in list(connections):  # keep-alive clients would hold it open
-            connection.close()
+        workers = [c.stop() for c in list(connections)]  # keep-alive clients hold it open
+        for worker in workers:
+            if worker is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
         with contextlib.suppress(Exception):
             await server.wait_closed()
