@@ -17,7 +17,6 @@ from enum import StrEnum
 
 from alerting.domain.delivery_rate import strictest
 from alerting.domain.excerpts import smtp_excerpt
-from alerting.domain.frozen import quick_init
 from alerting.domain.grouping import GroupingPolicy
 
 MAX_ENDPOINT_ERROR = 300
@@ -36,7 +35,6 @@ class Outcome(StrEnum):
     GROUPED = "GROUPED"
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Attempt:
     """What one delivery attempt to one endpoint came to."""
@@ -184,7 +182,6 @@ def retry_delay_s(
 JOINED = Attempt(Outcome.GROUPED)
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     """The next state of a notification after one claim."""
@@ -263,7 +260,6 @@ def _summary(results: Mapping[str, Attempt]) -> str | None:
     return truncate("; ".join(failed), MAX_NOTIFICATION_ERROR) if failed else None
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class NotificationEndpoint:
     """An enabled endpoint of a notification's rules, with its delivery record so far."""
@@ -293,7 +289,6 @@ class NotificationEndpoint:
         return self.grouping is not None or self.prior_status == Outcome.GROUPED
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Target:
     """One distinct destination: endpoints with the same (type, identity) are one target,

@@ -11,14 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from alerting.domain.frozen import quick_init
 from alerting.domain.text import VALUE
 
 FIRING = "firing"
 RESOLVED = "resolved"
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class OutgoingNotification:
     """A claimed notification, as the sender delivers it (not the rule-service's

@@ -15,10 +15,8 @@ from typing import Protocol
 
 from alerting.domain.delivery import NotificationEndpoint
 from alerting.domain.delivery_messages import FIRING, OutgoingNotification
-from alerting.domain.frozen import quick_init
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Claim:
     notification: OutgoingNotification
@@ -26,7 +24,6 @@ class Claim:
     taken_over: bool  # it was another sender's expired claim
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class DeliveryRow:
     notification_id: str
@@ -47,7 +44,6 @@ class DeliveryRow:
     excerpt: str | None = None
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Join:
     """A grouped endpoint's delivery: instead of a call, the notification joins the
@@ -68,7 +64,6 @@ class Join:
     repeat_interval_s: int
 
 
-@quick_init
 @dataclass(frozen=True, slots=True)
 class Finish:
     notification_id: str
