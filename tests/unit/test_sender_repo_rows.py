@@ -1,9 +1,8 @@
-"""The per-row Python of ``PostgresSenderStore``: a claimed row's context, and the
-argument arrays the outcome statements take."""
+"""The per-row Python of ``PostgresSenderStore``: a claimed row's context."""
 
 from __future__ import annotations
 
-from alerting.services.sender.repo import _context, _nulls
+from alerting.services.sender.repo import _context
 
 
 def test_a_context_of_strings_is_taken_as_decoded() -> None:
@@ -20,8 +19,3 @@ def test_a_context_value_that_is_no_string_is_shown_as_json() -> None:
     assert _context(None) == {}
     assert _context(["a", 1]) == {"context": '["a", 1]'}
 
-
-def test_an_argument_array_of_nulls_only_is_sent_empty() -> None:
-    assert _nulls([None, None]) == []
-    assert _nulls([None, "x", None]) == [None, "x", None]
-    assert _nulls([]) == []

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias
 
 import asyncpg
 
@@ -29,7 +29,6 @@ from alerting.services.sender.store import Claim, DeliveryRow, Finish, Join, Sto
 
 Pool: TypeAlias = "asyncpg.Pool[Any]"  # generic only to the type checker
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # Opened signing secrets kept per process, by (endpoint id, stored value): a batch's
 # endpoints are mostly the ones of the batches before it, so a delivery pays a dict read,
@@ -231,12 +230,12 @@ class PostgresSenderStore:
                     [d.endpoint_id for d in deliveries],
                     [d.endpoint_type for d in deliveries],
                     [d.status for d in deliveries],
-                    _nulls([d.error for d in deliveries]),
+                    [d.error for d in deliveries],
                     [d.response_code for d in deliveries],
-                    _nulls([d.disable_reason for d in deliveries]),
+                    [d.disable_reason for d in deliveries],
                     [d.started_at for d in deliveries],
                     [d.duration_ms for d in deliveries],
-                    _nulls([d.excerpt for d in deliveries]),
+                    [d.excerpt for d in deliveries],
                 )
             if not finishes:
                 return set()
@@ -256,7 +255,7 @@ class PostgresSenderStore:
                 [row for row, _ in held],
                 [f.status for _, f in held],
                 [f.delay_ms for _, f in held],
-                _nulls([f.error for _, f in held]),
+                [f.error for _, f in held],
                 [1 if f.refund else 0 for _, f in held],
             )
             woken = [r["notification_id"] for r in written if r["wakes"]]
@@ -268,16 +267,6 @@ class PostgresSenderStore:
                 # claim ran): settled here, under HELD's lock (group_statements.FINALISE).
                 await conn.execute(FINALISE, grouped)
         return gone | {r["notification_id"] for r in written}
-
-
-def _nulls(column: list[T]) -> list[T]:
-    """``column``, or no elements when all are NULL: asyncpg checks and encodes each
-    element, and a multi-array ``unnest`` pads a shorter array with NULLs. So such a
-    column must only be read through one (``statements.RECORD_DELIVERIES``, FINISH)."""
-    for value in column:
-        if value is not None:
-            return column
-    return []
 
 
 async def _join(conn: asyncpg.pool.PoolConnectionProxy[Any], joins: Sequence[Join]) -> None:

@@ -168,9 +168,6 @@ ORDER BY x.notification_id, e.created_at, e.endpoint_id
 # round trip added. A call reported over a SENT delivery (a late sender whose claim was
 # taken over) changes no deliveries row, so it is not logged either. DO NOTHING: a log
 # row must never fail the outcome write it rides on.
-# $5, $7 and $10 (and FINISH's $4) come empty when all their elements would be NULL
-# (``repo._nulls``): each is only read through an unnest of several arrays, which pads
-# a shorter one with NULLs.
 GONE = "SELECT i FROM unnest($2::uuid[], $7::text[]) AS r(i, why) WHERE why IS NOT NULL"
 RECORD_DELIVERIES = f"""
 WITH gone AS (
