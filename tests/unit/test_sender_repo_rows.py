@@ -18,4 +18,3 @@ def test_a_context_value_that_is_no_string_is_shown_as_json() -> None:
     }
     assert _context(None) == {}
     assert _context(["a", 1]) == {"context": '["a", 1]'}
-
