@@ -1,7 +1,7 @@
 """The sender's CPU per webhook notification, its Python path alone: run by hand, not
 part of the bench (docs/sender.md).
 
-    .venv/bin/python tools/bench_sender_cpu.py [--rounds 9] [--batch 500] [--claims]
+    .venv/bin/python tools/bench_sender_cpu.py [--rounds 9] [--batch 500] [--claims] [--record]
 
 Each round hands ``Worker.deliver`` a batch of claimed notifications, one webhook
 endpoint each (signed, as the bench's), through the real channels, URL guard and HTTP
@@ -10,7 +10,9 @@ counted), with an in-memory store (tests/unit/test_sender_worker.py's). It print
 process's CPU time (``time.process_time``) per notification, each round's and their
 median. ``--claims`` also times the ready path's per-row Python: decoding a
 ``notifications.ready`` message, then turning a claimed row (a dict standing in for an
-asyncpg record) into a ``Claim``.
+asyncpg record) into a ``Claim``. ``--record`` times ``PostgresSenderStore._record``'s
+Python alone (sorting the rows, building the statements' argument arrays) over a fake
+connection: asyncpg's encoding of those arrays and the round trips are not counted.
 """
 
 from __future__ import annotations
@@ -42,17 +44,21 @@ from alerting.domain.model import NotificationReady  # noqa: E402
 from alerting.runner import tune_collector  # noqa: E402
 from alerting.services.sender import repo  # noqa: E402
 from alerting.services.sender.channels import Channels  # noqa: E402
-from alerting.services.sender.store import Claim  # noqa: E402
+from alerting.services.sender.store import Claim, DeliveryRow, Finish  # noqa: E402
 from alerting.services.sender.worker import Worker, canonical_uuid  # noqa: E402
 from tests.unit.channel_support import N  # noqa: E402
 from tests.unit.test_sender_worker import MemoryStore  # noqa: E402
 
-# A keep-alive server answering every request 200 with an empty body: as little work on
-# its side as a request allows, so the box's other core is not the limit.
+# A keep-alive server answering every request 200 with the bench sink's short JSON body
+# (so each attempt keeps an excerpt, as there): as little work on its side as a request
+# allows, so the box's other core is not the limit.
 SERVER = r"""
 import asyncio, sys
 
-ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+ANSWER = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n"
+    b'{"received":true}'
+)
 
 class Sink(asyncio.Protocol):
     def connection_made(self, transport):
@@ -158,6 +164,56 @@ def claims_path(rounds: int, size: int) -> list[float]:
     return found
 
 
+class FakeConnection:
+    """Answers HELD (every claim held) and FINISH (no wake-up) as Postgres would, with
+    answers built beforehand."""
+
+    def __init__(self, size: int) -> None:
+        self.held = [{"i": i, "ctid": f"(0,{i})", "held": True} for i in range(1, size + 1)]
+        self.finished = [{"notification_id": str(uuid.uuid4()), "wakes": False}] * size
+
+    async def execute(self, query: str, *args: object) -> None:
+        return None
+
+    async def fetch(self, query: str, *args: object) -> list[dict[str, Any]]:
+        return self.held if query == repo.sql.HELD else self.finished
+
+    def acquire(self) -> FakeConnection:  # the pool's, which hands out itself
+        return self
+
+    def transaction(self) -> FakeConnection:
+        return self
+
+    async def __aenter__(self) -> FakeConnection:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+def record_path(rounds: int, size: int) -> list[float]:
+    """``_record``'s argument building for a batch of one SENT webhook each, per
+    notification."""
+    ids = [str(uuid.uuid4()) for _ in range(size)]
+    deliveries = [
+        DeliveryRow(n, f"e-{i % 20}", "webhook", "SENT", None, 200, None, 1.7e9, 12, None)
+        for i, n in enumerate(ids)
+    ]
+    finishes = [Finish(n, LEASE, "SENT", 0, None, False) for n in ids]
+    store = repo.PostgresSenderStore(cast(Any, FakeConnection(size)))
+    loop = uvloop.new_event_loop()
+    found = []
+    try:
+        for _ in range(rounds):
+            started = time.process_time()
+            for _ in range(20):
+                loop.run_until_complete(store._record("bench:1", deliveries, finishes, ()))
+            found.append((time.process_time() - started) / (20 * size) * 1e6)
+    finally:
+        loop.close()
+    return found
+
+
 def show(what: str, figures: list[float]) -> None:
     each = " ".join(f"{f:.1f}" for f in figures)
     print(f"{what}: median {statistics.median(figures):.1f} us/notification ({each})")
@@ -168,6 +224,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--claims", action="store_true", help="also time decode + claim rows")
+    parser.add_argument("--record", action="store_true", help="also time _record's arguments")
     args = parser.parse_args()
     command = [sys.executable, "-c", SERVER]  # our own script, no input of anyone's
     server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)  # noqa: S603
@@ -183,6 +240,8 @@ def main() -> None:
             loop.close()
         if args.claims:
             show("decode + claim", claims_path(args.rounds, args.batch))
+        if args.record:
+            show("record arguments", record_path(args.rounds, args.batch))
     finally:
         server.terminate()
         server.wait()

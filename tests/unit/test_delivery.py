@@ -258,3 +258,9 @@ def test_timed_keeps_every_field_but_the_timing() -> None:
     values = {f.name: f"v-{f.name}" for f in dataclasses.fields(Attempt)}
     attempt = Attempt(**values)  # type: ignore[arg-type]
     assert attempt.timed(12.5, 7) == dataclasses.replace(attempt, started_at=12.5, duration_ms=7)
+
+
+def test_excerpted_keeps_every_field_but_the_excerpt() -> None:
+    values = {f.name: f"v-{f.name}" for f in dataclasses.fields(Attempt)}
+    attempt = Attempt(**values)  # type: ignore[arg-type]
+    assert attempt.excerpted("ok") == dataclasses.replace(attempt, excerpt="ok")

@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from dataclasses import replace
 from urllib.parse import urlsplit
 
 from alerting.adapters.http_connection import DRAIN_LIMIT_BYTES, Answer, Http1Connection
@@ -121,7 +120,7 @@ class HttpPoster:
             await self._drain(connection, answer, loop, give_up_at)
             reusable = answer.done and answer.keep_alive and connection.all_written()
             excerpt = http_excerpt(answer.content_type, bytes(answer.head))
-            return attempt if excerpt is None else replace(attempt, excerpt=excerpt)
+            return attempt if excerpt is None else attempt.excerpted(excerpt)
         finally:
             pool.release(origin, connection, reusable)
 

@@ -55,11 +55,19 @@ class Attempt:
 
     def timed(self, started_at: float, duration_ms: int) -> Attempt:
         """This attempt with its call's timing. Built field by field (every field:
-        one added above must be added here too; test_delivery checks), not with
-        ``dataclasses.replace``, whose field walk would cost every delivery."""
+        one added above must be added here and in ``excerpted`` too; test_delivery
+        checks), not with ``dataclasses.replace``, whose field walk would cost every
+        delivery."""
         return Attempt(
             self.outcome, self.error, self.response_code, self.retry_after_s,
             self.disable_reason, started_at, duration_ms, self.excerpt,
+        )  # fmt: skip
+
+    def excerpted(self, excerpt: str) -> Attempt:
+        """This attempt with the start of its answer, built as ``timed`` is."""
+        return Attempt(
+            self.outcome, self.error, self.response_code, self.retry_after_s,
+            self.disable_reason, self.started_at, self.duration_ms, excerpt,
         )  # fmt: skip
 
     @staticmethod

@@ -50,6 +50,13 @@ ROLLED_BACK: tuple[type[Exception], ...] = (
 
 def _context(value: object) -> dict[str, str]:
     # The aggregator writes a JSON object of strings; anything else is shown, not fatal.
+    if type(value) is dict:
+        # Decoded afresh for this row, and a JSON object's keys are strings already.
+        for v in value.values():
+            if type(v) is not str:
+                break
+        else:
+            return value
     if isinstance(value, dict):
         return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
     return {} if value is None else {"context": json.dumps(value)}

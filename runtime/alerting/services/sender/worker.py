@@ -17,6 +17,7 @@ through a ``Dispatcher``, so this logic is unit-tested with fakes and a fake clo
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import random
 import re
@@ -322,15 +323,16 @@ class Worker:
         # owner's to count, and counted here too it would be counted twice (the
         # CloudWatch metric filter on the FAILED line below, AlertingNotificationsFailing).
         written = [f for f in finishes if f.notification_id in held]
-        for f in written:
-            metrics.NOTIFICATIONS_OF(f.status).inc()
+        by_status = collections.Counter(f.status for f in written)
+        for status, count in by_status.items():
+            metrics.NOTIFICATIONS_OF(status).inc(count)
         if len(written) < len(finishes):
             metrics.LOST_CLAIMS.inc(len(finishes) - len(written))
             log.warning(
                 "%d claim(s) expired before their outcome was written",
                 len(finishes) - len(written),
             )
-        failed = sum(f.status == Outcome.FAILED for f in written)
+        failed = by_status[Outcome.FAILED.value]
         if failed:
             # `failed` as a field: the CloudWatch metric filter sums it (components/alarms.py).
             log.warning("%d notification(s) FAILED in this batch", failed, extra={"failed": failed})
