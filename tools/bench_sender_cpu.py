@@ -6,7 +6,7 @@ part of the bench (docs/sender.md).
 Each round hands ``Worker.deliver`` a batch of claimed notifications, one webhook
 endpoint each (signed, as the bench's), through the real channels, URL guard and HTTP
 client to a minimal keep-alive HTTP/1.1 server in another process (so its CPU is not
-counted), with an in-memory store (tests/unit/test_sender_worker.py's). It prints this
+counted), with an in-memory store (tests/unit/sender_support.py's). It prints this
 process's CPU time (``time.process_time``) per notification, each round's and their
 median. ``--claims`` also times the ready path's per-row Python: decoding a
 ``notifications.ready`` message, then turning a claimed row (a dict standing in for an
@@ -47,7 +47,7 @@ from alerting.services.sender.channels import Channels  # noqa: E402
 from alerting.services.sender.store import Claim, DeliveryRow, Finish  # noqa: E402
 from alerting.services.sender.worker import Worker, canonical_uuid  # noqa: E402
 from tests.unit.channel_support import N  # noqa: E402
-from tests.unit.test_sender_worker import MemoryStore  # noqa: E402
+from tests.unit.sender_support import MemoryStore  # noqa: E402
 
 # A keep-alive server answering every request 200 with the bench sink's short JSON body
 # (so each attempt keeps an excerpt, as there): as little work on its side as a request
@@ -118,12 +118,13 @@ async def deliveries(port: int, rounds: int, size: int) -> list[float]:
     http = HttpPoster(SETTINGS.concurrency, SETTINGS.http_timeout_s, allow_private=True)
     settings = cast(Any, SimpleNamespace(smtp=SimpleNamespace(sender="bench@example.com")))
     channels = Channels(settings, http, cast(Any, None), UrlGuard(allow_private=True))
-    worker = Worker(MemoryStore(), channels, SETTINGS, "bench:1")
     secret = new_secret()
     per_notification = []
-    for round_ in range(rounds + 1):  # the first warms the pool, the caches, the buckets
+    for round_ in range(rounds + 1):  # the first warms the pool and the caches
         store = batch(size, url, secret)
-        worker._store = store
+        # A worker per round: its rate buckets (one a target) are made within the timed
+        # round, noise next to the batch's deliveries.
+        worker = Worker(store, channels, SETTINGS, "bench:1")
         claims = list(store.claimable.values())
         started = time.process_time()
         await worker.deliver(claims, "ready")

@@ -13,9 +13,9 @@ from alerting.domain.delivery import NotificationEndpoint, targets
 from alerting.domain.delivery_rate import Rate, effective, strictest
 from alerting.services.sender import worker
 from alerting.services.sender.store import Finish
+from tests.unit.sender_support import MemoryStore
 from tests.unit.test_sender_worker import (
     LEASE,
-    MemoryStore,
     ScriptedChannels,
     claim,
     endpoint,

@@ -13,12 +13,12 @@ from alerting.domain.delivery_messages import OutgoingNotification
 from alerting.services.sender.call_timing import NOT_STARTED
 from alerting.services.sender.store import DeliveryRow
 from alerting.services.sender.worker import LEASE_BUDGET, Worker
+from tests.unit.sender_support import MemoryStore
 from tests.unit.test_sender_worker import (
     HANG,
     OWNER,
     SETTINGS,
     FakeClock,
-    MemoryStore,
     ScriptedChannels,
     claim,
     endpoint,

@@ -10,7 +10,7 @@ import dataclasses
 import logging
 import math
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -28,6 +28,7 @@ from alerting.services.sender.store import Claim, DeliveryRow, Finish, Join, Sto
 from alerting.services.sender.worker import EXHAUSTED, LEASE_BUDGET, Worker
 from components.alarms import SENDER_LOGGER
 from tests.unit.channel_support import N
+from tests.unit.sender_support import MemoryStore
 
 LEASE = datetime(2030, 1, 1, tzinfo=UTC)
 OWNER = "test:1"
@@ -60,61 +61,6 @@ class FakeClock:
         self.slept.append(seconds)
         self.now += seconds
         await asyncio.sleep(0)
-
-
-@dataclasses.dataclass
-class Recorded:
-    owner: str
-    deliveries: list[DeliveryRow]
-    finishes: list[Finish]
-    joins: list[Join]
-
-
-class MemoryStore:
-    """A ``SenderStore`` in memory: claims are handed out once, outcomes kept for the test.
-    ``lost`` names claims taken over by another sender: their outcome is not held."""
-
-    def __init__(
-        self,
-        claims: Sequence[Claim] = (),
-        endpoints: dict[str, list[NotificationEndpoint]] | None = None,
-        lost: frozenset[str] = frozenset(),
-        reading_endpoints: Callable[[], None] = lambda: None,
-    ) -> None:
-        self.claimable = {c.notification.notification_id: c for c in claims}
-        self.endpoints = endpoints or {}
-        self.lost = lost
-        self.reading_endpoints = reading_endpoints  # e.g. a slow read eating the lease
-        self.claim_calls: list[tuple[object, ...]] = []
-        self.recorded: list[Recorded] = []
-
-    async def claim_ready(self, ids: Sequence[str], owner: str, lease_s: float) -> list[Claim]:
-        self.claim_calls.append(("ready", list(ids), owner, lease_s))
-        return [self.claimable.pop(i) for i in ids if i in self.claimable]
-
-    async def claim_due(self, owner: str, lease_s: float, limit: int) -> list[Claim]:
-        self.claim_calls.append(("due", owner, lease_s, limit))
-        due = list(self.claimable)[:limit]
-        return [self.claimable.pop(i) for i in due]
-
-    async def endpoints_for(self, ids: Sequence[str]) -> dict[str, list[NotificationEndpoint]]:
-        self.reading_endpoints()
-        return {i: list(self.endpoints.get(i, [])) for i in ids}
-
-    async def record_outcomes(
-        self,
-        owner: str,
-        deliveries: Sequence[DeliveryRow],
-        finishes: Sequence[Finish],
-        joins: Sequence[Join] = (),
-    ) -> set[str]:
-        self.recorded.append(Recorded(owner, list(deliveries), list(finishes), list(joins)))
-        return {f.notification_id for f in finishes if f.notification_id not in self.lost}
-
-    @property
-    def only(self) -> Recorded:
-        [recorded] = self.recorded
-        return recorded
 
 
 class FlakyStore(MemoryStore):

@@ -10,9 +10,9 @@ from alerting.domain.delivery import Attempt, NotificationEndpoint, Target
 from alerting.domain.grouping import GroupingPolicy, group_key
 from alerting.services.sender.store import DeliveryRow, Finish, Join
 from alerting.services.sender.worker import EXHAUSTED
+from tests.unit.sender_support import MemoryStore
 from tests.unit.test_sender_worker import (
     LEASE,
-    MemoryStore,
     ScriptedChannels,
     claim,
     endpoint,

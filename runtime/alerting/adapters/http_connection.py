@@ -81,7 +81,7 @@ class Http1Connection(asyncio.Protocol):
     """A connection serving one request at a time; the pool reuses it between them."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop  # the pool's too: asyncio.get_running_loop() costs a getpid() on 3.11
+        self.loop = loop  # the pool's, kept rather than asked for (why: alerting.aio)
         self._transport: asyncio.Transport | None = None
         self._parser = httptools.HttpResponseParser(self)
         self._answer: Answer | None = None

@@ -65,8 +65,7 @@ class HttpPoster:
         self._allow_private = allow_private
         self._tls = tls
         self._pool: ConnectionPool | None = None
-        # The pool's loop, kept: asyncio.get_running_loop() costs a getpid() system
-        # call on Python 3.11, and a request would ask for it four times.
+        # The pool's loop, kept (why: alerting.aio): a request would ask for it four times.
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def post(self, url: str, body: bytes, headers: dict[str, str], now_s: float) -> Attempt:
