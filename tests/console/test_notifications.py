@@ -23,13 +23,14 @@ XSS_CONTEXT = "<script>alert(2)</script>"
 
 @pytest.fixture
 def console_settings() -> dict[str, str]:
-    # A retry waits seconds, not the pipeline tests' 100-1,000 ms: the detail's test below
-    # must see a re-driven notification in RETRY while its answers take 1.5 s each (a
-    # state shorter than a poll and an answer can be missed however the console works).
+    # A retry waits 3 to 6 s, not the pipeline tests' 100-1,000 ms: the detail's test
+    # below must see a re-driven notification in RETRY while its answers take 1.5 s each
+    # (a state shorter than a poll and an answer can be missed however the console
+    # works; with 1,500 ms the first retry waited 0.75-1.5 s, and a CI run missed it).
     return {
         "ALERTING_SENDER_MAX_ATTEMPTS": "2",
-        "ALERTING_SENDER_BACKOFF_BASE_MS": "1500",
-        "ALERTING_SENDER_BACKOFF_MAX_MS": "6000",
+        "ALERTING_SENDER_BACKOFF_BASE_MS": "6000",
+        "ALERTING_SENDER_BACKOFF_MAX_MS": "12000",
     }
 
 
