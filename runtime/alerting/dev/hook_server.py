@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any, cast
 from urllib.parse import unquote
@@ -22,7 +23,14 @@ from urllib.parse import unquote
 import httptools
 from starlette.types import ASGIApp, Message
 
-from alerting.dev.sinks import ANSWER, Recorder, hook_name, record_hook, routes_of
+from alerting.dev.sinks import (
+    ANSWER,
+    ANSWER_HEADERS,
+    Recorder,
+    hook_name,
+    record_hook,
+    routes_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +46,23 @@ def _status_line(status: int) -> bytes:
     return f"HTTP/1.1 {status} {reason}\r\n".encode()
 
 
-def _answer(status: int, keep_alive: bool) -> bytes:
-    return (
-        _status_line(status)
-        + b"content-type: application/json\r\ncontent-length: "
-        + str(len(ANSWER)).encode()
-        + (b"\r\n\r\n" if keep_alive else b"\r\nconnection: close\r\n\r\n")
-        + ANSWER
-    )
+def _response(status: int, headers: Iterable[tuple[bytes, bytes]], content: bytes) -> bytes:
+    """A whole response; its length is ``content``'s (a ``content-length`` or
+    ``connection`` among ``headers`` is dropped: ``_write`` says whether it closes)."""
+    head = [_status_line(status)]
+    for k, v in headers:
+        if k.lower() not in (b"content-length", b"connection"):
+            head.append(k + b": " + v + b"\r\n")
+    head.append(b"content-length: " + str(len(content)).encode() + b"\r\n\r\n")
+    return b"".join(head) + content
 
 
-_ANSWERS = {status: _answer(status, True) for status in (200, 201, 202, 204, 500, 503)}
+_ANSWERS = {s: _response(s, ANSWER_HEADERS, ANSWER) for s in (200, 201, 202, 204, 500, 503)}
+
+
+def _answer(status: int) -> bytes:
+    """A hook's answer (``ANSWER``) with ``status``."""
+    return _ANSWERS.get(status) or _response(status, ANSWER_HEADERS, ANSWER)
 
 
 class _Request:
@@ -172,7 +186,7 @@ class HookProtocol(asyncio.Protocol):
         status, delay_s = request.answer
         if delay_s:
             return False
-        self._write(_ANSWERS.get(status) or _answer(status, True), request.keep_alive)
+        self._write(_answer(status), request.keep_alive)
         return True
 
     def _record(self, request: _Request, name: str) -> tuple[int, float]:
@@ -199,7 +213,7 @@ class HookProtocol(asyncio.Protocol):
             status, delay_s = request.answer or self._record(request, name)
             if delay_s:  # recorded first: a test sees it arrive, then kills its sender
                 await asyncio.sleep(delay_s)
-            self._write(_answer(status, True), request.keep_alive)
+            self._write(_answer(status), request.keep_alive)
             return
         response = await self._route(request, path, b"".join(request.body))
         self._write(response, request.keep_alive)
@@ -242,12 +256,8 @@ class HookProtocol(asyncio.Protocol):
 
         await self._routes(scope, receive, send)
         content = b"".join(chunks)
-        head = [_status_line(start.get("status", 500))]
-        for k, v in start.get("headers", []):
-            if k.lower() not in (b"content-length", b"connection"):
-                head.append(k + b": " + v + b"\r\n")
-        head.append(b"content-length: " + str(len(content)).encode() + b"\r\n")
-        return b"".join(head) + b"\r\n" + (b"" if request.method == "HEAD" else content)
+        response = _response(start.get("status", 500), start.get("headers", []), content)
+        return response[: len(response) - len(content)] if request.method == "HEAD" else response
 
     def _write(self, response: bytes, keep_alive: bool) -> None:
         transport = self._transport
@@ -261,16 +271,7 @@ class HookProtocol(asyncio.Protocol):
         transport.close()
 
     def _fail(self, status: int, why: str) -> None:
-        if self._transport is not None:
-            body = why.encode()
-            self._transport.write(
-                _status_line(status)
-                + b"content-type: text/plain\r\nconnection: close\r\ncontent-length: "
-                + str(len(body)).encode()
-                + b"\r\n\r\n"
-                + body
-            )
-            self._transport.close()
+        self._write(_response(status, [(b"content-type", b"text/plain")], why.encode()), False)
 
     def _peer(self) -> tuple[str, int] | None:
         peer = self._transport.get_extra_info("peername") if self._transport else None
