@@ -63,13 +63,7 @@ def signature_header(
     """One space-separated signature per valid secret (the current one first, then a
     rotated-out one in its grace period), so a receiver holding either verifies; None
     when there is no secret to sign with."""
-    keys: dict[bytes, None] = {}  # in order, once each
-    for secret in valid_secrets:
-        if secret:
-            keys[signing_key(secret)] = None
+    keys = dict.fromkeys(signing_key(s) for s in valid_secrets if s)  # in order, once each
     if not keys:
         return None
-    if len(keys) == 1:  # no rotation in progress: the common case
-        [key] = keys
-        return signature(key, msg_id, timestamp, body)
     return " ".join(signature(k, msg_id, timestamp, body) for k in keys)

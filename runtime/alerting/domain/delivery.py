@@ -54,20 +54,22 @@ class Attempt:
     excerpt: str | None = None
 
     def timed(self, started_at: float, duration_ms: int) -> Attempt:
-        """This attempt with its call's timing. Built field by field (every field:
-        one added above must be added here and in ``excerpted`` too; test_delivery
-        checks), not with ``dataclasses.replace``, whose field walk would cost every
-        delivery."""
-        return Attempt(
-            self.outcome, self.error, self.response_code, self.retry_after_s,
-            self.disable_reason, started_at, duration_ms, self.excerpt,
-        )  # fmt: skip
+        """This attempt with its call's timing."""
+        return self._with(started_at, duration_ms, self.excerpt)
 
     def excerpted(self, excerpt: str) -> Attempt:
-        """This attempt with the start of its answer, built as ``timed`` is."""
+        """This attempt with the start of its answer."""
+        return self._with(self.started_at, self.duration_ms, excerpt)
+
+    def _with(
+        self, started_at: float | None, duration_ms: int | None, excerpt: str | None
+    ) -> Attempt:
+        # Built field by field (a field added above must be added here; test_delivery
+        # checks), not with ``dataclasses.replace``, whose field walk would cost every
+        # delivery.
         return Attempt(
             self.outcome, self.error, self.response_code, self.retry_after_s,
-            self.disable_reason, self.started_at, self.duration_ms, excerpt,
+            self.disable_reason, started_at, duration_ms, excerpt,
         )  # fmt: skip
 
     @staticmethod
