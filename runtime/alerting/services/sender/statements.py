@@ -270,21 +270,20 @@ RETURNING n.notification_id::text,
 # longer waits is never made due. Settled ones (a re-driven firing row's earlier
 # resolved row) are neither locked nor written. FINALISE (group_statements.py) wakes
 # the rows of the firing rows it settles with the same WAKE_WAITING.
-WAITING_RESOLVED = """
-SELECT w.notification_id FROM (
-    SELECT notification_id, status, next_attempt_at FROM notifications
-    WHERE firing_id = ANY({firing})
-    OFFSET 0
-) w
-WHERE w.status IN ('PENDING', 'RETRY') AND w.next_attempt_at > now()
-"""
-WAKE_WAITING = f"""
+WAKE_WAITING = """
 UPDATE notifications r
 SET next_attempt_at = CASE WHEN r.status IN ('PENDING', 'RETRY')
         THEN least(r.next_attempt_at, now()) ELSE r.next_attempt_at END,
     updated_at = CASE WHEN r.status IN ('PENDING', 'RETRY') AND r.next_attempt_at > now()
         THEN now() ELSE r.updated_at END
-WHERE r.notification_id = ANY(ARRAY({WAITING_RESOLVED}))
+WHERE r.notification_id = ANY(ARRAY(
+    SELECT w.notification_id FROM (
+        SELECT notification_id, status, next_attempt_at FROM notifications
+        WHERE firing_id = ANY({firing})
+        OFFSET 0
+    ) w
+    WHERE w.status IN ('PENDING', 'RETRY') AND w.next_attempt_at > now()
+))
 """
 WAKE_RESOLVED = WAKE_WAITING.format(firing="$1::uuid[]")
 
