@@ -4,6 +4,7 @@ goes only to the endpoints its firing row reached that want resolved messages.""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from alerting.services.sender import statements as sql
 from alerting.services.sender.repo import PostgresSenderStore
 from alerting.services.sender.store import Finish
 from tests.integration.sender_support import (
@@ -120,6 +122,64 @@ async def test_a_firing_row_finishing_during_a_poll_does_not_get_its_resolved_ro
         await finish.commit()
     [claim] = await store.claim_due("me", 30, 10)
     assert claim.notification.notification_id == resolved
+
+
+async def test_a_poll_between_finish_and_the_wake_up_leaves_the_resolved_row_due(
+    pool: asyncpg.Pool[Any], store: PostgresSenderStore
+) -> None:
+    """The outcome write's own statements, in its order: FINISH has made the firing row
+    SENT (not committed), then a poll runs before WAKE_RESOLVED. The poll must not put
+    the resolved row off (the firing row it would read is being written), and the
+    wake-up that follows leaves it due."""
+    rule = await seed_rule(pool, "acme")
+    firing = await insert_notification(pool, "acme", [rule])
+    resolved = await insert_resolved(pool, firing)
+    await make_due(pool, resolved)
+    (claim,) = await store.claim_ready([firing], "me", 30)
+    async with pool.acquire() as conn, conn.transaction():
+        (held,) = await conn.fetch(sql.HELD, "me", [firing], [claim.lease])
+        assert held["held"]
+        (written,) = await conn.fetch(sql.FINISH, [held["ctid"]], ["SENT"], [0], [None], [0])
+        assert written["wakes"]
+        assert await store.claim_due("poller", 30, 10) == []  # still waiting, not put off
+        assert await due_in_s(pool, resolved) <= 0
+        await conn.execute(sql.WAKE_RESOLVED, [firing])
+    assert await due_in_s(pool, resolved) <= 0
+    [taken] = await store.claim_due("poller", 30, 10)
+    assert taken.notification.notification_id == resolved
+
+
+async def test_a_put_off_in_flight_when_the_firing_row_finishes_is_undone_by_its_wake_up(
+    pool: asyncpg.Pool[Any], store: PostgresSenderStore
+) -> None:
+    """The other order: a poll has read the firing row as not final (its lock held) and
+    put the resolved row off, uncommitted, when the sender's outcome write comes. FINISH
+    waits for the poll to commit; the wake-up after it, in the same transaction, sees the
+    put-off and makes the row due again: 5 minutes are not lost."""
+    rule = await seed_rule(pool, "acme")
+    firing = await insert_notification(pool, "acme", [rule])
+    resolved = await insert_resolved(pool, firing)
+    await make_due(pool, resolved)
+    (claim,) = await store.claim_ready([firing], "me", 30)
+    finish = Finish(firing, claim.lease, "SENT", 0, None, False)
+    async with pool.acquire() as poll:
+        put_off = poll.transaction()
+        await put_off.start()
+        assert await poll.fetch(sql.CLAIM_DUE, "poller", 30, 10) == []
+        writing = asyncio.create_task(store.record_outcomes("me", [], [finish]))
+        for _ in range(200):  # until the outcome write waits for the poll's lock
+            waiting = await pool.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()"
+            )
+            if waiting or writing.done():
+                break
+            await asyncio.sleep(0.02)
+        assert waiting and not writing.done()
+        await put_off.commit()
+    assert await asyncio.wait_for(writing, 10) == {firing}
+    assert await due_in_s(pool, resolved) <= 0
+    [taken] = await store.claim_due("poller", 30, 10)
+    assert taken.notification.notification_id == resolved
 
 
 @pytest.mark.parametrize("final", ["FAILED", "gone"])
