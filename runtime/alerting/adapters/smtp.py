@@ -89,6 +89,12 @@ class SmtpPool:
                     return classify_smtp(refused.code, refused.message)
                 except aiosmtplib.SMTPResponseException as exc:
                     return classify_smtp(exc.code, exc.message)
+                except aiosmtplib.SMTPException as exc:
+                    # No reply behind it: STARTTLS or AUTH the server does not offer.
+                    # Our configuration, not the recipient (as a refused AUTH): retry.
+                    await _close(client)
+                    client = None
+                    return Attempt.transient(f"SMTP connection: {one_line(exc)}")
             return Attempt.transient("SMTP connection failed twice")
         except BaseException:
             # Cancelled mid-conversation: the connection's state is unknown.
