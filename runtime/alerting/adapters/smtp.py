@@ -52,8 +52,13 @@ class SmtpPool:
             password=s.password or None,
         )
         await client.connect()
-        if client.is_ehlo_or_helo_needed:  # the extensions are read before the first send
-            await client.ehlo()
+        try:
+            if client.is_ehlo_or_helo_needed:  # the extensions are read before the first send
+                await client.ehlo()
+        except BaseException:
+            # Not yet in a slot: the caller's clean-up never sees this connection.
+            client.close()
+            raise
         return client
 
     async def send(self, message: MailMessage, recipient: str) -> Attempt:
