@@ -119,9 +119,9 @@ EVERY_CHARACTER = "".join(map(chr, range(sys.maxunicode + 1)))
 
 
 def test_every_refused_character_is_unprintable() -> None:
-    """``violation`` and the checks in ``alerting.web.models`` skip the search for
-    printable text, and so does ``foreign_context``'s cleaning: that is only right while
-    no refused character is printable."""
+    """``violation`` skips the search for printable text, and ``foreign_context``'s
+    cleaning skips its escaping: that is only right while no refused character is
+    printable."""
     for policy in (STORABLE, LABEL, VALUE):
         refused = policy.refused.findall(EVERY_CHARACTER)
         assert refused and not [c for c in refused if c.isprintable()]
