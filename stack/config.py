@@ -16,6 +16,7 @@ from typing import Any, Literal, cast
 import pulumi
 
 from alerting import roster
+from alerting.config import TRUE_WORDS
 from alerting.secret_keys import parse_secret_keys
 from components.service import Scaling
 
@@ -173,10 +174,23 @@ def parse(raw: Mapping[str, Any], region: str) -> StackConfig:
         image_tag=_get(image, "tag", str, pulumi.get_stack()),
         log_retention_days=_get(raw, "logRetentionDays", int, 7),
         log_level=_get(raw, "logLevel", str, "INFO"),
-        smtp={k: str(v) for k, v in _get(raw, "smtp", dict, {}).items()},
+        smtp=_smtp(raw),
         services=services,
         alarm_email=_alarm_email(raw.get("alarmEmail")),
     )
+
+
+def _smtp(raw: Mapping[str, Any]) -> dict[str, str]:
+    """The plain ``ALERTING_SMTP_*`` values; a username only with STARTTLS, which the
+    services refuse to start without (``alerting.config.CLEAR_CREDENTIALS``): said here,
+    at preview, rather than by tasks that never get healthy."""
+    smtp = {k: str(v) for k, v in _get(raw, "smtp", dict, {}).items()}
+    if smtp.get("username") and smtp.get("starttls", "").strip().lower() not in TRUE_WORDS:
+        raise ConfigError(
+            'alerting:smtp.username needs alerting:smtp.starttls: "true": the SMTP password'
+            " would cross the network in clear"
+        )
+    return smtp
 
 
 def _alarm_email(value: Any) -> str | None:

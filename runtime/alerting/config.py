@@ -55,11 +55,15 @@ def _seconds(env: str, raw: str, lo: float, hi: float) -> float:
     return value
 
 
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
+
+
 def _bool(env: str, raw: str) -> bool:
     lowered = raw.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
+    if lowered in TRUE_WORDS:
         return True
-    if lowered in {"0", "false", "no", "off", ""}:
+    if lowered in FALSE_WORDS:
         return False
     raise ConfigError(f"{env}={raw!r} is not a boolean (use true or false)")
 
@@ -369,14 +373,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         secret_keys=_secret_keys(get("ALERTING_SECRET_KEYS")),
         client_purge_batch=integer("ALERTING_CLIENT_PURGE_BATCH", 1, 10_000),
-        smtp=SmtpSettings(
-            host=get("ALERTING_SMTP_HOST").strip(),
-            port=integer("ALERTING_SMTP_PORT", 1, 65535),
-            username=get("ALERTING_SMTP_USERNAME"),
-            password=get("ALERTING_SMTP_PASSWORD"),
-            starttls=_bool("ALERTING_SMTP_STARTTLS", get("ALERTING_SMTP_STARTTLS")),
-            sender=get("ALERTING_SMTP_FROM").strip(),
-        ),
+        smtp=_smtp(get, integer),
         sender=SenderSettings(
             concurrency=integer("ALERTING_SENDER_CONCURRENCY", 1, 10_000),
             max_attempts=integer("ALERTING_SENDER_MAX_ATTEMPTS", 1, 100),
@@ -416,6 +413,30 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         console_metrics_url=_console("ALERTING_CONSOLE_METRICS_URL", get, origins.api_base),
         cors_origins=_console("ALERTING_CORS_ORIGINS", get, origins.origins),
     )
+
+
+# AUTH PLAIN and LOGIN carry the password as base64: without STARTTLS, anyone on the
+# path reads it. The pool has no implicit-TLS mode (port 465), so there is no other
+# way for credentials to travel encrypted.
+CLEAR_CREDENTIALS = (
+    "ALERTING_SMTP_USERNAME is set but ALERTING_SMTP_STARTTLS is not true: the SMTP"
+    " password would cross the network in clear (set ALERTING_SMTP_STARTTLS=true, or"
+    " leave the username empty for a relay that takes mail without AUTH)"
+)
+
+
+def _smtp(get: Callable[[str], str], integer: Callable[[str, int, int], int]) -> SmtpSettings:
+    smtp = SmtpSettings(
+        host=get("ALERTING_SMTP_HOST").strip(),
+        port=integer("ALERTING_SMTP_PORT", 1, 65535),
+        username=get("ALERTING_SMTP_USERNAME"),
+        password=get("ALERTING_SMTP_PASSWORD"),
+        starttls=_bool("ALERTING_SMTP_STARTTLS", get("ALERTING_SMTP_STARTTLS")),
+        sender=get("ALERTING_SMTP_FROM").strip(),
+    )
+    if smtp.username and not smtp.starttls:
+        raise ConfigError(CLEAR_CREDENTIALS)
+    return smtp
 
 
 def _console(name: str, get: Callable[[str], str], parse: Callable[[str], T]) -> T:

@@ -361,6 +361,20 @@ def test_config_refuses_more_consumers_than_partitions() -> None:
         parse(raw, "us-east-1")
 
 
+@pytest.mark.parametrize("starttls", [None, "false", "no"])
+def test_config_refuses_smtp_credentials_without_starttls(starttls: str | None) -> None:
+    raw = {k.split(":", 1)[1]: v for k, v in prod_config().items() if k.startswith("alerting:")}
+    raw["smtp"] = {**raw["smtp"], "username": "AKIAEXAMPLE"}
+    if starttls is None:
+        raw["smtp"].pop("starttls")
+    else:
+        raw["smtp"]["starttls"] = starttls
+    with pytest.raises(ConfigError, match="the SMTP password would cross the network in clear"):
+        parse(raw, "us-east-1")
+    raw["smtp"]["starttls"] = "true"
+    assert parse(raw, "us-east-1").smtp["username"] == "AKIAEXAMPLE"
+
+
 # --- variants ---------------------------------------------------------------------------
 
 

@@ -105,3 +105,41 @@ async def test_a_non_ascii_display_name_needs_no_smtputf8(server: Server) -> Non
     assert attempt.outcome is Outcome.SENT
     [mail] = server.recorder.emails
     assert mail["mail_from"] == "alerts@alerting.local" and mail["headers"]["From"] == sender
+
+
+class RefusingEhlo(SmtpHandler):
+    """A server that greets, then answers EHLO with 554: the pool's connection is open
+    but unusable before any message."""
+
+    async def handle_EHLO(
+        self, server: SMTP, session: object, envelope: object, hostname: str, responses: list[str]
+    ) -> list[str]:
+        return ["554 not talking to you"]
+
+
+async def test_a_connection_whose_ehlo_fails_is_closed_not_left_open() -> None:
+    """The connection is not in a slot yet when EHLO fails: unless the pool closes it
+    there, nothing does (the loop keeps reading it), and the server holds it open."""
+    recorder, sessions, port = Recorder(), [], free_port()
+    handler = RefusingEhlo(recorder)
+
+    def session() -> SMTP:
+        sessions.append(SMTP(handler, hostname="test-sink"))
+        return sessions[-1]
+
+    listening = await asyncio.get_running_loop().create_server(session, "127.0.0.1", port)
+    pool = SmtpPool(SmtpSettings("127.0.0.1", port, "", "", False, SENDER), 1, 5.0)
+    msg = mail_message([("From", SENDER), ("To", "o@acme.example"), ("Subject", "s")], "b\n")
+    try:
+        attempt = await pool.send(msg, "o@acme.example")
+        assert attempt.outcome is Outcome.RETRY and "554" in (attempt.error or "")
+        assert list(recorder.emails) == [] and len(sessions) == 1
+        for _ in range(100):
+            if sessions[0].transport is None:  # the server saw the client close it
+                break
+            await asyncio.sleep(0.02)
+        assert sessions[0].transport is None
+    finally:
+        await pool.close()
+        listening.close()
+        await listening.wait_closed()

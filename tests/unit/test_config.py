@@ -162,3 +162,15 @@ def test_the_group_flusher_polls_every_quarter_second_and_refuses_a_bad_interval
             config.load({"ALERTING_SENDER_GROUP_POLL_S": bad})
     with pytest.raises(ConfigError, match="ALERTING_SENDER_GROUP_BATCH=0 is out of range"):
         config.load({"ALERTING_SENDER_GROUP_BATCH": "0"})
+
+
+def test_smtp_credentials_only_with_starttls() -> None:
+    """AUTH sends the password base64-encoded: without STARTTLS it would be readable on
+    the wire, so a username without STARTTLS does not load."""
+    creds = {"ALERTING_SMTP_USERNAME": "relay", "ALERTING_SMTP_PASSWORD": "pw-secret"}
+    with pytest.raises(ConfigError, match="ALERTING_SMTP_STARTTLS is not true") as refused:
+        config.load(creds)
+    assert "pw-secret" not in str(refused.value)
+    smtp = config.load({**creds, "ALERTING_SMTP_STARTTLS": "true"}).smtp
+    assert (smtp.username, smtp.starttls) == ("relay", True)
+    assert config.load({}).smtp.username == ""  # no AUTH, no TLS: the dev sinks

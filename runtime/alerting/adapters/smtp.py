@@ -52,8 +52,13 @@ class SmtpPool:
             password=s.password or None,
         )
         await client.connect()
-        if client.is_ehlo_or_helo_needed:  # the extensions are read before the first send
-            await client.ehlo()
+        try:
+            if client.is_ehlo_or_helo_needed:  # the extensions are read before the first send
+                await client.ehlo()
+        except BaseException:
+            # Not yet in a slot: the caller's clean-up never sees this connection.
+            client.close()
+            raise
         return client
 
     async def send(self, message: MailMessage, recipient: str) -> Attempt:
@@ -89,6 +94,12 @@ class SmtpPool:
                     return classify_smtp(refused.code, refused.message)
                 except aiosmtplib.SMTPResponseException as exc:
                     return classify_smtp(exc.code, exc.message)
+                except aiosmtplib.SMTPException as exc:
+                    # No reply behind it: STARTTLS or AUTH the server does not offer.
+                    # Our configuration, not the recipient (as a refused AUTH): retry.
+                    await _close(client)
+                    client = None
+                    return Attempt.transient(f"SMTP connection: {one_line(exc)}")
             return Attempt.transient("SMTP connection failed twice")
         except BaseException:
             # Cancelled mid-conversation: the connection's state is unknown.

@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from alerting.domain.foreign_context import ContextLimits, Loc, fit, ordered_entries
 from alerting.domain.model import AlertStatus, Severity
@@ -127,10 +127,10 @@ class SourceAlert:
     status: AlertStatus | None = None  # the webhook's; None: decided by ends_at
 
 
-@dataclass(frozen=True, slots=True)
-class MappedAlert:
+class MappedAlert(NamedTuple):
     """The alert's fields, still to be validated like a native alert's, and where each
-    came from, so a refusal names the source's field."""
+    came from, so a refusal names the source's field. A named tuple, immutable like a
+    frozen dataclass and cheaper to build: ingest builds one per alert."""
 
     alert_id: str
     severity: Severity
