@@ -5,6 +5,7 @@ address only SMTPUTF8 could carry."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -29,10 +30,10 @@ class Server:
     sessions: list[SMTP]  # every connection the server accepted
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[Server]:
+@contextlib.asynccontextmanager
+async def serving(handler_type: type[SmtpHandler] = SmtpHandler) -> AsyncIterator[Server]:
     recorder, sessions, port = Recorder(), [], free_port()
-    handler = SmtpHandler(recorder)
+    handler = handler_type(recorder)
 
     def session() -> SMTP:
         sessions.append(SMTP(handler, hostname="test-sink"))
@@ -44,6 +45,12 @@ async def server() -> AsyncIterator[Server]:
     finally:
         listening.close()
         await listening.wait_closed()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    async with serving() as running:
+        yield running
 
 
 def _pool(server: Server, sender: str = SENDER) -> SmtpPool:
@@ -120,26 +127,17 @@ class RefusingEhlo(SmtpHandler):
 async def test_a_connection_whose_ehlo_fails_is_closed_not_left_open() -> None:
     """The connection is not in a slot yet when EHLO fails: unless the pool closes it
     there, nothing does (the loop keeps reading it), and the server holds it open."""
-    recorder, sessions, port = Recorder(), [], free_port()
-    handler = RefusingEhlo(recorder)
-
-    def session() -> SMTP:
-        sessions.append(SMTP(handler, hostname="test-sink"))
-        return sessions[-1]
-
-    listening = await asyncio.get_running_loop().create_server(session, "127.0.0.1", port)
-    pool = SmtpPool(SmtpSettings("127.0.0.1", port, "", "", False, SENDER), 1, 5.0)
-    msg = mail_message([("From", SENDER), ("To", "o@acme.example"), ("Subject", "s")], "b\n")
-    try:
-        attempt = await pool.send(msg, "o@acme.example")
-        assert attempt.outcome is Outcome.RETRY and "554" in (attempt.error or "")
-        assert list(recorder.emails) == [] and len(sessions) == 1
-        for _ in range(100):
-            if sessions[0].transport is None:  # the server saw the client close it
-                break
-            await asyncio.sleep(0.02)
-        assert sessions[0].transport is None
-    finally:
-        await pool.close()
-        listening.close()
-        await listening.wait_closed()
+    async with serving(RefusingEhlo) as server:
+        pool = _pool(server)
+        msg = mail_message([("From", SENDER), ("To", "o@acme.example"), ("Subject", "s")], "b\n")
+        try:
+            attempt = await pool.send(msg, "o@acme.example")
+            assert attempt.outcome is Outcome.RETRY and "554" in (attempt.error or "")
+            assert list(server.recorder.emails) == [] and len(server.sessions) == 1
+            for _ in range(100):
+                if server.sessions[0].transport is None:  # the server saw the client close it
+                    break
+                await asyncio.sleep(0.02)
+            assert server.sessions[0].transport is None
+        finally:
+            await pool.close()
