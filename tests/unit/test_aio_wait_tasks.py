@@ -10,7 +10,7 @@ timer find their waiter done) but not harmless to keep, a batch being hundreds o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any, cast
 
 import pytest
@@ -72,9 +72,12 @@ class Recording:
 
 
 @pytest.fixture
-def loop_errors() -> Iterator[list[dict[str, Any]]]:
-    """What the loop's exception handler is given meanwhile ("Exception in callback")."""
-    loop = asyncio.get_event_loop()
+async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
+    """What the loop's exception handler is given meanwhile ("Exception in callback").
+    Async, so that it is the tests' running loop: a plain fixture's
+    ``get_event_loop()`` fails once an earlier test in the worker has run its own loop
+    to the end (``asyncio.run`` leaves no current loop)."""
+    loop = asyncio.get_running_loop()
     before = loop.get_exception_handler()
     errors: list[dict[str, Any]] = []
     loop.set_exception_handler(lambda _, context: errors.append(context))
