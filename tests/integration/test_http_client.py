@@ -10,9 +10,10 @@ import datetime
 import ipaddress
 import socket
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvloop
@@ -252,6 +253,44 @@ async def test_an_idle_connection_is_closed_after_the_idle_time_with_no_further_
         await pool.close()
         listening.close()
     assert len(ended) == 1 and 0.25 <= ended[0] - released_at < 1.5
+
+
+async def test_idle_connections_beyond_the_cap_are_closed_oldest_first() -> None:
+    """Three origins called once each through a pool keeping two idle connections: the
+    first one released is closed at once (its server sees it end), long before the idle
+    time; the two newest stay open and are reused."""
+    ended: list[int] = []
+
+    def holder(port_index: int) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Any]:
+        async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError):
+                await reader.read()  # until the client ends the connection
+            ended.append(port_index)
+            writer.close()
+
+        return hold
+
+    servers = [await asyncio.start_server(holder(i), "127.0.0.1", 0) for i in range(3)]
+    origins = [Origin("http", "127.0.0.1", s.sockets[0].getsockname()[1]) for s in servers]
+    pool = ConnectionPool(
+        4, CheckedResolver(allow_private=True), ssl.create_default_context(), 60, max_idle=2
+    )
+    try:
+        connections = [await pool.acquire(o) for o in origins]
+        for origin, connection in zip(origins, connections, strict=True):
+            pool.release(origin, connection, reusable=True)
+        for _ in range(40):
+            if ended:
+                break
+            await asyncio.sleep(0.05)
+        assert ended == [0] and not connections[0].usable()
+        assert await pool.acquire(origins[1]) is connections[1]
+        assert await pool.acquire(origins[2]) is connections[2]
+        assert ended == [0]
+    finally:
+        await pool.close()
+        for server in servers:
+            server.close()
 
 
 async def test_closing_the_client_ends_a_request_in_flight() -> None:

@@ -37,6 +37,10 @@ DNS_TTL_S = 5
 # one of them would keep its sockets open indefinitely). Below the 5 s keep-alive of
 # common servers (uvicorn, Node), so the pool rarely hands out one its server is closing.
 IDLE_S = 4.0
+# Idle connections kept in all, the least recently used closed beyond it: a sender
+# calling thousands of origins once each would otherwise hold a socket per origin for
+# IDLE_S, past a container's default limit of 1,024 open files.
+MAX_IDLE = 256
 # Expired resolutions are swept once the cache holds this many hosts.
 _DNS_SWEEP_AT = 1024
 
@@ -162,14 +166,18 @@ class ConnectionPool:
         tls: ssl.SSLContext,
         idle_s: float = IDLE_S,
         connect_timeout_s: float | None = None,
+        max_idle: int = MAX_IDLE,
     ) -> None:
         self._slots = asyncio.Semaphore(limit)
         self._idle_s = idle_s
+        self._max_idle = max_idle
         # Shared among a host's addresses, so each gets a turn (``connect``).
         self._connect_timeout_s = connect_timeout_s
         self._resolver = resolver
         self._tls = tls
         self._idle: dict[Origin, list[Http1Connection]] = {}
+        # Every idle connection, oldest release first (a dict keeps insertion order).
+        self._idle_order: dict[Http1Connection, Origin] = {}
         self._busy: set[Http1Connection] = set()  # checked out: a request in flight
         self._closed = False
 
@@ -216,12 +224,16 @@ class ConnectionPool:
         )
         connection.on_lost = lambda lost: self._unpool(origin, lost)
         self._idle.setdefault(origin, []).append(connection)
+        self._idle_order[connection] = origin
+        if len(self._idle_order) > self._max_idle:
+            oldest, its_origin = next(iter(self._idle_order.items()))
+            self._expire(its_origin, oldest)
 
     async def close(self) -> None:
         self._closed = True
         for idle in self._idle.values():
             for connection in idle:
-                _unhook(connection)
+                self._unhook(connection)
                 connection.abort()
         self._idle.clear()
         # A request in flight ends now (its poster reports it RETRY), rather than
@@ -236,7 +248,7 @@ class ConnectionPool:
             return None
         while idle:
             connection = idle.pop()  # the most recently used: the least likely closing
-            _unhook(connection)
+            self._unhook(connection)
             if connection.usable():
                 if not idle:
                     del self._idle[origin]
@@ -251,17 +263,18 @@ class ConnectionPool:
 
     def _unpool(self, origin: Origin, connection: Http1Connection) -> None:
         """Take an idle connection out of the pool (it expired, or its server closed it)."""
-        _unhook(connection)
+        self._unhook(connection)
         idle = self._idle.get(origin)
         if idle is not None and connection in idle:
             idle.remove(connection)
             if not idle:
                 del self._idle[origin]  # many origins, each called once, leave no entry
 
-
-def _unhook(connection: Http1Connection) -> None:
-    """Detach a connection leaving the idle pool from the pool's timer and callback."""
-    connection.on_lost = None
-    if connection.idle_timer is not None:
-        connection.idle_timer.cancel()
-        connection.idle_timer = None
+    def _unhook(self, connection: Http1Connection) -> None:
+        """Detach a connection leaving the idle pool from its timer, callback and place
+        in the oldest-first order."""
+        connection.on_lost = None
+        if connection.idle_timer is not None:
+            connection.idle_timer.cancel()
+            connection.idle_timer = None
+        self._idle_order.pop(connection, None)
