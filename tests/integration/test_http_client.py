@@ -258,7 +258,8 @@ async def test_an_idle_connection_is_closed_after_the_idle_time_with_no_further_
 async def test_idle_connections_beyond_the_cap_are_closed_oldest_first() -> None:
     """Three origins called once each through a pool keeping two idle connections: the
     first one released is closed at once (its server sees it end), long before the idle
-    time; the two newest stay open and are reused."""
+    time; the two newest stay open and are reused. A connection taken again leaves the
+    oldest-first order with the pool: a later eviction takes an idle one, never it."""
     ended: list[int] = []
 
     def holder(port_index: int) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Any]:
@@ -287,6 +288,18 @@ async def test_idle_connections_beyond_the_cap_are_closed_oldest_first() -> None
         assert await pool.acquire(origins[1]) is connections[1]
         assert await pool.acquire(origins[2]) is connections[2]
         assert ended == [0]
+        pool.release(origins[2], connections[2], reusable=True)
+        fresh = await pool.acquire(origins[0])
+        pool.release(origins[0], fresh, reusable=True)
+        pool.release(origins[1], connections[1], reusable=True)  # the third idle one
+        for _ in range(40):
+            if len(ended) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert ended == [0, 2]  # the oldest idle one, not the one taken in between
+        assert connections[1].usable() and fresh.usable()
+        idle = [c for kept in pool._idle.values() for c in kept]
+        assert sorted(map(id, pool._idle_order)) == sorted(map(id, idle))
     finally:
         await pool.close()
         for server in servers:

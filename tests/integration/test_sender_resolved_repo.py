@@ -141,7 +141,10 @@ async def test_a_poll_between_finish_and_the_wake_up_leaves_the_resolved_row_due
         assert held["held"]
         (written,) = await conn.fetch(sql.FINISH, [held["ctid"]], ["SENT"], [0], [None], [0])
         assert written["wakes"]
-        assert await store.claim_due("poller", 30, 10) == []  # still waiting, not put off
+        # Bounded: were the poll to wait for the firing row's lock (no SKIP LOCKED), it
+        # would wait for this very transaction.
+        polled = await asyncio.wait_for(store.claim_due("poller", 30, 10), 10)
+        assert polled == []  # still waiting, not put off
         assert await due_in_s(pool, resolved) <= 0
         await conn.execute(sql.WAKE_RESOLVED, [firing])
     assert await due_in_s(pool, resolved) <= 0
@@ -153,9 +156,10 @@ async def test_a_put_off_in_flight_when_the_firing_row_finishes_is_undone_by_its
     pool: asyncpg.Pool[Any], store: PostgresSenderStore
 ) -> None:
     """The other order: a poll has read the firing row as not final (its lock held) and
-    put the resolved row off, uncommitted, when the sender's outcome write comes. FINISH
-    waits for the poll to commit; the wake-up after it, in the same transaction, sees the
-    put-off and makes the row due again: 5 minutes are not lost."""
+    put the resolved row off, uncommitted, when the sender's outcome write comes. The
+    write's lock of the firing row (HELD) waits for the poll to commit; the wake-up after
+    FINISH, in the same transaction, sees the put-off and makes the row due again: 5
+    minutes are not lost."""
     rule = await seed_rule(pool, "acme")
     firing = await insert_notification(pool, "acme", [rule])
     resolved = await insert_resolved(pool, firing)
@@ -167,10 +171,11 @@ async def test_a_put_off_in_flight_when_the_firing_row_finishes_is_undone_by_its
         await put_off.start()
         assert await poll.fetch(sql.CLAIM_DUE, "poller", 30, 10) == []
         writing = asyncio.create_task(store.record_outcomes("me", [], [finish]))
-        for _ in range(200):  # until the outcome write waits for the poll's lock
-            waiting = await pool.fetchval(
-                "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()"
-            )
+        blocked_by_poll = (
+            "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))"
+        )
+        for _ in range(500):  # until the outcome write waits for the poll's lock
+            waiting = await pool.fetchval(blocked_by_poll, poll.get_server_pid())
             if waiting or writing.done():
                 break
             await asyncio.sleep(0.02)
