@@ -185,7 +185,9 @@ def _smtp(raw: Mapping[str, Any]) -> dict[str, str]:
     services refuse to start without (``alerting.config.CLEAR_CREDENTIALS``): said here,
     at preview, rather than by tasks that never get healthy."""
     smtp = {k: str(v) for k, v in _get(raw, "smtp", dict, {}).items()}
-    if smtp.get("username") and smtp.get("starttls", "").strip().lower() not in TRUE_WORDS:
+    # Keys in any case: each becomes ALERTING_SMTP_<KEY> (stack/settings.py).
+    by_name = {k.lower(): v for k, v in smtp.items()}
+    if by_name.get("username") and by_name.get("starttls", "").strip().lower() not in TRUE_WORDS:
         raise ConfigError(
             'alerting:smtp.username needs alerting:smtp.starttls: "true": the SMTP password'
             " would cross the network in clear"

@@ -200,7 +200,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ALERTING_SMTP_STARTTLS",
         "false",
-        "upgrade SMTP connections with STARTTLS; the certificate is verified (SSL_CERT_FILE)",
+        "upgrade SMTP connections with STARTTLS; the certificate is always verified",
     ),
     Setting("ALERTING_SMTP_FROM", "alerts@alerting.local", "From address of notification emails"),
     Setting("ALERTING_SMTP_POOL_SIZE", "16", "sender: SMTP connections kept open per process"),

@@ -8,18 +8,15 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.peers import Peers
-from tests.e2e.pipeline import Pipeline
+from tests.e2e.pipeline import Pipeline, running
 
 
 @pytest.fixture
 async def pipeline(
     base_env: dict[str, str], unique: str, own_database: str, tmp_path: Path
 ) -> AsyncIterator[Pipeline]:
-    p = Pipeline(base_env, unique, own_database, tmp_path)
-    try:
+    async with running(base_env, unique, own_database, tmp_path) as p:
         yield p
-    finally:
-        await p.close()
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ assertions about whole tables and every received request see only that test's wo
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,3 +201,15 @@ def processed(metrics_text: str, topic: str) -> float:
         if line.startswith(prefix):
             return float(line[len(prefix) :])
     return 0.0
+
+
+@contextlib.asynccontextmanager
+async def running(
+    base_env: dict[str, str], unique: str, database: str, log_dir: Path, **extra: str
+) -> AsyncIterator[Pipeline]:
+    """A ``Pipeline`` closed however the test ends; ``extra`` overrides its settings."""
+    p = Pipeline(base_env, unique, database, log_dir, **extra)
+    try:
+        yield p
+    finally:
+        await p.close()

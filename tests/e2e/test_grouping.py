@@ -8,12 +8,14 @@ import asyncio
 import re
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
-from tests.e2e.pipeline import Pipeline
+from tests.e2e.pipeline import Pipeline, running
 from tests.pipeline_support import eventually
 from tests.webhook_receiver import signature_verifies
 
@@ -84,15 +86,24 @@ def digest_members(call: dict[str, Any]) -> list[str]:
     return [member["alert_id"] for member in call["body"]]
 
 
+@pytest.fixture
+async def storm_pipeline(
+    base_env: dict[str, str], unique: str, own_database: str, tmp_path: Path
+) -> AsyncIterator[Pipeline]:
+    """No sender dies in the storm, so the production lease (60 s), not the e2e default
+    of 3 s: a digest of thousands of members sent to the SMTP sink on a loaded box can
+    outlast a 3 s lease's budget (2.4 s), and its send is then cancelled and made again
+    (at-least-once, by design), which the storm's exact counts would read as a second
+    digest. The takeover's resend is the next test's."""
+    lease = {"ALERTING_SENDER_LEASE_S": "60"}
+    async with running(base_env, unique, own_database, tmp_path, **lease) as p:
+        yield p
+
+
 async def test_a_storm_on_one_grouped_rule_is_a_handful_of_digests(
-    pipeline: Pipeline, unique: str
+    storm_pipeline: Pipeline, unique: str
 ) -> None:
-    # No sender dies here, so the production lease (60 s), not the e2e default of 3 s:
-    # a digest of thousands of members sent to the SMTP sink on a loaded box can outlast
-    # a 3 s lease's budget (2.4 s), and its send is then cancelled and made again
-    # (at-least-once, by design), which the exact counts below would read as a second
-    # digest. The takeover's resend is the next test's.
-    pipeline.env["ALERTING_SENDER_LEASE_S"] = "60"
+    pipeline = storm_pipeline
     await pipeline.start()
     hook, slack = f"{pipeline.hook_base}/storm", f"{pipeline.hook_base}/storm-slack"
     mailbox = "storm@oncall.example"

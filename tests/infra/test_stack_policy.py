@@ -362,9 +362,12 @@ def test_config_refuses_more_consumers_than_partitions() -> None:
 
 
 @pytest.mark.parametrize("starttls", [None, "false", "no"])
-def test_config_refuses_smtp_credentials_without_starttls(starttls: str | None) -> None:
+@pytest.mark.parametrize("username_key", ["username", "Username"])
+def test_config_refuses_smtp_credentials_without_starttls(
+    starttls: str | None, username_key: str
+) -> None:
     raw = {k.split(":", 1)[1]: v for k, v in prod_config().items() if k.startswith("alerting:")}
-    raw["smtp"] = {**raw["smtp"], "username": "AKIAEXAMPLE"}
+    raw["smtp"] = {**raw["smtp"], username_key: "AKIAEXAMPLE"}
     if starttls is None:
         raw["smtp"].pop("starttls")
     else:
@@ -372,7 +375,7 @@ def test_config_refuses_smtp_credentials_without_starttls(starttls: str | None) 
     with pytest.raises(ConfigError, match="the SMTP password would cross the network in clear"):
         parse(raw, "us-east-1")
     raw["smtp"]["starttls"] = "true"
-    assert parse(raw, "us-east-1").smtp["username"] == "AKIAEXAMPLE"
+    assert parse(raw, "us-east-1").smtp[username_key] == "AKIAEXAMPLE"
 
 
 # --- variants ---------------------------------------------------------------------------

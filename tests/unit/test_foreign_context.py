@@ -4,12 +4,16 @@ which order, and how the loss is recorded."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from alerting.domain.foreign_context import (
+    _LINE_BREAKS,
     ContextLimits,
     Entry,
     clean_key,
     clean_value,
+    cut,
     fit,
     ordered_entries,
 )
@@ -105,3 +109,33 @@ def test_keys_that_collide_after_cleaning_or_with_the_marker_are_suffixed() -> N
         "annotations." + "k" * 7 + "…": "4",  # same key once cut: prefixed, cut again
     }
     assert result.origins["a b_2"] == ("labels", "a b")
+
+
+# Printable text skips the line-break substitution and the escaping (a fast path): the
+# result must be what the full cleaning gives, for any text, printable or not.
+SPACED = st.sampled_from(["", " ", "  "])
+# Either side of the fast path: text Python calls printable (no category C or Z but
+# the ASCII space), spaced at either end, and text with line breaks, controls, bidi.
+PRINTABLE = st.text(
+    st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs")),
+    max_size=30,
+)
+TEXT = st.one_of(
+    st.builds(lambda a, t, b: a + t + b, SPACED, PRINTABLE, SPACED),
+    st.text(
+        st.one_of(
+            st.characters(blacklist_categories=("Cs",)),
+            st.sampled_from(" \t\r\n\x0b\x0c\x85\u2028\u2029\u202e\x00\x1b"),
+        ),
+        max_size=40,
+    ),
+)
+
+
+@given(TEXT, st.integers(min_value=1, max_value=50))
+def test_cleaning_printable_text_quickly_gives_what_the_full_cleaning_gives(
+    text: str, limit: int
+) -> None:
+    one_line = _LINE_BREAKS.sub(" ", text).strip()
+    assert clean_value(text, limit) == cut(VALUE.neutralised(one_line), limit)
+    assert clean_key(text, limit) == cut(LABEL.neutralised(one_line), limit)

@@ -39,7 +39,7 @@ DNS_TTL_S = 5
 IDLE_S = 4.0
 # Idle connections kept in all, the least recently used closed beyond it: a sender
 # calling thousands of origins once each would otherwise hold a socket per origin for
-# IDLE_S, past a container's default limit of 1,024 open files.
+# IDLE_S, past a soft limit of 1,024 open files (Docker's default).
 MAX_IDLE = 256
 # Expired resolutions are swept once the cache holds this many hosts.
 _DNS_SWEEP_AT = 1024
