@@ -15,8 +15,8 @@ from typing import Any, Literal, cast
 
 import pulumi
 
+from alerting import config as runtime_config
 from alerting import roster
-from alerting.config import TRUE_WORDS
 from alerting.secret_keys import parse_secret_keys
 from components.service import Scaling
 
@@ -181,17 +181,15 @@ def parse(raw: Mapping[str, Any], region: str) -> StackConfig:
 
 
 def _smtp(raw: Mapping[str, Any]) -> dict[str, str]:
-    """The plain ``ALERTING_SMTP_*`` values; a username only with STARTTLS, which the
-    services refuse to start without (``alerting.config.CLEAR_CREDENTIALS``): said here,
-    at preview, rather than by tasks that never get healthy."""
+    """The plain ``ALERTING_SMTP_*`` values, checked by the services' own settings
+    loader (a username only with STARTTLS, a port that is a port...): said here, at
+    preview, rather than by tasks that never get healthy."""
     smtp = {k: str(v) for k, v in _get(raw, "smtp", dict, {}).items()}
-    # Keys in any case: each becomes ALERTING_SMTP_<KEY> (stack/settings.py).
-    by_name = {k.lower(): v for k, v in smtp.items()}
-    if by_name.get("username") and by_name.get("starttls", "").strip().lower() not in TRUE_WORDS:
-        raise ConfigError(
-            'alerting:smtp.username needs alerting:smtp.starttls: "true": the SMTP password'
-            " would cross the network in clear"
-        )
+    # Each key becomes ALERTING_SMTP_<KEY> (stack/settings.py); the rest keep defaults.
+    try:
+        runtime_config.load({f"ALERTING_SMTP_{k.upper()}": v for k, v in smtp.items()})
+    except runtime_config.ConfigError as exc:
+        raise ConfigError(f"alerting:smtp: {exc}") from None
     return smtp
 
 

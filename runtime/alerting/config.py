@@ -55,15 +55,11 @@ def _seconds(env: str, raw: str, lo: float, hi: float) -> float:
     return value
 
 
-TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
-FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
-
-
 def _bool(env: str, raw: str) -> bool:
     lowered = raw.strip().lower()
-    if lowered in TRUE_WORDS:
+    if lowered in {"1", "true", "yes", "on"}:
         return True
-    if lowered in FALSE_WORDS:
+    if lowered in {"0", "false", "no", "off", ""}:
         return False
     raise ConfigError(f"{env}={raw!r} is not a boolean (use true or false)")
 
